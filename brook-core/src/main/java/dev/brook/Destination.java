@@ -1,0 +1,18 @@
+package dev.brook;
+
+/**
+ * Where messages are read from and published to: a Redis channel, pattern, list or stream (see
+ * {@code dev.brook.redis.Redis} for the factories). A destination is an immutable value.
+ *
+ * <p>{@link #key()} is the destination's identity in text, such as {@code channel:orders} or
+ * {@code stream:events/g/c1}; it is the default id of a subscription on it, so registering the
+ * same destination twice replaces (or rejects) rather than stacks.
+ */
+public interface Destination {
+
+  /** The name on the server, such as {@code orders} for {@code channel("orders")}. */
+  String name();
+
+  /** The kind and name as one stable text, such as {@code channel:orders}; the default subscription id. */
+  String key();
+}

@@ -1,0 +1,48 @@
+package dev.brook;
+
+import java.util.Map;
+
+/**
+ * What a handler knows about the message it is handling besides its payload: headers, ids, where
+ * it came from, the raw bytes, and the parts of a pattern channel.
+ *
+ * <p>Valid during the handler call it is passed to; it is not meant to be kept. Not thread-safe
+ * to mutate, and there is nothing to mutate: every method is a read.
+ */
+public interface MessageContext {
+
+  /** All headers of the message in the order they were sent; never null, possibly empty. */
+  Map<String, String> headers();
+
+  /** One header's value, or {@code null} when the message has no such header. */
+  default String header(String name) {
+    return headers().get(name);
+  }
+
+  /** The {@code correlation_id} header, or the message id when the sender set none. */
+  String correlationId();
+
+  /**
+   * The message's id: the stream entry id for streams; for channels and lists the sender's
+   * {@code message_id} or {@code correlation_id} header, else an id generated on receipt.
+   */
+  String messageId();
+
+  /** The destination the subscription reads, as declared (for a pattern, the pattern). */
+  Destination destination();
+
+  /** The concrete channel, list or stream name this message came from (for a pattern, the matched channel). */
+  String channel();
+
+  /** The payload bytes as received, after unwrapping the envelope; the array is shared, do not modify it. */
+  byte[] body();
+
+  /**
+   * A named part of a pattern channel: for {@code pattern("logs.{level}")} and a message on
+   * {@code logs.error}, {@code path("level")} is {@code "error"}. Null when the pattern has no such part.
+   */
+  String path(String name);
+
+  /** Every named part of a pattern channel; empty for other destinations. */
+  Map<String, String> pathParams();
+}

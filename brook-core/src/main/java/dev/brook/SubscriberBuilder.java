@@ -1,0 +1,42 @@
+package dev.brook;
+
+import java.lang.reflect.Type;
+
+/**
+ * Declares one subscription: options first, then {@code handle(...)} registers it on the broker
+ * and returns it. Obtained from {@link Broker#subscriber(Destination)}; not thread-safe, use one
+ * builder per declaration.
+ *
+ * <pre>{@code
+ * Subscription orders = broker.subscriber(channel("orders"))
+ *     .publishTo(channel("receipts"))
+ *     .handle(Order.class, (order, ctx) -> new Receipt(order.id()));
+ * }</pre>
+ *
+ * <p>Registration follows the broker's {@link DuplicatePolicy} when the id is already live. On a
+ * running broker the new subscription starts at once; otherwise it starts with {@link
+ * Broker#start()}.
+ */
+public interface SubscriberBuilder {
+
+  /** The subscription's id; by default the destination's key (e.g. {@code channel:orders}). Set at most once. */
+  SubscriberBuilder id(String id);
+
+  /** Publishes the handler's non-null return value to these destinations. May be called more than once. */
+  SubscriberBuilder publishTo(Destination... destinations);
+
+  /**
+   * How many messages this subscription handles at once, each on its own virtual thread; default
+   * 1, which keeps the order of messages.
+   */
+  SubscriberBuilder concurrency(int maxInFlight);
+
+  /** Registers the handler for payloads of this class. */
+  <T> Subscription handle(Class<T> payloadType, Handler<? super T> handler);
+
+  /**
+   * Registers the handler for payloads of a generic type, such as {@code List<Order>} obtained
+   * from a method parameter or a type token.
+   */
+  <T> Subscription handle(Type payloadType, Handler<? super T> handler);
+}

@@ -1,0 +1,151 @@
+package dev.brook.internal;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.brook.BrookException;
+import java.io.IOException;
+import java.lang.reflect.Type;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Turns payload objects into frames and frames back into the handler's declared type.
+ *
+ * <ul>
+ *   <li>{@code byte[]} travels raw, with no content-type;
+ *   <li>{@code String} travels as UTF-8 text, {@code text/plain};
+ *   <li>everything else (records, POJOs, collections, numbers, booleans) as JSON through Jackson,
+ *       {@code application/json}.
+ * </ul>
+ *
+ * One codec per broker: its Jackson mapper caches the user's classes, so it must not be static
+ * (a reloaded class would otherwise stay reachable). Thread-safe.
+ */
+public final class Codec {
+
+  public static final String CORRELATION_ID = "correlation_id";
+  public static final String CONTENT_TYPE = "content-type";
+  public static final String REPLY_TO = "reply_to";
+  public static final String MESSAGE_ID = "message_id";
+  public static final String JSON = "application/json";
+  public static final String TEXT = "text/plain";
+
+  private final ObjectMapper mapper;
+
+  public Codec(ObjectMapper mapper) {
+    this.mapper = mapper;
+  }
+
+  /** Brook's default mapper: unknown JSON properties are ignored (as FastStream does), null for a primitive fails. */
+  public static ObjectMapper defaultMapper() {
+    return JsonMapper.builder()
+        .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+        .findAndAddModules()
+        .build();
+  }
+
+  public ObjectMapper mapper() {
+    return mapper;
+  }
+
+  /**
+   * Builds the frame for a payload. Header order: {@code correlation_id}, {@code content-type},
+   * then the caller's headers (a caller's {@code correlation_id} or {@code content-type} replaces
+   * Brook's in its place).
+   */
+  public Frame encode(Object payload, Map<String, String> headers) {
+    byte[] body;
+    String contentType;
+    if (payload == null) {
+      body = new byte[0];
+      contentType = null;
+    } else if (payload instanceof byte[] bytes) {
+      body = bytes;
+      contentType = null;
+    } else if (payload instanceof String text) {
+      body = text.getBytes(StandardCharsets.UTF_8);
+      contentType = TEXT;
+    } else {
+      try {
+        body = mapper.writeValueAsBytes(payload);
+      } catch (IOException e) {
+        throw new BrookException("Cannot encode " + payload.getClass().getName()
+            + " as JSON: " + e.getMessage() + ". Make it a record or a bean Jackson can write, or publish a String or byte[].", e);
+      }
+      contentType = JSON;
+    }
+    Map<String, String> all = new LinkedHashMap<>(4 + headers.size());
+    String correlationId = headers.get(CORRELATION_ID);
+    all.put(CORRELATION_ID, correlationId != null ? correlationId : UUID.randomUUID().toString());
+    String userType = headers.get(CONTENT_TYPE);
+    if (userType != null) {
+      all.put(CONTENT_TYPE, userType);
+    } else if (contentType != null) {
+      all.put(CONTENT_TYPE, contentType);
+    }
+    for (Map.Entry<String, String> e : headers.entrySet()) {
+      all.putIfAbsent(e.getKey(), e.getValue());
+    }
+    return new Frame(all, body);
+  }
+
+  /** A decoder for one declared payload type, resolved once per subscription rather than per message. */
+  public Decoder decoderFor(Type type) {
+    if (type == byte[].class) {
+      return frame -> frame.payload();
+    }
+    if (type == String.class) {
+      ObjectReader reader = mapper.readerFor(String.class);
+      return frame -> {
+        byte[] p = frame.payload();
+        if (JSON.equals(frame.header(CONTENT_TYPE)) && p.length > 0 && p[0] == '"') {
+          return reader.readValue(p);
+        }
+        return new String(p, StandardCharsets.UTF_8);
+      };
+    }
+    if (type == Object.class) {
+      ObjectReader reader = mapper.readerFor(Object.class);
+      return frame -> {
+        String ct = frame.header(CONTENT_TYPE);
+        if (JSON.equals(ct)) {
+          return reader.readValue(frame.payload());
+        }
+        if (TEXT.equals(ct)) {
+          return new String(frame.payload(), StandardCharsets.UTF_8);
+        }
+        return frame.payload();
+      };
+    }
+    JavaType javaType;
+    try {
+      javaType = mapper.constructType(type);
+    } catch (IllegalArgumentException e) {
+      throw new BrookException("Cannot decode messages into " + type.getTypeName() + ": " + e.getMessage(), e);
+    }
+    ObjectReader reader = mapper.readerFor(javaType);
+    return frame -> {
+      byte[] p = frame.payload();
+      if (p.length == 0) {
+        throw new IOException("empty payload, expected JSON for " + javaType.toCanonical());
+      }
+      Object value = reader.readValue(p);
+      if (value == null) {
+        throw new IOException("JSON null, expected a value of " + javaType.toCanonical());
+      }
+      return value;
+    };
+  }
+
+  /** Decodes one frame's payload into a declared type. */
+  @FunctionalInterface
+  public interface Decoder {
+    Object decode(Frame frame) throws IOException;
+  }
+}

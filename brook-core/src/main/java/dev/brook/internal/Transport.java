@@ -1,0 +1,49 @@
+package dev.brook.internal;
+
+import dev.brook.Destination;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The only code that talks to the message server. A broker's engine owns exactly one transport
+ * and closes it last; the in-memory test broker swaps in another implementation.
+ *
+ * <p>Threading: every method may be called from any thread. {@link Sink#accept} is called on the
+ * transport's I/O threads and must return quickly; the engine hands messages to virtual threads.
+ */
+public interface Transport {
+
+  /**
+   * Connects if not yet connected; idempotent and thread-safe.
+   *
+   * @throws dev.brook.BrookException naming the server (password masked), the cause and the fix
+   */
+  void connect();
+
+  /** Creates a consumer that delivers the destination's messages to the sink once started. */
+  Consumer consumer(Destination destination, Sink sink);
+
+  /** Sends one message; the future completes when the server has taken it. */
+  CompletableFuture<Void> send(Destination destination, Frame frame);
+
+  /** The server in text for messages and logs, with any password masked. */
+  String describe();
+
+  /** Releases every connection and thread. Called once, after every consumer was stopped. */
+  void close();
+
+  /** Reads one destination for one subscription. */
+  interface Consumer {
+
+    /** Begins delivery to the sink; called at most once between stops. */
+    void start();
+
+    /** Ends delivery: once this returns the sink receives nothing more from this consumer. */
+    void stop();
+  }
+
+  /** Where a consumer delivers what it received. */
+  @FunctionalInterface
+  interface Sink {
+    void accept(Inbound message);
+  }
+}

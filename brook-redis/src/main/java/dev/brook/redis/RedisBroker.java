@@ -1,0 +1,276 @@
+package dev.brook.redis;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.brook.Broker;
+import dev.brook.Destination;
+import dev.brook.DuplicatePolicy;
+import dev.brook.SubscriberBuilder;
+import dev.brook.Subscription;
+import dev.brook.internal.BrokerEngine;
+import dev.brook.internal.CallSite;
+import dev.brook.internal.Codec;
+import dev.brook.redis.internal.RedisTransport;
+import dev.brook.redis.internal.RedisUrls;
+import io.lettuce.core.RedisURI;
+import java.lang.ref.Cleaner;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link Broker} on Redis through Lettuce: Pub/Sub channels and patterns, publishing, and the
+ * FastStream-compatible binary envelope.
+ *
+ * <pre>{@code
+ * try (RedisBroker broker = RedisBroker.create("redis://127.0.0.1:6379")) {
+ *   broker.subscriber(channel("orders"))
+ *       .publishTo(channel("receipts"))
+ *       .handle(Order.class, (order, ctx) -> new Receipt(order.id()));
+ *   broker.start();
+ *   broker.publish(new Order(42), channel("orders"));
+ * }
+ * }</pre>
+ *
+ * <p>A broker is expensive (its own event loops and connections) and thread-safe: create one per
+ * service and share it. It owns everything it creates; {@link #close()} stops every subscription
+ * under one graceful deadline and then closes its connections and shuts down its threads. A started
+ * broker stays reachable until stopped or closed, like a running server; one that becomes
+ * unreachable otherwise without being closed is closed by a {@link Cleaner}, with a WARN naming
+ * where it was created.
+ *
+ * <p>Connections: one for commands and publishing, opened by {@link #start()} or the first
+ * publish, and one shared by all Pub/Sub subscriptions, opened by the first of them. Both reconnect
+ * automatically, and every live channel and pattern is subscribed again after a reconnect.
+ */
+public final class RedisBroker implements Broker {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RedisBroker.class);
+
+  /**
+   * One per JVM (its thread is the JVM's, not a broker's); holds no reference to any broker, only
+   * to the engine it must close.
+   */
+  private static final Cleaner CLEANER = Cleaner.create(r -> {
+    Thread t = new Thread(r, "brook-cleaner");
+    t.setDaemon(true);
+    return t;
+  });
+
+  private final BrokerEngine engine;
+  private final String url;
+  private final Leak leak;
+  private final Cleaner.Cleanable cleanable;
+
+  private RedisBroker(Builder b) {
+    RedisURI uri = RedisUrls.parse(b.url);
+    this.url = RedisUrls.mask(b.url);
+    RedisTransport transport = new RedisTransport(uri, url, b.clientName, b.connectTimeout, b.commandTimeout);
+    ObjectMapper mapper = b.objectMapper != null ? b.objectMapper : Codec.defaultMapper();
+    this.engine = new BrokerEngine(transport, new Codec(mapper), b.gracefulTimeout, b.duplicatePolicy, b.bufferSize,
+        RedisBroker.class);
+    this.leak = new Leak(engine, url, CallSite.find(RedisBroker.class));
+    this.cleanable = CLEANER.register(this, leak);
+  }
+
+  /** A broker for this URL with every default; see {@link Builder} for them. */
+  public static RedisBroker create(String url) {
+    return builder().url(url).build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The URL with any password masked. */
+  public String url() {
+    return url;
+  }
+
+  @Override
+  public SubscriberBuilder subscriber(Destination destination) {
+    return engine.subscriber(destination);
+  }
+
+  @Override
+  public void start() {
+    engine.start(this);
+  }
+
+  @Override
+  public void stop() {
+    engine.stop();
+  }
+
+  @Override
+  public void publish(Object payload, Destination destination) {
+    engine.publish(payload, destination, Map.of());
+  }
+
+  @Override
+  public void publish(Object payload, Destination destination, Map<String, String> headers) {
+    engine.publish(payload, destination, headers);
+  }
+
+  /** Publishes without waiting; the future completes when Redis has taken the message. */
+  public CompletableFuture<Void> publishAsync(Object payload, Destination destination) {
+    return engine.publishAsync(payload, destination, Map.of());
+  }
+
+  @Override
+  public CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers) {
+    return engine.publishAsync(payload, destination, headers);
+  }
+
+  @Override
+  public Collection<Subscription> subscriptions() {
+    return engine.subscriptions();
+  }
+
+  @Override
+  public Subscription subscription(String id) {
+    return engine.subscription(id);
+  }
+
+  @Override
+  public Duration gracefulTimeout() {
+    return engine.gracefulTimeout();
+  }
+
+  @Override
+  public void close() {
+    leak.closedByOwner.set(true);
+    cleanable.clean();
+  }
+
+  @Override
+  public String toString() {
+    return "RedisBroker[" + url + (engine.isClosed() ? ", closed" : "") + "]";
+  }
+
+  /** Closes the engine: when the owner calls close(), or when the broker was dropped unclosed. */
+  private static final class Leak implements Runnable {
+    final BrokerEngine engine;
+    final String url;
+    final String createdAt;
+    final AtomicBoolean closedByOwner = new AtomicBoolean();
+
+    Leak(BrokerEngine engine, String url, String createdAt) {
+      this.engine = engine;
+      this.url = url;
+      this.createdAt = createdAt;
+    }
+
+    @Override
+    public void run() {
+      if (!closedByOwner.get() && !engine.isClosed()) {
+        LOG.warn("A RedisBroker for {} created at {} was never closed; closing it now. Call broker.close() "
+            + "(or use try-with-resources) when you are done with it.", url, createdAt);
+      }
+      engine.close();
+    }
+  }
+
+  /**
+   * Options for a {@link RedisBroker}; each may be set once.
+   *
+   * <p>Defaults: URL {@code redis://127.0.0.1:6379}, client name {@code brook} (shown by {@code
+   * CLIENT LIST}), graceful timeout 15 s, {@link DuplicatePolicy#REPLACE}, connect timeout 2 s,
+   * command timeout 5 s (how long a publish waits for Redis, also while it is reconnecting), a
+   * buffer of 10,000 received messages per subscription, and a Jackson mapper that ignores unknown
+   * properties.
+   */
+  public static final class Builder {
+    private String url = "redis://127.0.0.1:6379";
+    private String clientName = "brook";
+    private Duration gracefulTimeout = Duration.ofSeconds(15);
+    private DuplicatePolicy duplicatePolicy = DuplicatePolicy.REPLACE;
+    private Duration connectTimeout = Duration.ofSeconds(2);
+    private Duration commandTimeout = Duration.ofSeconds(5);
+    private int bufferSize = 10_000;
+    private ObjectMapper objectMapper;
+    private final java.util.Set<String> set = new java.util.HashSet<>();
+
+    private Builder() {}
+
+    private void once(String option) {
+      if (!set.add(option)) {
+        throw new IllegalStateException(option + " was already set on this builder; set each option once.");
+      }
+    }
+
+    /** {@code redis://[user:password@]host:port/db}. */
+    public Builder url(String url) {
+      once("url");
+      this.url = Objects.requireNonNull(url, "url");
+      return this;
+    }
+
+    /** The name Brook's connections give themselves ({@code CLIENT SETNAME}). */
+    public Builder clientName(String clientName) {
+      once("clientName");
+      if (clientName.isEmpty() || clientName.chars().anyMatch(c -> c <= ' ')) {
+        throw new IllegalArgumentException("clientName must be non-empty without spaces (Redis CLIENT SETNAME), was '" + clientName + "'.");
+      }
+      this.clientName = clientName;
+      return this;
+    }
+
+    public Builder gracefulTimeout(Duration timeout) {
+      once("gracefulTimeout");
+      this.gracefulTimeout = positive(timeout, "gracefulTimeout");
+      return this;
+    }
+
+    public Builder duplicatePolicy(DuplicatePolicy policy) {
+      once("duplicatePolicy");
+      this.duplicatePolicy = Objects.requireNonNull(policy, "duplicatePolicy");
+      return this;
+    }
+
+    public Builder connectTimeout(Duration timeout) {
+      once("connectTimeout");
+      this.connectTimeout = positive(timeout, "connectTimeout");
+      return this;
+    }
+
+    public Builder commandTimeout(Duration timeout) {
+      once("commandTimeout");
+      this.commandTimeout = positive(timeout, "commandTimeout");
+      return this;
+    }
+
+    /** Received messages buffered per subscription before further ones are dropped (Pub/Sub). */
+    public Builder bufferSize(int messages) {
+      once("bufferSize");
+      if (messages < 1) {
+        throw new IllegalArgumentException("bufferSize must be at least 1, was " + messages + ".");
+      }
+      this.bufferSize = messages;
+      return this;
+    }
+
+    /** The Jackson mapper for JSON payloads; Brook does not change it. */
+    public Builder objectMapper(ObjectMapper mapper) {
+      once("objectMapper");
+      this.objectMapper = Objects.requireNonNull(mapper, "objectMapper");
+      return this;
+    }
+
+    public RedisBroker build() {
+      return new RedisBroker(this);
+    }
+
+    private static Duration positive(Duration d, String name) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive, was " + d + ".");
+      }
+      return d;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package dev.brook.redis.internal;
+
+import io.lettuce.core.RedisURI;
+
+/** Redis URLs in text for messages: the password is always masked. */
+public final class RedisUrls {
+
+  private RedisUrls() {}
+
+  /** {@code redis://user:****@host:port/db}; the password never appears. */
+  public static String mask(String url) {
+    if (url == null) {
+      return "null";
+    }
+    int scheme = url.indexOf("://");
+    int at = url.lastIndexOf('@');
+    if (scheme < 0 || at < scheme) {
+      return url;
+    }
+    String userInfo = url.substring(scheme + 3, at);
+    int colon = userInfo.indexOf(':');
+    String masked = colon >= 0 ? userInfo.substring(0, colon) + ":****" : "****";
+    return url.substring(0, scheme + 3) + masked + url.substring(at);
+  }
+
+  /** Parses a URL, naming the accepted forms when it is not one of them. */
+  public static RedisURI parse(String url) {
+    try {
+      RedisURI uri = RedisURI.create(url);
+      if (uri.getHost() == null && uri.getSocket() == null && uri.getSentinels().isEmpty()) {
+        throw new IllegalArgumentException("no host");
+      }
+      return uri;
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("Not a Redis URL: '" + mask(url) + "' (" + e.getMessage()
+          + "). Use redis://[user:password@]host:port/db, for example redis://127.0.0.1:6379.", e);
+    }
+  }
+}

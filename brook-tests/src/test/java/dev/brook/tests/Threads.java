@@ -1,0 +1,53 @@
+package dev.brook.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Live threads by name, virtual ones included: {@code Thread.getAllStackTraces()} does not list
+ * virtual threads, a JSON thread dump does.
+ */
+final class Threads {
+
+  private Threads() {}
+
+  /** Names of every live thread, platform and virtual. */
+  static List<String> liveNames() {
+    try {
+      Path file = Files.createTempFile("brook-threads", ".json");
+      Files.delete(file);
+      try {
+        ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+            .dumpThreads(file.toString(), HotSpotDiagnosticMXBean.ThreadDumpFormat.JSON);
+        JsonNode root = new ObjectMapper().readTree(file.toFile());
+        List<String> names = new ArrayList<>();
+        for (JsonNode container : root.path("threadDump").path("threadContainers")) {
+          for (JsonNode t : container.path("threads")) {
+            names.add(t.path("name").asText());
+          }
+        }
+        return names;
+      } finally {
+        Files.deleteIfExists(file);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Live threads that a broker started: named {@code brook-}, except the one JVM-wide leak
+   * detector thread of {@code RedisBroker}'s Cleaner, which belongs to the class, not to a broker.
+   */
+  static List<String> brookThreads() {
+    return liveNames().stream().filter(n -> n.startsWith("brook-") && !n.equals("brook-cleaner")).toList();
+  }
+}
