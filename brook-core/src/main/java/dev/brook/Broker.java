@@ -41,6 +41,12 @@ public interface Broker extends AutoCloseable {
   /** Publishes without waiting; the future completes when the server has taken the message. */
   CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers);
 
+  /**
+   * Publishes several payloads to one destination in as few commands as the destination allows
+   * (one RPUSH for a List, pipelined XADDs for a Stream) and waits until Redis has taken them all.
+   */
+  void publishBatch(java.util.Collection<?> payloads, Destination destination);
+
   /** A live, unmodifiable view of the registered subscriptions (closed ones leave it). */
   Collection<Subscription> subscriptions();
 

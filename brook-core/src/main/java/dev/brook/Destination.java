@@ -15,4 +15,12 @@ public interface Destination {
 
   /** The kind and name as one stable text, such as {@code channel:orders}; the default subscription id. */
   String key();
+
+  /**
+   * True when Redis keeps each message until a subscriber settles it (reliable Lists, Streams with
+   * a consumer group), so ack policies apply; false for at-most-once destinations.
+   */
+  default boolean atLeastOnce() {
+    return false;
+  }
 }

@@ -45,4 +45,22 @@ public interface MessageContext {
 
   /** Every named part of a pattern channel; empty for other destinations. */
   Map<String, String> pathParams();
+
+  /**
+   * Acknowledges the message now: it will not be delivered again. A no-op on at-most-once
+   * destinations and when the message was already settled. Mostly for {@link AckPolicy#MANUAL}.
+   */
+  void ack();
+
+  /** Asks for the message to be delivered again (requeue on a List, stay pending on a Stream). */
+  void nack();
+
+  /** Rejects the message: dead letter where one exists, else dropped. */
+  void reject();
+
+  /**
+   * How many times this message has been delivered, counting this delivery: 1 on first delivery,
+   * more after a nack, a crash or a reclaim. Always 1 on at-most-once destinations.
+   */
+  long deliveryCount();
 }

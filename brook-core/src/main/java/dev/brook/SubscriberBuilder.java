@@ -31,6 +31,20 @@ public interface SubscriberBuilder {
    */
   SubscriberBuilder concurrency(int maxInFlight);
 
+  /**
+   * When messages are acknowledged; default {@link AckPolicy#REJECT_ON_ERROR}. Only destinations
+   * that keep messages until settled (reliable Lists, Stream groups) have anything to acknowledge;
+   * setting a policy on another destination logs one WARN at registration.
+   */
+  SubscriberBuilder ackPolicy(AckPolicy policy);
+
+  /**
+   * Hands the handler up to {@code maxRecords} messages at once as a {@code List}: what is waiting
+   * when the handler is free, never waiting for a batch to fill. Settlement (ack, nack, reject)
+   * applies to the whole batch.
+   */
+  BatchSubscriberBuilder batch(int maxRecords);
+
   /** Registers the handler for payloads of this class. */
   <T> Subscription handle(Class<T> payloadType, Handler<? super T> handler);
 

@@ -31,6 +31,18 @@ public interface Subscription extends AutoCloseable {
 
   State state();
 
+  /** The declared payload type the handler receives (for a batch subscription, the item type). */
+  java.lang.reflect.Type payloadType();
+
+  /** Where the handler's return value is published; empty when nowhere. */
+  java.util.List<Destination> publishTo();
+
+  /** When messages are acknowledged (meaningful where {@link Destination#atLeastOnce()}). */
+  AckPolicy ackPolicy();
+
+  /** Messages per handler call: 1, or the maximum of a batch subscription. */
+  int batchSize();
+
   /**
    * Starts receiving (connecting the broker if needed). Idempotent: starting a running
    * subscription does nothing.

@@ -4,10 +4,8 @@ import dev.brook.BrookException;
 import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;
 import dev.brook.DuplicateSubscriptionException;
-import dev.brook.Handler;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
-import java.lang.reflect.Type;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -106,13 +104,16 @@ public final class BrokerEngine {
     return new DefaultSubscriberBuilder(this, destination);
   }
 
-  Subscription register(String id, Destination destination, Type payloadType, Handler<Object> handler,
-      List<Destination> publishTo, int concurrency) {
+  Subscription register(SubscriptionSpec spec) {
     ensureOpen("register a subscription on");
+    String id = spec.id();
     String registeredAt = CallSite.find(frameworkClasses);
-    Codec.Decoder decoder = codec.decoderFor(payloadType);
-    DefaultSubscription created = new DefaultSubscription(this, id, destination, registeredAt, handler, decoder,
-        payloadType.getTypeName(), publishTo, concurrency);
+    Codec.Decoder decoder = codec.decoderFor(spec.payloadType());
+    if (spec.ackPolicy() != null && !spec.destination().atLeastOnce()) {
+      LOG.warn("Subscription '{}' sets ackPolicy {}, but {} is at-most-once: there is nothing to acknowledge, "
+          + "so the policy has no effect.", id, spec.ackPolicy(), spec.destination().key());
+    }
+    DefaultSubscription created = new DefaultSubscription(this, spec, registeredAt, decoder);
     DefaultSubscription previous;
     lock.lock();
     try {
@@ -278,7 +279,21 @@ public final class BrokerEngine {
   }
 
   public void publish(Object payload, Destination destination, Map<String, String> headers) {
-    CompletableFuture<Void> f = publishAsync(payload, destination, headers);
+    await(publishAsync(payload, destination, headers), destination);
+  }
+
+  public void publishBatch(java.util.Collection<?> payloads, Destination destination) {
+    Objects.requireNonNull(destination, "destination");
+    ensureOpen("publish with");
+    transport.connect();
+    List<Frame> frames = new ArrayList<>(payloads.size());
+    for (Object p : payloads) {
+      frames.add(codec.encode(p, Map.of()));
+    }
+    await(transport.sendBatch(destination, frames), destination);
+  }
+
+  private void await(CompletableFuture<Void> f, Destination destination) {
     try {
       f.get();
     } catch (InterruptedException e) {

@@ -1,13 +1,17 @@
 package dev.brook.internal;
 
+import dev.brook.AckPolicy;
+import dev.brook.BatchSubscriberBuilder;
 import dev.brook.Destination;
 import dev.brook.Handler;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
 import java.lang.reflect.Type;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /** Collects one subscription's options; {@code handle} registers it. */
 final class DefaultSubscriberBuilder implements SubscriberBuilder {
@@ -15,13 +19,22 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   private final BrokerEngine engine;
   private final Destination destination;
   private final List<Destination> publishTo = new ArrayList<>();
+  private final Set<String> set = new HashSet<>();
   private String id;
   private int concurrency = 1;
-  private boolean concurrencySet;
+  private AckPolicy ackPolicy;
+  private int batchSize = 1;
 
   DefaultSubscriberBuilder(BrokerEngine engine, Destination destination) {
     this.engine = engine;
     this.destination = destination;
+  }
+
+  private void once(String option, Object current) {
+    if (!set.add(option)) {
+      throw new IllegalStateException(option + " was already set to " + current + " for " + destination.key()
+          + "; set each option once.");
+    }
   }
 
   @Override
@@ -30,9 +43,7 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
     if (id.isBlank()) {
       throw new IllegalArgumentException("A subscription id must not be blank; leave it out to use '" + destination.key() + "'.");
     }
-    if (this.id != null) {
-      throw new IllegalStateException("id was already set to '" + this.id + "'; set it once.");
-    }
+    once("id", "'" + this.id + "'");
     this.id = id;
     return this;
   }
@@ -50,12 +61,37 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("concurrency must be at least 1, was " + maxInFlight + ".");
     }
-    if (concurrencySet) {
-      throw new IllegalStateException("concurrency was already set to " + concurrency + "; set it once.");
-    }
-    concurrencySet = true;
+    once("concurrency", concurrency);
     this.concurrency = maxInFlight;
     return this;
+  }
+
+  @Override
+  public SubscriberBuilder ackPolicy(AckPolicy policy) {
+    Objects.requireNonNull(policy, "ackPolicy");
+    once("ackPolicy", ackPolicy);
+    this.ackPolicy = policy;
+    return this;
+  }
+
+  @Override
+  public BatchSubscriberBuilder batch(int maxRecords) {
+    if (maxRecords < 1) {
+      throw new IllegalArgumentException("batch needs maxRecords of at least 1, was " + maxRecords + ".");
+    }
+    once("batch", batchSize);
+    this.batchSize = maxRecords;
+    return new BatchSubscriberBuilder() {
+      @Override
+      public <T> Subscription handle(Class<T> itemType, Handler<? super List<T>> handler) {
+        return register(itemType, handler, true);
+      }
+
+      @Override
+      public <T> Subscription handle(Type itemType, Handler<? super List<T>> handler) {
+        return register(itemType, handler, true);
+      }
+    };
   }
 
   @Override
@@ -64,11 +100,16 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   }
 
   @Override
-  @SuppressWarnings("unchecked")
   public <T> Subscription handle(Type payloadType, Handler<? super T> handler) {
+    return register(payloadType, handler, false);
+  }
+
+  @SuppressWarnings("unchecked")
+  private Subscription register(Type payloadType, Handler<?> handler, boolean batch) {
     Objects.requireNonNull(payloadType, "payloadType");
     Objects.requireNonNull(handler, "handler");
     String subscriptionId = id != null ? id : destination.key();
-    return engine.register(subscriptionId, destination, payloadType, (Handler<Object>) handler, publishTo, concurrency);
+    return engine.register(new SubscriptionSpec(subscriptionId, destination, payloadType, (Handler<Object>) handler,
+        List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0));
   }
 }

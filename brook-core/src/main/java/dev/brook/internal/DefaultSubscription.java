@@ -1,11 +1,18 @@
 package dev.brook.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.brook.AckMessage;
+import dev.brook.AckPolicy;
+import dev.brook.BrookException;
 import dev.brook.Destination;
+import dev.brook.NackMessage;
+import dev.brook.RejectMessage;
 import dev.brook.Handler;
 import dev.brook.MessageContext;
 import dev.brook.Subscription;
 import dev.brook.SubscriptionMetrics;
+import java.lang.reflect.Type;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -29,16 +36,19 @@ final class DefaultSubscription implements Subscription {
   private final Destination destination;
   private final String registeredAt;
   private final Handler<Object> handler;
+  private final Type payloadType;
   private final Codec.Decoder decoder;
-  private final String payloadTypeName;
   private final List<Destination> publishTo;
   private final int concurrency;
+  private final AckPolicy ackPolicy;
+  /** 0 for single payloads, else the maximum batch. */
+  private final int batchSize;
 
   private final ReentrantLock lock = new ReentrantLock();
   private volatile State state = State.REGISTERED;
   private boolean stoppedByBroker;
   private Transport.Consumer consumer;
-  private Mailbox<Inbound> mailbox;
+  private Mailbox mailbox;
 
   private final LongAdder received = new LongAdder();
   private final LongAdder handled = new LongAdder();
@@ -49,18 +59,18 @@ final class DefaultSubscription implements Subscription {
   /** True while a stop drains; an interrupt then comes from the graceful deadline, not from a bug. */
   private volatile boolean stopping;
 
-  DefaultSubscription(BrokerEngine engine, String id, Destination destination, String registeredAt,
-      Handler<Object> handler, Codec.Decoder decoder, String payloadTypeName, List<Destination> publishTo,
-      int concurrency) {
+  DefaultSubscription(BrokerEngine engine, SubscriptionSpec spec, String registeredAt, Codec.Decoder decoder) {
     this.engine = engine;
-    this.id = id;
-    this.destination = destination;
+    this.id = spec.id();
+    this.destination = spec.destination();
     this.registeredAt = registeredAt;
-    this.handler = handler;
+    this.handler = spec.handler();
+    this.payloadType = spec.payloadType();
     this.decoder = decoder;
-    this.payloadTypeName = payloadTypeName;
-    this.publishTo = List.copyOf(publishTo);
-    this.concurrency = concurrency;
+    this.publishTo = spec.publishTo();
+    this.concurrency = spec.concurrency();
+    this.ackPolicy = spec.ackPolicy() != null ? spec.ackPolicy() : AckPolicy.REJECT_ON_ERROR;
+    this.batchSize = spec.batchSize();
   }
 
   @Override
@@ -83,6 +93,26 @@ final class DefaultSubscription implements Subscription {
   }
 
   @Override
+  public Type payloadType() {
+    return payloadType;
+  }
+
+  @Override
+  public List<Destination> publishTo() {
+    return publishTo;
+  }
+
+  @Override
+  public AckPolicy ackPolicy() {
+    return ackPolicy;
+  }
+
+  @Override
+  public int batchSize() {
+    return Math.max(1, batchSize);
+  }
+
+  @Override
   public void start() {
     engine.connectForSubscription();
     startInternal();
@@ -99,8 +129,24 @@ final class DefaultSubscription implements Subscription {
       if (state == State.RUNNING) {
         return;
       }
-      Mailbox<Inbound> box = new Mailbox<>("brook-sub:" + id, concurrency, engine.bufferSize(), this::process, this::discard);
-      Transport.Consumer c = engine.transport().consumer(destination, box::offer);
+      Mailbox box = new Mailbox("brook-sub:" + id, concurrency, engine.bufferSize(), Math.max(1, batchSize),
+          this::process, this::discard);
+      Transport.Consumer c = engine.transport().consumer(destination, new Transport.Sink() {
+        @Override
+        public void accept(Inbound message) {
+          box.offer(message);
+        }
+
+        @Override
+        public boolean awaitCapacity(int n) throws InterruptedException {
+          return box.awaitCapacity(n);
+        }
+
+        @Override
+        public int room() {
+          return box.room();
+        }
+      });
       c.start();
       mailbox = box;
       consumer = c;
@@ -176,7 +222,7 @@ final class DefaultSubscription implements Subscription {
 
   /** Worker threads alive now; 0 when stopped. For leak tests. */
   int liveWorkers() {
-    Mailbox<Inbound> box = mailbox;
+    Mailbox box = mailbox;
     return box == null ? 0 : box.liveWorkers();
   }
 
@@ -190,47 +236,133 @@ final class DefaultSubscription implements Subscription {
     }
   }
 
-  /** The path of one message. Runs on a worker thread; never throws. */
-  private void process(Inbound in) {
+  /**
+   * The path of messages: receive → decode → handler → publish the result → settle. Runs on a
+   * worker thread; never throws.
+   */
+  private void process(List<Inbound> messages) {
+    if (batchSize == 0) {
+      for (Inbound in : messages) {
+        processOne(in);
+      }
+    } else {
+      processBatch(messages);
+    }
+  }
+
+  private void processOne(Inbound in) {
     received.increment();
     Frame frame = in.frame();
-    DefaultMessageContext ctx = new DefaultMessageContext(destination, in, frame);
+    DefaultMessageContext ctx = new DefaultMessageContext(destination, in, frame, List.of(in));
+    if (ackPolicy == AckPolicy.ACK_FIRST) {
+      ctx.ack();
+    }
     Object payload;
     try {
       payload = decoder.decode(frame);
     } catch (Exception e) {
-      decodeErrors.increment();
-      LOG.warn("Cannot decode message {} from {} (subscription '{}') into {}: {}. Skipped; the subscription goes on.",
-          ctx.messageId(), in.channel(), id, payloadTypeName, reason(e));
+      decodeFailed(ctx, in, e);
       return;
     }
+    invoke(ctx, payload);
+  }
+
+  private void processBatch(List<Inbound> messages) {
+    received.add(messages.size());
+    List<Object> payloads = new ArrayList<>(messages.size());
+    List<Inbound> decoded = new ArrayList<>(messages.size());
+    Frame firstFrame = null;
+    Inbound first = null;
+    for (Inbound in : messages) {
+      Frame frame = in.frame();
+      try {
+        payloads.add(decoder.decode(frame));
+        decoded.add(in);
+        if (first == null) {
+          first = in;
+          firstFrame = frame;
+        }
+      } catch (Exception e) {
+        DefaultMessageContext single = new DefaultMessageContext(destination, in, frame, List.of(in));
+        if (ackPolicy == AckPolicy.ACK_FIRST) {
+          single.ack();
+        }
+        decodeFailed(single, in, e);
+      }
+    }
+    if (decoded.isEmpty()) {
+      return;
+    }
+    DefaultMessageContext ctx = new DefaultMessageContext(destination, first, firstFrame, decoded);
+    if (ackPolicy == AckPolicy.ACK_FIRST) {
+      ctx.ack();
+    }
+    invoke(ctx, payloads);
+  }
+
+  private void decodeFailed(DefaultMessageContext ctx, Inbound in, Exception e) {
+    decodeErrors.increment();
+    String why = reason(e);
+    LOG.warn("Cannot decode message {} from {} (subscription '{}') into {}: {}. {}",
+        ctx.messageId(), in.channel(), id, payloadType.getTypeName(), why,
+        in.atLeastOnce() ? "Rejected; the subscription goes on." : "Skipped; the subscription goes on.");
+    ctx.reject("cannot decode into " + payloadType.getTypeName() + ": " + why, e);
+  }
+
+  private void invoke(DefaultMessageContext ctx, Object payload) {
     Object result;
     try {
       result = handler.handle(payload, ctx);
+      if (result != null && !publishTo.isEmpty()) {
+        publishResult(result, ctx);
+      }
+    } catch (AckMessage signal) {
+      handled.increment();
+      ctx.ack();
+      return;
+    } catch (NackMessage signal) {
+      ctx.nack();
+      return;
+    } catch (RejectMessage signal) {
+      ctx.reject(signal.reason(), null);
+      return;
     } catch (Throwable t) {
-      failed.increment();
       if (t instanceof InterruptedException && stopping) {
         Thread.currentThread().interrupt();
-        LOG.warn("Handler of subscription '{}' was interrupted on message {} from {}: the graceful timeout of {} ran out while stopping.",
-            id, ctx.messageId(), in.channel(), engine.gracefulTimeout());
+        LOG.warn("Handler of subscription '{}' was interrupted on message {} from {}: the graceful timeout of {} ran out "
+            + "while stopping.{}", id, ctx.messageId(), ctx.channel(), engine.gracefulTimeout(),
+            destination.atLeastOnce() ? " It goes back to Redis." : "");
+        ctx.release();
         return;
       }
-      LOG.error("Handler of subscription '{}' failed on message {} from {}.", id, ctx.messageId(), in.channel(), t);
+      failed.increment();
+      if (t instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      LOG.error("Handler of subscription '{}' failed on message {} from {}.", id, ctx.messageId(), ctx.channel(), t);
+      switch (ackPolicy) {
+        case ACK -> ctx.ack();
+        case REJECT_ON_ERROR -> ctx.reject(t.getClass().getName() + ": " + t.getMessage(), t);
+        case NACK_ON_ERROR -> ctx.nack();
+        case ACK_FIRST, MANUAL -> {}
+      }
       return;
     }
     handled.increment();
-    if (result != null && !publishTo.isEmpty()) {
-      publishResult(result, ctx);
+    if (ackPolicy != AckPolicy.MANUAL) {
+      ctx.ack();
     }
   }
 
+  /** Publishes the handler's result; a failure is thrown so the message is settled as a failure. */
   private void publishResult(Object result, MessageContext ctx) {
     Map<String, String> headers = Map.of(Codec.CORRELATION_ID, ctx.correlationId());
     for (Destination target : publishTo) {
       try {
         engine.publish(result, target, headers);
       } catch (RuntimeException e) {
-        LOG.error("Subscription '{}' could not publish the result of message {} to {}.", id, ctx.messageId(), target.key(), e);
+        throw new BrookException("Subscription '" + id + "' could not publish the result of message "
+            + ctx.messageId() + " to " + target.key() + ": " + e.getMessage(), e);
       }
     }
   }

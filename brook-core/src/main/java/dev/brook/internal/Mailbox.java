@@ -1,5 +1,7 @@
 package dev.brook.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -10,53 +12,67 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
- * Hands received messages from a transport's I/O thread to virtual worker threads, at most
- * {@code concurrency} at a time, through a bounded buffer.
+ * Hands received messages from a transport's thread to virtual worker threads, at most {@code
+ * concurrency} at a time, through a bounded buffer.
  *
- * <p>No thread waits while the buffer is empty: a worker is started when a message arrives and no
- * more than {@code concurrency} are running, drains the buffer, and ends. So an idle subscription
- * costs no thread at all, and 10,000 subscriptions cost 10,000 empty queues. With concurrency 1
- * exactly one worker drains at a time, which keeps the order of messages.
+ * <p>No thread waits while the buffer is empty: a worker is started when a message arrives and
+ * fewer than {@code concurrency} are running; it drains the buffer and ends. An idle subscription
+ * costs no thread, and 10,000 subscriptions cost 10,000 empty queues. With concurrency 1 exactly
+ * one worker drains at a time, which keeps the order of messages. With a batch size above 1 a
+ * worker takes up to that many messages that are already waiting — it never waits for more.
  *
- * <p>Threads: {@link #offer} runs on I/O threads and never blocks; workers run {@code process};
- * {@link #drain} runs on the thread stopping the subscription.
+ * <p>Bounded: at-most-once messages (Pub/Sub) beyond the capacity are discarded and counted; the
+ * consumers of at-least-once destinations call {@link #awaitCapacity} before fetching, so Redis
+ * keeps what the subscription cannot take yet.
+ *
+ * <p>Threads: {@link #offer} runs on transport threads and never blocks; workers run {@code
+ * process}; {@link #drain} runs on the thread stopping the subscription.
  */
-final class Mailbox<M> {
+final class Mailbox {
 
   private final String threadName;
   private final int concurrency;
   private final int capacity;
-  private final Consumer<M> process;
-  private final Consumer<M> discard;
+  private final int batchSize;
+  private final Consumer<List<Inbound>> process;
+  private final Consumer<Inbound> discard;
 
-  private final ConcurrentLinkedQueue<M> queue = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Inbound> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger size = new AtomicInteger();
   private final AtomicInteger running = new AtomicInteger();
   private final Set<Thread> workers = ConcurrentHashMap.newKeySet();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition idle = lock.newCondition();
+  private final Condition room = lock.newCondition();
+  private volatile boolean waitingForRoom;
   private volatile boolean closed;
 
   /**
-   * @param process handles one message on a worker thread; must not throw
-   * @param discard called for a message that will never be processed (buffer full, or left when
-   *     the drain deadline passed)
+   * @param process handles messages (one, or up to {@code batchSize}) on a worker thread; must not throw
+   * @param discard called for an at-most-once message that will never be processed (buffer full,
+   *     or left when the drain deadline passed)
    */
-  Mailbox(String threadName, int concurrency, int capacity, Consumer<M> process, Consumer<M> discard) {
+  Mailbox(String threadName, int concurrency, int capacity, int batchSize, Consumer<List<Inbound>> process,
+      Consumer<Inbound> discard) {
     this.threadName = threadName;
     this.concurrency = concurrency;
     this.capacity = capacity;
+    this.batchSize = batchSize;
     this.process = process;
     this.discard = discard;
   }
 
-  /** Buffers a message and makes sure a worker will take it; returns false (and discards) when full or closed. */
-  boolean offer(M message) {
+  /**
+   * Buffers a message and makes sure a worker will take it. An at-most-once message is discarded
+   * when the buffer is full or closed; an at-least-once one is released back to Redis when closed
+   * and always accepted otherwise (its consumer waited for room).
+   */
+  boolean offer(Inbound message) {
     if (closed) {
-      discard.accept(message);
+      giveUp(message);
       return false;
     }
-    if (size.incrementAndGet() > capacity) {
+    if (size.incrementAndGet() > capacity && !message.atLeastOnce()) {
       size.decrementAndGet();
       discard.accept(message);
       return false;
@@ -64,6 +80,41 @@ final class Mailbox<M> {
     queue.add(message);
     maybeStartWorker();
     return true;
+  }
+
+  /**
+   * Blocks until {@code n} more messages fit, so a consumer fetches no more than the subscription
+   * can take; returns false at once when the mailbox is closed.
+   */
+  boolean awaitCapacity(int n) throws InterruptedException {
+    int want = Math.min(n, capacity);
+    if (capacity - size.get() >= want) {
+      return !closed;
+    }
+    lock.lock();
+    try {
+      waitingForRoom = true;
+      while (!closed && capacity - size.get() < want) {
+        room.await(100, TimeUnit.MILLISECONDS);
+      }
+      return !closed;
+    } finally {
+      waitingForRoom = false;
+      lock.unlock();
+    }
+  }
+
+  /** Room left in the buffer now. */
+  int room() {
+    return Math.max(0, capacity - size.get());
+  }
+
+  private void giveUp(Inbound message) {
+    if (message.atLeastOnce()) {
+      message.release();
+    } else {
+      discard.accept(message);
+    }
   }
 
   private void maybeStartWorker() {
@@ -81,51 +132,89 @@ final class Mailbox<M> {
     Thread self = Thread.currentThread();
     workers.add(self);
     try {
-      M m;
-      while ((m = queue.poll()) != null) {
-        size.decrementAndGet();
-        process.accept(m);
+      while (true) {
+        List<Inbound> batch = take();
+        if (batch.isEmpty()) {
+          break;
+        }
+        process.accept(batch);
       }
     } finally {
       workers.remove(self);
       running.decrementAndGet();
       // A message may have been queued after our last poll but before running dropped.
-      if (!queue.isEmpty()) {
+      if (!queue.isEmpty() && !closed) {
         maybeStartWorker();
       }
-      if (running.get() <= 1) {
-        signalIdle();
-      }
+      signal(idle);
     }
   }
 
-  private void signalIdle() {
+  private List<Inbound> take() {
+    Inbound first = queue.poll();
+    if (first == null) {
+      return List.of();
+    }
+    List<Inbound> batch;
+    if (batchSize == 1) {
+      batch = List.of(first);
+    } else {
+      batch = new ArrayList<>(Math.min(batchSize, 64));
+      batch.add(first);
+      Inbound next;
+      while (batch.size() < batchSize && (next = queue.poll()) != null) {
+        batch.add(next);
+      }
+    }
+    size.addAndGet(-batch.size());
+    if (waitingForRoom) {
+      signal(room);
+    }
+    return batch;
+  }
+
+  private void signal(Condition condition) {
     lock.lock();
     try {
-      idle.signalAll();
+      condition.signalAll();
     } finally {
       lock.unlock();
     }
   }
 
   /**
-   * Takes no more messages, waits until the buffer is processed and no worker runs, or the
-   * deadline passes; then interrupts workers still running and discards what is left.
+   * Takes no more messages. Buffered at-least-once messages go back to Redis at once (nothing
+   * started them); buffered at-most-once ones are still handled. Then waits until no worker runs or
+   * the deadline passes, interrupts workers still running, and gives up what is left.
    *
    * @return true when everything finished before the deadline
    */
   boolean drain(long deadlineNanos) {
     closed = true;
+    signal(room);
+    List<Inbound> keep = new ArrayList<>();
+    Inbound m;
+    while ((m = queue.poll()) != null) {
+      size.decrementAndGet();
+      if (m.atLeastOnce()) {
+        m.release();
+      } else {
+        keep.add(m);
+      }
+    }
+    for (Inbound k : keep) {
+      size.incrementAndGet();
+      queue.add(k);
+    }
     boolean finished = awaitIdle(deadlineNanos);
     if (!finished) {
       for (Thread t : workers) {
         t.interrupt();
       }
     }
-    M m;
     while ((m = queue.poll()) != null) {
       size.decrementAndGet();
-      discard.accept(m);
+      giveUp(m);
     }
     return finished;
   }
@@ -136,7 +225,7 @@ final class Mailbox<M> {
     lock.lock();
     try {
       while (running.get() > self || !queue.isEmpty()) {
-        // Safety net for a message queued as the last worker ended: make sure someone takes it.
+        // Closed mailboxes still process what they buffered; make sure someone takes it.
         maybeStartWorker();
         long left = deadlineNanos - System.nanoTime();
         if (left <= 0) return false;

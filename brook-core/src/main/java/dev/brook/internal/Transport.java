@@ -25,6 +25,15 @@ public interface Transport {
   /** Sends one message; the future completes when the server has taken it. */
   CompletableFuture<Void> send(Destination destination, Frame frame);
 
+  /** Sends several messages to one destination, in order; transports override it to batch. */
+  default CompletableFuture<Void> sendBatch(Destination destination, java.util.List<Frame> frames) {
+    CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = send(destination, frames.get(i));
+    }
+    return CompletableFuture.allOf(all);
+  }
+
   /** The server in text for messages and logs, with any password masked. */
   String describe();
 
@@ -41,9 +50,21 @@ public interface Transport {
     void stop();
   }
 
-  /** Where a consumer delivers what it received. */
-  @FunctionalInterface
+  /**
+   * Where a consumer delivers what it received. {@link #accept} never blocks; consumers of
+   * at-least-once destinations call {@link #awaitCapacity} before fetching so that Redis, not the
+   * JVM, holds what the subscription cannot take yet.
+   */
   interface Sink {
     void accept(Inbound message);
+
+    /**
+     * Blocks until {@code n} more messages fit; false when the subscription is stopping (the
+     * consumer should then stop fetching).
+     */
+    boolean awaitCapacity(int n) throws InterruptedException;
+
+    /** How many messages fit now without waiting. */
+    int room();
   }
 }

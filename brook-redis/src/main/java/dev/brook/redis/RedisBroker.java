@@ -116,6 +116,11 @@ public final class RedisBroker implements Broker {
     engine.publish(payload, destination, headers);
   }
 
+  @Override
+  public void publishBatch(java.util.Collection<?> payloads, Destination destination) {
+    engine.publishBatch(payloads, destination);
+  }
+
   /** Publishes without waiting; the future completes when Redis has taken the message. */
   public CompletableFuture<Void> publishAsync(Object payload, Destination destination) {
     return engine.publishAsync(payload, destination, Map.of());
