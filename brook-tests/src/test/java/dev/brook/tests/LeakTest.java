@@ -28,7 +28,7 @@ class LeakTest extends RedisTestBase {
   }
 
   private static int platformThreads() {
-    return Thread.getAllStackTraces().size();
+    return Threads.platformCount();
   }
 
   @Test

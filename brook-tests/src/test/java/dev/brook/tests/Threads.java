@@ -50,4 +50,16 @@ final class Threads {
   static List<String> brookThreads() {
     return liveNames().stream().filter(n -> n.startsWith("brook-") && !n.equals("brook-cleaner")).toList();
   }
+
+  /**
+   * Live platform threads, without the JVM's own pools that grow and shrink on their own: the
+   * virtual-thread carriers ({@code ForkJoinPool-1-worker-*}) and process reapers. What is left
+   * are threads someone created on purpose, such as a broker's event loops.
+   */
+  static int platformCount() {
+    return (int) Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> !t.getClass().getName().equals("jdk.internal.misc.CarrierThread"))
+        .filter(t -> !t.getName().startsWith("process reaper"))
+        .count();
+  }
 }
