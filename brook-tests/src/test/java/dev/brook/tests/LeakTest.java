@@ -70,6 +70,7 @@ class LeakTest extends RedisTestBase {
     broker.start();
     long clients = connectedClients();
     int threads = platformThreads();
+    List<String> before = Threads.platformNames();
     for (int i = 0; i < 1000; i++) {
       Subscription s = broker.subscriber(i % 2 == 0 ? channel("cycle" + i) : pattern("cyc.{n}." + i))
           .handle(String.class, new Recorder<>());
@@ -82,7 +83,8 @@ class LeakTest extends RedisTestBase {
     assertThat(connectedClients()).isEqualTo(clients);
     assertThat(redis.command("PUBSUB", "NUMPAT")).isEqualTo(0L);
     assertThat((List<?>) redis.command("PUBSUB", "CHANNELS", "cycle*")).isEmpty();
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(platformThreads()).isLessThanOrEqualTo(threads));
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(platformThreads())
+        .as("platform threads now %s, before %s", Threads.platformNames(), before).isLessThanOrEqualTo(threads));
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
         assertThat(Threads.brookThreads()).noneMatch(n -> n.startsWith("brook-sub:")));
   }

@@ -53,13 +53,21 @@ final class Threads {
 
   /**
    * Live platform threads, without the JVM's own pools that grow and shrink on their own: the
-   * virtual-thread carriers ({@code ForkJoinPool-1-worker-*}) and process reapers. What is left
+   * virtual-thread carriers ({@code ForkJoinPool-1-worker-*}) and their unblocker, process reapers,
+   * and Awaitility's poller. What is left
    * are threads someone created on purpose, such as a broker's event loops.
    */
   static int platformCount() {
-    return (int) Thread.getAllStackTraces().keySet().stream()
+    return platformNames().size();
+  }
+
+  static List<String> platformNames() {
+    return Thread.getAllStackTraces().keySet().stream()
         .filter(t -> !t.getClass().getName().equals("jdk.internal.misc.CarrierThread"))
         .filter(t -> !t.getName().startsWith("process reaper"))
-        .count();
+        .filter(t -> !t.getName().equals("VirtualThread-unblocker") && !t.getName().startsWith("awaitility"))
+        .map(Thread::getName)
+        .sorted()
+        .toList();
   }
 }
