@@ -23,4 +23,10 @@ public interface Destination {
   default boolean atLeastOnce() {
     return false;
   }
+
+  /**
+   * The same destination with another name and every other option kept; routers use it to put
+   * their prefix in front of names.
+   */
+  Destination withName(String name);
 }

@@ -38,6 +38,12 @@ public final class ChannelDestination implements Destination {
     return nameBytes;
   }
 
+  /** The same kind of destination under another name. */
+  @Override
+  public ChannelDestination withName(String name) {
+    return new ChannelDestination(name);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof ChannelDestination c && c.name.equals(name);

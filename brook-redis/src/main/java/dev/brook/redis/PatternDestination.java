@@ -105,6 +105,12 @@ public final class PatternDestination implements Destination {
     return Collections.unmodifiableMap(values);
   }
 
+  /** For a pattern, the new name is a template too ({@code billing.{x}}). */
+  @Override
+  public PatternDestination withName(String name) {
+    return new PatternDestination(name);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof PatternDestination p && p.template.equals(template);
