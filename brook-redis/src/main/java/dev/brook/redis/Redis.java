@@ -8,6 +8,8 @@ package dev.brook.redis;
  *
  * broker.subscriber(channel("orders"))...
  * broker.subscriber(pattern("logs.{level}"))...
+ * broker.subscriber(list("jobs"))...
+ * broker.subscriber(stream("events").group("g").consumer("c1"))...
  * }</pre>
  */
 public final class Redis {
@@ -22,5 +24,39 @@ public final class Redis {
   /** Pub/Sub channels matching a glob, with optional {@code {name}} parts (see {@link PatternDestination}). */
   public static PatternDestination pattern(String pattern) {
     return new PatternDestination(pattern);
+  }
+
+  /** A List used as a queue; reliable (at-least-once) unless {@link ListDestination#atMostOnce()}. */
+  public static ListDestination list(String name) {
+    return new ListDestination(name);
+  }
+
+  /** A Stream; add {@link StreamDestination#group(String)} for a consumer group (at-least-once). */
+  public static StreamDestination stream(String name) {
+    return new StreamDestination(name);
+  }
+
+  /**
+   * The consumer name used when a List or Stream group subscription names none: host, process id
+   * and a short random part, fixed for the life of the process (so re-registering in the same
+   * process keeps its id and its pending messages).
+   */
+  public static String defaultConsumerName() {
+    return DefaultConsumer.NAME;
+  }
+
+  private static final class DefaultConsumer {
+    static final String NAME = compute();
+
+    private static String compute() {
+      String host;
+      try {
+        host = java.net.InetAddress.getLocalHost().getHostName();
+      } catch (java.io.IOException | RuntimeException e) {
+        host = "host";
+      }
+      String random = Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36), 36);
+      return host + "-" + ProcessHandle.current().pid() + "-" + random;
+    }
   }
 }

@@ -1,0 +1,186 @@
+package dev.brook.redis;
+
+import dev.brook.Destination;
+import dev.brook.redis.internal.Keys;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A Redis Stream. Publishing is XADD with the envelope in the field {@code __data__} (optionally
+ * trimmed with {@link #maxLen(long)}); an entry written by another tool without that field is
+ * decoded as a JSON object of its fields.
+ *
+ * <p><b>Without a group</b>: XREAD BLOCK from {@code $} (or {@link #startFrom(String)}), each
+ * process reads every entry, at-most-once.
+ *
+ * <p><b>With a group</b> ({@link #group(String)}): XREADGROUP, at-least-once. On start a consumer
+ * first reads its own pending entries, then new ones; the group is created (MKSTREAM) when missing,
+ * at {@code $} or at {@link #startFrom(String)}. While reading, live consumers also take over
+ * entries idle longer than {@link #minIdle(Duration)} (XAUTOCLAIM), so a crashed consumer's entries
+ * are redelivered. Ack is XACK (plus XDEL with {@link #deleteOnAck()}); nack leaves the entry
+ * pending for redelivery; after {@link #maxDeliveries(int)} deliveries, or on reject, the entry is
+ * XADDed to {@code {stream}:dlq} with headers naming the stream, id, group, delivery count and last
+ * error, then XACKed.
+ *
+ * <p>Immutable: every option returns a new destination. Create with {@link Redis#stream(String)}.
+ */
+public final class StreamDestination implements Destination {
+
+  /** {@link #startFrom(String)}: the whole history. */
+  public static final String BEGINNING = "0";
+
+  /** {@link #startFrom(String)}: only entries added after the group (or reader) starts; the default. */
+  public static final String LATEST = "$";
+
+  private final String name;
+  private final String group;
+  private final String consumer;
+  private final String startFrom;
+  private final Duration minIdle;
+  private final int maxDeliveries;
+  private final boolean deleteOnAck;
+  private final long maxLen;
+
+  StreamDestination(String name) {
+    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0);
+  }
+
+  private StreamDestination(String name, String group, String consumer, String startFrom, Duration minIdle,
+      int maxDeliveries, boolean deleteOnAck, long maxLen) {
+    this.name = name;
+    this.group = group;
+    this.consumer = consumer;
+    this.startFrom = startFrom;
+    this.minIdle = minIdle;
+    this.maxDeliveries = maxDeliveries;
+    this.deleteOnAck = deleteOnAck;
+    this.maxLen = maxLen;
+  }
+
+  private static String checkName(String name) {
+    Objects.requireNonNull(name, "stream name");
+    if (name.isEmpty()) {
+      throw new IllegalArgumentException("A stream name must not be empty.");
+    }
+    return name;
+  }
+
+  /** Reads as a member of this consumer group (at-least-once). */
+  public StreamDestination group(String group) {
+    Objects.requireNonNull(group, "group");
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+  }
+
+  /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
+  public StreamDestination consumer(String consumer) {
+    Objects.requireNonNull(consumer, "consumer");
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+  }
+
+  /** Where a new group (or a reader without group) starts: {@link #LATEST} (default), {@link #BEGINNING} or an entry id. */
+  public StreamDestination startFrom(String id) {
+    Objects.requireNonNull(id, "startFrom");
+    return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen);
+  }
+
+  /** Pending entries idle longer than this are taken over by live consumers; default 30 s. */
+  public StreamDestination minIdle(Duration minIdle) {
+    if (minIdle.isNegative() || minIdle.isZero()) {
+      throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
+    }
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+  }
+
+  /** Deliveries after which an entry goes to the dead letter instead of the handler; default 5. */
+  public StreamDestination maxDeliveries(int maxDeliveries) {
+    if (maxDeliveries < 1) {
+      throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
+    }
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+  }
+
+  /** XDEL acknowledged entries too, so the stream holds only what is not yet handled. */
+  public StreamDestination deleteOnAck() {
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen);
+  }
+
+  /** Publishing trims the stream to about this many entries ({@code XADD MAXLEN ~ n}); 0 (default) keeps all. */
+  public StreamDestination maxLen(long maxLen) {
+    if (maxLen < 0) {
+      throw new IllegalArgumentException("maxLen must not be negative, was " + maxLen + ".");
+    }
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  /** {@code stream:events} without a group, {@code stream:events/g/c1} with one. */
+  @Override
+  public String key() {
+    return group == null ? "stream:" + name : "stream:" + name + "/" + group + "/" + consumerName();
+  }
+
+  @Override
+  public boolean atLeastOnce() {
+    return group != null;
+  }
+
+  /** The group, or null. */
+  public String groupName() {
+    return group;
+  }
+
+  public String consumerName() {
+    return consumer != null ? consumer : Redis.defaultConsumerName();
+  }
+
+  public String startId() {
+    return startFrom;
+  }
+
+  public Duration minIdleTime() {
+    return minIdle;
+  }
+
+  public int maxDeliveryCount() {
+    return maxDeliveries;
+  }
+
+  public boolean deletesOnAck() {
+    return deleteOnAck;
+  }
+
+  public long maxLength() {
+    return maxLen;
+  }
+
+  /** {@code {events}:dlq}. */
+  public String deadLetterKey() {
+    return Keys.derived(name, "dlq");
+  }
+
+  @Override
+  public StreamDestination withName(String name) {
+    return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof StreamDestination s && s.name.equals(name) && Objects.equals(s.group, group)
+        && Objects.equals(s.consumer, consumer) && s.startFrom.equals(startFrom) && s.minIdle.equals(minIdle)
+        && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(name, group, consumer, startFrom);
+  }
+
+  @Override
+  public String toString() {
+    return key();
+  }
+}

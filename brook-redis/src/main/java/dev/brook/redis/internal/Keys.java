@@ -1,0 +1,29 @@
+package dev.brook.redis.internal;
+
+/**
+ * Names of the keys Brook derives from a destination (processing lists, heartbeats, dead letters).
+ * They carry the destination's hash tag, so in Redis Cluster they share its slot and multi-key
+ * commands (BLMOVE, Lua moves) stay legal: for {@code jobs} they are {@code {jobs}:processing:c1},
+ * {@code {jobs}:dlq}; a name that already has a tag ({@code {q}jobs}) reuses it ({@code {q}:dlq}).
+ */
+public final class Keys {
+
+  private Keys() {}
+
+  /** The hash tag of a key as Redis Cluster computes it, or the whole name when it has none. */
+  public static String tag(String name) {
+    int open = name.indexOf('{');
+    if (open >= 0) {
+      int close = name.indexOf('}', open + 1);
+      if (close > open + 1) {
+        return name.substring(open + 1, close);
+      }
+    }
+    return name;
+  }
+
+  /** {@code {tag}:suffix}. */
+  public static String derived(String name, String suffix) {
+    return "{" + tag(name) + "}:" + suffix;
+  }
+}
