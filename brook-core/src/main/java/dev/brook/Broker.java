@@ -47,6 +47,67 @@ public interface Broker extends AutoCloseable {
    */
   void publishBatch(java.util.Collection<?> payloads, Destination destination);
 
+  /**
+   * A reusable publisher to this destination; see {@link Publisher}. Cheap: it holds no resource
+   * and needs no closing.
+   */
+  Publisher publisher(Destination destination);
+
+  /**
+   * Sends a request and waits for the reply: publishes {@code payload} to {@code destination} with
+   * the headers {@code correlation_id} (new for each request) and {@code reply_to} (the broker's
+   * reply channel), then decodes the reply into {@code replyType}. The subscriber's handler
+   * replies by returning a non-null value.
+   *
+   * <p>All requests of a broker share one reply channel ({@code brook.reply.<random>}), subscribed
+   * at the first request and released by {@link #close()}; replies are matched by correlation id.
+   * Works for every destination kind the broker can publish to; the reply always comes back on the
+   * reply channel. When several subscribers reply, the first reply wins and the others are counted
+   * in {@link RequestMetrics#lateReplies()}.
+   *
+   * @throws RequestTimeoutException when no reply arrives within {@code timeout}, naming the
+   *     destination and the timeout; the request is forgotten at once, so a late reply is dropped
+   * @throws BrookException when publishing fails or the reply cannot be decoded into {@code replyType}
+   */
+  <R> R request(Object payload, Destination destination, Class<R> replyType, Duration timeout);
+
+  /**
+   * Sends a request without waiting; the future completes with the decoded reply, or
+   * exceptionally with {@link RequestTimeoutException}, a publishing failure or a decoding failure.
+   * Cancelling the future forgets the request. Dependent stages without {@code ...Async} run on a
+   * Brook worker thread: keep them quick or use the async variants.
+   */
+  <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Class<R> replyType, Duration timeout);
+
+  /** Counters of this broker's requests and replies. */
+  RequestMetrics requestMetrics();
+
+  /**
+   * Registers one subscription for every {@link Subscribe @Subscribe} method of {@code handlers}
+   * (its class and superclasses) and returns them in declaration order. Ids default to {@code
+   * ClassName#method}, so including another instance of the same class replaces the earlier
+   * subscriptions (under {@link DuplicatePolicy#REPLACE}) rather than stacking them, and including
+   * the very same object again changes nothing. A router passed here is included as by {@link
+   * #include(Router)}.
+   *
+   * @throws BrookException naming the method and the fix when a method cannot be a handler (no
+   *     or two destinations, a parameter Brook cannot supply, {@code @Valid} without a validator)
+   */
+  java.util.List<Subscription> include(Object handlers);
+
+  /**
+   * Registers everything the router declares (its subscriptions, handlers, nested routers, with
+   * their prefixes and middlewares) and binds its publishers to this broker. Including a router
+   * again leaves the subscriptions it registered before as they are.
+   */
+  java.util.List<Subscription> include(Router router);
+
+  /**
+   * Adds a middleware for every subscription (also those registered before) and every publish of
+   * this broker, after those added earlier; see {@link Middleware} for the order.
+   */
+  void middleware(Middleware middleware);
+
   /** A live, unmodifiable view of the registered subscriptions (closed ones leave it). */
   Collection<Subscription> subscriptions();
 

@@ -29,4 +29,14 @@ public interface Destination {
    * their prefix in front of names.
    */
   Destination withName(String name);
+
+  /**
+   * The same destination with {@code prefix} in front of its name, as routers declare it. The
+   * default is {@code withName(prefix + name())}; a destination whose {@link #name()} is derived
+   * from what the user wrote (a pattern's glob from its {@code {name}} template) puts the prefix in
+   * front of what the user wrote, so nothing is lost.
+   */
+  default Destination withPrefix(String prefix) {
+    return prefix.isEmpty() ? this : withName(prefix + name());
+  }
 }

@@ -28,6 +28,14 @@ public interface MessageContext {
    */
   String messageId();
 
+  /**
+   * The {@code reply_to} header: the channel a requester waits on, or null when the sender expects
+   * no reply. When it is set, the handler's non-null result is sent there.
+   */
+  default String replyTo() {
+    return header("reply_to");
+  }
+
   /** The destination the subscription reads, as declared (for a pattern, the pattern). */
   Destination destination();
 

@@ -45,6 +45,12 @@ public interface SubscriberBuilder {
    */
   BatchSubscriberBuilder batch(int maxRecords);
 
+  /**
+   * Adds middlewares for this subscription only; they run after the broker's and the router's,
+   * in the order added (see {@link Middleware}). May be called more than once.
+   */
+  SubscriberBuilder middleware(Middleware... middlewares);
+
   /** Registers the handler for payloads of this class. */
   <T> Subscription handle(Class<T> payloadType, Handler<? super T> handler);
 

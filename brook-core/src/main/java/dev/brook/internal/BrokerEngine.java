@@ -4,8 +4,15 @@ import dev.brook.BrookException;
 import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;
 import dev.brook.DuplicateSubscriptionException;
+import dev.brook.Middleware;
+import dev.brook.PublishCommand;
+import dev.brook.Publisher;
+import dev.brook.RequestMetrics;
+import dev.brook.RequestTimeoutException;
+import dev.brook.Router;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
+import java.lang.reflect.Type;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -24,8 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The transport-independent half of a broker: the subscription registry (one live subscription
- * per id), the broker lifecycle, and publishing through the codec. A public broker class such as
- * {@code RedisBroker} is a thin front over one engine and one {@link Transport}.
+ * per id), the broker lifecycle, the broker's middlewares, publishing through the publish scope
+ * and the codec, request/reply ({@link Requests}) and including routers and annotated objects. A
+ * public broker class such as {@code RedisBroker} is a thin front over one engine and one {@link
+ * Transport}.
  *
  * <p>Locking: {@code lock} guards registry changes and broker state transitions. It is never held
  * while a subscription drains (that may take the graceful timeout), so a handler may register or
@@ -54,6 +63,12 @@ public final class BrokerEngine {
    */
   private volatile Object pinnedFront;
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
+  /** The broker's middlewares; replaced (copy on write) under {@code lock}, read per message. */
+  private volatile Middleware[] middlewares = MiddlewareStack.NONE;
+  private volatile boolean accessLog = true;
+  private final Requests requests = new Requests(this);
+  /** Bean Validation, created at the first {@code @Valid} handler; closed with the engine. */
+  private BeanValidation validation;
 
   /**
    * @param frameworkClasses classes of the front (e.g. RedisBroker) whose frames are skipped when
@@ -97,16 +112,83 @@ public final class BrokerEngine {
     return state == State.CLOSED;
   }
 
+  /** Whether subscriptions registered from now on get the access-log link; the front sets it once, before any. */
+  public void accessLog(boolean enabled) {
+    this.accessLog = enabled;
+  }
+
+  boolean accessLog() {
+    return accessLog;
+  }
+
+  /** Adds a broker middleware after the others; running subscriptions take it from their next message. */
+  public void middleware(Middleware middleware) {
+    Objects.requireNonNull(middleware, "middleware");
+    lock.lock();
+    try {
+      Middleware[] now = middlewares;
+      Middleware[] next = java.util.Arrays.copyOf(now, now.length + 1);
+      next[now.length] = middleware;
+      middlewares = next;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The broker's middlewares now; the array is never modified (a change replaces it). */
+  Middleware[] middlewares() {
+    return middlewares;
+  }
+
+  /** The engine's Bean Validation, created on first use; fails with the fix when no provider is present. */
+  BeanValidation validation(String user) {
+    lock.lock();
+    try {
+      if (validation == null) {
+        validation = BeanValidation.create(user);
+      }
+      return validation;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   // ---- registration -------------------------------------------------------------------------
 
   public SubscriberBuilder subscriber(Destination destination) {
     Objects.requireNonNull(destination, "destination");
-    return new DefaultSubscriberBuilder(this, destination);
+    return new DefaultSubscriberBuilder(this::register, destination);
+  }
+
+  /** Registers every {@code @Subscribe} method of the object, or includes it when it is a router. */
+  public List<Subscription> include(Object handlers) {
+    Objects.requireNonNull(handlers, "handlers");
+    if (handlers instanceof Router router) {
+      return include(router);
+    }
+    return includeObject(handlers, "", List.of());
+  }
+
+  public List<Subscription> include(Router router) {
+    Objects.requireNonNull(router, "router");
+    ensureOpen("include a router in");
+    return ((DefaultRouter) router).includeInto(this, "", List.of());
+  }
+
+  /** Checks every annotated method first, so a mistake registers none of them. */
+  List<Subscription> includeObject(Object handlers, String prefix, List<Middleware> routerMiddlewares) {
+    ensureOpen("include handlers in");
+    List<SubscriptionSpec> specs = HandlerMethods.specs(this, handlers, prefix, routerMiddlewares);
+    List<Subscription> registered = new ArrayList<>(specs.size());
+    for (SubscriptionSpec spec : specs) {
+      registered.add(register(spec));
+    }
+    return registered;
   }
 
   Subscription register(SubscriptionSpec spec) {
     ensureOpen("register a subscription on");
-    String id = spec.id();
+    String id = spec.effectiveId();
     String registeredAt = CallSite.find(frameworkClasses);
     Codec.Decoder decoder = codec.decoderFor(spec.payloadType());
     if (spec.ackPolicy() != null && !spec.destination().atLeastOnce()) {
@@ -119,6 +201,9 @@ public final class BrokerEngine {
     try {
       ensureOpen("register a subscription on");
       previous = registry.get(id);
+      if (previous != null && spec.origin() != null && spec.origin().equals(previous.origin())) {
+        return previous; // the same declaration included again: nothing to change
+      }
       if (previous != null && duplicatePolicy == DuplicatePolicy.REJECT) {
         throw new DuplicateSubscriptionException(id, previous.registeredAt());
       }
@@ -216,8 +301,20 @@ public final class BrokerEngine {
       long deadline = deadline();
       forEachConcurrently(new ArrayList<>(registry.values()), s -> s.close(deadline), deadline);
       registry.clear();
+      requests.close(deadline);
     } finally {
       try {
+        BeanValidation v;
+        lock.lock();
+        try {
+          v = validation;
+          validation = null;
+        } finally {
+          lock.unlock();
+        }
+        if (v != null) {
+          v.close();
+        }
         transport.close();
       } finally {
         closed.complete(null);
@@ -269,28 +366,129 @@ public final class BrokerEngine {
 
   // ---- publishing ---------------------------------------------------------------------------
 
-  public CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers) {
+  public Publisher publisher(Destination destination) {
+    Objects.requireNonNull(destination, "destination");
+    return new DefaultPublisher(PublisherTarget.of(this, destination), Map.of());
+  }
+
+  /**
+   * Sends one message through the publish scope ({@code middlewares}, then encode and send). With
+   * no middleware no command object is made. Exceptions of encoding or of the transport's checks
+   * are thrown here; the future completes when the server has taken the message.
+   */
+  CompletableFuture<Void> dispatch(Object payload, Destination destination, Map<String, String> headers,
+      Middleware[] middlewares) {
     Objects.requireNonNull(destination, "destination");
     Objects.requireNonNull(headers, "headers");
     ensureOpen("publish with");
     transport.connect();
+    if (middlewares.length == 0) {
+      return send(payload, destination, headers);
+    }
+    PublishCommand command = new PublishCommand(payload, destination, headers);
+    return new PublishStep(middlewares, 0, command, this::send).proceed(command);
+  }
+
+  private CompletableFuture<Void> send(PublishCommand command) {
+    return send(command.payload(), command.destination(), command.headers());
+  }
+
+  private CompletableFuture<Void> send(Object payload, Destination destination, Map<String, String> headers) {
     Frame frame = codec.encode(payload, headers);
     return transport.send(destination, frame);
+  }
+
+  public CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers) {
+    return dispatch(payload, destination, headers, middlewares);
   }
 
   public void publish(Object payload, Destination destination, Map<String, String> headers) {
     await(publishAsync(payload, destination, headers), destination);
   }
 
+  /** Publishes through the given middlewares (a subscription's or a router publisher's) and waits. */
+  void publish(Object payload, Destination destination, Map<String, String> headers, Middleware[] middlewares) {
+    await(dispatch(payload, destination, headers, middlewares), destination);
+  }
+
   public void publishBatch(java.util.Collection<?> payloads, Destination destination) {
+    publishBatch(payloads, destination, Map.of(), middlewares);
+  }
+
+  /**
+   * Every item passes the publish scope on its own; the terminal only encodes it into the batch,
+   * which is sent in one go once all items passed.
+   */
+  void publishBatch(java.util.Collection<?> payloads, Destination destination, Map<String, String> headers,
+      Middleware[] middlewares) {
+    Objects.requireNonNull(payloads, "payloads");
     Objects.requireNonNull(destination, "destination");
     ensureOpen("publish with");
     transport.connect();
     List<Frame> frames = new ArrayList<>(payloads.size());
     for (Object p : payloads) {
-      frames.add(codec.encode(p, Map.of()));
+      if (middlewares.length == 0) {
+        frames.add(codec.encode(p, headers));
+      } else {
+        PublishCommand command = new PublishCommand(p, destination, headers);
+        await(new PublishStep(middlewares, 0, command, c -> {
+          frames.add(codec.encode(c.payload(), c.headers()));
+          return CompletableFuture.completedFuture(null);
+        }).proceed(command), destination);
+      }
     }
     await(transport.sendBatch(destination, frames), destination);
+  }
+
+  // ---- request/reply ------------------------------------------------------------------------
+
+  public <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout) {
+    return requestAsync(payload, destination, replyType, timeout, Map.of(), middlewares);
+  }
+
+  <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout,
+      Map<String, String> headers, Middleware[] middlewares) {
+    Objects.requireNonNull(destination, "destination");
+    Objects.requireNonNull(replyType, "replyType");
+    Objects.requireNonNull(timeout, "timeout");
+    ensureOpen("send a request with");
+    transport.connect();
+    return requests.send(payload, destination, replyType, timeout, headers, middlewares);
+  }
+
+  public <R> R request(Object payload, Destination destination, Type replyType, Duration timeout) {
+    return request(payload, destination, replyType, timeout, Map.of(), middlewares);
+  }
+
+  <R> R request(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
+      Middleware[] middlewares) {
+    CompletableFuture<R> f = requestAsync(payload, destination, replyType, timeout, headers, middlewares);
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      f.cancel(false);
+      Thread.currentThread().interrupt();
+      throw new BrookException("Interrupted while waiting for the reply from " + destination.key() + ".", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof RequestTimeoutException t) {
+        // A new exception, so its stack trace shows the caller rather than the timer.
+        throw new RequestTimeoutException(t.destination(), t.timeout(), t.correlationId());
+      }
+      if (cause instanceof BrookException b) {
+        throw b;
+      }
+      throw new BrookException("The request to " + destination.key() + " failed: " + cause.getMessage(), cause);
+    }
+  }
+
+  public RequestMetrics requestMetrics() {
+    return requests.metrics();
+  }
+
+  /** The reply channel's name, or null before the first request. */
+  String replyChannel() {
+    return requests.replyChannel();
   }
 
   private void await(CompletableFuture<Void> f, Destination destination) {

@@ -2,6 +2,8 @@ package dev.brook.internal;
 
 import dev.brook.Destination;
 import dev.brook.MessageContext;
+import dev.brook.Middleware;
+import dev.brook.Subscription;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -9,36 +11,135 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The context of one message, or of one batch (then its headers and ids are the first message's
- * and settlement covers every message of the batch). Built on the worker thread, read by the
- * handler; settled at most once.
+ * and settlement covers every message of the batch), and its way through the consume chain.
+ *
+ * <p>One object per message does both jobs so the chain costs no allocation of its own: {@link
+ * #proceed()} moves a cursor over the subscription's links (Brook's own, then the broker's, the
+ * router's and the subscription's middlewares) and, past the last, calls the handler. The cursor
+ * is restored when a link returns, so a link may proceed twice (a retry).
+ *
+ * <p>Threads: built and run on the subscription's worker; settlement may come from the handler's
+ * other threads, hence the atomic flag. Settled at most once.
  */
-final class DefaultMessageContext implements MessageContext {
+final class DefaultMessageContext implements MessageContext, Middleware.ConsumeChain {
 
-  private final Destination destination;
+  private final DefaultSubscription subscription;
   private final Inbound inbound;
   private final Frame frame;
-  private final List<Inbound> settles;
+  /** The messages settled together: null for a single message (then just {@link #inbound}). */
+  private final List<Inbound> batch;
   private final AtomicBoolean settled = new AtomicBoolean();
   private String messageId;
 
-  DefaultMessageContext(Destination destination, Inbound inbound, Frame frame, List<Inbound> settles) {
-    this.destination = destination;
+  // The chain: set by the subscription before the first proceed, used by the worker thread only.
+  private Middleware[] links;
+  private int index;
+  private Object payload;
+  private boolean decoded;
+  /** What happened, for the access log: set by the settlement link. */
+  private String outcome;
+
+  DefaultMessageContext(DefaultSubscription subscription, Inbound inbound, Frame frame, List<Inbound> batch) {
+    this.subscription = subscription;
     this.inbound = inbound;
     this.frame = frame;
-    this.settles = settles;
+    this.batch = batch;
+  }
+
+  // ---- the consume chain ---------------------------------------------------------------------
+
+  /** Runs the whole chain; the settlement link catches everything, so this returns normally. */
+  void run(Middleware[] chain) throws Exception {
+    links = chain;
+    index = 0;
+    proceed();
+  }
+
+  @Override
+  public Object proceed() throws Exception {
+    int i = index;
+    Middleware[] chain = links;
+    if (i >= chain.length) {
+      return subscription.handler().handle(payload, this);
+    }
+    index = i + 1;
+    try {
+      return chain[i].consume(this);
+    } finally {
+      index = i;
+    }
+  }
+
+  @Override
+  public Object proceed(Object replacement) throws Exception {
+    Object previous = payload;
+    payload = replacement;
+    try {
+      return proceed();
+    } finally {
+      payload = previous;
+    }
+  }
+
+  @Override
+  public Object payload() {
+    return payload;
+  }
+
+  /** Sets the payload decoded by the decode link (or by the batch path before the chain). */
+  void decoded(Object value) {
+    payload = value;
+    decoded = true;
+  }
+
+  boolean isDecoded() {
+    return decoded;
+  }
+
+  @Override
+  public MessageContext context() {
+    return this;
+  }
+
+  @Override
+  public Subscription subscription() {
+    return subscription;
+  }
+
+  String outcome() {
+    return outcome;
+  }
+
+  void outcome(String outcome) {
+    this.outcome = outcome;
+  }
+
+  Inbound inbound() {
+    return inbound;
   }
 
   Frame frame() {
     return frame;
   }
 
+  boolean isBatch() {
+    return batch != null;
+  }
+
   boolean isSettled() {
     return settled.get();
   }
 
+  // ---- MessageContext -------------------------------------------------------------------------
+
   @Override
   public Map<String, String> headers() {
     return frame.headers();
+  }
+
+  @Override
+  public String header(String name) {
+    return frame.header(name);
   }
 
   @Override
@@ -61,7 +162,7 @@ final class DefaultMessageContext implements MessageContext {
 
   @Override
   public Destination destination() {
-    return destination;
+    return subscription.destination();
   }
 
   @Override
@@ -91,16 +192,28 @@ final class DefaultMessageContext implements MessageContext {
 
   @Override
   public void ack() {
-    if (!settles.isEmpty() && settled.compareAndSet(false, true)) {
-      settles.get(0).ackAll(settles);
+    if (settled.compareAndSet(false, true)) {
+      if (batch == null) {
+        inbound.ack();
+      } else if (!batch.isEmpty()) {
+        batch.get(0).ackAll(batch);
+      }
     }
   }
 
   @Override
   public void nack() {
+    nack(null);
+  }
+
+  void nack(String reason) {
     if (settled.compareAndSet(false, true)) {
-      for (Inbound m : settles) {
-        m.nack();
+      if (batch == null) {
+        inbound.nack(reason);
+      } else {
+        for (Inbound m : batch) {
+          m.nack(reason);
+        }
       }
     }
   }
@@ -112,8 +225,12 @@ final class DefaultMessageContext implements MessageContext {
 
   void reject(String reason, Throwable error) {
     if (settled.compareAndSet(false, true)) {
-      for (Inbound m : settles) {
-        m.reject(reason, error);
+      if (batch == null) {
+        inbound.reject(reason, error);
+      } else {
+        for (Inbound m : batch) {
+          m.reject(reason, error);
+        }
       }
     }
   }
@@ -121,14 +238,18 @@ final class DefaultMessageContext implements MessageContext {
   /** Hands the messages back untouched (interrupted by a stop). */
   void release() {
     if (settled.compareAndSet(false, true)) {
-      for (Inbound m : settles) {
-        m.release();
+      if (batch == null) {
+        inbound.release();
+      } else {
+        for (Inbound m : batch) {
+          m.release();
+        }
       }
     }
   }
 
   @Override
   public String toString() {
-    return "MessageContext[" + destination.key() + " id=" + messageId() + "]";
+    return "MessageContext[" + destination().key() + " id=" + messageId() + "]";
   }
 }

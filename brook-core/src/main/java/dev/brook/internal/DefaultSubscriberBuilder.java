@@ -4,6 +4,7 @@ import dev.brook.AckPolicy;
 import dev.brook.BatchSubscriberBuilder;
 import dev.brook.Destination;
 import dev.brook.Handler;
+import dev.brook.Middleware;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
 import java.lang.reflect.Type;
@@ -12,21 +13,26 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
-/** Collects one subscription's options; {@code handle} registers it. */
+/**
+ * Collects one subscription's options; {@code handle} hands them to the registrar: the engine (a
+ * broker's subscriber) or a router (which registers them when it is included).
+ */
 final class DefaultSubscriberBuilder implements SubscriberBuilder {
 
-  private final BrokerEngine engine;
+  private final Function<SubscriptionSpec, Subscription> registrar;
   private final Destination destination;
   private final List<Destination> publishTo = new ArrayList<>();
+  private final List<Middleware> middlewares = new ArrayList<>();
   private final Set<String> set = new HashSet<>();
   private String id;
   private int concurrency = 1;
   private AckPolicy ackPolicy;
   private int batchSize = 1;
 
-  DefaultSubscriberBuilder(BrokerEngine engine, Destination destination) {
-    this.engine = engine;
+  DefaultSubscriberBuilder(Function<SubscriptionSpec, Subscription> registrar, Destination destination) {
+    this.registrar = registrar;
     this.destination = destination;
   }
 
@@ -52,6 +58,14 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   public SubscriberBuilder publishTo(Destination... destinations) {
     for (Destination d : destinations) {
       publishTo.add(Objects.requireNonNull(d, "publishTo destination"));
+    }
+    return this;
+  }
+
+  @Override
+  public SubscriberBuilder middleware(Middleware... middlewares) {
+    for (Middleware m : middlewares) {
+      this.middlewares.add(Objects.requireNonNull(m, "middleware"));
     }
     return this;
   }
@@ -108,8 +122,7 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   private Subscription register(Type payloadType, Handler<?> handler, boolean batch) {
     Objects.requireNonNull(payloadType, "payloadType");
     Objects.requireNonNull(handler, "handler");
-    String subscriptionId = id != null ? id : destination.key();
-    return engine.register(new SubscriptionSpec(subscriptionId, destination, payloadType, (Handler<Object>) handler,
-        List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0));
+    return registrar.apply(new SubscriptionSpec(id, destination, payloadType, (Handler<Object>) handler,
+        List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0, List.copyOf(middlewares), null, null));
   }
 }

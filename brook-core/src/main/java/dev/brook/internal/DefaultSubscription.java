@@ -8,7 +8,7 @@ import dev.brook.Destination;
 import dev.brook.NackMessage;
 import dev.brook.RejectMessage;
 import dev.brook.Handler;
-import dev.brook.MessageContext;
+import dev.brook.Middleware;
 import dev.brook.Subscription;
 import dev.brook.SubscriptionMetrics;
 import java.lang.reflect.Type;
@@ -21,8 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A subscription and the path of each of its messages: receive → decode → handler → publish the
- * result.
+ * A subscription and the path of each of its messages: one consume chain of Brook's own links
+ * (access log, settle, publish the result, decode, validate) and the user's middlewares, ending in
+ * the handler.
  *
  * <p>Locking: {@code lock} guards the state transitions (start, stop, close) and the consumer and
  * mailbox fields; message processing never takes it. {@code state} is volatile so reads need no lock.
@@ -30,6 +31,8 @@ import org.slf4j.LoggerFactory;
 final class DefaultSubscription implements Subscription {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.Subscription");
+  /** The access log: one DEBUG line per message; its own name so it can be routed or silenced alone. */
+  private static final Logger ACCESS = LoggerFactory.getLogger("dev.brook.access");
 
   private final BrokerEngine engine;
   private final String id;
@@ -43,6 +46,12 @@ final class DefaultSubscription implements Subscription {
   private final AckPolicy ackPolicy;
   /** 0 for single payloads, else the maximum batch. */
   private final int batchSize;
+  private final PayloadCheck check;
+  private final Object origin;
+  /** Brook's links, the broker's middlewares, then the router's and the subscription's. */
+  private final MiddlewareStack consumeStack;
+  /** For publishing results: the broker's middlewares, then the router's and the subscription's. */
+  private final MiddlewareStack publishStack;
 
   private final ReentrantLock lock = new ReentrantLock();
   private volatile State state = State.REGISTERED;
@@ -61,7 +70,7 @@ final class DefaultSubscription implements Subscription {
 
   DefaultSubscription(BrokerEngine engine, SubscriptionSpec spec, String registeredAt, Codec.Decoder decoder) {
     this.engine = engine;
-    this.id = spec.id();
+    this.id = spec.effectiveId();
     this.destination = spec.destination();
     this.registeredAt = registeredAt;
     this.handler = spec.handler();
@@ -71,6 +80,10 @@ final class DefaultSubscription implements Subscription {
     this.concurrency = spec.concurrency();
     this.ackPolicy = spec.ackPolicy() != null ? spec.ackPolicy() : AckPolicy.REJECT_ON_ERROR;
     this.batchSize = spec.batchSize();
+    this.check = spec.check();
+    this.origin = spec.origin();
+    this.consumeStack = new MiddlewareStack(builtins(engine), spec.middlewares());
+    this.publishStack = new MiddlewareStack(MiddlewareStack.NONE, spec.middlewares());
   }
 
   @Override
@@ -178,7 +191,9 @@ final class DefaultSubscription implements Subscription {
       try {
         consumer.stop();
       } finally {
-        if (!mailbox.drain(deadlineNanos)) {
+        boolean drained = mailbox.drain(deadlineNanos);
+        consumer.afterDrain();
+        if (!drained) {
           LOG.warn("Subscription '{}' did not finish its handlers within the graceful timeout of {}; "
               + "they were interrupted and {} message(s) were dropped.", id, engine.gracefulTimeout(), dropped.sum());
         }
@@ -236,35 +251,39 @@ final class DefaultSubscription implements Subscription {
     }
   }
 
-  /**
-   * The path of messages: receive → decode → handler → publish the result → settle. Runs on a
-   * worker thread; never throws.
-   */
+  // ---- the message path ----------------------------------------------------------------------
+  //
+  // Every message runs one chain (see DefaultMessageContext): Brook's own links, then the broker's,
+  // the router's and the subscription's middlewares, then the handler:
+  //
+  //   access log → settle → publish result → decode → validate → user middlewares → handler
+  //
+  // Settle is the only link that catches: it turns the outcome into ack/nack/reject by the ack
+  // policy, counts it and logs failures, so nothing escapes to the worker. Decode and validate throw
+  // BadInput, which settle logs once and rejects. Publishing the result sits outside the user's
+  // middlewares so a value they return (a short-circuit, ExceptionMiddleware's reply) is published
+  // as a handler's is, and inside settle so a failed publish fails the message.
+
+  /** Handler of the spec; the terminal of the chain. */
+  Handler<Object> handler() {
+    return handler;
+  }
+
+  /** Who declared this subscription (router entry, annotated method), or null. */
+  Object origin() {
+    return origin;
+  }
+
+  /** Runs on a worker thread; never throws. */
   private void process(List<Inbound> messages) {
     if (batchSize == 0) {
       for (Inbound in : messages) {
-        processOne(in);
+        received.increment();
+        run(new DefaultMessageContext(this, in, in.frame(), null));
       }
     } else {
       processBatch(messages);
     }
-  }
-
-  private void processOne(Inbound in) {
-    received.increment();
-    Frame frame = in.frame();
-    DefaultMessageContext ctx = new DefaultMessageContext(destination, in, frame, List.of(in));
-    if (ackPolicy == AckPolicy.ACK_FIRST) {
-      ctx.ack();
-    }
-    Object payload;
-    try {
-      payload = decoder.decode(frame);
-    } catch (Exception e) {
-      decodeFailed(ctx, in, e);
-      return;
-    }
-    invoke(ctx, payload);
   }
 
   private void processBatch(List<Inbound> messages) {
@@ -283,86 +302,207 @@ final class DefaultSubscription implements Subscription {
           firstFrame = frame;
         }
       } catch (Exception e) {
-        DefaultMessageContext single = new DefaultMessageContext(destination, in, frame, List.of(in));
+        DefaultMessageContext single = new DefaultMessageContext(this, in, frame, null);
         if (ackPolicy == AckPolicy.ACK_FIRST) {
           single.ack();
         }
-        decodeFailed(single, in, e);
+        badInput(single, decodeFailure(e));
       }
     }
     if (decoded.isEmpty()) {
       return;
     }
-    DefaultMessageContext ctx = new DefaultMessageContext(destination, first, firstFrame, decoded);
-    if (ackPolicy == AckPolicy.ACK_FIRST) {
-      ctx.ack();
-    }
-    invoke(ctx, payloads);
+    DefaultMessageContext ctx = new DefaultMessageContext(this, first, firstFrame, decoded);
+    ctx.decoded(payloads);
+    run(ctx);
   }
 
-  private void decodeFailed(DefaultMessageContext ctx, Inbound in, Exception e) {
-    decodeErrors.increment();
-    String why = reason(e);
-    LOG.warn("Cannot decode message {} from {} (subscription '{}') into {}: {}. {}",
-        ctx.messageId(), in.channel(), id, payloadType.getTypeName(), why,
-        in.atLeastOnce() ? "Rejected; the subscription goes on." : "Skipped; the subscription goes on.");
-    ctx.reject("cannot decode into " + payloadType.getTypeName() + ": " + why, e);
-  }
-
-  private void invoke(DefaultMessageContext ctx, Object payload) {
-    Object result;
+  private void run(DefaultMessageContext ctx) {
     try {
-      result = handler.handle(payload, ctx);
-      if (result != null && !publishTo.isEmpty()) {
-        publishResult(result, ctx);
-      }
-    } catch (AckMessage signal) {
-      handled.increment();
-      ctx.ack();
-      return;
-    } catch (NackMessage signal) {
-      ctx.nack();
-      return;
-    } catch (RejectMessage signal) {
-      ctx.reject(signal.reason(), null);
-      return;
+      ctx.run(consumeStack.with(engine.middlewares()));
     } catch (Throwable t) {
-      if (t instanceof InterruptedException && stopping) {
-        Thread.currentThread().interrupt();
-        LOG.warn("Handler of subscription '{}' was interrupted on message {} from {}: the graceful timeout of {} ran out "
-            + "while stopping.{}", id, ctx.messageId(), ctx.channel(), engine.gracefulTimeout(),
-            destination.atLeastOnce() ? " It goes back to Redis." : "");
-        ctx.release();
-        return;
-      }
-      failed.increment();
-      if (t instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      LOG.error("Handler of subscription '{}' failed on message {} from {}.", id, ctx.messageId(), ctx.channel(), t);
-      switch (ackPolicy) {
-        case ACK -> ctx.ack();
-        case REJECT_ON_ERROR -> ctx.reject(t.getClass().getName() + ": " + t.getMessage(), t);
-        case NACK_ON_ERROR -> ctx.nack();
-        case ACK_FIRST, MANUAL -> {}
-      }
+      // Settle catches everything after it; only the access log (or a bug) is before it.
+      LOG.error("Subscription '{}' failed on message {} from {} outside its handler.", id, ctx.messageId(), ctx.channel(), t);
+    }
+  }
+
+  private BadInput decodeFailure(Exception e) {
+    String why = reason(e);
+    String type = payloadType.getTypeName();
+    return new BadInput("Cannot decode", " into " + type + ": " + why, "cannot decode into " + type + ": " + why, e);
+  }
+
+  private void badInput(DefaultMessageContext ctx, BadInput b) {
+    decodeErrors.increment();
+    Inbound in = ctx.inbound();
+    if (LOG.isWarnEnabled()) {
+      LOG.warn(b.before() + " message " + ctx.messageId() + " from " + in.channel() + " (subscription '" + id + "')"
+          + b.after() + ". " + (in.atLeastOnce() ? "Rejected; the subscription goes on." : "Skipped; the subscription goes on."));
+    }
+    ctx.reject(b.reason(), b.getCause());
+    ctx.outcome("rejected: " + b.reason());
+  }
+
+  private void failed(DefaultMessageContext ctx, Throwable t) {
+    if (t instanceof InterruptedException && stopping) {
+      Thread.currentThread().interrupt();
+      LOG.warn("Handler of subscription '{}' was interrupted on message {} from {}: the graceful timeout of {} ran out "
+          + "while stopping.{}", id, ctx.messageId(), ctx.channel(), engine.gracefulTimeout(),
+          destination.atLeastOnce() ? " It goes back to Redis." : "");
+      ctx.release();
+      ctx.outcome("interrupted by the stop");
       return;
     }
-    handled.increment();
-    if (ackPolicy != AckPolicy.MANUAL) {
-      ctx.ack();
+    failed.increment();
+    if (t instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
     }
+    LOG.error("Handler of subscription '{}' failed on message {} from {}.", id, ctx.messageId(), ctx.channel(), t);
+    String why = t.getClass().getName() + ": " + t.getMessage();
+    switch (ackPolicy) {
+      case ACK -> ctx.ack();
+      case REJECT_ON_ERROR -> ctx.reject(why, t);
+      case NACK_ON_ERROR -> ctx.nack(why);
+      case ACK_FIRST, MANUAL -> {}
+    }
+    ctx.outcome("failed: " + why);
+  }
+
+  /** Turns the outcome of everything after it into settlement and counts; never throws. */
+  private final class Settle implements Middleware {
+    @Override
+    public Object consume(ConsumeChain chain) {
+      DefaultMessageContext ctx = (DefaultMessageContext) chain;
+      if (ackPolicy == AckPolicy.ACK_FIRST) {
+        ctx.ack();
+      }
+      Object result;
+      try {
+        result = ctx.proceed();
+      } catch (AckMessage signal) {
+        handled.increment();
+        ctx.ack();
+        ctx.outcome("acked by the handler");
+        return null;
+      } catch (NackMessage signal) {
+        ctx.nack();
+        ctx.outcome("nacked by the handler");
+        return null;
+      } catch (RejectMessage signal) {
+        ctx.reject(signal.reason(), null);
+        ctx.outcome("rejected: " + signal.reason());
+        return null;
+      } catch (BadInput b) {
+        badInput(ctx, b);
+        return null;
+      } catch (Throwable t) {
+        failed(ctx, t);
+        return null;
+      }
+      handled.increment();
+      if (ackPolicy != AckPolicy.MANUAL) {
+        ctx.ack();
+      }
+      ctx.outcome("handled");
+      return result;
+    }
+  }
+
+  /** Publishes a non-null result to every publishTo destination and, when asked, to reply_to. */
+  private final class PublishResult implements Middleware {
+    @Override
+    public Object consume(ConsumeChain chain) throws Exception {
+      Object result = chain.proceed();
+      if (result != null) {
+        publishResult(result, (DefaultMessageContext) chain);
+      }
+      return result;
+    }
+  }
+
+  /** Decodes the frame into the handler's type unless the batch path did already. */
+  private final class Decode implements Middleware {
+    @Override
+    public Object consume(ConsumeChain chain) throws Exception {
+      DefaultMessageContext ctx = (DefaultMessageContext) chain;
+      if (!ctx.isDecoded()) {
+        Object value;
+        try {
+          value = decoder.decode(ctx.frame());
+        } catch (Exception e) {
+          throw decodeFailure(e);
+        }
+        ctx.decoded(value);
+      }
+      return ctx.proceed();
+    }
+  }
+
+  /** Rejects a payload that breaks its constraints ({@code @Valid}). */
+  private final class Validate implements Middleware {
+    @Override
+    public Object consume(ConsumeChain chain) throws Exception {
+      String violations = check.violations(chain.payload());
+      if (violations != null) {
+        throw new BadInput("Invalid", ": " + violations, "invalid payload: " + violations, null);
+      }
+      return chain.proceed();
+    }
+  }
+
+  /** One DEBUG line per message on {@code dev.brook.access}: subscription, id, channel, outcome, time. */
+  private final class AccessLog implements Middleware {
+    @Override
+    public Object consume(ConsumeChain chain) throws Exception {
+      if (!ACCESS.isDebugEnabled()) {
+        return chain.proceed();
+      }
+      long start = System.nanoTime();
+      DefaultMessageContext ctx = (DefaultMessageContext) chain;
+      try {
+        return ctx.proceed();
+      } finally {
+        long micros = (System.nanoTime() - start) / 1000;
+        ACCESS.debug("{} message {} from {}: {} in {} ms", id, ctx.messageId(), ctx.channel(), ctx.outcome(),
+            micros / 1000 + "." + String.format("%03d", micros % 1000));
+      }
+    }
+  }
+
+  private Middleware[] builtins(BrokerEngine engine) {
+    List<Middleware> links = new ArrayList<>(5);
+    if (engine.accessLog()) {
+      links.add(new AccessLog());
+    }
+    links.add(new Settle());
+    links.add(new PublishResult());
+    links.add(new Decode());
+    if (check != null) {
+      links.add(new Validate());
+    }
+    return links.toArray(MiddlewareStack.NONE);
   }
 
   /** Publishes the handler's result; a failure is thrown so the message is settled as a failure. */
-  private void publishResult(Object result, MessageContext ctx) {
+  private void publishResult(Object result, DefaultMessageContext ctx) {
     Map<String, String> headers = Map.of(Codec.CORRELATION_ID, ctx.correlationId());
+    Middleware[] middlewares = publishStack.with(engine.middlewares());
     for (Destination target : publishTo) {
       try {
-        engine.publish(result, target, headers);
+        engine.publish(result, target, headers, middlewares);
       } catch (RuntimeException e) {
         throw new BrookException("Subscription '" + id + "' could not publish the result of message "
             + ctx.messageId() + " to " + target.key() + ": " + e.getMessage(), e);
+      }
+    }
+    String replyTo = ctx.isBatch() ? null : ctx.replyTo();
+    if (replyTo != null) {
+      Destination target = engine.transport().replyChannel(replyTo);
+      try {
+        engine.publish(result, target, headers, middlewares);
+      } catch (RuntimeException e) {
+        throw new BrookException("Subscription '" + id + "' could not reply to message " + ctx.messageId() + " on "
+            + target.key() + ": " + e.getMessage(), e);
       }
     }
   }

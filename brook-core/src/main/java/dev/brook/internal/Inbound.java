@@ -49,8 +49,13 @@ public interface Inbound {
     }
   }
 
-  /** Deliver again later. */
-  default void nack() {}
+  /**
+   * Deliver again later.
+   *
+   * @param reason why, when a handler failed (kept for the dead letter should deliveries run
+   *     out), or null
+   */
+  default void nack(String reason) {}
 
   /**
    * Give up on it: to the dead letter with the reason where there is one, else drop.

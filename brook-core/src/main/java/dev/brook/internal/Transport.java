@@ -34,6 +34,29 @@ public interface Transport {
     return CompletableFuture.allOf(all);
   }
 
+  /**
+   * The destination a reply to a request travels on, by the name the requester put in its {@code
+   * reply_to} header: a Pub/Sub channel on Redis. The engine subscribes to one per broker for the
+   * replies to its requests, and a subscription publishes its handler's result to the one a message
+   * names.
+   */
+  default Destination replyChannel(String name) {
+    throw new UnsupportedOperationException(getClass().getName() + " does not support request/reply.");
+  }
+
+  /**
+   * Builds the destination an annotation names ({@code @Subscribe}, {@code @Publish}), so the core
+   * needs no transport's destination classes.
+   *
+   * @param kind {@code channel}, {@code pattern}, {@code list} or {@code stream}
+   * @param group the consumer group (streams), or null
+   * @param consumer the consumer name (stream groups, lists), or null for the default
+   * @throws IllegalArgumentException when the transport has no such kind or the options do not fit it
+   */
+  default Destination destination(String kind, String name, String group, String consumer) {
+    throw new UnsupportedOperationException(getClass().getName() + " does not support annotated handlers.");
+  }
+
   /** The server in text for messages and logs, with any password masked. */
   String describe();
 
@@ -48,6 +71,12 @@ public interface Transport {
 
     /** Ends delivery: once this returns the sink receives nothing more from this consumer. */
     void stop();
+
+    /**
+     * Called after the subscription has finished (or given back) every message this consumer
+     * delivered; releases what must outlive {@link #stop()} until then, such as a heartbeat.
+     */
+    default void afterDrain() {}
   }
 
   /**

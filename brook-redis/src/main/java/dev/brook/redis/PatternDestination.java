@@ -111,6 +111,12 @@ public final class PatternDestination implements Destination {
     return new PatternDestination(name);
   }
 
+  /** The prefix goes in front of the template, so {@code {name}} parts keep their names: {@code billing.logs.{level}}. */
+  @Override
+  public PatternDestination withPrefix(String prefix) {
+    return prefix.isEmpty() ? this : new PatternDestination(prefix + template);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof PatternDestination p && p.template.equals(template);

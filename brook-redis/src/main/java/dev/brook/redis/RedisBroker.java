@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.brook.Broker;
 import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;
+import dev.brook.Middleware;
+import dev.brook.Publisher;
+import dev.brook.RequestMetrics;
+import dev.brook.Router;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
 import dev.brook.internal.BrokerEngine;
@@ -15,6 +19,7 @@ import io.lettuce.core.RedisURI;
 import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -46,6 +51,14 @@ import org.slf4j.LoggerFactory;
  * <p>Connections: one for commands and publishing, opened by {@link #start()} or the first
  * publish, and one shared by all Pub/Sub subscriptions, opened by the first of them. Both reconnect
  * automatically, and every live channel and pattern is subscribed again after a reconnect.
+ *
+ * <p>Request/reply: the first {@link #request} subscribes the broker's reply channel ({@code
+ * brook.reply.<random>}) on the shared Pub/Sub connection and starts one timer thread; all
+ * requests share them, and {@link #close()} releases them.
+ *
+ * <p>Logging: one DEBUG line per handled message on the logger {@code dev.brook.access} (the
+ * access log; {@link Builder#accessLog(boolean)} removes it), failures at WARN/ERROR on {@code
+ * dev.brook.Subscription}.
  */
 public final class RedisBroker implements Broker {
 
@@ -73,6 +86,10 @@ public final class RedisBroker implements Broker {
     ObjectMapper mapper = b.objectMapper != null ? b.objectMapper : Codec.defaultMapper();
     this.engine = new BrokerEngine(transport, new Codec(mapper), b.gracefulTimeout, b.duplicatePolicy, b.bufferSize,
         RedisBroker.class);
+    engine.accessLog(b.accessLog);
+    for (Middleware m : b.middlewares) {
+      engine.middleware(m);
+    }
     this.leak = new Leak(engine, url, CallSite.find(RedisBroker.class));
     this.cleanable = CLEANER.register(this, leak);
   }
@@ -132,6 +149,41 @@ public final class RedisBroker implements Broker {
   }
 
   @Override
+  public Publisher publisher(Destination destination) {
+    return engine.publisher(destination);
+  }
+
+  @Override
+  public <R> R request(Object payload, Destination destination, Class<R> replyType, Duration timeout) {
+    return engine.request(payload, destination, replyType, timeout);
+  }
+
+  @Override
+  public <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Class<R> replyType, Duration timeout) {
+    return engine.requestAsync(payload, destination, replyType, timeout);
+  }
+
+  @Override
+  public RequestMetrics requestMetrics() {
+    return engine.requestMetrics();
+  }
+
+  @Override
+  public List<Subscription> include(Object handlers) {
+    return engine.include(handlers);
+  }
+
+  @Override
+  public List<Subscription> include(Router router) {
+    return engine.include(router);
+  }
+
+  @Override
+  public void middleware(Middleware middleware) {
+    engine.middleware(middleware);
+  }
+
+  @Override
   public Collection<Subscription> subscriptions() {
     return engine.subscriptions();
   }
@@ -186,8 +238,8 @@ public final class RedisBroker implements Broker {
    * <p>Defaults: URL {@code redis://127.0.0.1:6379}, client name {@code brook} (shown by {@code
    * CLIENT LIST}), graceful timeout 15 s, {@link DuplicatePolicy#REPLACE}, connect timeout 2 s,
    * command timeout 5 s (how long a publish waits for Redis, also while it is reconnecting), a
-   * buffer of 10,000 received messages per subscription, and a Jackson mapper that ignores unknown
-   * properties.
+   * buffer of 10,000 received messages per subscription, a Jackson mapper that ignores unknown
+   * properties, no middlewares and the access log on (at DEBUG, logger {@code dev.brook.access}).
    */
   public static final class Builder {
     private String url = "redis://127.0.0.1:6379";
@@ -198,6 +250,8 @@ public final class RedisBroker implements Broker {
     private Duration commandTimeout = Duration.ofSeconds(5);
     private int bufferSize = 10_000;
     private ObjectMapper objectMapper;
+    private boolean accessLog = true;
+    private final java.util.List<Middleware> middlewares = new java.util.ArrayList<>();
     private final java.util.Set<String> set = new java.util.HashSet<>();
 
     private Builder() {}
@@ -263,6 +317,30 @@ public final class RedisBroker implements Broker {
     public Builder objectMapper(ObjectMapper mapper) {
       once("objectMapper");
       this.objectMapper = Objects.requireNonNull(mapper, "objectMapper");
+      return this;
+    }
+
+    /**
+     * The broker's middlewares, in order: they run for every subscription and every publish,
+     * before routers' and subscriptions' (see {@link Middleware}). {@code broker.middleware(...)}
+     * adds more later.
+     */
+    public Builder middleware(Middleware... middlewares) {
+      once("middleware");
+      for (Middleware m : middlewares) {
+        this.middlewares.add(Objects.requireNonNull(m, "middleware"));
+      }
+      return this;
+    }
+
+    /**
+     * Whether each handled message gets one line on the logger {@code dev.brook.access}: subscription,
+     * message id, channel, outcome, duration. On by default, at DEBUG, so it costs one level check per
+     * message until that logger is set to DEBUG; {@code false} takes the link out of the chain.
+     */
+    public Builder accessLog(boolean enabled) {
+      once("accessLog");
+      this.accessLog = enabled;
       return this;
     }
 

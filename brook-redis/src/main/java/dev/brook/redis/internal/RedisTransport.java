@@ -5,6 +5,8 @@ import dev.brook.Destination;
 import dev.brook.internal.Frame;
 import dev.brook.internal.Transport;
 import dev.brook.redis.ChannelDestination;
+import dev.brook.redis.ListDestination;
+import dev.brook.redis.StreamDestination;
 import dev.brook.redis.PatternDestination;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -56,6 +58,8 @@ public final class RedisTransport implements Transport {
   private RedisClient client;
   private StatefulRedisConnection<byte[], byte[]> connection;
   private PubSubHub hub;
+  /** Connections of List and Stream consumers, which block; closed with the transport. */
+  private final java.util.Set<StatefulRedisConnection<byte[], byte[]>> dedicated = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean disconnectLogged;
 
   public RedisTransport(RedisURI uri, String maskedUrl, String clientName, Duration connectTimeout, Duration commandTimeout) {
@@ -65,6 +69,18 @@ public final class RedisTransport implements Transport {
     this.commandTimeout = commandTimeout;
     uri.setClientName(clientName);
     uri.setTimeout(commandTimeout);
+  }
+
+  /** Replies travel on a Pub/Sub channel of this name. */
+  @Override
+  public Destination replyChannel(String name) {
+    return dev.brook.redis.Redis.channel(name);
+  }
+
+  /** The destination an annotation names ({@code @Subscribe(list = "jobs")}). */
+  @Override
+  public Destination destination(String kind, String name, String group, String consumer) {
+    return RedisDestinations.of(kind, name, group, consumer);
   }
 
   @Override
@@ -137,6 +153,12 @@ public final class RedisTransport implements Transport {
     if (destination instanceof PatternDestination pattern) {
       return lazy(() -> hub().patternConsumer(pattern, sink));
     }
+    if (destination instanceof ListDestination list) {
+      return new ListConsumer(this, list, sink, commandTimeout);
+    }
+    if (destination instanceof StreamDestination stream) {
+      return new StreamConsumer(this, stream, sink, commandTimeout);
+    }
     throw unsupported(destination, "subscribe to");
   }
 
@@ -166,6 +188,13 @@ public final class RedisTransport implements Transport {
       byte[] value = Envelope.encode(frame.headers(), frame.payload());
       return connection.async().publish(channel.nameBytes(), value).toCompletableFuture().thenApply(receivers -> null);
     }
+    if (destination instanceof ListDestination list) {
+      byte[] value = Envelope.encode(frame.headers(), frame.payload());
+      return connection.async().rpush(ListConsumer.bytes(list.name()), value).toCompletableFuture().thenApply(n -> null);
+    }
+    if (destination instanceof StreamDestination stream) {
+      return xadd(stream, frame).thenApply(id -> null);
+    }
     if (destination instanceof PatternDestination) {
       throw new IllegalArgumentException("Cannot publish to " + destination.key()
           + ": a pattern is for subscribing. Publish to a channel, e.g. channel(\"logs.error\").");
@@ -173,9 +202,72 @@ public final class RedisTransport implements Transport {
     throw unsupported(destination, "publish to");
   }
 
+  private CompletableFuture<String> xadd(StreamDestination stream, Frame frame) {
+    byte[] value = Envelope.encode(frame.headers(), frame.payload());
+    io.lettuce.core.XAddArgs args = new io.lettuce.core.XAddArgs();
+    if (stream.maxLength() > 0) {
+      args.maxlen(stream.maxLength()).approximateTrimming();
+    }
+    return connection.async().xadd(ListConsumer.bytes(stream.name()), args, java.util.Map.of(StreamInbound.DATA_FIELD, value))
+        .toCompletableFuture();
+  }
+
+  /** One RPUSH for a List; pipelined XADDs for a Stream; pipelined PUBLISHes for a channel. */
+  @Override
+  public CompletableFuture<Void> sendBatch(Destination destination, java.util.List<Frame> frames) {
+    if (frames.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    if (destination instanceof ListDestination list) {
+      byte[][] values = new byte[frames.size()][];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = Envelope.encode(frames.get(i).headers(), frames.get(i).payload());
+      }
+      return connection.async().rpush(ListConsumer.bytes(list.name()), values).toCompletableFuture().thenApply(n -> null);
+    }
+    return Transport.super.sendBatch(destination, frames);
+  }
+
+  /** The shared command connection's async API (settlement, heartbeats); non-blocking commands only. */
+  io.lettuce.core.api.async.RedisAsyncCommands<byte[], byte[]> commands() {
+    return connection.async();
+  }
+
+  /** The shared command connection's sync API; non-blocking commands only. */
+  io.lettuce.core.api.sync.RedisCommands<byte[], byte[]> syncCommands() {
+    return connection.sync();
+  }
+
+  /** A new connection for one consumer's blocking reads; close it with {@link #closeDedicated}. */
+  StatefulRedisConnection<byte[], byte[]> dedicatedConnection() {
+    connect();
+    StatefulRedisConnection<byte[], byte[]> c;
+    lock.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("Broker " + masked + " is closed; create a new one.");
+      }
+      try {
+        c = client.connect(ByteArrayCodec.INSTANCE, uri);
+      } catch (RuntimeException e) {
+        throw connectFailure(e);
+      }
+      dedicated.add(c);
+    } finally {
+      lock.unlock();
+    }
+    return c;
+  }
+
+  void closeDedicated(StatefulRedisConnection<byte[], byte[]> c) {
+    if (dedicated.remove(c)) {
+      c.closeAsync();
+    }
+  }
+
   private static IllegalArgumentException unsupported(Destination destination, String action) {
     return new IllegalArgumentException("RedisBroker cannot " + action + " " + destination.key() + " ("
-        + destination.getClass().getName() + "). Use a destination from dev.brook.redis.Redis: channel(...) or pattern(...).");
+        + destination.getClass().getName() + "). Use a destination from dev.brook.redis.Redis: channel, pattern, list or stream.");
   }
 
   @Override
@@ -193,6 +285,10 @@ public final class RedisTransport implements Transport {
   /** Closes connections, then the client, then the resources: the reverse of creation. */
   private void release() {
     try {
+      for (StatefulRedisConnection<byte[], byte[]> c : dedicated) {
+        c.close();
+      }
+      dedicated.clear();
       if (hub != null) {
         hub.close();
       }

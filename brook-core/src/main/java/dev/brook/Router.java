@@ -1,0 +1,72 @@
+package dev.brook;
+
+import dev.brook.internal.DefaultRouter;
+
+/**
+ * A group of subscriptions, annotated handlers, publishers and middlewares declared apart from a
+ * broker, with a prefix for every destination name; {@link Broker#include(Router)} registers
+ * them.
+ *
+ * <pre>{@code
+ * Router billing = Router.withPrefix("billing.");
+ * billing.middleware(audit);
+ * billing.subscriber(channel("invoices"))                       // reads billing.invoices
+ *     .handle(Invoice.class, (invoice, ctx) -> ...);
+ * billing.include(new PaymentHandlers());                         // @Subscribe(channel = "payments") → billing.payments
+ * Publisher paid = billing.publisher(channel("paid"));            // sends to billing.paid once included
+ *
+ * Router api = Router.withPrefix("v1.").include(billing);         // nested: v1.billing.invoices
+ * broker.include(api);
+ * broker.include(api);                                            // again: nothing changes
+ * }</pre>
+ *
+ * <p><b>Names.</b> Every destination declared here or in an included router or handler object gets
+ * the prefix in front of its name ({@link Destination#withName}); nested routers put the outer
+ * prefix first. {@code publishTo} and {@code @Publish} destinations are prefixed too; a {@code
+ * reply_to} is not.
+ *
+ * <p><b>Including.</b> Including a router registers what it holds at that moment, with the
+ * broker's duplicate rules: a declaration whose subscription is still live from an earlier include
+ * of this router is left as it is, so including twice is the same as once. Default ids are the
+ * prefixed destination key ({@code channel:v1.billing.invoices}) and, for annotated methods, the
+ * full prefix followed by {@code ClassName#method}; ids set by hand are kept as written.
+ *
+ * <p><b>Middlewares</b> added here run for the router's subscriptions and publishers, after the
+ * broker's and, for a nested router, after the outer router's; see {@link Middleware}.
+ *
+ * <p>A router is a declaration, not a resource: it holds no connection and needs no closing. Not
+ * thread-safe: declare from one thread, then include.
+ */
+public interface Router {
+
+  /** A router whose destination names all begin with {@code prefix} (may be empty). */
+  static Router withPrefix(String prefix) {
+    return new DefaultRouter(prefix);
+  }
+
+  /** The prefix given to {@link #withPrefix}. */
+  String prefix();
+
+  /**
+   * Declares a subscription: options as on a broker, then {@code handle(...)}. The {@link
+   * Subscription} that {@code handle} returns stands for the declaration: before the router is
+   * included it is {@code REGISTERED} and its {@code start}, {@code stop} and {@code close} throw;
+   * afterwards it acts on the live subscription in the broker the router was last included in.
+   */
+  SubscriberBuilder subscriber(Destination destination);
+
+  /** Adds every {@link Subscribe @Subscribe} method of this object; checked when the router is included. */
+  Router include(Object handlers);
+
+  /** Nests another router: its names get this router's prefix in front, its middlewares run after this one's. */
+  Router include(Router router);
+
+  /**
+   * A publisher to the prefixed destination. It sends through the broker this router was last
+   * included in (directly or through a parent) and fails before that.
+   */
+  Publisher publisher(Destination destination);
+
+  /** Adds middlewares for every subscription and publisher of this router (and nested ones), in order. */
+  Router middleware(Middleware... middlewares);
+}

@@ -1,0 +1,335 @@
+package dev.brook.redis.internal;
+
+import dev.brook.internal.Transport;
+import dev.brook.redis.ListDestination;
+import io.lettuce.core.LMoveArgs;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads one List for one subscription, on its own connection and virtual thread ({@code
+ * brook-list:<name>}).
+ *
+ * <p>Reliable mode: each item moves atomically from the queue into this consumer's processing list
+ * ({@code LMOVE}/{@code BLMOVE} queue → processing, or a Lua move of up to N when several wait), so
+ * an item is always in Redis until it is settled. A heartbeat key with a TTL says the consumer is
+ * alive; every TTL the consumer also looks for processing lists whose owner's heartbeat expired and
+ * moves their items back to the head of the queue, so a crashed process loses nothing. On start it
+ * first hands out what its own processing list still holds (a previous run with the same consumer
+ * name). At-most-once mode: LPOP with a count, BLPOP when empty.
+ *
+ * <p>The loop fetches no more than the subscription has room for, and blocks in Redis (never
+ * sleeps) when the list is empty. Settlement runs on the broker's shared command connection.
+ */
+final class ListConsumer implements Transport.Consumer {
+
+  private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.List");
+  private static final int MAX_FETCH = 100;
+
+  /** Moves up to ARGV[1] items from the queue head to the processing list tail. */
+  private static final String MOVE_N = """
+      local out = {}
+      for i = 1, tonumber(ARGV[1]) do
+        local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+        if not v then break end
+        out[#out + 1] = v
+      end
+      return out""";
+
+  /** Back to the queue head, only if it still is in our processing list (not recovered meanwhile). */
+  private static final String REQUEUE = """
+      if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end
+      return 1""";
+
+  /** Out of the processing list, into the dead letter. */
+  private static final String DEAD_LETTER = """
+      if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+      return 1""";
+
+  /** A dead consumer's processing list back to the queue head, keeping its order. */
+  private static final String RECOVER = """
+      local n = 0
+      while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end
+      return n""";
+
+  private final RedisTransport transport;
+  private final ListDestination list;
+  private final Transport.Sink sink;
+  private final byte[] queueKey;
+  private final byte[] processingKey;
+  private final byte[] heartbeatKey;
+  private final String heartbeatPrefix;
+  private final String processingPrefix;
+  private final double blockSeconds;
+
+  private volatile boolean running;
+  private StatefulRedisConnection<byte[], byte[]> connection;
+  private Thread loop;
+  private Thread heartbeat;
+  private boolean failureLogged;
+
+  ListConsumer(RedisTransport transport, ListDestination list, Transport.Sink sink, Duration commandTimeout) {
+    this.transport = transport;
+    this.list = list;
+    this.sink = sink;
+    this.queueKey = bytes(list.name());
+    this.processingKey = bytes(list.processingKey());
+    this.processingPrefix = Keys.derived(list.name(), "processing:");
+    this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
+    this.heartbeatKey = bytes(heartbeatPrefix + list.consumerName());
+    this.blockSeconds = Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
+  }
+
+  String listName() {
+    return list.name();
+  }
+
+  boolean reliable() {
+    return !list.isAtMostOnce();
+  }
+
+  @Override
+  public void start() {
+    connection = transport.dedicatedConnection();
+    running = true;
+    if (reliable()) {
+      beat(connection.sync());
+      recoverAbandoned(connection.sync());
+      heartbeat = Thread.ofVirtual().name("brook-heartbeat:" + list.name()).start(this::heartbeatLoop);
+    }
+    loop = Thread.ofVirtual().name("brook-list:" + list.name()).start(this::consumeLoop);
+  }
+
+  @Override
+  public void stop() {
+    running = false;
+    StatefulRedisConnection<byte[], byte[]> c = connection;
+    if (c != null) {
+      // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
+      // list and comes back through recovery: nothing is lost.
+      transport.closeDedicated(c);
+    }
+    join(loop);
+    loop = null;
+    connection = null;
+  }
+
+  @Override
+  public void afterDrain() {
+    Thread h = heartbeat;
+    if (h != null) {
+      h.interrupt();
+      join(h);
+      heartbeat = null;
+      try {
+        // Gone now: whatever our processing list still holds is recovered by the others at once.
+        transport.commands().del(heartbeatKey).get();
+      } catch (Exception e) {
+        LOG.debug("Could not delete heartbeat {}", new String(heartbeatKey, StandardCharsets.UTF_8), e);
+      }
+    }
+  }
+
+  private static void join(Thread t) {
+    if (t != null && t != Thread.currentThread()) {
+      try {
+        t.join(Duration.ofSeconds(10));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void consumeLoop() {
+    RedisCommands<byte[], byte[]> redis = connection.sync();
+    if (reliable()) {
+      try {
+        for (byte[] v : redis.lrange(processingKey, 0, -1)) {
+          sink.accept(new ListInbound(this, v));
+        }
+      } catch (RuntimeException e) {
+        if (running) {
+          LOG.warn("Could not read the processing list of {}: {}", list.key(), e.toString());
+        }
+      }
+    }
+    long backoffMs = 100;
+    while (running) {
+      try {
+        if (!sink.awaitCapacity(1)) {
+          break;
+        }
+        int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
+        List<byte[]> items = fetchNow(redis, room);
+        if (items.isEmpty()) {
+          byte[] one = reliable()
+              ? redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockSeconds)
+              : popBlocking(redis);
+          if (one != null) {
+            sink.accept(new ListInbound(this, one));
+          }
+        } else {
+          for (byte[] v : items) {
+            sink.accept(new ListInbound(this, v));
+          }
+        }
+        if (failureLogged) {
+          failureLogged = false;
+          LOG.info("Reading {} works again.", list.key());
+        }
+        backoffMs = 100;
+      } catch (InterruptedException e) {
+        break;
+      } catch (RuntimeException e) {
+        if (!running) {
+          break;
+        }
+        if (!failureLogged) {
+          failureLogged = true;
+          LOG.warn("Reading {} failed: {}. Retrying with back-off; the subscription keeps running.", list.key(), e.toString());
+        } else {
+          LOG.debug("Reading {} failed again", list.key(), e);
+        }
+        try {
+          Thread.sleep(backoffMs);
+        } catch (InterruptedException ie) {
+          break;
+        }
+        backoffMs = Math.min(5_000, backoffMs * 2);
+      }
+    }
+  }
+
+  private List<byte[]> fetchNow(RedisCommands<byte[], byte[]> redis, int n) {
+    if (reliable()) {
+      if (n == 1) {
+        byte[] v = redis.lmove(queueKey, processingKey, LMoveArgs.Builder.leftRight());
+        return v == null ? List.of() : List.of(v);
+      }
+      List<byte[]> moved = redis.eval(MOVE_N, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(n)));
+      return moved == null ? List.of() : moved;
+    }
+    List<byte[]> popped = redis.lpop(queueKey, n);
+    return popped == null ? List.of() : popped;
+  }
+
+  private byte[] popBlocking(RedisCommands<byte[], byte[]> redis) {
+    var kv = redis.blpop(blockSeconds, queueKey);
+    return kv == null || !kv.hasValue() ? null : kv.getValue();
+  }
+
+  // ---- heartbeat and recovery ---------------------------------------------------------------
+
+  private void beat(RedisCommands<byte[], byte[]> redis) {
+    redis.set(heartbeatKey, bytes(Long.toString(System.currentTimeMillis())), SetArgs.Builder.px(list.heartbeatTtl().toMillis()));
+  }
+
+  private void heartbeatLoop() {
+    long every = Math.max(100, list.heartbeatTtl().toMillis() / 3);
+    int beats = 0;
+    while (running) {
+      try {
+        Thread.sleep(every);
+      } catch (InterruptedException e) {
+        return;
+      }
+      try {
+        var redis = transport.commands();
+        redis.set(heartbeatKey, bytes(Long.toString(System.currentTimeMillis())), SetArgs.Builder.px(list.heartbeatTtl().toMillis())).get();
+        if (++beats % 3 == 0) {
+          recoverAbandoned(transport.syncCommands());
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (Exception e) {
+        LOG.debug("Heartbeat for {} failed", list.key(), e);
+      }
+    }
+  }
+
+  /** Moves back the items of every processing list whose owner's heartbeat has expired. */
+  private void recoverAbandoned(RedisCommands<byte[], byte[]> redis) {
+    String me = list.consumerName();
+    ScanCursor cursor = ScanCursor.INITIAL;
+    ScanArgs match = ScanArgs.Builder.matches(globEscape(processingPrefix) + "*").limit(500);
+    do {
+      var page = redis.scan(cursor, match);
+      for (byte[] key : page.getKeys()) {
+        String name = new String(key, StandardCharsets.UTF_8);
+        String owner = name.substring(processingPrefix.length());
+        if (owner.equals(me) || redis.exists(bytes(heartbeatPrefix + owner)) > 0) {
+          continue;
+        }
+        Long moved = redis.eval(RECOVER, ScriptOutputType.INTEGER, new byte[][] {key, queueKey});
+        if (moved != null && moved > 0) {
+          LOG.warn("Recovered {} item(s) of {} from consumer '{}', whose heartbeat expired; they are queued again.",
+              moved, list.key(), owner);
+        }
+      }
+      cursor = page;
+    } while (!cursor.isFinished());
+  }
+
+  private static String globEscape(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 4);
+    for (char c : s.toCharArray()) {
+      if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+        b.append('\\');
+      }
+      b.append(c);
+    }
+    return b.toString();
+  }
+
+  // ---- settlement (any thread; on the shared connection) ------------------------------------
+
+  void ack(ListInbound m) {
+    if (reliable()) {
+      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> logFailure("ack", e));
+    }
+  }
+
+  void requeue(ListInbound m) {
+    if (reliable()) {
+      transport.commands().<Long>eval(REQUEUE, ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, m.raw())
+          .whenComplete((n, e) -> logFailure("requeue", e));
+    }
+  }
+
+  void reject(ListInbound m, String reason) {
+    if (!reliable()) {
+      return;
+    }
+    String dlq = list.deadLetterKey();
+    if (dlq != null) {
+      byte[] dead = DeadLetter.envelope(m.frame(), Map.of(DeadLetter.ERROR, reason, DeadLetter.ORIGINAL, list.name()));
+      transport.commands().<Long>eval(DEAD_LETTER, ScriptOutputType.INTEGER, new byte[][] {processingKey, bytes(dlq)}, m.raw(), dead)
+          .whenComplete((n, e) -> logFailure("dead-letter", e));
+    } else {
+      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> logFailure("drop", e));
+      LOG.warn("Dropped a rejected item of {} ({}); configure list(\"{}\").deadLetter() to keep such items.",
+          list.key(), reason, list.name());
+    }
+  }
+
+  private void logFailure(String what, Throwable e) {
+    if (e != null) {
+      LOG.warn("Could not {} an item of {}: {}. It stays in the processing list of '{}' and is recovered if that consumer dies.",
+          what, list.key(), e.toString(), list.consumerName());
+    }
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,74 @@
+package dev.brook.redis.internal;
+
+import dev.brook.internal.Frame;
+import dev.brook.internal.Inbound;
+import java.util.Map;
+
+/**
+ * An item taken from a List. For a reliable list it sits in this consumer's processing list until
+ * settled: ack removes it there, nack and release put it back at the head of the queue, reject
+ * moves it to the dead letter (or drops it).
+ */
+final class ListInbound implements Inbound {
+
+  private final ListConsumer owner;
+  private final byte[] raw;
+  private Frame frame;
+
+  ListInbound(ListConsumer owner, byte[] raw) {
+    this.owner = owner;
+    this.raw = raw;
+  }
+
+  byte[] raw() {
+    return raw;
+  }
+
+  @Override
+  public String channel() {
+    return owner.listName();
+  }
+
+  @Override
+  public String serverId() {
+    return null;
+  }
+
+  @Override
+  public Frame frame() {
+    if (frame == null) {
+      frame = Envelope.decode(raw);
+    }
+    return frame;
+  }
+
+  @Override
+  public Map<String, String> pathParams() {
+    return Map.of();
+  }
+
+  @Override
+  public boolean atLeastOnce() {
+    return owner.reliable();
+  }
+
+  @Override
+  public void ack() {
+    owner.ack(this);
+  }
+
+  @Override
+  public void nack(String reason) {
+    owner.requeue(this);
+  }
+
+  @Override
+  public void reject(String reason, Throwable error) {
+    owner.reject(this, reason);
+  }
+
+  @Override
+  public void release() {
+    owner.requeue(this);
+  }
+}

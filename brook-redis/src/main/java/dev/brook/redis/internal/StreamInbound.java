@@ -1,0 +1,117 @@
+package dev.brook.redis.internal;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.brook.internal.Frame;
+import dev.brook.internal.Inbound;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Stream entry. With a group it stays pending until settled: ack is XACK (and XDEL when asked),
+ * nack and release leave it pending for redelivery, reject writes it to the dead-letter stream.
+ */
+final class StreamInbound implements Inbound {
+
+  static final byte[] DATA_FIELD = "__data__".getBytes(StandardCharsets.UTF_8);
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private final StreamConsumer owner;
+  private final String id;
+  private final Map<byte[], byte[]> body;
+  private final long deliveryCount;
+  private Frame frame;
+
+  StreamInbound(StreamConsumer owner, String id, Map<byte[], byte[]> body, long deliveryCount) {
+    this.owner = owner;
+    this.id = id;
+    this.body = body;
+    this.deliveryCount = deliveryCount;
+  }
+
+  String id() {
+    return id;
+  }
+
+  @Override
+  public String channel() {
+    return owner.streamName();
+  }
+
+  @Override
+  public String serverId() {
+    return id;
+  }
+
+  @Override
+  public Frame frame() {
+    if (frame == null) {
+      frame = decode(body);
+    }
+    return frame;
+  }
+
+  /** The envelope in {@code __data__}, else the entry's fields as one JSON object. */
+  static Frame decode(Map<byte[], byte[]> body) {
+    if (body == null || body.isEmpty()) {
+      return Frame.EMPTY;
+    }
+    for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
+      if (java.util.Arrays.equals(e.getKey(), DATA_FIELD)) {
+        return Envelope.decode(e.getValue());
+      }
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(64);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
+        g.writeStringField(new String(e.getKey(), StandardCharsets.UTF_8), new String(e.getValue(), StandardCharsets.UTF_8));
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return new Frame(Map.of("content-type", "application/json"), out.toByteArray());
+  }
+
+  @Override
+  public Map<String, String> pathParams() {
+    return Map.of();
+  }
+
+  @Override
+  public boolean atLeastOnce() {
+    return owner.grouped();
+  }
+
+  @Override
+  public long deliveryCount() {
+    return deliveryCount;
+  }
+
+  @Override
+  public void ack() {
+    owner.ack(List.of(this));
+  }
+
+  @Override
+  public void ackAll(List<? extends Inbound> batch) {
+    @SuppressWarnings("unchecked")
+    List<StreamInbound> entries = (List<StreamInbound>) batch;
+    owner.ack(entries);
+  }
+
+  @Override
+  public void nack(String reason) {
+    owner.nacked(this, reason);
+  }
+
+  @Override
+  public void reject(String reason, Throwable error) {
+    owner.deadLetter(this, reason);
+  }
+}

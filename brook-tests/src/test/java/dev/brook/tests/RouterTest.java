@@ -1,0 +1,154 @@
+package dev.brook.tests;
+
+import static dev.brook.redis.Redis.channel;
+import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.pattern;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.brook.DuplicatePolicy;
+import dev.brook.Publish;
+import dev.brook.Publisher;
+import dev.brook.Router;
+import dev.brook.Subscribe;
+import dev.brook.Subscription;
+import dev.brook.redis.RedisBroker;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** Routers: prefixes on every name, nesting, publishers, and include twice = once. */
+class RouterTest extends RedisTestBase {
+
+  record Invoice(long id) {}
+
+  static class PaymentHandlers {
+    @Subscribe(channel = "payments")
+    @Publish(channel = "paid")
+    String onPayment(String payment) {
+      return "paid " + payment;
+    }
+  }
+
+  @Test
+  void everyNameGetsThePrefix() {
+    RedisBroker broker = broker();
+    Router billing = Router.withPrefix("billing.");
+    Recorder<Invoice> invoices = new Recorder<>();
+    Subscription declared = billing.subscriber(channel("invoices")).publishTo(channel("audit")).handle(Invoice.class, (inv, ctx) -> {
+      invoices.handle(inv, ctx);
+      return "seen " + inv.id();
+    });
+    billing.include(new PaymentHandlers());
+    Publisher notices = billing.publisher(channel("notices"));
+    Recorder<String> audit = new Recorder<>();
+    Recorder<String> paid = new Recorder<>();
+    Recorder<String> noticesSeen = new Recorder<>();
+    broker.subscriber(channel("billing.audit")).handle(String.class, audit);
+    broker.subscriber(channel("billing.paid")).handle(String.class, paid);
+    broker.subscriber(channel("billing.notices")).handle(String.class, noticesSeen);
+
+    List<Subscription> subs = broker.include(billing);
+    broker.start();
+
+    assertThat(subs).extracting(Subscription::id)
+        .containsExactly("channel:billing.invoices", "billing." + PaymentHandlers.class.getName() + "#onPayment");
+    assertThat(declared.id()).isEqualTo("channel:billing.invoices");
+    assertThat(declared.state()).isEqualTo(Subscription.State.RUNNING);
+    assertThat(declared.publishTo()).containsExactly(channel("billing.audit"));
+    broker.publish(new Invoice(9), channel("billing.invoices"));
+    broker.publish("p1", channel("billing.payments"));
+    notices.publish("hello");
+    assertThat(invoices.awaitOne().payload()).isEqualTo(new Invoice(9));
+    assertThat(audit.awaitOne().payload()).isEqualTo("seen 9");
+    assertThat(paid.awaitOne().payload()).isEqualTo("paid p1");
+    assertThat(noticesSeen.awaitOne().payload()).isEqualTo("hello");
+    assertThat(notices.destination()).isEqualTo(channel("billing.notices"));
+    assertThat(declared.metrics().handled()).isEqualTo(1);
+  }
+
+  @Test
+  void routersNestOuterPrefixFirstAndPatternsKeepTheirParts() {
+    RedisBroker broker = broker();
+    Router inner = Router.withPrefix("billing.");
+    Recorder<String> logs = new Recorder<>();
+    inner.subscriber(pattern("logs.{level}")).handle(String.class, logs);
+    Recorder<String> jobs = new Recorder<>();
+    inner.subscriber(list("jobs")).handle(String.class, jobs);
+    Router outer = Router.withPrefix("v1.").include(inner);
+
+    List<Subscription> subs = broker.include(outer);
+    broker.start();
+
+    assertThat(subs).extracting(Subscription::id).containsExactly("pattern:v1.billing.logs.*", "list:v1.billing.jobs");
+    broker.publish("disk full", channel("v1.billing.logs.error"));
+    broker.publish("job", list("v1.billing.jobs"));
+    assertThat(logs.awaitOne().context().path("level")).isEqualTo("error");
+    assertThat(jobs.awaitOne().payload()).isEqualTo("job");
+  }
+
+  @Test
+  void includingARouterTwiceIsTheSameAsOnce() {
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    Logger brokerLog = (Logger) LoggerFactory.getLogger("dev.brook.Broker");
+    brokerLog.addAppender(log);
+    try {
+      RedisBroker broker = broker(b -> b.duplicatePolicy(DuplicatePolicy.REJECT));
+      Router router = Router.withPrefix("r.");
+      router.subscriber(channel("a")).handle(String.class, new Recorder<>());
+      router.include(new PaymentHandlers());
+      List<Subscription> first = broker.include(router);
+      broker.start();
+      List<Subscription> second = broker.include(router);
+      assertThat(second).isEqualTo(first);
+      assertThat(broker.subscriptions()).hasSize(2).allMatch(s -> s.state() == Subscription.State.RUNNING);
+      assertThat(log.list).noneMatch(e -> e.getLevel() == Level.WARN);
+    } finally {
+      brokerLog.detachAppender(log);
+    }
+  }
+
+  @Test
+  void aRouterSubscriptionBeforeIncludeAndAPublisherBeforeIncludeSayWhatToDo() {
+    Router router = Router.withPrefix("r.");
+    Subscription declared = router.subscriber(channel("a")).handle(String.class, new Recorder<>());
+    Publisher publisher = router.publisher(channel("out"));
+    assertThat(declared.state()).isEqualTo(Subscription.State.REGISTERED);
+    assertThat(declared.id()).isEqualTo("channel:r.a");
+    assertThatThrownBy(declared::stop).isInstanceOf(IllegalStateException.class)
+        .hasMessage("Cannot stop subscription 'channel:r.a': it is declared on a router that is not included in a broker yet. "
+            + "Call broker.include(router) first.");
+    assertThatThrownBy(() -> publisher.publish("x")).isInstanceOf(IllegalStateException.class)
+        .hasMessage("The publisher to channel:r.out belongs to a router (prefix 'r.') that is not included in a broker yet. "
+            + "Call broker.include(router) before publishing.");
+  }
+
+  @Test
+  void routersCannotFormACycle() {
+    Router a = Router.withPrefix("a.");
+    Router b = Router.withPrefix("b.");
+    a.include(b);
+    assertThatThrownBy(() -> b.include(a)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Router 'a.' contains router 'b.' already, so including it here would make a cycle. Routers nest as a tree.");
+    assertThatThrownBy(() -> a.include(a)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void closingTheRouterSubscriptionClosesTheLiveOneAndIncludingAgainBringsItBack() {
+    RedisBroker broker = broker();
+    Router router = Router.withPrefix("r.");
+    Subscription declared = router.subscriber(channel("a")).handle(String.class, new Recorder<>());
+    broker.include(router);
+    declared.close();
+    assertThat(broker.subscriptions()).isEmpty();
+    assertThat(declared.state()).isEqualTo(Subscription.State.CLOSED);
+    broker.include(router);
+    assertThat(broker.subscriptions()).hasSize(1);
+    assertThat(declared.state()).isEqualTo(Subscription.State.REGISTERED);
+  }
+}
