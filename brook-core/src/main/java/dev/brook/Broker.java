@@ -84,7 +84,7 @@ public interface Broker extends AutoCloseable {
 
   /**
    * Registers one subscription for every {@link Subscribe @Subscribe} method of {@code handlers}
-   * (its class and superclasses) and returns them in declaration order. Ids default to {@code
+   * (its class and superclasses) and returns them sorted by method name. Ids default to {@code
    * ClassName#method}, so including another instance of the same class replaces the earlier
    * subscriptions (under {@link DuplicatePolicy#REPLACE}) rather than stacking them, and including
    * the very same object again changes nothing. A router passed here is included as by {@link

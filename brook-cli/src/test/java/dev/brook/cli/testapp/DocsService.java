@@ -31,10 +31,9 @@ public final class DocsService {
 
   public static Broker app() {
     RedisBroker broker = RedisBroker.create(System.getProperty("brook.redis.url", "redis://127.0.0.1:6379"));
-    OrderService.app("unused").broker().close();
     broker.include(new OrderService.OrderHandlers());
     broker.subscriber(channel("receipts")).handle(OrderService.Receipt.class, (r, ctx) -> null);
-    broker.subscriber(list("jobs")).batch(20).publishTo(stream("job-results")).handle(Job.class, (jobs, ctx) -> null);
+    broker.subscriber(list("jobs")).publishTo(stream("job-results")).batch(20).handle(Job.class, (jobs, ctx) -> null);
     broker.subscriber(stream("events").group("billing").consumer("billing-1")).handle(Event.class, (e, ctx) -> null);
     broker.subscriber(dev.brook.redis.Redis.pattern("alerts.{region}.{severity}")).handle(Event.class, (e, ctx) -> null);
     return broker;

@@ -46,6 +46,11 @@ final class ListConsumer implements Transport.Consumer {
       end
       return out""";
 
+  /** Removes every ARGV from the processing list; acknowledged items are near its head, so LREM finds them fast. */
+  private static final String ACK_ALL = """
+      for i = 1, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+      return #ARGV""";
+
   /** Back to the queue head, only if it still is in our processing list (not recovered meanwhile). */
   private static final String REQUEUE = """
       if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end
@@ -297,6 +302,23 @@ final class ListConsumer implements Transport.Consumer {
     if (reliable()) {
       transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> logFailure("ack", e));
     }
+  }
+
+  /** One command for a whole batch. */
+  void ackAll(List<? extends dev.brook.internal.Inbound> batch) {
+    if (!reliable() || batch.isEmpty()) {
+      return;
+    }
+    if (batch.size() == 1) {
+      ack((ListInbound) batch.get(0));
+      return;
+    }
+    byte[][] values = new byte[batch.size()][];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = ((ListInbound) batch.get(i)).raw();
+    }
+    transport.commands().<Long>eval(ACK_ALL, ScriptOutputType.INTEGER, new byte[][] {processingKey}, values)
+        .whenComplete((n, e) -> logFailure("acknowledge", e));
   }
 
   void requeue(ListInbound m) {

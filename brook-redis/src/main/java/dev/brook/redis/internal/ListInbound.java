@@ -58,6 +58,11 @@ final class ListInbound implements Inbound {
   }
 
   @Override
+  public void ackAll(java.util.List<? extends Inbound> batch) {
+    owner.ackAll(batch);
+  }
+
+  @Override
   public void nack(String reason) {
     owner.requeue(this);
   }

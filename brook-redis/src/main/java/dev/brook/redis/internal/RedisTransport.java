@@ -357,7 +357,8 @@ public final class RedisTransport implements Transport {
 
     @Override
     public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
-      if (!closed && !disconnectLogged) {
+      // A connection Brook closes on purpose (a stopped List/Stream consumer) is not open any more.
+      if (!closed && connection.isOpen() && !disconnectLogged) {
         disconnectLogged = true;
         LOG.warn("Lost the connection to {}; reconnecting in the background.", masked);
       }
