@@ -17,6 +17,8 @@ import dev.brook.asyncapi.Payloads.Job;
 import dev.brook.asyncapi.Payloads.Order;
 import dev.brook.asyncapi.Payloads.Receipt;
 import dev.brook.asyncapi.Payloads.TreeNode;
+import dev.brook.Publish;
+import dev.brook.Subscribe;
 import dev.brook.redis.RedisBroker;
 import java.util.ArrayList;
 import java.util.List;
@@ -209,6 +211,40 @@ class AsyncApiTest {
     assertThat(doc.at("/operations/receive.list.jobs/reply/messages/0/$ref").asText()).isEqualTo("#/channels/reply/messages/UndeclaredPayload");
   }
 
+  /** Annotated handlers declare what they return: the result type of the send operation and of the reply. */
+  public static final class OrderHandlers {
+    @Subscribe(channel = "orders")
+    @Publish(channel = "receipts")
+    public Receipt onOrder(Order order) {
+      return new Receipt(order.id(), "ok");
+    }
+
+    @Subscribe(list = "jobs")
+    public void onJob(Job job) {}
+  }
+
+  @Test
+  void annotatedHandler_documentsItsResultType_andAVoidHandlerDoesNotReply() {
+    RedisBroker broker = broker();
+    broker.include(new OrderHandlers());
+
+    JsonNode doc = json(broker);
+
+    String onOrder = "receive." + sanitized(OrderHandlers.class.getName() + "#onOrder");
+    assertThat(doc.at("/operations/" + onOrder + "/reply/messages/0/$ref").asText())
+        .isEqualTo("#/channels/reply/messages/Receipt");
+    assertThat(doc.at("/operations/send.channel.receipts/messages/0/$ref").asText())
+        .as("declared by the method, though nothing here subscribes to receipts")
+        .isEqualTo("#/channels/channel.receipts/messages/Receipt");
+    String onJob = "receive." + sanitized(OrderHandlers.class.getName() + "#onJob");
+    assertThat(doc.at("/operations/" + onJob).path("action").asText()).isEqualTo("receive");
+    assertThat(doc.at("/operations/" + onJob).has("reply")).isFalse();
+  }
+
+  private static String sanitized(String id) {
+    return id.replaceAll("[^A-Za-z0-9_.-]", "_");
+  }
+
   @Test
   void batch_isDocumentedWithItsMaximum_andTheItemAsMessage() {
     RedisBroker broker = broker();
@@ -380,6 +416,9 @@ class AsyncApiTest {
     assertThat(info.path("title").asText()).isEqualTo("Orders");
     assertThat(info.path("version").asText()).isEqualTo("2.1.0");
     assertThat(info.path("description").asText()).isEqualTo("Takes orders.");
+
+    assertThat(OfficialSchema.assertValidJson(AsyncApi.of(dev.brook.App.create(broker)).toJson()).at("/info/title").asText())
+        .isEqualTo(AsyncApi.DEFAULT_TITLE);
 
     assertThatThrownBy(() -> AsyncApi.builder(broker).title("a").title("b"))
         .isInstanceOf(IllegalStateException.class)

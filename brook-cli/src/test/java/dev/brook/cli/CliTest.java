@@ -123,6 +123,37 @@ class CliTest {
   }
 
   @Test
+  void run_mainClass_getsTheArgumentsAfterTheDoubleDash_andTheUrlAsSystemProperty() {
+    String before = System.getProperty("brook.redis.url");
+    try {
+      Run run = brook("run", "dev.brook.cli.testapp.Hello", "--url", "redis://127.0.0.1:6390", "--log-level", "warn",
+          "--", "one", "--two");
+      assertThat(run.code()).as(run.err()).isZero();
+      assertThat(dev.brook.cli.testapp.Hello.SEEN).containsExactly("one", "--two", "url=redis://127.0.0.1:6390");
+    } finally {
+      if (before == null) {
+        System.clearProperty("brook.redis.url");
+      } else {
+        System.setProperty("brook.redis.url", before);
+      }
+    }
+  }
+
+  @Test
+  void run_factoryWhoseRedisIsDown_failsWithOneLine_andArgumentsForAFactoryAreRefused() {
+    Run down = brook("run", "dev.brook.cli.testapp.OrderService", "--url", "redis://app:hunter2@127.0.0.1:1", "--log-level", "off");
+    assertThat(down.code()).isEqualTo(1);
+    assertThat(down.errLines()).hasSize(1).first().asString().startsWith("brook run: No Redis at redis://app:****@127.0.0.1:1");
+    assertThat(down.out() + down.err()).doesNotContain("hunter2");
+
+    Run args = brook("run", "dev.brook.cli.testapp.OrderService", "--log-level", "off", "--", "extra");
+    assertThat(args.code()).isEqualTo(1);
+    assertThat(args.errLines()).containsExactly("brook run: dev.brook.cli.testapp.OrderService#app is an App factory and "
+        + "takes no arguments; arguments after TARGET are for a main method. Configure the service in its factory or with "
+        + "system properties.");
+  }
+
+  @Test
   void docsGen_writesAValidDocument_asJsonOrYaml(@TempDir Path dir) throws Exception {
     Run json = brook("docs", "gen", "dev.brook.cli.testapp.DocsService", "--url", "redis://app:hunter2@redis.internal:6380/1");
     assertThat(json.code()).as(json.err()).isZero();

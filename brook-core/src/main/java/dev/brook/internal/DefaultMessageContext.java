@@ -38,6 +38,8 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
   private boolean decoded;
   /** What happened, for the access log: set by the settlement link. */
   private String outcome;
+  /** The handler's (or decoding's) exception, for transports that report it (the test broker). */
+  private Throwable failure;
 
   DefaultMessageContext(DefaultSubscription subscription, Inbound inbound, Frame frame, List<Inbound> batch) {
     this.subscription = subscription;
@@ -116,6 +118,25 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
 
   Inbound inbound() {
     return inbound;
+  }
+
+  Throwable failure() {
+    return failure;
+  }
+
+  void failure(Throwable failure) {
+    this.failure = failure;
+  }
+
+  /** Tells each message's transport the subscription is done with it. */
+  void processed() {
+    if (batch == null) {
+      inbound.processed(failure);
+    } else {
+      for (Inbound m : batch) {
+        m.processed(failure);
+      }
+    }
   }
 
   Frame frame() {

@@ -65,6 +65,8 @@ final class DefaultSubscription implements Subscription {
   private final LongAdder decodeErrors = new LongAdder();
   private final LongAdder dropped = new LongAdder();
   private volatile boolean droppingLogged;
+  /** At most a few WARN lines a minute for messages that cannot be read; the rest are summarized. */
+  private final WarnLimit decodeWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   /** True while a stop drains; an interrupt then comes from the graceful deadline, not from a bug. */
   private volatile boolean stopping;
 
@@ -279,7 +281,9 @@ final class DefaultSubscription implements Subscription {
     if (batchSize == 0) {
       for (Inbound in : messages) {
         received.increment();
-        run(new DefaultMessageContext(this, in, in.frame(), null));
+        DefaultMessageContext ctx = new DefaultMessageContext(this, in, in.frame(), null);
+        run(ctx);
+        ctx.processed();
       }
     } else {
       processBatch(messages);
@@ -295,7 +299,7 @@ final class DefaultSubscription implements Subscription {
     for (Inbound in : messages) {
       Frame frame = in.frame();
       try {
-        payloads.add(decoder.decode(frame));
+        payloads.add(decode(in, frame));
         decoded.add(in);
         if (first == null) {
           first = in;
@@ -306,7 +310,8 @@ final class DefaultSubscription implements Subscription {
         if (ackPolicy == AckPolicy.ACK_FIRST) {
           single.ack();
         }
-        badInput(single, decodeFailure(e));
+        badInput(single, e instanceof BadInput b ? b : decodeFailure(e));
+        single.processed();
       }
     }
     if (decoded.isEmpty()) {
@@ -315,6 +320,7 @@ final class DefaultSubscription implements Subscription {
     DefaultMessageContext ctx = new DefaultMessageContext(this, first, firstFrame, decoded);
     ctx.decoded(payloads);
     run(ctx);
+    ctx.processed();
   }
 
   private void run(DefaultMessageContext ctx) {
@@ -326,6 +332,15 @@ final class DefaultSubscription implements Subscription {
     }
   }
 
+  /** The payload in the handler's type; a message the transport marks unreadable (too large) is never decoded. */
+  private Object decode(Inbound in, Frame frame) throws Exception {
+    String unreadable = in.unreadable();
+    if (unreadable != null) {
+      throw new BadInput("Cannot read", ": " + unreadable, unreadable, null);
+    }
+    return decoder.decode(frame);
+  }
+
   private BadInput decodeFailure(Exception e) {
     String why = reason(e);
     String type = payloadType.getTypeName();
@@ -334,12 +349,24 @@ final class DefaultSubscription implements Subscription {
 
   private void badInput(DefaultMessageContext ctx, BadInput b) {
     decodeErrors.increment();
+    ctx.failure(b.error() != null ? b.error() : b);
     Inbound in = ctx.inbound();
-    if (LOG.isWarnEnabled()) {
-      LOG.warn(b.before() + " message " + ctx.messageId() + " from " + in.channel() + " (subscription '" + id + "')"
-          + b.after() + ". " + (in.atLeastOnce() ? "Rejected; the subscription goes on." : "Skipped; the subscription goes on."));
+    long suppressed = decodeWarnings.acquire();
+    if (suppressed > 0) {
+      LOG.warn("Subscription '{}' could not read {} more message(s) in the last minute; they were logged at DEBUG only "
+          + "(at most {} such WARN lines a minute), and metrics().decodeErrors() counts them all.",
+          id, suppressed, WarnLimit.DECODE_WARNINGS_PER_MINUTE);
     }
-    ctx.reject(b.reason(), b.getCause());
+    if (suppressed >= 0 ? LOG.isWarnEnabled() : LOG.isDebugEnabled()) {
+      String line = b.before() + " message " + ctx.messageId() + " from " + in.channel() + " (subscription '" + id + "')"
+          + b.after() + ". " + (in.atLeastOnce() ? "Rejected; the subscription goes on." : "Skipped; the subscription goes on.");
+      if (suppressed >= 0) {
+        LOG.warn(line);
+      } else {
+        LOG.debug(line);
+      }
+    }
+    ctx.reject(b.reason(), b.error());
     ctx.outcome("rejected: " + b.reason());
   }
 
@@ -354,6 +381,7 @@ final class DefaultSubscription implements Subscription {
       return;
     }
     failed.increment();
+    ctx.failure(t);
     if (t instanceof InterruptedException) {
       Thread.currentThread().interrupt();
     }
@@ -388,12 +416,12 @@ final class DefaultSubscription implements Subscription {
         ctx.nack();
         ctx.outcome("nacked by the handler");
         return null;
+      } catch (BadInput b) {
+        badInput(ctx, b);
+        return null;
       } catch (RejectMessage signal) {
         ctx.reject(signal.reason(), null);
         ctx.outcome("rejected: " + signal.reason());
-        return null;
-      } catch (BadInput b) {
-        badInput(ctx, b);
         return null;
       } catch (Throwable t) {
         failed(ctx, t);
@@ -428,7 +456,9 @@ final class DefaultSubscription implements Subscription {
       if (!ctx.isDecoded()) {
         Object value;
         try {
-          value = decoder.decode(ctx.frame());
+          value = decode(ctx.inbound(), ctx.frame());
+        } catch (BadInput e) {
+          throw e;
         } catch (Exception e) {
           throw decodeFailure(e);
         }

@@ -250,7 +250,7 @@ final class HandlerMethods {
         0, List.copyOf(routerMiddlewares), check, new Origin(target, m, prefix, List.copyOf(routerMiddlewares)));
   }
 
-  private static final Pattern JSHELL_WRAPPER = Pattern.compile("\\$JShell\\$\\d+\\$");
+  private static final Pattern JSHELL_WRAPPER = Pattern.compile("\\$JShell\\$[0-9A-Za-z]+\\$");
 
   /**
    * The class's name as text for default ids. JShell compiles each (re)definition of a class into a

@@ -23,6 +23,17 @@ public interface Inbound {
   /** Unwraps the wire value into headers and payload; never throws. */
   Frame frame();
 
+  /**
+   * Why this message must not be unwrapped or decoded at all (for example: larger than the
+   * broker's maximum message size), or null for a normal message. The subscription then counts it
+   * as a decode error, logs the reason and rejects it (the dead letter, where there is one) without
+   * decoding it or calling the handler; {@link #frame()} of such a message is empty, so it is not
+   * unwrapped either.
+   */
+  default String unreadable() {
+    return null;
+  }
+
   /** Named parts of a pattern channel; empty for other destinations. */
   Map<String, String> pathParams();
 
@@ -64,6 +75,13 @@ public interface Inbound {
    * @param error the exception behind it, or null
    */
   default void reject(String reason, Throwable error) {}
+
+  /**
+   * Called once when the subscription is done with this message: handled and settled, rejected as
+   * unreadable, dropped, or given back. {@code failure} is the handler's or the decoder's exception,
+   * or null. For transports that must know (the in-memory test broker waits for it); Redis ignores it.
+   */
+  default void processed(Throwable failure) {}
 
   /**
    * Never started (the subscription is stopping): hand it back to Redis untouched, so another

@@ -75,6 +75,7 @@ final class Mailbox {
     if (size.incrementAndGet() > capacity && !message.atLeastOnce()) {
       size.decrementAndGet();
       discard.accept(message);
+      message.processed(null);
       return false;
     }
     queue.add(message);
@@ -115,6 +116,7 @@ final class Mailbox {
     } else {
       discard.accept(message);
     }
+    message.processed(null);
   }
 
   private void maybeStartWorker() {
@@ -198,6 +200,7 @@ final class Mailbox {
       size.decrementAndGet();
       if (m.atLeastOnce()) {
         m.release();
+        m.processed(null);
       } else {
         keep.add(m);
       }

@@ -15,6 +15,7 @@ import dev.brook.internal.CallSite;
 import dev.brook.internal.Codec;
 import dev.brook.redis.internal.RedisTransport;
 import dev.brook.redis.internal.RedisUrls;
+import dev.brook.redis.internal.TransportOptions;
 import io.lettuce.core.RedisURI;
 import java.lang.ref.Cleaner;
 import java.time.Duration;
@@ -75,6 +76,7 @@ public final class RedisBroker implements Broker {
   });
 
   private final BrokerEngine engine;
+  private final RedisTransport transport;
   private final String url;
   private final Leak leak;
   private final Cleaner.Cleanable cleanable;
@@ -82,7 +84,8 @@ public final class RedisBroker implements Broker {
   private RedisBroker(Builder b) {
     RedisURI uri = RedisUrls.parse(b.url);
     this.url = RedisUrls.mask(b.url);
-    RedisTransport transport = new RedisTransport(uri, url, b.clientName, b.connectTimeout, b.commandTimeout);
+    this.transport = new RedisTransport(uri, url, new TransportOptions(b.clientName, b.connectTimeout, b.commandTimeout,
+        b.requestQueueSize, b.maxMessageSize, b.caCertificate));
     ObjectMapper mapper = b.objectMapper != null ? b.objectMapper : Codec.defaultMapper();
     this.engine = new BrokerEngine(transport, new Codec(mapper), b.gracefulTimeout, b.duplicatePolicy, b.bufferSize,
         RedisBroker.class);
@@ -106,6 +109,15 @@ public final class RedisBroker implements Broker {
   /** The URL with any password masked. */
   public String url() {
     return url;
+  }
+
+  /**
+   * What the shared Pub/Sub connection saw: messages received, how often it was lost (each loss is a
+   * gap in every channel and pattern) and the messages estimated lost with it. See {@link
+   * PubSubMetrics}.
+   */
+  public PubSubMetrics pubSubMetrics() {
+    return transport.pubSubMetrics();
   }
 
   @Override
@@ -238,8 +250,10 @@ public final class RedisBroker implements Broker {
    * <p>Defaults: URL {@code redis://127.0.0.1:6379}, client name {@code brook} (shown by {@code
    * CLIENT LIST}), graceful timeout 15 s, {@link DuplicatePolicy#REPLACE}, connect timeout 2 s,
    * command timeout 5 s (how long a publish waits for Redis, also while it is reconnecting), a
-   * buffer of 10,000 received messages per subscription, a Jackson mapper that ignores unknown
-   * properties, no middlewares and the access log on (at DEBUG, logger {@code dev.brook.access}).
+   * request queue of 10,000 commands per connection, a maximum message size of 16 MiB, a buffer
+   * of 10,000 received messages per subscription, the JDK's trust store for {@code rediss://}, a
+   * Jackson mapper that ignores unknown properties, no middlewares and the access log on (at DEBUG,
+   * logger {@code dev.brook.access}).
    */
   public static final class Builder {
     private String url = "redis://127.0.0.1:6379";
@@ -249,6 +263,9 @@ public final class RedisBroker implements Broker {
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration commandTimeout = Duration.ofSeconds(5);
     private int bufferSize = 10_000;
+    private int requestQueueSize = 10_000;
+    private int maxMessageSize = 16 * 1024 * 1024;
+    private java.nio.file.Path caCertificate;
     private ObjectMapper objectMapper;
     private boolean accessLog = true;
     private final java.util.List<Middleware> middlewares = new java.util.ArrayList<>();
@@ -297,9 +314,64 @@ public final class RedisBroker implements Broker {
       return this;
     }
 
+    /**
+     * How long any command waits for Redis (default 5 s), also while the connection is down and Brook
+     * reconnects: a publish that Redis has not confirmed by then fails with a {@link
+     * dev.brook.BrookException} naming the destination, the server and the fix. There is one bound
+     * for publishing and for the commands behind it (acknowledgements, heartbeats), so they agree on
+     * when Redis counts as gone; blocking reads wait less than half of it per round.
+     */
     public Builder commandTimeout(Duration timeout) {
       once("commandTimeout");
       this.commandTimeout = positive(timeout, "commandTimeout");
+      return this;
+    }
+
+    /**
+     * How many commands may wait for Redis per connection (default 10,000): publishes and
+     * acknowledgements sent while Redis is slow or the connection is down. The queue is bounded so a
+     * long outage cannot fill the heap; a publish that finds it full fails at once with a {@link
+     * dev.brook.BrookException} (nothing is dropped silently). Raise it for very fast asynchronous
+     * publishers, or wait for {@code publishAsync} futures before sending more.
+     */
+    public Builder requestQueueSize(int commands) {
+      once("requestQueueSize");
+      if (commands < 1) {
+        throw new IllegalArgumentException("requestQueueSize must be at least 1, was " + commands + ".");
+      }
+      this.requestQueueSize = commands;
+      return this;
+    }
+
+    /**
+     * The largest message, in bytes as stored in Redis (envelope included), that this broker reads
+     * or publishes; default 16 MiB. A larger received message is never unwrapped or decoded: it is
+     * counted as a decode error, logged, and rejected (moved to the dead letter where there is one,
+     * with its raw value as the payload). Publishing a larger one fails at once.
+     */
+    public Builder maxMessageSize(int bytes) {
+      once("maxMessageSize");
+      if (bytes < 1024) {
+        throw new IllegalArgumentException("maxMessageSize must be at least 1024 bytes, was " + bytes + ".");
+      }
+      this.maxMessageSize = bytes;
+      return this;
+    }
+
+    /**
+     * For {@code rediss://} URLs: trust the certificate authorities in this PEM file (instead of the
+     * JDK's trust store) when checking the server's certificate, e.g. a private CA. The server's
+     * certificate must name the URL's host. Only for tests, {@code rediss://host:port?verifyPeer=false}
+     * turns the check off.
+     */
+    public Builder caCertificate(java.nio.file.Path pemFile) {
+      once("caCertificate");
+      Objects.requireNonNull(pemFile, "caCertificate");
+      if (!java.nio.file.Files.isReadable(pemFile)) {
+        throw new IllegalArgumentException("caCertificate " + pemFile + " does not exist or cannot be read. Pass the PEM "
+            + "file of the certificate authority that signed the Redis server's certificate.");
+      }
+      this.caCertificate = pemFile.toAbsolutePath();
       return this;
     }
 
@@ -345,6 +417,10 @@ public final class RedisBroker implements Broker {
     }
 
     public RedisBroker build() {
+      if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)) {
+        throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
+            + "Use a rediss:// URL, or leave caCertificate out.");
+      }
       return new RedisBroker(this);
     }
 

@@ -117,6 +117,8 @@ public final class RedisServer implements AutoCloseable {
     private final Path outFile;
     private final List<String> commandLine;
     private final String password; // effective --requirepass, null if none
+    private final TlsCertificates tls; // null for plain TCP
+    private final javax.net.ssl.SSLSocketFactory tlsSockets; // trusts tls.caCertificate(); null for plain TCP
     private final Thread shutdownHook;
 
     private final Object lock = new Object();
@@ -154,6 +156,16 @@ public final class RedisServer implements AutoCloseable {
         if (builder.password != null) {
             cmd.addAll(List.of("--requirepass", builder.password));
         }
+        this.tls = builder.tls;
+        if (tls != null) {
+            // TLS only: the plain port is closed, the same port number speaks TLS.
+            cmd.addAll(List.of("--port", "0", "--tls-port", Integer.toString(port),
+                    "--tls-cert-file", tls.certificate().toString(), "--tls-key-file", tls.privateKey().toString(),
+                    "--tls-ca-cert-file", tls.caCertificate().toString(), "--tls-auth-clients", "no"));
+            this.tlsSockets = tls.clientContext().getSocketFactory();
+        } else {
+            this.tlsSockets = null;
+        }
         cmd.addAll(builder.args);
         this.commandLine = List.copyOf(cmd);
         this.password = effectivePassword(commandLine);
@@ -183,8 +195,20 @@ public final class RedisServer implements AutoCloseable {
         private boolean appendOnly;
         private Path directory;
         private String password;
+        private TlsCertificates tls;
 
         private Builder() {
+        }
+
+        /**
+         * Speak TLS only ({@code --port 0 --tls-port PORT}, clients not asked for certificates), with this
+         * server certificate; {@link RedisServer#url()} becomes {@code rediss://127.0.0.1:PORT} and
+         * {@link RedisServer#command(String...)} connects over TLS trusting the certificates' CA. The
+         * redis-server binary must be built with TLS (Debian's is; the embedded one is not).
+         */
+        public Builder tls(TlsCertificates certificates) {
+            this.tls = Objects.requireNonNull(certificates, "certificates");
+            return this;
         }
 
         /** The port to listen on; it must be free. Default (or {@code 0}): a free loopback port. */
@@ -344,13 +368,17 @@ public final class RedisServer implements AutoCloseable {
         return port;
     }
 
-    /** {@code redis://127.0.0.1:PORT}, or {@code redis://:PASSWORD@127.0.0.1:PORT} when a password is set. */
+    /**
+     * {@code redis://127.0.0.1:PORT}, or {@code redis://:PASSWORD@127.0.0.1:PORT} when a password is set;
+     * {@code rediss://} with {@link Builder#tls(TlsCertificates)}.
+     */
     public String url() {
+        String scheme = tls != null ? "rediss://" : "redis://";
         if (password == null) {
-            return "redis://" + HOST + ":" + port;
+            return scheme + HOST + ":" + port;
         }
         String encoded = URLEncoder.encode(password, StandardCharsets.UTF_8).replace("+", "%20");
-        return "redis://:" + encoded + "@" + HOST + ":" + port;
+        return scheme + ":" + encoded + "@" + HOST + ":" + port;
     }
 
     /** Process id of the current (or, if not running, the most recent) redis-server process. */
@@ -408,7 +436,7 @@ public final class RedisServer implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException(this + " is closed");
         }
-        try (Connection c = new Connection(port, CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS)) {
+        try (Connection c = new Connection(port, tlsSockets, CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS)) {
             if (password != null) {
                 try {
                     c.call("AUTH", password);
@@ -558,7 +586,7 @@ public final class RedisServer implements AutoCloseable {
 
     /** True once our process answers PONG and has loaded its data set; false/exception while not yet. */
     private boolean probe(long expectedPid) throws IOException {
-        try (Connection c = new Connection(port, 250, 1_000)) {
+        try (Connection c = new Connection(port, tlsSockets, 250, 1_000)) {
             if (password != null) {
                 c.call("AUTH", password);
             }
@@ -872,24 +900,32 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    /** A minimal blocking RESP2/RESP3 client over one socket. */
+    /** A minimal blocking RESP2/RESP3 client over one socket (TLS when given a socket factory). */
     private static final class Connection implements AutoCloseable {
         private final Socket socket;
         private final InputStream in;
         private final OutputStream out;
 
-        Connection(int port, int connectTimeoutMs, int readTimeoutMs) throws IOException {
-            socket = new Socket();
+        Connection(int port, javax.net.ssl.SSLSocketFactory tls, int connectTimeoutMs, int readTimeoutMs)
+                throws IOException {
+            Socket plain = new Socket();
+            Socket s = plain;
             try {
-                socket.setTcpNoDelay(true);
-                socket.connect(new InetSocketAddress(InetAddress.getByName(HOST), port), connectTimeoutMs);
-                socket.setSoTimeout(readTimeoutMs);
-                in = new BufferedInputStream(socket.getInputStream());
-                out = new BufferedOutputStream(socket.getOutputStream());
+                plain.setTcpNoDelay(true);
+                plain.connect(new InetSocketAddress(InetAddress.getByName(HOST), port), connectTimeoutMs);
+                plain.setSoTimeout(readTimeoutMs);
+                if (tls != null) {
+                    javax.net.ssl.SSLSocket secure = (javax.net.ssl.SSLSocket) tls.createSocket(plain, HOST, port, true);
+                    s = secure;
+                    secure.startHandshake();
+                }
+                in = new BufferedInputStream(s.getInputStream());
+                out = new BufferedOutputStream(s.getOutputStream());
             } catch (IOException e) {
-                socket.close();
+                s.close();
                 throw e;
             }
+            socket = s;
         }
 
         Object call(String... args) throws IOException {

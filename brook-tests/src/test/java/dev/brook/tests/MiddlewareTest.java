@@ -238,6 +238,29 @@ class MiddlewareTest extends RedisTestBase {
     }
   }
 
+  static class NeedsACount {
+    static final List<Integer> COUNTS = new CopyOnWriteArrayList<>();
+
+    @dev.brook.Subscribe(channel = "counted")
+    void onCount(@dev.brook.Header("count") int count) {
+      COUNTS.add(count);
+    }
+  }
+
+  @Test
+  void badInputPassesThroughAnExceptionMiddlewareThatMapsEverything() {
+    RedisBroker broker = broker(b -> b.middleware(ExceptionMiddleware.builder()
+        .reply(RuntimeException.class, (e, ctx) -> "swallowed")
+        .build()));
+    List<Subscription> subs = broker.include(new NeedsACount());
+    broker.start();
+    broker.publish("x", channel("counted"), Map.of("count", "many"));
+    broker.publish("x", channel("counted"), Map.of("count", "2"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> NeedsACount.COUNTS.contains(2));
+    assertThat(subs.get(0).metrics().decodeErrors()).isEqualTo(1);
+    assertThat(subs.get(0).metrics().handled()).isEqualTo(1);
+  }
+
   @Test
   void exceptionMiddlewareRejectsATypeMappedTwice() {
     assertThatThrownBy(() -> ExceptionMiddleware.builder().ack(IllegalStateException.class).nack(IllegalStateException.class))

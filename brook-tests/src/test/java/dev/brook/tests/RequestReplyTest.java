@@ -207,8 +207,11 @@ class RequestReplyTest extends RedisTestBase {
     RedisBroker broker = broker();
     CompletableFuture<String> waiting = broker.requestAsync("x", channel("nobody"), String.class, LONG);
     assertThat(replyChannels()).hasSize(1);
+    assertThat(Threads.brookThreads()).contains("brook-request-timer");
     broker.close();
     assertThat(replyChannels()).isEmpty();
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Threads.brookThreads())
+        .noneMatch(n -> n.startsWith("brook-reply") || n.startsWith("brook-request-timer")));
     ExecutionException e = catchThrowableOfType(ExecutionException.class, () -> waiting.get(5, TimeUnit.SECONDS));
     assertThat(e.getCause()).isInstanceOf(BrookException.class).hasMessageStartingWith("The broker " + redis.url()
         + " was closed before the reply to request ").hasMessageEndingWith(" on channel:nobody arrived.");

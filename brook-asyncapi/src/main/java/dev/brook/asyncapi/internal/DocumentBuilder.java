@@ -40,7 +40,7 @@ import java.util.Set;
  * Output is deterministic for the same registrations: subscriptions are taken in id order.
  * Consumer names Brook makes up per process are left out, so documents of two runs compare equal.
  */
-public final class DocumentBuilder {
+final class DocumentBuilder {
 
   /** The headers Brook writes on every message. */
   static final String CORRELATION_ID = "correlation_id";
@@ -62,7 +62,7 @@ public final class DocumentBuilder {
   private final ObjectNode operations;
   private PayloadSchemas schemas;
 
-  public DocumentBuilder(ObjectMapper mapper, String title, String version, String description) {
+  DocumentBuilder(ObjectMapper mapper, String title, String version, String description) {
     this.mapper = mapper;
     this.title = title;
     this.version = version;
@@ -96,7 +96,7 @@ public final class DocumentBuilder {
   }
 
   /** The document; call once per builder. */
-  public ObjectNode build(Broker broker) {
+  ObjectNode build(Broker broker) {
     schemas = new PayloadSchemas(mapper);
     List<Subscription> subscriptions = new ArrayList<>();
     for (Subscription s : broker.subscriptions()) {
@@ -156,11 +156,9 @@ public final class DocumentBuilder {
       doc.putObject("servers").set("redis", Servers.server(mapper, redis.url()));
     }
     ObjectNode channelsNode = doc.putObject("channels");
-    for (ChannelEntry c : channels.values()) {
-      if (c.destination != null) {
-        channelsNode.set(c.id, channelNode(c));
-      }
-    }
+    // Channels by id, which groups them by kind (channel., list., pattern., stream.); replies last.
+    channels.values().stream().filter(c -> c.destination != null).sorted(Comparator.comparing(c -> c.id))
+        .forEach(c -> channelsNode.set(c.id, channelNode(c)));
     for (ChannelEntry c : channels.values()) {
       if (c.destination == null) {
         channelsNode.set(c.id, channelNode(c));

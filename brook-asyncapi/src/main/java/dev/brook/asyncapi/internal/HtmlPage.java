@@ -94,9 +94,10 @@ final class HtmlPage {
     out.append("<h3>Channels</h3><ul>");
     for (Map.Entry<String, JsonNode> c : doc.path("channels").properties()) {
       String kind = c.getValue().path("bindings").path("redis").path("kind").asText("channel");
+      String label = addressOf(c.getValue()) != null ? addressOf(c.getValue()) : c.getKey();
       out.append("<li class=\"nav-channel\" data-name=\"").append(esc(searchKey(c.getKey(), c.getValue()))).append("\"><a href=\"#channel-")
-          .append(esc(c.getKey())).append("\"><span class=\"kind kind-").append(esc(kind)).append("\">").append(esc(kind))
-          .append("</span> ").append(esc(c.getValue().path("address").asText(c.getKey()))).append("</a></li>");
+          .append(esc(c.getKey())).append("\" title=\"").append(esc(label)).append("\"><span class=\"kind kind-").append(esc(kind))
+          .append("\">").append(esc(kind)).append("</span> ").append(esc(label)).append("</a></li>");
     }
     out.append("</ul>\n");
     if (!doc.path("components").path("schemas").isEmpty()) {
@@ -147,7 +148,13 @@ final class HtmlPage {
     String kind = redis.path("kind").asText("channel");
     out.append("<article class=\"card channel\" id=\"channel-").append(esc(id)).append("\" data-name=\"")
         .append(esc(searchKey(id, channel))).append("\">\n<h3><span class=\"kind kind-").append(esc(kind)).append("\">")
-        .append(esc(kind)).append("</span> <code class=\"address\">").append(address(channel.path("address").asText(""))).append("</code>");
+        .append(esc(kind)).append("</span> ");
+    String address = addressOf(channel);
+    if (address != null) {
+      out.append("<code class=\"address\">").append(address(address)).append("</code>");
+    } else {
+      out.append(esc(channel.path("title").asText(id))).append(" <span class=\"tag\">address set at run time</span>");
+    }
     if (redis.has("groupName")) {
       out.append(" <span class=\"tag\">group ").append(esc(redis.get("groupName").asText())).append("</span>");
     }
@@ -465,7 +472,14 @@ final class HtmlPage {
   // ----------------------------------------------------------------------------------------- text
 
   private static String searchKey(String id, JsonNode channel) {
-    return (id + " " + channel.path("address").asText("")).toLowerCase(java.util.Locale.ROOT);
+    String address = addressOf(channel);
+    return (id + " " + (address != null ? address : "")).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** The channel's address, or null when it is unknown until run time (null or absent in the document). */
+  private static String addressOf(JsonNode channel) {
+    JsonNode address = channel.get("address");
+    return address != null && address.isTextual() ? address.asText() : null;
   }
 
   /** An address with its {@code {name}} parameters highlighted. */

@@ -192,6 +192,18 @@ public final class Envelope {
   }
 
   /**
+   * Why a received value of {@code size} bytes is not read at all, or null when it is within {@code
+   * maxSize}: the size check that runs before any unwrapping or decoding.
+   */
+  public static String tooLarge(long size, int maxSize) {
+    if (size <= maxSize) {
+      return null;
+    }
+    return "it is " + size + " bytes, over the maxMessageSize of " + maxSize + " bytes, so it was not decoded "
+        + "(RedisBroker.builder().maxMessageSize(...) raises the limit)";
+  }
+
+  /**
    * Whether {@code raw} starts with the envelope's magic bytes. This says nothing about whether
    * the rest is valid; {@link #decode} checks that.
    *

@@ -9,10 +9,14 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +34,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The loop fetches no more than the subscription has room for, and blocks in Redis (never
  * sleeps) when the list is empty. Settlement runs on the broker's shared command connection.
+ *
+ * <p>Faults: when the connection drops while Redis moves an item for us (or a settlement command
+ * fails), Redis may hold items in our processing list that this consumer never received or still
+ * believes settled. After every reconnect of its connection, and after a failed read or settlement,
+ * the loop compares the processing list with the items it holds ({@code inFlight}: handed to the
+ * subscription and not yet settled) and delivers the difference, so nothing Redis kept waits for a
+ * restart of this consumer.
  */
 final class ListConsumer implements Transport.Consumer {
 
@@ -78,6 +89,10 @@ final class ListConsumer implements Transport.Consumer {
   private final double blockSeconds;
 
   private volatile boolean running;
+  /** Reliable mode: items handed to the subscription whose settlement has not completed in Redis. */
+  private final Set<ListInbound> inFlight = ConcurrentHashMap.newKeySet();
+  /** Our processing list may hold items we do not: look before the next read. */
+  private volatile boolean rescan;
   private StatefulRedisConnection<byte[], byte[]> connection;
   private Thread loop;
   private Thread heartbeat;
@@ -103,9 +118,13 @@ final class ListConsumer implements Transport.Consumer {
     return !list.isAtMostOnce();
   }
 
+  int maxMessageSize() {
+    return transport.maxMessageSize();
+  }
+
   @Override
   public void start() {
-    connection = transport.dedicatedConnection();
+    connection = transport.dedicatedConnection(() -> rescan = true);
     running = true;
     if (reliable()) {
       beat(connection.sync());
@@ -160,11 +179,12 @@ final class ListConsumer implements Transport.Consumer {
     if (reliable()) {
       try {
         for (byte[] v : redis.lrange(processingKey, 0, -1)) {
-          sink.accept(new ListInbound(this, v));
+          deliver(v);
         }
       } catch (RuntimeException e) {
         if (running) {
           LOG.warn("Could not read the processing list of {}: {}", list.key(), e.toString());
+          rescan = true;
         }
       }
     }
@@ -174,6 +194,10 @@ final class ListConsumer implements Transport.Consumer {
         if (!sink.awaitCapacity(1)) {
           break;
         }
+        if (rescan && reliable()) {
+          rescan = false;
+          deliverOrphans(redis);
+        }
         int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
         List<byte[]> items = fetchNow(redis, room);
         if (items.isEmpty()) {
@@ -181,11 +205,11 @@ final class ListConsumer implements Transport.Consumer {
               ? redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockSeconds)
               : popBlocking(redis);
           if (one != null) {
-            sink.accept(new ListInbound(this, one));
+            deliver(one);
           }
         } else {
           for (byte[] v : items) {
-            sink.accept(new ListInbound(this, v));
+            deliver(v);
           }
         }
         if (failureLogged) {
@@ -199,6 +223,7 @@ final class ListConsumer implements Transport.Consumer {
         if (!running) {
           break;
         }
+        rescan = true; // a move may have happened in Redis without its reply reaching us
         if (!failureLogged) {
           failureLogged = true;
           LOG.warn("Reading {} failed: {}. Retrying with back-off; the subscription keeps running.", list.key(), e.toString());
@@ -212,6 +237,42 @@ final class ListConsumer implements Transport.Consumer {
         }
         backoffMs = Math.min(5_000, backoffMs * 2);
       }
+    }
+  }
+
+  private void deliver(byte[] value) {
+    ListInbound in = new ListInbound(this, value);
+    if (reliable()) {
+      inFlight.add(in);
+    }
+    sink.accept(in);
+  }
+
+  /**
+   * Delivers what our processing list holds beyond the items in flight: moved by Redis while the
+   * reply was lost, or left by a settlement that failed. The in-flight items are counted before the
+   * list is read, and an item leaves {@code inFlight} only once its settlement completed in Redis, so
+   * an item settled meanwhile is neither in the list nor delivered twice.
+   */
+  private void deliverOrphans(RedisCommands<byte[], byte[]> redis) {
+    Map<ByteBuffer, Integer> held = new HashMap<>();
+    for (ListInbound m : inFlight) {
+      held.merge(ByteBuffer.wrap(m.raw()), 1, Integer::sum);
+    }
+    int found = 0;
+    for (byte[] v : redis.lrange(processingKey, 0, -1)) {
+      ByteBuffer k = ByteBuffer.wrap(v);
+      Integer count = held.get(k);
+      if (count != null && count > 0) {
+        held.put(k, count - 1);
+        continue;
+      }
+      deliver(v);
+      found++;
+    }
+    if (found > 0) {
+      LOG.warn("Found {} item(s) of {} in the processing list of '{}' that this consumer did not hold (Redis moved them "
+          + "while a reply was lost, or a settlement failed); delivering them again.", found, list.key(), list.consumerName());
     }
   }
 
@@ -300,7 +361,16 @@ final class ListConsumer implements Transport.Consumer {
 
   void ack(ListInbound m) {
     if (reliable()) {
-      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> logFailure("ack", e));
+      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> settled(m, "ack", e));
+    }
+  }
+
+  /** The settlement of {@code m} completed in Redis (or failed: then the rescan finds it). */
+  private void settled(ListInbound m, String what, Throwable e) {
+    inFlight.remove(m);
+    if (e != null) {
+      rescan = true;
+      logFailure(what, e);
     }
   }
 
@@ -318,13 +388,17 @@ final class ListConsumer implements Transport.Consumer {
       values[i] = ((ListInbound) batch.get(i)).raw();
     }
     transport.commands().<Long>eval(ACK_ALL, ScriptOutputType.INTEGER, new byte[][] {processingKey}, values)
-        .whenComplete((n, e) -> logFailure("acknowledge", e));
+        .whenComplete((n, e) -> {
+          for (dev.brook.internal.Inbound m : batch) {
+            settled((ListInbound) m, "acknowledge", e);
+          }
+        });
   }
 
   void requeue(ListInbound m) {
     if (reliable()) {
       transport.commands().<Long>eval(REQUEUE, ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, m.raw())
-          .whenComplete((n, e) -> logFailure("requeue", e));
+          .whenComplete((n, e) -> settled(m, "requeue", e));
     }
   }
 
@@ -334,11 +408,11 @@ final class ListConsumer implements Transport.Consumer {
     }
     String dlq = list.deadLetterKey();
     if (dlq != null) {
-      byte[] dead = DeadLetter.envelope(m.frame(), Map.of(DeadLetter.ERROR, reason, DeadLetter.ORIGINAL, list.name()));
+      byte[] dead = DeadLetter.envelope(m.deadLetterFrame(), Map.of(DeadLetter.ERROR, reason, DeadLetter.ORIGINAL, list.name()));
       transport.commands().<Long>eval(DEAD_LETTER, ScriptOutputType.INTEGER, new byte[][] {processingKey, bytes(dlq)}, m.raw(), dead)
-          .whenComplete((n, e) -> logFailure("dead-letter", e));
+          .whenComplete((n, e) -> settled(m, "dead-letter", e));
     } else {
-      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> logFailure("drop", e));
+      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> settled(m, "drop", e));
       LOG.warn("Dropped a rejected item of {} ({}); configure list(\"{}\").deadLetter() to keep such items.",
           list.key(), reason, list.name());
     }

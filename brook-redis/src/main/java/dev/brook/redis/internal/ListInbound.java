@@ -37,9 +37,19 @@ final class ListInbound implements Inbound {
   @Override
   public Frame frame() {
     if (frame == null) {
-      frame = Envelope.decode(raw);
+      frame = unreadable() != null ? Frame.EMPTY : Envelope.decode(raw);
     }
     return frame;
+  }
+
+  @Override
+  public String unreadable() {
+    return Envelope.tooLarge(raw.length, owner.maxMessageSize());
+  }
+
+  /** What a dead letter keeps: the unwrapped message, or the raw value of one too large to unwrap. */
+  Frame deadLetterFrame() {
+    return unreadable() != null ? new Frame(Map.of(), raw) : frame();
   }
 
   @Override

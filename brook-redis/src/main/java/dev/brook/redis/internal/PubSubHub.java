@@ -6,6 +6,9 @@ import dev.brook.redis.PatternDestination;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
@@ -22,6 +25,12 @@ import org.slf4j.LoggerFactory;
  * buffer them). {@code lock} serializes route changes with their SUBSCRIBE/UNSUBSCRIBE so the
  * server's state follows the routes; delivery reads the routes without locking. After a
  * reconnect Lettuce subscribes again to every channel and pattern it was subscribed to.
+ *
+ * <p>Losses: the transport tells the hub when its connection drops and when it is back ({@link
+ * #disconnected}, {@link #reconnected}, on an I/O thread). Each loss is a gap in every channel and
+ * pattern; the hub counts it, measures it, estimates the messages published meanwhile from the rate
+ * received just before, and logs one WARN per gap when the connection is back (see {@link
+ * dev.brook.redis.PubSubMetrics}).
  */
 final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
 
@@ -29,14 +38,117 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
 
   private final StatefulRedisPubSubConnection<byte[], byte[]> connection;
   private final String server;
+  private final int maxMessageSize;
   private final ConcurrentHashMap<String, Route> channels = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Route> patterns = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
 
-  PubSubHub(StatefulRedisPubSubConnection<byte[], byte[]> connection, String server) {
+  /** How long one bucket of the receive rate spans; the rate before a loss covers one to two of them. */
+  private static final long RATE_BUCKET_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+  // Written by the connection's one I/O thread (message), read by anyone.
+  private final AtomicLong received = new AtomicLong();
+  private long bucketStart = System.nanoTime();
+  private long bucketCount;
+  private long previousBucketStart = bucketStart;
+  private long previousBucketCount;
+
+  // Gaps: written on I/O threads under gapLock, read by metrics().
+  private final ReentrantLock gapLock = new ReentrantLock();
+  private long downSince;
+  private double rateBeforeLoss;
+  private long disconnects;
+  private long downtimeNanos;
+  private long estimatedLost;
+
+  PubSubHub(StatefulRedisPubSubConnection<byte[], byte[]> connection, String server, int maxMessageSize) {
     this.connection = connection;
     this.server = server;
+    this.maxMessageSize = maxMessageSize;
     connection.addListener(this);
+  }
+
+  boolean owns(Object lettuceConnection) {
+    return lettuceConnection == connection;
+  }
+
+  /** The connection dropped: a gap begins. */
+  void disconnected() {
+    long now = System.nanoTime();
+    gapLock.lock();
+    try {
+      if (downSince != 0) {
+        return;
+      }
+      downSince = now;
+      rateBeforeLoss = rate(now);
+    } finally {
+      gapLock.unlock();
+    }
+  }
+
+  /** The connection is back (Lettuce subscribes every channel and pattern again): the gap ends. */
+  void reconnected() {
+    long now = System.nanoTime();
+    long gap;
+    long lost;
+    gapLock.lock();
+    try {
+      if (downSince == 0) {
+        return; // the first connect, or a loss we did not see begin
+      }
+      gap = now - downSince;
+      downSince = 0;
+      lost = Math.round(rateBeforeLoss * gap / 1e9);
+      disconnects++;
+      downtimeNanos += gap;
+      estimatedLost += lost;
+    } finally {
+      gapLock.unlock();
+    }
+    LOG.warn("The Pub/Sub connection to {} was lost for {} ms; its {} channel(s) and {} pattern(s) are subscribed again. "
+        + "Redis keeps nothing for absent subscribers: about {} message(s) published meanwhile are lost (estimated "
+        + "from the rate received before), and so is anything Redis had not yet sent when the connection closed (as when "
+        + "a subscriber falls behind its client-output-buffer-limit pubsub). Counted in RedisBroker.pubSubMetrics(); "
+        + "use a list or a stream for messages that must not be lost.",
+        server, TimeUnit.NANOSECONDS.toMillis(gap), channels.size(), patterns.size(), lost);
+  }
+
+  /** Messages per second received in the last one to two buckets. */
+  private double rate(long now) {
+    long count;
+    long since;
+    synchronized (this) {
+      count = bucketCount + previousBucketCount;
+      since = previousBucketStart;
+    }
+    double seconds = Math.max(0.001, (now - since) / 1e9);
+    return count / seconds;
+  }
+
+  /** Counts one message; on the I/O thread. */
+  private void count() {
+    received.incrementAndGet();
+    long now = System.nanoTime();
+    synchronized (this) {
+      if (now - bucketStart > RATE_BUCKET_NANOS) {
+        previousBucketStart = bucketStart;
+        previousBucketCount = bucketCount;
+        bucketStart = now;
+        bucketCount = 0;
+      }
+      bucketCount++;
+    }
+  }
+
+  dev.brook.redis.PubSubMetrics metrics() {
+    gapLock.lock();
+    try {
+      long down = downtimeNanos + (downSince != 0 ? System.nanoTime() - downSince : 0);
+      return new dev.brook.redis.PubSubMetrics(received.get(), disconnects, Duration.ofNanos(down), estimatedLost);
+    } finally {
+      gapLock.unlock();
+    }
   }
 
   /** The readers of one channel or pattern. */
@@ -139,22 +251,24 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
 
   @Override
   public void message(byte[] channel, byte[] message) {
+    count();
     String name = new String(channel, StandardCharsets.UTF_8);
     Route route = channels.get(name);
     if (route != null) {
       for (Transport.Sink sink : route.sinks) {
-        sink.accept(new PubSubInbound(name, message, null));
+        sink.accept(new PubSubInbound(name, message, null, maxMessageSize));
       }
     }
   }
 
   @Override
   public void message(byte[] pattern, byte[] channel, byte[] message) {
+    count();
     Route route = patterns.get(new String(pattern, StandardCharsets.UTF_8));
     if (route != null) {
       String name = new String(channel, StandardCharsets.UTF_8);
       for (Transport.Sink sink : route.sinks) {
-        sink.accept(new PubSubInbound(name, message, route.pattern));
+        sink.accept(new PubSubInbound(name, message, route.pattern, maxMessageSize));
       }
     }
   }

@@ -5,8 +5,11 @@ import dev.brook.internal.Inbound;
 import dev.brook.redis.PatternDestination;
 import java.util.Map;
 
-/** A Pub/Sub message as received on the I/O thread; unwrapped later on the worker. */
-record PubSubInbound(String channel, byte[] raw, PatternDestination pattern) implements Inbound {
+/**
+ * A Pub/Sub message as received on the I/O thread; unwrapped later on the worker, unless it is
+ * larger than {@code maxSize}.
+ */
+record PubSubInbound(String channel, byte[] raw, PatternDestination pattern, int maxSize) implements Inbound {
 
   @Override
   public String serverId() {
@@ -15,7 +18,12 @@ record PubSubInbound(String channel, byte[] raw, PatternDestination pattern) imp
 
   @Override
   public Frame frame() {
-    return Envelope.decode(raw);
+    return raw.length > maxSize ? Frame.EMPTY : Envelope.decode(raw);
+  }
+
+  @Override
+  public String unreadable() {
+    return Envelope.tooLarge(raw.length, maxSize);
   }
 
   @Override

@@ -6,13 +6,15 @@ import dev.brook.redis.StreamDestination;
 
 /**
  * Builds Redis destinations from what an annotation names ({@code @Subscribe(stream = "events",
- * group = "g")}), for {@link RedisTransport#destination}; and the reply channel of request/reply.
+ * group = "g")}), for {@link RedisTransport#destination} and any other transport of Redis
+ * destinations (the in-memory one).
  */
-final class RedisDestinations {
+public final class RedisDestinations {
 
   private RedisDestinations() {}
 
-  static Destination of(String kind, String name, String group, String consumer) {
+  /** See {@code Transport.destination}. */
+  public static Destination of(String kind, String name, String group, String consumer) {
     return switch (kind) {
       case "channel" -> Redis.channel(name);
       case "pattern" -> Redis.pattern(name);

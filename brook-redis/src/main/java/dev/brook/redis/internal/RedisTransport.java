@@ -10,10 +10,14 @@ import dev.brook.redis.StreamDestination;
 import dev.brook.redis.PatternDestination;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -22,13 +26,18 @@ import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.ConnectException;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +50,16 @@ import org.slf4j.LoggerFactory;
  * brook-...}) and {@link RedisClient} and shuts both down in {@link #close()}, so a closed broker
  * leaves no thread or connection behind. Connecting is lazy, idempotent and thread-safe; a failed
  * connect releases what it created.
+ *
+ * <p>Faults: every connection reconnects on its own (back-off from 10 ms doubling to 1 s, so a
+ * Redis that is back is found within about a second). While a connection is down its commands wait
+ * in a queue bounded by {@code requestQueueSize}, each at most {@code commandTimeout}; a publish
+ * that does not get through in that time, or finds the queue full, fails with a {@link
+ * BrookException} naming the destination, the server and the fix; nothing is dropped silently, and
+ * a timed-out command is never sent later. The shared Pub/Sub connection and the consumers'
+ * dedicated connections are told about reconnects ({@link PubSubHub#reconnected}, the consumers'
+ * callbacks), so Pub/Sub gaps are reported and at-least-once consumers look again for messages
+ * Redis handed them while the reply was lost.
  */
 public final class RedisTransport implements Transport {
 
@@ -48,6 +67,7 @@ public final class RedisTransport implements Transport {
 
   private final RedisURI uri;
   private final String masked;
+  private final TransportOptions options;
   private final Duration connectTimeout;
   private final Duration commandTimeout;
 
@@ -57,18 +77,27 @@ public final class RedisTransport implements Transport {
   private ClientResources resources;
   private RedisClient client;
   private StatefulRedisConnection<byte[], byte[]> connection;
-  private PubSubHub hub;
-  /** Connections of List and Stream consumers, which block; closed with the transport. */
-  private final java.util.Set<StatefulRedisConnection<byte[], byte[]>> dedicated = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile PubSubHub hub;
+  /**
+   * Connections of List and Stream consumers, which block, with what to run when one reconnects;
+   * closed with the transport.
+   */
+  private final Map<StatefulRedisConnection<byte[], byte[]>, Runnable> dedicated = new ConcurrentHashMap<>();
   private volatile boolean disconnectLogged;
 
-  public RedisTransport(RedisURI uri, String maskedUrl, String clientName, Duration connectTimeout, Duration commandTimeout) {
+  public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options) {
     this.uri = uri;
     this.masked = maskedUrl;
-    this.connectTimeout = connectTimeout;
-    this.commandTimeout = commandTimeout;
-    uri.setClientName(clientName);
+    this.options = options;
+    this.connectTimeout = options.connectTimeout();
+    this.commandTimeout = options.commandTimeout();
+    uri.setClientName(options.clientName());
     uri.setTimeout(commandTimeout);
+  }
+
+  /** Received values larger than this are rejected unread. */
+  int maxMessageSize() {
+    return options.maxMessageSize();
   }
 
   /** Replies travel on a Pub/Sub channel of this name. */
@@ -107,13 +136,21 @@ public final class RedisTransport implements Transport {
           .computationThreadPoolSize(1)
           .commandLatencyRecorder(CommandLatencyRecorder.disabled())
           .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
+          // Lettuce's default grows to 30 s: a Redis back after a few seconds would wait that long.
+          .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
           .build();
       client = RedisClient.create(resources);
-      client.setOptions(ClientOptions.builder()
+      ClientOptions.Builder clientOptions = ClientOptions.builder()
           .autoReconnect(true)
+          // While reconnecting, commands wait (bounded by requestQueueSize, each at most commandTimeout).
+          .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+          .requestQueueSize(options.requestQueueSize())
           .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build())
-          .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
-          .build());
+          .timeoutOptions(TimeoutOptions.enabled(commandTimeout));
+      if (options.caCertificate() != null) {
+        clientOptions.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(options.caCertificate().toFile()).build());
+      }
+      client.setOptions(clientOptions.build());
       client.addListener(new ConnectionLog());
       try {
         connection = client.connect(ByteArrayCodec.INSTANCE, uri);
@@ -137,7 +174,7 @@ public final class RedisTransport implements Transport {
         } catch (RuntimeException e) {
           throw connectFailure(e);
         }
-        hub = new PubSubHub(pubsub, masked);
+        hub = new PubSubHub(pubsub, masked, options.maxMessageSize());
       }
       return hub;
     } finally {
@@ -185,15 +222,15 @@ public final class RedisTransport implements Transport {
   @Override
   public CompletableFuture<Void> send(Destination destination, Frame frame) {
     if (destination instanceof ChannelDestination channel) {
-      byte[] value = Envelope.encode(frame.headers(), frame.payload());
-      return connection.async().publish(channel.nameBytes(), value).toCompletableFuture().thenApply(receivers -> null);
+      byte[] value = encode(destination, frame);
+      return published(destination, connection.async().publish(channel.nameBytes(), value));
     }
     if (destination instanceof ListDestination list) {
-      byte[] value = Envelope.encode(frame.headers(), frame.payload());
-      return connection.async().rpush(ListConsumer.bytes(list.name()), value).toCompletableFuture().thenApply(n -> null);
+      byte[] value = encode(destination, frame);
+      return published(destination, connection.async().rpush(ListConsumer.bytes(list.name()), value));
     }
     if (destination instanceof StreamDestination stream) {
-      return xadd(stream, frame).thenApply(id -> null);
+      return published(destination, xadd(stream, frame));
     }
     if (destination instanceof PatternDestination) {
       throw new IllegalArgumentException("Cannot publish to " + destination.key()
@@ -202,14 +239,60 @@ public final class RedisTransport implements Transport {
     throw unsupported(destination, "publish to");
   }
 
-  private CompletableFuture<String> xadd(StreamDestination stream, Frame frame) {
-    byte[] value = Envelope.encode(frame.headers(), frame.payload());
+  private RedisFuture<String> xadd(StreamDestination stream, Frame frame) {
+    byte[] value = encode(stream, frame);
     io.lettuce.core.XAddArgs args = new io.lettuce.core.XAddArgs();
     if (stream.maxLength() > 0) {
       args.maxlen(stream.maxLength()).approximateTrimming();
     }
-    return connection.async().xadd(ListConsumer.bytes(stream.name()), args, java.util.Map.of(StreamInbound.DATA_FIELD, value))
-        .toCompletableFuture();
+    return connection.async().xadd(ListConsumer.bytes(stream.name()), args, java.util.Map.of(StreamInbound.DATA_FIELD, value));
+  }
+
+  /** The envelope, refused when a subscriber would refuse it for its size. */
+  private byte[] encode(Destination destination, Frame frame) {
+    byte[] value = Envelope.encode(frame.headers(), frame.payload());
+    if (value.length > options.maxMessageSize()) {
+      throw new BrookException("Cannot publish to " + destination.key() + ": the message is " + value.length
+          + " bytes, over the maxMessageSize of " + options.maxMessageSize() + " bytes, so Brook's subscribers would reject it. "
+          + "Send large data by reference (a key or a URL), or raise RedisBroker.builder().maxMessageSize(...) on every broker that reads it.");
+    }
+    return value;
+  }
+
+  /** Completes when Redis has the message, or fails with a BrookException that says why and what to do. */
+  private CompletableFuture<Void> published(Destination destination, RedisFuture<?> sent) {
+    return sent.toCompletableFuture().handle((ok, error) -> {
+      if (error != null) {
+        throw publishFailure(destination, error);
+      }
+      return null;
+    });
+  }
+
+  private RuntimeException publishFailure(Destination destination, Throwable error) {
+    Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    StatefulRedisConnection<byte[], byte[]> c = connection;
+    boolean down = c == null || !c.isOpen();
+    if (e instanceof RedisCommandTimeoutException) {
+      return new BrookException("Could not publish to " + destination.key() + ": " + masked + " did not answer within the "
+          + "commandTimeout of " + describe(commandTimeout) + (down
+              ? "; the connection is down and Brook keeps reconnecting. The message was not stored unless Redis took it "
+                  + "just before the connection dropped. Check that Redis is running there and publish it again"
+              : ". Redis may still store the message. Check the load on Redis")
+          + "; RedisBroker.builder().commandTimeout(...) sets how long a publish waits.", e);
+    }
+    if (e instanceof RedisException && String.valueOf(e.getMessage()).startsWith("Request queue size exceeded")) {
+      return new BrookException("Could not publish to " + destination.key() + ": " + options.requestQueueSize()
+          + " commands already wait for " + masked + " (requestQueueSize)" + (down ? " while the connection is down" : "")
+          + ". The message was not sent. Wait for earlier publishes to complete before sending more, or raise "
+          + "RedisBroker.builder().requestQueueSize(...).", e);
+    }
+    return e instanceof RuntimeException r ? r : new CompletionException(e);
+  }
+
+  private static String describe(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
   }
 
   /** One RPUSH for a List; pipelined XADDs for a Stream; pipelined PUBLISHes for a channel. */
@@ -221,9 +304,9 @@ public final class RedisTransport implements Transport {
     if (destination instanceof ListDestination list) {
       byte[][] values = new byte[frames.size()][];
       for (int i = 0; i < values.length; i++) {
-        values[i] = Envelope.encode(frames.get(i).headers(), frames.get(i).payload());
+        values[i] = encode(destination, frames.get(i));
       }
-      return connection.async().rpush(ListConsumer.bytes(list.name()), values).toCompletableFuture().thenApply(n -> null);
+      return published(destination, connection.async().rpush(ListConsumer.bytes(list.name()), values));
     }
     return Transport.super.sendBatch(destination, frames);
   }
@@ -238,8 +321,13 @@ public final class RedisTransport implements Transport {
     return connection.sync();
   }
 
-  /** A new connection for one consumer's blocking reads; close it with {@link #closeDedicated}. */
-  StatefulRedisConnection<byte[], byte[]> dedicatedConnection() {
+  /**
+   * A new connection for one consumer's blocking reads; close it with {@link #closeDedicated}.
+   *
+   * @param onReconnect runs on a Lettuce I/O thread each time the connection is back after a loss;
+   *     it must only set a flag
+   */
+  StatefulRedisConnection<byte[], byte[]> dedicatedConnection(Runnable onReconnect) {
     connect();
     StatefulRedisConnection<byte[], byte[]> c;
     lock.lock();
@@ -252,7 +340,7 @@ public final class RedisTransport implements Transport {
       } catch (RuntimeException e) {
         throw connectFailure(e);
       }
-      dedicated.add(c);
+      dedicated.put(c, onReconnect);
     } finally {
       lock.unlock();
     }
@@ -260,7 +348,7 @@ public final class RedisTransport implements Transport {
   }
 
   void closeDedicated(StatefulRedisConnection<byte[], byte[]> c) {
-    if (dedicated.remove(c)) {
+    if (dedicated.remove(c) != null) {
       c.closeAsync();
     }
   }
@@ -285,7 +373,7 @@ public final class RedisTransport implements Transport {
   /** Closes connections, then the client, then the resources: the reverse of creation. */
   private void release() {
     try {
-      for (StatefulRedisConnection<byte[], byte[]> c : dedicated) {
+      for (StatefulRedisConnection<byte[], byte[]> c : dedicated.keySet()) {
         c.close();
       }
       dedicated.clear();
@@ -320,35 +408,78 @@ public final class RedisTransport implements Transport {
 
   private BrookException connectFailure(RuntimeException e) {
     Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
+    Throwable refused = null;
+    Throwable unknownHost = null;
+    Throwable tls = null;
+    while (true) {
+      if (root instanceof ConnectException && refused == null) {
+        refused = root;
+      } else if (root instanceof UnknownHostException && unknownHost == null) {
+        unknownHost = root;
+      } else if (root instanceof SSLException && tls == null) {
+        tls = root;
+      }
+      if (root.getCause() == null || root.getCause() == root) {
+        break;
+      }
       root = root.getCause();
     }
     String text = String.valueOf(root.getMessage());
+    if (text.startsWith("WRONGPASS")) {
+      return new BrookException("Redis at " + masked + " rejected the credentials (" + text
+          + "). Check the user and password in the URL: redis://user:password@host:port.", e);
+    }
+    if (text.startsWith("NOAUTH")) {
+      return new BrookException("Redis at " + masked + " requires authentication (" + text
+          + "). Put the user and password in the URL: redis://user:password@host:port.", e);
+    }
+    if (text.startsWith("NOPERM")) {
+      return new BrookException("Redis at " + masked + " refused a command Brook needs to connect (" + text
+          + "). Grant the URL's user the commands it uses, e.g. ACL SETUSER <user> +@all ~* &*.", e);
+    }
     String reason;
     String fix = "Start redis-server there or pass another URL.";
-    if (root instanceof ConnectException) {
+    if (tls != null) {
+      reason = "TLS handshake failed: " + tls.getMessage();
+      fix = "Check that the server speaks TLS on that port (rediss://) and that its certificate is signed by a CA you "
+          + "trust: RedisBroker.builder().caCertificate(Path) takes the CA's PEM file.";
+    } else if (refused != null) {
       reason = "connection refused";
-    } else if (root instanceof UnknownHostException) {
+    } else if (unknownHost != null) {
       reason = "unknown host";
       fix = "Check the host name in the URL.";
-    } else if (text.startsWith("WRONGPASS") || text.startsWith("NOAUTH") || text.contains("AUTH")) {
-      reason = "authentication failed: " + text;
-      fix = "Check the user and password in the URL.";
     } else if (root.getClass().getSimpleName().contains("Timeout") || text.contains("timed out")) {
       reason = "no answer within " + connectTimeout.toMillis() + " ms";
+    } else if (!(e instanceof RedisConnectionException)) {
+      reason = e.getClass().getSimpleName() + ": " + text;
     } else {
       reason = text;
-    }
-    if (!(e instanceof RedisConnectionException) && reason.equals(text)) {
-      reason = e.getClass().getSimpleName() + ": " + text;
     }
     return new BrookException("No Redis at " + masked + " (" + reason + "). " + fix, e);
   }
 
-  /** One WARN when the connection drops, one INFO when it is back; Lettuce reconnects and resubscribes. */
+  /** What the shared Pub/Sub connection saw: messages, losses and the messages estimated lost with them. */
+  public dev.brook.redis.PubSubMetrics pubSubMetrics() {
+    PubSubHub h = hub;
+    return h == null ? dev.brook.redis.PubSubMetrics.NONE : h.metrics();
+  }
+
+  /**
+   * One WARN when a connection drops, one INFO when it is back; Lettuce reconnects and
+   * resubscribes. Tells the Pub/Sub hub and the consumers about their own connection's losses.
+   * Runs on Lettuce I/O threads: only logs and sets flags.
+   */
   private final class ConnectionLog implements RedisConnectionStateListener {
     @Override
     public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> connection, SocketAddress address) {
+      PubSubHub h = hub;
+      if (h != null && h.owns(connection)) {
+        h.reconnected();
+      }
+      Runnable onReconnect = dedicated.get(connection);
+      if (onReconnect != null) {
+        onReconnect.run();
+      }
       if (disconnectLogged) {
         disconnectLogged = false;
         LOG.info("Reconnected to {}; channels and patterns are subscribed again.", masked);
@@ -358,7 +489,14 @@ public final class RedisTransport implements Transport {
     @Override
     public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
       // A connection Brook closes on purpose (a stopped List/Stream consumer) is not open any more.
-      if (!closed && connection.isOpen() && !disconnectLogged) {
+      if (closed || !connection.isOpen()) {
+        return;
+      }
+      PubSubHub h = hub;
+      if (h != null && h.owns(connection)) {
+        h.disconnected();
+      }
+      if (!disconnectLogged) {
         disconnectLogged = true;
         LOG.warn("Lost the connection to {}; reconnecting in the background.", masked);
       }

@@ -42,6 +42,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The loop fetches no more than the subscription has room for; settlement runs on the broker's
  * shared command connection.
+ *
+ * <p>Faults: when the connection drops while Redis hands us entries (XREADGROUP ran, its reply was
+ * lost), those entries are pending for this consumer without our knowing. After every reconnect of
+ * its connection, and after a failed read, the loop reads its own pending entries again from the
+ * start and delivers those it does not hold ({@code inFlight}), instead of leaving them to
+ * XAUTOCLAIM after {@code minIdle}.
  */
 final class StreamConsumer implements Transport.Consumer {
 
@@ -61,6 +67,12 @@ final class StreamConsumer implements Transport.Consumer {
   private final Map<String, String> lastErrors = new ConcurrentHashMap<>();
 
   private volatile boolean running;
+  /** Group mode: ids handed to the subscription and not yet acknowledged, dead-lettered or given back. */
+  private final java.util.Set<String> inFlight = ConcurrentHashMap.newKeySet();
+  /** Our pending entries may include some we do not hold: read them again before the next new ones. */
+  private volatile boolean rescan;
+  /** True until the own pending entries found at start were read (those are expected, not orphans). */
+  private boolean firstPendingRead = true;
   private StatefulRedisConnection<byte[], byte[]> connection;
   private Thread loop;
   private boolean failureLogged;
@@ -85,9 +97,13 @@ final class StreamConsumer implements Transport.Consumer {
     return group != null;
   }
 
+  int maxMessageSize() {
+    return transport.maxMessageSize();
+  }
+
   @Override
   public void start() {
-    connection = transport.dedicatedConnection();
+    connection = transport.dedicatedConnection(() -> rescan = true);
     running = true;
     String startId = null;
     if (grouped()) {
@@ -158,6 +174,11 @@ final class StreamConsumer implements Transport.Consumer {
         if (!sink.awaitCapacity(1)) {
           break;
         }
+        if (rescan) {
+          rescan = false;
+          pendingCursor = "0";
+          ownPendingDone = false;
+        }
         int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
         if (System.currentTimeMillis() >= nextClaim) {
           claimCursor = reclaim(redis, claimCursor, room);
@@ -169,6 +190,7 @@ final class StreamConsumer implements Transport.Consumer {
               XReadArgs.StreamOffset.from(key, pendingCursor));
           if (mine.isEmpty()) {
             ownPendingDone = true;
+            firstPendingRead = false;
           } else {
             pendingCursor = mine.get(mine.size() - 1).getId();
             deliverWithCounts(redis, mine, true);
@@ -177,7 +199,7 @@ final class StreamConsumer implements Transport.Consumer {
           List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me, XReadArgs.Builder.count(room).block(blockMillis),
               XReadArgs.StreamOffset.lastConsumed(key));
           for (StreamMessage<byte[], byte[]> m : fresh) {
-            sink.accept(new StreamInbound(this, m.getId(), m.getBody(), 1));
+            deliver(new StreamInbound(this, m.getId(), m.getBody(), 1));
           }
         }
         recovered();
@@ -188,6 +210,7 @@ final class StreamConsumer implements Transport.Consumer {
         if (!running) {
           break;
         }
+        rescan = true; // a read may have run in Redis without its reply reaching us
         String error = String.valueOf(e.getMessage());
         // NOGROUP: the group is gone; UNBLOCKED: Redis 7 ends a blocked read when the key is deleted.
         if (error.startsWith("NOGROUP") || error.startsWith("UNBLOCKED")) {
@@ -235,7 +258,11 @@ final class StreamConsumer implements Transport.Consumer {
       counts.put(p.getId(), p.getRedeliveryCount());
     }
     List<String> vanished = new ArrayList<>();
+    int orphans = 0;
     for (StreamMessage<byte[], byte[]> m : messages) {
+      if (inFlight.contains(m.getId())) {
+        continue; // held by the subscription now; its settlement is on the way
+      }
       if (m.getBody() == null || m.getBody().isEmpty()) {
         vanished.add(m.getId()); // deleted from the stream while pending: nothing to deliver
         continue;
@@ -247,8 +274,13 @@ final class StreamConsumer implements Transport.Consumer {
         deadLetter(in, "delivered " + count + " times, more than maxDeliveries " + stream.maxDeliveryCount()
             + (lastError != null ? "; last error: " + lastError : ""));
       } else {
-        sink.accept(in);
+        deliver(in);
+        orphans++;
       }
+    }
+    if (ownPending && orphans > 0 && !firstPendingRead) {
+      LOG.warn("Found {} pending entr{} of {} that this consumer did not hold (Redis handed them out while a reply was "
+          + "lost); delivering them again.", orphans, orphans == 1 ? "y" : "ies", stream.key());
     }
     if (!vanished.isEmpty()) {
       redis.xack(key, group, vanished.toArray(String[]::new));
@@ -256,6 +288,13 @@ final class StreamConsumer implements Transport.Consumer {
     if (!ownPending && LOG.isDebugEnabled()) {
       LOG.debug("Claimed {} idle entries of {}", messages.size(), stream.key());
     }
+  }
+
+  private void deliver(StreamInbound in) {
+    if (grouped()) {
+      inFlight.add(in.id());
+    }
+    sink.accept(in);
   }
 
   // ---- no group -----------------------------------------------------------------------------
@@ -330,7 +369,15 @@ final class StreamConsumer implements Transport.Consumer {
       lastErrors.remove(ids[i]);
     }
     var redis = transport.commands();
-    redis.xack(key, group, ids).whenComplete((n, e) -> logFailure("acknowledge", e));
+    redis.xack(key, group, ids).whenComplete((n, e) -> {
+      for (String id : ids) {
+        inFlight.remove(id);
+      }
+      if (e != null) {
+        rescan = true;
+      }
+      logFailure("acknowledge", e);
+    });
     if (stream.deletesOnAck()) {
       redis.xdel(key, ids).whenComplete((n, e) -> logFailure("delete", e));
     }
@@ -340,6 +387,12 @@ final class StreamConsumer implements Transport.Consumer {
     if (grouped() && reason != null && lastErrors.size() < LAST_ERRORS) {
       lastErrors.put(entry.id(), reason);
     }
+    inFlight.remove(entry.id());
+  }
+
+  /** Given back unstarted: it stays pending, for the next start or another consumer. */
+  void released(StreamInbound entry) {
+    inFlight.remove(entry.id());
   }
 
   void deadLetter(StreamInbound entry, String reason) {
@@ -352,11 +405,17 @@ final class StreamConsumer implements Transport.Consumer {
     extra.put(DeadLetter.ORIGINAL_ID, entry.id());
     extra.put(DeadLetter.GROUP, stream.groupName());
     extra.put(DeadLetter.DELIVERIES, Long.toString(entry.deliveryCount()));
-    byte[] value = DeadLetter.envelope(entry.frame(), extra);
+    byte[] value = DeadLetter.envelope(entry.deadLetterFrame(), extra);
     var redis = transport.commands();
     redis.xadd(bytes(stream.deadLetterKey()), new XAddArgs(), Map.of(StreamInbound.DATA_FIELD, value))
         .thenCompose(id -> redis.xack(key, group, entry.id()))
-        .whenComplete((n, e) -> logFailure("dead-letter", e));
+        .whenComplete((n, e) -> {
+          inFlight.remove(entry.id());
+          if (e != null) {
+            rescan = true;
+          }
+          logFailure("dead-letter", e);
+        });
     if (stream.deletesOnAck()) {
       redis.xdel(key, entry.id());
     }

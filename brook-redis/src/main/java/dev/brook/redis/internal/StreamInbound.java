@@ -50,9 +50,38 @@ final class StreamInbound implements Inbound {
   @Override
   public Frame frame() {
     if (frame == null) {
-      frame = decode(body);
+      frame = unreadable() != null ? Frame.EMPTY : decode(body);
     }
     return frame;
+  }
+
+  @Override
+  public String unreadable() {
+    return Envelope.tooLarge(size(body), owner.maxMessageSize());
+  }
+
+  /** Bytes of every field name and value. */
+  private static long size(Map<byte[], byte[]> body) {
+    long n = 0;
+    if (body != null) {
+      for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
+        n += e.getKey().length + (e.getValue() == null ? 0 : e.getValue().length);
+      }
+    }
+    return n;
+  }
+
+  /** What a dead letter keeps: the unwrapped entry, or the raw {@code __data__} of one too large to unwrap. */
+  Frame deadLetterFrame() {
+    if (unreadable() == null) {
+      return frame();
+    }
+    for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
+      if (java.util.Arrays.equals(e.getKey(), DATA_FIELD)) {
+        return new Frame(Map.of(), e.getValue());
+      }
+    }
+    return Frame.EMPTY;
   }
 
   /** The envelope in {@code __data__}, else the entry's fields as one JSON object. */
@@ -113,5 +142,10 @@ final class StreamInbound implements Inbound {
   @Override
   public void reject(String reason, Throwable error) {
     owner.deadLetter(this, reason);
+  }
+
+  @Override
+  public void release() {
+    owner.released(this);
   }
 }

@@ -1,0 +1,131 @@
+package dev.brook.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * A throwaway certificate authority and a server certificate it signed, for a TLS {@link
+ * RedisServer} in tests ({@link RedisServer.Builder#tls(TlsCertificates)}). Made with the {@code
+ * openssl} command line tool: EC P-256 keys, valid for two days, the server certificate naming
+ * {@code 127.0.0.1} and {@code localhost}, so clients can verify the peer fully.
+ *
+ * <pre>{@code
+ * TlsCertificates certs = TlsCertificates.generate(tempDir);
+ * try (RedisServer redis = RedisServer.builder().tls(certs).start()) {
+ *     RedisBroker.builder().url(redis.url()).caCertificate(certs.caCertificate()).build();  // rediss://
+ * }
+ * }</pre>
+ *
+ * @param caCertificate PEM file of the CA's certificate: what a client trusts
+ * @param certificate PEM file of the server's certificate
+ * @param privateKey PEM file of the server's private key (unencrypted)
+ */
+public record TlsCertificates(Path caCertificate, Path certificate, Path privateKey) {
+
+  /** What to do when {@code openssl} is missing. */
+  public static final String OPENSSL_HINT = "Fix: install OpenSSL so that openssl is on PATH "
+      + "(Debian/Ubuntu: apt-get install openssl).";
+
+  public TlsCertificates {
+    Objects.requireNonNull(caCertificate, "caCertificate");
+    Objects.requireNonNull(certificate, "certificate");
+    Objects.requireNonNull(privateKey, "privateKey");
+  }
+
+  /**
+   * Makes a CA and a server certificate for {@code 127.0.0.1} in {@code directory}.
+   *
+   * @throws IllegalStateException when {@code openssl} is not on the PATH or fails, naming the fix
+   *     and the tool's output
+   */
+  public static TlsCertificates generate(Path directory) {
+    try {
+      Files.createDirectories(directory);
+      Path caKey = directory.resolve("ca.key");
+      Path ca = directory.resolve("ca.crt");
+      Path key = directory.resolve("redis.key");
+      Path csr = directory.resolve("redis.csr");
+      Path cert = directory.resolve("redis.crt");
+      Path ext = directory.resolve("redis.ext");
+      Files.writeString(ext, """
+          basicConstraints=CA:FALSE
+          keyUsage=digitalSignature,keyEncipherment
+          extendedKeyUsage=serverAuth
+          subjectAltName=IP:127.0.0.1,DNS:localhost
+          """, StandardCharsets.US_ASCII);
+      openssl(directory, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+          "-keyout", caKey.toString(), "-out", ca.toString(), "-days", "2", "-subj", "/CN=Brook test CA");
+      openssl(directory, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+          "-keyout", key.toString(), "-out", csr.toString(), "-subj", "/CN=127.0.0.1");
+      openssl(directory, "x509", "-req", "-in", csr.toString(), "-CA", ca.toString(), "-CAkey", caKey.toString(),
+          "-CAcreateserial", "-out", cert.toString(), "-days", "2", "-extfile", ext.toString());
+      return new TlsCertificates(ca, cert, key);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write test certificates to " + directory, e);
+    }
+  }
+
+  /** A client-side TLS context that trusts exactly {@link #caCertificate()}. */
+  public SSLContext clientContext() {
+    try (InputStream in = Files.newInputStream(caCertificate)) {
+      X509Certificate ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      trust.setCertificateEntry("brook-test-ca", ca);
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, tmf.getTrustManagers(), null);
+      return context;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + caCertificate, e);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("Cannot use " + caCertificate + " as a trusted CA: " + e, e);
+    }
+  }
+
+  private static void openssl(Path directory, String... args) {
+    List<String> command = new ArrayList<>();
+    command.add("openssl");
+    command.addAll(List.of(args));
+    Process p;
+    try {
+      p = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      throw new IllegalStateException("Cannot run openssl to make test certificates (" + e.getMessage() + "). "
+          + OPENSSL_HINT, e);
+    }
+    try {
+      p.getOutputStream().close();
+      byte[] out = p.getInputStream().readAllBytes();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IllegalStateException("openssl " + args[0] + " did not finish within 30 s.");
+      }
+      if (p.exitValue() != 0) {
+        throw new IllegalStateException("openssl " + String.join(" ", args) + " failed with exit code " + p.exitValue()
+            + ":\n" + new String(out, StandardCharsets.UTF_8) + OPENSSL_HINT);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+      throw new IllegalStateException("Interrupted while running openssl", e);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+package dev.brook.examples.guide;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.brook.testing.RedisServer;
+import dev.brook.testing.WithRedisServer;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Every example of docs/guide.md runs against a private redis-server and does what the guide says. */
+@WithRedisServer
+class GuideTest {
+
+  @Test
+  void publishers(RedisServer redis) throws Exception {
+    assertThat(Publishers.run(redis.url())).containsExactly(
+        "1 source=billing priority=null", "2 source=billing priority=high", "3 source=billing priority=null");
+    assertThat(redis.command("LLEN", "jobs")).isEqualTo(3L);
+  }
+
+  @Test
+  void requestReply(RedisServer redis) {
+    List<String> out = RequestReply.run(redis.url());
+    assertThat(out).hasSize(5);
+    assertThat(out.subList(0, 3)).containsExactly("Price[item=book, cents=1299]", "Price[item=pen, cents=1299]",
+        "Price[item=ink, cents=99]");
+    assertThat(out.get(3)).startsWith("No reply to request ").contains(" on channel:nobody-listens within 200 ms. ");
+    assertThat(out.get(4)).isEqualTo("RequestMetrics[pending=0, replied=3, timedOut=1, lateReplies=0]");
+  }
+
+  @Test
+  void annotatedService(RedisServer redis) throws Exception {
+    List<String> out = Services.run(redis.url());
+    assertThat(out).contains("subscriptions: 3", "Receipt[orderId=42, tenant=acme]", "WARN on logs.WARN: disk almost full",
+        "imported 2 orders");
+  }
+
+  @Test
+  void routers(RedisServer redis) throws Exception {
+    assertThat(Routers.run(redis.url())).containsExactly("paid 7", "channel:v1.billing.invoices RUNNING", "subscriptions: 2");
+  }
+
+  @Test
+  void middlewares(RedisServer redis) {
+    List<String> out = Middlewares.run(redis.url());
+    assertThat(out.subList(0, 2)).containsExactly("ok 1", "Problem[message=who are you?]");
+    assertThat(out.get(2)).startsWith("timed ");
+  }
+
+  @Test
+  void readmeService(RedisServer redis) {
+    assertThat(ReadmeService.run(redis.url())).extracting(Object::toString)
+        .containsExactly("Receipt[invoiceId=7, tenant=acme]", "Problem[message=no tenant]");
+  }
+}
