@@ -46,7 +46,8 @@ public final class BrokerEngine {
 
   private enum State { NEW, RUNNING, STOPPED, CLOSED }
 
-  private final Transport transport;
+  /** Replaced only by {@link #switchTransport}, while no subscription runs. */
+  private volatile Transport transport;
   private final Codec codec;
   private final Duration gracefulTimeout;
   private final DuplicatePolicy duplicatePolicy;
@@ -133,6 +134,66 @@ public final class BrokerEngine {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Removes a broker middleware (the first one equal to it); running subscriptions drop it from their next message. */
+  public void removeMiddleware(Middleware middleware) {
+    lock.lock();
+    try {
+      List<Middleware> now = new ArrayList<>(List.of(middlewares));
+      if (now.remove(middleware)) {
+        middlewares = now.toArray(Middleware[]::new);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Runs this broker on another transport until the returned handle is closed: how the in-memory
+   * test broker takes over a real broker. Running subscriptions stop, the transport is replaced, and
+   * the broker starts on it (subscriptions the user stopped stay stopped). Closing the handle stops
+   * everything again, puts the original transport back, and leaves the broker as it was: started
+   * again on the original transport if it was running, else not started (subscriptions that were
+   * waiting for {@code start()} still start with it). The replacement is not closed here.
+   */
+  public AutoCloseable switchTransport(Transport replacement) {
+    Objects.requireNonNull(replacement, "replacement");
+    State before;
+    Transport original;
+    lock.lock();
+    try {
+      ensureOpen("switch the transport of");
+      before = state;
+      original = transport;
+    } finally {
+      lock.unlock();
+    }
+    pause();
+    transport = replacement;
+    start(pinnedFront);
+    return () -> {
+      pause();
+      transport = original;
+      lock.lock();
+      try {
+        if (state != State.CLOSED) {
+          state = before == State.RUNNING ? State.STOPPED : before;
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (before == State.RUNNING) {
+        start(pinnedFront);
+      }
+    };
+  }
+
+  /** Stops every running subscription as the broker's stop does, and the reply channel. */
+  private void pause() {
+    long deadline = deadline();
+    forEachConcurrently(new ArrayList<>(registry.values()), s -> s.stop(deadline, true), deadline);
+    requests.reset(deadline);
   }
 
   /** The broker's middlewares now; the array is never modified (a change replaces it). */

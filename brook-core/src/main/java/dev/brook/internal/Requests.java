@@ -229,12 +229,26 @@ final class Requests {
    * Called once by the engine's close, before the transport is closed.
    */
   void close(long deadlineNanos) {
+    release(deadlineNanos, true);
+  }
+
+  /**
+   * Unsubscribes the reply channel and fails the requests still waiting, but stays usable: the
+   * next request subscribes again, on the engine's transport as it is then (the test broker
+   * switches transports).
+   */
+  void reset(long deadlineNanos) {
+    release(deadlineNanos, false);
+  }
+
+  private void release(long deadlineNanos, boolean permanently) {
     Transport.Consumer c;
     Mailbox box;
     ScheduledThreadPoolExecutor t;
     lock.lock();
     try {
-      closed = true;
+      closed = permanently;
+      replyName = null;
       c = consumer;
       box = mailbox;
       t = timer;
@@ -261,7 +275,8 @@ final class Requests {
     for (Pending p : left) {
       if (pending.remove(p.correlationId, p)) {
         p.future.completeExceptionally(new BrookException("The broker " + engine.transport().describe()
-            + " was closed before the reply to request " + p.correlationId + " on " + p.destination.key() + " arrived."));
+            + (permanently ? " was closed" : " switched transports") + " before the reply to request " + p.correlationId
+            + " on " + p.destination.key() + " arrived."));
       }
     }
     if (t != null) {

@@ -75,6 +75,10 @@ public final class RedisBroker implements Broker {
     return t;
   });
 
+  static {
+    dev.brook.redis.internal.BrokerAccess.install(broker -> broker.engine);
+  }
+
   private final BrokerEngine engine;
   private final RedisTransport transport;
   private final String url;

@@ -306,6 +306,10 @@ class FaultTest extends RedisTestBase {
       assertThat(redis.command("LLEN", "{" + name + "}:processing:w")).as(name).isEqualTo(0L);
     }
     for (int i = 1; i < n; i += 2) {
+      if (!((List<?>) redis.command("XPENDING", "busy" + i, "g")).get(0).equals(3L)) {
+        System.out.println("DEBUG busy" + i + " pending " + redis.command("XPENDING", "busy" + i, "g", "-", "+", "10")
+            + " groups " + redis.command("XINFO", "GROUPS", "busy" + i) + " range " + redis.command("XRANGE", "busy" + i, "-", "+"));
+      }
       assertThat(((List<?>) redis.command("XPENDING", "busy" + i, "g")).get(0)).as("busy" + i).isEqualTo(3L);
     }
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Threads.brookThreads()).isEmpty());

@@ -76,7 +76,7 @@ public final class RedisTransport implements Transport {
   private boolean closed;
   private ClientResources resources;
   private RedisClient client;
-  private StatefulRedisConnection<byte[], byte[]> connection;
+  private volatile StatefulRedisConnection<byte[], byte[]> connection;
   private volatile PubSubHub hub;
   /**
    * Connections of List and Stream consumers, which block, with what to run when one reconnects;
@@ -488,12 +488,15 @@ public final class RedisTransport implements Transport {
 
     @Override
     public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
-      // A connection Brook closes on purpose (a stopped List/Stream consumer) is not open any more.
-      if (closed || !connection.isOpen()) {
+      // Lettuce reports every disconnect with isOpen() false. One Brook closes on purpose (a stopped
+      // List/Stream consumer, or everything at close) is no longer registered here when it goes.
+      PubSubHub h = hub;
+      boolean pubsub = h != null && h.owns(connection);
+      boolean ours = pubsub || connection == RedisTransport.this.connection || dedicated.containsKey(connection);
+      if (closed || !ours) {
         return;
       }
-      PubSubHub h = hub;
-      if (h != null && h.owns(connection)) {
+      if (pubsub) {
         h.disconnected();
       }
       if (!disconnectLogged) {

@@ -54,6 +54,7 @@ public final class MemoryTransport implements Transport {
   private long nowMillis;
   private int inFlight;
   private final List<Throwable> failures = new ArrayList<>();
+  private java.util.function.BooleanSupplier waitForHandlers = () -> false;
 
   private final List<Reader> pubsub = new ArrayList<>();
   private final Map<String, LinkedList<byte[]>> lists = new HashMap<>();
@@ -145,8 +146,43 @@ public final class MemoryTransport implements Transport {
     return sendBatch(destination, List.of(frame));
   }
 
+  /** Whether a publish from outside Brook's worker threads waits until the handlers it reached are done. */
+  public void waitsForHandlers(java.util.function.BooleanSupplier synchronous) {
+    this.waitForHandlers = synchronous;
+  }
+
   @Override
   public CompletableFuture<Void> sendBatch(Destination destination, List<Frame> frames) {
+    enqueue(destination, frames);
+    // Waiting inside a handler (a result being published) would wait for that very handler.
+    if (waitForHandlers.getAsBoolean() && !Thread.currentThread().getName().startsWith("brook-")) {
+      Throwable failure;
+      try {
+        failure = awaitQuiet(Duration.ofSeconds(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return CompletableFuture.failedFuture(e);
+      }
+      rethrow(failure);
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Throws a handler's failure to the test: unchecked as it is, checked wrapped. */
+  public static void rethrow(Throwable failure) {
+    if (failure == null) {
+      return;
+    }
+    if (failure instanceof RuntimeException r) {
+      throw r;
+    }
+    if (failure instanceof Error e) {
+      throw e;
+    }
+    throw new dev.brook.testing.TestRedisBroker.HandlerFailedException(failure);
+  }
+
+  private void enqueue(Destination destination, List<Frame> frames) {
     lock.lock();
     try {
       for (Frame frame : frames) {
@@ -169,7 +205,6 @@ public final class MemoryTransport implements Transport {
     } finally {
       lock.unlock();
     }
-    return CompletableFuture.completedFuture(null);
   }
 
   // ---- inspection and control (TestRedisBroker) --------------------------------------------

@@ -1,0 +1,258 @@
+package dev.brook.testing;
+
+import dev.brook.BrookException;
+import dev.brook.Destination;
+import dev.brook.MessageContext;
+import dev.brook.Middleware;
+import dev.brook.Subscription;
+import dev.brook.internal.BrokerEngine;
+import dev.brook.internal.Frame;
+import dev.brook.redis.RedisBroker;
+import dev.brook.redis.internal.BrokerAccess;
+import dev.brook.redis.internal.Envelope;
+import dev.brook.testing.internal.MemoryTransport;
+import java.lang.reflect.Type;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Runs a real {@link RedisBroker} — its registrations, codec, middlewares, ack policies and
+ * registry — on an in-memory Redis, with no network: FastStream's {@code TestRedisBroker} for Java.
+ *
+ * <pre>{@code
+ * try (var test = TestRedisBroker.of(broker)) {
+ *   broker.publish(new Order(42), channel("orders"));        // returns when every handler it reached is done
+ *   assertThat(test.calls(orders)).hasSize(1);
+ *   assertThat(test.published(channel("receipts"))).extracting(m -> m.as(Receipt.class)).containsExactly(new Receipt(42));
+ * }
+ * }</pre>
+ *
+ * <p><b>What it models:</b> channels and patterns (fan-out), Lists (reliable with processing lists,
+ * and at-most-once), Streams with groups (pending entries, delivery counts, own pending first,
+ * reclaim of idle entries when {@link #advance(Duration)} moves the clock, {@code maxDeliveries},
+ * dead letters) and without groups, request/reply. Lifecycle is honoured exactly as on Redis:
+ * stopped and closed subscriptions receive nothing; subscriptions added or replaced while running
+ * work.
+ *
+ * <p><b>Synchronous by default:</b> when a publish made by the test returns, every handler it
+ * reached — and every handler their results reached — has finished, and the first exception a
+ * handler threw is rethrown to the test (a checked one wrapped in {@link HandlerFailedException}).
+ * {@link #asynchronous()} switches to the real behaviour; then {@link #waitForCall} waits.
+ *
+ * <p><b>Ownership:</b> opening switches the broker to the in-memory transport and starts it;
+ * {@link #close()} stops it and puts the original transport back, leaving the broker as it was
+ * (it can then start on a real Redis). Not for concurrent use by several test threads.
+ */
+public final class TestRedisBroker implements AutoCloseable {
+
+  /** One handler call: the decoded payload (a List for batch subscriptions) and its context. */
+  public record Call(Object payload, MessageContext context) {
+
+    /** The payload as the given type. */
+    public <T> T payload(Class<T> type) {
+      return type.cast(payload);
+    }
+  }
+
+  /** A message as it was published (after the envelope's round trip). */
+  public record Published(Map<String, String> headers, byte[] body, Decoder decoder) {
+
+    /** Decodes the body as a handler of that type would. */
+    public <T> T as(Class<T> type) {
+      return type.cast(decoder.decode(this, type));
+    }
+
+    public String header(String name) {
+      return headers.get(name);
+    }
+  }
+
+  /** Decodes published messages with the broker's codec. */
+  @FunctionalInterface
+  public interface Decoder {
+    Object decode(Published message, Type type);
+  }
+
+  private final RedisBroker broker;
+  private final BrokerEngine engine;
+  private final MemoryTransport memory = new MemoryTransport();
+  private final Map<Subscription, List<Call>> calls = new ConcurrentHashMap<>();
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition called = lock.newCondition();
+  private final Middleware recorder;
+  private final AutoCloseable restore;
+  private volatile boolean synchronous = true;
+  private boolean closed;
+
+  private TestRedisBroker(RedisBroker broker) {
+    this.broker = broker;
+    this.engine = BrokerAccess.engine(broker);
+    this.recorder = new Middleware() {
+      @Override
+      public Object consume(ConsumeChain chain) throws Exception {
+        record(chain.subscription(), new Call(chain.payload(), chain.context()));
+        return chain.proceed();
+      }
+    };
+    memory.waitsForHandlers(() -> synchronous);
+    engine.middleware(recorder);
+    this.restore = engine.switchTransport(memory);
+  }
+
+  /** Takes over the broker until {@link #close()}: it runs in memory from now on, started. */
+  public static TestRedisBroker of(RedisBroker broker) {
+    return new TestRedisBroker(broker);
+  }
+
+  /** The broker under test (the same object that was given). */
+  public RedisBroker broker() {
+    return broker;
+  }
+
+  /** Publishes return at once, as on Redis; use {@link #waitForCall} to wait for handlers. */
+  public TestRedisBroker asynchronous() {
+    synchronous = false;
+    return this;
+  }
+
+  /** Publishes wait for the handlers they reach (the default). */
+  public TestRedisBroker synchronous() {
+    synchronous = true;
+    return this;
+  }
+
+  private void record(Subscription subscription, Call call) {
+    calls.computeIfAbsent(subscription, s -> new CopyOnWriteArrayList<>()).add(call);
+    lock.lock();
+    try {
+      called.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The calls of a subscription's handler so far, in order (a replaced subscription keeps its own). */
+  public List<Call> calls(Subscription subscription) {
+    return List.copyOf(calls.getOrDefault(subscription, List.of()));
+  }
+
+  /** Waits until the subscription's handler has been called at least once more than {@code already}, or fails. */
+  public Call waitForCall(Subscription subscription, Duration timeout) {
+    return waitForCalls(subscription, 1, timeout).get(0);
+  }
+
+  /** Waits until the subscription's handler has been called {@code n} times in all; returns the calls. */
+  public List<Call> waitForCalls(Subscription subscription, int n, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    lock.lock();
+    try {
+      while (calls(subscription).size() < n) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError("Subscription '" + subscription.id() + "' was called " + calls(subscription).size()
+              + " time(s) within " + timeout + ", expected " + n + ".");
+        }
+        called.await(left, TimeUnit.NANOSECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("Interrupted while waiting for calls of " + subscription.id(), e);
+    } finally {
+      lock.unlock();
+    }
+    return calls(subscription);
+  }
+
+  /** Everything published to the destination while the test broker ran, in order. */
+  public List<Published> published(Destination destination) {
+    return toPublished(memory.published(destination.key()));
+  }
+
+  /** Items of a list key ({@code jobs}, {@code {jobs}:dlq}, {@code {jobs}:processing:<consumer>}), head first. */
+  public List<Published> list(String key) {
+    List<Frame> frames = new ArrayList<>();
+    for (byte[] raw : memory.list(key)) {
+      frames.add(Envelope.decode(raw));
+    }
+    return toPublished(frames);
+  }
+
+  /** Entries of a stream or dead-letter stream ({@code {events}:dlq}), oldest first. */
+  public List<Published> stream(String name) {
+    return toPublished(new ArrayList<>(memory.streamEntries(name).values()));
+  }
+
+  /** Pending entries of a consumer group: entry id → delivery count. */
+  public Map<String, Long> pending(String stream, String group) {
+    return memory.pending(stream, group);
+  }
+
+  /** Moves the in-memory clock: stream entries idle longer than {@code minIdle} are reclaimed now. */
+  public void advance(Duration duration) {
+    memory.advance(duration);
+    if (synchronous) {
+      rethrowFailures();
+    }
+  }
+
+  /** Waits until every message delivered so far is handled, and rethrows the first handler failure. */
+  public void drain() {
+    rethrowFailures();
+  }
+
+  private void rethrowFailures() {
+    Throwable failure;
+    try {
+      failure = memory.awaitQuiet(Duration.ofSeconds(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BrookException("Interrupted while waiting for handlers.", e);
+    }
+    MemoryTransport.rethrow(failure);
+  }
+
+  private List<Published> toPublished(List<Frame> frames) {
+    List<Published> out = new ArrayList<>(frames.size());
+    Decoder decoder = (message, type) -> {
+      try {
+        return engine.codec().decoderFor(type).decode(new Frame(message.headers(), message.body()));
+      } catch (Exception e) {
+        throw new BrookException("Cannot decode a published message as " + type.getTypeName() + ": " + e.getMessage(), e);
+      }
+    };
+    for (Frame f : frames) {
+      out.add(new Published(f.headers(), f.payload(), decoder));
+    }
+    return out;
+  }
+
+  /** Stops the broker's in-memory run and gives it its original transport back. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      restore.close();
+    } catch (Exception e) {
+      throw new BrookException("Restoring the broker after the test failed: " + e.getMessage(), e);
+    } finally {
+      engine.removeMiddleware(recorder);
+    }
+  }
+
+  /** Thrown by a synchronous publish when a handler it reached threw a checked exception. */
+  public static final class HandlerFailedException extends BrookException {
+    public HandlerFailedException(Throwable cause) {
+      super("A handler failed: " + cause, cause);
+    }
+  }
+}
