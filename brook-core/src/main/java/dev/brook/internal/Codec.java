@@ -11,7 +11,6 @@ import java.lang.reflect.Type;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * Turns payload objects into frames and frames back into the handler's declared type.
@@ -82,7 +81,7 @@ public final class Codec {
     }
     Map<String, String> all = new LinkedHashMap<>(4 + headers.size());
     String correlationId = headers.get(CORRELATION_ID);
-    all.put(CORRELATION_ID, correlationId != null ? correlationId : UUID.randomUUID().toString());
+    all.put(CORRELATION_ID, correlationId != null ? correlationId : Ids.uuid());
     String userType = headers.get(CONTENT_TYPE);
     if (userType != null) {
       all.put(CONTENT_TYPE, userType);

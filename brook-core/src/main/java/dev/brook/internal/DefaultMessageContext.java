@@ -6,7 +6,6 @@ import dev.brook.Middleware;
 import dev.brook.Subscription;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -175,7 +174,7 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
       String id = inbound.serverId();
       if (id == null) id = frame.header(Codec.MESSAGE_ID);
       if (id == null) id = frame.header(Codec.CORRELATION_ID);
-      if (id == null) id = UUID.randomUUID().toString();
+      if (id == null) id = Ids.uuid();
       messageId = id;
     }
     return messageId;

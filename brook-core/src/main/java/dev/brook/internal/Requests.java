@@ -130,7 +130,7 @@ final class Requests {
       throw new IllegalArgumentException("A request timeout must be positive, was " + timeout + ".");
     }
     String reply = ensureStarted();
-    String correlationId = UUID.randomUUID().toString();
+    String correlationId = Ids.uuid();
     Map<String, String> all = new LinkedHashMap<>(headers.size() + 2);
     all.putAll(headers);
     all.put(Codec.CORRELATION_ID, correlationId);

@@ -308,6 +308,31 @@ public final class RedisTransport implements Transport {
       }
       return published(destination, connection.async().rpush(ListConsumer.bytes(list.name()), values));
     }
+    if (destination instanceof StreamDestination stream) {
+      // One write for the whole batch: XADDs dispatched together rather than flushed one by one.
+      byte[] key = ListConsumer.bytes(stream.name());
+      java.util.List<io.lettuce.core.protocol.RedisCommand<byte[], byte[], ?>> commands = new java.util.ArrayList<>(frames.size());
+      CompletableFuture<?>[] futures = new CompletableFuture<?>[frames.size()];
+      for (int i = 0; i < futures.length; i++) {
+        io.lettuce.core.protocol.CommandArgs<byte[], byte[]> args = new io.lettuce.core.protocol.CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key);
+        if (stream.maxLength() > 0) {
+          args.add("MAXLEN").add("~").add(stream.maxLength());
+        }
+        args.add("*").add(StreamInbound.DATA_FIELD).addValue(encode(destination, frames.get(i)));
+        io.lettuce.core.protocol.AsyncCommand<byte[], byte[], String> command = new io.lettuce.core.protocol.AsyncCommand<>(
+            new io.lettuce.core.protocol.Command<>(io.lettuce.core.protocol.CommandType.XADD,
+                new io.lettuce.core.output.StatusOutput<>(ByteArrayCodec.INSTANCE), args));
+        commands.add(command);
+        futures[i] = command;
+      }
+      connection.dispatch(commands);
+      return CompletableFuture.allOf(futures).handle((ok, error) -> {
+        if (error != null) {
+          throw publishFailure(destination, error instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : error);
+        }
+        return null;
+      });
+    }
     return Transport.super.sendBatch(destination, frames);
   }
 
@@ -364,9 +389,29 @@ public final class RedisTransport implements Transport {
     try {
       closed = true;
       connected = false;
+      flush();
       release();
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Waits (at most a second) until Redis has answered every command sent so far on the command
+   * connection — acknowledgements and give-backs of the subscriptions just stopped — by sending a
+   * PING behind them: replies come in order. Closing without it could cut them off.
+   */
+  private void flush() {
+    StatefulRedisConnection<byte[], byte[]> c = connection;
+    if (c == null || !c.isOpen()) {
+      return;
+    }
+    try {
+      c.async().ping().get(Math.min(1_000, commandTimeout.toMillis()), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      LOG.debug("Flushing the command connection to {} before closing failed", masked, e);
     }
   }
 
