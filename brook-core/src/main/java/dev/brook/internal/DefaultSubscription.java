@@ -166,6 +166,7 @@ final class DefaultSubscription implements Subscription {
       mailbox = box;
       consumer = c;
       stoppedByBroker = false;
+      stopping = false;
       state = State.RUNNING;
     } finally {
       lock.unlock();
@@ -202,7 +203,8 @@ final class DefaultSubscription implements Subscription {
         consumer = null;
         mailbox = null;
         stoppedByBroker = byBroker;
-        stopping = false;
+        // stopping stays true until the next start: a handler interrupted at the deadline may reach
+        // its catch only after the drain returned, and its message must still go back to Redis.
         state = State.STOPPED;
       }
     } finally {

@@ -30,6 +30,9 @@ import java.util.function.Consumer;
  */
 final class Mailbox {
 
+  /** How long a drain waits for handlers it interrupted at the deadline to return. */
+  private static final long INTERRUPT_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
   private final String threadName;
   private final int concurrency;
   private final int capacity;
@@ -187,7 +190,8 @@ final class Mailbox {
   /**
    * Takes no more messages. Buffered at-least-once messages go back to Redis at once (nothing
    * started them); buffered at-most-once ones are still handled. Then waits until no worker runs or
-   * the deadline passes, interrupts workers still running, and gives up what is left.
+   * the deadline passes, interrupts workers still running, gives up what is left, and waits up to
+   * half a second more for the interrupted workers to return (so they can give their messages back).
    *
    * @return true when everything finished before the deadline
    */
@@ -219,6 +223,11 @@ final class Mailbox {
       size.decrementAndGet();
       giveUp(m);
     }
+    if (!finished) {
+      // Give interrupted handlers a moment to unwind, so their messages are given back (released)
+      // before the caller releases the connection; a handler that ignores interrupts is left behind.
+      awaitWorkers(System.nanoTime() + INTERRUPT_GRACE_NANOS);
+    }
     return finished;
   }
 
@@ -238,6 +247,23 @@ final class Mailbox {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Waits until the running workers have ended (starting none), or the deadline. */
+  private void awaitWorkers(long deadlineNanos) {
+    int self = workers.contains(Thread.currentThread()) ? 1 : 0;
+    lock.lock();
+    try {
+      while (running.get() > self) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) return;
+        idle.await(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)), TimeUnit.NANOSECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
       lock.unlock();
     }

@@ -13,10 +13,10 @@ import java.util.function.LongSupplier;
  * waits for the next event after its window, and the counters that matter (a subscription's
  * {@code decodeErrors}) count every event anyway.
  */
-final class WarnLimit {
+public final class WarnLimit {
 
   /** Lines a subscription may log per minute for messages it cannot read, before it summarizes. */
-  static final int DECODE_WARNINGS_PER_MINUTE = 10;
+  public static final int DECODE_WARNINGS_PER_MINUTE = 10;
 
   private final int perWindow;
   private final long windowNanos;
@@ -32,7 +32,7 @@ final class WarnLimit {
     this.windowStart = nanoTime.getAsLong();
   }
 
-  static WarnLimit perMinute(int lines) {
+  public static WarnLimit perMinute(int lines) {
     return new WarnLimit(lines, 1, TimeUnit.MINUTES, System::nanoTime);
   }
 
@@ -42,7 +42,7 @@ final class WarnLimit {
    * @return -1 when this event must not get its own WARN line (it is counted for the summary);
    *     otherwise how many events were suppressed before it (report them first when above 0)
    */
-  synchronized long acquire() {
+  public synchronized long acquire() {
     long now = nanoTime.getAsLong();
     if (now - windowStart >= windowNanos) {
       long before = suppressed;

@@ -365,7 +365,7 @@ public final class RedisBroker implements Broker {
     /**
      * For {@code rediss://} URLs: trust the certificate authorities in this PEM file (instead of the
      * JDK's trust store) when checking the server's certificate, e.g. a private CA. The server's
-     * certificate must name the URL's host. Only for tests, {@code rediss://host:port?verifyPeer=false}
+     * certificate must name the URL's host. Only for tests, {@code rediss://host:port?verifyPeer=NONE}
      * turns the check off.
      */
     public Builder caCertificate(java.nio.file.Path pemFile) {

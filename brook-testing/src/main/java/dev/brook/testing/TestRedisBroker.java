@@ -143,12 +143,20 @@ public final class TestRedisBroker implements AutoCloseable {
     return List.copyOf(calls.getOrDefault(subscription, List.of()));
   }
 
-  /** Waits until the subscription's handler has been called at least once more than {@code already}, or fails. */
+  /**
+   * Waits until the subscription's handler has been called at least once and every message
+   * delivered so far is done with (handled, its result published, settled); returns the first call.
+   * For the {@linkplain #asynchronous() asynchronous} mode; fails with an {@link AssertionError}
+   * after the timeout.
+   */
   public Call waitForCall(Subscription subscription, Duration timeout) {
     return waitForCalls(subscription, 1, timeout).get(0);
   }
 
-  /** Waits until the subscription's handler has been called {@code n} times in all; returns the calls. */
+  /**
+   * Waits until the subscription's handler has been called {@code n} times in all and every message
+   * delivered so far is done with (handled, its result published, settled); returns the calls.
+   */
   public List<Call> waitForCalls(Subscription subscription, int n, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     lock.lock();
@@ -166,6 +174,16 @@ public final class TestRedisBroker implements AutoCloseable {
       throw new AssertionError("Interrupted while waiting for calls of " + subscription.id(), e);
     } finally {
       lock.unlock();
+    }
+    // The call is recorded as the handler starts; what it sets off (its result, the ack) comes after.
+    try {
+      if (!memory.awaitIdle(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+        throw new AssertionError("Subscription '" + subscription.id() + "' was called " + n + " time(s), but messages "
+            + "were still being handled after " + timeout + ".");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("Interrupted while waiting for calls of " + subscription.id(), e);
     }
     return calls(subscription);
   }
@@ -194,10 +212,16 @@ public final class TestRedisBroker implements AutoCloseable {
     return memory.pending(stream, group);
   }
 
-  /** Moves the in-memory clock: stream entries idle longer than {@code minIdle} are reclaimed now. */
+  /**
+   * Moves the in-memory clock: stream entries idle at least their {@code minIdle} are taken over now
+   * (delivered again, or dead-lettered past {@code maxDeliveries}), and reliable-list consumers take
+   * back the processing lists of consumers that are gone. Synchronous mode: returns when the
+   * handlers this reached are done and rethrows the first failure — except when called from a
+   * handler, which would wait for itself.
+   */
   public void advance(Duration duration) {
     memory.advance(duration);
-    if (synchronous) {
+    if (synchronous && !MemoryTransport.onWorkerThread()) {
       rethrowFailures();
     }
   }

@@ -47,6 +47,30 @@ class RedisServerTest {
     }
 
     @Test
+    void tlsOnlyServerWithThrowawayCertificatesAnswersOverTlsAndRefusesPlainText(@TempDir Path dir) throws IOException {
+        TlsCertificates certs = TlsCertificates.generate(dir);
+        try (RedisServer tls = RedisServer.builder().tls(certs).start()) {
+            assertThat(tls.url()).isEqualTo("rediss://127.0.0.1:" + tls.port());
+            assertThat(tls.command("SET", "k", "over tls")).isEqualTo("OK");
+            assertThat(tls.command("GET", "k")).isEqualTo("over tls");
+            assertThat(tls.commandLine()).containsSequence("--port", "0", "--tls-port", Integer.toString(tls.port()));
+            // The same port does not speak plain RESP: a PING in clear text gets no PONG.
+            try (Socket plain = new Socket("127.0.0.1", tls.port())) {
+                plain.setSoTimeout(2_000);
+                plain.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+                byte[] answer = new byte[5];
+                int n;
+                try {
+                    n = plain.getInputStream().read(answer);
+                } catch (IOException closedOrTimedOut) {
+                    n = -1;
+                }
+                assertThat(n == 5 ? new String(answer, StandardCharsets.US_ASCII) : "").isNotEqualTo("+PONG");
+            }
+        }
+    }
+
+    @Test
     void commandsReturnJavaValues() {
         try (RedisServer redis = RedisServer.start()) {
             assertThat(redis.command("SET", "k", "v")).isEqualTo("OK");

@@ -124,4 +124,27 @@ class TestRedisBrokerTest {
       }
     }
   }
+
+  @Test
+  void asynchronousPublishesReturnAtOnceAndWaitForCallWaitsForWhatTheHandlerSetOff() throws Exception {
+    try (RedisBroker broker = broker()) {
+      java.util.concurrent.CountDownLatch published = new java.util.concurrent.CountDownLatch(1);
+      Subscription orders = broker.subscriber(channel("orders")).publishTo(channel("receipts")).handle(Order.class, (o, ctx) -> {
+        if (!published.await(5, java.util.concurrent.TimeUnit.SECONDS)) { // only when publish returned before the handler ran
+          throw new IllegalStateException("publish waited for the handler");
+        }
+        Thread.sleep(50); // simulated work after the call was recorded
+        return new Receipt(o.id());
+      });
+      try (TestRedisBroker test = TestRedisBroker.of(broker).asynchronous()) {
+        broker.publish(new Order(1), channel("orders"));
+        published.countDown();
+        TestRedisBroker.Call call = test.waitForCall(orders, Duration.ofSeconds(5));
+        assertThat(call.payload(Order.class)).isEqualTo(new Order(1));
+        assertThat(test.published(channel("receipts"))).extracting(m -> m.as(Receipt.class)).containsExactly(new Receipt(1));
+        assertThatThrownBy(() -> test.waitForCalls(orders, 2, Duration.ofMillis(100))).isInstanceOf(AssertionError.class)
+            .hasMessage("Subscription 'channel:orders' was called 1 time(s) within PT0.1S, expected 2.");
+      }
+    }
+  }
 }

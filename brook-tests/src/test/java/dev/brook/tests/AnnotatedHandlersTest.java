@@ -13,8 +13,6 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.brook.AckPolicy;
 import dev.brook.BrookException;
-import dev.brook.DuplicateSubscriptionException;
-import dev.brook.DuplicatePolicy;
 import dev.brook.Header;
 import dev.brook.MessageContext;
 import dev.brook.Path;
@@ -183,31 +181,6 @@ class AnnotatedHandlersTest extends RedisTestBase {
             + "(declare @Header(value = \"tenant\", required = false) to accept messages without it). Skipped; the subscription goes on.");
     assertThat(SEEN).isEmpty();
     assertThat(sub.metrics().handled()).isZero();
-  }
-
-  @Test
-  void includingAnotherInstanceReplacesAndTheSameInstanceChangesNothing() {
-    RedisBroker broker = broker();
-    Everything first = new Everything();
-    List<Subscription> a = broker.include(first);
-    List<Subscription> again = broker.include(first);
-    assertThat(again).isEqualTo(a); // the very same subscriptions: nothing was replaced
-    List<Subscription> b = broker.include(new Everything());
-    assertThat(broker.subscriptions()).hasSize(4).containsExactlyInAnyOrderElementsOf(b);
-    assertThat(a).allMatch(s -> s.state() == Subscription.State.CLOSED);
-    broker.start();
-    broker.publish("abc", channel("pings"));
-    awaitSeen(1);
-    assertThat(broker.subscription(Everything.class.getName() + "#onPing").metrics().handled()).isEqualTo(1);
-  }
-
-  @Test
-  void reIncludingUnderRejectThrowsOnlyForANewInstance() {
-    RedisBroker broker = broker(b -> b.duplicatePolicy(DuplicatePolicy.REJECT));
-    Everything first = new Everything();
-    broker.include(first);
-    broker.include(first); // same object: nothing to reject
-    assertThatThrownBy(() -> broker.include(new Everything())).isInstanceOf(DuplicateSubscriptionException.class);
   }
 
   static class Queues {

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.brook.Publisher;
 import dev.brook.redis.RedisBroker;
 import dev.brook.redis.internal.Envelope;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -60,13 +59,4 @@ class PublisherTest extends RedisTestBase {
     assertThat(Envelope.decode(items.get(1)).header("extra")).isEqualTo("1");
   }
 
-  @Test
-  void aPublisherSendsRequestsWithItsHeaders() {
-    RedisBroker broker = broker();
-    broker.subscriber(channel("echo")).handle(String.class, (s, ctx) -> s + " from " + ctx.header("tenant"));
-    broker.start();
-    Publisher echo = broker.publisher(channel("echo")).withHeader("tenant", "acme");
-    assertThat(echo.request("hi", String.class, Duration.ofSeconds(10))).isEqualTo("hi from acme");
-    assertThat(echo.<String>requestAsync("ho", String.class, Duration.ofSeconds(10)).join()).isEqualTo("ho from acme");
-  }
 }

@@ -101,13 +101,15 @@ class WireFormatTest extends RedisTestBase {
     assertThat(call.context().headers()).isEmpty();
   }
 
+  record Order(long id, String item, java.util.List<String> tags) {}
+
   @Test
   void aRecordHandlerDecodesJsonPublishedByAnotherTool() {
     RedisBroker broker = broker();
-    Recorder<RoundTripTest.Order> recorder = new Recorder<>();
-    broker.subscriber(channel("in")).handle(RoundTripTest.Order.class, recorder);
+    Recorder<Order> recorder = new Recorder<>();
+    broker.subscriber(channel("in")).handle(Order.class, recorder);
     broker.start();
     raw().sync().publish(utf8("in"), utf8("{\"id\": 5, \"item\": \"cup\", \"tags\": [], \"extra\": true}"));
-    assertThat(recorder.awaitOne().payload()).isEqualTo(new RoundTripTest.Order(5, "cup", java.util.List.of()));
+    assertThat(recorder.awaitOne().payload()).isEqualTo(new Order(5, "cup", java.util.List.of()));
   }
 }

@@ -93,6 +93,9 @@ final class ListConsumer implements Transport.Consumer {
   private final Set<ListInbound> inFlight = ConcurrentHashMap.newKeySet();
   /** Our processing list may hold items we do not: look before the next read. */
   private volatile boolean rescan;
+  /** At most 10 WARN lines a minute for dropped items; the rest at DEBUG, with a count. */
+  private final dev.brook.internal.WarnLimit dropWarnings =
+      dev.brook.internal.WarnLimit.perMinute(dev.brook.internal.WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   private StatefulRedisConnection<byte[], byte[]> connection;
   private Thread loop;
   private Thread heartbeat;
@@ -413,14 +416,23 @@ final class ListConsumer implements Transport.Consumer {
           .whenComplete((n, e) -> settled(m, "dead-letter", e));
     } else {
       transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> settled(m, "drop", e));
-      LOG.warn("Dropped a rejected item of {} ({}); configure list(\"{}\").deadLetter() to keep such items.",
-          list.key(), reason, list.name());
+      long suppressed = dropWarnings.acquire();
+      if (suppressed > 0) {
+        LOG.warn("Dropped {} more rejected items of {} in the last minute (logged at DEBUG only).", suppressed, list.key());
+      }
+      if (suppressed >= 0) {
+        LOG.warn("Dropped a rejected item of {} ({}); configure list(\"{}\").deadLetter() to keep such items.",
+            list.key(), reason, list.name());
+      } else {
+        LOG.debug("Dropped a rejected item of {} ({})", list.key(), reason);
+      }
     }
   }
 
   private void logFailure(String what, Throwable e) {
     if (e != null) {
-      LOG.warn("Could not {} an item of {}: {}. It stays in the processing list of '{}' and is recovered if that consumer dies.",
+      LOG.warn("Could not {} an item of {}: {}. It stays in the processing list of '{}' and is delivered again (by this "
+          + "consumer once its connection is back, else by another after this one stops).",
           what, list.key(), e.toString(), list.consumerName());
     }
   }

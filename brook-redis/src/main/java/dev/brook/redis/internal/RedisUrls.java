@@ -23,7 +23,10 @@ public final class RedisUrls {
     return url.substring(0, scheme + 3) + masked + url.substring(at);
   }
 
-  /** Parses a URL, naming the accepted forms when it is not one of them. */
+  /**
+   * Parses a URL, naming the accepted forms when it is not one of them. The exception carries no
+   * cause: the parser's own messages quote the URL, password and all.
+   */
   public static RedisURI parse(String url) {
     try {
       RedisURI uri = RedisURI.create(url);
@@ -32,8 +35,36 @@ public final class RedisUrls {
       }
       return uri;
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("Not a Redis URL: '" + mask(url) + "' (" + e.getMessage()
-          + "). Use redis://[user:password@]host:port/db, for example redis://127.0.0.1:6379.", e);
+      throw new IllegalArgumentException("Not a Redis URL: '" + mask(url) + "' (" + scrub(String.valueOf(e.getMessage()), url)
+          + "). Use redis://[user:password@]host:port/db, for example redis://127.0.0.1:6379.");
     }
+  }
+
+  /** {@code text} with the URL's password, as written and URL-decoded, replaced by {@code ****}. */
+  static String scrub(String text, String url) {
+    if (url == null) {
+      return text;
+    }
+    int scheme = url.indexOf("://");
+    int at = url.lastIndexOf('@');
+    if (scheme < 0 || at < scheme) {
+      return text;
+    }
+    String userInfo = url.substring(scheme + 3, at);
+    int colon = userInfo.indexOf(':');
+    String password = colon >= 0 ? userInfo.substring(colon + 1) : userInfo;
+    if (password.isEmpty()) {
+      return text;
+    }
+    String out = text.replace(password, "****");
+    try {
+      String decoded = java.net.URLDecoder.decode(password, java.nio.charset.StandardCharsets.UTF_8);
+      if (!decoded.isEmpty()) {
+        out = out.replace(decoded, "****");
+      }
+    } catch (IllegalArgumentException notEncoded) {
+      // a stray % in the password: the raw form is replaced already
+    }
+    return out;
   }
 }

@@ -65,6 +65,9 @@ final class StreamConsumer implements Transport.Consumer {
   private final long claimEveryMillis;
   /** Why an entry was last nacked here, for its dead-letter headers (bounded). */
   private final Map<String, String> lastErrors = new ConcurrentHashMap<>();
+  /** At most 10 WARN lines a minute for dead letters; the rest at DEBUG, with a count. */
+  private final dev.brook.internal.WarnLimit deadLetterWarnings =
+      dev.brook.internal.WarnLimit.perMinute(dev.brook.internal.WarnLimit.DECODE_WARNINGS_PER_MINUTE);
 
   private volatile boolean running;
   /** Group mode: ids handed to the subscription and not yet acknowledged, dead-lettered or given back. */
@@ -420,12 +423,22 @@ final class StreamConsumer implements Transport.Consumer {
       redis.xdel(key, entry.id());
     }
     lastErrors.remove(entry.id());
-    LOG.warn("Entry {} of {} went to the dead-letter stream {}: {}", entry.id(), stream.key(), stream.deadLetterKey(), reason);
+    long suppressed = deadLetterWarnings.acquire();
+    if (suppressed > 0) {
+      LOG.warn("{} more entries of {} went to the dead-letter stream {} in the last minute (logged at DEBUG only).",
+          suppressed, stream.key(), stream.deadLetterKey());
+    }
+    if (suppressed >= 0) {
+      LOG.warn("Entry {} of {} went to the dead-letter stream {}: {}", entry.id(), stream.key(), stream.deadLetterKey(), reason);
+    } else {
+      LOG.debug("Entry {} of {} went to the dead-letter stream {}: {}", entry.id(), stream.key(), stream.deadLetterKey(), reason);
+    }
   }
 
   private void logFailure(String what, Throwable e) {
     if (e != null) {
-      LOG.warn("Could not {} an entry of {}: {}. It stays pending and is delivered again after minIdle.",
+      LOG.warn("Could not {} an entry of {}: {}. It stays pending and is delivered again (by this consumer once its "
+          + "connection is back, else by any consumer after minIdle).",
           what, stream.key(), e.toString());
     }
   }

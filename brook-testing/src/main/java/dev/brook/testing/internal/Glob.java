@@ -24,8 +24,7 @@ final class Glob {
           if (end < 0) {
             re.append("\\[");
           } else {
-            String set = glob.substring(i + 1, end);
-            re.append('[').append(set.startsWith("^") ? "^" + Pattern.quote(set.substring(1)) : Pattern.quote(set)).append(']');
+            re.append('[').append(charClass(glob.substring(i + 1, end))).append(']');
             i = end;
           }
         }
@@ -33,5 +32,35 @@ final class Glob {
       }
     }
     return Pattern.compile(re.toString(), Pattern.DOTALL);
+  }
+
+  /** The inside of {@code [...]}: {@code ^} first negates, {@code a-z} is a range, {@code \x} is x. */
+  private static String charClass(String set) {
+    StringBuilder out = new StringBuilder();
+    int i = 0;
+    if (set.startsWith("^")) {
+      out.append('^');
+      i = 1;
+    }
+    for (; i < set.length(); i++) {
+      char c = set.charAt(i);
+      if (c == '\\' && i + 1 < set.length()) {
+        literal(out, set.charAt(++i));
+      } else if (c == '-' && i > (set.startsWith("^") ? 1 : 0) && i + 1 < set.length()) {
+        out.append('-');
+      } else {
+        literal(out, c);
+      }
+    }
+    return out.toString();
+  }
+
+  /** A letter or digit as it is, anything else escaped (a backslash before a non-alphanumeric is always literal). */
+  private static void literal(StringBuilder out, char c) {
+    if (Character.isLetterOrDigit(c)) {
+      out.append(c);
+    } else {
+      out.append('\\').append(c);
+    }
   }
 }

@@ -14,38 +14,54 @@ import dev.brook.redis.internal.Keys;
 import dev.brook.redis.internal.RedisDestinations;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
 
 /**
  * Redis' delivery semantics in memory, as a {@link Transport}: what {@code TestRedisBroker} runs a
  * real broker on. Only the network and the server are replaced; the envelope is still encoded and
  * decoded, and the broker's codec, middlewares, ack policies and registry run as they do on Redis.
+ * It models what {@code RedisTransport} does with Redis, command for command where it shows:
  *
  * <ul>
  *   <li>channels and patterns: fan-out to every started subscriber whose channel or glob matches;
- *   <li>lists: FIFO, each item to one started consumer (round robin); reliable lists keep the item
- *       in the consumer's processing list until settled (nack/release: back to the head; reject:
- *       {@code {list}:dlq} when configured); at-most-once lists forget it on delivery;
+ *   <li>lists: FIFO, each item to one started consumer that has room (round robin); reliable lists
+ *       keep the item in the consumer's processing list until settled (nack/release: back to the
+ *       head; reject: {@code {list}:dlq} when configured, else dropped); a starting consumer first
+ *       takes back the processing lists of consumers that are gone (whose heartbeat a stopped
+ *       consumer deletes once drained), then its own; at-most-once lists forget an item once
+ *       delivered;
  *   <li>streams with groups: entries, a pending-entries list with delivery counts, own pending
- *       entries first when a consumer starts, reclaim of entries idle longer than {@code minIdle}
- *       when the {@linkplain #advance clock advances}, {@code maxDeliveries} and the {@code
- *       {stream}:dlq} stream; streams without group: fan-out of new entries.
+ *       entries first when a consumer starts, reclaim of entries idle at least {@code minIdle} when
+ *       the {@linkplain #advance clock advances} (an entry the claiming consumer still holds is
+ *       claimed but not delivered twice), {@code maxDeliveries} and the {@code {stream}:dlq} stream
+ *       with the headers Redis' dead letters carry; streams without group: every new entry to each
+ *       reader, from the newest entry at its start or from {@code startFrom}.
  * </ul>
  *
- * <p>Thread-safe: one lock guards the model; subscribers' sinks are called under it (they only
- * buffer). Time is a manual clock starting at 0, moved by {@link #advance(Duration)} only.
+ * <p>Like Brook's Redis consumers, Lists and Streams hand a subscription no more than it has room
+ * for ({@link Sink#room()}); what does not fit waits in the model and is handed over as messages
+ * finish.
+ *
+ * <p>Thread-safe: one lock guards the model; sinks are called under it (they only buffer).
+ * Time is a manual clock starting at 0, moved by {@link #advance(Duration)} only. Each delivered
+ * message counts as in flight until the subscription reports it {@linkplain Inbound#processed
+ * processed} ({@link #awaitQuiet} waits for none to be left); replies to requests are not counted
+ * (the broker's reply channel does not report them, and a request waits for its reply anyway).
  */
 public final class MemoryTransport implements Transport {
 
@@ -54,11 +70,14 @@ public final class MemoryTransport implements Transport {
   private long nowMillis;
   private int inFlight;
   private final List<Throwable> failures = new ArrayList<>();
-  private java.util.function.BooleanSupplier waitForHandlers = () -> false;
+  private volatile BooleanSupplier waitForHandlers = () -> false;
 
   private final List<Reader> pubsub = new ArrayList<>();
+  private final Set<String> replyChannels = new HashSet<>();
   private final Map<String, LinkedList<byte[]>> lists = new HashMap<>();
   private final Map<String, List<ListReader>> listReaders = new HashMap<>();
+  /** Reliable list consumers alive (started, not yet drained) by list and consumer name: Brook's heartbeat keys. */
+  private final Map<String, Map<String, Integer>> heartbeats = new HashMap<>();
   private final Map<String, Integer> roundRobin = new HashMap<>();
   private final Map<String, MemStream> streams = new HashMap<>();
   private final Map<String, List<Frame>> published = new LinkedHashMap<>();
@@ -78,6 +97,7 @@ public final class MemoryTransport implements Transport {
 
   @Override
   public Destination replyChannel(String name) {
+    locked(() -> replyChannels.add(name));
     return Redis.channel(name);
   }
 
@@ -89,7 +109,14 @@ public final class MemoryTransport implements Transport {
   @Override
   public Consumer consumer(Destination destination, Sink sink) {
     if (destination instanceof ChannelDestination || destination instanceof PatternDestination) {
-      Reader r = new Reader(destination, sink);
+      boolean counted;
+      lock.lock();
+      try {
+        counted = !(destination instanceof ChannelDestination c && replyChannels.contains(c.name()));
+      } finally {
+        lock.unlock();
+      }
+      Reader r = new Reader(destination, sink, counted);
       return new Consumer() {
         @Override
         public void start() {
@@ -107,20 +134,22 @@ public final class MemoryTransport implements Transport {
       return new Consumer() {
         @Override
         public void start() {
-          locked(() -> {
-            listReaders.computeIfAbsent(list.name(), k -> new ArrayList<>()).add(r);
-            if (!list.isAtMostOnce()) {
-              for (byte[] v : new ArrayList<>(listKey(list.processingKey()))) {
-                deliver(r.sink, new ListItem(MemoryTransport.this, r, v));
-              }
-            }
-            dispatchList(list.name());
-          });
+          locked(() -> startList(r));
         }
 
         @Override
         public void stop() {
           locked(() -> listReaders.getOrDefault(list.name(), List.of()).remove(r));
+        }
+
+        @Override
+        public void afterDrain() {
+          // As Brook deletes its heartbeat key: what the processing list still holds is abandoned now.
+          locked(() -> {
+            if (!list.isAtMostOnce()) {
+              heartbeats.getOrDefault(list.name(), Map.of()).computeIfPresent(list.consumerName(), (k, n) -> n > 1 ? n - 1 : null);
+            }
+          });
         }
       };
     }
@@ -147,15 +176,18 @@ public final class MemoryTransport implements Transport {
   }
 
   /** Whether a publish from outside Brook's worker threads waits until the handlers it reached are done. */
-  public void waitsForHandlers(java.util.function.BooleanSupplier synchronous) {
+  public void waitsForHandlers(BooleanSupplier synchronous) {
     this.waitForHandlers = synchronous;
   }
 
   @Override
   public CompletableFuture<Void> sendBatch(Destination destination, List<Frame> frames) {
-    enqueue(destination, frames);
-    // Waiting inside a handler (a result being published) would wait for that very handler.
-    if (waitForHandlers.getAsBoolean() && !Thread.currentThread().getName().startsWith("brook-")) {
+    try {
+      enqueue(destination, frames);
+    } catch (WrongType e) {
+      return CompletableFuture.failedFuture(e); // as Redis answers the RPUSH or XADD
+    }
+    if (waitForHandlers.getAsBoolean() && !onWorkerThread()) {
       Throwable failure;
       try {
         failure = awaitQuiet(Duration.ofSeconds(30));
@@ -166,6 +198,14 @@ public final class MemoryTransport implements Transport {
       rethrow(failure);
     }
     return CompletableFuture.completedFuture(null);
+  }
+
+  /**
+   * True on Brook's own threads (a handler, a reply worker): there a synchronous publish must not
+   * wait for the handlers it reaches, since it would wait for the very handler that publishes.
+   */
+  public static boolean onWorkerThread() {
+    return Thread.currentThread().getName().startsWith("brook-");
   }
 
   /** Throws a handler's failure to the test: unchecked as it is, checked wrapped. */
@@ -183,8 +223,21 @@ public final class MemoryTransport implements Transport {
   }
 
   private void enqueue(Destination destination, List<Frame> frames) {
+    if (destination instanceof PatternDestination) {
+      throw new IllegalArgumentException("Cannot publish to " + destination.key()
+          + ": a pattern is for subscribing. Publish to a channel, e.g. channel(\"logs.error\").");
+    }
+    if (!(destination instanceof ChannelDestination || destination instanceof ListDestination
+        || destination instanceof StreamDestination)) {
+      throw new IllegalArgumentException("The in-memory Redis cannot publish to " + destination.key() + ".");
+    }
     lock.lock();
     try {
+      if (destination instanceof ListDestination list) {
+        checkNotAStream(list.name());
+      } else if (destination instanceof StreamDestination stream) {
+        checkNotAList(stream.name());
+      }
       for (Frame frame : frames) {
         byte[] wire = Envelope.encode(frame.headers(), frame.payload());
         published.computeIfAbsent(destination.key(), k -> new ArrayList<>()).add(Envelope.decode(wire));
@@ -192,15 +245,13 @@ public final class MemoryTransport implements Transport {
           publish(channel.name(), wire);
         } else if (destination instanceof ListDestination list) {
           listKey(list.name()).addLast(wire);
-          dispatchList(list.name());
         } else if (destination instanceof StreamDestination s) {
           stream(s.name()).add(wire, s.maxLength());
-        } else if (destination instanceof PatternDestination) {
-          throw new IllegalArgumentException("Cannot publish to " + destination.key()
-              + ": a pattern is for subscribing. Publish to a channel, e.g. channel(\"logs.error\").");
-        } else {
-          throw new IllegalArgumentException("The in-memory Redis cannot publish to " + destination.key() + ".");
         }
+      }
+      // Like one RPUSH of the batch: consumers see the items once all are in the list.
+      if (destination instanceof ListDestination list) {
+        dispatchList(list.name());
       }
     } finally {
       lock.unlock();
@@ -244,7 +295,7 @@ public final class MemoryTransport implements Transport {
     }
   }
 
-  /** Pending entries of a group: entry id → delivery count. */
+  /** Pending entries of a group, oldest first: entry id → delivery count. */
   public Map<String, Long> pending(String stream, String group) {
     lock.lock();
     try {
@@ -260,14 +311,47 @@ public final class MemoryTransport implements Transport {
     }
   }
 
-  /** Moves the clock: entries idle longer than their consumers' {@code minIdle} are reclaimed. */
+  /**
+   * Moves the clock: live stream consumers take over entries idle at least their {@code minIdle},
+   * and reliable list consumers whose heartbeat period passed take back abandoned processing lists.
+   */
   public void advance(Duration duration) {
     lock.lock();
     try {
       nowMillis += duration.toMillis();
-      for (MemStream s : streams.values()) {
+      for (MemStream s : List.copyOf(streams.values())) {
         s.reclaim();
       }
+      for (List<ListReader> readers : List.copyOf(listReaders.values())) {
+        for (ListReader r : List.copyOf(readers)) {
+          if (!r.list.isAtMostOnce() && nowMillis - r.recoveredAt >= r.list.heartbeatTtl().toMillis()) {
+            r.recoveredAt = nowMillis;
+            recoverAbandoned(r.list);
+          }
+        }
+      }
+      pump();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Waits until no delivered message is still being processed, leaving handler failures as they
+   * are; false when the timeout passed first.
+   */
+  public boolean awaitIdle(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    lock.lock();
+    try {
+      while (inFlight > 0) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        quiet.await(left, TimeUnit.NANOSECONDS);
+      }
+      return true;
     } finally {
       lock.unlock();
     }
@@ -321,7 +405,9 @@ public final class MemoryTransport implements Transport {
 
   /** Under the lock. */
   private void deliver(Sink sink, MemoryInbound message) {
-    inFlight++;
+    if (message.counted) {
+      inFlight++;
+    }
     sink.accept(message);
   }
 
@@ -332,6 +418,8 @@ public final class MemoryTransport implements Transport {
       if (failure != null) {
         failures.add(failure);
       }
+      // Room was made: hand over what waits, before this message stops counting (so quiet means done).
+      pump();
       if (--inFlight <= 0) {
         inFlight = 0;
         quiet.signalAll();
@@ -341,22 +429,100 @@ public final class MemoryTransport implements Transport {
     }
   }
 
+  /** Under the lock: hands waiting list items and stream entries to consumers that have room again. */
+  private void pump() {
+    for (String name : List.copyOf(listReaders.keySet())) {
+      dispatchList(name);
+    }
+    for (MemStream s : List.copyOf(streams.values())) {
+      s.dispatchAll();
+    }
+  }
+
   private void publish(String channel, byte[] wire) {
     for (Reader r : List.copyOf(pubsub)) {
       if (r.destination instanceof ChannelDestination c && c.name().equals(channel)) {
-        deliver(r.sink, new PubSubItem(this, channel, wire, null));
+        deliver(r.sink, new PubSubItem(this, r.counted, channel, wire, null));
       } else if (r.destination instanceof PatternDestination p && r.glob.matcher(channel).matches()) {
-        deliver(r.sink, new PubSubItem(this, channel, wire, p));
+        deliver(r.sink, new PubSubItem(this, r.counted, channel, wire, p));
       }
     }
   }
 
+  // ---- keys -----------------------------------------------------------------------------------
+
+  /** Redis' answer to a command on a key of another type: lists and streams share one key space. */
+  static final class WrongType extends IllegalStateException {
+    WrongType() {
+      super("WRONGTYPE Operation against a key holding the wrong kind of value");
+    }
+  }
+
+  /** Under the lock. A list exists while it holds items. */
+  private void checkNotAList(String key) {
+    LinkedList<byte[]> list = lists.get(key);
+    if (list != null && !list.isEmpty()) {
+      throw new WrongType();
+    }
+  }
+
+  /** Under the lock. A stream exists from its first XADD or group on. */
+  private void checkNotAStream(String key) {
+    MemStream stream = streams.get(key);
+    if (stream != null && stream.exists) {
+      throw new WrongType();
+    }
+  }
+
+  // ---- lists ----------------------------------------------------------------------------------
+
+  /** Under the lock: as ListConsumer.start — heartbeat, recover abandoned lists, own processing list, then the queue. */
+  private void startList(ListReader r) {
+    ListDestination list = r.list;
+    listReaders.computeIfAbsent(list.name(), k -> new ArrayList<>()).add(r);
+    if (!list.isAtMostOnce()) {
+      heartbeats.computeIfAbsent(list.name(), k -> new HashMap<>()).merge(list.consumerName(), 1, Integer::sum);
+      r.recoveredAt = nowMillis;
+      recoverAbandoned(list);
+      for (byte[] v : List.copyOf(listKey(list.processingKey()))) {
+        deliver(r.sink, new ListItem(this, r, v));
+      }
+    }
+    dispatchList(list.name());
+  }
+
+  /** Moves the items of every processing list of this list whose consumer is gone back to the queue head, in order. */
+  private void recoverAbandoned(ListDestination list) {
+    String prefix = Keys.derived(list.name(), "processing:");
+    Map<String, Integer> alive = heartbeats.getOrDefault(list.name(), Map.of());
+    for (Map.Entry<String, LinkedList<byte[]>> e : lists.entrySet()) {
+      String owner = e.getKey().startsWith(prefix) ? e.getKey().substring(prefix.length()) : null;
+      if (owner == null || owner.equals(list.consumerName()) || alive.containsKey(owner) || e.getValue().isEmpty()) {
+        continue;
+      }
+      LinkedList<byte[]> queue = listKey(list.name());
+      LinkedList<byte[]> abandoned = e.getValue();
+      while (!abandoned.isEmpty()) {
+        queue.addFirst(abandoned.removeLast());
+      }
+    }
+  }
+
+  /** Under the lock: queue head to consumers with room, round robin (BLMOVE into the processing list, or LPOP). */
   private void dispatchList(String name) {
     List<ListReader> readers = listReaders.getOrDefault(name, List.of());
-    LinkedList<byte[]> queue = listKey(name);
-    while (!queue.isEmpty() && !readers.isEmpty()) {
-      int i = roundRobin.merge("list:" + name, 1, Integer::sum) % readers.size();
-      ListReader r = readers.get(i);
+    LinkedList<byte[]> queue = lists.get(name);
+    while (queue != null && !queue.isEmpty() && !readers.isEmpty()) {
+      ListReader r = null;
+      for (int tries = 0; tries < readers.size() && r == null; tries++) {
+        int i = Math.floorMod(roundRobin.merge("list:" + name, 1, Integer::sum), readers.size());
+        if (readers.get(i).sink.room() > 0) {
+          r = readers.get(i);
+        }
+      }
+      if (r == null) {
+        return; // nobody has room: the items wait in the list, as they do in Redis
+      }
       byte[] v = queue.removeFirst();
       if (!r.list.isAtMostOnce()) {
         listKey(r.list.processingKey()).addLast(v);
@@ -395,9 +561,10 @@ public final class MemoryTransport implements Transport {
     }
   }
 
+  /** LREM key 1 value: the first equal item from the head. */
   private static boolean removeSame(LinkedList<byte[]> list, byte[] raw) {
     for (Iterator<byte[]> it = list.iterator(); it.hasNext(); ) {
-      if (java.util.Arrays.equals(it.next(), raw)) {
+      if (Arrays.equals(it.next(), raw)) {
         it.remove();
         return true;
       }
@@ -405,11 +572,14 @@ public final class MemoryTransport implements Transport {
     return false;
   }
 
+  /** A dead letter's value: the original headers and payload plus these headers (which win), clipped as Brook clips them. */
   private static byte[] withHeaders(Frame frame, Map<String, String> extra) {
     Map<String, String> headers = new LinkedHashMap<>(frame.headers());
-    headers.putAll(extra);
+    extra.forEach((k, v) -> headers.put(k, v == null ? "" : v.length() > 2000 ? v.substring(0, 2000) + "…" : v));
     return Envelope.encode(headers, frame.payload());
   }
+
+  // ---- streams --------------------------------------------------------------------------------
 
   /** A stream entry id: milliseconds of the manual clock and a sequence. */
   record StreamId(long ms, long seq) implements Comparable<StreamId> {
@@ -436,7 +606,6 @@ public final class MemoryTransport implements Transport {
     String consumer;
     long count;
     long deliveredAt;
-    String lastError;
 
     Pending(String consumer, long deliveredAt) {
       this.consumer = consumer;
@@ -456,6 +625,17 @@ public final class MemoryTransport implements Transport {
       this.name = name;
       this.lastDelivered = lastDelivered;
     }
+
+    /** The next consumer, round robin, that has room; null when none has. */
+    StreamReader nextWithRoom() {
+      for (int tries = 0; tries < consumers.size(); tries++) {
+        StreamReader r = consumers.get(Math.floorMod(next++, consumers.size()));
+        if (r.sink.room() > 0) {
+          return r;
+        }
+      }
+      return null;
+    }
   }
 
   private final class MemStream {
@@ -464,54 +644,76 @@ public final class MemoryTransport implements Transport {
     final Map<String, Group> groups = new HashMap<>();
     final List<StreamReader> readers = new ArrayList<>();
     StreamId last = StreamId.ZERO;
+    /** Whether the key exists in Redis: since the first XADD or XGROUP CREATE ... MKSTREAM. */
+    boolean exists;
 
     MemStream(String name) {
       this.name = name;
     }
 
+    /** XADD (MAXLEN n): the id from the manual clock, trimmed to n entries. */
     StreamId add(byte[] wire, long maxLen) {
       StreamId id = nowMillis > last.ms ? new StreamId(nowMillis, 0) : new StreamId(last.ms, last.seq + 1);
       last = id;
+      exists = true;
       entries.put(id, wire);
       while (maxLen > 0 && entries.size() > maxLen) {
         entries.pollFirstEntry();
       }
+      dispatchAll();
+      return id;
+    }
+
+    void dispatchAll() {
       for (StreamReader r : List.copyOf(readers)) {
-        if (id.compareTo(r.position) > 0) {
-          r.position = id;
-          deliver(r.sink, new StreamItem(MemoryTransport.this, r, id, wire, 1));
-        }
+        readOn(r);
       }
-      for (Group g : groups.values()) {
+      for (Group g : List.copyOf(groups.values())) {
         dispatch(g);
       }
-      return id;
+    }
+
+    /** XREAD from the reader's position, as much as it has room for. */
+    void readOn(StreamReader r) {
+      for (Map.Entry<StreamId, byte[]> e : entries.tailMap(r.position, false).entrySet()) {
+        if (r.sink.room() <= 0) {
+          return;
+        }
+        r.position = e.getKey();
+        deliver(r.sink, new StreamItem(MemoryTransport.this, r, e.getKey(), e.getValue(), 1));
+      }
     }
 
     void start(StreamReader r) {
       StreamDestination d = r.stream;
+      if (d.groupName() != null || StreamDestination.LATEST.equals(d.startId())) {
+        checkNotAList(name); // XGROUP CREATE, or XREVRANGE for the newest id, on a list
+      }
       if (d.groupName() == null) {
         r.position = StreamDestination.LATEST.equals(d.startId()) ? last : StreamId.parse(d.startId());
         readers.add(r);
-        for (Map.Entry<StreamId, byte[]> e : entries.tailMap(r.position, false).entrySet()) {
-          r.position = e.getKey();
-          deliver(r.sink, new StreamItem(MemoryTransport.this, r, e.getKey(), e.getValue(), 1));
-        }
+        readOn(r);
         return;
       }
+      // XGROUP CREATE ... MKSTREAM, unless the group exists (BUSYGROUP): then its position stays.
       Group g = groups.computeIfAbsent(d.groupName(), n -> new Group(n,
           StreamDestination.LATEST.equals(d.startId()) ? last : StreamId.parse(d.startId())));
+      exists = true;
       g.consumers.add(r);
-      // Own pending entries first, as XREADGROUP ... 0 does after a restart.
-      for (Map.Entry<StreamId, Pending> e : g.pel.entrySet()) {
-        if (e.getValue().consumer.equals(d.consumerName())) {
-          byte[] wire = entries.get(e.getKey());
-          if (wire != null) {
-            e.getValue().count++;
-            e.getValue().deliveredAt = nowMillis;
-            deliver(r.sink, new StreamItem(MemoryTransport.this, r, e.getKey(), wire, e.getValue().count));
-          }
+      // Own pending entries first, as XREADGROUP ... 0 does after a restart: delivered again, counted again.
+      for (Map.Entry<StreamId, Pending> e : List.copyOf(g.pel.entrySet())) {
+        Pending p = e.getValue();
+        if (!p.consumer.equals(d.consumerName())) {
+          continue;
         }
+        byte[] wire = entries.get(e.getKey());
+        if (wire == null) {
+          g.pel.remove(e.getKey()); // deleted while pending: acknowledged, nothing to deliver
+          continue;
+        }
+        p.count++;
+        p.deliveredAt = nowMillis;
+        claimed(r, new StreamItem(MemoryTransport.this, r, e.getKey(), wire, p.count));
       }
       dispatch(g);
     }
@@ -526,93 +728,112 @@ public final class MemoryTransport implements Transport {
       }
     }
 
+    /** XREADGROUP ... >: new entries to the group's consumers with room, round robin. */
     void dispatch(Group g) {
-      if (g.consumers.isEmpty()) {
-        return;
-      }
       for (Map.Entry<StreamId, byte[]> e : entries.tailMap(g.lastDelivered, false).entrySet()) {
-        StreamReader r = g.consumers.get(g.next++ % g.consumers.size());
+        StreamReader r = g.nextWithRoom();
+        if (r == null) {
+          return;
+        }
         g.lastDelivered = e.getKey();
         g.pel.put(e.getKey(), new Pending(r.stream.consumerName(), nowMillis));
+        r.held.add(e.getKey());
         deliver(r.sink, new StreamItem(MemoryTransport.this, r, e.getKey(), e.getValue(), 1));
       }
     }
 
+    /** XAUTOCLAIM by the group's live consumers: entries idle at least minIdle change owner and are counted again. */
     void reclaim() {
-      for (Group g : groups.values()) {
+      for (Group g : List.copyOf(groups.values())) {
         if (g.consumers.isEmpty()) {
           continue;
         }
-        for (Map.Entry<StreamId, Pending> e : new ArrayList<>(g.pel.entrySet())) {
-          StreamReader r = g.consumers.get(g.next++ % g.consumers.size());
+        for (Map.Entry<StreamId, Pending> e : List.copyOf(g.pel.entrySet())) {
+          StreamReader r = g.consumers.get(Math.floorMod(g.next++, g.consumers.size()));
           Pending p = e.getValue();
           if (nowMillis - p.deliveredAt < r.stream.minIdleTime().toMillis()) {
             continue;
           }
           byte[] wire = entries.get(e.getKey());
           if (wire == null) {
-            g.pel.remove(e.getKey()); // deleted while pending, as XAUTOCLAIM does
+            g.pel.remove(e.getKey()); // deleted while pending: XAUTOCLAIM drops it from the PEL
             continue;
           }
           p.consumer = r.stream.consumerName();
           p.count++;
           p.deliveredAt = nowMillis;
-          StreamItem item = new StreamItem(MemoryTransport.this, r, e.getKey(), wire, p.count);
-          if (p.count > r.stream.maxDeliveryCount()) {
-            deadLetter(item, "delivered " + p.count + " times, more than maxDeliveries " + r.stream.maxDeliveryCount()
-                + (p.lastError != null ? "; last error: " + p.lastError : ""));
-          } else {
-            deliver(r.sink, item);
+          if (r.held.contains(e.getKey())) {
+            continue; // its handler still has it: claimed, not delivered twice
           }
+          claimed(r, new StreamItem(MemoryTransport.this, r, e.getKey(), wire, p.count));
         }
       }
     }
 
+    /** A pending entry read again: to the handler, or to the dead letter once over maxDeliveries. */
+    private void claimed(StreamReader r, StreamItem item) {
+      if (item.count > r.stream.maxDeliveryCount()) {
+        String lastError = r.lastErrors.remove(item.id);
+        deadLetter(item, "delivered " + item.count + " times, more than maxDeliveries " + r.stream.maxDeliveryCount()
+            + (lastError != null ? "; last error: " + lastError : ""));
+      } else {
+        r.held.add(item.id);
+        deliver(r.sink, item);
+      }
+    }
+
+    /** XADD {stream}:dlq with the reason, then XACK (and XDEL with deleteOnAck). */
     void deadLetter(StreamItem item, String reason) {
-      Group g = groups.get(item.reader.stream.groupName());
-      Pending p = g == null ? null : g.pel.remove(item.id);
-      if (p == null) {
-        return;
+      StreamReader r = item.reader;
+      Group g = groups.get(r.stream.groupName());
+      if (g != null) {
+        g.pel.remove(item.id);
       }
       Map<String, String> extra = new LinkedHashMap<>();
       extra.put("x-error", reason);
       extra.put("x-original", name);
       extra.put("x-original-id", item.id.toString());
-      extra.put("x-group", g.name);
-      extra.put("x-delivery-count", Long.toString(p.count));
-      stream(Keys.derived(name, "dlq")).add(withHeaders(item.frame(), extra), 0);
-      if (item.reader.stream.deletesOnAck()) {
+      extra.put("x-group", r.stream.groupName());
+      extra.put("x-delivery-count", Long.toString(item.count));
+      stream(r.stream.deadLetterKey()).add(withHeaders(item.frame(), extra), 0);
+      if (r.stream.deletesOnAck()) {
         entries.remove(item.id);
       }
+      r.held.remove(item.id);
+      r.lastErrors.remove(item.id);
     }
   }
 
   void settleStreamItem(StreamItem item, String outcome, String reason) {
     lock.lock();
     try {
-      StreamDestination d = item.reader.stream;
+      StreamReader r = item.reader;
+      StreamDestination d = r.stream;
       if (d.groupName() == null) {
         return;
       }
       MemStream s = stream(d.name());
-      Group g = s.groups.get(d.groupName());
-      if (g == null) {
-        return;
-      }
       switch (outcome) {
         case "ack" -> {
-          if (g.pel.remove(item.id) != null && d.deletesOnAck()) {
+          Group g = s.groups.get(d.groupName());
+          if (g != null) {
+            g.pel.remove(item.id);
+          }
+          if (d.deletesOnAck()) {
             s.entries.remove(item.id);
           }
+          r.held.remove(item.id);
+          r.lastErrors.remove(item.id);
         }
         case "nack" -> {
-          Pending p = g.pel.get(item.id);
-          if (p != null && reason != null) {
-            p.lastError = reason;
+          // Stays pending; the reason is kept by this consumer for the dead letter, should deliveries run out.
+          r.held.remove(item.id);
+          if (reason != null) {
+            r.lastErrors.put(item.id, reason);
           }
         }
         case "reject" -> s.deadLetter(item, reason);
-        default -> { } // release: stays pending
+        default -> r.held.remove(item.id); // release: stays pending
       }
     } finally {
       lock.unlock();
@@ -624,11 +845,13 @@ public final class MemoryTransport implements Transport {
   private static final class Reader {
     final Destination destination;
     final Sink sink;
+    final boolean counted;
     final Pattern glob;
 
-    Reader(Destination destination, Sink sink) {
+    Reader(Destination destination, Sink sink, boolean counted) {
       this.destination = destination;
       this.sink = sink;
+      this.counted = counted;
       this.glob = destination instanceof PatternDestination p ? Glob.compile(p.name()) : null;
     }
   }
@@ -636,6 +859,8 @@ public final class MemoryTransport implements Transport {
   static final class ListReader {
     final ListDestination list;
     final Sink sink;
+    /** When this consumer last looked for abandoned processing lists (manual clock). */
+    long recoveredAt;
 
     ListReader(ListDestination list, Sink sink) {
       this.list = list;
@@ -647,6 +872,10 @@ public final class MemoryTransport implements Transport {
     final StreamDestination stream;
     final Sink sink;
     StreamId position = StreamId.ZERO;
+    /** Group mode: entries handed to the subscription and not yet settled or given back. */
+    final Set<StreamId> held = new HashSet<>();
+    /** Why entries were last nacked by this consumer (as StreamConsumer keeps it, per consumer). */
+    final Map<StreamId, String> lastErrors = new HashMap<>();
 
     StreamReader(StreamDestination stream, Sink sink) {
       this.stream = stream;
@@ -657,12 +886,14 @@ public final class MemoryTransport implements Transport {
   /** A delivered message; reports to the transport once processed. */
   abstract static class MemoryInbound implements Inbound {
     final MemoryTransport transport;
+    final boolean counted;
     final byte[] raw;
     private Frame frame;
     private boolean done;
 
-    MemoryInbound(MemoryTransport transport, byte[] raw) {
+    MemoryInbound(MemoryTransport transport, boolean counted, byte[] raw) {
       this.transport = transport;
+      this.counted = counted;
       this.raw = raw;
     }
 
@@ -682,7 +913,7 @@ public final class MemoryTransport implements Transport {
     @Override
     public void processed(Throwable failure) {
       synchronized (this) {
-        if (done) {
+        if (done || !counted) {
           return;
         }
         done = true;
@@ -695,8 +926,8 @@ public final class MemoryTransport implements Transport {
     private final String channel;
     private final PatternDestination pattern;
 
-    PubSubItem(MemoryTransport transport, String channel, byte[] raw, PatternDestination pattern) {
-      super(transport, raw);
+    PubSubItem(MemoryTransport transport, boolean counted, String channel, byte[] raw, PatternDestination pattern) {
+      super(transport, counted, raw);
       this.channel = channel;
       this.pattern = pattern;
     }
@@ -721,7 +952,7 @@ public final class MemoryTransport implements Transport {
     final ListReader reader;
 
     ListItem(MemoryTransport transport, ListReader reader, byte[] raw) {
-      super(transport, raw);
+      super(transport, true, raw);
       this.reader = reader;
     }
 
@@ -767,7 +998,7 @@ public final class MemoryTransport implements Transport {
     final long count;
 
     StreamItem(MemoryTransport transport, StreamReader reader, StreamId id, byte[] raw, long count) {
-      super(transport, raw);
+      super(transport, true, raw);
       this.reader = reader;
       this.id = id;
       this.count = count;
@@ -816,6 +1047,6 @@ public final class MemoryTransport implements Transport {
 
   @Override
   public String toString() {
-    return "MemoryTransport[" + Objects.toString(describe()) + "]";
+    return "MemoryTransport[" + describe() + "]";
   }
 }

@@ -1,8 +1,9 @@
-package dev.brook.tests;
+package dev.brook.tests.behaviour;
 
 import static dev.brook.redis.Redis.channel;
 import static dev.brook.redis.Redis.list;
 import static dev.brook.redis.Redis.pattern;
+import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -21,8 +22,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
-/** Routers: prefixes on every name, nesting, publishers, and include twice = once. */
-class RouterTest extends RedisTestBase {
+/** Routers: a prefix on every name, nesting, publishers, and including twice is including once. */
+abstract class RouterBehaviour extends Behaviour {
 
   record Invoice(long id) {}
 
@@ -34,26 +35,30 @@ class RouterTest extends RedisTestBase {
     }
   }
 
+  RouterBehaviour(Backend backend) {
+    super(backend);
+  }
+
   @Test
   void everyNameGetsThePrefix() {
-    RedisBroker broker = broker();
+    RedisBroker broker = backend.broker();
     Router billing = Router.withPrefix("billing.");
-    Recorder<Invoice> invoices = new Recorder<>();
+    Calls<Invoice> invoices = new Calls<>();
     Subscription declared = billing.subscriber(channel("invoices")).publishTo(channel("audit")).handle(Invoice.class, (inv, ctx) -> {
       invoices.handle(inv, ctx);
       return "seen " + inv.id();
     });
     billing.include(new PaymentHandlers());
     Publisher notices = billing.publisher(channel("notices"));
-    Recorder<String> audit = new Recorder<>();
-    Recorder<String> paid = new Recorder<>();
-    Recorder<String> noticesSeen = new Recorder<>();
+    Calls<String> audit = new Calls<>();
+    Calls<String> paid = new Calls<>();
+    Calls<String> noticesSeen = new Calls<>();
     broker.subscriber(channel("billing.audit")).handle(String.class, audit);
     broker.subscriber(channel("billing.paid")).handle(String.class, paid);
     broker.subscriber(channel("billing.notices")).handle(String.class, noticesSeen);
 
     List<Subscription> subs = broker.include(billing);
-    broker.start();
+    backend.start(broker);
 
     assertThat(subs).extracting(Subscription::id)
         .containsExactly("channel:billing.invoices", "billing." + PaymentHandlers.class.getName() + "#onPayment");
@@ -73,22 +78,28 @@ class RouterTest extends RedisTestBase {
 
   @Test
   void routersNestOuterPrefixFirstAndPatternsKeepTheirParts() {
-    RedisBroker broker = broker();
+    RedisBroker broker = backend.broker();
     Router inner = Router.withPrefix("billing.");
-    Recorder<String> logs = new Recorder<>();
+    Calls<String> logs = new Calls<>();
     inner.subscriber(pattern("logs.{level}")).handle(String.class, logs);
-    Recorder<String> jobs = new Recorder<>();
+    Calls<String> jobs = new Calls<>();
     inner.subscriber(list("jobs")).handle(String.class, jobs);
+    Calls<String> events = new Calls<>();
+    inner.subscriber(stream("events").group("g")).handle(String.class, events);
     Router outer = Router.withPrefix("v1.").include(inner);
 
     List<Subscription> subs = broker.include(outer);
-    broker.start();
+    backend.start(broker);
 
-    assertThat(subs).extracting(Subscription::id).containsExactly("pattern:v1.billing.logs.*", "list:v1.billing.jobs");
+    assertThat(subs).extracting(Subscription::id)
+        .containsExactly("pattern:v1.billing.logs.*", "list:v1.billing.jobs", "stream:v1.billing.events/g/" + dev.brook.redis.Redis.defaultConsumerName());
     broker.publish("disk full", channel("v1.billing.logs.error"));
     broker.publish("job", list("v1.billing.jobs"));
+    broker.publish("event", stream("v1.billing.events"));
     assertThat(logs.awaitOne().context().path("level")).isEqualTo("error");
     assertThat(jobs.awaitOne().payload()).isEqualTo("job");
+    assertThat(events.awaitOne().payload()).isEqualTo("event");
+    eventually().until(() -> backend.pending("v1.billing.events", "g").isEmpty());
   }
 
   @Test
@@ -98,16 +109,21 @@ class RouterTest extends RedisTestBase {
     Logger brokerLog = (Logger) LoggerFactory.getLogger("dev.brook.Broker");
     brokerLog.addAppender(log);
     try {
-      RedisBroker broker = broker(b -> b.duplicatePolicy(DuplicatePolicy.REJECT));
+      RedisBroker broker = backend.broker(b -> b.duplicatePolicy(DuplicatePolicy.REJECT));
       Router router = Router.withPrefix("r.");
-      router.subscriber(channel("a")).handle(String.class, new Recorder<>());
+      Calls<String> calls = new Calls<>();
+      router.subscriber(channel("a")).handle(String.class, calls);
       router.include(new PaymentHandlers());
       List<Subscription> first = broker.include(router);
-      broker.start();
+      backend.start(broker);
       List<Subscription> second = broker.include(router);
       assertThat(second).isEqualTo(first);
       assertThat(broker.subscriptions()).hasSize(2).allMatch(s -> s.state() == Subscription.State.RUNNING);
       assertThat(log.list).noneMatch(e -> e.getLevel() == Level.WARN);
+      broker.publish("once", channel("r.a"));
+      broker.publish("marker", channel("r.a"));
+      calls.await(2);
+      assertThat(calls.payloads()).containsExactly("once", "marker");
     } finally {
       brokerLog.detachAppender(log);
     }
@@ -116,7 +132,7 @@ class RouterTest extends RedisTestBase {
   @Test
   void aRouterSubscriptionBeforeIncludeAndAPublisherBeforeIncludeSayWhatToDo() {
     Router router = Router.withPrefix("r.");
-    Subscription declared = router.subscriber(channel("a")).handle(String.class, new Recorder<>());
+    Subscription declared = router.subscriber(channel("a")).handle(String.class, new Calls<>());
     Publisher publisher = router.publisher(channel("out"));
     assertThat(declared.state()).isEqualTo(Subscription.State.REGISTERED);
     assertThat(declared.id()).isEqualTo("channel:r.a");
@@ -140,15 +156,20 @@ class RouterTest extends RedisTestBase {
 
   @Test
   void closingTheRouterSubscriptionClosesTheLiveOneAndIncludingAgainBringsItBack() {
-    RedisBroker broker = broker();
+    RedisBroker broker = started();
     Router router = Router.withPrefix("r.");
-    Subscription declared = router.subscriber(channel("a")).handle(String.class, new Recorder<>());
+    Calls<String> calls = new Calls<>();
+    Subscription declared = router.subscriber(channel("a")).handle(String.class, calls);
     broker.include(router);
     declared.close();
     assertThat(broker.subscriptions()).isEmpty();
     assertThat(declared.state()).isEqualTo(Subscription.State.CLOSED);
+    broker.publish("while closed", channel("r.a"));
     broker.include(router);
     assertThat(broker.subscriptions()).hasSize(1);
-    assertThat(declared.state()).isEqualTo(Subscription.State.REGISTERED);
+    assertThat(declared.state()).isEqualTo(Subscription.State.RUNNING);
+    broker.publish("back", channel("r.a"));
+    calls.awaitOne();
+    assertThat(calls.payloads()).containsExactly("back");
   }
 }

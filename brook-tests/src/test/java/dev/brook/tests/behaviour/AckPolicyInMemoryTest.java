@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class AckPolicyInMemoryTest extends AckPolicyBehaviour {
+  AckPolicyInMemoryTest() {
+    super(Backend.memory());
+  }
+}

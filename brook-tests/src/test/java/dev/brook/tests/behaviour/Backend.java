@@ -1,0 +1,313 @@
+package dev.brook.tests.behaviour;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.brook.internal.Frame;
+import dev.brook.redis.RedisBroker;
+import dev.brook.redis.internal.Envelope;
+import dev.brook.testing.RedisServer;
+import dev.brook.testing.TestRedisBroker;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.models.stream.PendingMessage;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Where a behaviour test runs: a private redis-server ({@link #redis}) or the in-memory Redis of
+ * {@link TestRedisBroker} in its default synchronous mode ({@link #memory}). A test makes its
+ * brokers here, starts them here, reads Redis' state here and lets time pass here; everything
+ * else it does through the broker's public API, the same on both.
+ *
+ * <p>One per test (the test class creates it in its constructor and closes it after each test);
+ * it closes every broker it made. Not thread-safe: for the test's own thread.
+ */
+abstract class Backend implements AutoCloseable {
+
+  /** A value as stored in Redis (a list item or stream entry), unwrapped from its envelope. */
+  record Stored(Map<String, String> headers, byte[] body) {
+
+    String text() {
+      return new String(body, StandardCharsets.UTF_8);
+    }
+
+    String header(String name) {
+      return headers.get(name);
+    }
+  }
+
+  private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
+
+  static Backend redis(RedisServer server) {
+    return new OnRedis(server);
+  }
+
+  static Backend memory() {
+    return new InMemory();
+  }
+
+  /** "redis" or "memory", for messages. */
+  abstract String name();
+
+  /** The URL brokers are built with. */
+  abstract String url();
+
+  /** A broker on this backend, not started; closed after the test. */
+  final RedisBroker broker() {
+    return broker(b -> {});
+  }
+
+  final RedisBroker broker(Consumer<RedisBroker.Builder> options) {
+    RedisBroker.Builder b = RedisBroker.builder().url(url());
+    options.accept(b);
+    RedisBroker broker = b.build();
+    toClose.push(broker);
+    return broker;
+  }
+
+  /**
+   * Starts the broker: {@code broker.start()} on Redis, {@code TestRedisBroker.of(broker)} in memory.
+   * Call it before the broker's first publish (in memory a broker publishes nowhere before).
+   */
+  abstract void start(RedisBroker broker);
+
+  /** A broker with these options, started. */
+  final RedisBroker started(Consumer<RedisBroker.Builder> options) {
+    RedisBroker broker = broker(options);
+    start(broker);
+    return broker;
+  }
+
+  final RedisBroker started() {
+    return started(b -> {});
+  }
+
+  /** The items of a list key (a queue, {@code {q}:processing:<consumer>}, {@code {q}:dlq}), head first. */
+  abstract List<Stored> list(String key);
+
+  /** The entries of a stream (or of a dead-letter stream {@code {s}:dlq}), oldest first. */
+  abstract List<Stored> stream(String name);
+
+  /** The pending entries of a consumer group, oldest first: entry id → delivery count. */
+  abstract Map<String, Long> pending(String stream, String group);
+
+  /** Lets time pass: on Redis by waiting that long, in memory by moving the test broker's clock. */
+  abstract void pass(Duration duration);
+
+  /**
+   * Runs something that makes handlers fail on purpose (a publish, time passing). In memory a
+   * synchronous publish rethrows the handler's exception to its caller, which this ignores; on
+   * Redis the caller never sees it. Either way the test then asserts what the failure did.
+   */
+  abstract void despiteFailures(Runnable action);
+
+  void closeLater(AutoCloseable resource) {
+    toClose.push(resource);
+  }
+
+  @Override
+  public void close() throws Exception {
+    Exception first = null;
+    while (!toClose.isEmpty()) {
+      try {
+        toClose.pop().close();
+      } catch (Exception e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return name();
+  }
+
+  // ---- a private redis-server -------------------------------------------------------------------
+
+  private static final class OnRedis extends Backend {
+    private static final byte[] DATA = "__data__".getBytes(StandardCharsets.UTF_8);
+    private final RedisServer server;
+    private RedisCommands<byte[], byte[]> raw;
+
+    OnRedis(RedisServer server) {
+      this.server = server;
+    }
+
+    @Override
+    String name() {
+      return "redis";
+    }
+
+    @Override
+    String url() {
+      return server.url();
+    }
+
+    @Override
+    void start(RedisBroker broker) {
+      broker.start();
+    }
+
+    /** A Lettuce connection for reading what Brook stored, byte for byte. */
+    private RedisCommands<byte[], byte[]> raw() {
+      if (raw == null) {
+        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(1).computationThreadPoolSize(1).build();
+        RedisClient client = RedisClient.create(resources, RedisURI.create(server.url()));
+        StatefulRedisConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE);
+        closeLater(() -> {
+          connection.close();
+          client.shutdown(0, 2, TimeUnit.SECONDS);
+          resources.shutdown(0, 2, TimeUnit.SECONDS).get();
+        });
+        raw = connection.sync();
+      }
+      return raw;
+    }
+
+    @Override
+    List<Stored> list(String key) {
+      List<Stored> out = new ArrayList<>();
+      for (byte[] value : raw().lrange(utf8(key), 0, -1)) {
+        out.add(stored(Envelope.decode(value)));
+      }
+      return out;
+    }
+
+    @Override
+    List<Stored> stream(String name) {
+      List<Stored> out = new ArrayList<>();
+      for (StreamMessage<byte[], byte[]> m : raw().xrange(utf8(name), Range.create("-", "+"))) {
+        byte[] data = m.getBody().entrySet().stream().filter(e -> Arrays.equals(e.getKey(), DATA))
+            .map(Map.Entry::getValue).findFirst().orElseThrow(() -> new AssertionError("no __data__ in " + m));
+        out.add(stored(Envelope.decode(data)));
+      }
+      return out;
+    }
+
+    @Override
+    Map<String, Long> pending(String stream, String group) {
+      Map<String, Long> out = new LinkedHashMap<>();
+      if (raw().exists(utf8(stream)) == 0) {
+        return out;
+      }
+      try {
+        for (PendingMessage p : raw().xpending(utf8(stream), utf8(group), Range.create("-", "+"), Limit.from(10_000))) {
+          out.put(p.getId(), p.getRedeliveryCount());
+        }
+      } catch (io.lettuce.core.RedisCommandExecutionException e) {
+        if (!String.valueOf(e.getMessage()).startsWith("NOGROUP")) {
+          throw e;
+        }
+      }
+      return out;
+    }
+
+    @Override
+    void pass(Duration duration) {
+      await().pollDelay(duration).atMost(duration.plusSeconds(5)).until(() -> true);
+    }
+
+    @Override
+    void despiteFailures(Runnable action) {
+      action.run();
+    }
+  }
+
+  // ---- TestRedisBroker -------------------------------------------------------------------------
+
+  private static final class InMemory extends Backend {
+    private TestRedisBroker test;
+
+    @Override
+    String name() {
+      return "memory";
+    }
+
+    @Override
+    String url() {
+      return "redis://127.0.0.1:1"; // never connected: the test broker replaces the transport first
+    }
+
+    @Override
+    void start(RedisBroker broker) {
+      if (test != null) {
+        if (test.broker() == broker) {
+          broker.start();
+          return;
+        }
+        // Each TestRedisBroker has its own in-memory Redis: two of them would not see each other.
+        throw new IllegalStateException("The in-memory backend runs one broker per test; use one broker.");
+      }
+      test = TestRedisBroker.of(broker);
+      closeLater(test);
+    }
+
+    private TestRedisBroker test() {
+      if (test == null) {
+        throw new IllegalStateException("Start the broker (backend.start) before reading the in-memory Redis.");
+      }
+      return test;
+    }
+
+    @Override
+    List<Stored> list(String key) {
+      return test().list(key).stream().map(p -> new Stored(p.headers(), p.body())).toList();
+    }
+
+    @Override
+    List<Stored> stream(String name) {
+      return test().stream(name).stream().map(p -> new Stored(p.headers(), p.body())).toList();
+    }
+
+    @Override
+    Map<String, Long> pending(String stream, String group) {
+      return test().pending(stream, group);
+    }
+
+    @Override
+    void pass(Duration duration) {
+      test().advance(duration);
+    }
+
+    @Override
+    void despiteFailures(Runnable action) {
+      try {
+        action.run();
+      } catch (RuntimeException handlerFailure) {
+        // Rethrown by the synchronous test broker; what it did is asserted by the test.
+      }
+    }
+  }
+
+  private static Stored stored(Frame frame) {
+    return new Stored(frame.headers(), frame.payload());
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class ListInMemoryTest extends ListBehaviour {
+  ListInMemoryTest() {
+    super(Backend.memory());
+  }
+}

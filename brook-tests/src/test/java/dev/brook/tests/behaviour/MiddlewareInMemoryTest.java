@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class MiddlewareInMemoryTest extends MiddlewareBehaviour {
+  MiddlewareInMemoryTest() {
+    super(Backend.memory());
+  }
+}

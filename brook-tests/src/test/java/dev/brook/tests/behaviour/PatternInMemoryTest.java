@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class PatternInMemoryTest extends PatternBehaviour {
+  PatternInMemoryTest() {
+    super(Backend.memory());
+  }
+}

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class RoundTripInMemoryTest extends RoundTripBehaviour {
+  RoundTripInMemoryTest() {
+    super(Backend.memory());
+  }
+}

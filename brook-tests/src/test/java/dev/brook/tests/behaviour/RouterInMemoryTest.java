@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class RouterInMemoryTest extends RouterBehaviour {
+  RouterInMemoryTest() {
+    super(Backend.memory());
+  }
+}

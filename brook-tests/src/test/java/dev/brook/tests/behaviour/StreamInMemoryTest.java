@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class StreamInMemoryTest extends StreamBehaviour {
+  StreamInMemoryTest() {
+    super(Backend.memory());
+  }
+}
