@@ -34,17 +34,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * }
  * }</pre>
  *
- * <p><b>What it models:</b> channels and patterns (fan-out), Lists (reliable with processing lists,
- * and at-most-once), Streams with groups (pending entries, delivery counts, own pending first,
- * reclaim of idle entries when {@link #advance(Duration)} moves the clock, {@code maxDeliveries},
- * dead letters) and without groups, request/reply. Lifecycle is honoured exactly as on Redis:
+ * <p><b>What it models:</b> channels and patterns (fan-out, Redis globs), Lists (reliable with
+ * processing lists, dead letters, recovery of what stopped consumers left; and at-most-once),
+ * Streams with groups (pending entries, delivery counts, own pending first, reclaim of idle entries
+ * when {@link #advance(Duration)} moves the clock, {@code maxDeliveries}, dead letters) and without
+ * groups, request/reply, one key space for lists and streams (WRONGTYPE), and consumers that take
+ * no more than their subscription's buffer holds. Lifecycle is honoured exactly as on Redis:
  * stopped and closed subscriptions receive nothing; subscriptions added or replaced while running
- * work.
+ * work. Brook's behaviour suite runs on this and on a real Redis and expects the same outcomes;
+ * docs/testing.md lists what it does not reproduce (wire bytes, connections, crashes, real time,
+ * Cluster).
  *
  * <p><b>Synchronous by default:</b> when a publish made by the test returns, every handler it
  * reached — and every handler their results reached — has finished, and the first exception a
  * handler threw is rethrown to the test (a checked one wrapped in {@link HandlerFailedException}).
- * {@link #asynchronous()} switches to the real behaviour; then {@link #waitForCall} waits.
+ * A publish made inside a handler does not wait (it would wait for itself). {@link
+ * #asynchronous()} switches to the real behaviour; then {@link #waitForCall} waits. One in-memory
+ * Redis per instance: brokers under two test brokers do not see each other.
  *
  * <p><b>Ownership:</b> opening switches the broker to the in-memory transport and starts it;
  * {@link #close()} stops it and puts the original transport back, leaving the broker as it was

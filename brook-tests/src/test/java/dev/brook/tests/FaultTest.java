@@ -79,6 +79,7 @@ class FaultTest extends RedisTestBase {
     AtomicBoolean publishing = new AtomicBoolean(true);
     AtomicLong published = new AtomicLong();
     AtomicLong failedPublishes = new AtomicLong();
+    Set<String> failures = ConcurrentHashMap.newKeySet();
     Thread publisher = Thread.ofVirtual().name("test-publisher").start(() -> {
       long i = 0;
       while (publishing.get()) {
@@ -90,6 +91,7 @@ class FaultTest extends RedisTestBase {
             published.incrementAndGet();
           } catch (BrookException ex) {
             failedPublishes.incrementAndGet();
+            failures.add(ex.getMessage().replaceAll("\\d+", "N"));
           }
         }
         i++;
@@ -135,6 +137,9 @@ class FaultTest extends RedisTestBase {
       publishing.set(false);
       publisher.join(Duration.ofSeconds(30));
     }
+    // Every publish that failed said so clearly: which destination, why, what to do.
+    System.out.println("FAULT restart-empty publish failures: " + failures);
+    assertThat(failures).allMatch(m -> m.startsWith("Could not publish to ") && m.contains(redis.url().replaceAll("\\d+", "N")));
     assertThat(subs).allMatch(s -> s.state() == Subscription.State.RUNNING);
     assertThat(Threads.brookThreads()).contains("brook-list:fault-jobs", "brook-list:fault-amo",
         "brook-stream:fault-events", "brook-stream:fault-log", "brook-heartbeat:fault-jobs");

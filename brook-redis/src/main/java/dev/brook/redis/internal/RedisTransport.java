@@ -287,6 +287,13 @@ public final class RedisTransport implements Transport {
           + ". The message was not sent. Wait for earlier publishes to complete before sending more, or raise "
           + "RedisBroker.builder().requestQueueSize(...).", e);
     }
+    if (e instanceof java.io.IOException || e instanceof RedisException && (e.getCause() instanceof java.io.IOException
+        || String.valueOf(e.getMessage()).startsWith("Connection closed"))) {
+      Throwable why = e instanceof RedisException && e.getCause() != null ? e.getCause() : e;
+      return new BrookException("Could not publish to " + destination.key() + ": the connection to " + masked
+          + " dropped while the message was on its way (" + why + "). Redis may or may not have stored it: "
+          + "publish it again once Redis answers (a retry may store it twice).", e);
+    }
     return e instanceof RuntimeException r ? r : new CompletionException(e);
   }
 

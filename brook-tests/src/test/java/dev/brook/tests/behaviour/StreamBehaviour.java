@@ -164,10 +164,10 @@ abstract class StreamBehaviour extends Behaviour {
     gone.close();
 
     Calls<String> live = new Calls<>();
-    broker.subscriber(stream("claim").group("g").consumer("live").minIdle(Duration.ofMillis(500))).handle(String.class, live);
+    broker.subscriber(stream("claim").group("g").consumer("live").minIdle(Duration.ofSeconds(1))).handle(String.class, live);
     broker.publish("fresh", stream("claim"));
     assertThat(live.awaitOne().payload()).isEqualTo("fresh"); // not held up by the orphans
-    backend.pass(Duration.ofMillis(600));
+    backend.pass(Duration.ofMillis(1200));
     live.await(3);
     assertThat(live.payloads()).containsExactly("fresh", "orphan1", "orphan2");
     assertThat(live.all().get(1).context().deliveryCount()).isEqualTo(2);
