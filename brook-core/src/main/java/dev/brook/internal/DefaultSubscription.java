@@ -146,22 +146,7 @@ final class DefaultSubscription implements Subscription {
       }
       Mailbox box = new Mailbox("brook-sub:" + id, concurrency, engine.bufferSize(), Math.max(1, batchSize),
           this::process, this::discard);
-      Transport.Consumer c = engine.transport().consumer(destination, new Transport.Sink() {
-        @Override
-        public void accept(Inbound message) {
-          box.offer(message);
-        }
-
-        @Override
-        public boolean awaitCapacity(int n) throws InterruptedException {
-          return box.awaitCapacity(n);
-        }
-
-        @Override
-        public int room() {
-          return box.room();
-        }
-      });
+      Transport.Consumer c = engine.transport().consumer(destination, box.sink());
       c.start();
       mailbox = box;
       consumer = c;

@@ -108,6 +108,26 @@ final class Mailbox {
     }
   }
 
+  /** This mailbox as the sink a transport's consumer delivers to. */
+  Transport.Sink sink() {
+    return new Transport.Sink() {
+      @Override
+      public void accept(Inbound message) {
+        offer(message);
+      }
+
+      @Override
+      public boolean awaitCapacity(int n) throws InterruptedException {
+        return Mailbox.this.awaitCapacity(n);
+      }
+
+      @Override
+      public int room() {
+        return Mailbox.this.room();
+      }
+    };
+  }
+
   /** Room left in the buffer now. */
   int room() {
     return Math.max(0, capacity - size.get());

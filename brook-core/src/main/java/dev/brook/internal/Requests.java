@@ -89,22 +89,7 @@ final class Requests {
       name = "brook.reply." + UUID.randomUUID();
       Destination channel = engine.transport().replyChannel(name);
       Mailbox box = new Mailbox("brook-reply", REPLY_WORKERS, engine.bufferSize(), 1, this::replies, this::overflow);
-      Transport.Consumer c = engine.transport().consumer(channel, new Transport.Sink() {
-        @Override
-        public void accept(Inbound message) {
-          box.offer(message);
-        }
-
-        @Override
-        public boolean awaitCapacity(int n) throws InterruptedException {
-          return box.awaitCapacity(n);
-        }
-
-        @Override
-        public int room() {
-          return box.room();
-        }
-      });
+      Transport.Consumer c = engine.transport().consumer(channel, box.sink());
       c.start();
       ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, Thread.ofVirtual().name("brook-request-timer").factory());
       t.setRemoveOnCancelPolicy(true);
@@ -190,31 +175,40 @@ final class Requests {
   /** On a reply worker: match each reply to its request and complete it. */
   private void replies(List<Inbound> batch) {
     for (Inbound in : batch) {
-      Frame frame = in.frame();
-      String correlationId = frame.header(Codec.CORRELATION_ID);
-      Pending p = correlationId == null ? null : pending.remove(correlationId);
-      if (p == null) {
-        late.increment();
-        LOG.debug("Dropped a reply with correlation_id {} on {}: no request is waiting for it (it timed out, was "
-            + "cancelled or was answered already).", correlationId, replyName);
-        continue;
-      }
-      Object value;
       try {
-        value = frame.payload().length == 0 && frame.header(Codec.CONTENT_TYPE) == null ? null : p.decoder.decode(frame);
-      } catch (Exception e) {
-        String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : String.valueOf(e.getMessage());
-        p.future.completeExceptionally(new BrookException("Cannot decode the reply to request " + correlationId + " on "
-            + p.destination.key() + " into " + p.type.getTypeName() + ": " + why
-            + ". Ask for the type the subscriber returns, or String or byte[] to see the raw reply.", e));
-        continue;
+        reply(in);
+      } finally {
+        in.processed(null);
       }
-      replied.increment();
-      try {
-        p.future.complete(value);
-      } catch (RuntimeException e) {
-        LOG.warn("A dependent stage of the request {} on {} failed on the reply thread.", correlationId, p.destination.key(), e);
-      }
+    }
+  }
+
+  /** Matches one reply to its request and completes the request's future. */
+  private void reply(Inbound in) {
+    Frame frame = in.frame();
+    String correlationId = frame.header(Codec.CORRELATION_ID);
+    Pending p = correlationId == null ? null : pending.remove(correlationId);
+    if (p == null) {
+      late.increment();
+      LOG.debug("Dropped a reply with correlation_id {} on {}: no request is waiting for it (it timed out, was "
+          + "cancelled or was answered already).", correlationId, replyName);
+      return;
+    }
+    Object value;
+    try {
+      value = frame.payload().length == 0 && frame.header(Codec.CONTENT_TYPE) == null ? null : p.decoder.decode(frame);
+    } catch (Exception e) {
+      String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : String.valueOf(e.getMessage());
+      p.future.completeExceptionally(new BrookException("Cannot decode the reply to request " + correlationId + " on "
+          + p.destination.key() + " into " + p.type.getTypeName() + ": " + why
+          + ". Ask for the type the subscriber returns, or String or byte[] to see the raw reply.", e));
+      return;
+    }
+    replied.increment();
+    try {
+      p.future.complete(value);
+    } catch (RuntimeException e) {
+      LOG.warn("A dependent stage of the request {} on {} failed on the reply thread.", correlationId, p.destination.key(), e);
     }
   }
 
