@@ -2,14 +2,8 @@ package dev.brook.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,11 +17,6 @@ class JShellAnnotatedTest extends RedisTestBase {
 
   @Test
   void redefiningAnAnnotatedClassInJShellAndIncludingItAgainReplaces(@TempDir Path dir) throws Exception {
-    Path jshell = Path.of(System.getProperty("java.home"), "bin", "jshell");
-    String classpath = Arrays.stream(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))
-            .split(File.pathSeparator))
-        .filter(p -> !p.isBlank() && Files.exists(Path.of(p)))   // jshell refuses a missing entry
-        .collect(Collectors.joining(File.pathSeparator));
     String cell = """
         class Orders {
           @Subscribe(channel = "orders")
@@ -52,13 +41,7 @@ class JShellAnnotatedTest extends RedisTestBase {
         broker.close();
         /exit
         """.formatted(redis.url(), cell.formatted("v1"), cell.formatted("v2"), cell.formatted("v3"));
-    Path file = dir.resolve("annotated.jsh");
-    Files.writeString(file, script);
-    Process p = new ProcessBuilder(jshell.toString(), "--class-path", classpath, "-R-Dlogback.configurationFile=none",
-        file.toString())
-        .redirectErrorStream(true).start();
-    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("jshell finished").isTrue();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String out = JShell.run(dir, script);
     List<String> result = out.lines().filter(l -> l.startsWith("calls=")).toList();
     assertThat(result).as("jshell output:%n%s", out).containsExactly("calls=[v3 book] ids=[REPL.Orders#onOrder]");
   }

@@ -531,7 +531,11 @@ public final class MemoryTransport implements Transport {
     }
   }
 
-  void settleListItem(ListItem item, String outcome, String reason) {
+  /** How a subscription settled a delivered item. */
+  enum Outcome { ACK, NACK, REQUEUE, REJECT, RELEASE }
+
+
+  void settleListItem(ListItem item, Outcome outcome, String reason) {
     lock.lock();
     try {
       ListDestination list = item.reader.list;
@@ -542,11 +546,11 @@ public final class MemoryTransport implements Transport {
         return; // recovered or settled already
       }
       switch (outcome) {
-        case "requeue" -> {
+        case REQUEUE -> {
           listKey(list.name()).addFirst(item.raw);
           dispatchList(list.name());
         }
-        case "reject" -> {
+        case REJECT -> {
           if (list.deadLetterKey() != null) {
             Map<String, String> extra = new LinkedHashMap<>();
             extra.put("x-error", reason);
@@ -804,7 +808,7 @@ public final class MemoryTransport implements Transport {
     }
   }
 
-  void settleStreamItem(StreamItem item, String outcome, String reason) {
+  void settleStreamItem(StreamItem item, Outcome outcome, String reason) {
     lock.lock();
     try {
       StreamReader r = item.reader;
@@ -814,7 +818,7 @@ public final class MemoryTransport implements Transport {
       }
       MemStream s = stream(d.name());
       switch (outcome) {
-        case "ack" -> {
+        case ACK -> {
           Group g = s.groups.get(d.groupName());
           if (g != null) {
             g.pel.remove(item.id);
@@ -825,14 +829,14 @@ public final class MemoryTransport implements Transport {
           r.held.remove(item.id);
           r.lastErrors.remove(item.id);
         }
-        case "nack" -> {
+        case NACK -> {
           // Stays pending; the reason is kept by this consumer for the dead letter, should deliveries run out.
           r.held.remove(item.id);
           if (reason != null) {
             r.lastErrors.put(item.id, reason);
           }
         }
-        case "reject" -> s.deadLetter(item, reason);
+        case REJECT -> s.deadLetter(item, reason);
         default -> r.held.remove(item.id); // release: stays pending
       }
     } finally {
@@ -973,22 +977,22 @@ public final class MemoryTransport implements Transport {
 
     @Override
     public void ack() {
-      transport.settleListItem(this, "ack", null);
+      transport.settleListItem(this, Outcome.ACK, null);
     }
 
     @Override
     public void nack(String reason) {
-      transport.settleListItem(this, "requeue", reason);
+      transport.settleListItem(this, Outcome.REQUEUE, reason);
     }
 
     @Override
     public void reject(String reason, Throwable error) {
-      transport.settleListItem(this, "reject", reason);
+      transport.settleListItem(this, Outcome.REJECT, reason);
     }
 
     @Override
     public void release() {
-      transport.settleListItem(this, "requeue", null);
+      transport.settleListItem(this, Outcome.REQUEUE, null);
     }
   }
 
@@ -1026,22 +1030,22 @@ public final class MemoryTransport implements Transport {
 
     @Override
     public void ack() {
-      transport.settleStreamItem(this, "ack", null);
+      transport.settleStreamItem(this, Outcome.ACK, null);
     }
 
     @Override
     public void nack(String reason) {
-      transport.settleStreamItem(this, "nack", reason);
+      transport.settleStreamItem(this, Outcome.NACK, reason);
     }
 
     @Override
     public void reject(String reason, Throwable error) {
-      transport.settleStreamItem(this, "reject", reason);
+      transport.settleStreamItem(this, Outcome.REJECT, reason);
     }
 
     @Override
     public void release() {
-      transport.settleStreamItem(this, "release", null);
+      transport.settleStreamItem(this, Outcome.RELEASE, null);
     }
   }
 
