@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
+import dev.brook.redis.internal.Envelope;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,5 +138,66 @@ class ListTest extends RedisTestBase {
 
   private long clients(String name) {
     return ((String) redis.command("CLIENT", "LIST")).lines().filter(l -> l.contains(" name=" + name + " ")).count();
+  }
+
+  /**
+   * Batches settled out of the order they were fetched: the batch ack cannot trim the head of the
+   * processing list and removes its items one by one instead. Nothing stays, nothing is lost.
+   */
+  @Test
+  void batchesAcknowledgedOutOfOrderLeaveNothingInTheProcessingList() throws Exception {
+    RedisBroker broker = broker();
+    CountDownLatch secondDone = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger batches = new AtomicInteger();
+    Set<String> seen = ConcurrentHashMap.newKeySet();
+    AtomicInteger total = new AtomicInteger();
+    broker.subscriber(list("ooo").consumer("c")).concurrency(2).batch(10).handle(String.class, (List<String> items, dev.brook.MessageContext ctx) -> {
+      if (batches.incrementAndGet() == 1) {
+        // The first batch waits until a later one has been acknowledged before it.
+        assertThat(secondDone.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(release.await(10, TimeUnit.SECONDS)).isTrue();
+      } else {
+        secondDone.countDown();
+      }
+      seen.addAll(items);
+      total.addAndGet(items.size());
+      return null;
+    });
+    broker.publishBatch(IntStream.range(0, 10).mapToObj(i -> "a" + i).toList(), list("ooo"));
+    broker.start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> batches.get() >= 1);
+    broker.publishBatch(IntStream.range(0, 10).mapToObj(i -> "b" + i).toList(), list("ooo"));
+    // The second batch's ack took exactly its own items out of the middle of the list.
+    List<String> first = IntStream.range(0, 10).mapToObj(i -> "a" + i).toList();
+    await().atMost(Duration.ofSeconds(10)).until(() -> raw().sync().lrange(utf8("{ooo}:processing:c"), 0, -1).stream()
+        .map(v -> new String(Envelope.decode(v).payload(), java.nio.charset.StandardCharsets.UTF_8)).toList().equals(first));
+    release.countDown();
+    await().atMost(Duration.ofSeconds(10)).until(() -> total.get() >= 20);
+    await().atMost(Duration.ofSeconds(5)).until(() -> llen("{ooo}:processing:c") == 0);
+    assertThat(seen).hasSize(20);
+    assertThat(total.get()).isEqualTo(20);
+    assertThat(llen("ooo")).isZero();
+  }
+
+  /** Scripts go by their SHA-1; a Redis that forgot them (SCRIPT FLUSH, a restart) gets them again in full. */
+  @Test
+  void aFlushedScriptCacheIsRefilledWithoutLosingAnItem() {
+    RedisBroker broker = broker();
+    Set<String> seen = ConcurrentHashMap.newKeySet();
+    broker.subscriber(list("flushed").consumer("c")).batch(50).handle(String.class, (List<String> items, dev.brook.MessageContext ctx) -> {
+      seen.addAll(items);
+      return null;
+    });
+    broker.start();
+    for (int round = 0; round < 3; round++) {
+      redis.command("SCRIPT", "FLUSH");
+      int from = round * 100;
+      broker.publishBatch(IntStream.range(from, from + 100).mapToObj(i -> "m" + i).toList(), list("flushed"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() >= from + 100);
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> llen("{flushed}:processing:c") == 0);
+    assertThat(seen).hasSize(300);
+    assertThat(llen("flushed")).isZero();
   }
 }

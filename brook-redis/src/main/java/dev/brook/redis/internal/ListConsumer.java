@@ -47,36 +47,53 @@ final class ListConsumer implements Transport.Consumer {
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.List");
   private static final int MAX_FETCH = 100;
 
-  /** Moves up to ARGV[1] items from the queue head to the processing list tail. */
-  private static final String MOVE_N = """
-      local out = {}
-      for i = 1, tonumber(ARGV[1]) do
-        local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-        if not v then break end
-        out[#out + 1] = v
-      end
-      return out""";
+  /**
+   * Moves up to ARGV[1] items from the queue head to the processing list tail, in order. Three
+   * calls for the whole batch: a script looping LMOVE costs Redis about 1 µs of script overhead
+   * per item, more than the move itself.
+   */
+  private static final Script MOVE_N = new Script("""
+      local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+      if #items == 0 then return items end
+      redis.call('LTRIM', KEYS[1], #items, -1)
+      redis.call('RPUSH', KEYS[2], unpack(items))
+      return items""");
 
-  /** Removes every ARGV from the processing list; acknowledged items are near its head, so LREM finds them fast. */
-  private static final String ACK_ALL = """
-      for i = 1, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
-      return #ARGV""";
+  /**
+   * Removes every ARGV from the processing list. Usually they are exactly its head, in order (a
+   * batch settled in the order it was fetched): then one LTRIM does it; otherwise one LREM each.
+   */
+  private static final Script ACK_ALL = new Script("""
+      local n = #ARGV
+      local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
+      local same = #head == n
+      if same then
+        for i = 1, n do
+          if head[i] ~= ARGV[i] then same = false; break end
+        end
+      end
+      if same then
+        redis.call('LTRIM', KEYS[1], n, -1)
+      else
+        for i = 1, n do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+      end
+      return n""");
 
   /** Back to the queue head, only if it still is in our processing list (not recovered meanwhile). */
-  private static final String REQUEUE = """
+  private static final Script REQUEUE = new Script("""
       if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end
-      return 1""";
+      return 1""");
 
   /** Out of the processing list, into the dead letter. */
-  private static final String DEAD_LETTER = """
+  private static final Script DEAD_LETTER = new Script("""
       if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then redis.call('RPUSH', KEYS[2], ARGV[2]) end
-      return 1""";
+      return 1""");
 
   /** A dead consumer's processing list back to the queue head, keeping its order. */
-  private static final String RECOVER = """
+  private static final Script RECOVER = new Script("""
       local n = 0
       while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end
-      return n""";
+      return n""");
 
   private final RedisTransport transport;
   private final ListDestination list;
@@ -285,7 +302,7 @@ final class ListConsumer implements Transport.Consumer {
         byte[] v = redis.lmove(queueKey, processingKey, LMoveArgs.Builder.leftRight());
         return v == null ? List.of() : List.of(v);
       }
-      List<byte[]> moved = redis.eval(MOVE_N, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(n)));
+      List<byte[]> moved = MOVE_N.call(redis, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(n)));
       return moved == null ? List.of() : moved;
     }
     List<byte[]> popped = redis.lpop(queueKey, n);
@@ -339,7 +356,7 @@ final class ListConsumer implements Transport.Consumer {
         if (owner.equals(me) || redis.exists(bytes(heartbeatPrefix + owner)) > 0) {
           continue;
         }
-        Long moved = redis.eval(RECOVER, ScriptOutputType.INTEGER, new byte[][] {key, queueKey});
+        Long moved = RECOVER.call(redis, ScriptOutputType.INTEGER, new byte[][] {key, queueKey});
         if (moved != null && moved > 0) {
           LOG.warn("Recovered {} item(s) of {} from consumer '{}', whose heartbeat expired; they are queued again.",
               moved, list.key(), owner);
@@ -390,7 +407,7 @@ final class ListConsumer implements Transport.Consumer {
     for (int i = 0; i < values.length; i++) {
       values[i] = ((ListInbound) batch.get(i)).raw();
     }
-    transport.commands().<Long>eval(ACK_ALL, ScriptOutputType.INTEGER, new byte[][] {processingKey}, values)
+    ACK_ALL.<Long>call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey}, values)
         .whenComplete((n, e) -> {
           for (dev.brook.internal.Inbound m : batch) {
             settled((ListInbound) m, "acknowledge", e);
@@ -400,7 +417,7 @@ final class ListConsumer implements Transport.Consumer {
 
   void requeue(ListInbound m) {
     if (reliable()) {
-      transport.commands().<Long>eval(REQUEUE, ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, m.raw())
+      REQUEUE.<Long>call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, m.raw())
           .whenComplete((n, e) -> settled(m, "requeue", e));
     }
   }
@@ -412,7 +429,7 @@ final class ListConsumer implements Transport.Consumer {
     String dlq = list.deadLetterKey();
     if (dlq != null) {
       byte[] dead = DeadLetter.envelope(m.deadLetterFrame(), Map.of(DeadLetter.ERROR, reason, DeadLetter.ORIGINAL, list.name()));
-      transport.commands().<Long>eval(DEAD_LETTER, ScriptOutputType.INTEGER, new byte[][] {processingKey, bytes(dlq)}, m.raw(), dead)
+      DEAD_LETTER.<Long>call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, bytes(dlq)}, m.raw(), dead)
           .whenComplete((n, e) -> settled(m, "dead-letter", e));
     } else {
       transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> settled(m, "drop", e));

@@ -138,6 +138,7 @@ public final class RedisTransport implements Transport {
           .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
           // Lettuce's default grows to 30 s: a Redis back after a few seconds would wait that long.
           .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+          .nettyCustomizer(new ConsolidatedFlushes())
           .build();
       client = RedisClient.create(resources);
       ClientOptions.Builder clientOptions = ClientOptions.builder()
@@ -555,6 +556,22 @@ public final class RedisTransport implements Transport {
         disconnectLogged = true;
         LOG.warn("Lost the connection to {}; reconnecting in the background.", masked);
       }
+    }
+  }
+
+  /**
+   * Lettuce flushes every command on its own: one write syscall per publish, which capped
+   * pipelined publishing at a fifth of what Redis takes. With this handler first in each channel's
+   * pipeline, flushes issued while the event loop is busy (commands queued from other threads,
+   * settlements sent from reply callbacks) go out as one write once the loop has run its queued
+   * tasks; a lone command still leaves at once, after the task that wrote it. One handler per
+   * channel: Netty keeps per-channel state in it.
+   */
+  private static final class ConsolidatedFlushes implements io.lettuce.core.resource.NettyCustomizer {
+    @Override
+    public void afterChannelInitialized(io.netty.channel.Channel channel) {
+      channel.pipeline().addFirst(new io.netty.handler.flush.FlushConsolidationHandler(
+          io.netty.handler.flush.FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
     }
   }
 }
