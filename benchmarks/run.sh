@@ -1,27 +1,66 @@
 #!/usr/bin/env bash
-# End-to-end benchmarks: Brook's batch paths against redis-benchmark on the same private
-# redis-server, in one run, reported as ratios (this machine is shared and noisy).
-#   benchmarks/run.sh [messages] [size] [runs]
+# End-to-end benchmarks: Brook against a hand-written Lettuce loop, Spring Data Redis and
+# redis-benchmark, on one private redis-server, in one run; every figure is also reported as a
+# ratio to the references of the same run (this machine is shared and noisy).
+#   benchmarks/run.sh [messages] [size] [runs]        e.g. benchmarks/run.sh 200000 100 3
+# Env: BENCH_SKIP_BUILD=1 reuses the last build; BENCH_SCENARIOS="pubsub list-batch" runs a subset;
+#      BENCH_OUT=dir (default benchmarks/target/results) receives results.txt, report.md, chart.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}; SIZE=${2:-100}; RUNS=${3:-3}
+SCENARIOS=${BENCH_SCENARIOS:-pubsub list-batch stream-group ping-pong request-reply latency-1k latency-10k}
+OUT=${BENCH_OUT:-benchmarks/target/results}
 if [ -z "${JAVA_HOME:-}" ] && [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64; fi
 [ -n "${BENCH_SKIP_BUILD:-}" ] || ./mvnw -q -pl benchmarks -am package -DskipTests
+mkdir -p "$OUT"
+RESULTS="$OUT/results.txt"
+: > "$RESULTS"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 DIR=$(mktemp -d)
 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$DIR" --daemonize yes --logfile "$DIR/redis.log" >/dev/null
 trap 'redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
 until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.1; done
+URL="redis://127.0.0.1:$PORT"
 CP="$(cat benchmarks/target/classpath.txt):benchmarks/target/classes"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-rb() { redis-benchmark -p "$PORT" -P 100 -n "$N" -d "$SIZE" -q "$@" | tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1; }
-LPUSH=$(rb -t lpush)
-XADD=$(rb XADD benchstream MAXLEN '~' 1000000 '*' __data__ __data__)
-redis-cli -p "$PORT" flushall >/dev/null
-LIST=$("$JAVA" -cp "$CP" dev.brook.bench.EndToEnd "redis://127.0.0.1:$PORT" list-batch "$N" "$SIZE" "$RUNS" | tee /dev/stderr | sed -n 's/.*median=\([0-9]*\).*/\1/p')
-STREAM=$("$JAVA" -cp "$CP" dev.brook.bench.EndToEnd "redis://127.0.0.1:$PORT" stream-group "$N" "$SIZE" "$RUNS" | tee /dev/stderr | sed -n 's/.*median=\([0-9]*\).*/\1/p')
-echo
-echo "| scenario ($SIZE-byte messages, $N per run, median of $RUNS) | msgs/s | reference (redis-benchmark -P 100) | ratio |"
-echo "|---|---|---|---|"
-printf "| List: publishBatch 100 per RPUSH + batch(100) consumer, reliable | %s | LPUSH %s | %.2f |\n" "$LIST" "$LPUSH" "$(echo "$LIST / $LPUSH" | bc -l)"
-printf "| Stream group: pipelined XADD + XREADGROUP COUNT 100 + one XACK per batch | %s | XADD %s | %.2f |\n" "$STREAM" "$XADD" "$(echo "$STREAM / $XADD" | bc -l)"
+{
+  echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r), $("$JAVA" -version 2>&1 | head -1), $(redis-server --version | cut -d' ' -f3)"
+  echo "# benchmarks/run.sh $N $SIZE $RUNS; scenarios: $SCENARIOS"
+} >> "$RESULTS"
+
+# redis-benchmark: Redis' own ceiling for the write side (no consumer, no envelope), -P 100.
+rb() { # scenario, then redis-benchmark arguments
+  local s=$1; shift
+  local best
+  best=$(redis-benchmark -p "$PORT" -P 100 -n "$N" -d "$SIZE" -q "$@" | tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1)
+  echo "RESULT impl=redis-benchmark scenario=$s unit=msgs/s median=$best min=$best max=$best cpu_us=0 lost=0 runs=1" | tee -a "$RESULTS"
+  redis-cli -p "$PORT" flushall >/dev/null
+}
+for s in $SCENARIOS; do
+  case $s in
+    pubsub) rb pubsub -t publish ;;
+    list-batch) rb list-batch -t lpush ;;
+    stream-group) rb stream-group XADD benchstream MAXLEN '~' 1000000 '*' __data__ __data__ ;;
+  esac
+done
+
+# Each implementation in its own JVM, one scenario at a time, so none warms or loads the other.
+run() { # implementation main class, scenario, messages
+  "$JAVA" -cp "$CP" "$1" "$URL" "$2" "$3" "$SIZE" "$RUNS" 2>&1 | tee -a "$RESULTS" | grep -E '^(RESULT|SKIP)' || true
+  redis-cli -p "$PORT" flushall >/dev/null
+}
+for s in $SCENARIOS; do
+  case $s in
+    ping-pong|request-reply) n=$((N / 10)) ;;
+    latency-1k) n=20000 ;;     # 20 s at 1k/s
+    latency-10k) n=200000 ;;   # 20 s at 10k/s
+    *) n=$N ;;
+  esac
+  run dev.brook.bench.EndToEnd "$s" "$n"
+  run dev.brook.bench.reference.LettuceLoop "$s" "$n"
+  run dev.brook.bench.reference.SpringDataRedis "$s" "$n"
+done
+
+"$JAVA" -cp "$CP" dev.brook.bench.Report "$RESULTS" | tee "$OUT/report.md"
+"$JAVA" -Djava.awt.headless=true -cp "$CP" dev.brook.bench.Chart "$RESULTS" "$OUT/chart.png"
+echo "Results: $RESULTS; table: $OUT/report.md; chart: $OUT/chart.png"
