@@ -523,11 +523,16 @@ public final class BrokerEngine {
 
   <R> R request(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
       Middleware[] middlewares) {
-    CompletableFuture<R> f = requestAsync(payload, destination, replyType, timeout, headers, middlewares);
+    Objects.requireNonNull(destination, "destination");
+    Objects.requireNonNull(replyType, "replyType");
+    Objects.requireNonNull(timeout, "timeout");
+    ensureOpen("send a request with");
+    transport.connect();
     try {
-      return f.get();
+      @SuppressWarnings("unchecked")
+      R reply = (R) requests.call(payload, destination, replyType, timeout, headers, middlewares);
+      return reply;
     } catch (InterruptedException e) {
-      f.cancel(false);
       Thread.currentThread().interrupt();
       throw new BrookException("Interrupted while waiting for the reply from " + destination.key() + ".", e);
     } catch (ExecutionException e) {

@@ -9,42 +9,51 @@ import dev.brook.RequestTimeoutException;
 import java.lang.reflect.Type;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Request/reply for one broker: one reply channel ({@code brook.reply.<uuid>}) subscribed at the
- * first request, a map of pending requests by correlation id, and one timer.
+ * first request, a map of pending requests by correlation id, and one timer thread.
  *
  * <p>Every request puts its entry in {@code pending} before publishing and removes it exactly once:
  * the reply, the timeout, a publishing failure, cancellation or close take it out with {@code
  * remove}, and only the one that removed it completes the future. So the map holds only requests
  * still waiting, a late reply finds nothing (it is counted and dropped) and can never complete
- * another caller's future; the timer's cancelled tasks are purged at once.
+ * another caller's future; an answered request leaves the timer's queue at once.
  *
- * <p>Threads: replies arrive on the transport's I/O thread and go through a {@link Mailbox} to
- * virtual workers {@code brook-reply}, which unwrap, match, decode and complete; timeouts fire on
- * the virtual thread {@code brook-request-timer}. Both exist from the first request until close.
- * {@code lock} guards starting and closing.
+ * <p>Threads: a reply is matched on the transport's I/O thread, where it arrives: unwrapping the
+ * envelope and one map lookup, no decoding and no user code. A blocking {@code request} decodes the
+ * reply on the caller's own thread, which was waiting anyway; {@code requestAsync} decodes and
+ * completes on a short-lived virtual thread {@code brook-reply}, so dependent stages never run on
+ * the I/O thread. Handing each reply to a worker thread first cost two thread wake-ups per round
+ * trip (docs/benchmarks.md, request-reply). Timeouts fire on the virtual thread {@code
+ * brook-request-timer}, which exists from the first request until close. {@code lock} guards
+ * starting and closing.
  */
 final class Requests {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.Request");
-  private static final int REPLY_WORKERS = 4;
 
+  /**
+   * One request waiting for its reply. {@code reply} completes with the reply's frame (on the I/O
+   * thread), or exceptionally with the timeout, a publishing failure or the close.
+   */
   private record Pending(String correlationId, Destination destination, Duration timeout, Codec.Decoder decoder,
-      Type type, CompletableFuture<Object> future, ScheduledFuture<?>[] timer) {}
+      Type type, CompletableFuture<Frame> reply, long deadline, long sequence) {}
 
   private final BrokerEngine engine;
   private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
@@ -52,11 +61,13 @@ final class Requests {
   private final LongAdder replied = new LongAdder();
   private final LongAdder timedOut = new LongAdder();
   private final LongAdder late = new LongAdder();
+  private final AtomicLong sequence = new AtomicLong();
   private final ReentrantLock lock = new ReentrantLock();
   private volatile String replyName;
   private Transport.Consumer consumer;
-  private Mailbox mailbox;
-  private ScheduledThreadPoolExecutor timer;
+  /** requestAsync's decoding threads still running; close waits for them. */
+  private final java.util.Set<Thread> completing = ConcurrentHashMap.newKeySet();
+  private Timer timer;
   private boolean closed;
 
   Requests(BrokerEngine engine) {
@@ -88,13 +99,9 @@ final class Requests {
       }
       name = "brook.reply." + UUID.randomUUID();
       Destination channel = engine.transport().replyChannel(name);
-      Mailbox box = new Mailbox("brook-reply", REPLY_WORKERS, engine.bufferSize(), 1, this::replies, this::overflow);
-      Transport.Consumer c = engine.transport().consumer(channel, box.sink());
+      Transport.Consumer c = engine.transport().consumer(channel, new ReplySink());
       c.start();
-      ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, Thread.ofVirtual().name("brook-request-timer").factory());
-      t.setRemoveOnCancelPolicy(true);
-      timer = t;
-      mailbox = box;
+      timer = new Timer();
       consumer = c;
       replyName = name;
       LOG.debug("Replies to requests of {} come back on channel {}.", engine.transport().describe(), name);
@@ -105,11 +112,63 @@ final class Requests {
   }
 
   /**
-   * Publishes a request and returns the future of its decoded reply. The headers are the caller's
-   * plus {@code correlation_id} and {@code reply_to} (which replace the caller's of those names).
+   * Publishes a request and returns the future of its decoded reply, completed on a virtual
+   * thread (never on the I/O thread). The headers are the caller's plus {@code correlation_id}
+   * and {@code reply_to} (which replace the caller's of those names). Cancelling the future
+   * forgets the request.
    */
   @SuppressWarnings("unchecked")
   <R> CompletableFuture<R> send(Object payload, Destination destination, Type replyType, Duration timeout,
+      Map<String, String> headers, Middleware[] middlewares) {
+    Pending p = start(payload, destination, replyType, timeout, headers, middlewares);
+    CompletableFuture<Object> result = new CompletableFuture<>();
+    p.reply.whenComplete((frame, error) -> {
+      if (error != null) {
+        result.completeExceptionally(error);
+        return;
+      }
+      Thread t = Thread.ofVirtual().name("brook-reply").unstarted(() -> {
+        try {
+          result.complete(decode(p, frame));
+        } catch (BrookException e) {
+          result.completeExceptionally(e);
+        } finally {
+          completing.remove(Thread.currentThread());
+        }
+      });
+      completing.add(t);
+      t.start();
+    });
+    result.whenComplete((r, e) -> {
+      if (result.isCancelled()) {
+        p.reply.cancel(false);
+      }
+    });
+    return (CompletableFuture<R>) result;
+  }
+
+  /**
+   * Publishes a request and waits for its reply, which this thread decodes: the blocking form
+   * needs no thread besides the caller's.
+   *
+   * @throws ExecutionException with the timeout, the publishing failure or the close as its cause
+   * @throws BrookException when the reply cannot be decoded into {@code replyType}
+   */
+  Object call(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
+      Middleware[] middlewares) throws InterruptedException, ExecutionException {
+    Pending p = start(payload, destination, replyType, timeout, headers, middlewares);
+    Frame frame;
+    try {
+      frame = p.reply.get();
+    } catch (InterruptedException e) {
+      p.reply.cancel(false);
+      throw e;
+    }
+    return decode(p, frame);
+  }
+
+  /** Registers the request, arms its timeout and publishes it. */
+  private Pending start(Object payload, Destination destination, Type replyType, Duration timeout,
       Map<String, String> headers, Middleware[] middlewares) {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("A request timeout must be positive, was " + timeout + ".");
@@ -120,16 +179,16 @@ final class Requests {
     all.putAll(headers);
     all.put(Codec.CORRELATION_ID, correlationId);
     all.put(Codec.REPLY_TO, reply);
-    CompletableFuture<Object> future = new CompletableFuture<>();
-    Pending p = new Pending(correlationId, destination, timeout, decoder(replyType), replyType, future, new ScheduledFuture<?>[1]);
+    CompletableFuture<Frame> future = new CompletableFuture<>();
+    Timer t = timer;
+    Pending p = new Pending(correlationId, destination, timeout, decoder(replyType), replyType, future,
+        System.nanoTime() + timeout.toNanos(), sequence.incrementAndGet());
     pending.put(correlationId, p);
-    try {
-      p.timer[0] = timer.schedule(() -> timeout(p), timeout.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (RuntimeException rejected) {
+    if (t == null || !t.add(p)) {
       // The timer was shut down by a concurrent close.
       pending.remove(correlationId, p);
       throw new IllegalStateException("Cannot send a request with broker " + engine.transport().describe()
-          + ": it is closed. A closed broker cannot be reused; create a new one.", rejected);
+          + ": it is closed. A closed broker cannot be reused; create a new one.");
     }
     // Whoever completes the future (reply, timeout, failure, the caller's cancel) forgets the request.
     future.whenComplete((r, e) -> forget(p));
@@ -147,21 +206,21 @@ final class Requests {
             + destination.key() + " on " + engine.transport().describe() + " failed: " + cause.getMessage(), cause));
       }
     });
-    return (CompletableFuture<R>) future;
+    return p;
   }
 
   private void forget(Pending p) {
     pending.remove(p.correlationId, p);
-    ScheduledFuture<?> t = p.timer[0];
+    Timer t = timer;
     if (t != null) {
-      t.cancel(false);
+      t.remove(p);
     }
   }
 
   private void timeout(Pending p) {
     if (pending.remove(p.correlationId, p)) {
       timedOut.increment();
-      p.future.completeExceptionally(new RequestTimeoutException(p.destination.key(), p.timeout, p.correlationId));
+      p.reply.completeExceptionally(new RequestTimeoutException(p.destination.key(), p.timeout, p.correlationId));
     }
   }
 
@@ -172,18 +231,123 @@ final class Requests {
     return decoders.computeIfAbsent(type, t -> engine.codec().decoderFor(t));
   }
 
-  /** On a reply worker: match each reply to its request and complete it. */
-  private void replies(List<Inbound> batch) {
-    for (Inbound in : batch) {
+  /** Orders pending requests by deadline; the sequence keeps two with the same deadline apart. */
+  private static final Comparator<Pending> BY_DEADLINE =
+      Comparator.comparingLong(Pending::deadline).thenComparingLong(Pending::sequence);
+
+  /**
+   * The timeouts of pending requests, on one virtual thread {@code brook-request-timer}.
+   *
+   * <p>The thread sleeps until {@code wakeAt}, the earliest deadline it knew of when it last
+   * looked. A request whose deadline is later than that does not wake it, and an answered request
+   * only leaves the set: so a steady flow of requests with one timeout wakes the thread about once
+   * per timeout, not once per request (a {@code ScheduledThreadPoolExecutor} woke its thread for
+   * every request that found its queue empty, which is every request made one at a time). Adding
+   * and removing are lock-free and O(log n); the lock only pairs a wake-up with the sleep.
+   */
+  private final class Timer {
+    private final ConcurrentSkipListMap<Pending, Boolean> queue = new ConcurrentSkipListMap<>(BY_DEADLINE);
+    private final ReentrantLock sleep = new ReentrantLock();
+    private final Condition earlier = sleep.newCondition();
+    private volatile long wakeAt = Long.MAX_VALUE;
+    private volatile boolean closed;
+    final Thread thread = Thread.ofVirtual().name("brook-request-timer").start(this::run);
+
+    /** False when closed. */
+    boolean add(Pending p) {
+      if (closed) {
+        return false;
+      }
+      queue.put(p, Boolean.TRUE);
+      if (p.deadline - wakeAt < 0) {
+        sleep.lock();
+        try {
+          earlier.signal();
+        } finally {
+          sleep.unlock();
+        }
+      }
+      return true;
+    }
+
+    void remove(Pending p) {
+      queue.remove(p);
+    }
+
+    private Pending first() {
+      var e = queue.firstEntry();
+      return e == null ? null : e.getKey();
+    }
+
+    private void run() {
+      sleep.lock();
+      try {
+        while (!closed) {
+          long now = System.nanoTime();
+          Pending first = first();
+          if (first != null && first.deadline - now <= 0) {
+            queue.remove(first);
+            sleep.unlock();
+            try {
+              timeout(first);
+            } catch (RuntimeException e) {
+              LOG.warn("A dependent stage of the timed-out request {} on {} failed on the timer thread.",
+                  first.correlationId, first.destination.key(), e);
+            } finally {
+              sleep.lock();
+            }
+            continue;
+          }
+          // Publish the wake-up time, then look again: a request added meanwhile either sees the
+          // new wakeAt (and signals if it is earlier, once we sleep) or is seen here.
+          wakeAt = first == null ? Long.MAX_VALUE : first.deadline;
+          if (first() != first) {
+            continue;
+          }
+          if (first == null) {
+            earlier.await();
+          } else {
+            earlier.awaitNanos(first.deadline - now);
+          }
+        }
+      } catch (InterruptedException e) {
+        // close()
+      } finally {
+        sleep.unlock();
+      }
+    }
+
+    void close() {
+      closed = true;
+      thread.interrupt();
+    }
+  }
+
+  /** The reply channel's sink: every reply is matched where it arrives (see the class comment). */
+  private final class ReplySink implements Transport.Sink {
+    @Override
+    public void accept(Inbound in) {
       try {
         reply(in);
+      } catch (RuntimeException e) {
+        LOG.warn("Dropped a reply on {}: it could not be matched to a request.", in.channel(), e);
       } finally {
         in.processed(null);
       }
     }
+
+    @Override
+    public boolean awaitCapacity(int n) {
+      return true;
+    }
+
+    @Override
+    public int room() {
+      return Integer.MAX_VALUE;
+    }
   }
 
-  /** Matches one reply to its request and completes the request's future. */
+  /** Matches one reply to its request and completes the request's reply future with the frame. */
   private void reply(Inbound in) {
     Frame frame = in.frame();
     String correlationId = frame.header(Codec.CORRELATION_ID);
@@ -194,28 +358,20 @@ final class Requests {
           + "cancelled or was answered already).", correlationId, replyName);
       return;
     }
-    Object value;
-    try {
-      value = frame.payload().length == 0 && frame.header(Codec.CONTENT_TYPE) == null ? null : p.decoder.decode(frame);
-    } catch (Exception e) {
-      String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : String.valueOf(e.getMessage());
-      p.future.completeExceptionally(new BrookException("Cannot decode the reply to request " + correlationId + " on "
-          + p.destination.key() + " into " + p.type.getTypeName() + ": " + why
-          + ". Ask for the type the subscriber returns, or String or byte[] to see the raw reply.", e));
-      return;
-    }
     replied.increment();
-    try {
-      p.future.complete(value);
-    } catch (RuntimeException e) {
-      LOG.warn("A dependent stage of the request {} on {} failed on the reply thread.", correlationId, p.destination.key(), e);
-    }
+    p.reply.complete(frame);
   }
 
-  private void overflow(Inbound message) {
-    late.increment();
-    LOG.warn("Dropped a reply on {}: {} replies are waiting to be matched. Fewer requests at once, or quicker "
-        + "dependent stages of requestAsync, let them through.", message.channel(), engine.bufferSize());
+  /** The reply in the requested type; on the thread that hands it to the caller. */
+  private Object decode(Pending p, Frame frame) {
+    try {
+      return frame.payload().length == 0 && frame.header(Codec.CONTENT_TYPE) == null ? null : p.decoder.decode(frame);
+    } catch (Exception e) {
+      String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : String.valueOf(e.getMessage());
+      throw new BrookException("Cannot decode the reply to request " + p.correlationId + " on "
+          + p.destination.key() + " into " + p.type.getTypeName() + ": " + why
+          + ". Ask for the type the subscriber returns, or String or byte[] to see the raw reply.", e);
+    }
   }
 
   /**
@@ -237,17 +393,14 @@ final class Requests {
 
   private void release(long deadlineNanos, boolean permanently) {
     Transport.Consumer c;
-    Mailbox box;
-    ScheduledThreadPoolExecutor t;
+    Timer t;
     lock.lock();
     try {
       closed = permanently;
       replyName = null;
       c = consumer;
-      box = mailbox;
       t = timer;
       consumer = null;
-      mailbox = null;
       timer = null;
     } finally {
       lock.unlock();
@@ -259,26 +412,26 @@ final class Requests {
         LOG.debug("Stopping the reply channel {} failed", replyName, e);
       }
     }
-    if (box != null) {
-      box.drain(deadlineNanos);
-    }
     if (t != null) {
-      t.shutdownNow();
+      t.close();
     }
     List<Pending> left = new ArrayList<>(pending.values());
     for (Pending p : left) {
       if (pending.remove(p.correlationId, p)) {
-        p.future.completeExceptionally(new BrookException("The broker " + engine.transport().describe()
+        p.reply.completeExceptionally(new BrookException("The broker " + engine.transport().describe()
             + (permanently ? " was closed" : " switched transports") + " before the reply to request " + p.correlationId
             + " on " + p.destination.key() + " arrived."));
       }
     }
-    if (t != null) {
-      try {
-        t.awaitTermination(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+    try {
+      if (t != null) {
+        t.thread.join(Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime())));
       }
+      for (Thread d : List.copyOf(completing)) {
+        d.join(Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime())));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

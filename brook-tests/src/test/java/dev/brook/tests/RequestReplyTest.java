@@ -74,6 +74,53 @@ class RequestReplyTest extends RedisTestBase {
   }
 
   @Test
+  void requestAsyncCompletesOnAVirtualReplyThread_neverOnTheIoThread_andABlockingRequestDecodesOnTheCaller() throws Exception {
+    RedisBroker broker = broker();
+    broker.subscriber(channel("who")).handle(String.class, (s, ctx) -> new Receipt(1, s));
+    broker.start();
+
+    // Replies are matched on Lettuce's I/O thread; a dependent stage there would stall every
+    // Pub/Sub subscription of the broker, so requestAsync completes on a virtual thread.
+    CompletableFuture<String> thread = broker.requestAsync("a", channel("who"), Receipt.class, LONG)
+        .thenApply(r -> (Thread.currentThread().isVirtual() ? "virtual " : "platform ") + Thread.currentThread().getName());
+    assertThat(thread.get(10, TimeUnit.SECONDS)).isEqualTo("virtual brook-reply");
+    assertThat(broker.request("b", channel("who"), Receipt.class, LONG)).isEqualTo(new Receipt(1, "b"));
+
+    // A reply that does not fit the asked type fails the blocking caller with the reason, not a timeout.
+    assertThatThrownBy(() -> broker.request("c", channel("who"), Long.class, LONG))
+        .isInstanceOf(BrookException.class).hasMessageContaining("Cannot decode the reply to request")
+        .hasMessageContaining("into java.lang.Long");
+    ExecutionException async = catchThrowableOfType(ExecutionException.class,
+        () -> broker.requestAsync("d", channel("who"), Long.class, LONG).get(10, TimeUnit.SECONDS));
+    assertThat(async.getCause()).isInstanceOf(BrookException.class).hasMessageContaining("Cannot decode the reply");
+    assertThat(broker.requestMetrics().pending()).isZero();
+  }
+
+  @Test
+  void aShortTimeoutAfterALongOneStillFiresOnTime_andManyTimeoutsAllFire() throws Exception {
+    RedisBroker broker = broker();
+    CompletableFuture<String> longOne = broker.requestAsync("x", channel("nobody"), String.class, Duration.ofSeconds(30));
+    // The timer sleeps until the earliest deadline it knows; an earlier one must wake it.
+    long t0 = System.nanoTime();
+    assertThatThrownBy(() -> broker.request("y", channel("nobody"), String.class, Duration.ofMillis(300)))
+        .isInstanceOf(RequestTimeoutException.class);
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(250), Duration.ofSeconds(5));
+    assertThat(longOne).isNotDone();
+
+    List<CompletableFuture<String>> many = new java.util.ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      many.add(broker.requestAsync("z", channel("nobody"), String.class, Duration.ofMillis(100 + i % 200)));
+    }
+    for (CompletableFuture<String> f : many) {
+      ExecutionException e = catchThrowableOfType(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+      assertThat(e.getCause()).isInstanceOf(RequestTimeoutException.class);
+    }
+    longOne.cancel(false);
+    await().atMost(LONG).until(() -> broker.requestMetrics().pending() == 0);
+    assertThat(broker.requestMetrics().timedOut()).isEqualTo(501);
+  }
+
+  @Test
   void tenThousandSequentialRequestsLeaveNoPendingEntryAndOneReplySubscription() {
     RedisBroker broker = broker();
     broker.subscriber(channel("inc")).handle(Long.class, (n, ctx) -> n + 1);
