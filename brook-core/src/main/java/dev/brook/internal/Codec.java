@@ -91,7 +91,7 @@ public final class Codec {
     for (Map.Entry<String, String> e : headers.entrySet()) {
       all.putIfAbsent(e.getKey(), e.getValue());
     }
-    return new Frame(all, body);
+    return Frame.owning(all, body);
   }
 
   /** A decoder for one declared payload type, resolved once per subscription rather than per message. */

@@ -268,7 +268,7 @@ public final class Envelope {
     if (pos != end) {
       return null;
     }
-    return new Frame(headers, Arrays.copyOfRange(raw, end, n));
+    return Frame.owning(headers, Arrays.copyOfRange(raw, end, n));
   }
 
   /** Strict UTF-8 for header text: ASCII without a decoder, the rest with a REPORTing one. */
