@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * content-type} and one user header; payloads of 100 bytes and 1 KiB show which part of the cost
  * is per header (fixed) and which per payload byte (the copies). {@code -prof gc} shows the bytes
  * allocated per call: encode allocates exactly the envelope; decode allocates the header map and
- * strings, the {@link Frame}'s own copy of that map and a copy of the payload.
+ * strings and a copy of the payload (the {@link Frame} takes the map over, see {@code Frame.owning}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

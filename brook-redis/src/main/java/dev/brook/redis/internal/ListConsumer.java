@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -175,12 +176,47 @@ final class ListConsumer implements Transport.Consumer {
       h.interrupt();
       join(h);
       heartbeat = null;
+      giveBackOrphans();
       try {
         // Gone now: whatever our processing list still holds is recovered by the others at once.
         transport.commands().del(heartbeatKey).get();
       } catch (Exception e) {
         LOG.debug("Could not delete heartbeat {}", new String(heartbeatKey, StandardCharsets.UTF_8), e);
       }
+    }
+  }
+
+  /**
+   * After the drain every message this consumer handed out is settled or given back, so what our
+   * processing list still holds was moved by Redis for a read whose reply the stop cut off (closing
+   * the connection ends a BLMOVE or a batch move in flight). Those items go back to the head of the
+   * queue now, in order, rather than waiting for this consumer's restart or for another consumer's
+   * recovery scan (up to a heartbeat TTL later).
+   */
+  private void giveBackOrphans() {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+      // Settlements (acks, requeues of released messages) still on their way to Redis: one round
+      // trip, once per stop.
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    if (!inFlight.isEmpty()) {
+      LOG.debug("{} settlement(s) of {} still pending after the stop; the processing list is left to recovery.",
+          inFlight.size(), list.key());
+      return;
+    }
+    try {
+      Long moved = RECOVER.call(transport.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey});
+      if (moved != null && moved > 0) {
+        LOG.info("Gave {} item(s) back to {} that Redis had moved for a read the stop cut off.", moved, list.key());
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("Could not give back the processing list of {}; recovery takes it", list.key(), e);
     }
   }
 
