@@ -121,6 +121,26 @@ class ListTest extends RedisTestBase {
     await().atMost(Duration.ofSeconds(30)).until(() -> handled.size() == n);
   }
 
+  /**
+   * An item Redis moved into the processing list for a read whose reply never came (the stop closed
+   * the connection mid-BLMOVE; here put there by hand while the consumer blocks) goes back to the
+   * queue when the subscription stops, not at its next start.
+   */
+  @Test
+  void stopGivesBackWhatTheProcessingListHoldsBeyondWhatTheConsumerReceived() {
+    RedisBroker broker = broker();
+    Recorder<String> seen = new Recorder<>();
+    Subscription sub = broker.subscriber(list("cut").consumer("c")).handle(String.class, seen);
+    broker.start();
+    broker.publish("handled", list("cut"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> seen.payloads().size() == 1);
+    redis.command("RPUSH", "{cut}:processing:c", "orphan");
+    sub.stop();
+    assertThat(llen("{cut}:processing:c")).isZero();
+    assertThat(lrange("cut")).hasSize(1).first().asString().isEqualTo("orphan");
+    assertThat(seen.payloads()).containsExactly("handled");
+  }
+
   @Test
   void stoppedAndClosedListSubscriptionsReleaseTheirConnection() {
     RedisBroker broker = broker(b -> b.clientName("list-conn"));
