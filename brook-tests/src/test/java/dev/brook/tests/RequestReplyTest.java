@@ -76,13 +76,20 @@ class RequestReplyTest extends RedisTestBase {
   @Test
   void requestAsyncCompletesOnAVirtualReplyThread_neverOnTheIoThread_andABlockingRequestDecodesOnTheCaller() throws Exception {
     RedisBroker broker = broker();
-    broker.subscriber(channel("who")).handle(String.class, (s, ctx) -> new Receipt(1, s));
+    CountDownLatch stageAttached = new CountDownLatch(1);
+    broker.subscriber(channel("who")).handle(String.class, (s, ctx) -> {
+      if (s.equals("a")) {
+        stageAttached.await(); // so the stage below is attached before the reply can arrive
+      }
+      return new Receipt(1, s);
+    });
     broker.start();
 
     // Replies are matched on Lettuce's I/O thread; a dependent stage there would stall every
     // Pub/Sub subscription of the broker, so requestAsync completes on a virtual thread.
     CompletableFuture<String> thread = broker.requestAsync("a", channel("who"), Receipt.class, LONG)
         .thenApply(r -> (Thread.currentThread().isVirtual() ? "virtual " : "platform ") + Thread.currentThread().getName());
+    stageAttached.countDown();
     assertThat(thread.get(10, TimeUnit.SECONDS)).isEqualTo("virtual brook-reply");
     assertThat(broker.request("b", channel("who"), Receipt.class, LONG)).isEqualTo(new Receipt(1, "b"));
 
