@@ -564,11 +564,7 @@ public final class BrokerEngine {
 
   <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout,
       Map<String, String> headers, Middleware[] middlewares) {
-    Objects.requireNonNull(destination, "destination");
-    Objects.requireNonNull(replyType, "replyType");
-    Objects.requireNonNull(timeout, "timeout");
-    ensureOpen("send a request with");
-    transport.connect();
+    prepareRequest(destination, replyType, timeout);
     return requests.send(payload, destination, replyType, timeout, headers, middlewares);
   }
 
@@ -578,11 +574,7 @@ public final class BrokerEngine {
 
   <R> R request(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
       Middleware[] middlewares) {
-    Objects.requireNonNull(destination, "destination");
-    Objects.requireNonNull(replyType, "replyType");
-    Objects.requireNonNull(timeout, "timeout");
-    ensureOpen("send a request with");
-    transport.connect();
+    prepareRequest(destination, replyType, timeout);
     try {
       @SuppressWarnings("unchecked")
       R reply = (R) requests.call(payload, destination, replyType, timeout, headers, middlewares);
@@ -601,6 +593,14 @@ public final class BrokerEngine {
       }
       throw new BrookException("The request to " + destination.key() + " failed: " + cause.getMessage(), cause);
     }
+  }
+
+  private void prepareRequest(Destination destination, Type replyType, Duration timeout) {
+    Objects.requireNonNull(destination, "destination");
+    Objects.requireNonNull(replyType, "replyType");
+    Objects.requireNonNull(timeout, "timeout");
+    ensureOpen("send a request with");
+    transport.connect();
   }
 
   public RequestMetrics requestMetrics() {

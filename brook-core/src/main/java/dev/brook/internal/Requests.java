@@ -67,7 +67,8 @@ final class Requests {
   private Transport.Consumer consumer;
   /** requestAsync's decoding threads still running; close waits for them. */
   private final java.util.Set<Thread> completing = ConcurrentHashMap.newKeySet();
-  private Timer timer;
+  /** Set under {@code lock}, read without it by requests and their completions. */
+  private volatile Timer timer;
   private boolean closed;
 
   Requests(BrokerEngine engine) {
@@ -259,6 +260,12 @@ final class Requests {
         return false;
       }
       queue.put(p, Boolean.TRUE);
+      if (closed) {
+        // Closed meanwhile: the close may have failed the pending requests before this one was
+        // added, so the caller must not count on this timer.
+        queue.remove(p);
+        return false;
+      }
       if (p.deadline - wakeAt < 0) {
         sleep.lock();
         try {

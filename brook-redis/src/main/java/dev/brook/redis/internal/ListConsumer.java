@@ -195,7 +195,7 @@ final class ListConsumer implements Transport.Consumer {
    */
   private void giveBackOrphans() {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-    while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+    while (!inFlight.isEmpty() && deadline - System.nanoTime() > 0) {
       // Settlements (acks, requeues of released messages) still on their way to Redis: one round
       // trip, once per stop.
       try {
