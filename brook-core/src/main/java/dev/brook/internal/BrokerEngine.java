@@ -36,15 +36,22 @@ import org.slf4j.LoggerFactory;
  * public broker class such as {@code RedisBroker} is a thin front over one engine and one {@link
  * Transport}.
  *
- * <p>Locking: {@code lock} guards registry changes and broker state transitions. It is never held
- * while a subscription drains (that may take the graceful timeout), so a handler may register or
- * close subscriptions.
+ * <p>One id, one live consumer: every change to the subscriptions of one id — register (and the
+ * close of the one it replaces), start, stop, close — runs under that id's lifecycle lock ({@link
+ * Slot}), so they happen one after the other: a replacement starts only once the subscription it
+ * replaces has stopped and given back what it held, and racing registrations of one id end with
+ * exactly one running consumer and never two at once. The lifecycle lock may be held across a drain
+ * (up to the graceful timeout); it is per id, and no message processing takes it.
+ *
+ * <p>{@code lock} guards registry changes and broker state transitions; it is held only briefly and
+ * never across I/O. Lock order: an id's lifecycle lock, then {@code lock}.
  */
 public final class BrokerEngine {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.Broker");
 
-  private enum State { NEW, RUNNING, STOPPED, CLOSED }
+  /** CLOSING: close has begun; nothing new registers, but handlers still finishing may publish. */
+  private enum State { NEW, RUNNING, STOPPED, CLOSING, CLOSED }
 
   /** Replaced only by {@link #switchTransport}, while no subscription runs. */
   private volatile Transport transport;
@@ -56,6 +63,8 @@ public final class BrokerEngine {
 
   private final ReentrantLock lock = new ReentrantLock();
   private final ConcurrentHashMap<String, DefaultSubscription> registry = new ConcurrentHashMap<>();
+  /** The lifecycle lock of each id some thread is changing now; an entry lives while it is in use. */
+  private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
   private final Collection<Subscription> view = Collections.unmodifiableCollection(registry.values());
   private volatile State state = State.NEW;
   /**
@@ -110,7 +119,8 @@ public final class BrokerEngine {
   }
 
   public boolean isClosed() {
-    return state == State.CLOSED;
+    State s = state;
+    return s == State.CLOSED || s == State.CLOSING;
   }
 
   /** Whether subscriptions registered from now on get the access-log link; the front sets it once, before any. */
@@ -192,7 +202,7 @@ public final class BrokerEngine {
   /** Stops every running subscription as the broker's stop does, and the reply channel. */
   private void pause() {
     long deadline = deadline();
-    forEachConcurrently(new ArrayList<>(registry.values()), s -> s.stop(deadline, true), deadline);
+    forEachConcurrently(new ArrayList<>(registry.values()), s -> lifecycle(s.id(), () -> s.stop(deadline, true)), deadline);
     requests.reset(deadline);
   }
 
@@ -257,30 +267,150 @@ public final class BrokerEngine {
           + "so the policy has no effect.", id, spec.ackPolicy(), spec.destination().key());
     }
     DefaultSubscription created = new DefaultSubscription(this, spec, registeredAt, decoder);
+    return lifecycle(id, () -> replace(created));
+  }
+
+  /**
+   * Puts {@code created} in the registry in place of the live subscription of its id, closes that
+   * one (its handlers finish or are given back) and only then starts {@code created} when the broker
+   * runs. Runs under the id's lifecycle lock.
+   */
+  private DefaultSubscription replace(DefaultSubscription created) {
+    String id = created.id();
     DefaultSubscription previous;
+    boolean start;
     lock.lock();
     try {
       ensureOpen("register a subscription on");
       previous = registry.get(id);
-      if (previous != null && spec.origin() != null && spec.origin().equals(previous.origin())) {
+      if (previous != null && created.origin() != null && created.origin().equals(previous.origin())) {
         return previous; // the same declaration included again: nothing to change
       }
       if (previous != null && duplicatePolicy == DuplicatePolicy.REJECT) {
         throw new DuplicateSubscriptionException(id, previous.registeredAt());
       }
       registry.put(id, created);
+      start = state == State.RUNNING;
     } finally {
       lock.unlock();
     }
     if (previous != null) {
-      LOG.warn("Subscription '{}' registered again at {}: the one registered at {} is stopped and replaced.",
-          id, registeredAt, previous.registeredAt());
+      logReplaced(id, created.registeredAt(), previous.registeredAt());
       previous.close(deadline());
     }
-    if (state == State.RUNNING && created.state() == Subscription.State.REGISTERED) {
-      created.startInternal();
+    if (start && state == State.RUNNING) {
+      try {
+        created.startInternal();
+      } catch (RuntimeException e) {
+        // The caller gets no subscription to retry with: leave nothing of it behind.
+        created.close(deadline());
+        throw e;
+      }
     }
     return created;
+  }
+
+  /**
+   * A re-run of the same code (a notebook cell, a reload) replaces from the same call site: expected.
+   * Another call site usually means two handlers meant for one channel; they need their own ids.
+   */
+  private static void logReplaced(String id, String now, String before) {
+    if (sameCallSite(now, before)) {
+      LOG.info("Subscription '{}' registered again at {}: the previous one is stopped and replaced.", id, now);
+    } else {
+      LOG.warn("Subscription '{}' registered at {} replaces the one registered at {}: one id has one live "
+          + "subscription. If both handlers should run, give them their own ids with .id(\"...\").", id, now, before);
+    }
+  }
+
+  /** Same class, method and line; a re-run in JShell gets a new snippet class name, so only the line counts there. */
+  static boolean sameCallSite(String a, String b) {
+    if (a == null || b == null) {
+      return false;
+    }
+    return a.equals(b) || CallSite.withoutSnippet(a).equals(CallSite.withoutSnippet(b));
+  }
+
+  /**
+   * One id's lifecycle lock. Entries are reference-counted in {@code slots} (under the map's bin
+   * lock), so the map holds only ids being changed right now and nothing survives close.
+   */
+  private static final class Slot {
+    final ReentrantLock lock = new ReentrantLock();
+    int users;
+  }
+
+  /**
+   * Runs a lifecycle change of the subscriptions of {@code id} after every change of that id that
+   * began before it, and returns its result.
+   *
+   * <p>A handler that stops or closes its own subscription while another change of its id waits for
+   * that very handler to finish (a broker stop draining it) must not wait for the lock: the change
+   * then runs on its own thread once the lock is free, and this returns at once.
+   */
+  <T> T lifecycle(String id, java.util.function.Supplier<T> change) {
+    Slot slot = slots.compute(id, (k, s) -> {
+      Slot held = s != null ? s : new Slot();
+      held.users++;
+      return held;
+    });
+    try {
+      try {
+        slot.lock.lockInterruptibly();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BrookException("Interrupted while waiting to change subscription '" + id + "'.", e);
+      }
+      try {
+        return change.get();
+      } finally {
+        slot.lock.unlock();
+      }
+    } finally {
+      slots.computeIfPresent(id, (k, s) -> --s.users == 0 ? null : s);
+    }
+  }
+
+  void lifecycle(String id, Runnable change) {
+    lifecycle(id, () -> {
+      change.run();
+      return null;
+    });
+  }
+
+  /**
+   * Stops or closes a subscription for its own handler without waiting behind a change that waits
+   * for that handler: see {@link #lifecycle(String, java.util.function.Supplier)}.
+   */
+  void lifecycleFromHandler(DefaultSubscription subscription, Runnable change) {
+    if (Mailbox.currentOwner() == subscription) {
+      Slot slot = slots.compute(subscription.id(), (k, s) -> {
+        Slot held = s != null ? s : new Slot();
+        held.users++;
+        return held;
+      });
+      boolean locked = slot.lock.tryLock();
+      try {
+        if (locked) {
+          change.run();
+          return;
+        }
+      } finally {
+        if (locked) {
+          slot.lock.unlock();
+        }
+        slots.computeIfPresent(subscription.id(), (k, s) -> --s.users == 0 ? null : s);
+      }
+      Thread.ofVirtual().name("brook-stop:" + subscription.id()).start(() -> {
+        try {
+          lifecycle(subscription.id(), change);
+        } catch (RuntimeException e) {
+          LOG.error("Stopping subscription '{}' for its handler failed.", subscription.id(), e);
+        }
+      });
+      return;
+    }
+    lifecycle(subscription.id(), change);
   }
 
   /** Removes a closed subscription, unless another has taken its id already. */
@@ -299,20 +429,21 @@ public final class BrokerEngine {
   // ---- lifecycle ----------------------------------------------------------------------------
 
   public void start(Object front) {
+    ensureOpen("start");
+    transport.connect(); // outside the lock: it may take the connect timeout
+    List<DefaultSubscription> toStart = new ArrayList<>();
     lock.lock();
     try {
       ensureOpen("start");
-      transport.connect();
       state = State.RUNNING;
       pinnedFront = front;
+      for (DefaultSubscription s : registry.values()) {
+        if (s.startsWithBroker()) {
+          toStart.add(s);
+        }
+      }
     } finally {
       lock.unlock();
-    }
-    List<DefaultSubscription> toStart = new ArrayList<>();
-    for (DefaultSubscription s : registry.values()) {
-      if (s.startsWithBroker()) {
-        toStart.add(s);
-      }
     }
     startConcurrently(toStart);
   }
@@ -325,9 +456,9 @@ public final class BrokerEngine {
    * pipeline what they send (10,000 Pub/Sub channels subscribe in a few round trips, not 10,000).
    * Returns when every start has finished; the first failure is then thrown (the others started).
    */
-  private static void startConcurrently(List<DefaultSubscription> subs) {
+  private void startConcurrently(List<DefaultSubscription> subs) {
     if (subs.size() <= 1) {
-      subs.forEach(BrokerEngine::startOne);
+      subs.forEach(this::startWithBroker);
       return;
     }
     java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
@@ -335,7 +466,7 @@ public final class BrokerEngine {
     Runnable worker = () -> {
       for (int i; (i = next.getAndIncrement()) < subs.size(); ) {
         try {
-          startOne(subs.get(i));
+          startWithBroker(subs.get(i));
         } catch (RuntimeException e) {
           if (!failure.compareAndSet(null, e)) {
             failure.get().addSuppressed(e);
@@ -347,6 +478,26 @@ public final class BrokerEngine {
     for (int t = 0; t < Math.min(START_CONCURRENCY, subs.size()); t++) {
       threads.add(Thread.ofVirtual().name("brook-start").start(worker));
     }
+    joinAll(threads);
+    if (failure.get() != null) {
+      throw failure.get();
+    }
+  }
+
+  /**
+   * Starts one subscription for the broker, under its id's lifecycle lock, unless the broker was
+   * stopped or closed meanwhile (a racing {@code stop()} wins) or the subscription no longer starts
+   * with the broker (closed or replaced meanwhile, or stopped by hand).
+   */
+  private void startWithBroker(DefaultSubscription s) {
+    lifecycle(s.id(), () -> {
+      if (state == State.RUNNING && s.startsWithBroker()) {
+        s.startInternal();
+      }
+    });
+  }
+
+  private static void joinAll(List<Thread> threads) {
     boolean interrupted = false;
     for (Thread t : threads) {
       while (true) {
@@ -354,23 +505,12 @@ public final class BrokerEngine {
           t.join();
           break;
         } catch (InterruptedException e) {
-          interrupted = true; // each start is bounded by the command timeout; finish waiting
+          interrupted = true; // each start or stop is bounded; finish waiting
         }
       }
     }
     if (interrupted) {
       Thread.currentThread().interrupt();
-    }
-    if (failure.get() != null) {
-      throw failure.get();
-    }
-  }
-
-  private static void startOne(DefaultSubscription s) {
-    try {
-      s.startInternal();
-    } catch (IllegalStateException closedMeanwhile) {
-      // Closed by another thread between the check and the start: nothing to start.
     }
   }
 
@@ -380,7 +520,13 @@ public final class BrokerEngine {
     transport.connect();
   }
 
+  /** Whether the broker runs now (its subscriptions start with it). */
+  boolean running() {
+    return state == State.RUNNING;
+  }
+
   public void stop() {
+    List<DefaultSubscription> running;
     lock.lock();
     try {
       if (state != State.RUNNING) {
@@ -388,24 +534,31 @@ public final class BrokerEngine {
       }
       state = State.STOPPED;
       pinnedFront = null;
+      running = new ArrayList<>(registry.values());
     } finally {
       lock.unlock();
     }
     long deadline = deadline();
-    forEachConcurrently(new ArrayList<>(registry.values()), s -> s.stop(deadline, true), deadline);
+    forEachConcurrently(running, s -> lifecycle(s.id(), () -> s.stop(deadline, true)), deadline);
   }
 
   /**
-   * Closes every subscription concurrently under one deadline, then the transport. Every caller
-   * returns once the first close has finished.
+   * Closes every subscription concurrently under one deadline, then the reply channel, then the
+   * transport. Until the subscriptions are closed the broker can still publish, so a handler that
+   * finishes during the close still sends its result and settles its message. Every caller returns
+   * once the first close has finished.
    */
   public void close() {
+    List<DefaultSubscription> open;
     lock.lock();
     boolean first;
     try {
-      first = state != State.CLOSED;
-      state = State.CLOSED;
+      first = state != State.CLOSED && state != State.CLOSING;
+      if (first) {
+        state = State.CLOSING;
+      }
       pinnedFront = null;
+      open = new ArrayList<>(registry.values());
     } finally {
       lock.unlock();
     }
@@ -415,7 +568,7 @@ public final class BrokerEngine {
     }
     try {
       long deadline = deadline();
-      forEachConcurrently(new ArrayList<>(registry.values()), s -> s.close(deadline), deadline);
+      forEachConcurrently(open, s -> lifecycle(s.id(), () -> s.close(deadline)), deadline);
       registry.clear();
       requests.close(deadline);
     } finally {
@@ -423,6 +576,7 @@ public final class BrokerEngine {
         BeanValidation v;
         lock.lock();
         try {
+          state = State.CLOSED;
           v = validation;
           validation = null;
         } finally {
@@ -438,6 +592,12 @@ public final class BrokerEngine {
     }
   }
 
+  /**
+   * Runs the action (a stop or close) for every subscription at once and returns when all have
+   * finished: each is bounded by the deadline (handlers still running then are interrupted and given
+   * a short grace), so going on earlier would close connections under stops still giving messages
+   * back. One WARN when they run long, naming those still running.
+   */
   private static void forEachConcurrently(List<DefaultSubscription> subs,
       java.util.function.Consumer<DefaultSubscription> action, long deadlineNanos) {
     if (subs.isEmpty()) {
@@ -457,25 +617,45 @@ public final class BrokerEngine {
         }
       }));
     }
-    // Drains end by the deadline (workers are interrupted then); the margin covers the release.
-    long until = deadlineNanos + TimeUnit.SECONDS.toNanos(5);
-    for (Thread t : threads) {
+    long warnAt = deadlineNanos + TimeUnit.SECONDS.toNanos(5);
+    boolean warned = false;
+    boolean interrupted = false;
+    for (int i = 0; i < threads.size(); i++) {
+      Thread t = threads.get(i);
       try {
-        long left = until - System.nanoTime();
-        if (left <= 0 || !t.join(Duration.ofNanos(left))) {
-          LOG.warn("Stopping subscriptions took longer than the graceful timeout; going on with the close.");
-          return;
+        long left = warnAt - System.nanoTime();
+        if (warned || left <= 0) {
+          if (!warned) {
+            warned = true;
+            LOG.warn("Stopping subscription '{}' takes longer than the graceful timeout; waiting for it to give its "
+                + "messages back before going on.", subs.get(i).id());
+          }
+          t.join();
+        } else if (!t.join(Duration.ofNanos(left))) {
+          i--; // wait again, past the warning
         }
       } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
+        interrupted = true;
+        i--;
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
   private void ensureOpen(String action) {
-    if (state == State.CLOSED) {
+    State s = state;
+    if (s == State.CLOSED || s == State.CLOSING) {
       throw new IllegalStateException("Cannot " + action + " broker " + transport.describe()
+          + ": it is closed. A closed broker cannot be reused; create a new one.");
+    }
+  }
+
+  /** Publishing stays open while the broker closes, until its handlers have finished. */
+  private void ensurePublishing() {
+    if (state == State.CLOSED) {
+      throw new IllegalStateException("Cannot publish with broker " + transport.describe()
           + ": it is closed. A closed broker cannot be reused; create a new one.");
     }
   }
@@ -496,7 +676,7 @@ public final class BrokerEngine {
       Middleware[] middlewares) {
     Objects.requireNonNull(destination, "destination");
     Objects.requireNonNull(headers, "headers");
-    ensureOpen("publish with");
+    ensurePublishing();
     transport.connect();
     if (middlewares.length == 0) {
       return send(payload, destination, headers);
@@ -514,8 +694,9 @@ public final class BrokerEngine {
     return transport.send(destination, frame);
   }
 
+  /** Dependent stages of the returned future never run on the transport's I/O thread ({@link UserFuture}). */
   public CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers) {
-    return dispatch(payload, destination, headers, middlewares);
+    return UserFuture.of(dispatch(payload, destination, headers, middlewares));
   }
 
   public void publish(Object payload, Destination destination, Map<String, String> headers) {
@@ -539,7 +720,7 @@ public final class BrokerEngine {
       Middleware[] middlewares) {
     Objects.requireNonNull(payloads, "payloads");
     Objects.requireNonNull(destination, "destination");
-    ensureOpen("publish with");
+    ensurePublishing();
     transport.connect();
     List<Frame> frames = new ArrayList<>(payloads.size());
     for (Object p : payloads) {

@@ -30,6 +30,16 @@ public final class CallSite {
         .orElse("unknown"));
   }
 
+  /**
+   * The call site without JShell's snippet numbering ({@code REPL.$JShell$12} and {@code
+   * REPL.$JShell$15} are the same cell run twice), so a re-run is recognised as the same place.
+   */
+  public static String withoutSnippet(String callSite) {
+    return SNIPPET.matcher(callSite).replaceAll("\\$JShell\\$");
+  }
+
+  private static final java.util.regex.Pattern SNIPPET = java.util.regex.Pattern.compile("\\$JShell\\$\\d+");
+
   private static Object location(Class<?> c) {
     CodeSource source = c.getProtectionDomain().getCodeSource();
     return Objects.requireNonNullElse(source == null ? null : source.getLocation(), "bootstrap");

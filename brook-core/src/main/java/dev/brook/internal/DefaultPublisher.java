@@ -73,7 +73,7 @@ final class DefaultPublisher implements Publisher {
   @Override
   public CompletableFuture<Void> publishAsync(Object payload, Map<String, String> extra) {
     PublisherTarget.Bound b = target.bound();
-    return b.engine().dispatch(payload, b.destination(), merge(extra), middlewares(b));
+    return UserFuture.of(b.engine().dispatch(payload, b.destination(), merge(extra), middlewares(b)));
   }
 
   @Override

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +24,11 @@ import org.slf4j.LoggerFactory;
  * (access log, settle, publish the result, decode, validate) and the user's middlewares, ending in
  * the handler.
  *
- * <p>Locking: {@code lock} guards the state transitions (start, stop, close) and the consumer and
- * mailbox fields; message processing never takes it. {@code state} is volatile so reads need no lock.
+ * <p>Locking: start, stop and close run under the lifecycle lock of the subscription's id in the
+ * engine ({@link BrokerEngine#lifecycle}), which orders them with registrations of the same id, so
+ * a subscription that replaces this one starts only after this one has stopped. Message processing
+ * never takes it. {@code state}, {@code consumer} and {@code mailbox} change only under it and are
+ * volatile, so reads need no lock.
  */
 final class DefaultSubscription implements Subscription {
 
@@ -53,11 +55,10 @@ final class DefaultSubscription implements Subscription {
   /** For publishing results: the broker's middlewares, then the router's and the subscription's. */
   private final MiddlewareStack publishStack;
 
-  private final ReentrantLock lock = new ReentrantLock();
   private volatile State state = State.REGISTERED;
-  private boolean stoppedByBroker;
-  private Transport.Consumer consumer;
-  private Mailbox mailbox;
+  private volatile boolean stoppedByBroker;
+  private volatile Transport.Consumer consumer;
+  private volatile Mailbox mailbox;
 
   private final LongAdder received = new LongAdder();
   private final LongAdder handled = new LongAdder();
@@ -130,32 +131,30 @@ final class DefaultSubscription implements Subscription {
   @Override
   public void start() {
     engine.connectForSubscription();
-    startInternal();
+    engine.lifecycle(id, this::startInternal);
   }
 
-  /** Starts unless closed; used by the broker, which connected already. */
+  /**
+   * Starts unless closed; the caller holds this id's lifecycle lock (and connected). A start that
+   * fails leaves the subscription as it was, holding nothing.
+   */
   void startInternal() {
-    lock.lock();
-    try {
-      if (state == State.CLOSED) {
-        throw new IllegalStateException("Subscription '" + id + "' is closed and cannot be started again. "
-            + "Register a new one with broker.subscriber(...).");
-      }
-      if (state == State.RUNNING) {
-        return;
-      }
-      Mailbox box = new Mailbox("brook-sub:" + id, concurrency, engine.bufferSize(), Math.max(1, batchSize),
-          this::process, this::discard);
-      Transport.Consumer c = engine.transport().consumer(destination, box.sink());
-      c.start();
-      mailbox = box;
-      consumer = c;
-      stoppedByBroker = false;
-      stopping = false;
-      state = State.RUNNING;
-    } finally {
-      lock.unlock();
+    if (state == State.CLOSED) {
+      throw new IllegalStateException("Subscription '" + id + "' is closed and cannot be started again. "
+          + "Register a new one with broker.subscriber(...).");
     }
+    if (state == State.RUNNING) {
+      return;
+    }
+    Mailbox box = new Mailbox(this, "brook-sub:" + id, concurrency, engine.bufferSize(), Math.max(1, batchSize),
+        this::process, this::discard);
+    Transport.Consumer c = engine.transport().consumer(destination, id, box.sink());
+    stopping = false;
+    c.start();
+    mailbox = box;
+    consumer = c;
+    stoppedByBroker = false;
+    state = State.RUNNING;
   }
 
   /** Whether {@link BrokerEngine#start()} should start this one. */
@@ -166,24 +165,29 @@ final class DefaultSubscription implements Subscription {
 
   @Override
   public void stop() {
-    stop(engine.deadline(), false);
+    long deadline = engine.deadline();
+    engine.lifecycleFromHandler(this, () -> stop(deadline, false));
   }
 
+  /** The caller holds this id's lifecycle lock. */
   void stop(long deadlineNanos, boolean byBroker) {
-    lock.lock();
+    if (state != State.RUNNING) {
+      return;
+    }
+    stopping = true;
+    Transport.Consumer c = consumer;
+    Mailbox box = mailbox;
     try {
-      if (state != State.RUNNING) {
-        return;
-      }
-      stopping = true;
+      c.stop();
+    } finally {
+      boolean drained = box.drain(deadlineNanos);
       try {
-        consumer.stop();
+        c.afterDrain();
       } finally {
-        boolean drained = mailbox.drain(deadlineNanos);
-        consumer.afterDrain();
         if (!drained) {
           LOG.warn("Subscription '{}' did not finish its handlers within the graceful timeout of {}; "
-              + "they were interrupted and {} message(s) were dropped.", id, engine.gracefulTimeout(), dropped.sum());
+              + "they were interrupted and their messages given back{}.", id, engine.gracefulTimeout(),
+              destination.atLeastOnce() ? "" : " (at-most-once: " + dropped.sum() + " message(s) dropped so far)");
         }
         consumer = null;
         mailbox = null;
@@ -192,30 +196,25 @@ final class DefaultSubscription implements Subscription {
         // its catch only after the drain returned, and its message must still go back to Redis.
         state = State.STOPPED;
       }
-    } finally {
-      lock.unlock();
     }
   }
 
   @Override
   public void close() {
-    close(engine.deadline());
+    long deadline = engine.deadline();
+    engine.lifecycleFromHandler(this, () -> close(deadline));
   }
 
+  /** The caller holds this id's lifecycle lock. */
   void close(long deadlineNanos) {
-    lock.lock();
+    if (state == State.CLOSED) {
+      return;
+    }
     try {
-      if (state == State.CLOSED) {
-        return;
-      }
-      try {
-        stop(deadlineNanos, false);
-      } finally {
-        state = State.CLOSED;
-        engine.unregister(this);
-      }
+      stop(deadlineNanos, false);
     } finally {
-      lock.unlock();
+      state = State.CLOSED;
+      engine.unregister(this);
     }
   }
 
@@ -357,14 +356,28 @@ final class DefaultSubscription implements Subscription {
     ctx.outcome("rejected: " + b.reason());
   }
 
+  /**
+   * Whether the handler's outcome comes from the stop interrupting it at the graceful deadline: then
+   * the message goes back to Redis whatever the handler made of the interrupt (wrapped it, or was
+   * in a Brook call that turned it into a BrookException).
+   */
+  private boolean interruptedByStop(Throwable t) {
+    return stopping && (Mailbox.interruptedByStop() || t instanceof InterruptedException);
+  }
+
+  /** Gives the message back: its handler was interrupted by the stop, so it did not fail. */
+  private void giveBack(DefaultMessageContext ctx) {
+    Thread.currentThread().interrupt();
+    LOG.warn("Handler of subscription '{}' was interrupted on message {} from {}: the graceful timeout of {} ran out "
+        + "while stopping.{}", id, ctx.messageId(), ctx.channel(), engine.gracefulTimeout(),
+        destination.atLeastOnce() ? " It goes back to Redis." : "");
+    ctx.release();
+    ctx.outcome("interrupted by the stop");
+  }
+
   private void failed(DefaultMessageContext ctx, Throwable t) {
-    if (t instanceof InterruptedException && stopping) {
-      Thread.currentThread().interrupt();
-      LOG.warn("Handler of subscription '{}' was interrupted on message {} from {}: the graceful timeout of {} ran out "
-          + "while stopping.{}", id, ctx.messageId(), ctx.channel(), engine.gracefulTimeout(),
-          destination.atLeastOnce() ? " It goes back to Redis." : "");
-      ctx.release();
-      ctx.outcome("interrupted by the stop");
+    if (interruptedByStop(t)) {
+      giveBack(ctx);
       return;
     }
     failed.increment();
@@ -394,6 +407,24 @@ final class DefaultSubscription implements Subscription {
       Object result;
       try {
         result = ctx.proceed();
+      } catch (Throwable t) {
+        if (interruptedByStop(t)) {
+          giveBack(ctx);
+          return null;
+        }
+        return settleFailure(ctx, t);
+      }
+      handled.increment();
+      if (ackPolicy != AckPolicy.MANUAL) {
+        ctx.ack();
+      }
+      ctx.outcome("handled");
+      return result;
+    }
+
+    private Object settleFailure(DefaultMessageContext ctx, Throwable thrown) {
+      try {
+        throw thrown;
       } catch (AckMessage signal) {
         handled.increment();
         ctx.ack();
@@ -414,12 +445,6 @@ final class DefaultSubscription implements Subscription {
         failed(ctx, t);
         return null;
       }
-      handled.increment();
-      if (ackPolicy != AckPolicy.MANUAL) {
-        ctx.ack();
-      }
-      ctx.outcome("handled");
-      return result;
     }
   }
 

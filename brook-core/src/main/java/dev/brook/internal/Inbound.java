@@ -84,8 +84,19 @@ public interface Inbound {
   default void processed(Throwable failure) {}
 
   /**
-   * Never started (the subscription is stopping): hand it back to Redis untouched, so another
-   * consumer or the next start gets it, without counting a failed delivery.
+   * Never started, or interrupted by a stop: hand it back to Redis untouched, so another consumer or
+   * the next start gets it, without counting a failed delivery.
    */
   default void release() {}
+
+  /**
+   * Gives several messages of one consumer back at once, in the order they were received;
+   * transports override it to keep that order in the server (a List puts them back at its head as
+   * they were) and to use one command.
+   */
+  default void releaseAll(List<? extends Inbound> messages) {
+    for (Inbound m : messages) {
+      m.release();
+    }
+  }
 }

@@ -49,14 +49,21 @@ final class Mailbox {
   private final Condition room = lock.newCondition();
   private volatile boolean waitingForRoom;
   private volatile boolean closed;
+  /** Workers the drain interrupted at the graceful deadline; their messages go back to Redis. */
+  private final Set<Thread> interruptedByStop = ConcurrentHashMap.newKeySet();
+  /** The mailbox whose worker the current thread is, or null: how a handler's thread is recognised. */
+  private static final ThreadLocal<Mailbox> CURRENT = new ThreadLocal<>();
+  /** Who this mailbox works for (the subscription); compared by identity. */
+  private final Object owner;
 
   /**
    * @param process handles messages (one, or up to {@code batchSize}) on a worker thread; must not throw
    * @param discard called for an at-most-once message that will never be processed (buffer full,
    *     or left when the drain deadline passed)
    */
-  Mailbox(String threadName, int concurrency, int capacity, int batchSize, Consumer<List<Inbound>> process,
-      Consumer<Inbound> discard) {
+  Mailbox(Object owner, String threadName, int concurrency, int capacity, int batchSize,
+      Consumer<List<Inbound>> process, Consumer<Inbound> discard) {
+    this.owner = owner;
     this.threadName = threadName;
     this.concurrency = concurrency;
     this.capacity = capacity;
@@ -87,6 +94,39 @@ final class Mailbox {
   }
 
   /**
+   * Buffers messages fetched together before any worker looks, so a batch subscription gets them in
+   * one batch (a worker started by the first would otherwise take it alone).
+   */
+  void offerAll(List<? extends Inbound> messages) {
+    if (messages.size() == 1) {
+      offer(messages.get(0));
+      return;
+    }
+    boolean any = false;
+    for (Inbound message : messages) {
+      if (closed) {
+        giveUp(message);
+      } else if (size.incrementAndGet() > capacity && !message.atLeastOnce()) {
+        size.decrementAndGet();
+        discard.accept(message);
+        message.processed(null);
+      } else {
+        queue.add(message);
+        any = true;
+      }
+    }
+    if (any) {
+      maybeStartWorker();
+      if (concurrency > 1) {
+        // Several messages may keep several workers busy.
+        for (int i = 1; i < Math.min(concurrency, messages.size()); i++) {
+          maybeStartWorker();
+        }
+      }
+    }
+  }
+
+  /**
    * Blocks until {@code n} more messages fit, so a consumer fetches no more than the subscription
    * can take; returns false at once when the mailbox is closed.
    */
@@ -114,6 +154,11 @@ final class Mailbox {
       @Override
       public void accept(Inbound message) {
         offer(message);
+      }
+
+      @Override
+      public void acceptAll(List<? extends Inbound> messages) {
+        offerAll(messages);
       }
 
       @Override
@@ -156,6 +201,7 @@ final class Mailbox {
   private void work() {
     Thread self = Thread.currentThread();
     workers.add(self);
+    CURRENT.set(this);
     try {
       while (true) {
         List<Inbound> batch = take();
@@ -165,6 +211,8 @@ final class Mailbox {
         process.accept(batch);
       }
     } finally {
+      CURRENT.remove();
+      interruptedByStop.remove(self);
       workers.remove(self);
       running.decrementAndGet();
       // A message may have been queued after our last poll but before running dropped.
@@ -219,16 +267,13 @@ final class Mailbox {
     closed = true;
     signal(room);
     List<Inbound> keep = new ArrayList<>();
+    List<Inbound> release = new ArrayList<>();
     Inbound m;
     while ((m = queue.poll()) != null) {
       size.decrementAndGet();
-      if (m.atLeastOnce()) {
-        m.release();
-        m.processed(null);
-      } else {
-        keep.add(m);
-      }
+      (m.atLeastOnce() ? release : keep).add(m);
     }
+    releaseAll(release);
     for (Inbound k : keep) {
       size.incrementAndGet();
       queue.add(k);
@@ -236,7 +281,10 @@ final class Mailbox {
     boolean finished = awaitIdle(deadlineNanos);
     if (!finished) {
       for (Thread t : workers) {
-        t.interrupt();
+        if (t != Thread.currentThread()) {
+          interruptedByStop.add(t);
+          t.interrupt();
+        }
       }
     }
     while ((m = queue.poll()) != null) {
@@ -249,6 +297,35 @@ final class Mailbox {
       awaitWorkers(System.nanoTime() + INTERRUPT_GRACE_NANOS);
     }
     return finished;
+  }
+
+  /**
+   * Gives buffered at-least-once messages back in one call, in the order they arrived, so the
+   * transport can restore their order (a List requeues them at its head) and use one command.
+   */
+  private static void releaseAll(List<Inbound> messages) {
+    if (messages.isEmpty()) {
+      return;
+    }
+    messages.get(0).releaseAll(messages);
+    for (Inbound r : messages) {
+      r.processed(null);
+    }
+  }
+
+  /**
+   * Whether the current thread is a worker whose handler the drain interrupted at the graceful
+   * deadline: its message goes back to Redis whatever the handler then throws.
+   */
+  static boolean interruptedByStop() {
+    Mailbox box = CURRENT.get();
+    return box != null && box.interruptedByStop.contains(Thread.currentThread());
+  }
+
+  /** The owner of the mailbox the current thread works for, or null when it is no worker. */
+  static Object currentOwner() {
+    Mailbox box = CURRENT.get();
+    return box == null ? null : box.owner;
   }
 
   private boolean awaitIdle(long deadlineNanos) {

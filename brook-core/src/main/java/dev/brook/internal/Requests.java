@@ -100,7 +100,7 @@ final class Requests {
       }
       name = "brook.reply." + UUID.randomUUID();
       Destination channel = engine.transport().replyChannel(name);
-      Transport.Consumer c = engine.transport().consumer(channel, new ReplySink());
+      Transport.Consumer c = engine.transport().consumer(channel, name, new ReplySink());
       c.start();
       timer = new Timer();
       consumer = c;

@@ -19,8 +19,15 @@ public interface Transport {
    */
   void connect();
 
-  /** Creates a consumer that delivers the destination's messages to the sink once started. */
-  Consumer consumer(Destination destination, Sink sink);
+  /**
+   * Creates a consumer that delivers the destination's messages to the sink once started.
+   *
+   * @param subscriptionId the id of the subscription it reads for: a transport that names consumers
+   *     in the server (a List's processing list, a Stream group's consumer) derives the default name
+   *     from it, so two subscriptions never share one, while a subscription that replaces another
+   *     of its id (after the other stopped) takes over what that one left
+   */
+  Consumer consumer(Destination destination, String subscriptionId, Sink sink);
 
   /** Sends one message; the future completes when the server has taken it. */
   CompletableFuture<Void> send(Destination destination, Frame frame);
@@ -86,6 +93,16 @@ public interface Transport {
    */
   interface Sink {
     void accept(Inbound message);
+
+    /**
+     * Delivers messages fetched together (in order), so a batch subscription receives them in one
+     * batch rather than the first alone.
+     */
+    default void acceptAll(java.util.List<? extends Inbound> messages) {
+      for (Inbound m : messages) {
+        accept(m);
+      }
+    }
 
     /**
      * Blocks until {@code n} more messages fit; false when the subscription is stopping (the

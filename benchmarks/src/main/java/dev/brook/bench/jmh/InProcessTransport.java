@@ -35,7 +35,7 @@ final class InProcessTransport implements Transport {
   public void connect() {}
 
   @Override
-  public Consumer consumer(Destination destination, Sink sink) {
+  public Consumer consumer(Destination destination, String subscriptionId, Sink sink) {
     return new Consumer() {
       @Override
       public void start() {

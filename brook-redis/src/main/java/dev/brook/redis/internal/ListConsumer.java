@@ -98,6 +98,9 @@ final class ListConsumer implements Transport.Consumer {
 
   private final RedisTransport transport;
   private final ListDestination list;
+  private final String subscriptionId;
+  /** This consumer's name in Redis: its processing list and heartbeat carry it (see ConsumerNames). */
+  private final String consumerName;
   private final Transport.Sink sink;
   private final byte[] queueKey;
   private final byte[] processingKey;
@@ -119,20 +122,29 @@ final class ListConsumer implements Transport.Consumer {
   private Thread heartbeat;
   private boolean failureLogged;
 
-  ListConsumer(RedisTransport transport, ListDestination list, Transport.Sink sink, Duration commandTimeout) {
+  ListConsumer(RedisTransport transport, ListDestination list, String subscriptionId, Transport.Sink sink,
+      Duration commandTimeout) {
     this.transport = transport;
     this.list = list;
+    this.subscriptionId = subscriptionId;
     this.sink = sink;
+    this.consumerName = transport.consumerNames().name(explicitConsumer(list), list.key(), subscriptionId);
     this.queueKey = bytes(list.name());
-    this.processingKey = bytes(list.processingKey());
     this.processingPrefix = Keys.derived(list.name(), "processing:");
+    this.processingKey = bytes(processingPrefix + consumerName);
     this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
-    this.heartbeatKey = bytes(heartbeatPrefix + list.consumerName());
+    this.heartbeatKey = bytes(heartbeatPrefix + consumerName);
     this.blockSeconds = Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
   }
 
   String listName() {
     return list.name();
+  }
+
+  /** The destination's consumer(...) name, or null when it uses the default. */
+  static String explicitConsumer(ListDestination list) {
+    String name = list.consumerName();
+    return name.equals(dev.brook.redis.Redis.defaultConsumerName()) ? null : name;
   }
 
   boolean reliable() {
@@ -145,6 +157,9 @@ final class ListConsumer implements Transport.Consumer {
 
   @Override
   public void start() {
+    if (reliable()) {
+      transport.consumerNames().claim(list.key(), consumerName, subscriptionId);
+    }
     connection = transport.dedicatedConnection(() -> rescan = true);
     running = true;
     if (reliable()) {
@@ -184,6 +199,7 @@ final class ListConsumer implements Transport.Consumer {
         LOG.debug("Could not delete heartbeat {}", new String(heartbeatKey, StandardCharsets.UTF_8), e);
       }
     }
+    transport.consumerNames().release(list.key(), consumerName, subscriptionId);
   }
 
   /**
@@ -328,7 +344,7 @@ final class ListConsumer implements Transport.Consumer {
     }
     if (found > 0) {
       LOG.warn("Found {} item(s) of {} in the processing list of '{}' that this consumer did not hold (Redis moved them "
-          + "while a reply was lost, or a settlement failed); delivering them again.", found, list.key(), list.consumerName());
+          + "while a reply was lost, or a settlement failed); delivering them again.", found, list.key(), consumerName);
     }
   }
 
@@ -381,7 +397,7 @@ final class ListConsumer implements Transport.Consumer {
 
   /** Moves back the items of every processing list whose owner's heartbeat has expired. */
   private void recoverAbandoned(RedisCommands<byte[], byte[]> redis) {
-    String me = list.consumerName();
+    String me = consumerName;
     ScanCursor cursor = ScanCursor.INITIAL;
     ScanArgs match = ScanArgs.Builder.matches(globEscape(processingPrefix) + "*").limit(500);
     do {
@@ -486,7 +502,7 @@ final class ListConsumer implements Transport.Consumer {
     if (e != null) {
       LOG.warn("Could not {} an item of {}: {}. It stays in the processing list of '{}' and is delivered again (by this "
           + "consumer once its connection is back, else by another after this one stops).",
-          what, list.key(), e.toString(), list.consumerName());
+          what, list.key(), e.toString(), consumerName);
     }
   }
 

@@ -84,6 +84,8 @@ public final class RedisTransport implements Transport {
    */
   private final Map<StatefulRedisConnection<byte[], byte[]>, Runnable> dedicated = new ConcurrentHashMap<>();
   private volatile boolean disconnectLogged;
+  /** Names of this broker's List and Stream consumers in Redis; released by close. */
+  private final ConsumerNames consumerNames = new ConsumerNames();
 
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options) {
     this.uri = uri;
@@ -184,7 +186,7 @@ public final class RedisTransport implements Transport {
   }
 
   @Override
-  public Consumer consumer(Destination destination, Sink sink) {
+  public Consumer consumer(Destination destination, String subscriptionId, Sink sink) {
     if (destination instanceof ChannelDestination channel) {
       return lazy(() -> hub().channelConsumer(channel.name(), sink));
     }
@@ -192,10 +194,10 @@ public final class RedisTransport implements Transport {
       return lazy(() -> hub().patternConsumer(pattern, sink));
     }
     if (destination instanceof ListDestination list) {
-      return new ListConsumer(this, list, sink, commandTimeout);
+      return new ListConsumer(this, list, subscriptionId, sink, commandTimeout);
     }
     if (destination instanceof StreamDestination stream) {
-      return new StreamConsumer(this, stream, sink, commandTimeout);
+      return new StreamConsumer(this, stream, subscriptionId, sink, commandTimeout);
     }
     throw unsupported(destination, "subscribe to");
   }
@@ -344,6 +346,11 @@ public final class RedisTransport implements Transport {
     return Transport.super.sendBatch(destination, frames);
   }
 
+  /** Consumer names in Redis, and the check that this broker's live consumers do not share one. */
+  ConsumerNames consumerNames() {
+    return consumerNames;
+  }
+
   /** The shared command connection's async API (settlement, heartbeats); non-blocking commands only. */
   io.lettuce.core.api.async.RedisAsyncCommands<byte[], byte[]> commands() {
     return connection.async();
@@ -401,6 +408,7 @@ public final class RedisTransport implements Transport {
       release();
     } finally {
       lock.unlock();
+      consumerNames.close();
     }
   }
 

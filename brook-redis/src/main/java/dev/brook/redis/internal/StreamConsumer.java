@@ -57,6 +57,9 @@ final class StreamConsumer implements Transport.Consumer {
 
   private final RedisTransport transport;
   private final StreamDestination stream;
+  private final String subscriptionId;
+  /** This consumer's name in the group (see ConsumerNames). */
+  private final String consumerName;
   private final Transport.Sink sink;
   private final byte[] key;
   private final byte[] group;
@@ -80,13 +83,17 @@ final class StreamConsumer implements Transport.Consumer {
   private Thread loop;
   private boolean failureLogged;
 
-  StreamConsumer(RedisTransport transport, StreamDestination stream, Transport.Sink sink, Duration commandTimeout) {
+  StreamConsumer(RedisTransport transport, StreamDestination stream, String subscriptionId, Transport.Sink sink,
+      Duration commandTimeout) {
     this.transport = transport;
     this.stream = stream;
+    this.subscriptionId = subscriptionId;
     this.sink = sink;
     this.key = bytes(stream.name());
     this.group = stream.groupName() == null ? null : bytes(stream.groupName());
-    this.me = group == null ? null : Consumer.from(group, bytes(stream.consumerName()));
+    String explicit = stream.consumerName().equals(dev.brook.redis.Redis.defaultConsumerName()) ? null : stream.consumerName();
+    this.consumerName = transport.consumerNames().name(explicit, stream.key(), subscriptionId);
+    this.me = group == null ? null : Consumer.from(group, bytes(consumerName));
     this.claimEveryMillis = Math.max(50, Math.min(2_000, stream.minIdleTime().toMillis() / 2));
     long block = Math.min(2_000, commandTimeout.toMillis() / 2);
     this.blockMillis = Math.max(10, group == null ? block : Math.min(block, claimEveryMillis));
@@ -106,6 +113,9 @@ final class StreamConsumer implements Transport.Consumer {
 
   @Override
   public void start() {
+    if (grouped()) {
+      transport.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+    }
     connection = transport.dedicatedConnection(() -> rescan = true);
     running = true;
     String startId = null;
@@ -141,6 +151,13 @@ final class StreamConsumer implements Transport.Consumer {
     }
     loop = null;
     connection = null;
+  }
+
+  @Override
+  public void afterDrain() {
+    if (grouped()) {
+      transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+    }
   }
 
   private void ensureGroup(RedisCommands<byte[], byte[]> redis, String from) {

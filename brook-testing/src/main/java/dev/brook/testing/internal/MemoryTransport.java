@@ -107,7 +107,7 @@ public final class MemoryTransport implements Transport {
   }
 
   @Override
-  public Consumer consumer(Destination destination, Sink sink) {
+  public Consumer consumer(Destination destination, String subscriptionId, Sink sink) {
     if (destination instanceof ChannelDestination || destination instanceof PatternDestination) {
       boolean counted;
       lock.lock();
