@@ -68,6 +68,11 @@ final class DefaultSubscription implements Subscription {
   private volatile boolean droppingLogged;
   /** At most a few WARN lines a minute for messages that cannot be read; the rest are summarized. */
   private final WarnLimit decodeWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  /**
+   * At most a few ERROR lines (with stack trace) a minute for handler failures: a message that always
+   * fails and comes back must not fill the disk; the rest go to DEBUG and one summary.
+   */
+  private final WarnLimit failureErrors = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   /** True while a stop drains; an interrupt then comes from the graceful deadline, not from a bug. */
   private volatile boolean stopping;
 
@@ -385,7 +390,19 @@ final class DefaultSubscription implements Subscription {
     if (t instanceof InterruptedException) {
       Thread.currentThread().interrupt();
     }
-    LOG.error("Handler of subscription '{}' failed on message {} from {}.", id, ctx.messageId(), ctx.channel(), t);
+    long suppressed = failureErrors.acquire();
+    if (suppressed > 0) {
+      LOG.error("Handler of subscription '{}' failed on {} more message(s) in the last minute; they were logged at DEBUG "
+          + "only (at most {} such ERROR lines a minute), and metrics().failed() counts them all.",
+          id, suppressed, WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+    }
+    if (suppressed >= 0) {
+      LOG.error("Handler of subscription '{}' failed on message {} from {} (delivery {}).", id, ctx.messageId(),
+          ctx.channel(), ctx.deliveryCount(), t);
+    } else {
+      LOG.debug("Handler of subscription '{}' failed on message {} from {} (delivery {}).", id, ctx.messageId(),
+          ctx.channel(), ctx.deliveryCount(), t);
+    }
     String why = t.getClass().getName() + ": " + t.getMessage();
     switch (ackPolicy) {
       case ACK -> ctx.ack();
