@@ -240,7 +240,7 @@ final class DefaultSubscription implements Subscription {
       droppingLogged = true;
       LOG.warn("Subscription '{}' dropped a message from {}: its buffer of {} messages is full. "
           + "Raise concurrency or the buffer size; further drops are counted in metrics().dropped() without a log line.",
-          id, message.channel(), engine.bufferSize());
+          id, LogText.escape(message.channel()), engine.bufferSize());
     }
   }
 
@@ -319,7 +319,8 @@ final class DefaultSubscription implements Subscription {
       ctx.run(consumeStack.with(engine.middlewares()));
     } catch (Throwable t) {
       // Settle catches everything after it; only the access log (or a bug) is before it.
-      LOG.error("Subscription '{}' failed on message {} from {} outside its handler.", id, ctx.messageId(), ctx.channel(), t);
+      LOG.error("Subscription '{}' failed on message {} from {} outside its handler.", id,
+          LogText.escape(ctx.messageId()), LogText.escape(ctx.channel()), t);
     }
   }
 
@@ -349,8 +350,10 @@ final class DefaultSubscription implements Subscription {
           id, suppressed, WarnLimit.DECODE_WARNINGS_PER_MINUTE);
     }
     if (suppressed >= 0 ? LOG.isWarnEnabled() : LOG.isDebugEnabled()) {
-      String line = b.before() + " message " + ctx.messageId() + " from " + in.channel() + " (subscription '" + id + "')"
-          + b.after() + ". " + (in.atLeastOnce() ? "Rejected; the subscription goes on." : "Skipped; the subscription goes on.");
+      // Escaped: the id, a pattern's channel and a decoder's message (quoting the payload) come from outside.
+      String line = b.before() + " message " + LogText.escape(ctx.messageId()) + " from " + LogText.escape(in.channel())
+          + " (subscription '" + id + "')" + LogText.escape(b.after()) + ". "
+          + (in.atLeastOnce() ? "Rejected; the subscription goes on." : "Skipped; the subscription goes on.");
       if (suppressed >= 0) {
         LOG.warn(line);
       } else {
@@ -374,7 +377,7 @@ final class DefaultSubscription implements Subscription {
   private void giveBack(DefaultMessageContext ctx) {
     Thread.currentThread().interrupt();
     LOG.warn("Handler of subscription '{}' was interrupted on message {} from {}: the graceful timeout of {} ran out "
-        + "while stopping.{}", id, ctx.messageId(), ctx.channel(), engine.gracefulTimeout(),
+        + "while stopping.{}", id, LogText.escape(ctx.messageId()), LogText.escape(ctx.channel()), engine.gracefulTimeout(),
         destination.atLeastOnce() ? " It goes back to Redis." : "");
     ctx.release();
     ctx.outcome("interrupted by the stop");
@@ -397,11 +400,11 @@ final class DefaultSubscription implements Subscription {
           id, suppressed, WarnLimit.DECODE_WARNINGS_PER_MINUTE);
     }
     if (suppressed >= 0) {
-      LOG.error("Handler of subscription '{}' failed on message {} from {} (delivery {}).", id, ctx.messageId(),
-          ctx.channel(), ctx.deliveryCount(), t);
+      LOG.error("Handler of subscription '{}' failed on message {} from {} (delivery {}).", id,
+          LogText.escape(ctx.messageId()), LogText.escape(ctx.channel()), ctx.deliveryCount(), t);
     } else {
-      LOG.debug("Handler of subscription '{}' failed on message {} from {} (delivery {}).", id, ctx.messageId(),
-          ctx.channel(), ctx.deliveryCount(), t);
+      LOG.debug("Handler of subscription '{}' failed on message {} from {} (delivery {}).", id,
+          LogText.escape(ctx.messageId()), LogText.escape(ctx.channel()), ctx.deliveryCount(), t);
     }
     String why = t.getClass().getName() + ": " + t.getMessage();
     switch (ackPolicy) {
@@ -522,7 +525,8 @@ final class DefaultSubscription implements Subscription {
         return ctx.proceed();
       } finally {
         long micros = (System.nanoTime() - start) / 1000;
-        ACCESS.debug("{} message {} from {}: {} in {} ms", id, ctx.messageId(), ctx.channel(), ctx.outcome(),
+        ACCESS.debug("{} message {} from {}: {} in {} ms", id, LogText.escape(ctx.messageId()),
+            LogText.escape(ctx.channel()), LogText.escape(ctx.outcome()),
             micros / 1000 + "." + String.format("%03d", micros % 1000));
       }
     }

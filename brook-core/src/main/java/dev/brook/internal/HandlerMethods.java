@@ -309,7 +309,7 @@ final class HandlerMethods {
       String previousDestination = MDC.get(MDC_DESTINATION);
       String previousId = MDC.get(MDC_MESSAGE_ID);
       MDC.put(MDC_DESTINATION, ctx.destination().key());
-      MDC.put(MDC_MESSAGE_ID, ctx.messageId());
+      MDC.put(MDC_MESSAGE_ID, LogText.escape(ctx.messageId()));
       try {
         return call(invoker, values);
       } finally {

@@ -362,7 +362,7 @@ final class Requests {
     if (p == null) {
       late.increment();
       LOG.debug("Dropped a reply with correlation_id {} on {}: no request is waiting for it (it timed out, was "
-          + "cancelled or was answered already).", correlationId, replyName);
+          + "cancelled or was answered already).", LogText.escape(correlationId), replyName);
       return;
     }
     replied.increment();

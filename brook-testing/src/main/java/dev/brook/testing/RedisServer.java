@@ -297,21 +297,9 @@ public final class RedisServer implements AutoCloseable {
                 bin = embeddedBinary();
                 src = SOURCE_EMBEDDED;
             } else {
-                Optional<Path> onPath = findOnPath();
-                if (onPath.isPresent()) {
-                    bin = onPath.get();
-                    src = SOURCE_PATH;
-                } else {
-                    try {
-                        bin = embeddedBinary();
-                    } catch (IllegalStateException e) {
-                        throw new IllegalStateException("No redis-server binary available. Tried: redis-server in the "
-                                + "PATH entries " + pathEntries() + ", " + FALLBACK_LOCATIONS
-                                + ", and the embedded-redis resource " + EMBEDDED_RESOURCE + " (" + e.getMessage()
-                                + "). " + INSTALL_HINT, e);
-                    }
-                    src = SOURCE_EMBEDDED;
-                }
+                DefaultBinary chosen = defaultBinary(pathEntries(), FALLBACK_LOCATIONS);
+                bin = chosen.path();
+                src = chosen.source();
             }
             if (!Files.isRegularFile(bin) || !Files.isExecutable(bin)) {
                 throw new IllegalStateException("redis-server binary " + bin + " (" + src
@@ -767,17 +755,44 @@ public final class RedisServer implements AutoCloseable {
         return entries;
     }
 
+    /** The binary {@link Builder#start()} uses by default, and its {@link #source()}. */
+    record DefaultBinary(Path path, String source) {
+    }
+
+    /**
+     * {@code redis-server} from these PATH entries or fallback locations, else the embedded binary (so a machine
+     * with only a JDK runs the tests).
+     */
+    static DefaultBinary defaultBinary(List<String> pathEntries, List<Path> fallbacks) {
+        Optional<Path> onPath = findOnPath(pathEntries, fallbacks);
+        if (onPath.isPresent()) {
+            return new DefaultBinary(onPath.get(), SOURCE_PATH);
+        }
+        try {
+            return new DefaultBinary(embeddedBinary(), SOURCE_EMBEDDED);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("No redis-server binary available. Tried: redis-server in the "
+                    + "PATH entries " + pathEntries + ", " + fallbacks
+                    + ", and the embedded-redis resource " + EMBEDDED_RESOURCE + " (" + e.getMessage()
+                    + "). " + INSTALL_HINT, e);
+        }
+    }
+
     /** {@code redis-server} from the PATH entries, then /usr/bin and /usr/local/bin. */
     static Optional<Path> findOnPath() {
+        return findOnPath(pathEntries(), FALLBACK_LOCATIONS);
+    }
+
+    static Optional<Path> findOnPath(List<String> pathEntries, List<Path> fallbacks) {
         List<Path> candidates = new ArrayList<>();
-        for (String entry : pathEntries()) {
+        for (String entry : pathEntries) {
             try {
                 candidates.add(Path.of(entry, "redis-server"));
             } catch (RuntimeException invalidPath) {
                 // ignore malformed PATH entries
             }
         }
-        candidates.addAll(FALLBACK_LOCATIONS);
+        candidates.addAll(fallbacks);
         for (Path candidate : candidates) {
             if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
                 return Optional.of(candidate.toAbsolutePath());

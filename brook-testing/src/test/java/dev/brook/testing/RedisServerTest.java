@@ -210,6 +210,26 @@ class RedisServerTest {
     }
 
     @Test
+    void withoutRedisServerOnPathOrInTheUsualPlacesTheEmbeddedBinaryIsUsed(@TempDir Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("bin"));
+        Files.createFile(dir.resolve("bin/redis-server")); // not executable: not a candidate
+        RedisServer.DefaultBinary chosen = RedisServer.defaultBinary(
+                List.of(dir.resolve("bin").toString(), dir.resolve("missing").toString()), List.of());
+        assertThat(chosen.source()).isEqualTo(RedisServer.SOURCE_EMBEDDED);
+        try (RedisServer redis = RedisServer.builder().binary(chosen.path()).start()) {
+            assertThat(redis.command("PING")).isEqualTo("PONG");
+        }
+    }
+
+    @Test
+    void anExecutableRedisServerOnPathIsPreferredToTheEmbeddedOne(@TempDir Path dir) throws IOException {
+        Path script = Files.writeString(dir.resolve("redis-server"), "#!/bin/sh\nexit 1\n");
+        assertThat(script.toFile().setExecutable(true)).isTrue();
+        RedisServer.DefaultBinary chosen = RedisServer.defaultBinary(List.of(dir.toString()), List.of());
+        assertThat(chosen).isEqualTo(new RedisServer.DefaultBinary(script.toAbsolutePath(), RedisServer.SOURCE_PATH));
+    }
+
+    @Test
     void passwordGoesIntoTheUrlAndIsUsedForCommands() throws IOException {
         try (RedisServer redis = RedisServer.builder().password("s3cret pw").start()) {
             assertThat(redis.url()).isEqualTo("redis://:s3cret%20pw@127.0.0.1:" + redis.port());

@@ -19,8 +19,9 @@ class GracefulShutdownTest {
   @Test
   void sigtermShutsDownGracefullyAndExitsZero(RedisServer redis) throws Exception {
     String java = ProcessHandle.current().info().command().orElseThrow();
+    // The service's own logging (logback.xml: INFO on the console), not the tests' (a file): the test reads its lines.
     Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        QuickStart.class.getName(), "--forever", "--url", redis.url())
+        "-Dlogback.configurationFile=logback.xml", QuickStart.class.getName(), "--forever", "--url", redis.url())
         .redirectErrorStream(true)
         .start();
     List<String> lines = new CopyOnWriteArrayList<>();

@@ -411,7 +411,7 @@ final class ListConsumer implements Transport.Consumer {
         Long moved = RECOVER.call(redis, ScriptOutputType.INTEGER, new byte[][] {key, queueKey});
         if (moved != null && moved > 0) {
           LOG.warn("Recovered {} item(s) of {} from consumer '{}', whose heartbeat expired; they are queued again.",
-              moved, list.key(), owner);
+              moved, list.key(), dev.brook.internal.LogText.escape(owner));
         }
       }
       cursor = page;
@@ -491,9 +491,9 @@ final class ListConsumer implements Transport.Consumer {
       }
       if (suppressed >= 0) {
         LOG.warn("Dropped a rejected item of {} ({}); configure list(\"{}\").deadLetter() to keep such items.",
-            list.key(), reason, list.name());
+            list.key(), dev.brook.internal.LogText.escape(reason), list.name());
       } else {
-        LOG.debug("Dropped a rejected item of {} ({})", list.key(), reason);
+        LOG.debug("Dropped a rejected item of {} ({})", list.key(), dev.brook.internal.LogText.escape(reason));
       }
     }
   }

@@ -446,9 +446,11 @@ final class StreamConsumer implements Transport.Consumer {
           suppressed, stream.key(), stream.deadLetterKey());
     }
     if (suppressed >= 0) {
-      LOG.warn("Entry {} of {} went to the dead-letter stream {}: {}", entry.id(), stream.key(), stream.deadLetterKey(), reason);
+      LOG.warn("Entry {} of {} went to the dead-letter stream {}: {}", entry.id(), stream.key(), stream.deadLetterKey(),
+          dev.brook.internal.LogText.escape(reason));
     } else {
-      LOG.debug("Entry {} of {} went to the dead-letter stream {}: {}", entry.id(), stream.key(), stream.deadLetterKey(), reason);
+      LOG.debug("Entry {} of {} went to the dead-letter stream {}: {}", entry.id(), stream.key(), stream.deadLetterKey(),
+          dev.brook.internal.LogText.escape(reason));
     }
   }
 
