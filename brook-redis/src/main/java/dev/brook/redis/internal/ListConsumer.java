@@ -160,14 +160,42 @@ final class ListConsumer implements Transport.Consumer {
     if (reliable()) {
       transport.consumerNames().claim(list.key(), consumerName, subscriptionId);
     }
-    connection = transport.dedicatedConnection(() -> rescan = true);
-    running = true;
-    if (reliable()) {
-      beat(connection.sync());
-      recoverAbandoned(connection.sync());
-      heartbeat = Thread.ofVirtual().name("brook-heartbeat:" + list.name()).start(this::heartbeatLoop);
+    boolean started = false;
+    try {
+      connection = transport.dedicatedConnection(() -> rescan = true);
+      running = true;
+      String type = connection.sync().type(queueKey);
+      if (!"list".equals(type) && !"none".equals(type)) {
+        throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': the key holds a " + type
+            + ", not a list. Use another list name or delete the key.");
+      }
+      if (reliable()) {
+        beat(connection.sync());
+        recoverAbandoned(connection.sync());
+        heartbeat = Thread.ofVirtual().name("brook-heartbeat:" + list.name()).start(this::heartbeatLoop);
+      }
+      loop = Thread.ofVirtual().name("brook-list:" + list.name()).start(this::consumeLoop);
+      started = true;
+    } catch (io.lettuce.core.RedisCommandExecutionException e) {
+      throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': Redis says " + e.getMessage()
+          + ". The subscription was not started.", e);
+    } finally {
+      if (!started) {
+        running = false;
+        Thread h = heartbeat;
+        if (h != null) {
+          h.interrupt();
+          heartbeat = null;
+        }
+        if (connection != null) {
+          transport.closeDedicated(connection);
+          connection = null;
+        }
+        if (reliable()) {
+          transport.consumerNames().release(list.key(), consumerName, subscriptionId);
+        }
+      }
     }
-    loop = Thread.ofVirtual().name("brook-list:" + list.name()).start(this::consumeLoop);
   }
 
   @Override

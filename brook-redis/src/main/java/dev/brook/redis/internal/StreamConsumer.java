@@ -116,22 +116,67 @@ final class StreamConsumer implements Transport.Consumer {
     if (grouped()) {
       transport.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
     }
-    connection = transport.dedicatedConnection(() -> rescan = true);
-    running = true;
-    String startId = null;
-    if (grouped()) {
-      ensureGroup(connection.sync(), stream.startId());
-    } else {
-      startId = initialReadId(connection.sync());
-    }
-    String first = startId;
-    loop = Thread.ofVirtual().name("brook-stream:" + stream.name()).start(() -> {
+    boolean started = false;
+    try {
+      connection = transport.dedicatedConnection(() -> rescan = true);
+      running = true;
+      String startId = null;
       if (grouped()) {
-        groupLoop();
+        ensureGroup(connection.sync(), stream.startId());
       } else {
-        readLoop(first);
+        startId = initialReadId(connection.sync());
+        if (!StreamDestination.LATEST.equals(stream.startId())) {
+          // Lets Redis check the id (and the key's type) now rather than in the loop.
+          connection.sync().xread(XReadArgs.Builder.count(1), XReadArgs.StreamOffset.from(key, startId));
+        }
       }
-    });
+      String first = startId;
+      loop = Thread.ofVirtual().name("brook-stream:" + stream.name()).start(() -> {
+        if (grouped()) {
+          groupLoop();
+        } else {
+          readLoop(first);
+        }
+      });
+      started = true;
+    } catch (RedisCommandExecutionException e) {
+      throw startFailure(e);
+    } finally {
+      if (!started) {
+        running = false;
+        if (connection != null) {
+          transport.closeDedicated(connection);
+          connection = null;
+        }
+        if (grouped()) {
+          transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+        }
+      }
+    }
+  }
+
+  /** A start Redis refused, with the stream, the group, what Redis said and the fix. */
+  private dev.brook.BrookException startFailure(RedisCommandExecutionException e) {
+    String redisSays = String.valueOf(e.getMessage());
+    String what = grouped()
+        ? "Cannot create consumer group '" + stream.groupName() + "' on stream '" + stream.name() + "'"
+        : "Cannot read stream '" + stream.name() + "'";
+    if (redisSays.startsWith("WRONGTYPE")) {
+      String type;
+      try {
+        type = transport.syncCommands().type(key);
+      } catch (RuntimeException unknown) {
+        type = "another type";
+      }
+      return new dev.brook.BrookException(what + ": Redis says " + redisSays + ": the key holds a " + type
+          + ", not a stream. Use another stream name or delete the key.", e);
+    }
+    if (redisSays.contains("Invalid stream ID")) {
+      return new dev.brook.BrookException(what + " at '" + stream.startId() + "': Redis says " + redisSays
+          + ". startFrom takes StreamDestination.LATEST (\"$\"), StreamDestination.BEGINNING (\"0\") or an entry id "
+          + "such as \"1700000000000-0\" (milliseconds-sequence).", e);
+    }
+    return new dev.brook.BrookException(what + ": Redis says " + redisSays + ". The subscription was not started.", e);
   }
 
   @Override
