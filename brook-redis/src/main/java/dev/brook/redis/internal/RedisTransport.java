@@ -27,11 +27,20 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import io.lettuce.core.resource.Transports;
+import io.netty.resolver.AddressResolverGroup;
+import io.netty.resolver.dns.DefaultDnsCache;
+import io.netty.resolver.dns.DefaultDnsCnameCache;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.dns.DnsNameResolverChannelStrategy;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.ConnectException;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -48,8 +57,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ownership: the transport creates its own {@link ClientResources} (event loops named {@code
  * brook-...}) and {@link RedisClient} and shuts both down in {@link #close()}, so a closed broker
- * leaves no thread or connection behind. Connecting is lazy, idempotent and thread-safe; a failed
- * connect releases what it created.
+ * leaves no thread, connection or socket behind (its DNS resolver included). Connecting is lazy,
+ * idempotent and thread-safe; a failed connect releases what it created.
+ *
+ * <p>Locking: {@code lock} guards the fields and is never held across I/O. The first {@link
+ * #connect()} connects while concurrent callers wait on its future; the Pub/Sub connection is
+ * opened the same way; consumers' connections are opened concurrently and registered afterwards.
+ * {@link #close()} first stops intake (nothing is registered after it), so a connection that was
+ * being opened meanwhile is closed by whoever opened it, who then gets the same "closed" error; and
+ * closing shuts the client down, which ends a connect in progress instead of waiting for its timeout.
  *
  * <p>Faults: every connection reconnects on its own (back-off from 10 ms doubling to 1 s, so a
  * Redis that is back is found within about a second). While a connection is down its commands wait
@@ -71,12 +87,19 @@ public final class RedisTransport implements Transport {
   private final Duration connectTimeout;
   private final Duration commandTimeout;
 
+  /** Guards the fields below; never held across I/O. */
   private final ReentrantLock lock = new ReentrantLock();
   private volatile boolean connected;
-  private boolean closed;
+  private volatile boolean closed;
+  /** The connect in progress or done; null before the first and after a failed one (the next retries). */
+  private CompletableFuture<Void> connecting;
+  private AddressResolverGroup<?> resolver;
   private ClientResources resources;
+  private java.util.Set<Thread> resourceThreads;
   private RedisClient client;
   private volatile StatefulRedisConnection<byte[], byte[]> connection;
+  /** The Pub/Sub connection being opened or open; null before and after a failed attempt. */
+  private CompletableFuture<PubSubHub> hubOpening;
   private volatile PubSubHub hub;
   /**
    * Connections of List and Stream consumers, which block, with what to run when one reconnects;
@@ -124,64 +147,247 @@ public final class RedisTransport implements Transport {
     if (connected) {
       return;
     }
+    CompletableFuture<Void> attempt;
+    boolean mine;
     lock.lock();
     try {
-      if (connected) {
-        return;
-      }
       if (closed) {
-        throw new IllegalStateException("Broker " + masked + " is closed; create a new one.");
+        throw closedError();
       }
-      resources = DefaultClientResources.builder()
-          .threadFactoryProvider(pool -> new DefaultThreadFactory("brook-" + pool.replace("lettuce-", ""), true))
-          .ioThreadPoolSize(2)
-          .computationThreadPoolSize(1)
-          .commandLatencyRecorder(CommandLatencyRecorder.disabled())
-          .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
-          // Lettuce's default grows to 30 s: a Redis back after a few seconds would wait that long.
-          .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
-          .nettyCustomizer(new ConsolidatedFlushes())
-          .build();
-      client = RedisClient.create(resources);
-      ClientOptions.Builder clientOptions = ClientOptions.builder()
-          .autoReconnect(true)
-          // While reconnecting, commands wait (bounded by requestQueueSize, each at most commandTimeout).
-          .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
-          .requestQueueSize(options.requestQueueSize())
-          .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build())
-          .timeoutOptions(TimeoutOptions.enabled(commandTimeout));
+      mine = connecting == null;
+      if (mine) {
+        connecting = new CompletableFuture<>();
+      }
+      attempt = connecting;
+    } finally {
+      lock.unlock();
+    }
+    if (!mine) {
+      await(attempt); // the first caller's connect, not the lock: bounded by connectTimeout, ended by close()
+      return;
+    }
+    try {
+      open();
+      attempt.complete(null);
+    } catch (RuntimeException e) {
+      lock.lock();
+      try {
+        if (connecting == attempt) {
+          connecting = null;
+        }
+      } finally {
+        lock.unlock();
+      }
+      attempt.completeExceptionally(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Creates the client (no I/O), registers it so {@link #close()} can shut it down, then connects
+   * outside the lock.
+   */
+  private void open() {
+    AddressResolverGroup<?> newResolver = newResolver();
+    java.util.Set<Thread> threads = ConcurrentHashMap.newKeySet();
+    ClientResources newResources = DefaultClientResources.builder()
+        .threadFactoryProvider(pool -> {
+          java.util.concurrent.ThreadFactory named = new DefaultThreadFactory("brook-" + pool.replace("lettuce-", ""), true);
+          return task -> {
+            Thread t = named.newThread(task);
+            threads.add(t); // joined at release: close returns when they have ended, not just been told to
+            return t;
+          };
+        })
+        .ioThreadPoolSize(2)
+        .computationThreadPoolSize(1)
+        .commandLatencyRecorder(CommandLatencyRecorder.disabled())
+        .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
+        // Lettuce's default grows to 30 s: a Redis back after a few seconds would wait that long.
+        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+        .nettyCustomizer(new ConsolidatedFlushes())
+        .addressResolverGroup(newResolver)
+        .build();
+    RedisClient newClient = RedisClient.create(newResources);
+    ClientOptions.Builder clientOptions = ClientOptions.builder()
+        .autoReconnect(true)
+        // While reconnecting, commands wait (bounded by requestQueueSize, each at most commandTimeout).
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+        .requestQueueSize(options.requestQueueSize())
+        .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build())
+        .timeoutOptions(TimeoutOptions.enabled(commandTimeout));
+    Owned created = new Owned(newResolver, newClient, newResources, threads);
+    try {
       if (options.caCertificate() != null) {
         clientOptions.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(options.caCertificate().toFile()).build());
       }
-      client.setOptions(clientOptions.build());
-      client.addListener(new ConnectionLog());
-      try {
-        connection = client.connect(ByteArrayCodec.INSTANCE, uri);
-      } catch (RuntimeException e) {
-        release();
-        throw connectFailure(e);
+      newClient.setOptions(clientOptions.build());
+      newClient.addListener(new ConnectionLog());
+    } catch (RuntimeException e) {
+      created.release(masked);
+      throw e;
+    }
+    boolean accepted;
+    lock.lock();
+    try {
+      accepted = !closed;
+      if (accepted) {
+        resolver = newResolver;
+        client = newClient;
+        resources = newResources;
+        resourceThreads = threads;
       }
+    } finally {
+      lock.unlock();
+    }
+    if (!accepted) {
+      created.release(masked);
+      throw closedError();
+    }
+    StatefulRedisConnection<byte[], byte[]> opened;
+    try {
+      opened = newClient.connect(ByteArrayCodec.INSTANCE, uri);
+    } catch (RuntimeException e) {
+      if (closed) {
+        throw closedError(); // close() shut the client down under this connect, and released it
+      }
+      BrookException failure = connectFailure(e, newClient);
+      Owned mine = null;
+      lock.lock();
+      try {
+        if (client == newClient) {
+          mine = takeClient();
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (mine != null) {
+        mine.release(masked);
+      }
+      throw failure;
+    }
+    register(opened, () -> {
+      connection = opened;
       connected = true;
+    });
+  }
+
+  /**
+   * Runs {@code publish} under the lock unless the transport was closed meanwhile; then closes the
+   * connection just opened (close() did not see it) and throws the "closed" error.
+   */
+  private void register(io.lettuce.core.api.StatefulConnection<?, ?> opened, Runnable publish) {
+    boolean late;
+    lock.lock();
+    try {
+      late = closed;
+      if (!late) {
+        publish.run();
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (late) {
+      try {
+        opened.close();
+      } catch (RuntimeException e) {
+        LOG.debug("Closing a connection to {} opened during close failed", masked, e);
+      }
+      throw closedError();
+    }
+  }
+
+  private IllegalStateException closedError() {
+    return new IllegalStateException("Broker " + masked + " is closed; create a new one.");
+  }
+
+  /** The client, once connected; throws the "closed" error after close(). */
+  private RedisClient connectedClient() {
+    connect();
+    lock.lock();
+    try {
+      if (closed || client == null) {
+        throw closedError();
+      }
+      return client;
     } finally {
       lock.unlock();
     }
   }
 
+  /** Waits for another thread's attempt and throws what it threw. */
+  private static <T> T await(CompletableFuture<T> attempt) {
+    try {
+      return attempt.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+  }
+
+  /**
+   * Lettuce's default resolver group is one per JVM: it keeps a DNS resolver, with a UDP socket, for
+   * each event loop it has seen and closes it when that loop has ended, too late for the close to
+   * run, so every broker left sockets behind. This group is the transport's and is closed while its
+   * event loops still run. It opens a socket per lookup, closed when the lookup is done, not one per
+   * event loop: an IP address or a name in /etc/hosts needs none. Otherwise Lettuce's settings
+   * (native transport, caches).
+   */
+  private static AddressResolverGroup<?> newResolver() {
+    return new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+        .datagramChannelType(Transports.datagramChannelClass())
+        .socketChannelType(Transports.socketChannelClass().asSubclass(io.netty.channel.socket.SocketChannel.class))
+        .datagramChannelStrategy(DnsNameResolverChannelStrategy.ChannelPerResolution)
+        .cnameCache(new DefaultDnsCnameCache())
+        .resolveCache(new DefaultDnsCache()));
+  }
+
+  /** Opens the shared Pub/Sub connection once; concurrent callers wait for the first one's. */
   private PubSubHub hub() {
+    PubSubHub h = hub;
+    if (h != null) {
+      return h;
+    }
+    RedisClient c = connectedClient();
+    CompletableFuture<PubSubHub> attempt;
+    boolean mine;
     lock.lock();
     try {
-      if (hub == null) {
-        StatefulRedisPubSubConnection<byte[], byte[]> pubsub;
-        try {
-          pubsub = client.connectPubSub(ByteArrayCodec.INSTANCE, uri);
-        } catch (RuntimeException e) {
-          throw connectFailure(e);
-        }
-        hub = new PubSubHub(pubsub, masked, options.maxMessageSize());
+      if (closed) {
+        throw closedError();
       }
-      return hub;
+      mine = hubOpening == null;
+      if (mine) {
+        hubOpening = new CompletableFuture<>();
+      }
+      attempt = hubOpening;
     } finally {
       lock.unlock();
+    }
+    if (!mine) {
+      return await(attempt);
+    }
+    try {
+      StatefulRedisPubSubConnection<byte[], byte[]> pubsub;
+      try {
+        pubsub = c.connectPubSub(ByteArrayCodec.INSTANCE, uri);
+      } catch (RuntimeException e) {
+        throw closed ? closedError() : connectFailure(e, c);
+      }
+      PubSubHub created = new PubSubHub(pubsub, masked, options.maxMessageSize());
+      register(pubsub, () -> hub = created);
+      attempt.complete(created);
+      return created;
+    } catch (RuntimeException e) {
+      lock.lock();
+      try {
+        if (hubOpening == attempt) {
+          hubOpening = null;
+        }
+      } finally {
+        lock.unlock();
+      }
+      attempt.completeExceptionally(e);
+      throw e;
     }
   }
 
@@ -368,23 +574,15 @@ public final class RedisTransport implements Transport {
    *     it must only set a flag
    */
   StatefulRedisConnection<byte[], byte[]> dedicatedConnection(Runnable onReconnect) {
-    connect();
-    StatefulRedisConnection<byte[], byte[]> c;
-    lock.lock();
+    RedisClient c = connectedClient();
+    StatefulRedisConnection<byte[], byte[]> opened;
     try {
-      if (closed) {
-        throw new IllegalStateException("Broker " + masked + " is closed; create a new one.");
-      }
-      try {
-        c = client.connect(ByteArrayCodec.INSTANCE, uri);
-      } catch (RuntimeException e) {
-        throw connectFailure(e);
-      }
-      dedicated.put(c, onReconnect);
-    } finally {
-      lock.unlock();
+      opened = c.connect(ByteArrayCodec.INSTANCE, uri); // outside the lock: consumers connect concurrently
+    } catch (RuntimeException e) {
+      throw closed ? closedError() : connectFailure(e, c);
     }
-    return c;
+    register(opened, () -> dedicated.put(opened, onReconnect));
+    return opened;
   }
 
   void closeDedicated(StatefulRedisConnection<byte[], byte[]> c) {
@@ -398,18 +596,68 @@ public final class RedisTransport implements Transport {
         + destination.getClass().getName() + "). Use a destination from dev.brook.redis.Redis: channel, pattern, list or stream.");
   }
 
+  /**
+   * Once, in order: stops intake (nothing is registered after this; connections opened meanwhile
+   * are closed by their openers), flushes the command connection, then closes the connections, the
+   * DNS resolver, the client and the resources, all outside the lock.
+   */
   @Override
   public void close() {
     lock.lock();
     try {
+      if (closed) {
+        return;
+      }
       closed = true;
       connected = false;
-      flush();
-      release();
     } finally {
       lock.unlock();
+    }
+    try {
+      closeConnections();
+    } finally {
       consumerNames.close();
     }
+  }
+
+  private void closeConnections() {
+    flush();
+    List<AutoCloseable> connections = new ArrayList<>();
+    Owned owned;
+    lock.lock();
+    try {
+      connections.addAll(dedicated.keySet());
+      dedicated.clear();
+      if (hub != null) {
+        connections.add(hub::close);
+      }
+      if (connection != null) {
+        connections.add(connection);
+      }
+      hub = null;
+      connection = null;
+      owned = takeClient();
+    } finally {
+      lock.unlock();
+    }
+    for (AutoCloseable c : connections) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.debug("Closing a connection to {} failed", masked, e);
+      }
+    }
+    owned.release(masked);
+  }
+
+  /** Takes the client, its resolver and resources out of the fields; call under the lock. */
+  private Owned takeClient() {
+    Owned owned = new Owned(resolver, client, resources, resourceThreads);
+    resolver = null;
+    client = null;
+    resources = null;
+    resourceThreads = null;
+    return owned;
   }
 
   /**
@@ -431,43 +679,64 @@ public final class RedisTransport implements Transport {
     }
   }
 
-  /** Closes connections, then the client, then the resources: the reverse of creation. */
-  private void release() {
-    try {
-      for (StatefulRedisConnection<byte[], byte[]> c : dedicated.keySet()) {
-        c.close();
-      }
-      dedicated.clear();
-      if (hub != null) {
-        hub.close();
-      }
-      if (connection != null) {
-        connection.close();
-      }
-    } catch (RuntimeException e) {
-      LOG.debug("Closing connections to {} failed", masked, e);
-    } finally {
-      hub = null;
-      connection = null;
-      if (client != null) {
-        client.shutdown(0, 2, TimeUnit.SECONDS);
-        client = null;
-      }
-      if (resources != null) {
+  /** What one connect created, released in the reverse order of creation. */
+  private record Owned(AddressResolverGroup<?> resolver, RedisClient client, ClientResources resources,
+      java.util.Set<Thread> threads) {
+
+    void release(String masked) {
+      // The resolver first, while the event loops still run its close; the client's shutdown ends them.
+      if (resolver != null) {
         try {
-          resources.shutdown(0, 2, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          if (e instanceof InterruptedException) {
-            Thread.currentThread().interrupt();
-          }
-          LOG.warn("Lettuce resources for {} did not shut down cleanly: {}", masked, e.toString());
+          resolver.close();
+        } catch (RuntimeException e) {
+          LOG.debug("Closing the DNS resolver for {} failed", masked, e);
         }
-        resources = null;
+      }
+      try {
+        if (client != null) {
+          client.shutdown(0, 2, TimeUnit.SECONDS);
+        }
+      } catch (RuntimeException e) {
+        LOG.debug("Shutting down the client for {} failed", masked, e);
+      } finally {
+        if (resources != null) {
+          try {
+            resources.shutdown(0, 2, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS);
+          } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+              Thread.currentThread().interrupt();
+            }
+            LOG.warn("Lettuce resources for {} did not shut down cleanly: {}", masked, e.toString());
+          }
+        }
+        joinAll(threads, masked);
+      }
+    }
+
+    /** Waits (at most 2 s in all) for the threads of shut-down resources to end. */
+    private static void joinAll(java.util.Set<Thread> threads, String masked) {
+      if (threads == null) {
+        return;
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      for (Thread t : threads) {
+        if (t == Thread.currentThread()) {
+          continue;
+        }
+        long left = deadline - System.nanoTime();
+        try {
+          if (left <= 0 || !t.join(Duration.ofNanos(left))) {
+            LOG.warn("Thread {} of the connection to {} did not end within 2 s of closing.", t.getName(), masked);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
       }
     }
   }
 
-  private BrookException connectFailure(RuntimeException e) {
+  private BrookException connectFailure(RuntimeException e, RedisClient c) {
     Throwable root = e;
     Throwable refused = null;
     Throwable unknownHost = null;
@@ -486,6 +755,9 @@ public final class RedisTransport implements Transport {
       root = root.getCause();
     }
     String text = String.valueOf(root.getMessage());
+    if (text.contains("DB index is out of range")) {
+      return noSuchDatabase(text, c, e);
+    }
     if (text.startsWith("WRONGPASS")) {
       return new BrookException("Redis at " + masked + " rejected the credentials (" + text
           + "). Check the user and password in the URL: redis://user:password@host:port.", e);
@@ -517,6 +789,28 @@ public final class RedisTransport implements Transport {
       reason = text;
     }
     return new BrookException("No Redis at " + masked + " (" + reason + "). " + fix, e);
+  }
+
+  /**
+   * Redis refused the URL's database number: says so with how many databases it has, asked on
+   * database 0 ({@code CONFIG GET databases}); without that count when Redis does not tell.
+   */
+  private BrookException noSuchDatabase(String redisSays, RedisClient c, RuntimeException e) {
+    int db = uri.getDatabase();
+    String count = null;
+    try (StatefulRedisConnection<String, String> probe = c.connect(io.lettuce.core.codec.StringCodec.UTF8,
+        RedisURI.builder(uri).withDatabase(0).build())) {
+      count = probe.sync().configGet("databases").get("databases");
+    } catch (RuntimeException notTold) {
+      LOG.debug("Could not ask {} how many databases it has", masked, notTold);
+    }
+    if (count != null && count.matches("\\d+")) {
+      int n = Integer.parseInt(count);
+      return new BrookException("Redis at " + masked + " has no database " + db + " (it has " + n + " databases: 0.."
+          + (n - 1) + "); use a database number below " + n + " in the URL, or raise `databases` in redis.conf.", e);
+    }
+    return new BrookException("Redis at " + masked + " has no database " + db + " (Redis says: " + redisSays
+        + "); use a lower database number in the URL, or raise `databases` in redis.conf.", e);
   }
 
   /** What the shared Pub/Sub connection saw: messages, losses and the messages estimated lost with them. */
