@@ -13,11 +13,11 @@ import dev.brook.Subscription;
 import dev.brook.internal.BrokerEngine;
 import dev.brook.internal.CallSite;
 import dev.brook.internal.Codec;
+import dev.brook.redis.internal.LeakWatch;
 import dev.brook.redis.internal.RedisTransport;
 import dev.brook.redis.internal.RedisUrls;
 import dev.brook.redis.internal.TransportOptions;
 import io.lettuce.core.RedisURI;
-import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -46,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * service and share it. It owns everything it creates; {@link #close()} stops every subscription
  * under one graceful deadline and then closes its connections and shuts down its threads. A started
  * broker stays reachable until stopped or closed, like a running server; one that becomes
- * unreachable otherwise without being closed is closed by a {@link Cleaner}, with a WARN naming
- * where it was created.
+ * unreachable otherwise without being closed is closed by the thread {@code brook-cleaner}, with a
+ * WARN naming where it was created. That thread runs only while some broker is open: after the last
+ * {@link #close()} no {@code brook-} thread is left.
  *
  * <p>Connections: one for commands and publishing, opened by {@link #start()} or the first
  * publish, and one shared by all Pub/Sub subscriptions, opened by the first of them. Both reconnect
@@ -65,16 +66,6 @@ public final class RedisBroker implements Broker {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisBroker.class);
 
-  /**
-   * One per JVM (its thread is the JVM's, not a broker's); holds no reference to any broker, only
-   * to the engine it must close.
-   */
-  private static final Cleaner CLEANER = Cleaner.create(r -> {
-    Thread t = new Thread(r, "brook-cleaner");
-    t.setDaemon(true);
-    return t;
-  });
-
   static {
     dev.brook.redis.internal.BrokerAccess.install(broker -> broker.engine);
   }
@@ -83,7 +74,7 @@ public final class RedisBroker implements Broker {
   private final RedisTransport transport;
   private final String url;
   private final Leak leak;
-  private final Cleaner.Cleanable cleanable;
+  private final LeakWatch.Watched watched;
 
   private RedisBroker(Builder b) {
     RedisURI uri = RedisUrls.parse(b.url);
@@ -98,7 +89,8 @@ public final class RedisBroker implements Broker {
       engine.middleware(m);
     }
     this.leak = new Leak(engine, url, CallSite.find(RedisBroker.class));
-    this.cleanable = CLEANER.register(this, leak);
+    // The action holds the engine, never the broker.
+    this.watched = LeakWatch.register(this, leak);
   }
 
   /** A broker for this URL with every default; see {@link Builder} for them. */
@@ -217,7 +209,8 @@ public final class RedisBroker implements Broker {
   @Override
   public void close() {
     leak.closedByOwner.set(true);
-    cleanable.clean();
+    watched.run();
+    engine.close(); // returns once the first close has finished, when another thread runs it
   }
 
   @Override
