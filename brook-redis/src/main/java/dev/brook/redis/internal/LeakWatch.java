@@ -39,11 +39,6 @@ public final class LeakWatch {
     return watched;
   }
 
-  /** Registered owners not yet cleaned, for tests. */
-  static int watched() {
-    return LIVE.size();
-  }
-
   private static void poll() {
     while (true) {
       synchronized (LOCK) {
