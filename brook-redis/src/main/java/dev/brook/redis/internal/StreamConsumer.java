@@ -112,6 +112,7 @@ final class StreamConsumer implements Transport.Consumer {
   }
 
   @Override
+  @SuppressWarnings("unchecked") // one StreamOffset through Lettuce's generic varargs
   public void start() {
     if (grouped()) {
       transport.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
