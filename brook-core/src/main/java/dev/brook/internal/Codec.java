@@ -31,6 +31,16 @@ public final class Codec {
   public static final String CONTENT_TYPE = "content-type";
   public static final String REPLY_TO = "reply_to";
   public static final String MESSAGE_ID = "message_id";
+  /**
+   * A request header set by Brook's requesters: the requester reads error replies, so a Brook
+   * subscriber whose handler fails answers with an empty reply carrying {@link #ERROR_TYPE} and
+   * {@link #ERROR_MESSAGE}. FastStream sends no such header and gets no such reply.
+   */
+  public static final String ERROR_REPLY = "x-brook-error-reply";
+  /** In an error reply: the class of the handler's exception, or {@code dev.brook.RejectMessage}. */
+  public static final String ERROR_TYPE = "x-brook-error-type";
+  /** In an error reply: the exception's message, or the reason of the rejection. */
+  public static final String ERROR_MESSAGE = "x-brook-error-message";
   public static final String JSON = "application/json";
   public static final String TEXT = "text/plain";
 
