@@ -55,9 +55,10 @@ public interface Broker extends AutoCloseable {
 
   /**
    * Sends a request and waits for the reply: publishes {@code payload} to {@code destination} with
-   * the headers {@code correlation_id} (new for each request) and {@code reply_to} (the broker's
-   * reply channel), then decodes the reply into {@code replyType}. The subscriber's handler
-   * replies by returning a non-null value.
+   * the headers {@code correlation_id} (new for each request), {@code reply_to} (the broker's
+   * reply channel) and {@code x-brook-error-reply} (asking a Brook subscriber to report a failure),
+   * then decodes the reply into {@code replyType}. The subscriber's handler replies with the value
+   * it returns; a handler that returns null sends an empty reply, which decodes to null.
    *
    * <p>All requests of a broker share one reply channel ({@code brook.reply.<random>}), subscribed
    * at the first request and released by {@link #close()}; replies are matched by correlation id.
@@ -67,13 +68,16 @@ public interface Broker extends AutoCloseable {
    *
    * @throws RequestTimeoutException when no reply arrives within {@code timeout}, naming the
    *     destination and the timeout; the request is forgotten at once, so a late reply is dropped
+   * @throws RemoteHandlerException when a Brook subscriber's handler failed on the request (threw,
+   *     rejected it, or its payload could not be decoded or validated), naming the error
    * @throws BrookException when publishing fails or the reply cannot be decoded into {@code replyType}
    */
   <R> R request(Object payload, Destination destination, Class<R> replyType, Duration timeout);
 
   /**
    * Sends a request without waiting; the future completes with the decoded reply, or
-   * exceptionally with {@link RequestTimeoutException}, a publishing failure or a decoding failure.
+   * exceptionally with {@link RequestTimeoutException}, {@link RemoteHandlerException}, a
+   * publishing failure or a decoding failure.
    * Cancelling the future forgets the request. Dependent stages without {@code ...Async} run on a
    * Brook worker thread: keep them quick or use the async variants.
    */

@@ -15,8 +15,8 @@ public final class RequestTimeoutException extends BrookException {
 
   public RequestTimeoutException(String destination, Duration timeout, String correlationId) {
     super("No reply to request " + correlationId + " on " + destination + " within " + format(timeout)
-        + ". Check that a subscriber of " + destination + " is running and returns a value (null sends no reply), "
-        + "or give the request more time.");
+        + ". Check that a subscriber of " + destination + " is running (a FastStream handler that fails sends no "
+        + "reply), or give the request more time.");
     this.destination = destination;
     this.timeout = timeout;
     this.correlationId = correlationId;

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.brook.BrookException;
 import java.io.IOException;
 import java.lang.reflect.Type;
@@ -31,6 +34,16 @@ public final class Codec {
   public static final String CONTENT_TYPE = "content-type";
   public static final String REPLY_TO = "reply_to";
   public static final String MESSAGE_ID = "message_id";
+  /**
+   * A request header set by Brook's requesters: the requester reads error replies, so a Brook
+   * subscriber whose handler fails answers with an empty reply carrying {@link #ERROR_TYPE} and
+   * {@link #ERROR_MESSAGE}. FastStream sends no such header and gets no such reply.
+   */
+  public static final String ERROR_REPLY = "x-brook-error-reply";
+  /** In an error reply: the class of the handler's exception, or {@code dev.brook.RejectMessage}. */
+  public static final String ERROR_TYPE = "x-brook-error-type";
+  /** In an error reply: the exception's message, or the reason of the rejection. */
+  public static final String ERROR_MESSAGE = "x-brook-error-message";
   public static final String JSON = "application/json";
   public static final String TEXT = "text/plain";
 
@@ -40,12 +53,25 @@ public final class Codec {
     this.mapper = mapper;
   }
 
-  /** Brook's default mapper: unknown JSON properties are ignored (as FastStream does), null for a primitive fails. */
+  /**
+   * Brook's default mapper: unknown JSON properties are ignored (as FastStream does), null for a
+   * primitive fails. {@code java.time} types ({@code Instant}, {@code OffsetDateTime}, {@code
+   * LocalDate}, {@code Duration}...) and {@code Optional} work without setup: dates travel as ISO-8601
+   * text (what Pydantic writes and reads), and an offset is kept as written rather than moved to UTC,
+   * so an {@code OffsetDateTime} comes back equal. Other Jackson modules on the class path are found
+   * and added too.
+   */
   public static ObjectMapper defaultMapper() {
     return JsonMapper.builder()
         .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
         .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
         .findAndAddModules()
+        // explicit as well, so a shaded or module-path setup without service files still has them
+        .addModule(new JavaTimeModule())
+        .addModule(new Jdk8Module())
+        .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+        .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
+        .disable(DeserializationFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
         .build();
   }
 

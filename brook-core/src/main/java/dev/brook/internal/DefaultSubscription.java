@@ -468,14 +468,25 @@ final class DefaultSubscription implements Subscription {
     }
   }
 
-  /** Publishes a non-null result to every publishTo destination and, when asked, to reply_to. */
+  /**
+   * Publishes a non-null result to every publishTo destination and, when the message has a {@code
+   * reply_to}, replies: with the result, or with an empty message when the handler returned null (as
+   * FastStream does, so its requester is not left to time out). When the handler fails and the
+   * request says it reads error replies (Brook's requests do), the reply is empty and names the
+   * error; a FastStream requester does not say so and, as from FastStream, gets nothing.
+   */
   private final class PublishResult implements Middleware {
     @Override
     public Object consume(ConsumeChain chain) throws Exception {
-      Object result = chain.proceed();
-      if (result != null) {
-        publishResult(result, (DefaultMessageContext) chain);
+      DefaultMessageContext ctx = (DefaultMessageContext) chain;
+      Object result;
+      try {
+        result = chain.proceed();
+      } catch (Throwable t) {
+        replyError(ctx, t);
+        throw t;
       }
+      publishResult(result, ctx);
       return result;
     }
   }
@@ -546,19 +557,27 @@ final class DefaultSubscription implements Subscription {
     return links.toArray(MiddlewareStack.NONE);
   }
 
-  /** Publishes the handler's result; a failure is thrown so the message is settled as a failure. */
+  /**
+   * Publishes the handler's result (a null one only as the empty reply); a failure is thrown so the
+   * message is settled as a failure.
+   */
   private void publishResult(Object result, DefaultMessageContext ctx) {
+    String replyTo = ctx.isBatch() ? null : ctx.replyTo();
+    if (result == null && replyTo == null) {
+      return;
+    }
     Map<String, String> headers = Map.of(Codec.CORRELATION_ID, ctx.correlationId());
     Middleware[] middlewares = publishStack.with(engine.middlewares());
-    for (Destination target : publishTo) {
-      try {
-        engine.publish(result, target, headers, middlewares);
-      } catch (RuntimeException e) {
-        throw new BrookException("Subscription '" + id + "' could not publish the result of message "
-            + ctx.messageId() + " to " + target.key() + ": " + e.getMessage(), e);
+    if (result != null) {
+      for (Destination target : publishTo) {
+        try {
+          engine.publish(result, target, headers, middlewares);
+        } catch (RuntimeException e) {
+          throw new BrookException("Subscription '" + id + "' could not publish the result of message "
+              + ctx.messageId() + " to " + target.key() + ": " + e.getMessage(), e);
+        }
       }
     }
-    String replyTo = ctx.isBatch() ? null : ctx.replyTo();
     if (replyTo != null) {
       Destination target = engine.transport().replyChannel(replyTo);
       try {
@@ -568,6 +587,58 @@ final class DefaultSubscription implements Subscription {
             + target.key() + ": " + e.getMessage(), e);
       }
     }
+  }
+
+  /** At most a few WARN lines a minute for error replies that could not be sent. */
+  private final WarnLimit errorReplyWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+
+  /**
+   * Sends the empty reply naming the handler's failure {@code t}, if the message is a request that
+   * asked for error replies ({@link Codec#ERROR_REPLY}) and {@code t} is a failure: an ack or nack
+   * signal is not (a nacked message comes again and may still be answered), nor is the interrupt of a
+   * stop (the message goes back to Redis). Never throws: the failure itself is what the settlement
+   * link must see, so a reply that cannot be sent is only logged.
+   */
+  private void replyError(DefaultMessageContext ctx, Throwable t) {
+    String replyTo = ctx.isBatch() ? null : ctx.replyTo();
+    if (replyTo == null || ctx.header(Codec.ERROR_REPLY) == null
+        || t instanceof AckMessage || t instanceof NackMessage || (t instanceof InterruptedException && stopping)) {
+      return;
+    }
+    String type;
+    String message;
+    if (t instanceof BadInput b) {
+      type = RejectMessage.class.getName(); // an unreadable or invalid payload is rejected
+      message = b.reason();
+    } else if (t instanceof RejectMessage r) {
+      type = r.getClass().getName();
+      message = r.reason();
+    } else {
+      type = t.getClass().getName();
+      message = String.valueOf(t.getMessage());
+    }
+    Map<String, String> headers = new java.util.LinkedHashMap<>(4);
+    headers.put(Codec.CORRELATION_ID, ctx.correlationId());
+    headers.put(Codec.ERROR_TYPE, clip(type));
+    headers.put(Codec.ERROR_MESSAGE, clip(message));
+    Destination target = engine.transport().replyChannel(replyTo);
+    try {
+      engine.publish(null, target, headers, publishStack.with(engine.middlewares()));
+    } catch (RuntimeException e) {
+      long suppressed = errorReplyWarnings.acquire();
+      if (suppressed >= 0) {
+        LOG.warn("Subscription '{}' could not send the error reply to message {} on {}{}: {}", id, ctx.messageId(),
+            target.key(), suppressed > 0 ? " (and " + suppressed + " more in the last minute)" : "", e.toString());
+      } else {
+        LOG.debug("Subscription '{}' could not send the error reply to message {} on {}", id, ctx.messageId(),
+            target.key(), e);
+      }
+    }
+  }
+
+  /** A header value is at most 65,535 bytes: an error text is cut well before that. */
+  private static String clip(String value) {
+    return value.length() > 2000 ? value.substring(0, 2000) + "…" : value;
   }
 
   private static String reason(Exception e) {

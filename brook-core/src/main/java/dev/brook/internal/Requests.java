@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.brook.BrookException;
 import dev.brook.Destination;
 import dev.brook.Middleware;
+import dev.brook.RemoteHandlerException;
 import dev.brook.RequestMetrics;
 import dev.brook.RequestTimeoutException;
 import java.lang.reflect.Type;
@@ -114,9 +115,9 @@ final class Requests {
 
   /**
    * Publishes a request and returns the future of its decoded reply, completed on a virtual
-   * thread (never on the I/O thread). The headers are the caller's plus {@code correlation_id}
-   * and {@code reply_to} (which replace the caller's of those names). Cancelling the future
-   * forgets the request.
+   * thread (never on the I/O thread). The headers are the caller's plus {@code correlation_id},
+   * {@code reply_to} and {@link Codec#ERROR_REPLY} (which replace the caller's of those names).
+   * Cancelling the future forgets the request.
    */
   @SuppressWarnings("unchecked")
   <R> CompletableFuture<R> send(Object payload, Destination destination, Type replyType, Duration timeout,
@@ -176,10 +177,11 @@ final class Requests {
     }
     String reply = ensureStarted();
     String correlationId = Ids.uuid();
-    Map<String, String> all = new LinkedHashMap<>(headers.size() + 2);
+    Map<String, String> all = new LinkedHashMap<>(headers.size() + 3);
     all.putAll(headers);
     all.put(Codec.CORRELATION_ID, correlationId);
     all.put(Codec.REPLY_TO, reply);
+    all.put(Codec.ERROR_REPLY, "1");
     CompletableFuture<Frame> future = new CompletableFuture<>();
     Timer t = timer;
     Pending p = new Pending(correlationId, destination, timeout, decoder(replyType), replyType, future,
@@ -369,8 +371,17 @@ final class Requests {
     p.reply.complete(frame);
   }
 
-  /** The reply in the requested type; on the thread that hands it to the caller. */
+  /**
+   * The reply in the requested type; on the thread that hands it to the caller.
+   *
+   * @throws RemoteHandlerException when the reply says the subscriber's handler failed
+   */
   private Object decode(Pending p, Frame frame) {
+    String errorType = frame.header(Codec.ERROR_TYPE);
+    if (errorType != null) {
+      String message = frame.header(Codec.ERROR_MESSAGE);
+      throw new RemoteHandlerException(p.destination.key(), p.correlationId, errorType, message != null ? message : "");
+    }
     try {
       return frame.payload().length == 0 && frame.header(Codec.CONTENT_TYPE) == null ? null : p.decoder.decode(frame);
     } catch (Exception e) {

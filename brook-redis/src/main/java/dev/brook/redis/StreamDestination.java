@@ -7,8 +7,9 @@ import java.util.Objects;
 
 /**
  * A Redis Stream. Publishing is XADD with the envelope in the field {@code __data__} (optionally
- * trimmed with {@link #maxLen(long)}); an entry written by another tool without that field is
- * decoded as a JSON object of its fields.
+ * trimmed with {@link #maxLen(long)}); an entry written by another tool without that field is read
+ * as FastStream reads it: its field {@code data} is the payload when it has one (and no field
+ * {@code headers}), else the entry is decoded as a JSON object of its fields.
  *
  * <p><b>Without a group</b>: XREAD BLOCK from {@code $} (or {@link #startFrom(String)}), each
  * process reads every entry, at-most-once.

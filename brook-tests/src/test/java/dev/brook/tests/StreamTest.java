@@ -104,6 +104,18 @@ class StreamTest extends RedisTestBase {
   }
 
   @Test
+  void anEntryWithADataFieldIsUnwrappedAsFastStreamDoes() {
+    RedisBroker broker = broker();
+    Recorder<String> recorder = new Recorder<>();
+    broker.subscriber(stream("plain").group("g")).handle(String.class, recorder);
+    broker.start();
+    redis.command("XADD", "plain", "*", "kind", "event", "data", "Zürich");
+    var call = recorder.awaitOne();
+    assertThat(call.payload()).isEqualTo("Zürich");
+    assertThat(call.context().headers()).isEmpty();
+  }
+
+  @Test
   void stopDuringLoadLosesNothing() {
     int n = 2_000;
     Set<String> handled = ConcurrentHashMap.newKeySet();

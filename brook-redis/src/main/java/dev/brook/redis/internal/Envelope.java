@@ -33,7 +33,9 @@ import java.util.Objects;
  * payload to the end
  * </pre>
  *
- * <p>Lengths count UTF-8 <em>bytes</em>, never characters.
+ * <p>Lengths count UTF-8 <em>bytes</em>, never characters. FastStream 0.7's encoder writes the
+ * number of code points instead (for ASCII the two agree); the reader accepts that too, see {@link
+ * #decode}.
  *
  * <p>Guarantees:
  *
@@ -43,9 +45,10 @@ import java.util.Objects;
  *       truncating it.
  *   <li>{@link #decode} never throws on any (non-null) input and never allocates more than the
  *       input's length justifies: every declared count, length and offset is checked against the
- *       buffer before it is used. It reads, in this order: a valid binary envelope; a legacy JSON
- *       envelope (an object with exactly the keys {@code data}, a string, and {@code headers}, an
- *       object); otherwise the whole value as the payload with no headers.
+ *       buffer before it is used. It reads, in this order: a valid binary envelope; the same
+ *       with lengths counted in code points, as FastStream writes them; a JSON object with a
+ *       string field {@code data} (and optionally an object {@code headers}), unwrapped as
+ *       FastStream unwraps it; otherwise the whole value as the payload with no headers.
  *   <li>{@code decode(encode(h, p))} returns headers equal to {@code h} in the same order and a
  *       payload equal to {@code p}, for any {@code h} whose strings are well-formed UTF-16.
  * </ul>
@@ -69,8 +72,8 @@ public final class Envelope {
   private static final int MAX_QUOTED = 64;
 
   /**
-   * Used only to parse legacy JSON envelopes; holds no user classes. Strings may be as long as the
-   * input (the default 20M-character cap would turn a big legacy envelope into a raw payload).
+   * Used only to parse JSON envelopes; holds no user classes. Strings may be as long as the input
+   * (the default 20M-character cap would turn a big JSON envelope into a raw payload).
    */
   private static final ObjectMapper JSON =
       JsonMapper.builder(
@@ -167,13 +170,16 @@ public final class Envelope {
   }
 
   /**
-   * Reads a Redis value: a binary envelope if it is a valid one, else a legacy JSON envelope
-   * ({@code {"data": "...", "headers": {...}}} with exactly those two keys; header values that are
-   * not JSON strings become their JSON text), else the raw value as the payload with no headers.
+   * Reads a Redis value: a binary envelope if it is a valid one (lengths in bytes, or else, as
+   * FastStream 0.7 writes them, in code points); else a JSON object with a string field {@code
+   * data}, whose UTF-8 is the payload, and the object {@code headers} if there is one (header values
+   * that are not JSON strings become their JSON text; other fields are ignored, as FastStream does);
+   * else the raw value as the payload with no headers.
    *
    * <p>A value that starts with the magic bytes but is not a valid envelope (wrong version, header
-   * block not at offset 18, payload offset not exactly at the end of the header entries, a length
-   * running past the buffer, malformed UTF-8 in a header) is returned raw.
+   * block not at offset 18, payload offset not exactly at the end of the header entries under
+   * either reading of the lengths, a length running past the buffer, malformed UTF-8 in a header)
+   * is returned raw.
    *
    * <p>Never throws for a non-null argument. When the value is returned raw, the frame's payload is
    * {@code raw} itself (not a copy), so the caller must not modify {@code raw} afterwards.
@@ -185,6 +191,9 @@ public final class Envelope {
     Frame frame = null;
     if (isEnvelope(raw)) {
       frame = decodeBinary(raw);
+      if (frame == null) {
+        frame = decodeCodePointLengths(raw);
+      }
     } else if (looksLikeJsonObject(raw)) {
       frame = decodeJson(raw);
     }
@@ -269,6 +278,119 @@ public final class Envelope {
       return null;
     }
     return Frame.owning(headers, Arrays.copyOfRange(raw, end, n));
+  }
+
+  /**
+   * The frame in an envelope written by FastStream 0.7's encoder, or null. That encoder writes the
+   * length of each header key and value as Python's {@code len(str)}, the number of code points,
+   * while it computes the payload offset from the bytes it actually wrote; for a non-ASCII string the
+   * strict reading therefore stops inside the string and fails. Here every length is a count of
+   * UTF-8 code points, and the value is accepted only when the entries, read so, end exactly at the
+   * declared payload offset and every string is well-formed UTF-8: the same closing check as the
+   * strict reading, so a lie in a length or a count is still caught.
+   *
+   * <p>Only called after {@link #decodeBinary} returned null. A valid byte-length envelope (Brook's,
+   * or FastStream's with ASCII headers, where both counts agree) never gets here, so this reading
+   * cannot change what any well-formed envelope means; and it costs the strict path nothing.
+   */
+  private static Frame decodeCodePointLengths(byte[] raw) {
+    int n = raw.length;
+    if (n < ENTRIES_OFFSET
+        || u16(raw, 8) != VERSION
+        || u32(raw, 10) != HEADER_BLOCK_OFFSET) {
+      return null;
+    }
+    long declaredPayloadOffset = u32(raw, 14);
+    if (declaredPayloadOffset < ENTRIES_OFFSET || declaredPayloadOffset > n) {
+      return null;
+    }
+    int end = (int) declaredPayloadOffset;
+    int count = u16(raw, 18);
+    if ((long) count * 4 > end - ENTRIES_OFFSET) {
+      return null;
+    }
+    Map<String, String> headers = count == 0 ? Map.of() : LinkedHashMap.newLinkedHashMap(count);
+    int pos = ENTRIES_OFFSET;
+    for (int i = 0; i < count; i++) {
+      if (end - pos < 2) {
+        return null;
+      }
+      int keyEnd = skipCodePoints(raw, pos + 2, end, u16(raw, pos));
+      if (keyEnd < 0 || end - keyEnd < 2) {
+        return null;
+      }
+      int valueEnd = skipCodePoints(raw, keyEnd + 2, end, u16(raw, keyEnd));
+      if (valueEnd < 0) {
+        return null;
+      }
+      // both ranges were checked to be well-formed UTF-8, so nothing is replaced here
+      String key = new String(raw, pos + 2, keyEnd - pos - 2, StandardCharsets.UTF_8);
+      String value = new String(raw, keyEnd + 2, valueEnd - keyEnd - 2, StandardCharsets.UTF_8);
+      headers.put(key, value);
+      pos = valueEnd;
+    }
+    if (pos != end) {
+      return null;
+    }
+    return Frame.owning(headers, Arrays.copyOfRange(raw, end, n));
+  }
+
+  /**
+   * Where {@code codePoints} well-formed UTF-8 code points starting at {@code pos} end, or -1 if
+   * they do not all fit before {@code end} or any is malformed.
+   */
+  private static int skipCodePoints(byte[] raw, int pos, int end, int codePoints) {
+    for (int c = 0; c < codePoints; c++) {
+      int len = utf8SequenceLength(raw, pos, end);
+      if (len < 0) {
+        return -1;
+      }
+      pos += len;
+    }
+    return pos;
+  }
+
+  /**
+   * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+   * nothing above U+10FFFF) at {@code i}, or -1 if it is malformed or runs past {@code end}.
+   */
+  private static int utf8SequenceLength(byte[] b, int i, int end) {
+    if (i >= end) {
+      return -1;
+    }
+    int c = b[i] & 0xFF;
+    if (c < 0x80) {
+      return 1;
+    }
+    int more;
+    int min;
+    if (c >= 0xC2 && c <= 0xDF) {
+      more = 1;
+      min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2;
+      min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3;
+      min = 0x10000;
+    } else {
+      return -1;
+    }
+    if (end - i <= more) {
+      return -1;
+    }
+    int cp = c & (0x3F >>> more);
+    for (int j = 1; j <= more; j++) {
+      int cc = b[i + j] & 0xFF;
+      if ((cc & 0xC0) != 0x80) {
+        return -1;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return -1;
+    }
+    return more + 1;
   }
 
   /** Strict UTF-8 for header text: ASCII without a decoder, the rest with a REPORTing one. */
@@ -390,7 +512,7 @@ public final class Envelope {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Legacy JSON envelope
+  // JSON envelope (FastStream's JSONMessageFormat, and what other producers write in its shape)
 
   /**
    * Whether {@code b} is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
@@ -400,40 +522,15 @@ public final class Envelope {
     int n = b.length;
     int i = 0;
     while (i < n) {
-      int c = b[i] & 0xFF;
-      if (c < 0x80) {
+      if (b[i] >= 0) {
         i++;
         continue;
       }
-      int more;
-      int min;
-      if (c >= 0xC2 && c <= 0xDF) {
-        more = 1;
-        min = 0x80;
-      } else if (c >= 0xE0 && c <= 0xEF) {
-        more = 2;
-        min = 0x800;
-      } else if (c >= 0xF0 && c <= 0xF4) {
-        more = 3;
-        min = 0x10000;
-      } else {
+      int len = utf8SequenceLength(b, i, n);
+      if (len < 0) {
         return false;
       }
-      if (n - i <= more) {
-        return false;
-      }
-      int cp = c & (0x3F >>> more);
-      for (int j = 1; j <= more; j++) {
-        int cc = b[i + j] & 0xFF;
-        if ((cc & 0xC0) != 0x80) {
-          return false;
-        }
-        cp = (cp << 6) | (cc & 0x3F);
-      }
-      if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return false;
-      }
-      i += more + 1;
+      i += len;
     }
     return true;
   }
@@ -449,57 +546,97 @@ public final class Envelope {
   }
 
   /**
-   * The frame in {@code {"data": "<string>", "headers": {...}}} (exactly those two keys, nothing
-   * after the object), or null. Streams the tokens so that an ordinary JSON payload is given up on
-   * at its first other key instead of being parsed whole.
+   * Whether {@code raw} can hold a key {@code data}: it contains those four bytes, or a backslash
+   * (a key may spell them with escapes). Lets an ordinary JSON payload skip the parse.
+   */
+  private static boolean mayHoldDataKey(byte[] raw) {
+    for (int i = 0, last = raw.length - 4; i < raw.length; i++) {
+      byte b = raw[i];
+      if (b == '\\'
+          || (b == 'd' && i <= last && raw[i + 1] == 'a' && raw[i + 2] == 't' && raw[i + 3] == 'a')) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The frame in a JSON object with a string field {@code data}, read as FastStream's Redis parser
+   * reads it ({@code faststream/redis/parser/binary.py}): the payload is that string in UTF-8, the
+   * headers are the field {@code headers} (an object) or none when it is absent; other fields are
+   * ignored and a repeated field counts with its last value, as in Python. Null when {@code raw} is
+   * not such an object (nothing after it, well-formed UTF-8), or when {@code headers} is there but
+   * is not an object, which FastStream cannot consume either.
    */
   private static Frame decodeJson(byte[] raw) {
+    if (!mayHoldDataKey(raw)) {
+      return null;
+    }
     try (JsonParser p = JSON.createParser(raw)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }
       String data = null;
-      Map<String, String> headers = null;
+      Map<String, String> headers = Map.of();
+      boolean headersUsable = true;
       JsonToken t;
       while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken v = p.nextToken();
-        if (data == null && "data".equals(name)) {
-          if (v != JsonToken.VALUE_STRING) {
-            return null;
-          }
-          data = p.getText();
-        } else if (headers == null && "headers".equals(name)) {
-          if (v != JsonToken.START_OBJECT) {
-            return null;
-          }
-          headers = new LinkedHashMap<>();
-          while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String key = p.currentName();
-            JsonToken hv = p.nextToken();
-            String value =
-                switch (hv) {
-                  case START_OBJECT, START_ARRAY -> JSON.writeValueAsString(JSON.readTree(p));
-                  // strings: their text; numbers, booleans, null: their JSON text as written
-                  default -> p.getText();
-                };
-            headers.put(key, value);
+        if ("data".equals(name)) {
+          data = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          p.skipChildren();
+        } else if ("headers".equals(name)) {
+          headersUsable = v == JsonToken.START_OBJECT;
+          headers = headersUsable ? readHeaders(p) : Map.of();
+          if (!headersUsable) {
+            p.skipChildren();
           }
         } else {
-          return null; // another key, or a repeated one: not exactly {data, headers}
+          p.skipChildren();
         }
       }
-      if (t != JsonToken.END_OBJECT || data == null || headers == null || p.nextToken() != null) {
+      if (t != JsonToken.END_OBJECT || data == null || !headersUsable || p.nextToken() != null) {
         return null;
       }
       // Jackson decodes some malformed UTF-8 leniently (an overlong C0 AF becomes '/'); JSON must
-      // be UTF-8, so such a value is kept raw rather than silently rewritten.
-      if (!isWellFormedUtf8(raw)) {
+      // be UTF-8, so such a value is kept raw rather than silently rewritten. A lone surrogate in
+      // data has no UTF-8 form (FastStream's str.encode() fails on it too).
+      if (!isWellFormedUtf8(raw) || hasLoneSurrogate(data)) {
         return null;
       }
       return new Frame(headers, data.getBytes(StandardCharsets.UTF_8));
     } catch (IOException | RuntimeException e) {
       return null; // not JSON (or not this JSON): the value is a raw payload
     }
+  }
+
+  /** The header object the parser is at the start of; non-string values become their JSON text. */
+  private static Map<String, String> readHeaders(JsonParser p) throws IOException {
+    Map<String, String> headers = new LinkedHashMap<>();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String key = p.currentName();
+      JsonToken hv = p.nextToken();
+      String value =
+          switch (hv) {
+            case START_OBJECT, START_ARRAY -> JSON.writeValueAsString(JSON.readTree(p));
+            // strings: their text; numbers, booleans, null: their JSON text as written
+            default -> p.getText();
+          };
+      headers.put(key, value);
+    }
+    return headers;
+  }
+
+  private static boolean hasLoneSurrogate(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

@@ -18,6 +18,8 @@ import java.util.Map;
 final class StreamInbound implements Inbound {
 
   static final byte[] DATA_FIELD = "__data__".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] PLAIN_DATA_FIELD = "data".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] HEADERS_FIELD = "headers".getBytes(StandardCharsets.UTF_8);
   private static final JsonFactory JSON = new JsonFactory();
 
   private final StreamConsumer owner;
@@ -84,15 +86,29 @@ final class StreamInbound implements Inbound {
     return Frame.EMPTY;
   }
 
-  /** The envelope in {@code __data__}, else the entry's fields as one JSON object. */
+  /**
+   * The envelope in {@code __data__}; else, as FastStream reads an entry (it turns the fields into a
+   * JSON object and unwraps a string {@code data} in it), the field {@code data} as the payload with
+   * no headers when there is no field {@code headers}; else the entry's fields as one JSON object.
+   */
   static Frame decode(Map<byte[], byte[]> body) {
     if (body == null || body.isEmpty()) {
       return Frame.EMPTY;
     }
+    byte[] data = null;
+    boolean hasHeaders = false;
     for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
-      if (java.util.Arrays.equals(e.getKey(), DATA_FIELD)) {
+      byte[] key = e.getKey();
+      if (java.util.Arrays.equals(key, DATA_FIELD)) {
         return Envelope.decode(e.getValue());
+      } else if (java.util.Arrays.equals(key, PLAIN_DATA_FIELD)) {
+        data = e.getValue();
+      } else if (java.util.Arrays.equals(key, HEADERS_FIELD)) {
+        hasHeaders = true;
       }
+    }
+    if (data != null && !hasHeaders) {
+      return new Frame(Map.of(), data);
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(64);
     try (JsonGenerator g = JSON.createGenerator(out)) {

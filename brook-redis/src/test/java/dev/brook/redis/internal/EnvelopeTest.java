@@ -61,6 +61,27 @@ class EnvelopeTest {
     return out.toByteArray();
   }
 
+  /**
+   * The envelope as FastStream 0.7.4's encoder writes it: each string's length is its number of
+   * code points (Python's {@code len(str)}), the payload offset counts the bytes actually written.
+   */
+  private static byte[] faststreamWritten(Map<String, String> headers, byte[] payload) {
+    byte[] brook = reference(headers, payload);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(brook, 0, 20);
+    headers.forEach(
+        (k, v) -> {
+          for (String text : List.of(k, v)) {
+            int length = text.codePointCount(0, text.length());
+            out.write(length >>> 8);
+            out.write(length);
+            out.writeBytes(utf8(text));
+          }
+        });
+    out.writeBytes(payload);
+    return out.toByteArray();
+  }
+
   private static void assertRoundTrip(Map<String, String> headers, byte[] payload) {
     byte[] encoded = Envelope.encode(headers, payload);
     assertThat(encoded).isEqualTo(reference(headers, payload));
@@ -230,6 +251,95 @@ class EnvelopeTest {
     }
   }
 
+  /** What FastStream 0.7.4 writes for non-ASCII headers: lengths in code points (issue 13). */
+  @Nested
+  class FastStreamCodePointLengths {
+
+    private void assertReadsBack(Map<String, String> headers, byte[] payload) {
+      byte[] raw = faststreamWritten(headers, payload);
+      Frame frame = Envelope.decode(raw);
+      assertThat(frame.headers()).containsExactlyEntriesOf(headers);
+      assertThat(frame.payload()).isEqualTo(payload);
+    }
+
+    @Test
+    void nonAsciiValuesKeysAndEmojiAreRead() {
+      assertReadsBack(ordered("correlation_id", "c-1", "x-city", "Zürich 東京"), utf8("{\"id\":1}"));
+      assertReadsBack(ordered("x-v", "abc€", "after", "ok"), utf8("p"));
+      assertReadsBack(ordered("stadt-ü", "Bern"), new byte[0]);
+      assertReadsBack(ordered("x-e", "a😀b", "😀", "🚀🚀", "n", "1"), new byte[] {0, 1, 2});
+      assertReadsBack(ordered("x-v", "€".repeat(30_000)), utf8("{}"));
+      assertReadsBack(ordered("x-v", "😀".repeat(65_535)), utf8("{}"));
+    }
+
+    @Test
+    void asciiHeadersAreTheSameBytesEitherWay() {
+      Map<String, String> headers = ordered("correlation_id", "c-6", "x-v", "plain", "after", "ok");
+      assertThat(faststreamWritten(headers, utf8("p"))).isEqualTo(Envelope.encode(headers, utf8("p")));
+    }
+
+    @Test
+    void randomHeadersAreRead() {
+      Random random = new Random(0xFA57);
+      String[] pieces = {"a", "id", "Zürich", "東京", "😀", "", "-", "0", "€", "ü", "\u0000", "\u00ff"};
+      for (int i = 0; i < 5_000; i++) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (int j = random.nextInt(5); j > 0; j--) {
+          headers.put(text(random, pieces), text(random, pieces));
+        }
+        byte[] payload = new byte[random.nextInt(20)];
+        random.nextBytes(payload);
+        assertReadsBack(headers, payload);
+      }
+    }
+
+    private static String text(Random random, String[] pieces) {
+      StringBuilder sb = new StringBuilder();
+      for (int j = random.nextInt(6); j > 0; j--) {
+        sb.append(pieces[random.nextInt(pieces.length)]);
+      }
+      return sb.toString();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, -2, 3, -3})
+    void payloadOffsetNotAtTheEndOfTheCodePointsIsRaw(int delta) {
+      byte[] raw = faststreamWritten(ordered("city", "Zürich"), utf8("payload"));
+      raw[17] = (byte) (raw[17] + delta);
+      assertRaw(raw);
+    }
+
+    @Test
+    void aValidByteLengthReadingComesFirst() {
+      // "Zürich" declared as 6 with the offset one byte short: 6 bytes ("Züric") end exactly there,
+      // so this is a valid byte-length envelope and reads as one; the code points never get a say
+      byte[] raw = faststreamWritten(ordered("city", "Zürich"), utf8("payload"));
+      raw[17] -= 1;
+      Frame frame = Envelope.decode(raw);
+      assertThat(frame.headers()).containsExactlyEntriesOf(ordered("city", "Züric"));
+      assertThat(frame.payload()).isEqualTo(utf8("hpayload"));
+    }
+
+    @Test
+    void moreCodePointsThanTheBlockHoldsIsRaw() {
+      byte[] raw = faststreamWritten(ordered("city", "Zürich"), new byte[0]);
+      int valueLength = 20 + 2 + 4;
+      raw[valueLength + 1] = 8; // Zürich is 6 code points (7 bytes): 8 of either is past the block
+      assertRaw(raw);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"c0af", "80", "eda080", "f8888080", "e69d", "ff", "f4908080"})
+    void malformedUtf8IsRaw(String badHex) {
+      byte[] bad = HexFormat.of().parseHex(badHex);
+      // 'é' declared as 1 code point of 2 bytes: replace its bytes and what follows with bad ones
+      byte[] raw = faststreamWritten(ordered("k", "é" + "x".repeat(bad.length)), new byte[0]);
+      int at = 20 + 2 + 1 + 2;
+      System.arraycopy(bad, 0, raw, at, bad.length);
+      assertRaw(raw);
+    }
+  }
+
   @Nested
   class InvalidBinary {
 
@@ -337,13 +447,40 @@ class EnvelopeTest {
         strings = {
           "{\"data\": \"x\"}",
           "{\"data\": \"x\", \"kind\": \"event\"}",
+          "{\"kind\": \"event\", \"data\": \"x\", \"n\": [1, {\"data\": 2}]}",
+          "{\"d\\u0061ta\": \"x\"}",
+          "{\"data\": 5, \"data\": \"x\"}",
+          "{\"data\": \"x\", \"headers\": 1, \"headers\": {}}",
+        })
+    void aStringDataFieldIsUnwrappedAsFastStreamDoes(String text) {
+      // FastStream: payload = parsed["data"].encode(), headers = parsed.get("headers", {}); other
+      // fields ignored, a repeated field counts with its last value
+      Frame frame = Envelope.decode(utf8(text));
+      assertThat(frame.headers()).isEmpty();
+      assertThat(frame.payload()).isEqualTo(utf8("x"));
+    }
+
+    @Test
+    void extraFieldsBesideDataAndHeadersAreIgnored() {
+      Frame frame = Envelope.decode(utf8("{\"data\": \"x\", \"headers\": {\"a\": \"1\"}, \"extra\": 1}"));
+      assertThat(frame.headers()).containsExactlyEntriesOf(ordered("a", "1"));
+      assertThat(frame.payload()).isEqualTo(utf8("x"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+        strings = {
           "{\"headers\": {}}",
-          "{\"data\": \"x\", \"headers\": {}, \"extra\": 1}",
+          "{\"id\": 1, \"item\": \"book\"}",
+          "{\"metadata\": \"x\"}",
           "{\"data\": \"x\", \"headers\": \"a=1\"}",
           "{\"data\": \"x\", \"headers\": null}",
           "{\"data\": 5, \"headers\": {}}",
+          "{\"data\": null}",
           "{\"data\": {\"id\": 1}, \"headers\": {}}",
-          "{\"data\": \"x\", \"data\": \"y\", \"headers\": {}}",
+          "{\"data\": \"x\", \"data\": 5}",
+          "{\"n\": {\"data\": \"x\"}}",
+          "{\"data\": \"\\ud800\"}",
           "{\"data\": \"x\", \"headers\": {}} trailing",
           "{\"data\": \"x\", \"headers\": {}}{}",
           "{\"data\": \"x\", \"headers\": {\"a\": 1}",
@@ -413,9 +550,13 @@ class EnvelopeTest {
         assertThat(frame.headers()).isEmpty();
       } else if (Envelope.isEnvelope(raw)) {
         // a valid binary envelope: unless it repeated a key, it re-encodes to the same bytes
+        // (byte lengths, or the code-point lengths FastStream writes)
         int declared = ((raw[18] & 0xFF) << 8) | (raw[19] & 0xFF);
         if (frame.headers().size() == declared) {
-          assertThat(Envelope.encode(frame.headers(), frame.payload())).isEqualTo(raw);
+          assertThat(raw)
+              .isIn(
+                  Envelope.encode(frame.headers(), frame.payload()),
+                  faststreamWritten(frame.headers(), frame.payload()));
         }
       }
     }

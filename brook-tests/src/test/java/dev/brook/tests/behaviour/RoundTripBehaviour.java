@@ -77,6 +77,26 @@ abstract class RoundTripBehaviour extends Behaviour {
     assertThat(call.payload().get(0)).isInstanceOf(Order.class);
   }
 
+  record Line(String sku, int qty, java.util.Optional<String> note) {}
+
+  record Shipment(java.time.OffsetDateTime at, java.time.Instant sent, java.time.LocalDate day,
+      java.util.Optional<String> carrier, java.util.Optional<Integer> missing, List<Line> lines,
+      Map<String, List<Line>> byWarehouse) {}
+
+  @Test
+  void javaTimeOptionalAndRecordsNestedInCollections() {
+    Line pen = new Line("pen", 2, java.util.Optional.of("blue"));
+    Line ink = new Line("ink", 1, java.util.Optional.empty());
+    Shipment shipment = new Shipment(
+        java.time.OffsetDateTime.of(2026, 3, 1, 10, 15, 30, 123_000_000, java.time.ZoneOffset.ofHours(2)),
+        java.time.Instant.parse("2026-03-01T08:15:30.123456789Z"), java.time.LocalDate.of(2026, 2, 28),
+        java.util.Optional.of("post"), java.util.Optional.empty(), List.of(pen, ink),
+        Map.of("north", List.of(pen, ink), "south", List.of()));
+    Calls.Call<List<Shipment>> call =
+        roundTrip(new TypeReference<List<Shipment>>() {}.getType(), List.of(shipment, shipment));
+    assertThat(call.payload()).containsExactly(shipment, shipment);
+  }
+
   @Test
   void map() {
     Map<String, Object> map = new LinkedHashMap<>();

@@ -3,6 +3,7 @@ package dev.brook.examples.guide;
 import static dev.brook.redis.Redis.channel;
 import static dev.brook.redis.Redis.stream;
 
+import dev.brook.RemoteHandlerException;
 import dev.brook.RequestTimeoutException;
 import dev.brook.redis.RedisBroker;
 import java.time.Duration;
@@ -17,7 +18,7 @@ public final class RequestReply {
 
   record Price(String item, long cents) {}
 
-  /** Two requests, a stream request and a timeout; returns what each printed. */
+  /** Two requests, a stream request, a timeout and a failure; returns what each printed. */
   public static List<String> run(String url) {
     List<String> out = new ArrayList<>();
     try (RedisBroker broker = RedisBroker.create(url)) {
@@ -45,6 +46,16 @@ public final class RequestReply {
         broker.request(new Quote("lamp"), channel("nobody-listens"), Price.class, Duration.ofMillis(200));
       } catch (RequestTimeoutException e) {
         out.add(e.getMessage());   // names the destination and the timeout
+      }
+      // endregion
+
+      // region:failure
+      broker.subscriber(channel("stock"))
+          .handle(Quote.class, (quote, ctx) -> { throw new IllegalStateException("no " + quote.item() + " left"); });
+      try {
+        broker.request(new Quote("lamp"), channel("stock"), Price.class, Duration.ofSeconds(2));
+      } catch (RemoteHandlerException e) {
+        out.add(e.getMessage());   // names the destination, the error's class and message
       }
       // endregion
       out.add(broker.requestMetrics().toString());

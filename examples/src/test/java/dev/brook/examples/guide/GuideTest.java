@@ -21,11 +21,13 @@ class GuideTest {
   @Test
   void requestReply(RedisServer redis) {
     List<String> out = RequestReply.run(redis.url());
-    assertThat(out).hasSize(5);
+    assertThat(out).hasSize(6);
     assertThat(out.subList(0, 3)).containsExactly("Price[item=book, cents=1299]", "Price[item=pen, cents=1299]",
         "Price[item=ink, cents=99]");
     assertThat(out.get(3)).startsWith("No reply to request ").contains(" on channel:nobody-listens within 200 ms. ");
-    assertThat(out.get(4)).isEqualTo("RequestMetrics[pending=0, replied=3, timedOut=1, lateReplies=0]");
+    assertThat(out.get(4)).startsWith("The request ").endsWith(" on channel:stock failed in the subscriber's handler: "
+        + "java.lang.IllegalStateException: no lamp left. The subscriber's log has the details.");
+    assertThat(out.get(5)).isEqualTo("RequestMetrics[pending=0, replied=4, timedOut=1, lateReplies=0]");
   }
 
   @Test
