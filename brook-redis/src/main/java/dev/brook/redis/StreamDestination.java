@@ -15,13 +15,22 @@ import java.util.Objects;
  * process reads every entry, at-most-once.
  *
  * <p><b>With a group</b> ({@link #group(String)}): XREADGROUP, at-least-once. On start a consumer
- * first reads its own pending entries, then new ones; the group is created (MKSTREAM) when missing,
- * at {@code $} or at {@link #startFrom(String)}. While reading, live consumers also take over
- * entries idle longer than {@link #minIdle(Duration)} (XAUTOCLAIM), so a crashed consumer's entries
- * are redelivered. Ack is XACK (plus XDEL with {@link #deleteOnAck()}); nack leaves the entry
- * pending for redelivery; after {@link #maxDeliveries(int)} deliveries, or on reject, the entry is
- * XADDed to {@code {stream}:dlq} with headers naming the stream, id, group, delivery count and last
- * error, then XACKed.
+ * first takes its own pending entries (a restart, or a replacement of its subscription), then new
+ * ones; the group is created (MKSTREAM) when missing, at {@code $} or at {@link
+ * #startFrom(String)}. While reading, live consumers also take over entries idle longer than {@link
+ * #minIdle(Duration)}, so a crashed consumer's entries are redelivered.
+ *
+ * <p>Delivery counts are handler attempts: {@code MessageContext.deliveryCount()} is 1 for the first
+ * run of the handler, n for the n-th, and Redis' delivery counter (XPENDING) says the same. Entries
+ * a stopping subscription had buffered, or whose handler the stop interrupted at the graceful
+ * deadline, go back with their count unchanged.
+ *
+ * <p>Settlement: ack is XACK (plus XDEL with {@link #deleteOnAck()}), sent in batches; nack leaves
+ * the entry pending and the same consumer runs it again after a back-off (100 ms after the first
+ * attempt, doubling, at most 2 s); the failure of attempt {@link #maxDeliveries(int)}, or a reject,
+ * moves the entry to {@code {stream}:dlq} (XADD and XACK in one script) with headers naming the
+ * stream, id, group, delivery count and error ({@code x-error}, e.g. {@code failed 5 times
+ * (maxDeliveries 5); last error: ...}).
  *
  * <p>Immutable: every option returns a new destination. Create with {@link Redis#stream(String)}.
  */
@@ -84,7 +93,13 @@ public final class StreamDestination implements Destination {
     return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen);
   }
 
-  /** Pending entries idle longer than this are taken over by live consumers; default 30 s. */
+  /**
+   * How long an entry may stay with one consumer before another live consumer of the group takes it
+   * over (delivering it again, one attempt more): the way entries of a consumer that crashed or went
+   * away are redelivered. Default 30 s; keep it longer than the slowest handler, or an entry still
+   * being handled is taken over and handled twice. Not a retry delay: a nacked entry is retried by
+   * its own consumer after a back-off of 100 ms to 2 s.
+   */
   public StreamDestination minIdle(Duration minIdle) {
     if (minIdle.isNegative() || minIdle.isZero()) {
       throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
@@ -92,7 +107,11 @@ public final class StreamDestination implements Destination {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
   }
 
-  /** Deliveries after which an entry goes to the dead letter instead of the handler; default 5. */
+  /**
+   * How many times the handler may run for one entry; default 5. The failure (nack) of the last
+   * attempt sends the entry to the dead letter at once; an entry found with this many attempts and
+   * no settlement (its consumer died during each) goes there instead of to the handler.
+   */
   public StreamDestination maxDeliveries(int maxDeliveries) {
     if (maxDeliveries < 1) {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");

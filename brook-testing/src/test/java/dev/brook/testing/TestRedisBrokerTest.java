@@ -115,11 +115,14 @@ class TestRedisBrokerTest {
       try (TestRedisBroker test = TestRedisBroker.of(broker)) {
         assertThatThrownBy(() -> broker.publish("e", stream("ev"))).hasMessage("try 1");
         assertThat(test.pending("ev", "g")).containsValue(1L);
-        assertThatThrownBy(() -> test.advance(Duration.ofSeconds(31))).hasMessage("try 2");
-        test.advance(Duration.ofSeconds(31)); // third delivery would exceed maxDeliveries 2
+        test.advance(Duration.ofMillis(99)); // the back-off after the first attempt is 100 ms
+        assertThat(test.pending("ev", "g")).containsValue(1L);
+        assertThatThrownBy(() -> test.advance(Duration.ofMillis(1))).hasMessage("try 2"); // claimed again, not after minIdle
+        // the second attempt was the last maxDeliveries 2 allows: dead-lettered at once
         assertThat(test.pending("ev", "g")).isEmpty();
+        test.advance(Duration.ofSeconds(31));
         assertThat(test.stream("{ev}:dlq")).extracting(m -> m.header("x-error"))
-            .containsExactly("delivered 3 times, more than maxDeliveries 2; last error: java.lang.IllegalStateException: try 2");
+            .containsExactly("failed 2 times (maxDeliveries 2); last error: java.lang.IllegalStateException: try 2");
         assertThat(test.stream("{ev}:dlq")).extracting(m -> m.as(String.class)).isEqualTo(List.of("e"));
       }
     }

@@ -1,28 +1,33 @@
 package dev.brook.redis.internal;
 
+import dev.brook.internal.Inbound;
 import dev.brook.internal.Transport;
+import dev.brook.internal.WarnLimit;
 import dev.brook.redis.StreamDestination;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.XAddArgs;
-import io.lettuce.core.XAutoClaimArgs;
+import io.lettuce.core.UnblockType;
 import io.lettuce.core.XGroupCreateArgs;
+import io.lettuce.core.XPendingArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.models.stream.ClaimedMessages;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,29 +36,150 @@ import org.slf4j.LoggerFactory;
  * brook-stream:<name>}).
  *
  * <p>With a group: creates the group when missing (MKSTREAM), hands out its own pending entries
- * first (a restart with the same consumer name), then new ones ({@code >}, blocking). Every half
- * {@code minIdle} (at most every 2 s) it also takes over entries idle longer than {@code minIdle}
- * with XAUTOCLAIM — while it keeps reading new entries — and sends those delivered more than
- * {@code maxDeliveries} times to the dead-letter stream. NOGROUP (the stream was deleted, or Redis
- * restarted without persistence) recreates the group and goes on, with back-off and one WARN per
- * episode.
+ * first (a restart, or a replacement, with the same consumer name), then new ones ({@code >},
+ * blocking). Every half {@code minIdle} (at most every 2 s) it also takes over entries of other
+ * consumers idle longer than {@code minIdle} — while it keeps reading new entries. NOGROUP (the
+ * stream was deleted, or Redis restarted without persistence) recreates the group and goes on,
+ * with back-off and one WARN per episode.
+ *
+ * <p>Delivery counts count handler attempts: Redis' counter of a pending entry is what {@link
+ * Inbound#deliveryCount()} reports. A new entry ({@code >}) is attempt 1; a pending entry read
+ * again is claimed with XCLAIM (attempt n+1), never re-read with {@code XREADGROUP … 0}, which
+ * would count entries this consumer still holds; an entry given back unstarted ({@link
+ * Inbound#release()}: buffered at a stop, or interrupted at the graceful deadline) has its counter
+ * set back ({@code XCLAIM … RETRYCOUNT n-1 IDLE minIdle JUSTID}), and is idle at once, so another
+ * live consumer may take it if this one does not come back. {@code maxDeliveries(n)}: the n-th
+ * failure (nack) dead-letters the entry at once; a pending entry found with n attempts and no
+ * settlement (its consumer crashed mid-handler n times) is dead-lettered instead of delivered.
+ *
+ * <p>Nack: the entry stays pending for this consumer, which claims it again after a back-off (100 ms
+ * doubling per attempt, at most 2 s) — not after {@code minIdle}, which is only for taking over
+ * the entries of a consumer that is gone.
+ *
+ * <p>Settlement (ack, dead letter, give back) goes through a {@link Settler}: one script per batch
+ * on the shared connection (one multi-id XACK, plus XDEL with {@code deleteOnAck}; a dead letter
+ * is XADD to {@code {s}:dlq} and XACK in one script), retried until Redis confirms it. The loop
+ * stops fetching while too many settlements are unconfirmed. A stop ends a blocked read with
+ * {@code CLIENT UNBLOCK}, so no read is cut off with its entries on the way, and before the
+ * consumer's name is given up (a replacement takes it over) it waits until Redis confirmed every
+ * settlement, so the replacement never delivers again what this one acknowledged while draining.
  *
  * <p>Without a group: XREAD from the latest entry (or {@code startFrom}), at-most-once.
  *
- * <p>The loop fetches no more than the subscription has room for; settlement runs on the broker's
- * shared command connection.
+ * <p>The loop fetches no more than the subscription has room for; entries of one read are handed
+ * over together ({@link Transport.Sink#acceptAll}).
  *
  * <p>Faults: when the connection drops while Redis hands us entries (XREADGROUP ran, its reply was
  * lost), those entries are pending for this consumer without our knowing. After every reconnect of
  * its connection, and after a failed read, the loop reads its own pending entries again from the
- * start and delivers those it does not hold ({@code inFlight}), instead of leaving them to
- * XAUTOCLAIM after {@code minIdle}.
+ * start and delivers those it does not hold ({@code inFlight}), instead of leaving them to a
+ * takeover after {@code minIdle}.
  */
 final class StreamConsumer implements Transport.Consumer {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.Stream");
   private static final int MAX_FETCH = 100;
   private static final int LAST_ERRORS = 10_000;
+  /** Settlements per script call. */
+  private static final int SETTLE_BATCH = 1_000;
+  /** The loop does not fetch while more settlements than this wait for Redis' confirmation. */
+  private static final int MAX_UNCONFIRMED = 5_000;
+  /** Nack back-off: the first retry after this, doubling per attempt up to {@link #RETRY_MAX_MILLIS}. */
+  static final long RETRY_FIRST_MILLIS = 100;
+  static final long RETRY_MAX_MILLIS = 2_000;
+  /** While entries are out, a blocking read waits at most this, so a nacked one is retried on time. */
+  private static final long BUSY_BLOCK_MILLIS = 100;
+
+  /**
+   * Claims pending entries: this consumer's own (min idle 0: only if it still owns them) or any
+   * consumer's idle at least min idle. Returns per entry {id, attempt, fields, over}: over = 1 when
+   * it already had maxDeliveries attempts (not claimed: it goes to the dead letter), else it was
+   * claimed (XCLAIM counts the attempt). Entries deleted from the stream are acknowledged.
+   */
+  private static final Script CLAIM = new Script("""
+      local key, group, me = KEYS[1], ARGV[1], ARGV[2]
+      local minIdle, max = tonumber(ARGV[3]), tonumber(ARGV[4])
+      local out, claim, counts = {}, {}, {}
+      for i = 5, #ARGV do
+        local id = ARGV[i]
+        local p = redis.call('XPENDING', key, group, id, id, 1)[1]
+        if p and ((minIdle == 0 and p[2] == me) or (minIdle > 0 and p[3] >= minIdle)) then
+          if p[4] >= max then
+            local e = redis.call('XRANGE', key, id, id)[1]
+            if e then
+              out[#out + 1] = {id, p[4], e[2], 1}
+            else
+              redis.call('XACK', key, group, id)
+            end
+          else
+            claim[#claim + 1] = id
+            counts[id] = p[4] + 1
+          end
+        end
+      end
+      if #claim > 0 then
+        local got = {}
+        for _, e in ipairs(redis.call('XCLAIM', key, group, me, minIdle, unpack(claim))) do
+          if e then
+            got[e[1]] = true
+            out[#out + 1] = {e[1], counts[e[1]], e[2], 0}
+          end
+        end
+        for _, id in ipairs(claim) do
+          if not got[id] then
+            redis.call('XACK', key, group, id)
+          end
+        end
+      end
+      return out
+      """);
+
+  /**
+   * One batch of settlements: {@code a id} acknowledges (one XACK for all, plus XDEL with
+   * deleteOnAck), {@code d id value} dead-letters (XADD to KEYS[2] only if XACK still found it
+   * pending, so a batch sent twice writes one dead letter), {@code r id n} gives back an entry
+   * delivered as attempt n, if this consumer still owns it at that count: the counter goes back to
+   * n-1 and it is made idle, so any consumer may take it.
+   */
+  private static final Script SETTLE = new Script("""
+      local key, group, me = KEYS[1], ARGV[1], ARGV[2]
+      local del, idle = ARGV[3] == '1', ARGV[4]
+      local acks = {}
+      local i = 5
+      while i <= #ARGV do
+        local op, id = ARGV[i], ARGV[i + 1]
+        if op == 'a' then
+          acks[#acks + 1] = id
+          i = i + 2
+        elseif op == 'd' then
+          if redis.call('XACK', key, group, id) == 1 then
+            redis.call('XADD', KEYS[2], '*', '__data__', ARGV[i + 2])
+          end
+          if del then
+            redis.call('XDEL', key, id)
+          end
+          i = i + 3
+        else
+          local p = redis.call('XPENDING', key, group, id, id, 1)[1]
+          local count = tonumber(ARGV[i + 2])
+          if p and p[2] == me and p[4] == count then
+            redis.call('XCLAIM', key, group, me, 0, id, 'IDLE', idle, 'RETRYCOUNT', count - 1, 'JUSTID')
+          end
+          i = i + 3
+        end
+      end
+      for j = 1, #acks, 1000 do
+        local last = math.min(j + 999, #acks)
+        redis.call('XACK', key, group, unpack(acks, j, last))
+        if del then
+          redis.call('XDEL', key, unpack(acks, j, last))
+        end
+      end
+      return #acks
+      """);
+
+  /** One settlement for the {@link Settler}: 'a'ck, 'd'ead letter (with its value) or 'r'elease. */
+  private record Settlement(char op, String id, long attempt, byte[] value) {}
 
   private final RedisTransport transport;
   private final StreamDestination stream;
@@ -66,19 +192,33 @@ final class StreamConsumer implements Transport.Consumer {
   private final Consumer<byte[]> me;
   private final long blockMillis;
   private final long claimEveryMillis;
+  private final Duration commandTimeout;
   /** Why an entry was last nacked here, for its dead-letter headers (bounded). */
   private final Map<String, String> lastErrors = new ConcurrentHashMap<>();
   /** At most 10 WARN lines a minute for dead letters; the rest at DEBUG, with a count. */
-  private final dev.brook.internal.WarnLimit deadLetterWarnings =
-      dev.brook.internal.WarnLimit.perMinute(dev.brook.internal.WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  private final WarnLimit deadLetterWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  private final Settler<Settlement> settler;
 
   private volatile boolean running;
-  /** Group mode: ids handed to the subscription and not yet acknowledged, dead-lettered or given back. */
-  private final java.util.Set<String> inFlight = ConcurrentHashMap.newKeySet();
+  /**
+   * Group mode: ids handed to the subscription, or being dead-lettered, and not yet settled in Redis
+   * (confirmed), nacked or given back. The loop never delivers one of these again.
+   */
+  private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+  /** Nacked entries waiting for their retry: id → when (System.nanoTime) the loop claims them again. */
+  private final Map<String, Long> retries = new ConcurrentHashMap<>();
   /** Our pending entries may include some we do not hold: read them again before the next new ones. */
   private volatile boolean rescan;
   /** True until the own pending entries found at start were read (those are expected, not orphans). */
   private boolean firstPendingRead = true;
+  /** The dedicated connection's CLIENT ID (refreshed after a reconnect), for CLIENT UNBLOCK; -1 unknown. */
+  private volatile long clientId = -1;
+  /** CLIENT UNBLOCK was refused: a stop closes the connection instead. */
+  private volatile boolean unblockFailed;
+  /** Set while the loop waits for room in the subscription: a stop interrupts that wait. */
+  private volatile boolean waitingForRoom;
+  /** Set while the loop waits for settlements to be confirmed (flow control), to be unparked. */
+  private volatile Thread waitingForSettlements;
   private StatefulRedisConnection<byte[], byte[]> connection;
   private Thread loop;
   private boolean failureLogged;
@@ -89,6 +229,7 @@ final class StreamConsumer implements Transport.Consumer {
     this.stream = stream;
     this.subscriptionId = subscriptionId;
     this.sink = sink;
+    this.commandTimeout = commandTimeout;
     this.key = bytes(stream.name());
     this.group = stream.groupName() == null ? null : bytes(stream.groupName());
     String explicit = stream.consumerName().equals(dev.brook.redis.Redis.defaultConsumerName()) ? null : stream.consumerName();
@@ -97,6 +238,8 @@ final class StreamConsumer implements Transport.Consumer {
     this.claimEveryMillis = Math.max(50, Math.min(2_000, stream.minIdleTime().toMillis() / 2));
     long block = Math.min(2_000, commandTimeout.toMillis() / 2);
     this.blockMillis = Math.max(10, group == null ? block : Math.min(block, claimEveryMillis));
+    this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
+        this::confirmed, this::abandoned);
   }
 
   String streamName() {
@@ -183,14 +326,34 @@ final class StreamConsumer implements Transport.Consumer {
   @Override
   public void stop() {
     running = false;
+    Thread t = loop;
+    if (t != null && t != Thread.currentThread()) {
+      if (waitingForRoom) {
+        t.interrupt();
+      }
+      LockSupport.unpark(t);
+    }
+    if (t != null && t != Thread.currentThread() && grouped()) {
+      // End a blocked XREADGROUP without closing its connection: closed mid-reply, the entries it
+      // read would stay pending without our knowing, and count one attempt more at the next start.
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(blockMillis + commandTimeout.toMillis());
+      try {
+        while (t.isAlive() && System.nanoTime() < deadline && !unblockFailed) {
+          unblock();
+          t.join(Duration.ofMillis(50));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     StatefulRedisConnection<byte[], byte[]> c = connection;
     if (c != null) {
-      // Ends an XREADGROUP BLOCK in progress; entries it had read stay pending for redelivery.
+      // Ends a read in progress (or hung); entries it had read stay pending for redelivery.
       transport.closeDedicated(c);
     }
-    if (loop != null && loop != Thread.currentThread()) {
+    if (t != null && t != Thread.currentThread()) {
       try {
-        loop.join(Duration.ofSeconds(10));
+        t.join(Duration.ofSeconds(10));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -199,10 +362,38 @@ final class StreamConsumer implements Transport.Consumer {
     connection = null;
   }
 
+  private void unblock() {
+    long id = clientId;
+    if (id >= 0) {
+      try {
+        transport.commands().clientUnblock(id, UnblockType.TIMEOUT).whenComplete((n, e) -> {
+          if (e != null) {
+            // Not allowed (ACL) or not known: stop by closing the connection, as before Redis 5.
+            unblockFailed = true;
+            LOG.debug("CLIENT UNBLOCK failed", e);
+          }
+        });
+      } catch (RuntimeException e) {
+        unblockFailed = true;
+        LOG.debug("CLIENT UNBLOCK failed", e);
+      }
+    }
+  }
+
   @Override
   public void afterDrain() {
     if (grouped()) {
-      transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+      try {
+        // A replacement takes over our name and pending entries when we return: what we settled
+        // must be settled in Redis by then, or it would deliver it again.
+        if (!settler.awaitIdle(System.nanoTime() + commandTimeout.toNanos() * 2)) {
+          LOG.warn("Redis did not confirm {} settlement(s) of {} within {} while stopping; those entries stay pending "
+              + "and are delivered again.", settler.outstanding(), stream.key(), commandTimeout.multipliedBy(2));
+        }
+      } finally {
+        settler.close();
+        transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+      }
     }
   }
 
@@ -230,48 +421,69 @@ final class StreamConsumer implements Transport.Consumer {
 
   private void groupLoop() {
     RedisCommands<byte[], byte[]> redis = connection.sync();
-    String pendingCursor = "0";
+    String ownCursor = null; // null: from the start; else the last own pending id looked at
     boolean ownPendingDone = false;
-    String claimCursor = "0-0";
+    String claimCursor = null;
     long nextClaim = System.currentTimeMillis() + claimEveryMillis;
     long backoff = 100;
+    boolean knowsClientId = false;
     while (running) {
       try {
-        if (!sink.awaitCapacity(1)) {
+        if (!awaitRoom() || !awaitSettlements()) {
           break;
         }
         if (rescan) {
           rescan = false;
-          pendingCursor = "0";
+          ownCursor = null;
           ownPendingDone = false;
+          knowsClientId = false; // a reconnect gives the connection a new id
         }
-        int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
+        if (!knowsClientId) {
+          clientId = redis.clientId();
+          knowsClientId = true;
+        }
+        int room = room();
         if (System.currentTimeMillis() >= nextClaim) {
-          claimCursor = reclaim(redis, claimCursor, room);
+          claimCursor = takeOver(redis, claimCursor, room);
           nextClaim = System.currentTimeMillis() + claimEveryMillis;
-          room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
+          room = room();
         }
-        if (!ownPendingDone) {
-          List<StreamMessage<byte[], byte[]>> mine = redis.xreadgroup(me, XReadArgs.Builder.count(room),
-              XReadArgs.StreamOffset.from(key, pendingCursor));
-          if (mine.isEmpty()) {
+        List<String> due = dueRetries(room);
+        if (!due.isEmpty()) {
+          claim(redis, due, 0, false);
+        } else if (!ownPendingDone) {
+          List<PendingMessage> mine = redis.xpending(key, me, ownCursor == null ? Range.create("-", "+")
+              : Range.from(Range.Boundary.excluding(ownCursor), Range.Boundary.unbounded()), Limit.from(room));
+          if (!mine.isEmpty()) {
+            ownCursor = mine.get(mine.size() - 1).getId();
+            List<String> ids = new ArrayList<>(mine.size());
+            for (PendingMessage p : mine) {
+              // Held by the subscription, or nacked and waiting for its back-off: not to deliver now.
+              if (!inFlight.contains(p.getId()) && !retries.containsKey(p.getId())) {
+                ids.add(p.getId());
+              }
+            }
+            if (!ids.isEmpty()) {
+              claim(redis, ids, 0, true);
+            }
+          }
+          if (mine.size() < room) {
             ownPendingDone = true;
             firstPendingRead = false;
-          } else {
-            pendingCursor = mine.get(mine.size() - 1).getId();
-            deliverWithCounts(redis, mine, true);
           }
         } else {
-          List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me, XReadArgs.Builder.count(room).block(blockMillis),
-              XReadArgs.StreamOffset.lastConsumed(key));
-          for (StreamMessage<byte[], byte[]> m : fresh) {
-            deliver(new StreamInbound(this, m.getId(), m.getBody(), 1));
+          List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
+              XReadArgs.Builder.count(room).block(blockFor()), XReadArgs.StreamOffset.lastConsumed(key));
+          if (!fresh.isEmpty()) {
+            List<StreamInbound> batch = new ArrayList<>(fresh.size());
+            for (StreamMessage<byte[], byte[]> m : fresh) {
+              batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
+            }
+            deliver(batch);
           }
         }
         recovered();
         backoff = 100;
-      } catch (InterruptedException e) {
-        break;
       } catch (RuntimeException e) {
         if (!running) {
           break;
@@ -285,9 +497,9 @@ final class StreamConsumer implements Transport.Consumer {
           try {
             // The stream is new, so everything in it is new: read it from the start.
             ensureGroup(redis, "0");
-            pendingCursor = "0";
+            ownCursor = null;
             ownPendingDone = false;
-            claimCursor = "0-0";
+            claimCursor = null;
             continue;
           } catch (RuntimeException again) {
             LOG.debug("Recreating group failed", again);
@@ -303,64 +515,169 @@ final class StreamConsumer implements Transport.Consumer {
     }
   }
 
-  /** XAUTOCLAIM one page of idle entries; dead-letter those over maxDeliveries; returns the next cursor. */
-  private String reclaim(RedisCommands<byte[], byte[]> redis, String cursor, int count) {
-    ClaimedMessages<byte[], byte[]> claimed = redis.xautoclaim(key, new XAutoClaimArgs<byte[]>()
-        .consumer(me).minIdleTime(stream.minIdleTime()).startId(cursor).count(count));
-    List<StreamMessage<byte[], byte[]>> messages = claimed.getMessages();
-    if (!messages.isEmpty()) {
-      deliverWithCounts(redis, messages, false);
+  /**
+   * Waits until the subscription has room for one more; false when stopping. A stop interrupts this
+   * wait (and only this one: an interrupted Redis command could lose its reply).
+   */
+  private boolean awaitRoom() {
+    if (sink.room() > 0) {
+      return running;
     }
-    return claimed.getId();
+    boolean ok;
+    waitingForRoom = true;
+    try {
+      ok = running && sink.awaitCapacity(1);
+    } catch (InterruptedException e) {
+      ok = false;
+    } finally {
+      waitingForRoom = false;
+    }
+    if (Thread.interrupted()) {
+      ok = false; // the stop's interrupt arrived as the wait ended
+    }
+    return ok && running;
   }
 
-  /** Looks up delivery counts (XPENDING) and delivers, or dead-letters entries past the limit. */
-  private void deliverWithCounts(RedisCommands<byte[], byte[]> redis, List<StreamMessage<byte[], byte[]>> messages,
-      boolean ownPending) {
-    Map<String, Long> counts = new HashMap<>();
-    String first = messages.get(0).getId();
-    String last = messages.get(messages.size() - 1).getId();
-    for (PendingMessage p : redis.xpending(key, me, Range.create(first, last), Limit.from(messages.size() * 2L + 10))) {
-      counts.put(p.getId(), p.getRedeliveryCount());
+  private int room() {
+    return Math.max(1, Math.min(MAX_FETCH, sink.room()));
+  }
+
+  /**
+   * Flow control: waits while more settlements than {@link #MAX_UNCONFIRMED} are on their way, so
+   * acknowledgements cannot pile up faster than Redis confirms them; false when stopping.
+   */
+  private boolean awaitSettlements() {
+    if (settler.outstanding() < MAX_UNCONFIRMED) {
+      return running;
     }
-    List<String> vanished = new ArrayList<>();
-    int orphans = 0;
-    for (StreamMessage<byte[], byte[]> m : messages) {
-      if (inFlight.contains(m.getId())) {
-        continue; // held by the subscription now; its settlement is on the way
+    waitingForSettlements = Thread.currentThread();
+    try {
+      while (running && settler.outstanding() >= MAX_UNCONFIRMED) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
       }
-      if (m.getBody() == null || m.getBody().isEmpty()) {
-        vanished.add(m.getId()); // deleted from the stream while pending: nothing to deliver
-        continue;
+    } finally {
+      waitingForSettlements = null;
+    }
+    return running;
+  }
+
+  /** How long a new-entry read may block: shorter while entries are out (one may be nacked) or a retry is due. */
+  private long blockFor() {
+    long block = inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS);
+    long now = System.nanoTime();
+    for (Long due : retries.values()) {
+      block = Math.min(block, Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - now) + 1));
+    }
+    return Math.max(1, block);
+  }
+
+  /** Up to {@code max} nacked entries whose back-off has passed; taken out of {@link #retries}. */
+  private List<String> dueRetries(int max) {
+    if (retries.isEmpty()) {
+      return List.of();
+    }
+    long now = System.nanoTime();
+    List<String> due = new ArrayList<>();
+    for (Map.Entry<String, Long> e : retries.entrySet()) {
+      if (due.size() >= max) {
+        break;
       }
-      long count = counts.getOrDefault(m.getId(), 1L);
-      StreamInbound in = new StreamInbound(this, m.getId(), m.getBody(), count);
-      if (count > stream.maxDeliveryCount()) {
-        String lastError = lastErrors.remove(m.getId());
-        deadLetter(in, "delivered " + count + " times, more than maxDeliveries " + stream.maxDeliveryCount()
-            + (lastError != null ? "; last error: " + lastError : ""));
+      if (now - e.getValue() >= 0 && retries.remove(e.getKey(), e.getValue())) {
+        due.add(e.getKey());
+      }
+    }
+    due.sort(StreamConsumer::compareIds);
+    return due;
+  }
+
+  /**
+   * Takes over one page of other consumers' entries idle longer than {@code minIdle} (and our own
+   * that we do not hold: read while a reply was lost); returns the next cursor, null to start over.
+   */
+  private String takeOver(RedisCommands<byte[], byte[]> redis, String cursor, int count) {
+    List<PendingMessage> idle = redis.xpending(key, new XPendingArgs<byte[]>().group(group)
+        .idle(stream.minIdleTime()).limit(Limit.from(count))
+        .range(cursor == null ? Range.create("-", "+")
+            : Range.from(Range.Boundary.excluding(cursor), Range.Boundary.unbounded())));
+    List<String> ids = new ArrayList<>(idle.size());
+    for (PendingMessage p : idle) {
+      // Ours in flight or waiting for a retry: held, not idle. Claiming them would count an attempt.
+      if (!inFlight.contains(p.getId()) && !retries.containsKey(p.getId())) {
+        ids.add(p.getId());
+      }
+    }
+    if (!ids.isEmpty()) {
+      claim(redis, ids, Math.max(1, stream.minIdleTime().toMillis()), false);
+    }
+    return idle.size() < count ? null : idle.get(idle.size() - 1).getId();
+  }
+
+  /**
+   * Claims pending entries with {@link #CLAIM} and delivers them (counted: the attempt they are),
+   * or dead-letters those that already had maxDeliveries attempts.
+   *
+   * @param minIdleMillis 0 for our own entries (claimed only if still ours), else other consumers' idle ones
+   */
+  private void claim(RedisCommands<byte[], byte[]> redis, List<String> ids, long minIdleMillis, boolean ownScan) {
+    byte[][] args = new byte[4 + ids.size()][];
+    args[0] = group;
+    args[1] = bytes(consumerName);
+    args[2] = bytes(Long.toString(minIdleMillis));
+    args[3] = bytes(Integer.toString(stream.maxDeliveryCount()));
+    for (int i = 0; i < ids.size(); i++) {
+      args[4 + i] = bytes(ids.get(i));
+    }
+    List<Object> out = CLAIM.call(redis, ScriptOutputType.MULTI, new byte[][] {key}, args);
+    List<StreamInbound> deliver = new ArrayList<>(out.size());
+    for (Object o : out) {
+      List<?> e = (List<?>) o;
+      String id = new String((byte[]) e.get(0), StandardCharsets.UTF_8);
+      long attempts = (Long) e.get(1);
+      StreamInbound in = new StreamInbound(this, id, fields((List<?>) e.get(2)), attempts);
+      if ((Long) e.get(3) == 1L) {
+        String lastError = lastErrors.get(id);
+        inFlight.add(id);
+        deadLetter(in, "delivered " + attempts + (attempts == 1 ? " time" : " times") + " without being settled "
+            + "(maxDeliveries " + stream.maxDeliveryCount() + ")" + (lastError != null ? "; last error: " + lastError : ""));
       } else {
-        deliver(in);
-        orphans++;
+        deliver.add(in);
       }
     }
-    if (ownPending && orphans > 0 && !firstPendingRead) {
+    deliver.sort((a, b) -> compareIds(a.id(), b.id()));
+    if (ownScan && !deliver.isEmpty() && !firstPendingRead) {
       LOG.warn("Found {} pending entr{} of {} that this consumer did not hold (Redis handed them out while a reply was "
-          + "lost); delivering them again.", orphans, orphans == 1 ? "y" : "ies", stream.key());
+          + "lost); delivering them again.", deliver.size(), deliver.size() == 1 ? "y" : "ies", stream.key());
     }
-    if (!vanished.isEmpty()) {
-      redis.xack(key, group, vanished.toArray(String[]::new));
+    if (minIdleMillis > 0 && LOG.isDebugEnabled() && !deliver.isEmpty()) {
+      LOG.debug("Took over {} idle entries of {}", deliver.size(), stream.key());
     }
-    if (!ownPending && LOG.isDebugEnabled()) {
-      LOG.debug("Claimed {} idle entries of {}", messages.size(), stream.key());
-    }
+    deliver(deliver);
   }
 
-  private void deliver(StreamInbound in) {
-    if (grouped()) {
+  private static Map<byte[], byte[]> fields(List<?> flat) {
+    Map<byte[], byte[]> body = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < flat.size(); i += 2) {
+      body.put((byte[]) flat.get(i), (byte[]) flat.get(i + 1));
+    }
+    return body;
+  }
+
+  /** Orders stream ids numerically ({@code ms-seq}). */
+  static int compareIds(String a, String b) {
+    int da = a.indexOf('-');
+    int db = b.indexOf('-');
+    int c = Long.compare(Long.parseLong(a.substring(0, da)), Long.parseLong(b.substring(0, db)));
+    return c != 0 ? c : Long.compare(Long.parseLong(a.substring(da + 1)), Long.parseLong(b.substring(db + 1)));
+  }
+
+  private void deliver(List<StreamInbound> batch) {
+    if (batch.isEmpty()) {
+      return;
+    }
+    for (StreamInbound in : batch) {
       inFlight.add(in.id());
     }
-    sink.accept(in);
+    sink.acceptAll(batch);
   }
 
   // ---- no group -----------------------------------------------------------------------------
@@ -371,20 +688,22 @@ final class StreamConsumer implements Transport.Consumer {
     long backoff = 100;
     while (running) {
       try {
-        if (!sink.awaitCapacity(1)) {
+        if (!awaitRoom()) {
           break;
         }
-        int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
+        int room = room();
         List<StreamMessage<byte[], byte[]>> read = redis.xread(XReadArgs.Builder.count(room).block(blockMillis),
             XReadArgs.StreamOffset.from(key, lastId));
-        for (StreamMessage<byte[], byte[]> m : read) {
-          sink.accept(new StreamInbound(this, m.getId(), m.getBody(), 1));
-          lastId = m.getId();
+        if (!read.isEmpty()) {
+          List<StreamInbound> batch = new ArrayList<>(read.size());
+          for (StreamMessage<byte[], byte[]> m : read) {
+            batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
+          }
+          lastId = read.get(read.size() - 1).getId();
+          sink.acceptAll(batch);
         }
         recovered();
         backoff = 100;
-      } catch (InterruptedException e) {
-        break;
       } catch (RuntimeException e) {
         if (!running) {
           break;
@@ -423,42 +742,58 @@ final class StreamConsumer implements Transport.Consumer {
     }
   }
 
-  // ---- settlement (any thread; on the shared connection) ------------------------------------
+  // ---- settlement (any thread; through the settler, on the shared connection) ----------------
 
   void ack(List<StreamInbound> entries) {
     if (!grouped() || entries.isEmpty()) {
       return;
     }
-    String[] ids = new String[entries.size()];
-    for (int i = 0; i < ids.length; i++) {
-      ids[i] = entries.get(i).id();
-      lastErrors.remove(ids[i]);
+    List<Settlement> batch = new ArrayList<>(entries.size());
+    for (StreamInbound e : entries) {
+      lastErrors.remove(e.id());
+      batch.add(new Settlement('a', e.id(), e.deliveryCount(), null));
     }
-    var redis = transport.commands();
-    redis.xack(key, group, ids).whenComplete((n, e) -> {
-      for (String id : ids) {
-        inFlight.remove(id);
-      }
-      if (e != null) {
-        rescan = true;
-      }
-      logFailure("acknowledge", e);
-    });
-    if (stream.deletesOnAck()) {
-      redis.xdel(key, ids).whenComplete((n, e) -> logFailure("delete", e));
-    }
+    settler.submitAll(batch);
   }
 
+  /**
+   * The handler failed (or nacked): claimed again after the back-off, or dead-lettered when this
+   * was attempt maxDeliveries.
+   */
   void nacked(StreamInbound entry, String reason) {
-    if (grouped() && reason != null && lastErrors.size() < LAST_ERRORS) {
+    if (!grouped()) {
+      return;
+    }
+    String lastError = reason != null ? reason : lastErrors.get(entry.id());
+    if (entry.deliveryCount() >= stream.maxDeliveryCount()) {
+      deadLetter(entry, "failed " + entry.deliveryCount() + (entry.deliveryCount() == 1 ? " time" : " times")
+          + " (maxDeliveries " + stream.maxDeliveryCount() + ")" + (lastError != null ? "; last error: " + lastError : ""));
+      return;
+    }
+    if (reason != null && lastErrors.size() < LAST_ERRORS) {
       lastErrors.put(entry.id(), reason);
     }
+    // Into retries before out of inFlight: the loop must always see it in one of them.
+    retries.put(entry.id(), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryDelayMillis(entry.deliveryCount())));
     inFlight.remove(entry.id());
   }
 
-  /** Given back unstarted: it stays pending, for the next start or another consumer. */
-  void released(StreamInbound entry) {
-    inFlight.remove(entry.id());
+  /** The back-off after a failed attempt: 100 ms, doubling per attempt, at most 2 s. */
+  static long retryDelayMillis(long attempt) {
+    long shift = Math.max(0, Math.min(attempt - 1, 10));
+    return Math.min(RETRY_MAX_MILLIS, RETRY_FIRST_MILLIS << shift);
+  }
+
+  /** Given back unstarted (or interrupted by a stop): the attempt is undone; it stays pending. */
+  void released(List<StreamInbound> entries) {
+    if (!grouped() || entries.isEmpty()) {
+      return;
+    }
+    List<Settlement> batch = new ArrayList<>(entries.size());
+    for (StreamInbound e : entries) {
+      batch.add(new Settlement('r', e.id(), e.deliveryCount(), null));
+    }
+    settler.submitAll(batch);
   }
 
   void deadLetter(StreamInbound entry, String reason) {
@@ -472,20 +807,8 @@ final class StreamConsumer implements Transport.Consumer {
     extra.put(DeadLetter.GROUP, stream.groupName());
     extra.put(DeadLetter.DELIVERIES, Long.toString(entry.deliveryCount()));
     byte[] value = DeadLetter.envelope(entry.deadLetterFrame(), extra);
-    var redis = transport.commands();
-    redis.xadd(bytes(stream.deadLetterKey()), new XAddArgs(), Map.of(StreamInbound.DATA_FIELD, value))
-        .thenCompose(id -> redis.xack(key, group, entry.id()))
-        .whenComplete((n, e) -> {
-          inFlight.remove(entry.id());
-          if (e != null) {
-            rescan = true;
-          }
-          logFailure("dead-letter", e);
-        });
-    if (stream.deletesOnAck()) {
-      redis.xdel(key, entry.id());
-    }
     lastErrors.remove(entry.id());
+    settler.submit(new Settlement('d', entry.id(), entry.deliveryCount(), value));
     long suppressed = deadLetterWarnings.acquire();
     if (suppressed > 0) {
       LOG.warn("{} more entries of {} went to the dead-letter stream {} in the last minute (logged at DEBUG only).",
@@ -500,12 +823,46 @@ final class StreamConsumer implements Transport.Consumer {
     }
   }
 
-  private void logFailure(String what, Throwable e) {
-    if (e != null) {
-      LOG.warn("Could not {} an entry of {}: {}. It stays pending and is delivered again (by this consumer once its "
-          + "connection is back, else by any consumer after minIdle).",
-          what, stream.key(), e.toString());
+  /** Sends one batch of settlements as one {@link #SETTLE} script call. */
+  private CompletionStage<?> send(List<Settlement> batch) {
+    List<byte[]> args = new ArrayList<>(4 + batch.size() * 3);
+    args.add(group);
+    args.add(bytes(consumerName));
+    args.add(bytes(stream.deletesOnAck() ? "1" : "0"));
+    args.add(bytes(Long.toString(stream.minIdleTime().toMillis())));
+    for (Settlement s : batch) {
+      args.add(new byte[] {(byte) s.op()});
+      args.add(bytes(s.id()));
+      switch (s.op()) {
+        case 'd' -> args.add(s.value());
+        case 'r' -> args.add(bytes(Long.toString(s.attempt())));
+        default -> { }
+      }
     }
+    return SETTLE.call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
+        args.toArray(new byte[0][]));
+  }
+
+  /** On the I/O thread: Redis settled these; they may be delivered again only if they come back. */
+  private void confirmed(List<Settlement> batch) {
+    for (Settlement s : batch) {
+      inFlight.remove(s.id());
+    }
+    Thread waiting = waitingForSettlements;
+    if (waiting != null) {
+      LockSupport.unpark(waiting);
+    }
+  }
+
+  /** After close: these stay pending in Redis, for the next start or another consumer. */
+  private void abandoned(List<Settlement> batch) {
+    for (Settlement s : batch) {
+      inFlight.remove(s.id());
+    }
+    rescan = true;
+    LOG.warn("Could not settle {} entr{} of {} before the consumer stopped; they stay pending and are delivered again "
+        + "(by this consumer's next start, else by another after minIdle).", batch.size(), batch.size() == 1 ? "y" : "ies",
+        stream.key());
   }
 
   static byte[] bytes(String s) {

@@ -12,8 +12,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A Stream entry. With a group it stays pending until settled: ack is XACK (and XDEL when asked),
- * nack and release leave it pending for redelivery, reject writes it to the dead-letter stream.
+ * A Stream entry. With a group it stays pending until settled: ack is XACK (and XDEL when asked);
+ * nack leaves it pending for a retry after a back-off (or dead-letters it at attempt {@code
+ * maxDeliveries}); release gives it back with the attempt undone; reject writes it to the
+ * dead-letter stream. {@link #deliveryCount()} is the handler attempt this delivery is (Redis'
+ * delivery counter, which {@link StreamConsumer} keeps equal to the attempts).
  */
 final class StreamInbound implements Inbound {
 
@@ -162,6 +165,13 @@ final class StreamInbound implements Inbound {
 
   @Override
   public void release() {
-    owner.released(this);
+    owner.released(List.of(this));
+  }
+
+  @Override
+  public void releaseAll(List<? extends Inbound> messages) {
+    @SuppressWarnings("unchecked")
+    List<StreamInbound> entries = (List<StreamInbound>) messages;
+    owner.released(entries);
   }
 }

@@ -45,12 +45,15 @@ import java.util.regex.Pattern;
  *       takes back the processing lists of consumers that are gone (whose heartbeat a stopped
  *       consumer deletes once drained), then its own; at-most-once lists forget an item once
  *       delivered;
- *   <li>streams with groups: entries, a pending-entries list with delivery counts, own pending
- *       entries first when a consumer starts, reclaim of entries idle at least {@code minIdle} when
- *       the {@linkplain #advance clock advances} (an entry the claiming consumer still holds is
- *       claimed but not delivered twice), {@code maxDeliveries} and the {@code {stream}:dlq} stream
- *       with the headers Redis' dead letters carry; streams without group: every new entry to each
- *       reader, from the newest entry at its start or from {@code startFrom}.
+ *   <li>streams with groups: entries, a pending-entries list whose delivery counts are handler
+ *       attempts (a release undoes its attempt), consumers named per subscription, own pending
+ *       entries first when a consumer starts, a nacked entry claimed again by its consumer once its
+ *       back-off (100 ms doubling, at most 2 s) has passed on the {@linkplain #advance clock},
+ *       takeover of entries idle at least {@code minIdle} when the clock advances (never of an
+ *       entry the claiming consumer still holds), {@code maxDeliveries} (the last allowed attempt's
+ *       failure dead-letters) and the {@code {stream}:dlq} stream with the headers Redis' dead
+ *       letters carry; streams without group: every new entry to each reader, from the newest
+ *       entry at its start or from {@code startFrom}.
  * </ul>
  *
  * <p>Like Brook's Redis consumers, Lists and Streams hand a subscription no more than it has room
@@ -154,7 +157,7 @@ public final class MemoryTransport implements Transport {
       };
     }
     if (destination instanceof StreamDestination stream) {
-      StreamReader r = new StreamReader(stream, sink);
+      StreamReader r = new StreamReader(stream, streamConsumerName(stream, subscriptionId), sink);
       return new Consumer() {
         @Override
         public void start() {
@@ -585,6 +588,24 @@ public final class MemoryTransport implements Transport {
 
   // ---- streams --------------------------------------------------------------------------------
 
+  /**
+   * A group consumer's name, as Brook's ConsumerNames gives it: the destination's {@code
+   * consumer(...)}, else the default name with {@code /<subscription id>} when the id is not the
+   * destination's key (two ids on one group never share a name; a replacement takes over its id's).
+   */
+  static String streamConsumerName(StreamDestination stream, String subscriptionId) {
+    String base = stream.consumerName();
+    if (!base.equals(Redis.defaultConsumerName())) {
+      return base;
+    }
+    return subscriptionId == null || subscriptionId.equals(stream.key()) ? base : base + "/" + subscriptionId;
+  }
+
+  /** The wait before a nacked entry is claimed again, as StreamConsumer waits: 100 ms doubling per attempt, at most 2 s. */
+  static long retryDelayMillis(long attempt) {
+    return Math.min(2_000, 100L << Math.max(0, Math.min(attempt - 1, 10)));
+  }
+
   /** A stream entry id: milliseconds of the manual clock and a sequence. */
   record StreamId(long ms, long seq) implements Comparable<StreamId> {
     static final StreamId ZERO = new StreamId(0, 0);
@@ -704,20 +725,12 @@ public final class MemoryTransport implements Transport {
           StreamDestination.LATEST.equals(d.startId()) ? last : StreamId.parse(d.startId())));
       exists = true;
       g.consumers.add(r);
-      // Own pending entries first, as XREADGROUP ... 0 does after a restart: delivered again, counted again.
+      // Own pending entries first (a restart, or a replacement with the same name), claimed one by one
+      // as StreamConsumer claims them: each is the next attempt.
       for (Map.Entry<StreamId, Pending> e : List.copyOf(g.pel.entrySet())) {
-        Pending p = e.getValue();
-        if (!p.consumer.equals(d.consumerName())) {
-          continue;
+        if (e.getValue().consumer.equals(r.name)) {
+          claim(g, r, e.getKey());
         }
-        byte[] wire = entries.get(e.getKey());
-        if (wire == null) {
-          g.pel.remove(e.getKey()); // deleted while pending: acknowledged, nothing to deliver
-          continue;
-        }
-        p.count++;
-        p.deliveredAt = nowMillis;
-        claimed(r, new StreamItem(MemoryTransport.this, r, e.getKey(), wire, p.count));
       }
       dispatch(g);
     }
@@ -740,58 +753,81 @@ public final class MemoryTransport implements Transport {
           return;
         }
         g.lastDelivered = e.getKey();
-        g.pel.put(e.getKey(), new Pending(r.stream.consumerName(), nowMillis));
+        g.pel.put(e.getKey(), new Pending(r.name, nowMillis));
         r.held.add(e.getKey());
         deliver(r.sink, new StreamItem(MemoryTransport.this, r, e.getKey(), e.getValue(), 1));
       }
     }
 
-    /** XAUTOCLAIM by the group's live consumers: entries idle at least minIdle change owner and are counted again. */
+    /**
+     * When the clock moves: nacked entries whose back-off passed are claimed again by their consumer,
+     * then the group's live consumers take over entries idle at least their minIdle that they do not
+     * hold (a consumer never claims what its own handler still has, so its count is not raised).
+     */
     void reclaim() {
       for (Group g : List.copyOf(groups.values())) {
+        for (StreamReader r : List.copyOf(g.consumers)) {
+          for (Map.Entry<StreamId, Long> e : List.copyOf(r.retries.entrySet())) {
+            if (e.getValue() <= nowMillis) {
+              r.retries.remove(e.getKey());
+              Pending p = g.pel.get(e.getKey());
+              if (p != null && p.consumer.equals(r.name)) {
+                claim(g, r, e.getKey());
+              }
+            }
+          }
+        }
         if (g.consumers.isEmpty()) {
           continue;
         }
         for (Map.Entry<StreamId, Pending> e : List.copyOf(g.pel.entrySet())) {
           StreamReader r = g.consumers.get(Math.floorMod(g.next++, g.consumers.size()));
           Pending p = e.getValue();
-          if (nowMillis - p.deliveredAt < r.stream.minIdleTime().toMillis()) {
+          if (nowMillis - p.deliveredAt < r.stream.minIdleTime().toMillis() || r.held.contains(e.getKey())
+              || r.retries.containsKey(e.getKey())) {
             continue;
           }
-          byte[] wire = entries.get(e.getKey());
-          if (wire == null) {
-            g.pel.remove(e.getKey()); // deleted while pending: XAUTOCLAIM drops it from the PEL
-            continue;
-          }
-          p.consumer = r.stream.consumerName();
-          p.count++;
-          p.deliveredAt = nowMillis;
-          if (r.held.contains(e.getKey())) {
-            continue; // its handler still has it: claimed, not delivered twice
-          }
-          claimed(r, new StreamItem(MemoryTransport.this, r, e.getKey(), wire, p.count));
+          claim(g, r, e.getKey());
         }
       }
     }
 
-    /** A pending entry read again: to the handler, or to the dead letter once over maxDeliveries. */
-    private void claimed(StreamReader r, StreamItem item) {
-      if (item.count > r.stream.maxDeliveryCount()) {
-        String lastError = r.lastErrors.remove(item.id);
-        deadLetter(item, "delivered " + item.count + " times, more than maxDeliveries " + r.stream.maxDeliveryCount()
-            + (lastError != null ? "; last error: " + lastError : ""));
-      } else {
-        r.held.add(item.id);
-        deliver(r.sink, item);
+    /**
+     * Claims a pending entry for a consumer (XCLAIM, one attempt more) and delivers it, or sends it to
+     * the dead letter when it already had maxDeliveries attempts; drops it when deleted meanwhile.
+     */
+    private void claim(Group g, StreamReader r, StreamId id) {
+      Pending p = g.pel.get(id);
+      byte[] wire = entries.get(id);
+      if (wire == null) {
+        g.pel.remove(id); // deleted while pending: acknowledged, nothing to deliver
+        return;
       }
+      if (p.count >= r.stream.maxDeliveryCount()) {
+        String lastError = r.lastErrors.get(id);
+        deadLetter(new StreamItem(MemoryTransport.this, r, id, wire, p.count), "delivered " + p.count
+            + (p.count == 1 ? " time" : " times") + " without being settled (maxDeliveries " + r.stream.maxDeliveryCount()
+            + ")" + (lastError != null ? "; last error: " + lastError : ""));
+        return;
+      }
+      p.consumer = r.name;
+      p.count++;
+      p.deliveredAt = nowMillis;
+      r.held.add(id);
+      deliver(r.sink, new StreamItem(MemoryTransport.this, r, id, wire, p.count));
     }
 
-    /** XADD {stream}:dlq with the reason, then XACK (and XDEL with deleteOnAck). */
+    /**
+     * XACK, and XADD {stream}:dlq with the reason if it was still pending (and XDEL with
+     * deleteOnAck), in one step as Brook's script does.
+     */
     void deadLetter(StreamItem item, String reason) {
       StreamReader r = item.reader;
       Group g = groups.get(r.stream.groupName());
-      if (g != null) {
-        g.pel.remove(item.id);
+      r.held.remove(item.id);
+      r.lastErrors.remove(item.id);
+      if (g == null || g.pel.remove(item.id) == null) {
+        return; // settled meanwhile (by another consumer that took it over)
       }
       Map<String, String> extra = new LinkedHashMap<>();
       extra.put("x-error", reason);
@@ -803,8 +839,6 @@ public final class MemoryTransport implements Transport {
       if (r.stream.deletesOnAck()) {
         entries.remove(item.id);
       }
-      r.held.remove(item.id);
-      r.lastErrors.remove(item.id);
     }
   }
 
@@ -830,14 +864,32 @@ public final class MemoryTransport implements Transport {
           r.lastErrors.remove(item.id);
         }
         case NACK -> {
-          // Stays pending; the reason is kept by this consumer for the dead letter, should deliveries run out.
+          // The last attempt maxDeliveries allows: to the dead letter now. Else it stays pending and
+          // its consumer claims it again once the back-off passed (when the clock moves).
+          String lastError = reason != null ? reason : r.lastErrors.get(item.id);
+          if (item.count >= d.maxDeliveryCount()) {
+            s.deadLetter(item, "failed " + item.count + (item.count == 1 ? " time" : " times") + " (maxDeliveries "
+                + d.maxDeliveryCount() + ")" + (lastError != null ? "; last error: " + lastError : ""));
+            return;
+          }
           r.held.remove(item.id);
           if (reason != null) {
             r.lastErrors.put(item.id, reason);
           }
+          r.retries.put(item.id, nowMillis + retryDelayMillis(item.count));
         }
         case REJECT -> s.deadLetter(item, reason);
-        default -> r.held.remove(item.id); // release: stays pending
+        default -> {
+          // Release: the attempt is undone (XCLAIM RETRYCOUNT n-1 IDLE minIdle) if the entry is still
+          // this consumer's at that count; idle at once, so any live consumer may take it over.
+          r.held.remove(item.id);
+          Group g = s.groups.get(d.groupName());
+          Pending p = g == null ? null : g.pel.get(item.id);
+          if (p != null && p.consumer.equals(r.name) && p.count == item.count) {
+            p.count--;
+            p.deliveredAt = nowMillis - d.minIdleTime().toMillis();
+          }
+        }
       }
     } finally {
       lock.unlock();
@@ -874,15 +926,20 @@ public final class MemoryTransport implements Transport {
 
   static final class StreamReader {
     final StreamDestination stream;
+    /** Its consumer name in the group. */
+    final String name;
     final Sink sink;
     StreamId position = StreamId.ZERO;
+    /** Nacked entries waiting for their back-off: id → when (manual clock) this consumer claims them again. */
+    final Map<StreamId, Long> retries = new HashMap<>();
     /** Group mode: entries handed to the subscription and not yet settled or given back. */
     final Set<StreamId> held = new HashSet<>();
     /** Why entries were last nacked by this consumer (as StreamConsumer keeps it, per consumer). */
     final Map<StreamId, String> lastErrors = new HashMap<>();
 
-    StreamReader(StreamDestination stream, Sink sink) {
+    StreamReader(StreamDestination stream, String name, Sink sink) {
       this.stream = stream;
+      this.name = name;
       this.sink = sink;
     }
   }
