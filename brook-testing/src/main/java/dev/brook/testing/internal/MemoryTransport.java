@@ -40,12 +40,15 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>channels and patterns: fan-out to every started subscriber whose channel or glob matches;
- *   <li>lists: FIFO, each item to one started consumer that has room (round robin); reliable lists
- *       keep the item in the consumer's processing list until settled (nack/release: back to the
- *       head; reject: {@code {list}:dlq} when configured, else dropped); a starting consumer first
- *       takes back the processing lists of consumers that are gone (whose heartbeat a stopped
- *       consumer deletes once drained), then its own; at-most-once lists forget an item once
- *       delivered;
+ *   <li>lists: FIFO, each item to one started consumer that has room (round robin; what one
+ *       consumer gets at once is handed over together); reliable lists keep the item in the
+ *       subscription's own processing list (named as {@code ConsumerNames} names it) until settled
+ *       (release: back to the head, several in their order; nack: back to the head with {@code
+ *       x-deliveries} once its back-off passed on the {@linkplain #advance clock}, or at once when
+ *       the consumer stops; the nack of delivery {@code maxDeliveries} and reject: {@code
+ *       {list}:dlq} when configured, else dropped); a starting consumer first takes back the
+ *       processing lists of consumers that are gone (whose heartbeat a stopped consumer deletes once
+ *       drained), then its own; at-most-once lists forget an item once delivered;
  *   <li>streams with groups: entries, a pending-entries list with delivery counts, own pending
  *       entries first when a consumer starts, reclaim of entries idle at least {@code minIdle} when
  *       the {@linkplain #advance clock advances} (an entry the claiming consumer still holds is
