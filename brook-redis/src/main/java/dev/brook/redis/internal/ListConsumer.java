@@ -823,27 +823,23 @@ final class ListConsumer implements Transport.Consumer {
     for (byte[] k : keep) {
       args[i++] = k;
     }
-    RuntimeException failure = null;
-    for (int attempt = 0; attempt < 3; attempt++) {
-      try {
-        Long moved = GIVE_BACK.call(transport.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
-        back.forEach(inFlight::remove);
-        long orphans = (moved == null ? 0 : moved) - back.size();
-        if (orphans > 0) {
-          LOG.info("Gave {} item(s) back to {} that Redis had moved for a read the stop cut off.", orphans, list.key());
-        }
-        if (!keep.isEmpty()) {
-          LOG.warn("{} item(s) of {} stay in the processing list of '{}': their handlers ignored the interrupt and still "
-              + "run. Other consumers recover them once the heartbeat is gone.", keep.size(), list.key(), consumerName);
-        }
-        return;
-      } catch (RuntimeException e) {
-        failure = e;
+    try {
+      Long moved = GIVE_BACK.call(transport.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
+      back.forEach(inFlight::remove);
+      long orphans = (moved == null ? 0 : moved) - back.size();
+      if (orphans > 0) {
+        LOG.info("Gave {} item(s) back to {} that Redis had moved for a read the stop cut off.", orphans, list.key());
       }
+      if (!keep.isEmpty()) {
+        LOG.warn("{} item(s) of {} stay in the processing list of '{}': a handler that ignored the interrupt still holds "
+            + "them, or Redis has not confirmed their settlement yet. Other consumers recover them once the heartbeat is "
+            + "gone.", keep.size(), list.key(), consumerName);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("Could not give back {} item(s) of {}: {}. They stay in the processing list of '{}' and are recovered by "
+          + "other consumers once its heartbeat is gone, or by this subscription's next start.", back.size(), list.key(),
+          e.toString(), consumerName);
     }
-    LOG.warn("Could not give back {} item(s) of {}: {}. They stay in the processing list of '{}' and are recovered by "
-        + "other consumers once its heartbeat is gone, or by this subscription's next start.", back.size(), list.key(),
-        failure.toString(), consumerName);
   }
 
   static byte[] bytes(String s) {
