@@ -10,32 +10,51 @@ import java.util.Objects;
  * goes to one consumer.
  *
  * <p><b>Reliable by default</b> (at-least-once): a consumer moves an item atomically into its own
- * processing list ({@code {jobs}:processing:<consumer>}) with BLMOVE, and removes it on ack (LREM).
- * Nack puts it back at the head of the queue; reject moves it to the dead-letter list when {@link
- * #deadLetter()} is set, else drops it. Every consumer keeps a heartbeat key with a TTL; a
- * consumer that starts moves back the items of processing lists whose owner's heartbeat has
- * expired, so a crashed process loses nothing. {@link #atMostOnce()} uses plain BLPOP instead.
+ * processing list ({@code {jobs}:processing:<consumer>}; each subscription has its own, see {@link
+ * #consumer(String)}) and removes it when the handler is done. Every consumer keeps a heartbeat key
+ * with a TTL, renewed by a platform thread so busy handlers cannot let it lapse; consumers move
+ * back the items of processing lists whose owner's heartbeat has expired, so a crashed process
+ * loses nothing. {@link #atMostOnce()} uses plain BLPOP instead.
+ *
+ * <p>Settlement: reject moves the item to the dead-letter list when {@link #deadLetter()} is set,
+ * else drops it. Nack gives it back after a back-off (100 ms, doubling with each delivery, at most
+ * 10 s; at once when the subscription stops), at the head of the queue, with the header {@value
+ * #DELIVERIES_HEADER} counting its deliveries so far ({@code MessageContext.deliveryCount()} is one
+ * more); the nack of its {@link #maxDeliveries(int)}-th delivery dead-letters it instead (or drops
+ * it with a WARN when there is no dead letter), with {@code x-error} naming the deliveries and the
+ * last error. A stop gives back what the subscription had fetched but not finished, at the head of
+ * the queue in the order it was fetched.
  *
  * <p>Immutable: every option returns a new destination. Create with {@link Redis#list(String)}.
  */
 public final class ListDestination implements Destination {
+
+  /**
+   * The header a nacked item carries when it goes back to the queue: how many times it has been
+   * delivered so far. Other readers (FastStream) see it as one more header; a dead letter carries
+   * {@code x-delivery-count} instead, so an item moved back from the dead letter starts afresh.
+   */
+  public static final String DELIVERIES_HEADER = "x-deliveries";
 
   private final String name;
   private final boolean atMostOnce;
   private final String deadLetter;
   private final String consumer;
   private final Duration heartbeat;
+  private final int maxDeliveries;
 
   ListDestination(String name) {
-    this(checkName(name), false, null, null, Duration.ofSeconds(10));
+    this(checkName(name), false, null, null, Duration.ofSeconds(10), 5);
   }
 
-  private ListDestination(String name, boolean atMostOnce, String deadLetter, String consumer, Duration heartbeat) {
+  private ListDestination(String name, boolean atMostOnce, String deadLetter, String consumer, Duration heartbeat,
+      int maxDeliveries) {
     this.name = name;
     this.atMostOnce = atMostOnce;
     this.deadLetter = deadLetter;
     this.consumer = consumer;
     this.heartbeat = heartbeat;
+    this.maxDeliveries = maxDeliveries;
   }
 
   private static String checkName(String name) {
@@ -48,18 +67,24 @@ public final class ListDestination implements Destination {
 
   /** Plain BLPOP: an item is gone from Redis once popped (FastStream's list semantics). */
   public ListDestination atMostOnce() {
-    return new ListDestination(name, true, deadLetter, consumer, heartbeat);
+    return new ListDestination(name, true, deadLetter, consumer, heartbeat, maxDeliveries);
   }
 
   /** Rejected items go to {@code {name}:dlq} (a list), with the reason in the envelope's {@code x-error} header. */
   public ListDestination deadLetter() {
-    return new ListDestination(name, atMostOnce, Keys.derived(name, "dlq"), consumer, heartbeat);
+    return new ListDestination(name, atMostOnce, Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries);
   }
 
-  /** This consumer's name (its processing list and heartbeat carry it); default: {@link Redis#defaultConsumerName()}. */
+  /**
+   * This consumer's name (its processing list and heartbeat carry it). By default Brook names each
+   * subscription apart: {@link Redis#defaultConsumerName()}, with {@code -<n>} for the n-th broker
+   * alive in the process and {@code /<subscription id>} when the id is not the list's default id,
+   * so two subscriptions never share a processing list. An explicit name is used as it is, and two
+   * live subscriptions of one broker cannot use the same one.
+   */
   public ListDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries);
   }
 
   /**
@@ -70,7 +95,19 @@ public final class ListDestination implements Destination {
     if (ttl.toMillis() < 300) {
       throw new IllegalArgumentException("heartbeat must be at least 300 ms, was " + ttl + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl, maxDeliveries);
+  }
+
+  /**
+   * Deliveries after which a nacked item goes to the dead letter (or is dropped with a WARN without
+   * one) instead of back to the queue; default 5, as for streams. Counted in the item itself
+   * ({@value #DELIVERIES_HEADER}); a give-back at stop and a recovery after a crash do not count.
+   */
+  public ListDestination maxDeliveries(int maxDeliveries) {
+    if (maxDeliveries < 1) {
+      throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
+    }
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries);
   }
 
   @Override
@@ -107,7 +144,16 @@ public final class ListDestination implements Destination {
     return heartbeat;
   }
 
-  /** {@code {jobs}:processing:<consumer>}. */
+  /** Deliveries after which a nacked item is dead-lettered; see {@link #maxDeliveries(int)}. */
+  public int maxDeliveryCount() {
+    return maxDeliveries;
+  }
+
+  /**
+   * {@code {jobs}:processing:<consumer>} for {@link #consumerName()}: the processing list of the
+   * subscription with the list's default id on the process's first broker, or of an explicit {@link
+   * #consumer(String)}.
+   */
   public String processingKey() {
     return Keys.derived(name, "processing:" + consumerName());
   }
@@ -115,13 +161,14 @@ public final class ListDestination implements Destination {
   @Override
   public ListDestination withName(String name) {
     return new ListDestination(checkName(name), atMostOnce,
-        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat);
+        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ListDestination l && l.name.equals(name) && l.atMostOnce == atMostOnce
-        && Objects.equals(l.deadLetter, deadLetter) && Objects.equals(l.consumer, consumer) && l.heartbeat.equals(heartbeat);
+        && Objects.equals(l.deadLetter, deadLetter) && Objects.equals(l.consumer, consumer) && l.heartbeat.equals(heartbeat)
+        && l.maxDeliveries == maxDeliveries;
   }
 
   @Override

@@ -142,7 +142,7 @@ class FaultTest extends RedisTestBase {
     assertThat(failures).allMatch(m -> m.startsWith("Could not publish to ") && m.contains(redis.url().replaceAll("\\d+", "N")));
     assertThat(subs).allMatch(s -> s.state() == Subscription.State.RUNNING);
     assertThat(Threads.brookThreads()).contains("brook-list:fault-jobs", "brook-list:fault-amo",
-        "brook-stream:fault-events", "brook-stream:fault-log", "brook-heartbeat:fault-jobs");
+        "brook-stream:fault-events", "brook-stream:fault-log", "brook-timer");
     assertThat(redis.command("XINFO", "GROUPS", "fault-events").toString()).contains("g");
     assertThat(subs).allMatch(s -> s.metrics().failed() == 0 && s.metrics().decodeErrors() == 0);
   }

@@ -1,6 +1,8 @@
 package dev.brook.redis.internal;
 
+import dev.brook.internal.Inbound;
 import dev.brook.internal.Transport;
+import dev.brook.internal.WarnLimit;
 import dev.brook.redis.ListDestination;
 import io.lettuce.core.LMoveArgs;
 import io.lettuce.core.ScanArgs;
@@ -8,16 +10,25 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,27 +37,46 @@ import org.slf4j.LoggerFactory;
  * brook-list:<name>}).
  *
  * <p>Reliable mode: each item moves atomically from the queue into this consumer's processing list
- * ({@code LMOVE}/{@code BLMOVE} queue → processing, or a Lua move of up to N when several wait), so
- * an item is always in Redis until it is settled. A heartbeat key with a TTL says the consumer is
- * alive; every TTL the consumer also looks for processing lists whose owner's heartbeat expired and
- * moves their items back to the head of the queue, so a crashed process loses nothing. On start it
- * first hands out what its own processing list still holds (a previous run with the same consumer
- * name). At-most-once mode: LPOP with a count, BLPOP when empty.
+ * (named per subscription, see {@link ConsumerNames}), so an item is always in Redis until it is
+ * settled. A read is one round trip: {@code BLMOVE} for the head item pipelined with a Lua move of
+ * what else fits ({@code MOVE_N}), which Redis runs right after the BLMOVE returns — so items pushed
+ * together reach the subscription together ({@link Transport.Sink#acceptAll}), also when the consumer
+ * was idle. A heartbeat key with a TTL says the consumer is alive; it is renewed by the transport's
+ * platform timer thread (CPU-bound handlers on the virtual-thread carriers cannot starve it). Between
+ * reads, every TTL, the loop looks for processing lists whose owner's heartbeat expired and moves
+ * their items back to the head of the queue, so a crashed process loses nothing. On start it first
+ * hands out what its own processing list still holds (what a previous run under the same name left).
+ * At-most-once mode: BLPOP pipelined with LPOP of a count.
  *
- * <p>The loop fetches no more than the subscription has room for, and blocks in Redis (never
- * sleeps) when the list is empty. Settlement runs on the broker's shared command connection.
+ * <p>Settlement goes through a {@link Settler}: acks, drops, dead letters and requeues of one
+ * consumer travel in batches, one Lua script per batch ({@code SETTLE}, which trims acknowledged
+ * items off the processing list's head when they are there, as they usually are), one batch in
+ * flight at a time, retried until Redis confirms. The loop fetches nothing while settlements and
+ * back-offs outstanding reach the subscription's buffer size, so Redis never holds more unconfirmed
+ * work than the buffer, and acknowledgements cannot pile up on the shared connection.
  *
- * <p>Faults: when the connection drops while Redis moves an item for us (or a settlement command
- * fails), Redis may hold items in our processing list that this consumer never received or still
- * believes settled. After every reconnect of its connection, and after a failed read or settlement,
- * the loop compares the processing list with the items it holds ({@code inFlight}: handed to the
- * subscription and not yet settled) and delivers the difference, so nothing Redis kept waits for a
- * restart of this consumer.
+ * <p>Nack: the item stays in the processing list for a back-off ({@link ListDeliveries}), then goes
+ * back to the head of the queue re-encoded with its delivery count; the nack of its {@code
+ * maxDeliveries}-th delivery dead-letters it instead.
+ *
+ * <p>Stop: give-backs (buffered messages, interrupted handlers, nacked items waiting for their
+ * back-off) are collected and, once the drain is over, moved back together with what Redis moved
+ * for a read the stop cut off: one script puts the processing list back at the head of the queue in
+ * the order it was fetched, so a stop never reorders the queue.
+ *
+ * <p>Faults: when the connection drops while Redis moves an item for us, Redis may hold items in our
+ * processing list that this consumer never received. After every reconnect of its connection, and
+ * after a failed read, the loop compares the processing list with the items it holds ({@code
+ * inFlight}: handed to the subscription and not yet confirmed settled) and delivers the difference,
+ * so nothing Redis kept waits for a restart of this consumer.
  */
 final class ListConsumer implements Transport.Consumer {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.List");
   private static final int MAX_FETCH = 100;
+  /** Settlements per SETTLE call: three arguments each. */
+  private static final int MAX_SETTLE_BATCH = 1_000;
+  private static final byte[] EMPTY = new byte[0];
 
   /**
    * Moves up to ARGV[1] items from the queue head to the processing list tail, in order. Three
@@ -61,40 +91,106 @@ final class ListConsumer implements Transport.Consumer {
       return items""");
 
   /**
-   * Removes every ARGV from the processing list. Usually they are exactly its head, in order (a
-   * batch settled in the order it was fetched): then one LTRIM does it; otherwise one LREM each.
+   * A batch of settlements. KEYS: processing list, queue, dead letter. ARGV: triples (op, value,
+   * new value): A ack, Q requeue (the new value to the queue head), D dead letter (the new value to
+   * the dead letter), X drop. Q, D and X act only when the value is still in the processing list
+   * (recovered meanwhile: another consumer has it). Acks come last: they usually are the head of the
+   * processing list (settled about in the order fetched), and those are trimmed off in a few calls;
+   * the rest are removed one LREM each.
    */
-  private static final Script ACK_ALL = new Script("""
-      local n = #ARGV
-      local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
-      local same = #head == n
-      if same then
-        for i = 1, n do
-          if head[i] ~= ARGV[i] then same = false; break end
+  private static final Script SETTLE = new Script("""
+      local p = KEYS[1]
+      local want, acks = {}, 0
+      for i = 1, #ARGV, 3 do
+        local op = ARGV[i]
+        if op == 'A' then
+          want[ARGV[i + 1]] = (want[ARGV[i + 1]] or 0) + 1
+          acks = acks + 1
+        elseif redis.call('LREM', p, 1, ARGV[i + 1]) > 0 then
+          if op == 'Q' then redis.call('LPUSH', KEYS[2], ARGV[i + 2])
+          elseif op == 'D' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
         end
       end
-      if same then
-        redis.call('LTRIM', KEYS[1], n, -1)
-      else
-        for i = 1, n do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+      while acks > 0 do
+        local head = redis.call('LRANGE', p, 0, math.min(acks, 100) - 1)
+        local k = 0
+        for _, v in ipairs(head) do
+          local c = want[v]
+          if c == nil or c == 0 then break end
+          want[v] = c - 1
+          k = k + 1
+        end
+        if k == 0 then break end
+        redis.call('LTRIM', p, k, -1)
+        acks = acks - k
+        if k < #head then break end
       end
-      return n""");
-
-  /** Back to the queue head, only if it still is in our processing list (not recovered meanwhile). */
-  private static final Script REQUEUE = new Script("""
-      if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end
+      if acks > 0 then
+        for v, c in pairs(want) do
+          if c > 0 then redis.call('LREM', p, c, v) end
+        end
+      end
       return 1""");
 
-  /** Out of the processing list, into the dead letter. */
-  private static final Script DEAD_LETTER = new Script("""
-      if redis.call('LREM', KEYS[1], 1, ARGV[1]) > 0 then redis.call('RPUSH', KEYS[2], ARGV[2]) end
-      return 1""");
+  /**
+   * The stop's give-back: the processing list back to the queue head, in the order it holds (the
+   * order fetched). KEYS: processing list, queue. ARGV[1]: n; then n pairs (value, new value) for
+   * nacked items going back with their delivery count; then values that stay (still held by a
+   * handler that ignored the interrupt). Returns how many went back.
+   */
+  private static final Script GIVE_BACK = new Script("""
+      local items = redis.call('LRANGE', KEYS[1], 0, -1)
+      if #items == 0 then return 0 end
+      local n = tonumber(ARGV[1])
+      local swap, keep = {}, {}
+      for i = 0, n - 1 do
+        local old = ARGV[2 + 2 * i]
+        swap[old] = swap[old] or {}
+        table.insert(swap[old], ARGV[3 + 2 * i])
+      end
+      for i = 2 + 2 * n, #ARGV do keep[ARGV[i]] = (keep[ARGV[i]] or 0) + 1 end
+      local back, stay = {}, {}
+      for _, v in ipairs(items) do
+        local k = keep[v]
+        if k ~= nil and k > 0 then
+          keep[v] = k - 1
+          stay[#stay + 1] = v
+        else
+          local s = swap[v]
+          if s ~= nil and #s > 0 then v = table.remove(s) end
+          back[#back + 1] = v
+        end
+      end
+      redis.call('DEL', KEYS[1])
+      for i = 1, #stay, 1000 do redis.call('RPUSH', KEYS[1], unpack(stay, i, math.min(i + 999, #stay))) end
+      local rev = {}
+      for i = #back, 1, -1 do rev[#rev + 1] = back[i] end
+      for i = 1, #rev, 1000 do redis.call('LPUSH', KEYS[2], unpack(rev, i, math.min(i + 999, #rev))) end
+      return #back""");
 
   /** A dead consumer's processing list back to the queue head, keeping its order. */
   private static final Script RECOVER = new Script("""
       local n = 0
       while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end
       return n""");
+
+  /** One settlement for the SETTLE script; {@code message} leaves {@code inFlight} once Redis confirmed it. */
+  record Op(byte kind, ListInbound message, byte[] value, byte[] replacement) {
+    static final byte ACK = 'A';
+    static final byte REQUEUE = 'Q';
+    static final byte DEAD = 'D';
+    static final byte DROP = 'X';
+  }
+
+  /** A nacked item waiting for its back-off, and what goes back to the queue then. */
+  private static final class Backoff {
+    final byte[] requeued;
+    volatile ScheduledFuture<?> timer;
+
+    Backoff(byte[] requeued) {
+      this.requeued = requeued;
+    }
+  }
 
   private final RedisTransport transport;
   private final ListDestination list;
@@ -105,21 +201,41 @@ final class ListConsumer implements Transport.Consumer {
   private final byte[] queueKey;
   private final byte[] processingKey;
   private final byte[] heartbeatKey;
+  private final byte[] deadKey;
   private final String heartbeatPrefix;
   private final String processingPrefix;
   private final double blockSeconds;
 
   private volatile boolean running;
-  /** Reliable mode: items handed to the subscription whose settlement has not completed in Redis. */
+  /** Reliable mode: items handed to the subscription whose settlement Redis has not confirmed yet. */
   private final Set<ListInbound> inFlight = ConcurrentHashMap.newKeySet();
+  /** Reliable mode: acks, requeues, dead letters on their way; null in at-most-once mode. */
+  private final Settler<Op> settler;
+  /** Nacked items in the processing list until their back-off ends. */
+  private final Map<ListInbound, Backoff> backingOff = new ConcurrentHashMap<>();
+  /** Given back during the stop; the give-back after the drain moves them, in the order fetched. */
+  private final Set<ListInbound> released = ConcurrentHashMap.newKeySet();
+  /** Guards {@code stopping}/{@code gaveBack} against releases and nacks racing the give-back. */
+  private final Object giveBackLock = new Object();
+  private boolean stopping;
+  private boolean gaveBack;
+  /** The subscription's buffer size: outstanding settlements and back-offs never exceed it. */
+  private int capacity = 1;
+  private final ReentrantLock flow = new ReentrantLock();
+  private final Condition settledSome = flow.newCondition();
+  private volatile boolean waitingForSettlements;
   /** Our processing list may hold items we do not: look before the next read. */
   private volatile boolean rescan;
   /** At most 10 WARN lines a minute for dropped items; the rest at DEBUG, with a count. */
-  private final dev.brook.internal.WarnLimit dropWarnings =
-      dev.brook.internal.WarnLimit.perMinute(dev.brook.internal.WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  private final WarnLimit dropWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  private final WarnLimit heartbeatWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  private volatile boolean heartbeatFailing;
+  private final Object beatLock = new Object();
+  private boolean beating;
+  private ScheduledFuture<?> heartbeat;
+  private long nextRecoveryNanos;
   private StatefulRedisConnection<byte[], byte[]> connection;
   private Thread loop;
-  private Thread heartbeat;
   private boolean failureLogged;
 
   ListConsumer(RedisTransport transport, ListDestination list, String subscriptionId, Transport.Sink sink,
@@ -134,7 +250,10 @@ final class ListConsumer implements Transport.Consumer {
     this.processingKey = bytes(processingPrefix + consumerName);
     this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
     this.heartbeatKey = bytes(heartbeatPrefix + consumerName);
+    this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
+    this.settler = list.isAtMostOnce() ? null
+        : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed);
   }
 
   String listName() {
@@ -160,51 +279,55 @@ final class ListConsumer implements Transport.Consumer {
     if (reliable()) {
       transport.consumerNames().claim(list.key(), consumerName, subscriptionId);
     }
-    boolean started = false;
     try {
       connection = transport.dedicatedConnection(() -> rescan = true);
       running = true;
-      String type = connection.sync().type(queueKey);
+      RedisCommands<byte[], byte[]> redis = connection.sync();
+      String type = redis.type(queueKey);
       if (!"list".equals(type) && !"none".equals(type)) {
         throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': the key holds a " + type
             + ", not a list. Use another list name or delete the key.");
       }
       if (reliable()) {
-        beat(connection.sync());
-        recoverAbandoned(connection.sync());
-        heartbeat = Thread.ofVirtual().name("brook-heartbeat:" + list.name()).start(this::heartbeatLoop);
+        // The mailbox is new and empty: its room is the subscription's buffer size.
+        capacity = Math.max(1, sink.room());
+        redis.set(heartbeatKey, beatValue(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()));
+        recoverAbandoned(redis);
+        nextRecoveryNanos = System.nanoTime() + list.heartbeatTtl().toNanos();
+        long every = Math.max(100, list.heartbeatTtl().toMillis() / 3);
+        synchronized (beatLock) {
+          beating = true;
+        }
+        heartbeat = transport.timer().scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
       }
-      loop = Thread.ofVirtual().name("brook-list:" + list.name()).start(this::consumeLoop);
-      started = true;
-    } catch (io.lettuce.core.RedisCommandExecutionException e) {
-      throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': Redis says " + e.getMessage()
-          + ". The subscription was not started.", e);
-    } finally {
-      if (!started) {
-        running = false;
-        Thread h = heartbeat;
-        if (h != null) {
-          h.interrupt();
-          heartbeat = null;
-        }
-        if (connection != null) {
-          transport.closeDedicated(connection);
-          connection = null;
-        }
-        if (reliable()) {
-          transport.consumerNames().release(list.key(), consumerName, subscriptionId);
-        }
+    } catch (RuntimeException e) {
+      running = false;
+      stopHeartbeat(false);
+      if (connection != null) {
+        transport.closeDedicated(connection);
+        connection = null;
       }
+      if (reliable()) {
+        transport.consumerNames().release(list.key(), consumerName, subscriptionId);
+      }
+      if (e instanceof io.lettuce.core.RedisCommandExecutionException) {
+        throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': Redis says " + e.getMessage()
+            + ". The subscription was not started.", e);
+      }
+      throw e;
     }
   }
 
   @Override
   public void stop() {
+    synchronized (giveBackLock) {
+      stopping = true;
+    }
     running = false;
     StatefulRedisConnection<byte[], byte[]> c = connection;
     if (c != null) {
       // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
-      // list and comes back through recovery: nothing is lost.
+      // list and goes back with the give-back after the drain: nothing is lost.
       transport.closeDedicated(c);
     }
     join(loop);
@@ -214,54 +337,16 @@ final class ListConsumer implements Transport.Consumer {
 
   @Override
   public void afterDrain() {
-    Thread h = heartbeat;
-    if (h != null) {
-      h.interrupt();
-      join(h);
-      heartbeat = null;
-      giveBackOrphans();
+    if (reliable()) {
       try {
+        giveBack();
+      } finally {
+        settler.close();
         // Gone now: whatever our processing list still holds is recovered by the others at once.
-        transport.commands().del(heartbeatKey).get();
-      } catch (Exception e) {
-        LOG.debug("Could not delete heartbeat {}", new String(heartbeatKey, StandardCharsets.UTF_8), e);
+        stopHeartbeat(true);
       }
     }
     transport.consumerNames().release(list.key(), consumerName, subscriptionId);
-  }
-
-  /**
-   * After the drain every message this consumer handed out is settled or given back, so what our
-   * processing list still holds was moved by Redis for a read whose reply the stop cut off (closing
-   * the connection ends a BLMOVE or a batch move in flight). Those items go back to the head of the
-   * queue now, in order, rather than waiting for this consumer's restart or for another consumer's
-   * recovery scan (up to a heartbeat TTL later).
-   */
-  private void giveBackOrphans() {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-    while (!inFlight.isEmpty() && deadline - System.nanoTime() > 0) {
-      // Settlements (acks, requeues of released messages) still on their way to Redis: one round
-      // trip, once per stop.
-      try {
-        Thread.sleep(1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-    if (!inFlight.isEmpty()) {
-      LOG.debug("{} settlement(s) of {} still pending after the stop; the processing list is left to recovery.",
-          inFlight.size(), list.key());
-      return;
-    }
-    try {
-      Long moved = RECOVER.call(transport.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey});
-      if (moved != null && moved > 0) {
-        LOG.info("Gave {} item(s) back to {} that Redis had moved for a read the stop cut off.", moved, list.key());
-      }
-    } catch (RuntimeException e) {
-      LOG.debug("Could not give back the processing list of {}; recovery takes it", list.key(), e);
-    }
   }
 
   private static void join(Thread t) {
@@ -274,13 +359,14 @@ final class ListConsumer implements Transport.Consumer {
     }
   }
 
+  // ---- the consume loop ---------------------------------------------------------------------
+
   private void consumeLoop() {
     RedisCommands<byte[], byte[]> redis = connection.sync();
+    RedisAsyncCommands<byte[], byte[]> async = connection.async();
     if (reliable()) {
       try {
-        for (byte[] v : redis.lrange(processingKey, 0, -1)) {
-          deliver(v);
-        }
+        deliverAll(redis.lrange(processingKey, 0, -1));
       } catch (RuntimeException e) {
         if (running) {
           LOG.warn("Could not read the processing list of {}: {}", list.key(), e.toString());
@@ -291,27 +377,20 @@ final class ListConsumer implements Transport.Consumer {
     long backoffMs = 100;
     while (running) {
       try {
-        if (!sink.awaitCapacity(1)) {
+        if (!sink.awaitCapacity(1) || reliable() && !awaitSettlements()) {
           break;
         }
-        if (rescan && reliable()) {
-          rescan = false;
-          deliverOrphans(redis);
-        }
-        int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
-        List<byte[]> items = fetchNow(redis, room);
-        if (items.isEmpty()) {
-          byte[] one = reliable()
-              ? redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockSeconds)
-              : popBlocking(redis);
-          if (one != null) {
-            deliver(one);
+        if (reliable()) {
+          if (rescan) {
+            rescan = false;
+            deliverOrphans(redis);
           }
-        } else {
-          for (byte[] v : items) {
-            deliver(v);
+          if (System.nanoTime() - nextRecoveryNanos >= 0) {
+            nextRecoveryNanos = System.nanoTime() + list.heartbeatTtl().toNanos();
+            recoverAbandoned(redis);
           }
         }
+        deliverAll(fetch(async, Math.max(1, Math.min(MAX_FETCH, sink.room()))));
         if (failureLogged) {
           failureLogged = false;
           LOG.info("Reading {} works again.", list.key());
@@ -340,26 +419,100 @@ final class ListConsumer implements Transport.Consumer {
     }
   }
 
-  private void deliver(byte[] value) {
-    ListInbound in = new ListInbound(this, value);
+  /**
+   * One round trip: a blocking pop of the head item pipelined with a non-blocking one of up to
+   * {@code room - 1} more. Redis runs the second command of a blocked client as soon as the first
+   * returns, so the second takes what arrived together with the item that woke the first.
+   */
+  private List<byte[]> fetch(RedisAsyncCommands<byte[], byte[]> redis, int room) throws InterruptedException {
+    CompletionStage<byte[]> first;
+    CompletionStage<List<byte[]>> rest = null;
     if (reliable()) {
-      inFlight.add(in);
+      first = redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockSeconds);
+      if (room > 1) {
+        rest = MOVE_N.call(redis, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(room - 1)));
+      }
+    } else {
+      first = redis.blpop(blockSeconds, queueKey).thenApply(kv -> kv == null || !kv.hasValue() ? null : kv.getValue());
+      if (room > 1) {
+        rest = redis.lpop(queueKey, room - 1);
+      }
     }
-    sink.accept(in);
+    byte[] one = await(first);
+    List<byte[]> more = rest == null ? null : await(rest);
+    if (more == null || more.isEmpty()) {
+      return one == null ? List.of() : List.of(one);
+    }
+    if (one == null) {
+      return more;
+    }
+    List<byte[]> all = new ArrayList<>(more.size() + 1);
+    all.add(one);
+    all.addAll(more);
+    return all;
+  }
+
+  private static <T> T await(CompletionStage<T> stage) throws InterruptedException {
+    try {
+      return stage.toCompletableFuture().get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+    }
+  }
+
+  private void deliverAll(List<byte[]> values) {
+    if (values == null || values.isEmpty()) {
+      return;
+    }
+    List<ListInbound> messages = new ArrayList<>(values.size());
+    for (byte[] v : values) {
+      messages.add(new ListInbound(this, v));
+    }
+    if (reliable()) {
+      inFlight.addAll(messages);
+    }
+    if (messages.size() == 1) {
+      sink.accept(messages.get(0));
+    } else {
+      sink.acceptAll(messages);
+    }
+  }
+
+  /**
+   * Waits while the settlements not yet confirmed and the nacked items waiting for their back-off
+   * fill the subscription's buffer size: then Redis is slower than the handlers, and fetching more
+   * would only grow the backlog of unconfirmed work. False when the consumer stops meanwhile.
+   */
+  private boolean awaitSettlements() throws InterruptedException {
+    if (settler.outstanding() + backingOff.size() < capacity) {
+      return running;
+    }
+    flow.lock();
+    try {
+      waitingForSettlements = true;
+      while (running && settler.outstanding() + backingOff.size() >= capacity) {
+        settledSome.await(100, TimeUnit.MILLISECONDS);
+      }
+      return running;
+    } finally {
+      waitingForSettlements = false;
+      flow.unlock();
+    }
   }
 
   /**
    * Delivers what our processing list holds beyond the items in flight: moved by Redis while the
-   * reply was lost, or left by a settlement that failed. The in-flight items are counted before the
-   * list is read, and an item leaves {@code inFlight} only once its settlement completed in Redis, so
-   * an item settled meanwhile is neither in the list nor delivered twice.
+   * reply was lost. The in-flight items are counted before the list is read, and an item leaves
+   * {@code inFlight} only once its settlement completed in Redis, so an item settled meanwhile is
+   * neither in the list nor delivered twice.
    */
   private void deliverOrphans(RedisCommands<byte[], byte[]> redis) {
     Map<ByteBuffer, Integer> held = new HashMap<>();
     for (ListInbound m : inFlight) {
       held.merge(ByteBuffer.wrap(m.raw()), 1, Integer::sum);
     }
-    int found = 0;
+    List<byte[]> orphans = new ArrayList<>();
     for (byte[] v : redis.lrange(processingKey, 0, -1)) {
       ByteBuffer k = ByteBuffer.wrap(v);
       Integer count = held.get(k);
@@ -367,58 +520,76 @@ final class ListConsumer implements Transport.Consumer {
         held.put(k, count - 1);
         continue;
       }
-      deliver(v);
-      found++;
+      orphans.add(v);
     }
-    if (found > 0) {
+    if (!orphans.isEmpty()) {
       LOG.warn("Found {} item(s) of {} in the processing list of '{}' that this consumer did not hold (Redis moved them "
-          + "while a reply was lost, or a settlement failed); delivering them again.", found, list.key(), consumerName);
+          + "while a reply was lost); delivering them.", orphans.size(), list.key(), consumerName);
+      deliverAll(orphans);
     }
-  }
-
-  private List<byte[]> fetchNow(RedisCommands<byte[], byte[]> redis, int n) {
-    if (reliable()) {
-      if (n == 1) {
-        byte[] v = redis.lmove(queueKey, processingKey, LMoveArgs.Builder.leftRight());
-        return v == null ? List.of() : List.of(v);
-      }
-      List<byte[]> moved = MOVE_N.call(redis, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(n)));
-      return moved == null ? List.of() : moved;
-    }
-    List<byte[]> popped = redis.lpop(queueKey, n);
-    return popped == null ? List.of() : popped;
-  }
-
-  private byte[] popBlocking(RedisCommands<byte[], byte[]> redis) {
-    var kv = redis.blpop(blockSeconds, queueKey);
-    return kv == null || !kv.hasValue() ? null : kv.getValue();
   }
 
   // ---- heartbeat and recovery ---------------------------------------------------------------
 
-  private void beat(RedisCommands<byte[], byte[]> redis) {
-    redis.set(heartbeatKey, bytes(Long.toString(System.currentTimeMillis())), SetArgs.Builder.px(list.heartbeatTtl().toMillis()));
+  private static byte[] beatValue() {
+    return bytes(Long.toString(System.currentTimeMillis()));
   }
 
-  private void heartbeatLoop() {
-    long every = Math.max(100, list.heartbeatTtl().toMillis() / 3);
-    int beats = 0;
-    while (running) {
-      try {
-        Thread.sleep(every);
-      } catch (InterruptedException e) {
-        return;
-      }
-      try {
-        var redis = transport.commands();
-        redis.set(heartbeatKey, bytes(Long.toString(System.currentTimeMillis())), SetArgs.Builder.px(list.heartbeatTtl().toMillis())).get();
-        if (++beats % 3 == 0) {
-          recoverAbandoned(transport.syncCommands());
+  /** On the transport's timer thread: must not block, must not throw (that would end the schedule). */
+  private void beat() {
+    try {
+      synchronized (beatLock) {
+        if (!beating) {
+          return;
         }
+        transport.commands().set(heartbeatKey, beatValue(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()))
+            .whenComplete((ok, e) -> beaten(e));
+      }
+    } catch (RuntimeException e) {
+      beaten(e);
+    }
+  }
+
+  private void beaten(Throwable e) {
+    if (e == null) {
+      if (heartbeatFailing) {
+        heartbeatFailing = false;
+        LOG.info("The heartbeat of consumer '{}' on {} is renewed again.", consumerName, list.key());
+      }
+      return;
+    }
+    heartbeatFailing = true;
+    long suppressed = heartbeatWarnings.acquire();
+    if (suppressed > 0) {
+      LOG.warn("{} more heartbeats of consumer '{}' on {} failed in the last minute (logged at DEBUG only).",
+          suppressed, consumerName, list.key());
+    }
+    if (suppressed >= 0) {
+      LOG.warn("Could not renew the heartbeat of consumer '{}' on {}: {}. Should it lapse for the heartbeat TTL of {}, "
+          + "other consumers take back the items this one holds, and they may be handled twice.", consumerName,
+          list.key(), e.toString(), list.heartbeatTtl());
+    } else {
+      LOG.debug("Heartbeat of '{}' on {} failed again", consumerName, list.key(), e);
+    }
+  }
+
+  /** Ends the renewals; with {@code delete}, then deletes the key (after the last renewal was sent). */
+  private void stopHeartbeat(boolean delete) {
+    synchronized (beatLock) {
+      beating = false;
+    }
+    ScheduledFuture<?> h = heartbeat;
+    heartbeat = null;
+    if (h != null) {
+      h.cancel(false);
+    }
+    if (delete) {
+      try {
+        transport.commands().del(heartbeatKey).get(5, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
-        return;
+        Thread.currentThread().interrupt();
       } catch (Exception e) {
-        LOG.debug("Heartbeat for {} failed", list.key(), e);
+        LOG.debug("Could not delete heartbeat {}", new String(heartbeatKey, StandardCharsets.UTF_8), e);
       }
     }
   }
@@ -457,80 +628,227 @@ final class ListConsumer implements Transport.Consumer {
     return b.toString();
   }
 
-  // ---- settlement (any thread; on the shared connection) ------------------------------------
+  // ---- settlement (any thread) ----------------------------------------------------------------
+
+  private CompletionStage<?> send(List<Op> batch) {
+    byte[][] args = new byte[batch.size() * 3][];
+    int i = 0;
+    for (Op op : batch) {
+      args[i++] = new byte[] {op.kind()};
+      args[i++] = op.value();
+      args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
+    }
+    return SETTLE.call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args);
+  }
+
+  /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */
+  private void confirmed(List<Op> batch) {
+    for (Op op : batch) {
+      inFlight.remove(op.message());
+    }
+    if (waitingForSettlements) {
+      flow.lock();
+      try {
+        settledSome.signalAll();
+      } finally {
+        flow.unlock();
+      }
+    }
+  }
 
   void ack(ListInbound m) {
     if (reliable()) {
-      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> settled(m, "ack", e));
+      settler.submit(new Op(Op.ACK, m, m.raw(), null));
     }
   }
 
-  /** The settlement of {@code m} completed in Redis (or failed: then the rescan finds it). */
-  private void settled(ListInbound m, String what, Throwable e) {
-    inFlight.remove(m);
-    if (e != null) {
-      rescan = true;
-      logFailure(what, e);
-    }
-  }
-
-  /** One command for a whole batch. */
-  void ackAll(List<? extends dev.brook.internal.Inbound> batch) {
+  /** A whole batch, in the order it was fetched. */
+  void ackAll(List<? extends Inbound> batch) {
     if (!reliable() || batch.isEmpty()) {
       return;
     }
-    if (batch.size() == 1) {
-      ack((ListInbound) batch.get(0));
-      return;
+    List<Op> ops = new ArrayList<>(batch.size());
+    for (Inbound m : batch) {
+      ListInbound l = (ListInbound) m;
+      ops.add(new Op(Op.ACK, l, l.raw(), null));
     }
-    byte[][] values = new byte[batch.size()][];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = ((ListInbound) batch.get(i)).raw();
-    }
-    ACK_ALL.<Long>call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey}, values)
-        .whenComplete((n, e) -> {
-          for (dev.brook.internal.Inbound m : batch) {
-            settled((ListInbound) m, "acknowledge", e);
-          }
-        });
+    settler.submitAll(ops);
   }
 
-  void requeue(ListInbound m) {
-    if (reliable()) {
-      REQUEUE.<Long>call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, m.raw())
-          .whenComplete((n, e) -> settled(m, "requeue", e));
-    }
-  }
-
-  void reject(ListInbound m, String reason) {
+  /**
+   * Back to the head of the queue after a back-off, with one more delivery counted; the nack of the
+   * last allowed delivery dead-letters it instead.
+   */
+  void nack(ListInbound m, String reason) {
     if (!reliable()) {
       return;
     }
-    String dlq = list.deadLetterKey();
-    if (dlq != null) {
-      byte[] dead = DeadLetter.envelope(m.deadLetterFrame(), Map.of(DeadLetter.ERROR, reason, DeadLetter.ORIGINAL, list.name()));
-      DEAD_LETTER.<Long>call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, bytes(dlq)}, m.raw(), dead)
-          .whenComplete((n, e) -> settled(m, "dead-letter", e));
-    } else {
-      transport.commands().lrem(processingKey, 1, m.raw()).whenComplete((n, e) -> settled(m, "drop", e));
-      long suppressed = dropWarnings.acquire();
-      if (suppressed > 0) {
-        LOG.warn("Dropped {} more rejected items of {} in the last minute (logged at DEBUG only).", suppressed, list.key());
+    long delivery = m.deliveryCount();
+    if (delivery >= list.maxDeliveryCount()) {
+      deadLetter(m, ListDeliveries.exhausted(delivery, list.maxDeliveryCount(), reason), delivery);
+      return;
+    }
+    byte[] again = m.unreadable() != null ? m.raw() : ListDeliveries.requeued(m.frame(), delivery);
+    Backoff b = new Backoff(again);
+    synchronized (giveBackLock) {
+      if (stopping && !gaveBack) {
+        backingOff.put(m, b); // the give-back after the drain sends it back at once
+        return;
       }
-      if (suppressed >= 0) {
-        LOG.warn("Dropped a rejected item of {} ({}); configure list(\"{}\").deadLetter() to keep such items.",
-            list.key(), dev.brook.internal.LogText.escape(reason), list.name());
-      } else {
-        LOG.debug("Dropped a rejected item of {} ({})", list.key(), dev.brook.internal.LogText.escape(reason));
+      if (!stopping) {
+        backingOff.put(m, b);
+        try {
+          b.timer = transport.timer().schedule(() -> backoffOver(m), ListDeliveries.backoffMillis(delivery),
+              TimeUnit.MILLISECONDS);
+          return;
+        } catch (RejectedExecutionException | IllegalStateException closed) {
+          backingOff.remove(m);
+        }
       }
+    }
+    settler.submit(new Op(Op.REQUEUE, m, m.raw(), again));
+  }
+
+  /** On the timer thread: the back-off of a nacked item is over. */
+  private void backoffOver(ListInbound m) {
+    Backoff b = backingOff.remove(m);
+    if (b != null) {
+      settler.submit(new Op(Op.REQUEUE, m, m.raw(), b.requeued));
     }
   }
 
-  private void logFailure(String what, Throwable e) {
-    if (e != null) {
-      LOG.warn("Could not {} an item of {}: {}. It stays in the processing list of '{}' and is delivered again (by this "
-          + "consumer once its connection is back, else by another after this one stops).",
-          what, list.key(), e.toString(), consumerName);
+  /**
+   * Given back untouched (never started, or interrupted by the stop). During the stop it waits for
+   * the give-back after the drain, which keeps the order; afterwards it goes back on its own.
+   */
+  void release(ListInbound m) {
+    if (!reliable()) {
+      return;
+    }
+    synchronized (giveBackLock) {
+      if (stopping && !gaveBack) {
+        released.add(m);
+        return;
+      }
+    }
+    settler.submit(new Op(Op.REQUEUE, m, m.raw(), m.raw()));
+  }
+
+  /** Several at once, in the order received: outside a stop one batch, requeued so that the first ends first. */
+  void releaseAll(List<? extends Inbound> messages) {
+    if (!reliable() || messages.isEmpty()) {
+      return;
+    }
+    synchronized (giveBackLock) {
+      if (stopping && !gaveBack) {
+        for (Inbound m : messages) {
+          released.add((ListInbound) m);
+        }
+        return;
+      }
+    }
+    List<Op> ops = new ArrayList<>(messages.size());
+    for (int i = messages.size() - 1; i >= 0; i--) { // each goes to the head: the last first
+      ListInbound l = (ListInbound) messages.get(i);
+      ops.add(new Op(Op.REQUEUE, l, l.raw(), l.raw()));
+    }
+    settler.submitAll(ops);
+  }
+
+  void reject(ListInbound m, String reason) {
+    if (reliable()) {
+      deadLetter(m, reason, m.deliveryCount());
+    }
+  }
+
+  private void deadLetter(ListInbound m, String reason, long deliveries) {
+    String dlq = list.deadLetterKey();
+    if (dlq != null) {
+      Map<String, String> extra = new LinkedHashMap<>();
+      extra.put(DeadLetter.ERROR, reason);
+      extra.put(DeadLetter.ORIGINAL, list.name());
+      extra.put(DeadLetter.DELIVERIES, Long.toString(deliveries));
+      byte[] dead = DeadLetter.envelope(ListDeliveries.withoutCount(m.deadLetterFrame()), extra);
+      settler.submit(new Op(Op.DEAD, m, m.raw(), dead));
+      return;
+    }
+    settler.submit(new Op(Op.DROP, m, m.raw(), null));
+    long suppressed = dropWarnings.acquire();
+    if (suppressed > 0) {
+      LOG.warn("Dropped {} more rejected items of {} in the last minute (logged at DEBUG only).", suppressed, list.key());
+    }
+    if (suppressed >= 0) {
+      LOG.warn("Dropped a rejected item of {} ({}); configure list(\"{}\").deadLetter() to keep such items.",
+          list.key(), dev.brook.internal.LogText.escape(reason), list.name());
+    } else {
+      LOG.debug("Dropped a rejected item of {} ({})", list.key(), dev.brook.internal.LogText.escape(reason));
+    }
+  }
+
+  // ---- the stop's give-back -------------------------------------------------------------------
+
+  /**
+   * After the drain: every message this consumer handed out is settled, given back or (a handler
+   * that ignored the interrupt) still held. Waits for the settlements on their way, then moves the
+   * processing list back to the head of the queue in the order it holds — given-back messages,
+   * nacked ones waiting for their back-off (with their delivery count) and items Redis moved for a
+   * read the stop cut off — leaving only what a handler still holds.
+   */
+  private void giveBack() {
+    settler.awaitIdle(System.nanoTime() + TimeUnit.SECONDS.toNanos(2));
+    List<ListInbound> back = new ArrayList<>();
+    List<byte[]> pairs = new ArrayList<>();
+    List<byte[]> keep = new ArrayList<>();
+    synchronized (giveBackLock) {
+      gaveBack = true;
+      for (ListInbound m : List.copyOf(backingOff.keySet())) {
+        Backoff b = backingOff.remove(m);
+        if (b == null) {
+          continue; // its back-off just ended: the requeue is on its way
+        }
+        ScheduledFuture<?> t = b.timer;
+        if (t != null) {
+          t.cancel(false);
+        }
+        back.add(m);
+        pairs.add(m.raw());
+        pairs.add(b.requeued);
+      }
+      back.addAll(released);
+      released.clear();
+      Set<ListInbound> going = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+      going.addAll(back);
+      for (ListInbound m : inFlight) {
+        if (!going.contains(m)) {
+          keep.add(m.raw());
+        }
+      }
+    }
+    byte[][] args = new byte[1 + pairs.size() + keep.size()][];
+    args[0] = bytes(Integer.toString(pairs.size() / 2));
+    int i = 1;
+    for (byte[] p : pairs) {
+      args[i++] = p;
+    }
+    for (byte[] k : keep) {
+      args[i++] = k;
+    }
+    try {
+      Long moved = GIVE_BACK.call(transport.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
+      back.forEach(inFlight::remove);
+      long orphans = (moved == null ? 0 : moved) - back.size();
+      if (orphans > 0) {
+        LOG.info("Gave {} item(s) back to {} that Redis had moved for a read the stop cut off.", orphans, list.key());
+      }
+      if (!keep.isEmpty()) {
+        LOG.warn("{} item(s) of {} stay in the processing list of '{}': a handler that ignored the interrupt still holds "
+            + "them, or Redis has not confirmed their settlement yet. Other consumers recover them once the heartbeat is "
+            + "gone.", keep.size(), list.key(), consumerName);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("Could not give back {} item(s) of {}: {}. They stay in the processing list of '{}' and are recovered by "
+          + "other consumers once its heartbeat is gone, or by this subscription's next start.", back.size(), list.key(),
+          e.toString(), consumerName);
     }
   }
 

@@ -6,14 +6,16 @@ import java.util.Map;
 
 /**
  * An item taken from a List. For a reliable list it sits in this consumer's processing list until
- * settled: ack removes it there, nack and release put it back at the head of the queue, reject
- * moves it to the dead letter (or drops it).
+ * settled: ack removes it there; release puts it back at the head of the queue untouched; nack does
+ * so after a back-off with one more delivery counted in the item ({@link ListDeliveries}), or
+ * dead-letters it once deliveries run out; reject moves it to the dead letter (or drops it).
  */
 final class ListInbound implements Inbound {
 
   private final ListConsumer owner;
   private final byte[] raw;
   private Frame frame;
+  private long deliveryCount;
 
   ListInbound(ListConsumer owner, byte[] raw) {
     this.owner = owner;
@@ -52,6 +54,15 @@ final class ListInbound implements Inbound {
     return unreadable() != null ? new Frame(Map.of(), raw) : frame();
   }
 
+  /** One more than the deliveries the item's {@code x-deliveries} header counts. */
+  @Override
+  public long deliveryCount() {
+    if (deliveryCount == 0) {
+      deliveryCount = ListDeliveries.deliveryCount(frame());
+    }
+    return deliveryCount;
+  }
+
   @Override
   public Map<String, String> pathParams() {
     return Map.of();
@@ -74,7 +85,7 @@ final class ListInbound implements Inbound {
 
   @Override
   public void nack(String reason) {
-    owner.requeue(this);
+    owner.nack(this, reason);
   }
 
   @Override
@@ -84,6 +95,11 @@ final class ListInbound implements Inbound {
 
   @Override
   public void release() {
-    owner.requeue(this);
+    owner.release(this);
+  }
+
+  @Override
+  public void releaseAll(java.util.List<? extends Inbound> messages) {
+    owner.releaseAll(messages);
   }
 }

@@ -109,6 +109,9 @@ public final class RedisTransport implements Transport {
   private volatile boolean disconnectLogged;
   /** Names of this broker's List and Stream consumers in Redis; released by close. */
   private final ConsumerNames consumerNames = new ConsumerNames();
+  /** {@link #timer()}: created at first use, shut down by close. */
+  private java.util.concurrent.ScheduledThreadPoolExecutor timer;
+  private boolean timerStopped;
 
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options) {
     this.uri = uri;
@@ -557,6 +560,43 @@ public final class RedisTransport implements Transport {
     return consumerNames;
   }
 
+  /**
+   * One platform thread ({@code brook-timer}, daemon) for this broker's periodic and delayed work —
+   * List heartbeats, the back-off of nacked List items. A platform thread, so CPU-bound handlers
+   * that keep every virtual-thread carrier busy cannot delay a heartbeat until its key expires.
+   * Tasks must be short and must not block (they send asynchronous commands). Created at first use;
+   * {@link #close()} shuts it down.
+   */
+  synchronized java.util.concurrent.ScheduledExecutorService timer() {
+    if (timer == null) {
+      if (timerStopped) {
+        throw new IllegalStateException("Broker " + masked + " is closed; create a new one.");
+      }
+      timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+          Thread.ofPlatform().name("brook-timer").daemon(true).factory());
+      timer.setRemoveOnCancelPolicy(true);
+      timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    }
+    return timer;
+  }
+
+  private void stopTimer() {
+    java.util.concurrent.ScheduledThreadPoolExecutor t;
+    synchronized (this) {
+      t = timer;
+      timer = null;
+      timerStopped = true;
+    }
+    if (t != null) {
+      t.shutdownNow();
+      try {
+        t.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** The shared command connection's async API (settlement, heartbeats); non-blocking commands only. */
   io.lettuce.core.api.async.RedisAsyncCommands<byte[], byte[]> commands() {
     return connection.async();
@@ -617,6 +657,7 @@ public final class RedisTransport implements Transport {
       closeConnections();
     } finally {
       consumerNames.close();
+      stopTimer();
     }
   }
 

@@ -11,6 +11,7 @@ import dev.brook.redis.Redis;
 import dev.brook.redis.StreamDestination;
 import dev.brook.redis.internal.Envelope;
 import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.ListDeliveries;
 import dev.brook.redis.internal.RedisDestinations;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,12 +40,15 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>channels and patterns: fan-out to every started subscriber whose channel or glob matches;
- *   <li>lists: FIFO, each item to one started consumer that has room (round robin); reliable lists
- *       keep the item in the consumer's processing list until settled (nack/release: back to the
- *       head; reject: {@code {list}:dlq} when configured, else dropped); a starting consumer first
- *       takes back the processing lists of consumers that are gone (whose heartbeat a stopped
- *       consumer deletes once drained), then its own; at-most-once lists forget an item once
- *       delivered;
+ *   <li>lists: FIFO, each item to one started consumer that has room (round robin; what one
+ *       consumer gets at once is handed over together); reliable lists keep the item in the
+ *       subscription's own processing list (named as {@code ConsumerNames} names it) until settled
+ *       (release: back to the head, several in their order; nack: back to the head with {@code
+ *       x-deliveries} once its back-off passed on the {@linkplain #advance clock}, or at once when
+ *       the consumer stops; the nack of delivery {@code maxDeliveries} and reject: {@code
+ *       {list}:dlq} when configured, else dropped); a starting consumer first takes back the
+ *       processing lists of consumers that are gone (whose heartbeat a stopped consumer deletes once
+ *       drained), then its own; at-most-once lists forget an item once delivered;
  *   <li>streams with groups: entries, a pending-entries list whose delivery counts are handler
  *       attempts (a release undoes its attempt), consumers named per subscription, own pending
  *       entries first when a consumer starts, a nacked entry claimed again by its consumer once its
@@ -133,7 +137,7 @@ public final class MemoryTransport implements Transport {
       };
     }
     if (destination instanceof ListDestination list) {
-      ListReader r = new ListReader(list, sink);
+      ListReader r = new ListReader(list, sink, listConsumerName(list, subscriptionId));
       return new Consumer() {
         @Override
         public void start() {
@@ -147,10 +151,12 @@ public final class MemoryTransport implements Transport {
 
         @Override
         public void afterDrain() {
-          // As Brook deletes its heartbeat key: what the processing list still holds is abandoned now.
+          // As Brook's give-back after the drain: nacked items waiting for their back-off go back at
+          // once; then its heartbeat key goes, and what the processing list still holds is abandoned.
           locked(() -> {
             if (!list.isAtMostOnce()) {
-              heartbeats.getOrDefault(list.name(), Map.of()).computeIfPresent(list.consumerName(), (k, n) -> n > 1 ? n - 1 : null);
+              requeueWaiting(w -> w.reader == r);
+              heartbeats.getOrDefault(list.name(), Map.of()).computeIfPresent(r.name, (k, n) -> n > 1 ? n - 1 : null);
             }
           });
         }
@@ -329,10 +335,11 @@ public final class MemoryTransport implements Transport {
         for (ListReader r : List.copyOf(readers)) {
           if (!r.list.isAtMostOnce() && nowMillis - r.recoveredAt >= r.list.heartbeatTtl().toMillis()) {
             r.recoveredAt = nowMillis;
-            recoverAbandoned(r.list);
+            recoverAbandoned(r);
           }
         }
       }
+      requeueWaiting(w -> w.dueAt <= nowMillis); // nacked list items whose back-off is over
       pump();
     } finally {
       lock.unlock();
@@ -479,31 +486,46 @@ public final class MemoryTransport implements Transport {
 
   // ---- lists ----------------------------------------------------------------------------------
 
+  /**
+   * The consumer name ListConsumer gives a subscription (see ConsumerNames): the explicit one, else
+   * the process default, with {@code /<subscription id>} when the id is not the list's default id.
+   * Each in-memory Redis has one broker, so the broker number never shows.
+   */
+  private static String listConsumerName(ListDestination list, String subscriptionId) {
+    String explicit = list.consumerName();
+    if (!explicit.equals(Redis.defaultConsumerName())) {
+      return explicit;
+    }
+    return subscriptionId == null || subscriptionId.equals(list.key()) ? explicit : explicit + "/" + subscriptionId;
+  }
+
   /** Under the lock: as ListConsumer.start — heartbeat, recover abandoned lists, own processing list, then the queue. */
   private void startList(ListReader r) {
     ListDestination list = r.list;
     listReaders.computeIfAbsent(list.name(), k -> new ArrayList<>()).add(r);
     if (!list.isAtMostOnce()) {
-      heartbeats.computeIfAbsent(list.name(), k -> new HashMap<>()).merge(list.consumerName(), 1, Integer::sum);
+      heartbeats.computeIfAbsent(list.name(), k -> new HashMap<>()).merge(r.name, 1, Integer::sum);
       r.recoveredAt = nowMillis;
-      recoverAbandoned(list);
-      for (byte[] v : List.copyOf(listKey(list.processingKey()))) {
-        deliver(r.sink, new ListItem(this, r, v));
+      recoverAbandoned(r);
+      List<MemoryInbound> own = new ArrayList<>();
+      for (byte[] v : List.copyOf(listKey(r.processingKey))) {
+        own.add(new ListItem(this, r, v));
       }
+      deliverAll(r.sink, own);
     }
     dispatchList(list.name());
   }
 
   /** Moves the items of every processing list of this list whose consumer is gone back to the queue head, in order. */
-  private void recoverAbandoned(ListDestination list) {
-    String prefix = Keys.derived(list.name(), "processing:");
-    Map<String, Integer> alive = heartbeats.getOrDefault(list.name(), Map.of());
+  private void recoverAbandoned(ListReader r) {
+    String prefix = Keys.derived(r.list.name(), "processing:");
+    Map<String, Integer> alive = heartbeats.getOrDefault(r.list.name(), Map.of());
     for (Map.Entry<String, LinkedList<byte[]>> e : lists.entrySet()) {
       String owner = e.getKey().startsWith(prefix) ? e.getKey().substring(prefix.length()) : null;
-      if (owner == null || owner.equals(list.consumerName()) || alive.containsKey(owner) || e.getValue().isEmpty()) {
+      if (owner == null || owner.equals(r.name) || alive.containsKey(owner) || e.getValue().isEmpty()) {
         continue;
       }
-      LinkedList<byte[]> queue = listKey(list.name());
+      LinkedList<byte[]> queue = listKey(r.list.name());
       LinkedList<byte[]> abandoned = e.getValue();
       while (!abandoned.isEmpty()) {
         queue.addFirst(abandoned.removeLast());
@@ -511,58 +533,132 @@ public final class MemoryTransport implements Transport {
     }
   }
 
-  /** Under the lock: queue head to consumers with room, round robin (BLMOVE into the processing list, or LPOP). */
+  /**
+   * Under the lock: queue head to consumers with room, round robin (BLMOVE into the processing list,
+   * or LPOP). What one consumer gets in one pass is handed over together, as one read is.
+   */
   private void dispatchList(String name) {
     List<ListReader> readers = listReaders.getOrDefault(name, List.of());
     LinkedList<byte[]> queue = lists.get(name);
+    Map<ListReader, List<MemoryInbound>> taken = new LinkedHashMap<>();
     while (queue != null && !queue.isEmpty() && !readers.isEmpty()) {
       ListReader r = null;
       for (int tries = 0; tries < readers.size() && r == null; tries++) {
         int i = Math.floorMod(roundRobin.merge("list:" + name, 1, Integer::sum), readers.size());
-        if (readers.get(i).sink.room() > 0) {
-          r = readers.get(i);
+        ListReader candidate = readers.get(i);
+        if (candidate.sink.room() - taken.getOrDefault(candidate, List.of()).size() > 0) {
+          r = candidate;
         }
       }
       if (r == null) {
-        return; // nobody has room: the items wait in the list, as they do in Redis
+        break; // nobody has room: the items wait in the list, as they do in Redis
       }
       byte[] v = queue.removeFirst();
       if (!r.list.isAtMostOnce()) {
-        listKey(r.list.processingKey()).addLast(v);
+        listKey(r.processingKey).addLast(v);
       }
-      deliver(r.sink, new ListItem(this, r, v));
+      taken.computeIfAbsent(r, k -> new ArrayList<>()).add(new ListItem(this, r, v));
+    }
+    taken.forEach((r, items) -> deliverAll(r.sink, items));
+  }
+
+  /** Under the lock: messages read together, handed over together (a batch subscription gets them in one batch). */
+  private void deliverAll(Sink sink, List<MemoryInbound> messages) {
+    if (messages.size() == 1) {
+      deliver(sink, messages.get(0));
+    } else if (!messages.isEmpty()) {
+      for (MemoryInbound m : messages) {
+        if (m.counted) {
+          inFlight++;
+        }
+      }
+      sink.acceptAll(messages);
     }
   }
 
   /** How a subscription settled a delivered item. */
   enum Outcome { ACK, NACK, REQUEUE, REJECT, RELEASE }
 
+  /** A nacked list item in its consumer's processing list until its back-off ends (as ListConsumer does). */
+  private record Waiting(ListReader reader, byte[] raw, byte[] requeued, long dueAt) {}
+
+  private final List<Waiting> waiting = new ArrayList<>();
+
+  /** Under the lock: the waiting items that match go back to the head of their queue now. */
+  private void requeueWaiting(java.util.function.Predicate<Waiting> which) {
+    Set<String> names = new HashSet<>();
+    for (Iterator<Waiting> it = waiting.iterator(); it.hasNext(); ) {
+      Waiting w = it.next();
+      if (which.test(w)) {
+        it.remove();
+        if (removeSame(listKey(w.reader.processingKey), w.raw)) {
+          listKey(w.reader.list.name()).addFirst(w.requeued);
+          names.add(w.reader.list.name());
+        }
+      }
+    }
+    names.forEach(this::dispatchList);
+  }
 
   void settleListItem(ListItem item, Outcome outcome, String reason) {
     lock.lock();
     try {
-      ListDestination list = item.reader.list;
+      ListReader r = item.reader;
+      ListDestination list = r.list;
       if (list.isAtMostOnce()) {
         return;
       }
-      if (!removeSame(listKey(list.processingKey()), item.raw)) {
+      long delivery = item.deliveryCount();
+      if (outcome == Outcome.NACK && delivery < list.maxDeliveryCount()) {
+        // Stays in the processing list for the back-off (the manual clock), then back at the head.
+        if (listKey(r.processingKey).stream().anyMatch(v -> Arrays.equals(v, item.raw))) {
+          byte[] again = ListDeliveries.requeued(item.frame(), delivery);
+          boolean stopped = !listReaders.getOrDefault(list.name(), List.of()).contains(r);
+          waiting.add(new Waiting(r, item.raw, again, stopped ? nowMillis : nowMillis + ListDeliveries.backoffMillis(delivery)));
+          if (stopped) {
+            requeueWaiting(w -> w.reader == r);
+          }
+        }
+        return;
+      }
+      if (!removeSame(listKey(r.processingKey), item.raw)) {
         return; // recovered or settled already
       }
       switch (outcome) {
-        case REQUEUE -> {
+        case RELEASE, REQUEUE -> {
           listKey(list.name()).addFirst(item.raw);
           dispatchList(list.name());
         }
-        case REJECT -> {
+        case NACK, REJECT -> {
           if (list.deadLetterKey() != null) {
             Map<String, String> extra = new LinkedHashMap<>();
-            extra.put("x-error", reason);
+            extra.put("x-error", outcome == Outcome.NACK ? ListDeliveries.exhausted(delivery, list.maxDeliveryCount(), reason) : reason);
             extra.put("x-original", list.name());
-            listKey(list.deadLetterKey()).addLast(withHeaders(item.frame(), extra));
+            extra.put("x-delivery-count", Long.toString(delivery));
+            listKey(list.deadLetterKey()).addLast(withHeaders(ListDeliveries.withoutCount(item.frame()), extra));
           }
         }
         default -> { } // ack
       }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Gives back several items of one consumer: at the head of the queue, the first ending first. */
+  void releaseListItems(List<? extends Inbound> items) {
+    lock.lock();
+    try {
+      Set<String> names = new HashSet<>();
+      for (int i = items.size() - 1; i >= 0; i--) {
+        ListItem item = (ListItem) items.get(i);
+        ListDestination list = item.reader.list;
+        if (!list.isAtMostOnce() && removeSame(listKey(item.reader.processingKey), item.raw)) {
+          listKey(list.name()).addFirst(item.raw);
+          names.add(list.name());
+        }
+      }
+      names.forEach(this::dispatchList);
     } finally {
       lock.unlock();
     }
@@ -915,12 +1011,17 @@ public final class MemoryTransport implements Transport {
   static final class ListReader {
     final ListDestination list;
     final Sink sink;
+    /** Its consumer name in Redis, and so its processing list. */
+    final String name;
+    final String processingKey;
     /** When this consumer last looked for abandoned processing lists (manual clock). */
     long recoveredAt;
 
-    ListReader(ListDestination list, Sink sink) {
+    ListReader(ListDestination list, Sink sink, String name) {
       this.list = list;
       this.sink = sink;
+      this.name = name;
+      this.processingKey = Keys.derived(list.name(), "processing:" + name);
     }
   }
 
@@ -1032,6 +1133,12 @@ public final class MemoryTransport implements Transport {
       return !reader.list.isAtMostOnce();
     }
 
+    /** From the item's {@code x-deliveries} header, as ListInbound counts. */
+    @Override
+    public long deliveryCount() {
+      return ListDeliveries.deliveryCount(frame());
+    }
+
     @Override
     public void ack() {
       transport.settleListItem(this, Outcome.ACK, null);
@@ -1039,7 +1146,7 @@ public final class MemoryTransport implements Transport {
 
     @Override
     public void nack(String reason) {
-      transport.settleListItem(this, Outcome.REQUEUE, reason);
+      transport.settleListItem(this, Outcome.NACK, reason);
     }
 
     @Override
@@ -1049,7 +1156,12 @@ public final class MemoryTransport implements Transport {
 
     @Override
     public void release() {
-      transport.settleListItem(this, Outcome.REQUEUE, null);
+      transport.settleListItem(this, Outcome.RELEASE, null);
+    }
+
+    @Override
+    public void releaseAll(List<? extends Inbound> messages) {
+      transport.releaseListItems(messages);
     }
   }
 

@@ -56,7 +56,8 @@ abstract class AckPolicyBehaviour extends Behaviour {
         eventually().until(() -> backend.list("{jobs}:processing:c").isEmpty());
       }
       case NACK_ON_ERROR -> {
-        // back at the head of the queue, delivered again, handled
+        // back at the head of the queue after a back-off of 100 ms, delivered again, handled
+        backend.pass(java.time.Duration.ofMillis(100));
         eventually().until(() -> handler.calls.get() == 2);
         eventually().until(() -> backend.list("{jobs}:processing:c").isEmpty());
         assertThat(backend.list("{jobs}:dlq")).isEmpty();

@@ -13,6 +13,7 @@ import dev.brook.NackMessage;
 import dev.brook.RejectMessage;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -124,17 +125,82 @@ abstract class ListBehaviour extends Behaviour {
   void aNackedItemGoesBackToTheHeadAndComesBack() {
     RedisBroker broker = started();
     AtomicInteger attempts = new AtomicInteger();
+    List<Long> deliveries = new CopyOnWriteArrayList<>();
     Calls<String> done = new Calls<>();
     broker.subscriber(list("retry").consumer("c")).ackPolicy(AckPolicy.NACK_ON_ERROR).handle(String.class, (s, ctx) -> {
+      deliveries.add(ctx.deliveryCount());
       if (attempts.incrementAndGet() < 3) {
         throw new IllegalStateException("not yet");
       }
       return done.handle(s, ctx);
     });
     backend.despiteFailures(() -> broker.publish("stubborn", list("retry")));
+    backend.despiteFailures(() -> backend.pass(Duration.ofMillis(100))); // the first back-off
+    backend.despiteFailures(() -> backend.pass(Duration.ofMillis(200))); // the second, doubled
     assertThat(done.awaitOne().payload()).isEqualTo("stubborn");
     assertThat(attempts).hasValue(3);
+    assertThat(deliveries).containsExactly(1L, 2L, 3L);
+    assertThat(done.awaitOne().context().headers()).containsEntry("x-deliveries", "2");
     eventually().until(() -> backend.list("retry").isEmpty() && backend.list("{retry}:processing:c").isEmpty());
+  }
+
+  @Test
+  void anItemNackedOnItsLastDeliveryGoesToTheDeadLetterWithItsCountAndError() {
+    RedisBroker broker = started();
+    List<Long> deliveries = new CopyOnWriteArrayList<>();
+    broker.subscriber(list("doomed").consumer("c").deadLetter().maxDeliveries(3)).ackPolicy(AckPolicy.NACK_ON_ERROR)
+        .handle(String.class, (s, ctx) -> {
+          deliveries.add(ctx.deliveryCount());
+          throw new IllegalStateException("fails on delivery " + ctx.deliveryCount());
+        });
+    backend.despiteFailures(() -> broker.publish("always fails", list("doomed"), java.util.Map.of("tenant", "acme")));
+    backend.despiteFailures(() -> backend.pass(Duration.ofMillis(100))); // back-offs: 100 ms, then doubling
+    backend.despiteFailures(() -> backend.pass(Duration.ofMillis(200)));
+    eventually().until(() -> backend.list("{doomed}:dlq").size() == 1);
+    assertThat(deliveries).containsExactly(1L, 2L, 3L);
+    Backend.Stored dead = backend.list("{doomed}:dlq").get(0);
+    assertThat(dead.text()).isEqualTo("always fails");
+    assertThat(dead.header("x-error")).isEqualTo("nacked 3 times (maxDeliveries 3); last error: "
+        + "java.lang.IllegalStateException: fails on delivery 3");
+    assertThat(dead.header("x-delivery-count")).isEqualTo("3");
+    assertThat(dead.header("x-original")).isEqualTo("doomed");
+    assertThat(dead.header("tenant")).isEqualTo("acme");
+    assertThat(dead.headers()).doesNotContainKey("x-deliveries"); // moved back to the queue, it starts afresh
+    eventually().until(() -> backend.list("{doomed}:processing:c").isEmpty());
+    assertThat(backend.list("doomed")).isEmpty();
+  }
+
+  @Test
+  void aNackedItemComesBackAfterItsBackOffWhileOthersGoOn() {
+    RedisBroker broker = started();
+    Calls<String> calls = new Calls<>();
+    broker.subscriber(list("later").consumer("c")).ackPolicy(AckPolicy.NACK_ON_ERROR).handle(String.class, (s, ctx) -> {
+      calls.handle(s, ctx);
+      if (s.equals("a") && ctx.deliveryCount() == 1) {
+        throw new IllegalStateException("not yet");
+      }
+      return null;
+    });
+    backend.despiteFailures(() -> broker.publishBatch(List.of("a", "b"), list("later")));
+    calls.await(2);
+    assertThat(calls.payloads()).containsExactly("a", "b");
+    backend.pass(Duration.ofMillis(100));
+    calls.await(3);
+    assertThat(calls.payloads()).containsExactly("a", "b", "a");
+    eventually().until(() -> backend.list("{later}:processing:c").isEmpty() && backend.list("later").isEmpty());
+  }
+
+  @Test
+  void anIdleBatchConsumerGetsItemsPushedTogetherInOneBatch() {
+    RedisBroker broker = started();
+    List<List<String>> batches = new CopyOnWriteArrayList<>();
+    broker.subscriber(list("idle").consumer("c")).batch(100).handle(String.class, (List<String> items, MessageContext ctx) -> {
+      batches.add(List.copyOf(items));
+      return null;
+    });
+    broker.publishBatch(List.of("1", "hi"), list("idle")); // one RPUSH
+    eventually().until(() -> batches.stream().mapToInt(List::size).sum() == 2);
+    assertThat(batches).containsExactly(List.of("1", "hi"));
   }
 
   @Test
@@ -158,6 +224,7 @@ abstract class ListBehaviour extends Behaviour {
       return null;
     });
     broker.publishBatch(List.of("ack", "reject", "keep", "nack"), list("manual"));
+    backend.pass(Duration.ofMillis(100)); // the nacked one comes back after its back-off
     calls.await(5);
     eventually().until(() -> backend.list("{manual}:processing:m1").size() == 1);
     assertThat(texts("{manual}:processing:m1")).containsExactly("keep");
@@ -186,6 +253,7 @@ abstract class ListBehaviour extends Behaviour {
       return after.handle(s, ctx);
     });
     broker.publishBatch(List.of("reject-me", "ack-me", "nack-me"), list("sig"));
+    backend.pass(Duration.ofMillis(100)); // the nacked one comes back after its back-off
     assertThat(after.awaitOne().payload()).isEqualTo("nack-me");
     eventually().until(() -> backend.list("{sig}:dlq").size() == 1 && backend.list("{sig}:processing:c").isEmpty());
     assertThat(backend.list("{sig}:dlq").get(0).header("x-error")).isEqualTo("not wanted");

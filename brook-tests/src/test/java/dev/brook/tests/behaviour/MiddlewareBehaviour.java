@@ -227,6 +227,7 @@ abstract class MiddlewareBehaviour extends Behaviour {
       broker.publish("later", list("work"));
       broker.publish("done", list("work"));
       backend.despiteFailures(() -> broker.publish("other", list("work")));
+      backend.pass(java.time.Duration.ofMillis(100)); // "later" comes back after its back-off
       eventually().until(() -> backend.list("{work}:dlq").size() == 2 && nacks.get() == 2);
       eventually().until(() -> backend.list("{work}:processing:c").isEmpty());
       assertThat(backend.list("{work}:dlq")).extracting(item -> item.header("x-error"))

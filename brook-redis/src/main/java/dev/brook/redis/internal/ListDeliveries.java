@@ -1,0 +1,64 @@
+package dev.brook.redis.internal;
+
+import dev.brook.internal.Frame;
+import dev.brook.redis.ListDestination;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How a reliable List counts deliveries, which Redis does not do for lists: a nacked item goes back
+ * to the queue re-encoded with {@link ListDestination#DELIVERIES_HEADER} (deliveries so far), after
+ * a back-off that doubles with each delivery. Shared by {@code ListConsumer} and the in-memory test
+ * transport, so both count, wait and word the dead letter alike.
+ */
+public final class ListDeliveries {
+
+  /** The first back-off after a nack; each later one doubles, up to {@link #MAX_BACKOFF_MILLIS}. */
+  public static final long FIRST_BACKOFF_MILLIS = 100;
+  public static final long MAX_BACKOFF_MILLIS = 10_000;
+
+  private ListDeliveries() {}
+
+  /** This delivery's number: one more than the item's header says (1 without the header, or an unreadable one). */
+  public static long deliveryCount(Frame frame) {
+    String v = frame.header(ListDestination.DELIVERIES_HEADER);
+    if (v == null) {
+      return 1;
+    }
+    try {
+      long n = Long.parseLong(v.trim());
+      return n < 0 || n == Long.MAX_VALUE ? 1 : n + 1;
+    } catch (NumberFormatException e) {
+      return 1;
+    }
+  }
+
+  /** How long an item nacked on its {@code delivery}-th delivery waits before it goes back: 100 ms doubling, at most 10 s. */
+  public static long backoffMillis(long delivery) {
+    int shift = (int) Math.min(16, Math.max(0, delivery - 1));
+    return Math.min(MAX_BACKOFF_MILLIS, FIRST_BACKOFF_MILLIS << shift);
+  }
+
+  /** The value that goes back to the queue after the {@code deliveries}-th delivery was nacked. */
+  public static byte[] requeued(Frame frame, long deliveries) {
+    Map<String, String> headers = new LinkedHashMap<>(frame.headers());
+    headers.put(ListDestination.DELIVERIES_HEADER, Long.toString(deliveries));
+    return Envelope.encode(headers, frame.payload());
+  }
+
+  /** The frame a dead letter keeps: without the running count (it carries {@code x-delivery-count}). */
+  public static Frame withoutCount(Frame frame) {
+    if (frame.header(ListDestination.DELIVERIES_HEADER) == null) {
+      return frame;
+    }
+    Map<String, String> headers = new LinkedHashMap<>(frame.headers());
+    headers.remove(ListDestination.DELIVERIES_HEADER);
+    return new Frame(headers, frame.payload());
+  }
+
+  /** The {@code x-error} of an item whose last allowed delivery was nacked. */
+  public static String exhausted(long deliveries, int maxDeliveries, String lastError) {
+    return "nacked " + deliveries + (deliveries == 1 ? " time" : " times") + " (maxDeliveries " + maxDeliveries + ")"
+        + (lastError != null ? "; last error: " + lastError : "");
+  }
+}
