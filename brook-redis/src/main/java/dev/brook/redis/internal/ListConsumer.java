@@ -316,6 +316,7 @@ final class ListConsumer implements Transport.Consumer {
       }
       throw e;
     }
+    loop = Thread.ofVirtual().name("brook-list:" + list.name()).start(this::consumeLoop);
   }
 
   @Override
