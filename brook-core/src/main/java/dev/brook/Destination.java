@@ -25,6 +25,14 @@ public interface Destination {
   }
 
   /**
+   * The named parts of this destination that a handler reads with {@code @Path} or {@code
+   * ctx.path(name)} (a pattern's {@code {level}}); empty for most kinds.
+   */
+  default java.util.List<String> params() {
+    return java.util.List.of();
+  }
+
+  /**
    * The same destination with another name and every other option kept; routers use it to put
    * their prefix in front of names.
    */

@@ -1,5 +1,7 @@
 package dev.brook.internal;
 
+import dev.brook.spi.Transport;
+import dev.brook.spi.Frame;
 import dev.brook.BrookException;
 import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;

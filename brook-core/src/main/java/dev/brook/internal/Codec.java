@@ -1,5 +1,6 @@
 package dev.brook.internal;
 
+import dev.brook.spi.Frame;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,5 +1,7 @@
 package dev.brook.internal;
 
+import dev.brook.spi.Inbound;
+import dev.brook.spi.Frame;
 import dev.brook.Destination;
 import dev.brook.MessageContext;
 import dev.brook.Middleware;

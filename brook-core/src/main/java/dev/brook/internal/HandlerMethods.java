@@ -1,5 +1,6 @@
 package dev.brook.internal;
 
+import dev.brook.spi.Transport;
 import dev.brook.AckPolicy;
 import dev.brook.BrookException;
 import dev.brook.Destination;
@@ -47,7 +48,6 @@ final class HandlerMethods {
   static final String MDC_DESTINATION = "destination";
   static final String MDC_MESSAGE_ID = "message_id";
 
-  private static final Pattern PATH_PART = Pattern.compile("\\{([A-Za-z_][A-Za-z0-9_]*)}");
 
   private HandlerMethods() {}
 
@@ -135,30 +135,10 @@ final class HandlerMethods {
     Subscribe s = m.getAnnotation(Subscribe.class);
     Transport transport = engine.transport();
 
-    // destination
-    Map<String, String> kinds = new LinkedHashMap<>();
-    if (!s.channel().isEmpty()) kinds.put("channel", s.channel());
-    if (!s.pattern().isEmpty()) kinds.put("pattern", s.pattern());
-    if (!s.list().isEmpty()) kinds.put("list", s.list());
-    if (!s.stream().isEmpty()) kinds.put("stream", s.stream());
-    if (kinds.size() != 1) {
-      throw new BrookException("@Subscribe on " + where + (kinds.isEmpty() ? " names no destination"
-          : " names " + kinds.size() + " destinations (" + String.join(", ", kinds.keySet()) + ")")
-          + ". Set exactly one of channel, pattern, list or stream.");
-    }
-    String kind = kinds.keySet().iterator().next();
-    String name = kinds.get(kind);
-    String group = s.group().isEmpty() ? null : s.group();
-    String consumer = s.consumer().isEmpty() ? null : s.consumer();
-    if (group != null && !kind.equals("stream")) {
-      throw new BrookException("@Subscribe on " + where + " sets group = \"" + group + "\" on a " + kind
-          + ": consumer groups are for streams. Use stream = \"...\", or leave group out.");
-    }
-    if (consumer != null && !(kind.equals("list") || group != null)) {
-      throw new BrookException("@Subscribe on " + where + " sets consumer = \"" + consumer + "\" on a " + kind
-          + (kind.equals("stream") ? " without a group" : "") + ": a consumer name is for lists and streams with a group.");
-    }
-    Destination destination = destination(transport, where, "@Subscribe", kind, prefix + name, group, consumer);
+    // destination: what the annotation names; the transport knows its kinds and their rules
+    Destination destination = destination(transport, where, "@Subscribe", attributes(
+        "channel", s.channel(), "pattern", s.pattern(), "list", s.list(), "stream", s.stream(),
+        "group", s.group(), "consumer", s.consumer()), prefix);
 
     // options
     if (s.ackPolicy().length > 1) {
@@ -170,25 +150,12 @@ final class HandlerMethods {
     }
     List<Destination> publishTo = new ArrayList<>();
     for (Publish p : m.getAnnotationsByType(Publish.class)) {
-      Map<String, String> targets = new LinkedHashMap<>();
-      if (!p.channel().isEmpty()) targets.put("channel", p.channel());
-      if (!p.list().isEmpty()) targets.put("list", p.list());
-      if (!p.stream().isEmpty()) targets.put("stream", p.stream());
-      if (targets.size() != 1) {
-        throw new BrookException("@Publish on " + where + (targets.isEmpty() ? " names no destination"
-            : " names " + targets.size() + " destinations (" + String.join(", ", targets.keySet()) + ")")
-            + ". Set exactly one of channel, list or stream; repeat @Publish for more.");
-      }
-      String k = targets.keySet().iterator().next();
-      publishTo.add(destination(transport, where, "@Publish", k, prefix + targets.get(k), null, null));
+      publishTo.add(destination(transport, where, "@Publish",
+          attributes("channel", p.channel(), "list", p.list(), "stream", p.stream()), prefix));
     }
 
     // parameters
-    Set<String> pathParts = new HashSet<>();
-    if (kind.equals("pattern")) {
-      Matcher pm = PATH_PART.matcher(name);
-      while (pm.find()) pathParts.add(pm.group(1));
-    }
+    Set<String> pathParts = new HashSet<>(destination.params());
     Parameter[] params = m.getParameters();
     Type[] generic = m.getGenericParameterTypes();
     Arg[] args = new Arg[params.length];
@@ -206,14 +173,16 @@ final class HandlerMethods {
       if (header != null) {
         args[i] = headerArg(where, p, header);
       } else if (path != null) {
-        if (!kind.equals("pattern")) {
+        if (pathParts.isEmpty()) {
+          String key = destination.key();
           throw new BrookException("Parameter " + p.getName() + " of " + where + " is @Path(\"" + path.value()
-              + "\"), but the method subscribes to a " + kind + ". @Path reads a part of @Subscribe(pattern = \"...{"
-              + path.value() + "}...\").");
+              + "\"), but the method subscribes to a " + key.substring(0, Math.max(0, key.indexOf(':')))
+              + ". @Path reads a part of @Subscribe(pattern = \"...{" + path.value() + "}...\").");
         }
         if (!pathParts.contains(path.value())) {
           throw new BrookException("Parameter " + p.getName() + " of " + where + " is @Path(\"" + path.value()
-              + "\"), but the pattern '" + name + "' has no part {" + path.value() + "}"
+              + "\"), but the pattern '" + (s.pattern().isEmpty() ? destination.key() : s.pattern())
+              + "' has no part {" + path.value() + "}"
               + (pathParts.isEmpty() ? "" : " (it has " + String.join(", ", new java.util.TreeSet<>(pathParts)) + ")")
               + ". Name a part of the pattern.");
         }
@@ -270,13 +239,26 @@ final class HandlerMethods {
     return false;
   }
 
-  private static Destination destination(Transport transport, String where, String annotation, String kind, String name,
-      String group, String consumer) {
-    try {
-      return transport.destination(kind, name, group, consumer);
-    } catch (IllegalArgumentException | UnsupportedOperationException e) {
-      throw new BrookException(annotation + " on " + where + " names a destination the broker cannot use: " + e.getMessage(), e);
+  /** The annotation's attributes that are set, in declaration order: (name, value) pairs in, a map out. */
+  private static Map<String, String> attributes(String... pairs) {
+    Map<String, String> set = new LinkedHashMap<>();
+    for (int i = 0; i < pairs.length; i += 2) {
+      if (!pairs[i + 1].isEmpty()) {
+        set.put(pairs[i], pairs[i + 1]);
+      }
     }
+    return set;
+  }
+
+  private static Destination destination(Transport transport, String where, String annotation,
+      Map<String, String> attributes, String prefix) {
+    Destination d;
+    try {
+      d = transport.destination(annotation, attributes);
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
+      throw new BrookException(annotation + " on " + where + " " + e.getMessage(), e);
+    }
+    return d.withPrefix(prefix);
   }
 
   private static MethodHandle invoker(Object target, Method m, String where) {

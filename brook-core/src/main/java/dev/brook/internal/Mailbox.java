@@ -1,5 +1,7 @@
 package dev.brook.internal;
 
+import dev.brook.spi.Transport;
+import dev.brook.spi.Inbound;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;

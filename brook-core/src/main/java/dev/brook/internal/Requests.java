@@ -1,5 +1,8 @@
 package dev.brook.internal;
 
+import dev.brook.spi.Transport;
+import dev.brook.spi.Inbound;
+import dev.brook.spi.Frame;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.brook.BrookException;
 import dev.brook.Destination;

@@ -1,5 +1,6 @@
 package dev.brook.internal;
 
+import dev.brook.spi.Frame;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;

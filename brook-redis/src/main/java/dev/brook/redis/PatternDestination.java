@@ -85,6 +85,7 @@ public final class PatternDestination implements Destination {
   }
 
   /** The names of the pattern's parts, in order. */
+  @Override
   public List<String> params() {
     return params;
   }

@@ -1,32 +1,14 @@
 package dev.brook.redis;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.brook.Broker;
-import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;
-import dev.brook.Middleware;
-import dev.brook.Publisher;
-import dev.brook.RequestMetrics;
-import dev.brook.Router;
-import dev.brook.SubscriberBuilder;
-import dev.brook.Subscription;
-import dev.brook.internal.BrokerEngine;
-import dev.brook.internal.CallSite;
-import dev.brook.internal.Codec;
-import dev.brook.redis.internal.LeakWatch;
 import dev.brook.redis.internal.RedisTransport;
 import dev.brook.redis.internal.RedisUrls;
 import dev.brook.redis.internal.TransportOptions;
+import dev.brook.spi.BrokerBase;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Broker} on Redis through Lettuce: Pub/Sub channels and patterns, publishing, and the
@@ -62,35 +44,15 @@ import org.slf4j.LoggerFactory;
  * access log; {@link Builder#accessLog(boolean)} removes it), failures at WARN/ERROR on {@code
  * dev.brook.Subscription}.
  */
-public final class RedisBroker implements Broker {
+public final class RedisBroker extends BrokerBase {
 
-  private static final Logger LOG = LoggerFactory.getLogger(RedisBroker.class);
-
-  static {
-    dev.brook.redis.internal.BrokerAccess.install(broker -> broker.engine);
-  }
-
-  private final BrokerEngine engine;
   private final RedisTransport transport;
   private final String url;
-  private final Leak leak;
-  private final LeakWatch.Watched watched;
 
-  private RedisBroker(Builder b) {
-    RedisURI uri = RedisUrls.parse(b.url);
-    this.url = RedisUrls.mask(b.url);
-    this.transport = new RedisTransport(uri, url, new TransportOptions(b.clientName, b.connectTimeout, b.commandTimeout,
-        b.requestQueueSize, b.maxMessageSize, b.caCertificate));
-    ObjectMapper mapper = b.objectMapper != null ? b.objectMapper : Codec.defaultMapper();
-    this.engine = new BrokerEngine(transport, new Codec(mapper), b.gracefulTimeout, b.duplicatePolicy, b.bufferSize,
-        RedisBroker.class);
-    engine.accessLog(b.accessLog);
-    for (Middleware m : b.middlewares) {
-      engine.middleware(m);
-    }
-    this.leak = new Leak(engine, url, CallSite.find(RedisBroker.class));
-    // The action holds the engine, never the broker.
-    this.watched = LeakWatch.register(this, leak);
+  private RedisBroker(Builder b, RedisTransport transport, String url) {
+    super(transport, b);
+    this.transport = transport;
+    this.url = url;
   }
 
   /** A broker for this URL with every default; see {@link Builder} for them. */
@@ -117,128 +79,8 @@ public final class RedisBroker implements Broker {
   }
 
   @Override
-  public SubscriberBuilder subscriber(Destination destination) {
-    return engine.subscriber(destination);
-  }
-
-  @Override
-  public void start() {
-    engine.start(this);
-  }
-
-  @Override
-  public void stop() {
-    engine.stop();
-  }
-
-  @Override
-  public void publish(Object payload, Destination destination) {
-    engine.publish(payload, destination, Map.of());
-  }
-
-  @Override
-  public void publish(Object payload, Destination destination, Map<String, String> headers) {
-    engine.publish(payload, destination, headers);
-  }
-
-  @Override
-  public void publishBatch(java.util.Collection<?> payloads, Destination destination) {
-    engine.publishBatch(payloads, destination);
-  }
-
-  /** Publishes without waiting; the future completes when Redis has taken the message. */
-  public CompletableFuture<Void> publishAsync(Object payload, Destination destination) {
-    return engine.publishAsync(payload, destination, Map.of());
-  }
-
-  @Override
-  public CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers) {
-    return engine.publishAsync(payload, destination, headers);
-  }
-
-  @Override
-  public Publisher publisher(Destination destination) {
-    return engine.publisher(destination);
-  }
-
-  @Override
-  public <R> R request(Object payload, Destination destination, Class<R> replyType, Duration timeout) {
-    return engine.request(payload, destination, replyType, timeout);
-  }
-
-  @Override
-  public <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Class<R> replyType, Duration timeout) {
-    return engine.requestAsync(payload, destination, replyType, timeout);
-  }
-
-  @Override
-  public RequestMetrics requestMetrics() {
-    return engine.requestMetrics();
-  }
-
-  @Override
-  public List<Subscription> include(Object handlers) {
-    return engine.include(handlers);
-  }
-
-  @Override
-  public List<Subscription> include(Router router) {
-    return engine.include(router);
-  }
-
-  @Override
-  public void middleware(Middleware middleware) {
-    engine.middleware(middleware);
-  }
-
-  @Override
-  public Collection<Subscription> subscriptions() {
-    return engine.subscriptions();
-  }
-
-  @Override
-  public Subscription subscription(String id) {
-    return engine.subscription(id);
-  }
-
-  @Override
-  public Duration gracefulTimeout() {
-    return engine.gracefulTimeout();
-  }
-
-  @Override
-  public void close() {
-    leak.closedByOwner.set(true);
-    watched.run();
-    engine.close(); // returns once the first close has finished, when another thread runs it
-  }
-
-  @Override
   public String toString() {
-    return "RedisBroker[" + url + (engine.isClosed() ? ", closed" : "") + "]";
-  }
-
-  /** Closes the engine: when the owner calls close(), or when the broker was dropped unclosed. */
-  private static final class Leak implements Runnable {
-    final BrokerEngine engine;
-    final String url;
-    final String createdAt;
-    final AtomicBoolean closedByOwner = new AtomicBoolean();
-
-    Leak(BrokerEngine engine, String url, String createdAt) {
-      this.engine = engine;
-      this.url = url;
-      this.createdAt = createdAt;
-    }
-
-    @Override
-    public void run() {
-      if (!closedByOwner.get() && !engine.isClosed()) {
-        LOG.warn("A RedisBroker for {} created at {} was never closed; closing it now. Call broker.close() "
-            + "(or use try-with-resources) when you are done with it.", url, createdAt);
-      }
-      engine.close();
-    }
+    return "RedisBroker[" + url + (isClosed() ? ", closed" : "") + "]";
   }
 
   /**
@@ -252,29 +94,16 @@ public final class RedisBroker implements Broker {
    * Jackson mapper that ignores unknown properties, no middlewares and the access log on (at DEBUG,
    * logger {@code dev.brook.access}).
    */
-  public static final class Builder {
+  public static final class Builder extends BrokerBase.Builder<Builder> {
     private String url = "redis://127.0.0.1:6379";
     private String clientName = "brook";
-    private Duration gracefulTimeout = Duration.ofSeconds(15);
-    private DuplicatePolicy duplicatePolicy = DuplicatePolicy.REPLACE;
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration commandTimeout = Duration.ofSeconds(5);
-    private int bufferSize = 10_000;
     private int requestQueueSize = 10_000;
     private int maxMessageSize = 16 * 1024 * 1024;
     private java.nio.file.Path caCertificate;
-    private ObjectMapper objectMapper;
-    private boolean accessLog = true;
-    private final java.util.List<Middleware> middlewares = new java.util.ArrayList<>();
-    private final java.util.Set<String> set = new java.util.HashSet<>();
 
     private Builder() {}
-
-    private void once(String option) {
-      if (!set.add(option)) {
-        throw new IllegalStateException(option + " was already set on this builder; set each option once.");
-      }
-    }
 
     /** {@code redis://[user:password@]host:port/db}. */
     public Builder url(String url) {
@@ -293,17 +122,7 @@ public final class RedisBroker implements Broker {
       return this;
     }
 
-    public Builder gracefulTimeout(Duration timeout) {
-      once("gracefulTimeout");
-      this.gracefulTimeout = positive(timeout, "gracefulTimeout");
-      return this;
-    }
 
-    public Builder duplicatePolicy(DuplicatePolicy policy) {
-      once("duplicatePolicy");
-      this.duplicatePolicy = Objects.requireNonNull(policy, "duplicatePolicy");
-      return this;
-    }
 
     public Builder connectTimeout(Duration timeout) {
       once("connectTimeout");
@@ -372,61 +191,19 @@ public final class RedisBroker implements Broker {
       return this;
     }
 
-    /** Received messages buffered per subscription before further ones are dropped (Pub/Sub). */
-    public Builder bufferSize(int messages) {
-      once("bufferSize");
-      if (messages < 1) {
-        throw new IllegalArgumentException("bufferSize must be at least 1, was " + messages + ".");
-      }
-      this.bufferSize = messages;
-      return this;
-    }
 
-    /** The Jackson mapper for JSON payloads; Brook does not change it. */
-    public Builder objectMapper(ObjectMapper mapper) {
-      once("objectMapper");
-      this.objectMapper = Objects.requireNonNull(mapper, "objectMapper");
-      return this;
-    }
 
-    /**
-     * The broker's middlewares, in order: they run for every subscription and every publish,
-     * before routers' and subscriptions' (see {@link Middleware}). {@code broker.middleware(...)}
-     * adds more later.
-     */
-    public Builder middleware(Middleware... middlewares) {
-      once("middleware");
-      for (Middleware m : middlewares) {
-        this.middlewares.add(Objects.requireNonNull(m, "middleware"));
-      }
-      return this;
-    }
 
-    /**
-     * Whether each handled message gets one line on the logger {@code dev.brook.access}: subscription,
-     * message id, channel, outcome, duration. On by default, at DEBUG, so it costs one level check per
-     * message until that logger is set to DEBUG; {@code false} takes the link out of the chain.
-     */
-    public Builder accessLog(boolean enabled) {
-      once("accessLog");
-      this.accessLog = enabled;
-      return this;
-    }
 
     public RedisBroker build() {
       if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)) {
         throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
             + "Use a rediss:// URL, or leave caCertificate out.");
       }
-      return new RedisBroker(this);
-    }
-
-    private static Duration positive(Duration d, String name) {
-      Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + " must be positive, was " + d + ".");
-      }
-      return d;
+      RedisURI uri = RedisUrls.parse(url);
+      String masked = RedisUrls.mask(url);
+      return new RedisBroker(this, new RedisTransport(uri, masked, new TransportOptions(clientName, connectTimeout,
+          commandTimeout, requestQueueSize, maxMessageSize, caCertificate)), masked);
     }
   }
 }

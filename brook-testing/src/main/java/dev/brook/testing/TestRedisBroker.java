@@ -5,10 +5,9 @@ import dev.brook.Destination;
 import dev.brook.MessageContext;
 import dev.brook.Middleware;
 import dev.brook.Subscription;
-import dev.brook.internal.BrokerEngine;
-import dev.brook.internal.Frame;
+import dev.brook.spi.Frame;
 import dev.brook.redis.RedisBroker;
-import dev.brook.redis.internal.BrokerAccess;
+import dev.brook.spi.Brokers;
 import dev.brook.redis.internal.Envelope;
 import dev.brook.testing.internal.MemoryTransport;
 import java.lang.reflect.Type;
@@ -87,7 +86,6 @@ public final class TestRedisBroker implements AutoCloseable {
   }
 
   private final RedisBroker broker;
-  private final BrokerEngine engine;
   private final MemoryTransport memory = new MemoryTransport();
   private final Map<Subscription, List<Call>> calls = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
@@ -99,7 +97,6 @@ public final class TestRedisBroker implements AutoCloseable {
 
   private TestRedisBroker(RedisBroker broker) {
     this.broker = broker;
-    this.engine = BrokerAccess.engine(broker);
     this.recorder = new Middleware() {
       @Override
       public Object consume(ConsumeChain chain) throws Exception {
@@ -108,8 +105,7 @@ public final class TestRedisBroker implements AutoCloseable {
       }
     };
     memory.waitsForHandlers(() -> synchronous);
-    engine.middleware(recorder);
-    this.restore = engine.switchTransport(memory);
+    this.restore = Brokers.runOn(broker, memory, recorder);
   }
 
   /** Takes over the broker until {@link #close()}: it runs in memory from now on, started. */
@@ -252,7 +248,7 @@ public final class TestRedisBroker implements AutoCloseable {
     List<Published> out = new ArrayList<>(frames.size());
     Decoder decoder = (message, type) -> {
       try {
-        return engine.codec().decoderFor(type).decode(new Frame(message.headers(), message.body()));
+        return Brokers.decode(broker, type, new Frame(message.headers(), message.body()));
       } catch (Exception e) {
         throw new BrookException("Cannot decode a published message as " + type.getTypeName() + ": " + e.getMessage(), e);
       }
@@ -274,8 +270,6 @@ public final class TestRedisBroker implements AutoCloseable {
       restore.close();
     } catch (Exception e) {
       throw new BrookException("Restoring the broker after the test failed: " + e.getMessage(), e);
-    } finally {
-      engine.removeMiddleware(recorder);
     }
   }
 

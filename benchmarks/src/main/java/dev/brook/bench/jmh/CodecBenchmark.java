@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import dev.brook.bench.Harness;
 import dev.brook.internal.Codec;
-import dev.brook.internal.Frame;
+import dev.brook.spi.Frame;
 import dev.brook.internal.Ids;
 import java.io.IOException;
 import java.util.Map;

@@ -4,14 +4,13 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import dev.brook.Handler;
 import dev.brook.Subscription;
 import dev.brook.SubscriptionMetrics;
-import dev.brook.internal.BrokerEngine;
 import dev.brook.internal.Codec;
-import dev.brook.internal.Frame;
-import dev.brook.internal.Inbound;
-import dev.brook.internal.Transport;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Inbound;
+import dev.brook.spi.Transport;
 import dev.brook.redis.Redis;
 import dev.brook.redis.RedisBroker;
-import dev.brook.redis.internal.BrokerAccess;
+import dev.brook.spi.Brokers;
 import dev.brook.redis.internal.Envelope;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -97,17 +96,15 @@ public class DispatchBenchmark {
     };
     // Never connects: the URL is only parsed; the transport is replaced before the start.
     broker = RedisBroker.builder().url("redis://127.0.0.1:1").build();
-    BrokerEngine engine = BrokerAccess.engine(broker);
     subscription = broker.subscriber(Redis.channel(CHANNEL)).handle(Order.class, handler);
     InProcessTransport transport = new InProcessTransport();
-    restore = engine.switchTransport(transport); // starts the broker, and the subscription, on it
+    restore = Brokers.runOn(broker, transport); // starts the broker, and the subscription, on it
     sink = transport.sink();
 
-    Codec codec = engine.codec();
-    Frame frame = codec.encode(Order.SAMPLE, Map.of("x-tenant", "acme"));
+    Frame frame = Brokers.encode(broker, Order.SAMPLE, Map.of("x-tenant", "acme"));
     raw = Envelope.encode(frame.headers(), frame.payload());
     json = frame.payload();
-    orderReader = codec.mapper().readerFor(Order.class);
+    orderReader = Codec.defaultMapper().readerFor(Order.class);
 
     process = MethodHandles.privateLookupIn(subscription.getClass(), MethodHandles.lookup())
         .findVirtual(subscription.getClass(), "process", MethodType.methodType(void.class, List.class))

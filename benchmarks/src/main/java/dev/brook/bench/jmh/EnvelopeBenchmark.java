@@ -1,7 +1,7 @@
 package dev.brook.bench.jmh;
 
 import dev.brook.bench.Harness;
-import dev.brook.internal.Frame;
+import dev.brook.spi.Frame;
 import dev.brook.redis.internal.Envelope;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,9 +1,9 @@
 package dev.brook.bench.jmh;
 
 import dev.brook.Destination;
-import dev.brook.internal.Frame;
-import dev.brook.internal.Inbound;
-import dev.brook.internal.Transport;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Inbound;
+import dev.brook.spi.Transport;
 import dev.brook.redis.internal.Envelope;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;

@@ -1,6 +1,6 @@
 package dev.brook.redis.internal;
 
-import dev.brook.internal.Frame;
+import dev.brook.spi.Frame;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

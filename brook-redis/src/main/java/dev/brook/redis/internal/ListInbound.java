@@ -1,7 +1,7 @@
 package dev.brook.redis.internal;
 
-import dev.brook.internal.Frame;
-import dev.brook.internal.Inbound;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Inbound;
 import java.util.Map;
 
 /**

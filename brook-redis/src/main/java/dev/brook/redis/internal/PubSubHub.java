@@ -1,7 +1,7 @@
 package dev.brook.redis.internal;
 
 import dev.brook.BrookException;
-import dev.brook.internal.Transport;
+import dev.brook.spi.Transport;
 import dev.brook.redis.PatternDestination;
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisFuture;

@@ -2,8 +2,8 @@ package dev.brook.redis.internal;
 
 import dev.brook.BrookException;
 import dev.brook.Destination;
-import dev.brook.internal.Frame;
-import dev.brook.internal.Transport;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Transport;
 import dev.brook.redis.ChannelDestination;
 import dev.brook.redis.ListDestination;
 import dev.brook.redis.StreamDestination;
@@ -136,8 +136,8 @@ public final class RedisTransport implements Transport {
 
   /** The destination an annotation names ({@code @Subscribe(list = "jobs")}). */
   @Override
-  public Destination destination(String kind, String name, String group, String consumer) {
-    return RedisDestinations.of(kind, name, group, consumer);
+  public Destination destination(String annotation, java.util.Map<String, String> attributes) {
+    return RedisDestinations.of(annotation, attributes);
   }
 
   @Override

@@ -1,7 +1,7 @@
 package dev.brook.redis.internal;
 
-import dev.brook.internal.Inbound;
-import dev.brook.internal.Transport;
+import dev.brook.spi.Inbound;
+import dev.brook.spi.Transport;
 import dev.brook.internal.WarnLimit;
 import dev.brook.redis.StreamDestination;
 import io.lettuce.core.Consumer;

@@ -2,8 +2,8 @@ package dev.brook.redis.internal;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.brook.internal.Frame;
-import dev.brook.internal.Inbound;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Inbound;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,9 +1,9 @@
 package dev.brook.testing.internal;
 
 import dev.brook.Destination;
-import dev.brook.internal.Frame;
-import dev.brook.internal.Inbound;
-import dev.brook.internal.Transport;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Inbound;
+import dev.brook.spi.Transport;
 import dev.brook.redis.ChannelDestination;
 import dev.brook.redis.ListDestination;
 import dev.brook.redis.PatternDestination;
@@ -109,8 +109,8 @@ public final class MemoryTransport implements Transport {
   }
 
   @Override
-  public Destination destination(String kind, String name, String group, String consumer) {
-    return RedisDestinations.of(kind, name, group, consumer);
+  public Destination destination(String annotation, java.util.Map<String, String> attributes) {
+    return RedisDestinations.of(annotation, attributes);
   }
 
   @Override

@@ -3,7 +3,7 @@ package dev.brook.redis.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.brook.internal.Transport;
+import dev.brook.spi.Transport;
 import dev.brook.redis.Redis;
 import dev.brook.testing.RedisServer;
 import dev.brook.testing.WithRedisServer;
@@ -103,7 +103,7 @@ class RedisTransportRaceTest {
   /** Drops what it gets; nothing is published here. */
   private static final class NullSink implements Transport.Sink {
     @Override
-    public void accept(dev.brook.internal.Inbound message) {}
+    public void accept(dev.brook.spi.Inbound message) {}
 
     @Override
     public boolean awaitCapacity(int n) {

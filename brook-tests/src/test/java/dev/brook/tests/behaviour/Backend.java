@@ -2,7 +2,7 @@ package dev.brook.tests.behaviour;
 
 import static org.awaitility.Awaitility.await;
 
-import dev.brook.internal.Frame;
+import dev.brook.spi.Frame;
 import dev.brook.redis.RedisBroker;
 import dev.brook.redis.internal.Envelope;
 import dev.brook.testing.RedisServer;

@@ -1,4 +1,4 @@
-package dev.brook.internal;
+package dev.brook.spi;
 
 import java.util.List;
 import java.util.Map;

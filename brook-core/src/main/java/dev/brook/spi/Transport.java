@@ -1,4 +1,4 @@
-package dev.brook.internal;
+package dev.brook.spi;
 
 import dev.brook.Destination;
 import java.util.concurrent.CompletableFuture;
@@ -53,15 +53,19 @@ public interface Transport {
 
   /**
    * Builds the destination an annotation names ({@code @Subscribe}, {@code @Publish}), so the core
-   * needs no transport's destination classes.
+   * needs no transport's destination classes and knows none of their rules.
    *
-   * @param kind {@code channel}, {@code pattern}, {@code list} or {@code stream}
-   * @param group the consumer group (streams), or null
-   * @param consumer the consumer name (stream groups, lists), or null for the default
-   * @throws IllegalArgumentException when the transport has no such kind or the options do not fit it
+   * @param annotation {@code "@Subscribe"} or {@code "@Publish"}
+   * @param attributes the annotation's destination attributes that are set, in declaration order,
+   *     such as {@code stream=events, group=billing}
+   * @throws IllegalArgumentException when they do not name exactly one destination the transport
+   *     has, or an option does not fit its kind; the message continues "{@code @Subscribe on
+   *     Orders#on }", e.g. {@code "sets group = \"g\" on a channel: consumer groups are for streams.
+   *     Use stream = \"...\", or leave group out."}
    */
-  default Destination destination(String kind, String name, String group, String consumer) {
-    throw new UnsupportedOperationException(getClass().getName() + " does not support annotated handlers.");
+  default Destination destination(String annotation, java.util.Map<String, String> attributes) {
+    throw new UnsupportedOperationException("names a destination, but " + getClass().getName()
+        + " does not support annotated handlers.");
   }
 
   /** The server in text for messages and logs, with any password masked. */

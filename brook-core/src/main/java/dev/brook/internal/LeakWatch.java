@@ -1,4 +1,4 @@
-package dev.brook.redis.internal;
+package dev.brook.internal;
 
 import java.lang.ref.PhantomReference;
 import java.lang.ref.ReferenceQueue;
