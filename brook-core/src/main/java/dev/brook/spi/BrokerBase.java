@@ -45,6 +45,8 @@ import org.slf4j.LoggerFactory;
 public abstract class BrokerBase implements Broker {
 
   private final BrokerEngine engine;
+  /** The transport the broker was built with; the engine's may be another while {@link Brokers#runOn} runs. */
+  private final Transport ownTransport;
   private final Leak leak;
   private final LeakWatch.Watched watched;
 
@@ -54,6 +56,7 @@ public abstract class BrokerBase implements Broker {
    */
   protected BrokerBase(Transport transport, Builder<?> options) {
     Objects.requireNonNull(transport, "transport");
+    this.ownTransport = transport;
     ObjectMapper mapper = options.objectMapper != null ? options.objectMapper : Codec.defaultMapper();
     this.engine = new BrokerEngine(transport, new Codec(mapper), options.gracefulTimeout, options.duplicatePolicy,
         options.bufferSize, getClass(), BrokerBase.class);
@@ -69,6 +72,11 @@ public abstract class BrokerBase implements Broker {
   /** The engine; for {@link Brokers} only. */
   final BrokerEngine engine() {
     return engine;
+  }
+
+  /** The transport the broker was built with; for {@link Brokers} only. */
+  final Transport ownTransport() {
+    return ownTransport;
   }
 
   @Override

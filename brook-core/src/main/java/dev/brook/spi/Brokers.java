@@ -1,13 +1,15 @@
 package dev.brook.spi;
 
 import dev.brook.Broker;
+import dev.brook.Destination;
 import dev.brook.Middleware;
 import java.lang.reflect.Type;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * What a test broker or a benchmark needs from a {@link BrokerBase} beyond the public {@link
- * Broker} API. Not for applications.
+ * What a test broker, a benchmark or the documentation ({@code brook-asyncapi}) needs from a {@link
+ * BrokerBase} beyond the public {@link Broker} API. Not for applications.
  */
 public final class Brokers {
 
@@ -46,6 +48,47 @@ public final class Brokers {
   /** Encodes a payload as the broker's codec does for publishing. */
   public static Frame encode(Broker broker, Object payload, java.util.Map<String, String> headers) {
     return base(broker).engine().codec().encode(payload, headers);
+  }
+
+  /**
+   * What documentation says about a destination of this broker: its own transport's {@link
+   * Transport#describe(Destination)} (the transport it was built with, also while {@link #runOn}
+   * runs it on another, since a document describes the service as deployed); {@link
+   * DestinationDescription#generic} for a broker that is not a {@link BrokerBase}.
+   */
+  public static DestinationDescription describe(Broker broker, Destination destination) {
+    Objects.requireNonNull(destination, "destination");
+    return Objects.requireNonNull(broker, "broker") instanceof BrokerBase b
+        ? b.ownTransport().describe(destination) : DestinationDescription.generic(destination);
+  }
+
+  /**
+   * What documentation says about the server of this broker (its own transport's {@link
+   * Transport#describeServer()}); empty for a broker that is not a {@link BrokerBase}.
+   */
+  public static Optional<ServerDescription> describeServer(Broker broker) {
+    return Objects.requireNonNull(broker, "broker") instanceof BrokerBase b
+        ? b.ownTransport().describeServer() : Optional.empty();
+  }
+
+  /**
+   * What documentation says about the destinations replies to requests travel on (the {@link
+   * Transport#replyChannel} of the broker's own transport, described; its address is a
+   * placeholder, since each requester names its own); empty when the broker has no request/reply or
+   * is not a {@link BrokerBase}.
+   */
+  public static Optional<DestinationDescription> describeReplies(Broker broker) {
+    if (!(Objects.requireNonNull(broker, "broker") instanceof BrokerBase b)) {
+      return Optional.empty();
+    }
+    Transport transport = b.ownTransport();
+    Destination replies;
+    try {
+      replies = transport.replyChannel("brook.reply");
+    } catch (UnsupportedOperationException e) {
+      return Optional.empty(); // the transport's documented answer for "no request/reply"
+    }
+    return Optional.of(transport.describe(replies));
   }
 
   private static BrokerBase base(Broker broker) {

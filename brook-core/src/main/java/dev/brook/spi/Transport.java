@@ -71,6 +71,26 @@ public interface Transport {
   /** The server in text for messages and logs, with any password masked. */
   String describe();
 
+  /**
+   * What documentation says about a destination of this transport (see {@link
+   * DestinationDescription}, which shows how a new server fills it in). Called by {@code
+   * brook-asyncapi} through {@link Brokers#describe}; must not touch the server or any state: the
+   * broker need not be connected. The default is {@link DestinationDescription#generic}, a
+   * description without bindings; a transport overrides it for every kind it has.
+   */
+  default DestinationDescription describe(Destination destination) {
+    return DestinationDescription.generic(destination);
+  }
+
+  /**
+   * What documentation says about the server this transport connects to, without any secret;
+   * empty (the default) when there is no server to name, as for an in-memory transport. Must not
+   * touch the server.
+   */
+  default java.util.Optional<ServerDescription> describeServer() {
+    return java.util.Optional.empty();
+  }
+
   /** Releases every connection and thread. Called once, after every consumer was stopped. */
   void close();
 
