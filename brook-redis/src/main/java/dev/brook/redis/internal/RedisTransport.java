@@ -145,6 +145,17 @@ public final class RedisTransport implements Transport {
     return masked;
   }
 
+  /** For documentation: see {@link RedisDescriptions}. */
+  @Override
+  public dev.brook.spi.DestinationDescription describe(Destination destination) {
+    return RedisDescriptions.describe(destination);
+  }
+
+  @Override
+  public java.util.Optional<dev.brook.spi.ServerDescription> describeServer() {
+    return java.util.Optional.of(RedisDescriptions.server(masked));
+  }
+
   @Override
   public void connect() {
     if (connected) {

@@ -12,6 +12,7 @@ import dev.brook.redis.StreamDestination;
 import dev.brook.redis.internal.Envelope;
 import dev.brook.redis.internal.Keys;
 import dev.brook.redis.internal.ListDeliveries;
+import dev.brook.redis.internal.RedisDescriptions;
 import dev.brook.redis.internal.RedisDestinations;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -111,6 +112,12 @@ public final class MemoryTransport implements Transport {
   @Override
   public Destination destination(String annotation, java.util.Map<String, String> attributes) {
     return RedisDestinations.of(annotation, attributes);
+  }
+
+  /** As Redis describes them; there is no server to describe. */
+  @Override
+  public dev.brook.spi.DestinationDescription describe(Destination destination) {
+    return RedisDescriptions.describe(destination);
   }
 
   @Override
