@@ -24,7 +24,9 @@ import java.util.Set;
  * fields and Jakarta Validation constraints), the headers Brook writes ({@code correlation_id},
  * {@code content-type}, {@code reply_to}) and an example made from the schema. Closed
  * subscriptions are not documented. Every document validates against the official AsyncAPI 3.0.0
- * JSON Schema; the tests check that.
+ * JSON Schema; the tests check that. What the document says about the server and each destination
+ * comes from the broker's transport ({@link dev.brook.spi.Brokers#describe}); the Redis words above
+ * are the Redis transport's, and a broker on another transport is described in its own.
  *
  * <p><b>When.</b> Each {@code to...} call describes what is registered on the broker at that
  * moment; the broker need not be started or connected, and nothing is sent to Redis. An {@code

@@ -7,12 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.brook.Broker;
 import dev.brook.Destination;
 import dev.brook.Subscription;
-import dev.brook.redis.ChannelDestination;
-import dev.brook.redis.ListDestination;
-import dev.brook.redis.PatternDestination;
-import dev.brook.redis.Redis;
-import dev.brook.redis.RedisBroker;
-import dev.brook.redis.StreamDestination;
+import dev.brook.spi.Brokers;
+import dev.brook.spi.DestinationDescription;
+import dev.brook.spi.ServerDescription;
 import java.lang.reflect.Type;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,12 +22,17 @@ import java.util.Set;
 /**
  * Builds the AsyncAPI 3.0.0 document of what a broker has registered at the moment of the call.
  *
+ * <p>What it says about the server and each destination comes from the broker's transport through
+ * {@link Brokers#describeServer}, {@link Brokers#describe} and {@link Brokers#describeReplies}
+ * ({@link ServerDescription}, {@link DestinationDescription}); this class knows no transport.
+ *
  * <ul>
- *   <li>{@code servers.redis}: from the broker's masked URL (see {@link Servers}).
+ *   <li>{@code servers.<name>} (for Redis {@code servers.redis}): the server's description, which
+ *       holds no secret.
  *   <li>One channel per destination key ({@code channel:orders}, {@code pattern:logs.*}, {@code
- *       list:jobs}, {@code stream:events/g/c1}), keyed {@code <kind>.<name>[.<group>]}, with Redis
- *       bindings ({@code bindingVersion: custom}, as FastStream writes them) naming the kind, group
- *       and consumer. A pattern's {@code {name}} parts are channel parameters.
+ *       list:jobs}, {@code stream:events/g/c1}), keyed {@code <kind>.<address>[.<group>]}, with the
+ *       transport's bindings ({@code bindingVersion: custom}, as FastStream writes them) naming the
+ *       kind, group and consumer. An address's {@code {name}} parts are channel parameters.
  *   <li>A {@code receive} operation per live subscription (closed ones have left the registry), a
  *       {@code send} operation per destination that subscriptions publish their results to.
  *   <li>A message per payload type under {@code components.messages}, with the JSON Schema of the
@@ -61,6 +63,7 @@ final class DocumentBuilder {
   private final Map<String, MessageEntry> messagesByType = new LinkedHashMap<>();
   private final ObjectNode operations;
   private PayloadSchemas schemas;
+  private Broker broker;
 
   DocumentBuilder(ObjectMapper mapper, String title, String version, String description) {
     this.mapper = mapper;
@@ -70,15 +73,17 @@ final class DocumentBuilder {
     this.operations = mapper.createObjectNode();
   }
 
-  /** One channel of the document, keyed by destination key while building. */
+  /** One channel of the document, keyed by destination key while building; the reply channel has no destination. */
   private static final class ChannelEntry {
     final String id;
     final Destination destination;
+    final DestinationDescription description;
     final Set<MessageEntry> messages = new LinkedHashSet<>();
 
-    ChannelEntry(String id, Destination destination) {
+    ChannelEntry(String id, Destination destination, DestinationDescription description) {
       this.id = id;
       this.destination = destination;
+      this.description = description;
     }
   }
 
@@ -97,6 +102,7 @@ final class DocumentBuilder {
 
   /** The document; call once per builder. */
   ObjectNode build(Broker broker) {
+    this.broker = broker;
     schemas = new PayloadSchemas(mapper);
     List<Subscription> subscriptions = new ArrayList<>();
     for (Subscription s : broker.subscriptions()) {
@@ -152,9 +158,7 @@ final class DocumentBuilder {
       info.put("description", description);
     }
     doc.put("defaultContentType", "application/json");
-    if (broker instanceof RedisBroker redis) {
-      doc.putObject("servers").set("redis", Servers.server(mapper, redis.url()));
-    }
+    Brokers.describeServer(broker).ifPresent(server -> doc.putObject("servers").set(server.name(), serverNode(server)));
     ObjectNode channelsNode = doc.putObject("channels");
     // Channels by id, which groups them by kind (channel., list., pattern., stream.); replies last.
     channels.values().stream().filter(c -> c.destination != null).sorted(Comparator.comparing(c -> c.id))
@@ -182,42 +186,36 @@ final class DocumentBuilder {
 
   // ------------------------------------------------------------------------------------------ channels
 
+  private DestinationDescription describe(Destination d) {
+    return Brokers.describe(broker, d);
+  }
+
   private ChannelEntry channel(Destination d) {
     return channels.computeIfAbsent(d.key(), k -> {
-      StringBuilder id = new StringBuilder(kind(d)).append('.').append(address(d));
-      if (d instanceof StreamDestination s && s.groupName() != null) {
-        id.append('.').append(s.groupName());
+      DestinationDescription description = describe(d);
+      StringBuilder id = new StringBuilder(description.kind()).append('.').append(description.address());
+      if (description.group() != null) {
+        id.append('.').append(description.group());
       }
-      return new ChannelEntry(channelIds.unique(id.toString()), d);
+      return new ChannelEntry(channelIds.unique(id.toString()), d, description);
     });
   }
 
-  static String kind(Destination d) {
-    if (d instanceof ChannelDestination) {
-      return "channel";
+  private ObjectNode serverNode(ServerDescription server) {
+    ObjectNode node = mapper.createObjectNode();
+    node.put("host", server.host());
+    node.put("protocol", server.protocol());
+    if (server.pathname() != null) {
+      node.put("pathname", server.pathname());
     }
-    if (d instanceof PatternDestination) {
-      return "pattern";
-    }
-    if (d instanceof ListDestination) {
-      return "list";
-    }
-    if (d instanceof StreamDestination) {
-      return "stream";
-    }
-    int colon = d.key().indexOf(':');
-    return colon > 0 ? d.key().substring(0, colon) : "destination";
-  }
-
-  /** The address as a user writes it: a pattern keeps its {@code {name}} parts (AsyncAPI channel parameters). */
-  private static String address(Destination d) {
-    return d instanceof PatternDestination p ? p.template() : d.name();
+    node.put("title", server.title());
+    node.put("description", server.description());
+    return node;
   }
 
   private ObjectNode channelNode(ChannelEntry c) {
-    Destination d = c.destination;
     ObjectNode node = mapper.createObjectNode();
-    if (d == null) {
+    if (c.destination == null) {
       node.putNull("address");
       node.put("title", "reply");
       node.put("description", "Where replies go: the channel a requester names in the reply_to header "
@@ -226,83 +224,53 @@ final class DocumentBuilder {
       for (MessageEntry m : c.messages) {
         messages.putObject(m.name).put("$ref", "#/components/messages/" + m.name);
       }
-      node.putObject("bindings").putObject("redis").put("kind", "channel").put("bindingVersion", "custom");
+      Brokers.describeReplies(broker).filter(r -> r.bindingsKey() != null).ifPresent(replies ->
+          node.putObject("bindings").putObject(replies.bindingsKey()).put("kind", replies.kind()).put("bindingVersion", "custom"));
       return node;
     }
-    node.put("address", address(d));
-    node.put("title", kind(d) + " " + address(d) + (d instanceof StreamDestination s && s.groupName() != null
-        ? " (group " + s.groupName() + ")" : ""));
-    node.put("description", describe(d));
+    DestinationDescription d = c.description;
+    node.put("address", d.address());
+    node.put("title", d.kind() + " " + d.address() + (d.group() != null ? " (group " + d.group() + ")" : ""));
+    node.put("description", d.description());
     ObjectNode messages = node.putObject("messages");
     for (MessageEntry m : c.messages) {
       messages.putObject(m.name).put("$ref", "#/components/messages/" + m.name);
     }
-    if (d instanceof PatternDestination p && !p.params().isEmpty()) {
+    if (!d.parameters().isEmpty()) {
       ObjectNode parameters = node.putObject("parameters");
-      for (String param : p.params()) {
+      for (String param : d.parameters()) {
         parameters.putObject(param).put("description", "The part of the channel name that {" + param
             + "} stands for; the handler reads it with ctx.path(\"" + param + "\").");
       }
     }
-    node.putObject("bindings").set("redis", channelBinding(d));
+    if (d.bindingsKey() != null) {
+      node.putObject("bindings").set(d.bindingsKey(), channelBinding(d));
+    }
     return node;
   }
 
-  private static String describe(Destination d) {
-    if (d instanceof ChannelDestination) {
-      return "Redis Pub/Sub channel: at-most-once, every live subscriber gets each message.";
-    }
-    if (d instanceof PatternDestination p) {
-      return "Redis Pub/Sub channels matching the glob " + p.name() + " (PSUBSCRIBE): at-most-once, fan-out.";
-    }
-    if (d instanceof ListDestination l) {
-      return l.isAtMostOnce()
-          ? "Redis List used as a queue (RPUSH, BLPOP): each message goes to one consumer, at-most-once."
-          : "Redis List used as a reliable queue (RPUSH, BLMOVE into a processing list): each message goes to one consumer, at-least-once.";
-    }
-    if (d instanceof StreamDestination s) {
-      return s.groupName() == null
-          ? "Redis Stream (XADD, XREAD): every reader sees every entry, at-most-once."
-          : "Redis Stream read by the consumer group " + s.groupName() + " (XREADGROUP): at-least-once, each entry to one consumer of the group.";
-    }
-    return "Destination " + d.key() + ".";
-  }
-
-  private ObjectNode channelBinding(Destination d) {
+  private ObjectNode channelBinding(DestinationDescription d) {
     ObjectNode b = mapper.createObjectNode();
-    b.put("kind", kind(d));
-    if (d instanceof ChannelDestination c) {
-      b.put("channel", c.name());
-    } else if (d instanceof PatternDestination p) {
-      b.put("pattern", p.name());
-    } else if (d instanceof ListDestination l) {
-      b.put("list", l.name());
-      b.put("delivery", l.isAtMostOnce() ? "at-most-once" : "at-least-once");
-      if (!l.isAtMostOnce() && !l.consumerName().equals(Redis.defaultConsumerName())) {
-        b.put("consumerName", l.consumerName());
+    b.put("kind", d.kind());
+    d.binding().forEach((name, value) -> {
+      switch (value) {
+        case Integer i -> b.put(name, i);
+        case Long l -> b.put(name, l);
+        case Boolean bool -> b.put(name, bool);
+        case Number n -> b.put(name, new java.math.BigDecimal(n.toString()));
+        default -> b.put(name, value.toString());
       }
-      if (l.deadLetterKey() != null) {
-        b.put("deadLetter", l.deadLetterKey());
-      }
-    } else if (d instanceof StreamDestination s) {
-      b.put("stream", s.name());
-      b.put("delivery", s.groupName() == null ? "at-most-once" : "at-least-once");
-      if (s.groupName() != null) {
-        b.put("groupName", s.groupName());
-        if (!s.consumerName().equals(Redis.defaultConsumerName())) {
-          b.put("consumerName", s.consumerName());
-        }
-        b.put("maxDeliveries", s.maxDeliveryCount());
-        b.put("deadLetter", s.deadLetterKey());
-      }
-      if (s.maxLength() > 0) {
-        b.put("maxLen", s.maxLength());
-      }
-    } else {
-      b.put("name", d.name());
-    }
+    });
     b.put("bindingVersion", "custom");
     return b;
+  }
+
+  /**
+   * An operation's bindings under the destination's bindings key, or a detached node (left out of the
+   * document) when its transport gives none.
+   */
+  private ObjectNode operationBinding(ObjectNode op, DestinationDescription d) {
+    return d.bindingsKey() != null ? op.putObject("bindings").putObject(d.bindingsKey()) : mapper.createObjectNode();
   }
 
   // ---------------------------------------------------------------------------------------- operations
@@ -312,21 +280,22 @@ final class DocumentBuilder {
     op.put("action", "receive");
     op.putObject("channel").put("$ref", "#/channels/" + channel.id);
     op.put("title", s.id());
+    DestinationDescription d = describe(s.destination());
     int batch = s.batchSize();
     op.put("summary", batch > 1
-        ? "Handles batches of up to " + batch + " " + message.name + " messages from " + address(s.destination()) + "."
-        : "Handles " + message.name + " messages from " + address(s.destination()) + ".");
+        ? "Handles batches of up to " + batch + " " + message.name + " messages from " + d.address() + "."
+        : "Handles " + message.name + " messages from " + d.address() + ".");
     StringBuilder text = new StringBuilder("Subscription `").append(s.id()).append("`.");
     if (!s.publishTo().isEmpty()) {
       text.append(" Publishes the handler's result to ");
       List<String> keys = new ArrayList<>();
-      s.publishTo().forEach(d -> keys.add("`" + d.key() + "`"));
+      s.publishTo().forEach(p -> keys.add("`" + p.key() + "`"));
       text.append(String.join(", ", keys)).append('.');
     }
     op.put("description", text.toString());
     op.putArray("messages").addObject().put("$ref", "#/channels/" + channel.id + "/messages/" + message.name);
-    ObjectNode binding = op.putObject("bindings").putObject("redis");
-    binding.put("method", receiveMethod(s.destination()));
+    ObjectNode binding = operationBinding(op, d);
+    binding.put("method", d.receiveMethod());
     if (s.destination().atLeastOnce()) {
       binding.put("ackPolicy", s.ackPolicy().name());
     }
@@ -352,13 +321,14 @@ final class DocumentBuilder {
 
   private void send(SendEntry send) {
     Destination d = send.destination;
+    DestinationDescription description = describe(d);
     ChannelEntry channel = channel(d);
     channel.messages.addAll(send.messages.isEmpty() ? Set.of(undeclared()) : send.messages);
     ObjectNode op = mapper.createObjectNode();
     op.put("action", "send");
     op.putObject("channel").put("$ref", "#/channels/" + channel.id);
     op.put("title", "publish to " + d.key());
-    op.put("summary", "Results published to " + address(d) + ".");
+    op.put("summary", "Results published to " + description.address() + ".");
     List<String> names = new ArrayList<>();
     send.publishedBy.forEach(id -> names.add("`" + id + "`"));
     op.put("description", "The return values of the handlers of " + String.join(", ", names) + ".");
@@ -366,8 +336,8 @@ final class DocumentBuilder {
     for (MessageEntry m : send.messages.isEmpty() ? Set.of(undeclared()) : send.messages) {
       refs.addObject().put("$ref", "#/channels/" + channel.id + "/messages/" + m.name);
     }
-    ObjectNode binding = op.putObject("bindings").putObject("redis");
-    binding.put("method", sendMethod(d));
+    ObjectNode binding = operationBinding(op, description);
+    binding.put("method", description.sendMethod());
     binding.put("bindingVersion", "custom");
     operations.set(operationIds.unique("send." + channel.id), op);
   }
@@ -390,41 +360,19 @@ final class DocumentBuilder {
   }
 
   private ChannelEntry replyChannel() {
-    return channels.computeIfAbsent(" reply", k -> new ChannelEntry(channelIds.unique(REPLY_CHANNEL), null));
+    return channels.computeIfAbsent(" reply", k -> new ChannelEntry(channelIds.unique(REPLY_CHANNEL), null, null));
   }
 
-  /** Messages that subscriptions reading the same Redis name expect: the best guess for a result of undeclared type. */
+  /** Messages that subscriptions reading the same name of the same kind expect: the best guess for a result of undeclared type. */
   private Set<MessageEntry> inferred(Destination d) {
     Set<MessageEntry> known = new LinkedHashSet<>();
+    String kind = describe(d).kind();
     for (ChannelEntry c : channels.values()) {
-      if (c.destination != null && kind(c.destination).equals(kind(d)) && c.destination.name().equals(d.name())) {
+      if (c.destination != null && c.description.kind().equals(kind) && c.destination.name().equals(d.name())) {
         known.addAll(c.messages);
       }
     }
     return known;
-  }
-
-  private static String receiveMethod(Destination d) {
-    if (d instanceof PatternDestination) {
-      return "psubscribe";
-    }
-    if (d instanceof ListDestination l) {
-      return l.isAtMostOnce() ? "blpop" : "blmove";
-    }
-    if (d instanceof StreamDestination s) {
-      return s.groupName() == null ? "xread" : "xreadgroup";
-    }
-    return "subscribe";
-  }
-
-  private static String sendMethod(Destination d) {
-    if (d instanceof ListDestination) {
-      return "rpush";
-    }
-    if (d instanceof StreamDestination) {
-      return "xadd";
-    }
-    return "publish";
   }
 
   // ------------------------------------------------------------------------------------------ messages

@@ -93,7 +93,7 @@ final class HtmlPage {
     }
     out.append("<h3>Channels</h3><ul>");
     for (Map.Entry<String, JsonNode> c : doc.path("channels").properties()) {
-      String kind = c.getValue().path("bindings").path("redis").path("kind").asText("channel");
+      String kind = binding(c.getValue()).path("kind").asText("channel");
       String label = addressOf(c.getValue()) != null ? addressOf(c.getValue()) : c.getKey();
       out.append("<li class=\"nav-channel\" data-name=\"").append(esc(searchKey(c.getKey(), c.getValue()))).append("\"><a href=\"#channel-")
           .append(esc(c.getKey())).append("\" title=\"").append(esc(label)).append("\"><span class=\"kind kind-").append(esc(kind))
@@ -144,8 +144,8 @@ final class HtmlPage {
   }
 
   private void channel(String id, JsonNode channel) {
-    JsonNode redis = channel.path("bindings").path("redis");
-    String kind = redis.path("kind").asText("channel");
+    JsonNode binding = binding(channel);
+    String kind = binding.path("kind").asText("channel");
     out.append("<article class=\"card channel\" id=\"channel-").append(esc(id)).append("\" data-name=\"")
         .append(esc(searchKey(id, channel))).append("\">\n<h3><span class=\"kind kind-").append(esc(kind)).append("\">")
         .append(esc(kind)).append("</span> ");
@@ -155,14 +155,14 @@ final class HtmlPage {
     } else {
       out.append(esc(channel.path("title").asText(id))).append(" <span class=\"tag\">address set at run time</span>");
     }
-    if (redis.has("groupName")) {
-      out.append(" <span class=\"tag\">group ").append(esc(redis.get("groupName").asText())).append("</span>");
+    if (binding.has("groupName")) {
+      out.append(" <span class=\"tag\">group ").append(esc(binding.get("groupName").asText())).append("</span>");
     }
     out.append("</h3>\n");
     if (channel.has("description")) {
       out.append("<p>").append(text(channel.get("description").asText())).append("</p>\n");
     }
-    bindings(redis, "kind", "bindingVersion");
+    bindings(binding, "kind", "bindingVersion");
     if (channel.has("parameters")) {
       out.append("<h4>Parameters</h4><table class=\"fields\"><thead><tr><th>name</th><th>meaning</th></tr></thead><tbody>");
       for (Map.Entry<String, JsonNode> p : channel.get("parameters").properties()) {
@@ -202,7 +202,7 @@ final class HtmlPage {
     if (op.has("description")) {
       out.append("<p>").append(text(op.get("description").asText())).append("</p>");
     }
-    bindings(op.path("bindings").path("redis"), "bindingVersion");
+    bindings(binding(op), "bindingVersion");
     JsonNode reply = op.path("reply");
     if (!reply.isMissingNode()) {
       out.append("<p class=\"reply\">Replies");
@@ -221,6 +221,15 @@ final class HtmlPage {
       out.append(".</p>");
     }
     out.append("</div>\n");
+  }
+
+  /**
+   * The node's bindings for its server's protocol ({@code bindings.redis} in Brook's documents): the
+   * first, since Brook writes one; missing when there is none.
+   */
+  private static JsonNode binding(JsonNode node) {
+    var all = node.path("bindings").properties().iterator();
+    return all.hasNext() ? all.next().getValue() : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
   }
 
   private void bindings(JsonNode binding, String... skip) {
