@@ -35,12 +35,12 @@ import org.slf4j.LoggerFactory;
  * dispatches the next asynchronous command); retries wait on a virtual thread {@code
  * brook-settle-retry}, which {@link #close()} ends.
  */
-final class Settler<T> {
+public final class Settler<T> {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.Settle");
 
   /** Sends one batch as one command (or a few pipelined ones) and completes when Redis answered. */
-  interface Sender<T> {
+  public interface Sender<T> {
     CompletionStage<?> send(List<T> batch);
   }
 
@@ -65,7 +65,7 @@ final class Settler<T> {
    * @param confirmed called once for every batch Redis confirmed, on the I/O thread; must be quick
    * @param abandoned called for a batch that fails once the settler is closed
    */
-  Settler(String what, int maxBatch, Sender<T> sender, Consumer<List<T>> confirmed, Consumer<List<T>> abandoned) {
+  public Settler(String what, int maxBatch, Sender<T> sender, Consumer<List<T>> confirmed, Consumer<List<T>> abandoned) {
     this.what = what;
     this.maxBatch = maxBatch;
     this.sender = sender;
@@ -74,21 +74,21 @@ final class Settler<T> {
   }
 
   /** Queues one settlement; it goes out at once, or with the next batch when one is on its way. */
-  void submit(T settlement) {
+  public void submit(T settlement) {
     outstanding.incrementAndGet();
     queue.add(settlement);
     sendNext();
   }
 
   /** Queues several settlements to go out together, in this order. */
-  void submitAll(List<T> settlements) {
+  public void submitAll(List<T> settlements) {
     outstanding.addAndGet(settlements.size());
     queue.addAll(settlements);
     sendNext();
   }
 
   /** Settlements submitted and not yet confirmed (or abandoned). */
-  int outstanding() {
+  public int outstanding() {
     return outstanding.get();
   }
 
@@ -181,7 +181,7 @@ final class Settler<T> {
    *
    * @return true when none is outstanding
    */
-  boolean awaitIdle(long deadlineNanos) {
+  public boolean awaitIdle(long deadlineNanos) {
     lock.lock();
     try {
       while (outstanding.get() > 0) {
@@ -205,7 +205,7 @@ final class Settler<T> {
    * settled stays in Redis and comes back through recovery). Settlements still queued or submitted
    * later are sent once, so a handler finishing late still settles its message.
    */
-  void close() {
+  public void close() {
     closed = true;
     Thread r = retrying;
     if (r != null) {

@@ -1,9 +1,15 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.list;
 
 import dev.brook.spi.Inbound;
 import dev.brook.spi.Transport;
 import dev.brook.internal.WarnLimit;
 import dev.brook.redis.ListDestination;
+import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.RedisConnections;
+import dev.brook.redis.internal.RedisContext;
+import dev.brook.redis.internal.Script;
+import dev.brook.redis.internal.Settler;
 import io.lettuce.core.LMoveArgs;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
@@ -37,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * brook-list:<name>}).
  *
  * <p>Reliable mode: each item moves atomically from the queue into this consumer's processing list
- * (named per subscription, see {@link ConsumerNames}), so an item is always in Redis until it is
+ * (named per subscription, see {@link dev.brook.redis.internal.ConsumerNames}), so an item is always in Redis until it is
  * settled. A read is one round trip: {@code BLMOVE} for the head item pipelined with a Lua move of
  * what else fits ({@code MOVE_N}), which Redis runs right after the BLMOVE returns — so items pushed
  * together reach the subscription together ({@link Transport.Sink#acceptAll}), also when the consumer
@@ -192,7 +198,8 @@ final class ListConsumer implements Transport.Consumer {
     }
   }
 
-  private final RedisTransport transport;
+  private final RedisContext context;
+  private final RedisConnections connections;
   private final ListDestination list;
   private final String subscriptionId;
   /** This consumer's name in Redis: its processing list and heartbeat carry it (see ConsumerNames). */
@@ -238,13 +245,14 @@ final class ListConsumer implements Transport.Consumer {
   private Thread loop;
   private boolean failureLogged;
 
-  ListConsumer(RedisTransport transport, ListDestination list, String subscriptionId, Transport.Sink sink,
-      Duration commandTimeout) {
-    this.transport = transport;
+  ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink) {
+    Duration commandTimeout = context.options().commandTimeout();
+    this.context = context;
+    this.connections = context.connections();
     this.list = list;
     this.subscriptionId = subscriptionId;
     this.sink = sink;
-    this.consumerName = transport.consumerNames().name(explicitConsumer(list), list.key(), subscriptionId);
+    this.consumerName = context.consumerNames().name(explicitConsumer(list), list.key(), subscriptionId);
     this.queueKey = bytes(list.name());
     this.processingPrefix = Keys.derived(list.name(), "processing:");
     this.processingKey = bytes(processingPrefix + consumerName);
@@ -271,16 +279,16 @@ final class ListConsumer implements Transport.Consumer {
   }
 
   int maxMessageSize() {
-    return transport.maxMessageSize();
+    return context.options().maxMessageSize();
   }
 
   @Override
   public void start() {
     if (reliable()) {
-      transport.consumerNames().claim(list.key(), consumerName, subscriptionId);
+      context.consumerNames().claim(list.key(), consumerName, subscriptionId);
     }
     try {
-      connection = transport.dedicatedConnection(() -> rescan = true);
+      connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
       RedisCommands<byte[], byte[]> redis = connection.sync();
       String type = redis.type(queueKey);
@@ -298,17 +306,17 @@ final class ListConsumer implements Transport.Consumer {
         synchronized (beatLock) {
           beating = true;
         }
-        heartbeat = transport.timer().scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
+        heartbeat = connections.timer().scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
       }
     } catch (RuntimeException e) {
       running = false;
       stopHeartbeat(false);
       if (connection != null) {
-        transport.closeDedicated(connection);
+        connections.closeDedicated(connection);
         connection = null;
       }
       if (reliable()) {
-        transport.consumerNames().release(list.key(), consumerName, subscriptionId);
+        context.consumerNames().release(list.key(), consumerName, subscriptionId);
       }
       if (e instanceof io.lettuce.core.RedisCommandExecutionException) {
         throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': Redis says " + e.getMessage()
@@ -329,7 +337,7 @@ final class ListConsumer implements Transport.Consumer {
     if (c != null) {
       // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
       // list and goes back with the give-back after the drain: nothing is lost.
-      transport.closeDedicated(c);
+      connections.closeDedicated(c);
     }
     join(loop);
     loop = null;
@@ -347,7 +355,7 @@ final class ListConsumer implements Transport.Consumer {
         stopHeartbeat(true);
       }
     }
-    transport.consumerNames().release(list.key(), consumerName, subscriptionId);
+    context.consumerNames().release(list.key(), consumerName, subscriptionId);
   }
 
   private static void join(Thread t) {
@@ -543,7 +551,7 @@ final class ListConsumer implements Transport.Consumer {
         if (!beating) {
           return;
         }
-        transport.commands().set(heartbeatKey, beatValue(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()))
+        connections.commands().set(heartbeatKey, beatValue(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()))
             .whenComplete((ok, e) -> beaten(e));
       }
     } catch (RuntimeException e) {
@@ -586,7 +594,7 @@ final class ListConsumer implements Transport.Consumer {
     }
     if (delete) {
       try {
-        transport.commands().del(heartbeatKey).get(5, TimeUnit.SECONDS);
+        connections.commands().del(heartbeatKey).get(5, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (Exception e) {
@@ -639,7 +647,7 @@ final class ListConsumer implements Transport.Consumer {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return SETTLE.call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args);
+    return SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args);
   }
 
   /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */
@@ -699,7 +707,7 @@ final class ListConsumer implements Transport.Consumer {
       if (!stopping) {
         backingOff.put(m, b);
         try {
-          b.timer = transport.timer().schedule(() -> backoffOver(m), ListDeliveries.backoffMillis(delivery),
+          b.timer = connections.timer().schedule(() -> backoffOver(m), ListDeliveries.backoffMillis(delivery),
               TimeUnit.MILLISECONDS);
           return;
         } catch (RejectedExecutionException | IllegalStateException closed) {
@@ -835,7 +843,7 @@ final class ListConsumer implements Transport.Consumer {
       args[i++] = k;
     }
     try {
-      Long moved = GIVE_BACK.call(transport.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
+      Long moved = GIVE_BACK.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
       back.forEach(inFlight::remove);
       long orphans = (moved == null ? 0 : moved) - back.size();
       if (orphans > 0) {

@@ -1,9 +1,14 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.stream;
 
 import dev.brook.spi.Inbound;
 import dev.brook.spi.Transport;
 import dev.brook.internal.WarnLimit;
 import dev.brook.redis.StreamDestination;
+import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.RedisConnections;
+import dev.brook.redis.internal.RedisContext;
+import dev.brook.redis.internal.Script;
+import dev.brook.redis.internal.Settler;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
@@ -181,7 +186,8 @@ final class StreamConsumer implements Transport.Consumer {
   /** One settlement for the {@link Settler}: 'a'ck, 'd'ead letter (with its value) or 'r'elease. */
   private record Settlement(char op, String id, long attempt, byte[] value) {}
 
-  private final RedisTransport transport;
+  private final RedisContext context;
+  private final RedisConnections connections;
   private final StreamDestination stream;
   private final String subscriptionId;
   /** This consumer's name in the group (see ConsumerNames). */
@@ -223,9 +229,10 @@ final class StreamConsumer implements Transport.Consumer {
   private Thread loop;
   private boolean failureLogged;
 
-  StreamConsumer(RedisTransport transport, StreamDestination stream, String subscriptionId, Transport.Sink sink,
-      Duration commandTimeout) {
-    this.transport = transport;
+  StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    Duration commandTimeout = context.options().commandTimeout();
+    this.context = context;
+    this.connections = context.connections();
     this.stream = stream;
     this.subscriptionId = subscriptionId;
     this.sink = sink;
@@ -233,7 +240,7 @@ final class StreamConsumer implements Transport.Consumer {
     this.key = bytes(stream.name());
     this.group = stream.groupName() == null ? null : bytes(stream.groupName());
     String explicit = stream.consumerName().equals(dev.brook.redis.Redis.defaultConsumerName()) ? null : stream.consumerName();
-    this.consumerName = transport.consumerNames().name(explicit, stream.key(), subscriptionId);
+    this.consumerName = context.consumerNames().name(explicit, stream.key(), subscriptionId);
     this.me = group == null ? null : Consumer.from(group, bytes(consumerName));
     this.claimEveryMillis = Math.max(50, Math.min(2_000, stream.minIdleTime().toMillis() / 2));
     long block = Math.min(2_000, commandTimeout.toMillis() / 2);
@@ -251,18 +258,18 @@ final class StreamConsumer implements Transport.Consumer {
   }
 
   int maxMessageSize() {
-    return transport.maxMessageSize();
+    return context.options().maxMessageSize();
   }
 
   @Override
   @SuppressWarnings("unchecked") // one StreamOffset through Lettuce's generic varargs
   public void start() {
     if (grouped()) {
-      transport.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+      context.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
     }
     boolean started = false;
     try {
-      connection = transport.dedicatedConnection(() -> rescan = true);
+      connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
       String startId = null;
       if (grouped()) {
@@ -289,11 +296,11 @@ final class StreamConsumer implements Transport.Consumer {
       if (!started) {
         running = false;
         if (connection != null) {
-          transport.closeDedicated(connection);
+          connections.closeDedicated(connection);
           connection = null;
         }
         if (grouped()) {
-          transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+          context.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
         }
       }
     }
@@ -308,7 +315,7 @@ final class StreamConsumer implements Transport.Consumer {
     if (redisSays.startsWith("WRONGTYPE")) {
       String type;
       try {
-        type = transport.syncCommands().type(key);
+        type = connections.syncCommands().type(key);
       } catch (RuntimeException unknown) {
         type = "another type";
       }
@@ -349,7 +356,7 @@ final class StreamConsumer implements Transport.Consumer {
     StatefulRedisConnection<byte[], byte[]> c = connection;
     if (c != null) {
       // Ends a read in progress (or hung); entries it had read stay pending for redelivery.
-      transport.closeDedicated(c);
+      connections.closeDedicated(c);
     }
     if (t != null && t != Thread.currentThread()) {
       try {
@@ -366,7 +373,7 @@ final class StreamConsumer implements Transport.Consumer {
     long id = clientId;
     if (id >= 0) {
       try {
-        transport.commands().clientUnblock(id, UnblockType.TIMEOUT).whenComplete((n, e) -> {
+        connections.commands().clientUnblock(id, UnblockType.TIMEOUT).whenComplete((n, e) -> {
           if (e != null) {
             // Not allowed (ACL) or not known: stop by closing the connection, as before Redis 5.
             unblockFailed = true;
@@ -392,7 +399,7 @@ final class StreamConsumer implements Transport.Consumer {
         }
       } finally {
         settler.close();
-        transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+        context.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
       }
     }
   }
@@ -839,7 +846,7 @@ final class StreamConsumer implements Transport.Consumer {
         default -> { }
       }
     }
-    return SETTLE.call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
+    return SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
         args.toArray(new byte[0][]));
   }
 
