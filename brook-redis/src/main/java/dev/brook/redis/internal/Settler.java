@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * <p>Order: batches go one after the other, each in submission order, so settlements reach Redis in
  * the order they were submitted (a List's give-backs keep the queue's order).
  *
- * <p>Failures: a batch that fails (connection lost, timeout) is sent again after a back-off (100 ms
- * doubling to 5 s), until Redis confirms it or the settler is closed; nothing is dropped silently.
+ * <p>Failures: a batch that fails (connection lost, timeout) is sent again after a back-off ({@link
+ * Backoffs#RETRY}: 100 ms doubling to 5 s, on the transport's {@link Timing}), until Redis confirms it or the settler is closed; nothing is dropped silently.
  * The consumer learns of each confirmed batch ({@code confirmed}) and of a batch that failed after
  * {@link #close()} ({@code abandoned}; what it settled stays in Redis and is delivered again).
  *
@@ -49,6 +49,7 @@ public final class Settler<T> {
   private final Sender<T> sender;
   private final Consumer<List<T>> confirmed;
   private final Consumer<List<T>> abandoned;
+  private final Timing timing;
 
   private final ConcurrentLinkedQueue<T> queue = new ConcurrentLinkedQueue<>();
   /** Submitted and not yet confirmed or abandoned: queued plus the batch on its way. */
@@ -64,13 +65,16 @@ public final class Settler<T> {
    * @param what the settlements in words, for log lines ("settlements of list:jobs")
    * @param confirmed called once for every batch Redis confirmed, on the I/O thread; must be quick
    * @param abandoned called for a batch that fails once the settler is closed
+   * @param timing the clock of the retries' back-off
    */
-  public Settler(String what, int maxBatch, Sender<T> sender, Consumer<List<T>> confirmed, Consumer<List<T>> abandoned) {
+  public Settler(String what, int maxBatch, Sender<T> sender, Consumer<List<T>> confirmed, Consumer<List<T>> abandoned,
+      Timing timing) {
     this.what = what;
     this.maxBatch = maxBatch;
     this.sender = sender;
     this.confirmed = confirmed;
     this.abandoned = abandoned;
+    this.timing = timing;
   }
 
   /** Queues one settlement; it goes out at once, or with the next batch when one is on its way. */
@@ -105,12 +109,13 @@ public final class Settler<T> {
         sending.set(false);
         continue;
       }
-      send(batch, 100);
+      send(batch, 1);
       return;
     }
   }
 
-  private void send(List<T> batch, long backoffMillis) {
+  /** @param attempt this batch's attempt, from 1: the back-off after a failure grows with it */
+  private void send(List<T> batch, long attempt) {
     CompletionStage<?> sent;
     try {
       sent = sender.send(batch);
@@ -124,7 +129,7 @@ public final class Settler<T> {
         done(batch, false);
       } else {
         logFailure(error);
-        retryLater(batch, backoffMillis);
+        retryLater(batch, attempt);
       }
     });
   }
@@ -148,10 +153,10 @@ public final class Settler<T> {
     }
   }
 
-  private void retryLater(List<T> batch, long backoffMillis) {
+  private void retryLater(List<T> batch, long attempt) {
     retrying = Thread.ofVirtual().name("brook-settle-retry").start(() -> {
       try {
-        Thread.sleep(backoffMillis);
+        timing.sleep(Backoffs.RETRY.createDelay(attempt).toNanos());
       } catch (InterruptedException e) {
         // closed: fall through, the closed check abandons the batch
       }
@@ -159,7 +164,7 @@ public final class Settler<T> {
       if (closed) {
         done(batch, false);
       } else {
-        send(batch, Math.min(5_000, backoffMillis * 2));
+        send(batch, attempt + 1);
       }
     });
   }
