@@ -1,38 +1,19 @@
 package dev.brook.redis.internal;
 
 import dev.brook.BrookException;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.SslOptions;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.event.DefaultEventPublisherOptions;
-import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.DefaultClientResources;
-import io.lettuce.core.resource.Delay;
-import io.lettuce.core.resource.NettyCustomizer;
-import io.lettuce.core.resource.Transports;
-import io.netty.channel.Channel;
-import io.netty.handler.flush.FlushConsolidationHandler;
-import io.netty.resolver.AddressResolverGroup;
-import io.netty.resolver.dns.DefaultDnsCache;
-import io.netty.resolver.dns.DefaultDnsCnameCache;
-import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsNameResolverBuilder;
-import io.netty.resolver.dns.DnsNameResolverChannelStrategy;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.ConnectException;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
@@ -40,13 +21,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.SSLException;
@@ -61,10 +40,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ownership: unless the user passed them ({@link TransportOptions#clientResources()}, {@link
  * TransportOptions#redisClient()}), it creates its own {@link ClientResources} (event loops named
- * {@code brook-...}) and {@link RedisClient} and shuts both down in {@link #close()}, so a closed
- * broker leaves no thread, connection or socket behind (its DNS resolver included). What the user
- * passed is used and never shut down: close closes only the connections opened here. Connecting is
- * lazy, idempotent and thread-safe; a failed connect releases what it created.
+ * {@code brook-...}) and {@link RedisClient} ({@link LettuceClient}) and shuts both down in {@link
+ * #close()}, so a closed broker leaves no thread, connection or socket behind (its DNS resolver
+ * included). What the user passed is used and never shut down: close closes only the connections
+ * opened here. Connecting is lazy, idempotent and thread-safe; a failed connect releases what it
+ * created.
  *
  * <p>Locking: {@code lock} guards the fields and is never held across I/O. The first {@link
  * #connect()} connects while concurrent callers wait on its future; other connections are opened
@@ -106,7 +86,7 @@ public final class RedisConnections {
   /** The connect in progress or done; null before the first and after a failed one (the next retries). */
   private CompletableFuture<Void> connecting;
   /** The client and what came with it; null before connecting and after close. */
-  private Owned owned;
+  private LettuceClient owned;
   private volatile StatefulRedisConnection<byte[], byte[]> connection;
   /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
   private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
@@ -175,11 +155,11 @@ public final class RedisConnections {
   }
 
   /**
-   * Creates (or takes the user's) client, no I/O, registers it so {@link #close()} can release it,
-   * then connects outside the lock.
+   * Creates (or takes the user's) client, no I/O ({@link LettuceClient}), registers it so {@link
+   * #close()} can release it, then connects outside the lock.
    */
   private void open() {
-    Owned created = createClient();
+    LettuceClient created = LettuceClient.create(options, listener, masked);
     RedisClient newClient = created.client();
     boolean accepted;
     lock.lock();
@@ -192,7 +172,7 @@ public final class RedisConnections {
       lock.unlock();
     }
     if (!accepted) {
-      created.release(masked, listener);
+      created.release(masked);
       throw closedError();
     }
     StatefulRedisConnection<byte[], byte[]> opened;
@@ -203,7 +183,7 @@ public final class RedisConnections {
         throw closedError(); // close() shut the client down under this connect, and released it
       }
       BrookException failure = connectFailure(e, newClient);
-      Owned mine = null;
+      LettuceClient mine = null;
       lock.lock();
       try {
         if (owned == created) {
@@ -214,7 +194,7 @@ public final class RedisConnections {
         lock.unlock();
       }
       if (mine != null) {
-        mine.release(masked, listener);
+        mine.release(masked);
       }
       throw failure;
     }
@@ -222,82 +202,6 @@ public final class RedisConnections {
       connection = opened;
       connected = true;
     });
-  }
-
-  /** The client to connect with: the user's, else one on the user's resources, else one on resources of our own. */
-  private Owned createClient() {
-    RedisClient provided = options.redisClient();
-    if (provided != null) {
-      provided.addListener(listener); // removed at release: the user's client outlives us
-      return new Owned(null, provided, false, null, null);
-    }
-    AddressResolverGroup<?> newResolver = null;
-    Set<Thread> threads = null;
-    ClientResources resources = options.clientResources();
-    boolean ownResources = resources == null;
-    if (ownResources) {
-      newResolver = newResolver();
-      threads = ConcurrentHashMap.newKeySet();
-      resources = newResources(newResolver, threads);
-    }
-    RedisClient newClient = RedisClient.create(resources);
-    Owned created = new Owned(newResolver, newClient, true, ownResources ? resources : null, threads);
-    try {
-      ClientOptions.Builder clientOptions = ClientOptions.builder()
-          .autoReconnect(true)
-          // While reconnecting, commands wait (bounded by requestQueueSize, each at most commandTimeout).
-          .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
-          .requestQueueSize(options.requestQueueSize())
-          .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build())
-          .timeoutOptions(TimeoutOptions.enabled(commandTimeout));
-      if (options.caCertificate() != null) {
-        clientOptions.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(options.caCertificate().toFile()).build());
-      }
-      newClient.setOptions(clientOptions.build());
-      newClient.addListener(listener);
-    } catch (RuntimeException e) {
-      created.release(masked, listener);
-      throw e;
-    }
-    return created;
-  }
-
-  private static ClientResources newResources(AddressResolverGroup<?> resolver, Set<Thread> threads) {
-    return DefaultClientResources.builder()
-        .threadFactoryProvider(pool -> {
-          ThreadFactory named = new DefaultThreadFactory("brook-" + pool.replace("lettuce-", ""), true);
-          return task -> {
-            Thread t = named.newThread(task);
-            threads.add(t); // joined at release: close returns when they have ended, not just been told to
-            return t;
-          };
-        })
-        .ioThreadPoolSize(2)
-        .computationThreadPoolSize(1)
-        .commandLatencyRecorder(CommandLatencyRecorder.disabled())
-        .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
-        // Lettuce's default grows to 30 s: a Redis back after a few seconds would wait that long.
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
-        .nettyCustomizer(new ConsolidatedFlushes())
-        .addressResolverGroup(resolver)
-        .build();
-  }
-
-  /**
-   * Lettuce's default resolver group is one per JVM: it keeps a DNS resolver, with a UDP socket, for
-   * each event loop it has seen and closes it when that loop has ended, too late for the close to
-   * run, so every broker left sockets behind. This group is the transport's and is closed while its
-   * event loops still run. It opens a socket per lookup, closed when the lookup is done, not one per
-   * event loop: an IP address or a name in /etc/hosts needs none. Otherwise Lettuce's settings
-   * (native transport when present, caches).
-   */
-  private static AddressResolverGroup<?> newResolver() {
-    return new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-        .datagramChannelType(Transports.datagramChannelClass())
-        .socketChannelType(Transports.socketChannelClass().asSubclass(io.netty.channel.socket.SocketChannel.class))
-        .datagramChannelStrategy(DnsNameResolverChannelStrategy.ChannelPerResolution)
-        .cnameCache(new DefaultDnsCnameCache())
-        .resolveCache(new DefaultDnsCache()));
   }
 
   /**
@@ -477,7 +381,7 @@ public final class RedisConnections {
   private void closeConnections() {
     flush();
     List<AutoCloseable> connections = new ArrayList<>();
-    Owned mine;
+    LettuceClient mine;
     lock.lock();
     try {
       connections.addAll(adopted.keySet());
@@ -499,7 +403,7 @@ public final class RedisConnections {
       }
     }
     if (mine != null) {
-      mine.release(masked, listener);
+      mine.release(masked);
     }
   }
 
@@ -519,69 +423,6 @@ public final class RedisConnections {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
       LOG.debug("Flushing the command connection to {} before closing failed", masked, e);
-    }
-  }
-
-  /**
-   * What one connect created or took, released in the reverse order of creation: a part Brook did
-   * not create (null, or {@code ownsClient} false) is left alone.
-   */
-  private record Owned(AddressResolverGroup<?> resolver, RedisClient client, boolean ownsClient,
-      ClientResources resources, Set<Thread> threads) {
-
-    void release(String masked, RedisConnectionStateListener listener) {
-      // The resolver first, while the event loops still run its close; the client's shutdown ends them.
-      if (resolver != null) {
-        try {
-          resolver.close();
-        } catch (RuntimeException e) {
-          LOG.debug("Closing the DNS resolver for {} failed", masked, e);
-        }
-      }
-      try {
-        if (ownsClient) {
-          // A client created on the user's resources leaves them running (Lettuce shuts down only its own).
-          client.shutdown(0, 2, TimeUnit.SECONDS);
-        } else {
-          client.removeListener(listener);
-        }
-      } catch (RuntimeException e) {
-        LOG.debug("Shutting down the client for {} failed", masked, e);
-      } finally {
-        if (resources != null) {
-          try {
-            resources.shutdown(0, 2, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS);
-          } catch (Exception e) {
-            if (e instanceof InterruptedException) {
-              Thread.currentThread().interrupt();
-            }
-            LOG.warn("Lettuce resources for {} did not shut down cleanly: {}", masked, e.toString());
-          }
-        }
-        joinAll(threads, masked);
-      }
-    }
-
-    /** Waits (at most 2 s in all) for the threads of shut-down resources to end. */
-    private static void joinAll(Set<Thread> threads, String masked) {
-      if (threads == null) {
-        return;
-      }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-      for (Thread t : threads) {
-        if (t == Thread.currentThread()) {
-          continue;
-        }
-        long left = deadline - System.nanoTime();
-        try {
-          if (left <= 0 || !t.join(Duration.ofNanos(left))) {
-            LOG.warn("Thread {} of the connection to {} did not end within 2 s of closing.", t.getName(), masked);
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
     }
   }
 
@@ -702,19 +543,4 @@ public final class RedisConnections {
     }
   }
 
-  /**
-   * Lettuce flushes every command on its own: one write syscall per publish, which capped
-   * pipelined publishing at a fifth of what Redis takes. With this handler first in each channel's
-   * pipeline, flushes issued while the event loop is busy (commands queued from other threads,
-   * settlements sent from reply callbacks) go out as one write once the loop has run its queued
-   * tasks; a lone command still leaves at once, after the task that wrote it. One handler per
-   * channel: Netty keeps per-channel state in it.
-   */
-  private static final class ConsolidatedFlushes implements NettyCustomizer {
-    @Override
-    public void afterChannelInitialized(Channel channel) {
-      channel.pipeline().addFirst(new FlushConsolidationHandler(
-          FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
-    }
-  }
 }
