@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * the order they were submitted (a List's give-backs keep the queue's order).
  *
  * <p>Failures: a batch that fails (connection lost, timeout) is sent again after a back-off ({@link
- * Backoffs#RETRY}: 100 ms doubling to 5 s, on the transport's {@link Timing}), until Redis confirms it or the settler is closed; nothing is dropped silently.
+ * Backoffs#RETRY}: 100 ms doubling to 5 s, on the transport's {@link Timing}), until Redis confirms
+ * it or the settler is closed; nothing is dropped silently.
  * The consumer learns of each confirmed batch ({@code confirmed}) and of a batch that failed after
  * {@link #close()} ({@code abandoned}; what it settled stays in Redis and is delivered again).
  *

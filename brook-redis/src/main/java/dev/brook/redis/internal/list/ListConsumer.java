@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
  * brook-list:<name>}).
  *
  * <p>Reliable mode: each item moves atomically from the queue into this consumer's processing list
- * (named per subscription, see {@link dev.brook.redis.internal.ConsumerNames}), so an item is always in Redis until it is
- * settled. A read is one round trip: {@code BLMOVE} for the head item pipelined with a Lua move of
+ * (named per subscription, see {@link dev.brook.redis.internal.ConsumerNames}), so an item is
+ * always in Redis until it is settled. A read is one round trip: {@code BLMOVE} for the head item pipelined with a Lua move of
  * what else fits ({@code MOVE_N}), which Redis runs right after the BLMOVE returns — so items pushed
  * together reach the subscription together ({@link Transport.Sink#acceptAll}), also when the consumer
  * was idle. A {@link Heartbeat} key with a TTL says the consumer is alive. Between
