@@ -127,6 +127,8 @@ final class ListConsumer extends ConsumeLoop {
   private boolean gaveBack;
   /** The subscription's buffer size: outstanding settlements and back-offs never exceed it. */
   private int capacity = 1;
+  /** Unconfirmed settlements and back-offs fill the buffer size: the loop waits (one instance, no allocation per round). */
+  private final java.util.function.BooleanSupplier settlementsFull;
   /** At most 10 WARN lines a minute for dropped items; the rest at DEBUG, with a count. */
   private final WarnLimit dropWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   /** Reliable mode: renewed while the consumer runs, deleted after its drain; null in at-most-once mode. */
@@ -154,6 +156,7 @@ final class ListConsumer extends ConsumeLoop {
     this.settler = list.isAtMostOnce() ? null
         : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
             context.timing());
+    this.settlementsFull = () -> settler.outstanding() + backingOff.size() >= capacity;
     this.heartbeat = list.isAtMostOnce() ? null
         : new Heartbeat(connections, context.timing(), list, consumerName, bytes(heartbeatPrefix + consumerName));
   }
@@ -354,7 +357,7 @@ final class ListConsumer extends ConsumeLoop {
    * would only grow the backlog of unconfirmed work. False when the consumer stops meanwhile.
    */
   private boolean awaitSettlements() throws InterruptedException {
-    return waitWhile(() -> settler.outstanding() + backingOff.size() >= capacity, 100);
+    return waitWhile(settlementsFull, 100);
   }
 
   /**

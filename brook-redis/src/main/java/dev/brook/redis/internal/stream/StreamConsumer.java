@@ -122,6 +122,8 @@ final class StreamConsumer extends ConsumeLoop {
   private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
   /** Nacked entries waiting for their retry. */
   private final StreamRetries retries;
+  /** More settlements than MAX_UNCONFIRMED wait for Redis: the loop waits (one instance, no allocation per round). */
+  private final java.util.function.BooleanSupplier tooManyUnconfirmed;
   /** True until the own pending entries found at start were read (those are expected, not orphans). */
   private boolean firstPendingRead = true;
   /** The dedicated connection's CLIENT ID (refreshed after a reconnect), for CLIENT UNBLOCK; -1 unknown. */
@@ -162,6 +164,7 @@ final class StreamConsumer extends ConsumeLoop {
     this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
         this::confirmed, this::abandoned, context.timing());
     this.retries = new StreamRetries(context.timing(), Backoffs.STREAM_NACK);
+    this.tooManyUnconfirmed = () -> settler.outstanding() >= MAX_UNCONFIRMED;
   }
 
   String streamName() {
@@ -450,7 +453,7 @@ final class StreamConsumer extends ConsumeLoop {
    * acknowledgements cannot pile up faster than Redis confirms them; false when stopping.
    */
   private boolean awaitSettlements() throws InterruptedException {
-    return waitWhile(() -> settler.outstanding() >= MAX_UNCONFIRMED, 50);
+    return waitWhile(tooManyUnconfirmed, 50);
   }
 
   /** How long a new-entry read may block: shorter while entries are out (one may be nacked) or a retry is due. */
