@@ -6,7 +6,9 @@ import dev.brook.redis.internal.RedisTransport;
 import dev.brook.redis.internal.RedisUrls;
 import dev.brook.redis.internal.TransportOptions;
 import dev.brook.spi.BrokerBase;
+import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.resource.ClientResources;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -26,7 +28,9 @@ import java.util.Objects;
  *
  * <p>A broker is expensive (its own event loops and connections) and thread-safe: create one per
  * service and share it. It owns everything it creates; {@link #close()} stops every subscription
- * under one graceful deadline and then closes its connections and shuts down its threads. A started
+ * under one graceful deadline and then closes its connections and shuts down its threads. Lettuce
+ * resources or a client passed to the builder ({@link Builder#clientResources}, {@link
+ * Builder#redisClient}) stay the caller's: close leaves them running. A started
  * broker stays reachable until stopped or closed, like a running server; one that becomes
  * unreachable otherwise without being closed is closed by the thread {@code brook-cleaner}, with a
  * WARN naming where it was created. That thread runs only while some broker is open: after the last
@@ -91,8 +95,8 @@ public final class RedisBroker extends BrokerBase {
    * command timeout 5 s (how long a publish waits for Redis, also while it is reconnecting), a
    * request queue of 10,000 commands per connection, a maximum message size of 16 MiB, a buffer
    * of 10,000 received messages per subscription, the JDK's trust store for {@code rediss://}, a
-   * Jackson mapper that ignores unknown properties, no middlewares and the access log on (at DEBUG,
-   * logger {@code dev.brook.access}).
+   * Jackson mapper that ignores unknown properties, no middlewares, the access log on (at DEBUG,
+   * logger {@code dev.brook.access}), and a Lettuce client and resources of the broker's own.
    */
   public static final class Builder extends BrokerBase.Builder<Builder> {
     private String url = "redis://127.0.0.1:6379";
@@ -102,6 +106,10 @@ public final class RedisBroker extends BrokerBase {
     private int requestQueueSize = 10_000;
     private int maxMessageSize = 16 * 1024 * 1024;
     private java.nio.file.Path caCertificate;
+    private ClientResources clientResources;
+    private RedisClient redisClient;
+    /** Options that configure the client Brook creates, set explicitly: they do not fit a redisClient(...). */
+    private final java.util.List<String> clientOptionsSet = new java.util.ArrayList<>();
 
     private Builder() {}
 
@@ -126,6 +134,7 @@ public final class RedisBroker extends BrokerBase {
 
     public Builder connectTimeout(Duration timeout) {
       once("connectTimeout");
+      clientOptionsSet.add("connectTimeout");
       this.connectTimeout = positive(timeout, "connectTimeout");
       return this;
     }
@@ -152,6 +161,7 @@ public final class RedisBroker extends BrokerBase {
      */
     public Builder requestQueueSize(int commands) {
       once("requestQueueSize");
+      clientOptionsSet.add("requestQueueSize");
       if (commands < 1) {
         throw new IllegalArgumentException("requestQueueSize must be at least 1, was " + commands + ".");
       }
@@ -182,12 +192,42 @@ public final class RedisBroker extends BrokerBase {
      */
     public Builder caCertificate(java.nio.file.Path pemFile) {
       once("caCertificate");
+      clientOptionsSet.add("caCertificate");
       Objects.requireNonNull(pemFile, "caCertificate");
       if (!java.nio.file.Files.isReadable(pemFile)) {
         throw new IllegalArgumentException("caCertificate " + pemFile + " does not exist or cannot be read. Pass the PEM "
             + "file of the certificate authority that signed the Redis server's certificate.");
       }
       this.caCertificate = pemFile.toAbsolutePath();
+      return this;
+    }
+
+    /**
+     * Lettuce resources (event loops, timers, DNS resolver, reconnect delay) to run the broker's
+     * client on, e.g. shared with other Lettuce clients of the application. Brook creates its
+     * client on them and never shuts them down: after {@link RedisBroker#close()} they still run,
+     * and the caller shuts them down when done. Without it, the broker creates resources of its own
+     * (two I/O threads named {@code brook-...}, reconnects within 10 ms to 1 s, one write per batch
+     * of pipelined commands) and shuts them down at close; on given resources their own settings
+     * apply instead.
+     */
+    public Builder clientResources(ClientResources resources) {
+      once("clientResources");
+      this.clientResources = Objects.requireNonNull(resources, "clientResources");
+      return this;
+    }
+
+    /**
+     * A Lettuce client to open the broker's connections with (to the builder's {@link #url}). Its
+     * {@code ClientOptions} and resources apply — timeouts of connects, the request queue, TLS,
+     * reconnects — so connectTimeout, requestQueueSize and caCertificate cannot be set as well;
+     * {@link #commandTimeout} still bounds each of Brook's commands. Brook never shuts the client
+     * down: {@link RedisBroker#close()} closes only the broker's own connections, and the client
+     * still works afterwards.
+     */
+    public Builder redisClient(RedisClient client) {
+      once("redisClient");
+      this.redisClient = Objects.requireNonNull(client, "redisClient");
       return this;
     }
 
@@ -200,10 +240,19 @@ public final class RedisBroker extends BrokerBase {
         throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
             + "Use a rediss:// URL, or leave caCertificate out.");
       }
+      if (redisClient != null && clientResources != null) {
+        throw new IllegalStateException("redisClient and clientResources are both set, but a client brings its own "
+            + "resources. Pass one of them: the client, or the resources Brook creates its client on.");
+      }
+      if (redisClient != null && !clientOptionsSet.isEmpty()) {
+        throw new IllegalStateException("redisClient is set, so its ClientOptions apply, but "
+            + String.join(", ", clientOptionsSet) + " configure" + (clientOptionsSet.size() == 1 ? "s" : "")
+            + " the client Brook creates. Set them on your client's ClientOptions, or leave redisClient out.");
+      }
       RedisURI uri = RedisUrls.parse(url);
       String masked = RedisUrls.mask(url);
       return new RedisBroker(this, new RedisTransport(uri, masked, new TransportOptions(clientName, connectTimeout,
-          commandTimeout, requestQueueSize, maxMessageSize, caCertificate)), masked);
+          commandTimeout, requestQueueSize, maxMessageSize, caCertificate, clientResources, redisClient)), masked);
     }
   }
 }

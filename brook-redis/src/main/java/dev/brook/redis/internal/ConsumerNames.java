@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>One instance per transport; {@link #close()} gives the broker number back.
  */
-final class ConsumerNames {
+public final class ConsumerNames {
 
   /** Broker numbers in use in this process; a number is held from transport creation to close. */
   private static final BitSet BROKERS = new BitSet();
@@ -30,7 +30,7 @@ final class ConsumerNames {
   /** Live consumers of this broker: "<key>\0<consumer name>" → subscription id. */
   private final ConcurrentHashMap<String, String> live = new ConcurrentHashMap<>();
 
-  ConsumerNames() {
+  public ConsumerNames() {
     synchronized (BROKERS) {
       broker = BROKERS.nextClearBit(0);
       BROKERS.set(broker);
@@ -43,7 +43,7 @@ final class ConsumerNames {
    * @param explicit the destination's {@code consumer(...)}, or null for the default
    * @param destinationKey the destination's key (a subscription's default id)
    */
-  String name(String explicit, String destinationKey, String subscriptionId) {
+  public String name(String explicit, String destinationKey, String subscriptionId) {
     if (explicit != null) {
       return explicit;
     }
@@ -55,7 +55,7 @@ final class ConsumerNames {
    * Marks the consumer live until {@link #release}; fails when another live subscription of this
    * broker reads the same key under the same name (they would take each other's messages).
    */
-  void claim(String key, String consumer, String subscriptionId) {
+  public void claim(String key, String consumer, String subscriptionId) {
     String other = live.putIfAbsent(key + '\0' + consumer, subscriptionId);
     if (other != null && !other.equals(subscriptionId)) {
       throw new BrookException("Subscription '" + subscriptionId + "' cannot read " + key + " as consumer '" + consumer
@@ -65,11 +65,11 @@ final class ConsumerNames {
     }
   }
 
-  void release(String key, String consumer, String subscriptionId) {
+  public void release(String key, String consumer, String subscriptionId) {
     live.remove(key + '\0' + consumer, subscriptionId);
   }
 
-  void close() {
+  public void close() {
     if (closed) {
       return;
     }

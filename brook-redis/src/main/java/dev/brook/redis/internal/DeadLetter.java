@@ -5,18 +5,18 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Builds the value a dead letter stores: the original envelope with the reason added as headers. */
-final class DeadLetter {
+public final class DeadLetter {
 
-  static final String ERROR = "x-error";
-  static final String ORIGINAL = "x-original";
-  static final String ORIGINAL_ID = "x-original-id";
-  static final String GROUP = "x-group";
-  static final String DELIVERIES = "x-delivery-count";
+  public static final String ERROR = "x-error";
+  public static final String ORIGINAL = "x-original";
+  public static final String ORIGINAL_ID = "x-original-id";
+  public static final String GROUP = "x-group";
+  public static final String DELIVERIES = "x-delivery-count";
 
   private DeadLetter() {}
 
   /** The original headers and payload, plus the given ones (which win), as an envelope. */
-  static byte[] envelope(Frame original, Map<String, String> extra) {
+  public static byte[] envelope(Frame original, Map<String, String> extra) {
     Map<String, String> headers = new LinkedHashMap<>(original.headers());
     for (Map.Entry<String, String> e : extra.entrySet()) {
       headers.put(e.getKey(), clip(e.getValue()));
@@ -25,7 +25,7 @@ final class DeadLetter {
   }
 
   /** Header values are at most 65,535 bytes; an error text is cut well before that. */
-  static String clip(String value) {
+  public static String clip(String value) {
     if (value == null) {
       return "";
     }

@@ -5,8 +5,14 @@ import dev.brook.redis.ChannelDestination;
 import dev.brook.redis.ListDestination;
 import dev.brook.redis.PatternDestination;
 import dev.brook.redis.StreamDestination;
+import dev.brook.redis.internal.list.ListDescription;
+import dev.brook.redis.internal.pubsub.ChannelDescription;
+import dev.brook.redis.internal.pubsub.PatternDescription;
+import dev.brook.redis.internal.stream.StreamDescription;
 import dev.brook.spi.DestinationDescription;
 import dev.brook.spi.ServerDescription;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
  * What documentation says about Redis destinations and servers ({@code Transport.describe},
@@ -24,15 +30,20 @@ public final class RedisDescriptions {
 
   private RedisDescriptions() {}
 
+  /**
+   * Each kind's description, by destination class (the public destination classes are final);
+   * each lives in its kind's package next to its consumer and producer.
+   */
+  private static final Map<Class<?>, Function<Destination, DestinationDescription>> BY_TYPE = Map.of(
+      ChannelDestination.class, d -> ChannelDescription.of((ChannelDestination) d),
+      PatternDestination.class, d -> PatternDescription.of((PatternDestination) d),
+      ListDestination.class, d -> ListDescription.of((ListDestination) d),
+      StreamDestination.class, d -> StreamDescription.of((StreamDestination) d));
+
   /** The description of the destination's kind; the generic one for a destination Redis does not have. */
   public static DestinationDescription describe(Destination destination) {
-    return switch (destination) {
-      case ChannelDestination c -> ChannelDescription.of(c);
-      case PatternDestination p -> PatternDescription.of(p);
-      case ListDestination l -> ListDescription.of(l);
-      case StreamDestination s -> StreamDescription.of(s);
-      default -> DestinationDescription.generic(destination);
-    };
+    Function<Destination, DestinationDescription> kind = BY_TYPE.get(destination.getClass());
+    return kind == null ? DestinationDescription.generic(destination) : kind.apply(destination);
   }
 
   /**

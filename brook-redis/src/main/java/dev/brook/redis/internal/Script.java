@@ -17,12 +17,12 @@ import java.util.concurrent.CompletionStage;
  * does not know it yet (first call, or after a restart or {@code SCRIPT FLUSH}). Saves sending and
  * hashing the script's text on every call of the hot paths (a move and an ack per batch).
  */
-final class Script {
+public final class Script {
 
   private final String body;
   private final String sha;
 
-  Script(String body) {
+  public Script(String body) {
     this.body = body;
     try {
       this.sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(body.getBytes(StandardCharsets.UTF_8)));
@@ -31,7 +31,7 @@ final class Script {
     }
   }
 
-  <T> T call(RedisCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
+  public <T> T call(RedisCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
     try {
       return redis.evalsha(sha, type, keys, args);
     } catch (RedisNoScriptException e) {
@@ -39,7 +39,7 @@ final class Script {
     }
   }
 
-  <T> CompletionStage<T> call(RedisAsyncCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
+  public <T> CompletionStage<T> call(RedisAsyncCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
     CompletionStage<T> first = redis.evalsha(sha, type, keys, args);
     return first.handle((value, error) -> {
       Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;

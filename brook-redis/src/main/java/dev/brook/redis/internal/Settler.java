@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * <p>Order: batches go one after the other, each in submission order, so settlements reach Redis in
  * the order they were submitted (a List's give-backs keep the queue's order).
  *
- * <p>Failures: a batch that fails (connection lost, timeout) is sent again after a back-off (100 ms
- * doubling to 5 s), until Redis confirms it or the settler is closed; nothing is dropped silently.
+ * <p>Failures: a batch that fails (connection lost, timeout) is sent again after a back-off ({@link
+ * Backoffs#RETRY}: 100 ms doubling to 5 s, on the transport's {@link Timing}), until Redis confirms
+ * it or the settler is closed; nothing is dropped silently.
  * The consumer learns of each confirmed batch ({@code confirmed}) and of a batch that failed after
  * {@link #close()} ({@code abandoned}; what it settled stays in Redis and is delivered again).
  *
@@ -35,12 +36,12 @@ import org.slf4j.LoggerFactory;
  * dispatches the next asynchronous command); retries wait on a virtual thread {@code
  * brook-settle-retry}, which {@link #close()} ends.
  */
-final class Settler<T> {
+public final class Settler<T> {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.Settle");
 
   /** Sends one batch as one command (or a few pipelined ones) and completes when Redis answered. */
-  interface Sender<T> {
+  public interface Sender<T> {
     CompletionStage<?> send(List<T> batch);
   }
 
@@ -49,6 +50,7 @@ final class Settler<T> {
   private final Sender<T> sender;
   private final Consumer<List<T>> confirmed;
   private final Consumer<List<T>> abandoned;
+  private final Timing timing;
 
   private final ConcurrentLinkedQueue<T> queue = new ConcurrentLinkedQueue<>();
   /** Submitted and not yet confirmed or abandoned: queued plus the batch on its way. */
@@ -64,31 +66,34 @@ final class Settler<T> {
    * @param what the settlements in words, for log lines ("settlements of list:jobs")
    * @param confirmed called once for every batch Redis confirmed, on the I/O thread; must be quick
    * @param abandoned called for a batch that fails once the settler is closed
+   * @param timing the clock of the retries' back-off
    */
-  Settler(String what, int maxBatch, Sender<T> sender, Consumer<List<T>> confirmed, Consumer<List<T>> abandoned) {
+  public Settler(String what, int maxBatch, Sender<T> sender, Consumer<List<T>> confirmed, Consumer<List<T>> abandoned,
+      Timing timing) {
     this.what = what;
     this.maxBatch = maxBatch;
     this.sender = sender;
     this.confirmed = confirmed;
     this.abandoned = abandoned;
+    this.timing = timing;
   }
 
   /** Queues one settlement; it goes out at once, or with the next batch when one is on its way. */
-  void submit(T settlement) {
+  public void submit(T settlement) {
     outstanding.incrementAndGet();
     queue.add(settlement);
     sendNext();
   }
 
   /** Queues several settlements to go out together, in this order. */
-  void submitAll(List<T> settlements) {
+  public void submitAll(List<T> settlements) {
     outstanding.addAndGet(settlements.size());
     queue.addAll(settlements);
     sendNext();
   }
 
   /** Settlements submitted and not yet confirmed (or abandoned). */
-  int outstanding() {
+  public int outstanding() {
     return outstanding.get();
   }
 
@@ -105,12 +110,13 @@ final class Settler<T> {
         sending.set(false);
         continue;
       }
-      send(batch, 100);
+      send(batch, 1);
       return;
     }
   }
 
-  private void send(List<T> batch, long backoffMillis) {
+  /** @param attempt this batch's attempt, from 1: the back-off after a failure grows with it */
+  private void send(List<T> batch, long attempt) {
     CompletionStage<?> sent;
     try {
       sent = sender.send(batch);
@@ -124,7 +130,7 @@ final class Settler<T> {
         done(batch, false);
       } else {
         logFailure(error);
-        retryLater(batch, backoffMillis);
+        retryLater(batch, attempt);
       }
     });
   }
@@ -148,10 +154,10 @@ final class Settler<T> {
     }
   }
 
-  private void retryLater(List<T> batch, long backoffMillis) {
+  private void retryLater(List<T> batch, long attempt) {
     retrying = Thread.ofVirtual().name("brook-settle-retry").start(() -> {
       try {
-        Thread.sleep(backoffMillis);
+        timing.sleep(Backoffs.RETRY.createDelay(attempt).toNanos());
       } catch (InterruptedException e) {
         // closed: fall through, the closed check abandons the batch
       }
@@ -159,7 +165,7 @@ final class Settler<T> {
       if (closed) {
         done(batch, false);
       } else {
-        send(batch, Math.min(5_000, backoffMillis * 2));
+        send(batch, attempt + 1);
       }
     });
   }
@@ -181,7 +187,7 @@ final class Settler<T> {
    *
    * @return true when none is outstanding
    */
-  boolean awaitIdle(long deadlineNanos) {
+  public boolean awaitIdle(long deadlineNanos) {
     lock.lock();
     try {
       while (outstanding.get() > 0) {
@@ -205,7 +211,7 @@ final class Settler<T> {
    * settled stays in Redis and comes back through recovery). Settlements still queued or submitted
    * later are sent once, so a handler finishing late still settles its message.
    */
-  void close() {
+  public void close() {
     closed = true;
     Thread r = retrying;
     if (r != null) {

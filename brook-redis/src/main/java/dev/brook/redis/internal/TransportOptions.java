@@ -1,5 +1,7 @@
 package dev.brook.redis.internal;
 
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.resource.ClientResources;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -18,13 +20,24 @@ import java.util.Objects;
  *     decoded; publishing a larger one fails at once
  * @param caCertificate PEM file of the certificate authorities to trust for {@code rediss://}, or
  *     null for the JDK's default trust store
+ * @param clientResources the user's Lettuce resources to create the client on, or null for
+ *     resources of Brook's own; Brook never shuts the user's down
+ * @param redisClient the user's Lettuce client to connect with (its options and resources apply),
+ *     or null for a client of Brook's own; Brook never shuts the user's down
  */
 public record TransportOptions(String clientName, Duration connectTimeout, Duration commandTimeout,
-    int requestQueueSize, int maxMessageSize, Path caCertificate) {
+    int requestQueueSize, int maxMessageSize, Path caCertificate, ClientResources clientResources,
+    RedisClient redisClient) {
 
   public TransportOptions {
     Objects.requireNonNull(clientName, "clientName");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
     Objects.requireNonNull(commandTimeout, "commandTimeout");
+  }
+
+  /** Options for a client and resources of Brook's own. */
+  public TransportOptions(String clientName, Duration connectTimeout, Duration commandTimeout, int requestQueueSize,
+      int maxMessageSize, Path caCertificate) {
+    this(clientName, connectTimeout, commandTimeout, requestQueueSize, maxMessageSize, caCertificate, null, null);
   }
 }

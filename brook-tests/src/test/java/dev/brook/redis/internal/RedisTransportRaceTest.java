@@ -47,7 +47,7 @@ class RedisTransportRaceTest {
           Duration.ofSeconds(10), Duration.ofSeconds(10), 10_000, 1 << 20, null));
       transport.connect();
       // Open before the race: close must close them too.
-      StatefulRedisConnection<byte[], byte[]> early = transport.dedicatedConnection(() -> {});
+      StatefulRedisConnection<byte[], byte[]> early = transport.connections().dedicatedConnection(() -> {});
       Transport.Consumer earlyChannel = transport.consumer(Redis.channel("early"), "early", new NullSink());
       earlyChannel.start();
       assertThat(clientsNamed(redis, "racing")).isEqualTo(3);
@@ -68,7 +68,7 @@ class RedisTransportRaceTest {
               c.start();
               subscribed.add(c);
             } else {
-              opened.add(transport.dedicatedConnection(() -> {}));
+              opened.add(transport.connections().dedicatedConnection(() -> {}));
             }
           } catch (Throwable t) {
             failures.add(t);

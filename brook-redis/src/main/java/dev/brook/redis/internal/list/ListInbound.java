@@ -1,7 +1,8 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.list;
 
 import dev.brook.spi.Frame;
 import dev.brook.spi.Inbound;
+import dev.brook.redis.internal.Envelope;
 import java.util.Map;
 
 /**

@@ -1,8 +1,9 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.pubsub;
 
 import dev.brook.spi.Frame;
 import dev.brook.spi.Inbound;
 import dev.brook.redis.PatternDestination;
+import dev.brook.redis.internal.Envelope;
 import java.util.Map;
 
 /**

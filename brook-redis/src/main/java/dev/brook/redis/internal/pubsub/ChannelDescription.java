@@ -1,6 +1,7 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.pubsub;
 
 import dev.brook.redis.ChannelDestination;
+import dev.brook.redis.internal.RedisDescriptions;
 import dev.brook.spi.DestinationDescription;
 import java.util.List;
 import java.util.Map;

@@ -1,9 +1,10 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.stream;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Inbound;
+import dev.brook.redis.internal.Envelope;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

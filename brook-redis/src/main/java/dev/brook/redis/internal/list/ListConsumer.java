@@ -1,14 +1,20 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.list;
 
 import dev.brook.spi.Inbound;
 import dev.brook.spi.Transport;
 import dev.brook.internal.WarnLimit;
 import dev.brook.redis.ListDestination;
+import dev.brook.redis.internal.Backoffs;
+import dev.brook.redis.internal.ConsumeLoop;
+import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.RedisConnections;
+import dev.brook.redis.internal.RedisContext;
+import dev.brook.redis.internal.Settler;
 import io.lettuce.core.LMoveArgs;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -27,8 +33,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,12 +41,11 @@ import org.slf4j.LoggerFactory;
  * brook-list:<name>}).
  *
  * <p>Reliable mode: each item moves atomically from the queue into this consumer's processing list
- * (named per subscription, see {@link ConsumerNames}), so an item is always in Redis until it is
- * settled. A read is one round trip: {@code BLMOVE} for the head item pipelined with a Lua move of
+ * (named per subscription, see {@link dev.brook.redis.internal.ConsumerNames}), so an item is
+ * always in Redis until it is settled. A read is one round trip: {@code BLMOVE} for the head item pipelined with a Lua move of
  * what else fits ({@code MOVE_N}), which Redis runs right after the BLMOVE returns — so items pushed
  * together reach the subscription together ({@link Transport.Sink#acceptAll}), also when the consumer
- * was idle. A heartbeat key with a TTL says the consumer is alive; it is renewed by the transport's
- * platform timer thread (CPU-bound handlers on the virtual-thread carriers cannot starve it). Between
+ * was idle. A {@link Heartbeat} key with a TTL says the consumer is alive. Between
  * reads, every TTL, the loop looks for processing lists whose owner's heartbeat expired and moves
  * their items back to the head of the queue, so a crashed process loses nothing. On start it first
  * hands out what its own processing list still holds (what a previous run under the same name left).
@@ -70,109 +73,13 @@ import org.slf4j.LoggerFactory;
  * inFlight}: handed to the subscription and not yet confirmed settled) and delivers the difference,
  * so nothing Redis kept waits for a restart of this consumer.
  */
-final class ListConsumer implements Transport.Consumer {
+final class ListConsumer extends ConsumeLoop {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.List");
   private static final int MAX_FETCH = 100;
   /** Settlements per SETTLE call: three arguments each. */
   private static final int MAX_SETTLE_BATCH = 1_000;
   private static final byte[] EMPTY = new byte[0];
-
-  /**
-   * Moves up to ARGV[1] items from the queue head to the processing list tail, in order. Three
-   * calls for the whole batch: a script looping LMOVE costs Redis about 1 µs of script overhead
-   * per item, more than the move itself.
-   */
-  private static final Script MOVE_N = new Script("""
-      local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-      if #items == 0 then return items end
-      redis.call('LTRIM', KEYS[1], #items, -1)
-      redis.call('RPUSH', KEYS[2], unpack(items))
-      return items""");
-
-  /**
-   * A batch of settlements. KEYS: processing list, queue, dead letter. ARGV: triples (op, value,
-   * new value): A ack, Q requeue (the new value to the queue head), D dead letter (the new value to
-   * the dead letter), X drop. Q, D and X act only when the value is still in the processing list
-   * (recovered meanwhile: another consumer has it). Acks come last: they usually are the head of the
-   * processing list (settled about in the order fetched), and those are trimmed off in a few calls;
-   * the rest are removed one LREM each.
-   */
-  private static final Script SETTLE = new Script("""
-      local p = KEYS[1]
-      local want, acks = {}, 0
-      for i = 1, #ARGV, 3 do
-        local op = ARGV[i]
-        if op == 'A' then
-          want[ARGV[i + 1]] = (want[ARGV[i + 1]] or 0) + 1
-          acks = acks + 1
-        elseif redis.call('LREM', p, 1, ARGV[i + 1]) > 0 then
-          if op == 'Q' then redis.call('LPUSH', KEYS[2], ARGV[i + 2])
-          elseif op == 'D' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
-        end
-      end
-      while acks > 0 do
-        local head = redis.call('LRANGE', p, 0, math.min(acks, 100) - 1)
-        local k = 0
-        for _, v in ipairs(head) do
-          local c = want[v]
-          if c == nil or c == 0 then break end
-          want[v] = c - 1
-          k = k + 1
-        end
-        if k == 0 then break end
-        redis.call('LTRIM', p, k, -1)
-        acks = acks - k
-        if k < #head then break end
-      end
-      if acks > 0 then
-        for v, c in pairs(want) do
-          if c > 0 then redis.call('LREM', p, c, v) end
-        end
-      end
-      return 1""");
-
-  /**
-   * The stop's give-back: the processing list back to the queue head, in the order it holds (the
-   * order fetched). KEYS: processing list, queue. ARGV[1]: n; then n pairs (value, new value) for
-   * nacked items going back with their delivery count; then values that stay (still held by a
-   * handler that ignored the interrupt). Returns how many went back.
-   */
-  private static final Script GIVE_BACK = new Script("""
-      local items = redis.call('LRANGE', KEYS[1], 0, -1)
-      if #items == 0 then return 0 end
-      local n = tonumber(ARGV[1])
-      local swap, keep = {}, {}
-      for i = 0, n - 1 do
-        local old = ARGV[2 + 2 * i]
-        swap[old] = swap[old] or {}
-        table.insert(swap[old], ARGV[3 + 2 * i])
-      end
-      for i = 2 + 2 * n, #ARGV do keep[ARGV[i]] = (keep[ARGV[i]] or 0) + 1 end
-      local back, stay = {}, {}
-      for _, v in ipairs(items) do
-        local k = keep[v]
-        if k ~= nil and k > 0 then
-          keep[v] = k - 1
-          stay[#stay + 1] = v
-        else
-          local s = swap[v]
-          if s ~= nil and #s > 0 then v = table.remove(s) end
-          back[#back + 1] = v
-        end
-      end
-      redis.call('DEL', KEYS[1])
-      for i = 1, #stay, 1000 do redis.call('RPUSH', KEYS[1], unpack(stay, i, math.min(i + 999, #stay))) end
-      local rev = {}
-      for i = #back, 1, -1 do rev[#rev + 1] = back[i] end
-      for i = 1, #rev, 1000 do redis.call('LPUSH', KEYS[2], unpack(rev, i, math.min(i + 999, #rev))) end
-      return #back""");
-
-  /** A dead consumer's processing list back to the queue head, keeping its order. */
-  private static final Script RECOVER = new Script("""
-      local n = 0
-      while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end
-      return n""");
 
   /** One settlement for the SETTLE script; {@code message} leaves {@code inFlight} once Redis confirmed it. */
   record Op(byte kind, ListInbound message, byte[] value, byte[] replacement) {
@@ -192,7 +99,8 @@ final class ListConsumer implements Transport.Consumer {
     }
   }
 
-  private final RedisTransport transport;
+  private final RedisContext context;
+  private final RedisConnections connections;
   private final ListDestination list;
   private final String subscriptionId;
   /** This consumer's name in Redis: its processing list and heartbeat carry it (see ConsumerNames). */
@@ -200,13 +108,11 @@ final class ListConsumer implements Transport.Consumer {
   private final Transport.Sink sink;
   private final byte[] queueKey;
   private final byte[] processingKey;
-  private final byte[] heartbeatKey;
   private final byte[] deadKey;
   private final String heartbeatPrefix;
   private final String processingPrefix;
   private final double blockSeconds;
 
-  private volatile boolean running;
   /** Reliable mode: items handed to the subscription whose settlement Redis has not confirmed yet. */
   private final Set<ListInbound> inFlight = ConcurrentHashMap.newKeySet();
   /** Reliable mode: acks, requeues, dead letters on their way; null in at-most-once mode. */
@@ -221,39 +127,38 @@ final class ListConsumer implements Transport.Consumer {
   private boolean gaveBack;
   /** The subscription's buffer size: outstanding settlements and back-offs never exceed it. */
   private int capacity = 1;
-  private final ReentrantLock flow = new ReentrantLock();
-  private final Condition settledSome = flow.newCondition();
-  private volatile boolean waitingForSettlements;
-  /** Our processing list may hold items we do not: look before the next read. */
-  private volatile boolean rescan;
+  /** Unconfirmed settlements and back-offs fill the buffer size: the loop waits (one instance, no allocation per round). */
+  private final java.util.function.BooleanSupplier settlementsFull;
   /** At most 10 WARN lines a minute for dropped items; the rest at DEBUG, with a count. */
   private final WarnLimit dropWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
-  private final WarnLimit heartbeatWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
-  private volatile boolean heartbeatFailing;
-  private final Object beatLock = new Object();
-  private boolean beating;
-  private ScheduledFuture<?> heartbeat;
+  /** Reliable mode: renewed while the consumer runs, deleted after its drain; null in at-most-once mode. */
+  private final Heartbeat heartbeat;
   private long nextRecoveryNanos;
   private StatefulRedisConnection<byte[], byte[]> connection;
-  private Thread loop;
-  private boolean failureLogged;
+  private RedisCommands<byte[], byte[]> redis;
+  private RedisAsyncCommands<byte[], byte[]> async;
 
-  ListConsumer(RedisTransport transport, ListDestination list, String subscriptionId, Transport.Sink sink,
-      Duration commandTimeout) {
-    this.transport = transport;
+  ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink) {
+    super(LOG, context.timing(), Backoffs.RETRY, list.key());
+    Duration commandTimeout = context.options().commandTimeout();
+    this.context = context;
+    this.connections = context.connections();
     this.list = list;
     this.subscriptionId = subscriptionId;
     this.sink = sink;
-    this.consumerName = transport.consumerNames().name(explicitConsumer(list), list.key(), subscriptionId);
+    this.consumerName = context.consumerNames().name(explicitConsumer(list), list.key(), subscriptionId);
     this.queueKey = bytes(list.name());
     this.processingPrefix = Keys.derived(list.name(), "processing:");
     this.processingKey = bytes(processingPrefix + consumerName);
     this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
-    this.heartbeatKey = bytes(heartbeatPrefix + consumerName);
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
     this.settler = list.isAtMostOnce() ? null
-        : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed);
+        : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
+            context.timing());
+    this.settlementsFull = () -> settler.outstanding() + backingOff.size() >= capacity;
+    this.heartbeat = list.isAtMostOnce() ? null
+        : new Heartbeat(connections, context.timing(), list, consumerName, bytes(heartbeatPrefix + consumerName));
   }
 
   String listName() {
@@ -271,18 +176,19 @@ final class ListConsumer implements Transport.Consumer {
   }
 
   int maxMessageSize() {
-    return transport.maxMessageSize();
+    return context.options().maxMessageSize();
   }
 
   @Override
   public void start() {
     if (reliable()) {
-      transport.consumerNames().claim(list.key(), consumerName, subscriptionId);
+      context.consumerNames().claim(list.key(), consumerName, subscriptionId);
     }
     try {
-      connection = transport.dedicatedConnection(() -> rescan = true);
+      connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
-      RedisCommands<byte[], byte[]> redis = connection.sync();
+      redis = connection.sync();
+      async = connection.async();
       String type = redis.type(queueKey);
       if (!"list".equals(type) && !"none".equals(type)) {
         throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': the key holds a " + type
@@ -291,24 +197,21 @@ final class ListConsumer implements Transport.Consumer {
       if (reliable()) {
         // The mailbox is new and empty: its room is the subscription's buffer size.
         capacity = Math.max(1, sink.room());
-        redis.set(heartbeatKey, beatValue(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()));
-        recoverAbandoned(redis);
-        nextRecoveryNanos = System.nanoTime() + list.heartbeatTtl().toNanos();
-        long every = Math.max(100, list.heartbeatTtl().toMillis() / 3);
-        synchronized (beatLock) {
-          beating = true;
-        }
-        heartbeat = transport.timer().scheduleAtFixedRate(this::beat, every, every, TimeUnit.MILLISECONDS);
+        heartbeat.start(redis);
+        recoverAbandoned();
+        nextRecoveryNanos = timing.nanoTime() + list.heartbeatTtl().toNanos();
       }
     } catch (RuntimeException e) {
       running = false;
-      stopHeartbeat(false);
+      if (heartbeat != null) {
+        heartbeat.stop(false);
+      }
       if (connection != null) {
-        transport.closeDedicated(connection);
+        connections.closeDedicated(connection);
         connection = null;
       }
       if (reliable()) {
-        transport.consumerNames().release(list.key(), consumerName, subscriptionId);
+        context.consumerNames().release(list.key(), consumerName, subscriptionId);
       }
       if (e instanceof io.lettuce.core.RedisCommandExecutionException) {
         throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': Redis says " + e.getMessage()
@@ -316,7 +219,7 @@ final class ListConsumer implements Transport.Consumer {
       }
       throw e;
     }
-    loop = Thread.ofVirtual().name("brook-list:" + list.name()).start(this::consumeLoop);
+    startLoop("brook-list:" + list.name());
   }
 
   @Override
@@ -324,15 +227,14 @@ final class ListConsumer implements Transport.Consumer {
     synchronized (giveBackLock) {
       stopping = true;
     }
-    running = false;
+    stopLoop();
     StatefulRedisConnection<byte[], byte[]> c = connection;
     if (c != null) {
       // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
       // list and goes back with the give-back after the drain: nothing is lost.
-      transport.closeDedicated(c);
+      connections.closeDedicated(c);
     }
-    join(loop);
-    loop = null;
+    joinLoop(Duration.ofSeconds(10));
     connection = null;
   }
 
@@ -344,27 +246,17 @@ final class ListConsumer implements Transport.Consumer {
       } finally {
         settler.close();
         // Gone now: whatever our processing list still holds is recovered by the others at once.
-        stopHeartbeat(true);
+        heartbeat.stop(true);
       }
     }
-    transport.consumerNames().release(list.key(), consumerName, subscriptionId);
-  }
-
-  private static void join(Thread t) {
-    if (t != null && t != Thread.currentThread()) {
-      try {
-        t.join(Duration.ofSeconds(10));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    context.consumerNames().release(list.key(), consumerName, subscriptionId);
   }
 
   // ---- the consume loop ---------------------------------------------------------------------
 
-  private void consumeLoop() {
-    RedisCommands<byte[], byte[]> redis = connection.sync();
-    RedisAsyncCommands<byte[], byte[]> async = connection.async();
+  /** Reliable mode: first what our processing list still holds (a previous run under this name left it). */
+  @Override
+  protected void beforeRounds() {
     if (reliable()) {
       try {
         deliverAll(redis.lrange(processingKey, 0, -1));
@@ -375,49 +267,27 @@ final class ListConsumer implements Transport.Consumer {
         }
       }
     }
-    long backoffMs = 100;
-    while (running) {
-      try {
-        if (!sink.awaitCapacity(1) || reliable() && !awaitSettlements()) {
-          break;
-        }
-        if (reliable()) {
-          if (rescan) {
-            rescan = false;
-            deliverOrphans(redis);
-          }
-          if (System.nanoTime() - nextRecoveryNanos >= 0) {
-            nextRecoveryNanos = System.nanoTime() + list.heartbeatTtl().toNanos();
-            recoverAbandoned(redis);
-          }
-        }
-        deliverAll(fetch(async, Math.max(1, Math.min(MAX_FETCH, sink.room()))));
-        if (failureLogged) {
-          failureLogged = false;
-          LOG.info("Reading {} works again.", list.key());
-        }
-        backoffMs = 100;
-      } catch (InterruptedException e) {
-        break;
-      } catch (RuntimeException e) {
-        if (!running) {
-          break;
-        }
-        rescan = true; // a move may have happened in Redis without its reply reaching us
-        if (!failureLogged) {
-          failureLogged = true;
-          LOG.warn("Reading {} failed: {}. Retrying with back-off; the subscription keeps running.", list.key(), e.toString());
-        } else {
-          LOG.debug("Reading {} failed again", list.key(), e);
-        }
-        try {
-          Thread.sleep(backoffMs);
-        } catch (InterruptedException ie) {
-          break;
-        }
-        backoffMs = Math.min(5_000, backoffMs * 2);
-      }
+  }
+
+  @Override
+  protected boolean awaitRoom() throws InterruptedException {
+    return sink.awaitCapacity(1) && (!reliable() || awaitSettlements());
+  }
+
+  @Override
+  protected void rescanned() {
+    if (reliable()) {
+      deliverOrphans();
     }
+  }
+
+  @Override
+  protected void round() throws InterruptedException {
+    if (reliable() && timing.nanoTime() - nextRecoveryNanos >= 0) {
+      nextRecoveryNanos = timing.nanoTime() + list.heartbeatTtl().toNanos();
+      recoverAbandoned();
+    }
+    deliverAll(fetch(Math.max(1, Math.min(MAX_FETCH, sink.room()))));
   }
 
   /**
@@ -425,13 +295,14 @@ final class ListConsumer implements Transport.Consumer {
    * {@code room - 1} more. Redis runs the second command of a blocked client as soon as the first
    * returns, so the second takes what arrived together with the item that woke the first.
    */
-  private List<byte[]> fetch(RedisAsyncCommands<byte[], byte[]> redis, int room) throws InterruptedException {
+  private List<byte[]> fetch(int room) throws InterruptedException {
+    RedisAsyncCommands<byte[], byte[]> redis = async;
     CompletionStage<byte[]> first;
     CompletionStage<List<byte[]>> rest = null;
     if (reliable()) {
       first = redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockSeconds);
       if (room > 1) {
-        rest = MOVE_N.call(redis, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(room - 1)));
+        rest = ListScripts.MOVE_N.call(redis, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(room - 1)));
       }
     } else {
       first = redis.blpop(blockSeconds, queueKey).thenApply(kv -> kv == null || !kv.hasValue() ? null : kv.getValue());
@@ -486,20 +357,7 @@ final class ListConsumer implements Transport.Consumer {
    * would only grow the backlog of unconfirmed work. False when the consumer stops meanwhile.
    */
   private boolean awaitSettlements() throws InterruptedException {
-    if (settler.outstanding() + backingOff.size() < capacity) {
-      return running;
-    }
-    flow.lock();
-    try {
-      waitingForSettlements = true;
-      while (running && settler.outstanding() + backingOff.size() >= capacity) {
-        settledSome.await(100, TimeUnit.MILLISECONDS);
-      }
-      return running;
-    } finally {
-      waitingForSettlements = false;
-      flow.unlock();
-    }
+    return waitWhile(settlementsFull, 100);
   }
 
   /**
@@ -508,7 +366,7 @@ final class ListConsumer implements Transport.Consumer {
    * {@code inFlight} only once its settlement completed in Redis, so an item settled meanwhile is
    * neither in the list nor delivered twice.
    */
-  private void deliverOrphans(RedisCommands<byte[], byte[]> redis) {
+  private void deliverOrphans() {
     Map<ByteBuffer, Integer> held = new HashMap<>();
     for (ListInbound m : inFlight) {
       held.merge(ByteBuffer.wrap(m.raw()), 1, Integer::sum);
@@ -530,73 +388,10 @@ final class ListConsumer implements Transport.Consumer {
     }
   }
 
-  // ---- heartbeat and recovery ---------------------------------------------------------------
-
-  private static byte[] beatValue() {
-    return bytes(Long.toString(System.currentTimeMillis()));
-  }
-
-  /** On the transport's timer thread: must not block, must not throw (that would end the schedule). */
-  private void beat() {
-    try {
-      synchronized (beatLock) {
-        if (!beating) {
-          return;
-        }
-        transport.commands().set(heartbeatKey, beatValue(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()))
-            .whenComplete((ok, e) -> beaten(e));
-      }
-    } catch (RuntimeException e) {
-      beaten(e);
-    }
-  }
-
-  private void beaten(Throwable e) {
-    if (e == null) {
-      if (heartbeatFailing) {
-        heartbeatFailing = false;
-        LOG.info("The heartbeat of consumer '{}' on {} is renewed again.", consumerName, list.key());
-      }
-      return;
-    }
-    heartbeatFailing = true;
-    long suppressed = heartbeatWarnings.acquire();
-    if (suppressed > 0) {
-      LOG.warn("{} more heartbeats of consumer '{}' on {} failed in the last minute (logged at DEBUG only).",
-          suppressed, consumerName, list.key());
-    }
-    if (suppressed >= 0) {
-      LOG.warn("Could not renew the heartbeat of consumer '{}' on {}: {}. Should it lapse for the heartbeat TTL of {}, "
-          + "other consumers take back the items this one holds, and they may be handled twice.", consumerName,
-          list.key(), e.toString(), list.heartbeatTtl());
-    } else {
-      LOG.debug("Heartbeat of '{}' on {} failed again", consumerName, list.key(), e);
-    }
-  }
-
-  /** Ends the renewals; with {@code delete}, then deletes the key (after the last renewal was sent). */
-  private void stopHeartbeat(boolean delete) {
-    synchronized (beatLock) {
-      beating = false;
-    }
-    ScheduledFuture<?> h = heartbeat;
-    heartbeat = null;
-    if (h != null) {
-      h.cancel(false);
-    }
-    if (delete) {
-      try {
-        transport.commands().del(heartbeatKey).get(5, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (Exception e) {
-        LOG.debug("Could not delete heartbeat {}", new String(heartbeatKey, StandardCharsets.UTF_8), e);
-      }
-    }
-  }
+  // ---- recovery ------------------------------------------------------------------------------
 
   /** Moves back the items of every processing list whose owner's heartbeat has expired. */
-  private void recoverAbandoned(RedisCommands<byte[], byte[]> redis) {
+  private void recoverAbandoned() {
     String me = consumerName;
     ScanCursor cursor = ScanCursor.INITIAL;
     ScanArgs match = ScanArgs.Builder.matches(globEscape(processingPrefix) + "*").limit(500);
@@ -608,7 +403,7 @@ final class ListConsumer implements Transport.Consumer {
         if (owner.equals(me) || redis.exists(bytes(heartbeatPrefix + owner)) > 0) {
           continue;
         }
-        Long moved = RECOVER.call(redis, ScriptOutputType.INTEGER, new byte[][] {key, queueKey});
+        Long moved = ListScripts.RECOVER.call(redis, ScriptOutputType.INTEGER, new byte[][] {key, queueKey});
         if (moved != null && moved > 0) {
           LOG.warn("Recovered {} item(s) of {} from consumer '{}', whose heartbeat expired; they are queued again.",
               moved, list.key(), dev.brook.internal.LogText.escape(owner));
@@ -639,7 +434,7 @@ final class ListConsumer implements Transport.Consumer {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return SETTLE.call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args);
+    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args);
   }
 
   /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */
@@ -647,14 +442,7 @@ final class ListConsumer implements Transport.Consumer {
     for (Op op : batch) {
       inFlight.remove(op.message());
     }
-    if (waitingForSettlements) {
-      flow.lock();
-      try {
-        settledSome.signalAll();
-      } finally {
-        flow.unlock();
-      }
-    }
+    wake();
   }
 
   void ack(ListInbound m) {
@@ -699,7 +487,7 @@ final class ListConsumer implements Transport.Consumer {
       if (!stopping) {
         backingOff.put(m, b);
         try {
-          b.timer = transport.timer().schedule(() -> backoffOver(m), ListDeliveries.backoffMillis(delivery),
+          b.timer = connections.timer().schedule(() -> backoffOver(m), ListDeliveries.backoffMillis(delivery),
               TimeUnit.MILLISECONDS);
           return;
         } catch (RejectedExecutionException | IllegalStateException closed) {
@@ -835,7 +623,7 @@ final class ListConsumer implements Transport.Consumer {
       args[i++] = k;
     }
     try {
-      Long moved = GIVE_BACK.call(transport.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
+      Long moved = ListScripts.GIVE_BACK.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
       back.forEach(inFlight::remove);
       long orphans = (moved == null ? 0 : moved) - back.size();
       if (orphans > 0) {

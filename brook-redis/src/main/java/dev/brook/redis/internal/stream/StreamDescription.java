@@ -1,7 +1,8 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.stream;
 
 import dev.brook.redis.Redis;
 import dev.brook.redis.StreamDestination;
+import dev.brook.redis.internal.RedisDescriptions;
 import dev.brook.spi.DestinationDescription;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,8 +1,10 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.pubsub;
 
 import dev.brook.BrookException;
 import dev.brook.spi.Transport;
 import dev.brook.redis.PatternDestination;
+import dev.brook.redis.internal.RedisConnections;
+import dev.brook.redis.internal.Timing;
 import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
@@ -31,18 +33,20 @@ import org.slf4j.LoggerFactory;
  * reconnect Lettuce subscribes again to every channel and pattern it was subscribed to.
  *
  * <p>Losses: the transport tells the hub when its connection drops and when it is back ({@link
- * #disconnected}, {@link #reconnected}, on an I/O thread). Each loss is a gap in every channel and
+ * #disconnected}, {@link #reconnected}, on an I/O thread; times read from the transport's {@link
+ * Timing}). Each loss is a gap in every channel and
  * pattern; the hub counts it, measures it, estimates the messages published meanwhile from the rate
  * received just before, and logs one WARN per gap when the connection is back (see {@link
  * dev.brook.redis.PubSubMetrics}).
  */
-final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
+final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements RedisConnections.Events {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.PubSub");
 
   private final StatefulRedisPubSubConnection<byte[], byte[]> connection;
   private final String server;
   private final int maxMessageSize;
+  private final Timing timing;
   private final ConcurrentHashMap<String, Route> channels = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Route> patterns = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
@@ -52,9 +56,9 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
 
   // Written by the connection's one I/O thread (message), read by anyone.
   private final AtomicLong received = new AtomicLong();
-  private long bucketStart = System.nanoTime();
+  private long bucketStart;
   private long bucketCount;
-  private long previousBucketStart = bucketStart;
+  private long previousBucketStart;
   private long previousBucketCount;
 
   // Gaps: written on I/O threads under gapLock, read by metrics().
@@ -65,20 +69,20 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
   private long downtimeNanos;
   private long estimatedLost;
 
-  PubSubHub(StatefulRedisPubSubConnection<byte[], byte[]> connection, String server, int maxMessageSize) {
+  PubSubHub(StatefulRedisPubSubConnection<byte[], byte[]> connection, String server, int maxMessageSize, Timing timing) {
     this.connection = connection;
     this.server = server;
     this.maxMessageSize = maxMessageSize;
+    this.timing = timing;
+    this.bucketStart = timing.nanoTime();
+    this.previousBucketStart = bucketStart;
     connection.addListener(this);
   }
 
-  boolean owns(Object lettuceConnection) {
-    return lettuceConnection == connection;
-  }
-
   /** The connection dropped: a gap begins. */
-  void disconnected() {
-    long now = System.nanoTime();
+  @Override
+  public void disconnected() {
+    long now = timing.nanoTime();
     gapLock.lock();
     try {
       if (downSince != 0) {
@@ -92,8 +96,9 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
   }
 
   /** The connection is back (Lettuce subscribes every channel and pattern again): the gap ends. */
-  void reconnected() {
-    long now = System.nanoTime();
+  @Override
+  public void reconnected() {
+    long now = timing.nanoTime();
     long gap;
     long lost;
     gapLock.lock();
@@ -133,7 +138,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
   /** Counts one message; on the I/O thread. */
   private void count() {
     received.incrementAndGet();
-    long now = System.nanoTime();
+    long now = timing.nanoTime();
     synchronized (this) {
       if (now - bucketStart > RATE_BUCKET_NANOS) {
         previousBucketStart = bucketStart;
@@ -148,7 +153,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
   dev.brook.redis.PubSubMetrics metrics() {
     gapLock.lock();
     try {
-      long down = downtimeNanos + (downSince != 0 ? System.nanoTime() - downSince : 0);
+      long down = downtimeNanos + (downSince != 0 ? timing.nanoTime() - downSince : 0);
       return new dev.brook.redis.PubSubMetrics(received.get(), disconnects, Duration.ofNanos(down), estimatedLost);
     } finally {
       gapLock.unlock();
@@ -310,10 +315,5 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
         sink.accept(new PubSubInbound(name, message, route.pattern, maxMessageSize));
       }
     }
-  }
-
-  void close() {
-    connection.removeListener(this);
-    connection.close();
   }
 }

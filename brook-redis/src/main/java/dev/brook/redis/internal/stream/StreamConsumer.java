@@ -1,9 +1,16 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.stream;
 
 import dev.brook.spi.Inbound;
 import dev.brook.spi.Transport;
 import dev.brook.internal.WarnLimit;
 import dev.brook.redis.StreamDestination;
+import dev.brook.redis.internal.Backoffs;
+import dev.brook.redis.internal.ConsumeLoop;
+import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.RedisConnections;
+import dev.brook.redis.internal.RedisContext;
+import dev.brook.redis.internal.RedisErrors;
+import dev.brook.redis.internal.Settler;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
@@ -27,7 +34,6 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,9 +58,9 @@ import org.slf4j.LoggerFactory;
  * failure (nack) dead-letters the entry at once; a pending entry found with n attempts and no
  * settlement (its consumer crashed mid-handler n times) is dead-lettered instead of delivered.
  *
- * <p>Nack: the entry stays pending for this consumer, which claims it again after a back-off (100 ms
- * doubling per attempt, at most 2 s) — not after {@code minIdle}, which is only for taking over
- * the entries of a consumer that is gone.
+ * <p>Nack: the entry stays pending for this consumer, which claims it again after a back-off ({@link
+ * StreamRetries}: 100 ms doubling per attempt, at most 2 s) — not after {@code minIdle}, which is
+ * only for taking over the entries of a consumer that is gone.
  *
  * <p>Settlement (ack, dead letter, give back) goes through a {@link Settler}: one script per batch
  * on the shared connection (one multi-id XACK, plus XDEL with {@code deleteOnAck}; a dead letter
@@ -75,7 +81,7 @@ import org.slf4j.LoggerFactory;
  * start and delivers those it does not hold ({@code inFlight}), instead of leaving them to a
  * takeover after {@code minIdle}.
  */
-final class StreamConsumer implements Transport.Consumer {
+final class StreamConsumer extends ConsumeLoop {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.Stream");
   private static final int MAX_FETCH = 100;
@@ -84,104 +90,14 @@ final class StreamConsumer implements Transport.Consumer {
   private static final int SETTLE_BATCH = 1_000;
   /** The loop does not fetch while more settlements than this wait for Redis' confirmation. */
   private static final int MAX_UNCONFIRMED = 5_000;
-  /** Nack back-off: the first retry after this, doubling per attempt up to {@link #RETRY_MAX_MILLIS}. */
-  static final long RETRY_FIRST_MILLIS = 100;
-  static final long RETRY_MAX_MILLIS = 2_000;
   /** While entries are out, a blocking read waits at most this, so a nacked one is retried on time. */
   private static final long BUSY_BLOCK_MILLIS = 100;
-
-  /**
-   * Claims pending entries: this consumer's own (min idle 0: only if it still owns them) or any
-   * consumer's idle at least min idle. Returns per entry {id, attempt, fields, over}: over = 1 when
-   * it already had maxDeliveries attempts (not claimed: it goes to the dead letter), else it was
-   * claimed (XCLAIM counts the attempt). Entries deleted from the stream are acknowledged.
-   */
-  private static final Script CLAIM = new Script("""
-      local key, group, me = KEYS[1], ARGV[1], ARGV[2]
-      local minIdle, max = tonumber(ARGV[3]), tonumber(ARGV[4])
-      local out, claim, counts = {}, {}, {}
-      for i = 5, #ARGV do
-        local id = ARGV[i]
-        local p = redis.call('XPENDING', key, group, id, id, 1)[1]
-        if p and ((minIdle == 0 and p[2] == me) or (minIdle > 0 and p[3] >= minIdle)) then
-          if p[4] >= max then
-            local e = redis.call('XRANGE', key, id, id)[1]
-            if e then
-              out[#out + 1] = {id, p[4], e[2], 1}
-            else
-              redis.call('XACK', key, group, id)
-            end
-          else
-            claim[#claim + 1] = id
-            counts[id] = p[4] + 1
-          end
-        end
-      end
-      if #claim > 0 then
-        local got = {}
-        for _, e in ipairs(redis.call('XCLAIM', key, group, me, minIdle, unpack(claim))) do
-          if e then
-            got[e[1]] = true
-            out[#out + 1] = {e[1], counts[e[1]], e[2], 0}
-          end
-        end
-        for _, id in ipairs(claim) do
-          if not got[id] then
-            redis.call('XACK', key, group, id)
-          end
-        end
-      end
-      return out
-      """);
-
-  /**
-   * One batch of settlements: {@code a id} acknowledges (one XACK for all, plus XDEL with
-   * deleteOnAck), {@code d id value} dead-letters (XADD to KEYS[2] only if XACK still found it
-   * pending, so a batch sent twice writes one dead letter), {@code r id n} gives back an entry
-   * delivered as attempt n, if this consumer still owns it at that count: the counter goes back to
-   * n-1 and it is made idle, so any consumer may take it.
-   */
-  private static final Script SETTLE = new Script("""
-      local key, group, me = KEYS[1], ARGV[1], ARGV[2]
-      local del, idle = ARGV[3] == '1', ARGV[4]
-      local acks = {}
-      local i = 5
-      while i <= #ARGV do
-        local op, id = ARGV[i], ARGV[i + 1]
-        if op == 'a' then
-          acks[#acks + 1] = id
-          i = i + 2
-        elseif op == 'd' then
-          if redis.call('XACK', key, group, id) == 1 then
-            redis.call('XADD', KEYS[2], '*', '__data__', ARGV[i + 2])
-          end
-          if del then
-            redis.call('XDEL', key, id)
-          end
-          i = i + 3
-        else
-          local p = redis.call('XPENDING', key, group, id, id, 1)[1]
-          local count = tonumber(ARGV[i + 2])
-          if p and p[2] == me and p[4] == count then
-            redis.call('XCLAIM', key, group, me, 0, id, 'IDLE', idle, 'RETRYCOUNT', count - 1, 'JUSTID')
-          end
-          i = i + 3
-        end
-      end
-      for j = 1, #acks, 1000 do
-        local last = math.min(j + 999, #acks)
-        redis.call('XACK', key, group, unpack(acks, j, last))
-        if del then
-          redis.call('XDEL', key, unpack(acks, j, last))
-        end
-      end
-      return #acks
-      """);
 
   /** One settlement for the {@link Settler}: 'a'ck, 'd'ead letter (with its value) or 'r'elease. */
   private record Settlement(char op, String id, long attempt, byte[] value) {}
 
-  private final RedisTransport transport;
+  private final RedisContext context;
+  private final RedisConnections connections;
   private final StreamDestination stream;
   private final String subscriptionId;
   /** This consumer's name in the group (see ConsumerNames). */
@@ -199,16 +115,15 @@ final class StreamConsumer implements Transport.Consumer {
   private final WarnLimit deadLetterWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   private final Settler<Settlement> settler;
 
-  private volatile boolean running;
   /**
    * Group mode: ids handed to the subscription, or being dead-lettered, and not yet settled in Redis
    * (confirmed), nacked or given back. The loop never delivers one of these again.
    */
   private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
-  /** Nacked entries waiting for their retry: id → when (System.nanoTime) the loop claims them again. */
-  private final Map<String, Long> retries = new ConcurrentHashMap<>();
-  /** Our pending entries may include some we do not hold: read them again before the next new ones. */
-  private volatile boolean rescan;
+  /** Nacked entries waiting for their retry. */
+  private final StreamRetries retries;
+  /** More settlements than MAX_UNCONFIRMED wait for Redis: the loop waits (one instance, no allocation per round). */
+  private final java.util.function.BooleanSupplier tooManyUnconfirmed;
   /** True until the own pending entries found at start were read (those are expected, not orphans). */
   private boolean firstPendingRead = true;
   /** The dedicated connection's CLIENT ID (refreshed after a reconnect), for CLIENT UNBLOCK; -1 unknown. */
@@ -217,15 +132,23 @@ final class StreamConsumer implements Transport.Consumer {
   private volatile boolean unblockFailed;
   /** Set while the loop waits for room in the subscription: a stop interrupts that wait. */
   private volatile boolean waitingForRoom;
-  /** Set while the loop waits for settlements to be confirmed (flow control), to be unparked. */
-  private volatile Thread waitingForSettlements;
   private StatefulRedisConnection<byte[], byte[]> connection;
-  private Thread loop;
-  private boolean failureLogged;
+  private RedisCommands<byte[], byte[]> redis;
+  // The loop's position, on its thread. Group mode: the last own pending id looked at (null: from
+  // the start), whether they were all read, the takeover's cursor, when the next takeover is due,
+  // whether clientId is current. Without a group: the id read up to.
+  private String ownCursor;
+  private boolean ownPendingDone;
+  private String claimCursor;
+  private long nextClaimNanos;
+  private boolean knowsClientId;
+  private String lastId;
 
-  StreamConsumer(RedisTransport transport, StreamDestination stream, String subscriptionId, Transport.Sink sink,
-      Duration commandTimeout) {
-    this.transport = transport;
+  StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    super(LOG, context.timing(), Backoffs.RETRY, stream.key());
+    Duration commandTimeout = context.options().commandTimeout();
+    this.context = context;
+    this.connections = context.connections();
     this.stream = stream;
     this.subscriptionId = subscriptionId;
     this.sink = sink;
@@ -233,13 +156,15 @@ final class StreamConsumer implements Transport.Consumer {
     this.key = bytes(stream.name());
     this.group = stream.groupName() == null ? null : bytes(stream.groupName());
     String explicit = stream.consumerName().equals(dev.brook.redis.Redis.defaultConsumerName()) ? null : stream.consumerName();
-    this.consumerName = transport.consumerNames().name(explicit, stream.key(), subscriptionId);
+    this.consumerName = context.consumerNames().name(explicit, stream.key(), subscriptionId);
     this.me = group == null ? null : Consumer.from(group, bytes(consumerName));
     this.claimEveryMillis = Math.max(50, Math.min(2_000, stream.minIdleTime().toMillis() / 2));
     long block = Math.min(2_000, commandTimeout.toMillis() / 2);
     this.blockMillis = Math.max(10, group == null ? block : Math.min(block, claimEveryMillis));
     this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
-        this::confirmed, this::abandoned);
+        this::confirmed, this::abandoned, context.timing());
+    this.retries = new StreamRetries(context.timing(), Backoffs.STREAM_NACK);
+    this.tooManyUnconfirmed = () -> settler.outstanding() >= MAX_UNCONFIRMED;
   }
 
   String streamName() {
@@ -251,37 +176,31 @@ final class StreamConsumer implements Transport.Consumer {
   }
 
   int maxMessageSize() {
-    return transport.maxMessageSize();
+    return context.options().maxMessageSize();
   }
 
   @Override
   @SuppressWarnings("unchecked") // one StreamOffset through Lettuce's generic varargs
   public void start() {
     if (grouped()) {
-      transport.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+      context.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
     }
     boolean started = false;
     try {
-      connection = transport.dedicatedConnection(() -> rescan = true);
+      connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
-      String startId = null;
+      redis = connection.sync();
       if (grouped()) {
-        ensureGroup(connection.sync(), stream.startId());
+        ensureGroup(stream.startId());
+        nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
       } else {
-        startId = initialReadId(connection.sync());
+        lastId = initialReadId();
         if (!StreamDestination.LATEST.equals(stream.startId())) {
           // Lets Redis check the id (and the key's type) now rather than in the loop.
-          connection.sync().xread(XReadArgs.Builder.count(1), XReadArgs.StreamOffset.from(key, startId));
+          redis.xread(XReadArgs.Builder.count(1), XReadArgs.StreamOffset.from(key, lastId));
         }
       }
-      String first = startId;
-      loop = Thread.ofVirtual().name("brook-stream:" + stream.name()).start(() -> {
-        if (grouped()) {
-          groupLoop();
-        } else {
-          readLoop(first);
-        }
-      });
+      startLoop("brook-stream:" + stream.name());
       started = true;
     } catch (RedisCommandExecutionException e) {
       throw startFailure(e);
@@ -289,11 +208,11 @@ final class StreamConsumer implements Transport.Consumer {
       if (!started) {
         running = false;
         if (connection != null) {
-          transport.closeDedicated(connection);
+          connections.closeDedicated(connection);
           connection = null;
         }
         if (grouped()) {
-          transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+          context.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
         }
       }
     }
@@ -302,20 +221,21 @@ final class StreamConsumer implements Transport.Consumer {
   /** A start Redis refused, with the stream, the group, what Redis said and the fix. */
   private dev.brook.BrookException startFailure(RedisCommandExecutionException e) {
     String redisSays = String.valueOf(e.getMessage());
+    Throwable error = RedisErrors.translate(e);
     String what = grouped()
         ? "Cannot create consumer group '" + stream.groupName() + "' on stream '" + stream.name() + "'"
         : "Cannot read stream '" + stream.name() + "'";
-    if (redisSays.startsWith("WRONGTYPE")) {
+    if (error instanceof RedisErrors.WrongType) {
       String type;
       try {
-        type = transport.syncCommands().type(key);
+        type = connections.syncCommands().type(key);
       } catch (RuntimeException unknown) {
         type = "another type";
       }
       return new dev.brook.BrookException(what + ": Redis says " + redisSays + ": the key holds a " + type
           + ", not a stream. Use another stream name or delete the key.", e);
     }
-    if (redisSays.contains("Invalid stream ID")) {
+    if (error instanceof RedisErrors.InvalidStreamId) {
       return new dev.brook.BrookException(what + " at '" + stream.startId() + "': Redis says " + redisSays
           + ". startFrom takes StreamDestination.LATEST (\"$\"), StreamDestination.BEGINNING (\"0\") or an entry id "
           + "such as \"1700000000000-0\" (milliseconds-sequence).", e);
@@ -325,13 +245,10 @@ final class StreamConsumer implements Transport.Consumer {
 
   @Override
   public void stop() {
-    running = false;
-    Thread t = loop;
-    if (t != null && t != Thread.currentThread()) {
-      if (waitingForRoom) {
-        t.interrupt();
-      }
-      LockSupport.unpark(t);
+    stopLoop();
+    Thread t = loopThread();
+    if (t != null && t != Thread.currentThread() && waitingForRoom) {
+      t.interrupt();
     }
     if (t != null && t != Thread.currentThread() && grouped()) {
       // End a blocked XREADGROUP without closing its connection: closed mid-reply, the entries it
@@ -349,16 +266,9 @@ final class StreamConsumer implements Transport.Consumer {
     StatefulRedisConnection<byte[], byte[]> c = connection;
     if (c != null) {
       // Ends a read in progress (or hung); entries it had read stay pending for redelivery.
-      transport.closeDedicated(c);
+      connections.closeDedicated(c);
     }
-    if (t != null && t != Thread.currentThread()) {
-      try {
-        t.join(Duration.ofSeconds(10));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    loop = null;
+    joinLoop(Duration.ofSeconds(10));
     connection = null;
   }
 
@@ -366,7 +276,7 @@ final class StreamConsumer implements Transport.Consumer {
     long id = clientId;
     if (id >= 0) {
       try {
-        transport.commands().clientUnblock(id, UnblockType.TIMEOUT).whenComplete((n, e) -> {
+        connections.commands().clientUnblock(id, UnblockType.TIMEOUT).whenComplete((n, e) -> {
           if (e != null) {
             // Not allowed (ACL) or not known: stop by closing the connection, as before Redis 5.
             unblockFailed = true;
@@ -392,24 +302,24 @@ final class StreamConsumer implements Transport.Consumer {
         }
       } finally {
         settler.close();
-        transport.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
+        context.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
       }
     }
   }
 
-  private void ensureGroup(RedisCommands<byte[], byte[]> redis, String from) {
+  private void ensureGroup(String from) {
     try {
       redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream());
       LOG.info("Created consumer group '{}' on stream {} at {}.", stream.groupName(), stream.name(), from);
     } catch (RedisCommandExecutionException e) {
-      if (!String.valueOf(e.getMessage()).startsWith("BUSYGROUP")) {
+      if (!(RedisErrors.translate(e) instanceof RedisErrors.BusyGroup)) {
         throw e;
       }
     }
   }
 
   /** With {@code $}, the id of the newest entry now, so nothing added between reads is missed. */
-  private String initialReadId(RedisCommands<byte[], byte[]> redis) {
+  private String initialReadId() {
     if (!StreamDestination.LATEST.equals(stream.startId())) {
       return stream.startId();
     }
@@ -419,98 +329,94 @@ final class StreamConsumer implements Transport.Consumer {
 
   // ---- group mode ---------------------------------------------------------------------------
 
-  private void groupLoop() {
-    RedisCommands<byte[], byte[]> redis = connection.sync();
-    String ownCursor = null; // null: from the start; else the last own pending id looked at
-    boolean ownPendingDone = false;
-    String claimCursor = null;
-    long nextClaim = System.currentTimeMillis() + claimEveryMillis;
-    long backoff = 100;
-    boolean knowsClientId = false;
-    while (running) {
-      try {
-        if (!awaitRoom() || !awaitSettlements()) {
-          break;
-        }
-        if (rescan) {
-          rescan = false;
-          ownCursor = null;
-          ownPendingDone = false;
-          knowsClientId = false; // a reconnect gives the connection a new id
-        }
-        if (!knowsClientId) {
-          clientId = redis.clientId();
-          knowsClientId = true;
-        }
-        int room = room();
-        if (System.currentTimeMillis() >= nextClaim) {
-          claimCursor = takeOver(redis, claimCursor, room);
-          nextClaim = System.currentTimeMillis() + claimEveryMillis;
-          room = room();
-        }
-        List<String> due = dueRetries(room);
-        if (!due.isEmpty()) {
-          claim(redis, due, 0, false);
-        } else if (!ownPendingDone) {
-          List<PendingMessage> mine = redis.xpending(key, me, ownCursor == null ? Range.create("-", "+")
-              : Range.from(Range.Boundary.excluding(ownCursor), Range.Boundary.unbounded()), Limit.from(room));
-          if (!mine.isEmpty()) {
-            ownCursor = mine.get(mine.size() - 1).getId();
-            List<String> ids = new ArrayList<>(mine.size());
-            for (PendingMessage p : mine) {
-              // Held by the subscription, or nacked and waiting for its back-off: not to deliver now.
-              if (!inFlight.contains(p.getId()) && !retries.containsKey(p.getId())) {
-                ids.add(p.getId());
-              }
-            }
-            if (!ids.isEmpty()) {
-              claim(redis, ids, 0, true);
-            }
+  @Override
+  protected boolean awaitRoom() throws InterruptedException {
+    return awaitSinkRoom() && (!grouped() || awaitSettlements());
+  }
+
+  @Override
+  protected void rescanned() {
+    ownCursor = null;
+    ownPendingDone = false;
+    knowsClientId = false; // a reconnect gives the connection a new id
+  }
+
+  @Override
+  protected void round() {
+    if (grouped()) {
+      groupRound();
+    } else {
+      readRound();
+    }
+  }
+
+  /**
+   * NOGROUP: the group is gone; UNBLOCKED: Redis 7 ends a blocked read when the key is deleted.
+   * Either way the group is created again, without a back-off unless that fails too.
+   */
+  @Override
+  protected boolean onFailure(RuntimeException e) {
+    if (!grouped() || !(e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked)) {
+      return super.onFailure(e);
+    }
+    failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
+        + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
+    try {
+      // The stream is new, so everything in it is new: read it from the start.
+      ensureGroup("0");
+      ownCursor = null;
+      ownPendingDone = false;
+      claimCursor = null;
+      return true;
+    } catch (RuntimeException again) {
+      LOG.debug("Recreating group failed", again);
+      return false;
+    }
+  }
+
+  private void groupRound() {
+    if (!knowsClientId) {
+      clientId = redis.clientId();
+      knowsClientId = true;
+    }
+    int room = room();
+    if (timing.nanoTime() - nextClaimNanos >= 0) {
+      claimCursor = takeOver(claimCursor, room);
+      nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
+      room = room();
+    }
+    List<String> due = retries.takeDue(room);
+    if (!due.isEmpty()) {
+      claim(due, 0, false);
+    } else if (!ownPendingDone) {
+      List<PendingMessage> mine = redis.xpending(key, me, ownCursor == null ? Range.create("-", "+")
+          : Range.from(Range.Boundary.excluding(ownCursor), Range.Boundary.unbounded()), Limit.from(room));
+      if (!mine.isEmpty()) {
+        ownCursor = mine.get(mine.size() - 1).getId();
+        List<String> ids = new ArrayList<>(mine.size());
+        for (PendingMessage p : mine) {
+          // Held by the subscription, or nacked and waiting for its back-off: not to deliver now.
+          if (!inFlight.contains(p.getId()) && !retries.contains(p.getId())) {
+            ids.add(p.getId());
           }
-          if (mine.size() < room) {
-            ownPendingDone = true;
-            firstPendingRead = false;
-          }
-        } else {
-          List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
-              XReadArgs.Builder.count(room).block(blockFor()), XReadArgs.StreamOffset.lastConsumed(key));
-          if (!fresh.isEmpty()) {
-            List<StreamInbound> batch = new ArrayList<>(fresh.size());
-            for (StreamMessage<byte[], byte[]> m : fresh) {
-              batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
-            }
-            deliver(batch);
-          }
         }
-        recovered();
-        backoff = 100;
-      } catch (RuntimeException e) {
-        if (!running) {
-          break;
+        if (!ids.isEmpty()) {
+          claim(ids, 0, true);
         }
-        rescan = true; // a read may have run in Redis without its reply reaching us
-        String error = String.valueOf(e.getMessage());
-        // NOGROUP: the group is gone; UNBLOCKED: Redis 7 ends a blocked read when the key is deleted.
-        if (error.startsWith("NOGROUP") || error.startsWith("UNBLOCKED")) {
-          failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
-              + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
-          try {
-            // The stream is new, so everything in it is new: read it from the start.
-            ensureGroup(redis, "0");
-            ownCursor = null;
-            ownPendingDone = false;
-            claimCursor = null;
-            continue;
-          } catch (RuntimeException again) {
-            LOG.debug("Recreating group failed", again);
-          }
-        } else {
-          failed("Reading " + stream.key() + " failed", e);
+      }
+      if (mine.size() < room) {
+        ownPendingDone = true;
+        firstPendingRead = false;
+      }
+    } else {
+      List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
+          XReadArgs.Builder.count(room).block(blockFor()), XReadArgs.StreamOffset.lastConsumed(key));
+      if (!fresh.isEmpty()) {
+        List<StreamInbound> batch = new ArrayList<>(fresh.size());
+        for (StreamMessage<byte[], byte[]> m : fresh) {
+          batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
         }
-        if (!pause(backoff)) {
-          break;
-        }
-        backoff = Math.min(5_000, backoff * 2);
+        deliver(batch);
       }
     }
   }
@@ -519,7 +425,7 @@ final class StreamConsumer implements Transport.Consumer {
    * Waits until the subscription has room for one more; false when stopping. A stop interrupts this
    * wait (and only this one: an interrupted Redis command could lose its reply).
    */
-  private boolean awaitRoom() {
+  private boolean awaitSinkRoom() {
     if (sink.room() > 0) {
       return running;
     }
@@ -546,55 +452,20 @@ final class StreamConsumer implements Transport.Consumer {
    * Flow control: waits while more settlements than {@link #MAX_UNCONFIRMED} are on their way, so
    * acknowledgements cannot pile up faster than Redis confirms them; false when stopping.
    */
-  private boolean awaitSettlements() {
-    if (settler.outstanding() < MAX_UNCONFIRMED) {
-      return running;
-    }
-    waitingForSettlements = Thread.currentThread();
-    try {
-      while (running && settler.outstanding() >= MAX_UNCONFIRMED) {
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-      }
-    } finally {
-      waitingForSettlements = null;
-    }
-    return running;
+  private boolean awaitSettlements() throws InterruptedException {
+    return waitWhile(tooManyUnconfirmed, 50);
   }
 
   /** How long a new-entry read may block: shorter while entries are out (one may be nacked) or a retry is due. */
   private long blockFor() {
-    long block = inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS);
-    long now = System.nanoTime();
-    for (Long due : retries.values()) {
-      block = Math.min(block, Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - now) + 1));
-    }
-    return Math.max(1, block);
-  }
-
-  /** Up to {@code max} nacked entries whose back-off has passed; taken out of {@link #retries}. */
-  private List<String> dueRetries(int max) {
-    if (retries.isEmpty()) {
-      return List.of();
-    }
-    long now = System.nanoTime();
-    List<String> due = new ArrayList<>();
-    for (Map.Entry<String, Long> e : retries.entrySet()) {
-      if (due.size() >= max) {
-        break;
-      }
-      if (now - e.getValue() >= 0 && retries.remove(e.getKey(), e.getValue())) {
-        due.add(e.getKey());
-      }
-    }
-    due.sort(StreamConsumer::compareIds);
-    return due;
+    return retries.blockMillis(inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS));
   }
 
   /**
    * Takes over one page of other consumers' entries idle longer than {@code minIdle} (and our own
    * that we do not hold: read while a reply was lost); returns the next cursor, null to start over.
    */
-  private String takeOver(RedisCommands<byte[], byte[]> redis, String cursor, int count) {
+  private String takeOver(String cursor, int count) {
     List<PendingMessage> idle = redis.xpending(key, new XPendingArgs<byte[]>().group(group)
         .idle(stream.minIdleTime()).limit(Limit.from(count))
         .range(cursor == null ? Range.create("-", "+")
@@ -602,23 +473,23 @@ final class StreamConsumer implements Transport.Consumer {
     List<String> ids = new ArrayList<>(idle.size());
     for (PendingMessage p : idle) {
       // Ours in flight or waiting for a retry: held, not idle. Claiming them would count an attempt.
-      if (!inFlight.contains(p.getId()) && !retries.containsKey(p.getId())) {
+      if (!inFlight.contains(p.getId()) && !retries.contains(p.getId())) {
         ids.add(p.getId());
       }
     }
     if (!ids.isEmpty()) {
-      claim(redis, ids, Math.max(1, stream.minIdleTime().toMillis()), false);
+      claim(ids, Math.max(1, stream.minIdleTime().toMillis()), false);
     }
     return idle.size() < count ? null : idle.get(idle.size() - 1).getId();
   }
 
   /**
-   * Claims pending entries with {@link #CLAIM} and delivers them (counted: the attempt they are),
-   * or dead-letters those that already had maxDeliveries attempts.
+   * Claims pending entries with {@link StreamScripts#CLAIM} and delivers them (counted: the attempt
+   * they are), or dead-letters those that already had maxDeliveries attempts.
    *
    * @param minIdleMillis 0 for our own entries (claimed only if still ours), else other consumers' idle ones
    */
-  private void claim(RedisCommands<byte[], byte[]> redis, List<String> ids, long minIdleMillis, boolean ownScan) {
+  private void claim(List<String> ids, long minIdleMillis, boolean ownScan) {
     byte[][] args = new byte[4 + ids.size()][];
     args[0] = group;
     args[1] = bytes(consumerName);
@@ -627,7 +498,7 @@ final class StreamConsumer implements Transport.Consumer {
     for (int i = 0; i < ids.size(); i++) {
       args[4 + i] = bytes(ids.get(i));
     }
-    List<Object> out = CLAIM.call(redis, ScriptOutputType.MULTI, new byte[][] {key}, args);
+    List<Object> out = StreamScripts.CLAIM.call(redis, ScriptOutputType.MULTI, new byte[][] {key}, args);
     List<StreamInbound> deliver = new ArrayList<>(out.size());
     for (Object o : out) {
       List<?> e = (List<?>) o;
@@ -643,7 +514,7 @@ final class StreamConsumer implements Transport.Consumer {
         deliver.add(in);
       }
     }
-    deliver.sort((a, b) -> compareIds(a.id(), b.id()));
+    deliver.sort((a, b) -> StreamRetries.compareIds(a.id(), b.id()));
     if (ownScan && !deliver.isEmpty() && !firstPendingRead) {
       LOG.warn("Found {} pending entr{} of {} that this consumer did not hold (Redis handed them out while a reply was "
           + "lost); delivering them again.", deliver.size(), deliver.size() == 1 ? "y" : "ies", stream.key());
@@ -662,14 +533,6 @@ final class StreamConsumer implements Transport.Consumer {
     return body;
   }
 
-  /** Orders stream ids numerically ({@code ms-seq}). */
-  static int compareIds(String a, String b) {
-    int da = a.indexOf('-');
-    int db = b.indexOf('-');
-    int c = Long.compare(Long.parseLong(a.substring(0, da)), Long.parseLong(b.substring(0, db)));
-    return c != 0 ? c : Long.compare(Long.parseLong(a.substring(da + 1)), Long.parseLong(b.substring(db + 1)));
-  }
-
   private void deliver(List<StreamInbound> batch) {
     if (batch.isEmpty()) {
       return;
@@ -682,63 +545,16 @@ final class StreamConsumer implements Transport.Consumer {
 
   // ---- no group -----------------------------------------------------------------------------
 
-  private void readLoop(String from) {
-    RedisCommands<byte[], byte[]> redis = connection.sync();
-    String lastId = from;
-    long backoff = 100;
-    while (running) {
-      try {
-        if (!awaitRoom()) {
-          break;
-        }
-        int room = room();
-        List<StreamMessage<byte[], byte[]>> read = redis.xread(XReadArgs.Builder.count(room).block(blockMillis),
-            XReadArgs.StreamOffset.from(key, lastId));
-        if (!read.isEmpty()) {
-          List<StreamInbound> batch = new ArrayList<>(read.size());
-          for (StreamMessage<byte[], byte[]> m : read) {
-            batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
-          }
-          lastId = read.get(read.size() - 1).getId();
-          sink.acceptAll(batch);
-        }
-        recovered();
-        backoff = 100;
-      } catch (RuntimeException e) {
-        if (!running) {
-          break;
-        }
-        failed("Reading " + stream.key() + " failed", e);
-        if (!pause(backoff)) {
-          break;
-        }
-        backoff = Math.min(5_000, backoff * 2);
+  private void readRound() {
+    List<StreamMessage<byte[], byte[]>> read = redis.xread(XReadArgs.Builder.count(room()).block(blockMillis),
+        XReadArgs.StreamOffset.from(key, lastId));
+    if (!read.isEmpty()) {
+      List<StreamInbound> batch = new ArrayList<>(read.size());
+      for (StreamMessage<byte[], byte[]> m : read) {
+        batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
       }
-    }
-  }
-
-  private void failed(String what, RuntimeException e) {
-    if (!failureLogged) {
-      failureLogged = true;
-      LOG.warn("{}: {}. Retrying with back-off; the subscription keeps running.", what, e.getMessage());
-    } else {
-      LOG.debug("{} again", what, e);
-    }
-  }
-
-  private void recovered() {
-    if (failureLogged) {
-      failureLogged = false;
-      LOG.info("Reading {} works again.", stream.key());
-    }
-  }
-
-  private boolean pause(long millis) {
-    try {
-      Thread.sleep(millis);
-      return running;
-    } catch (InterruptedException e) {
-      return false;
+      lastId = read.get(read.size() - 1).getId();
+      sink.acceptAll(batch);
     }
   }
 
@@ -774,14 +590,8 @@ final class StreamConsumer implements Transport.Consumer {
       lastErrors.put(entry.id(), reason);
     }
     // Into retries before out of inFlight: the loop must always see it in one of them.
-    retries.put(entry.id(), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryDelayMillis(entry.deliveryCount())));
+    retries.schedule(entry.id(), entry.deliveryCount());
     inFlight.remove(entry.id());
-  }
-
-  /** The back-off after a failed attempt: 100 ms, doubling per attempt, at most 2 s. */
-  static long retryDelayMillis(long attempt) {
-    long shift = Math.max(0, Math.min(attempt - 1, 10));
-    return Math.min(RETRY_MAX_MILLIS, RETRY_FIRST_MILLIS << shift);
   }
 
   /** Given back unstarted (or interrupted by a stop): the attempt is undone; it stays pending. */
@@ -823,7 +633,7 @@ final class StreamConsumer implements Transport.Consumer {
     }
   }
 
-  /** Sends one batch of settlements as one {@link #SETTLE} script call. */
+  /** Sends one batch of settlements as one {@link StreamScripts#SETTLE} script call. */
   private CompletionStage<?> send(List<Settlement> batch) {
     List<byte[]> args = new ArrayList<>(4 + batch.size() * 3);
     args.add(group);
@@ -839,7 +649,7 @@ final class StreamConsumer implements Transport.Consumer {
         default -> { }
       }
     }
-    return SETTLE.call(transport.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
+    return StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
         args.toArray(new byte[0][]));
   }
 
@@ -848,10 +658,7 @@ final class StreamConsumer implements Transport.Consumer {
     for (Settlement s : batch) {
       inFlight.remove(s.id());
     }
-    Thread waiting = waitingForSettlements;
-    if (waiting != null) {
-      LockSupport.unpark(waiting);
-    }
+    wake();
   }
 
   /** After close: these stay pending in Redis, for the next start or another consumer. */

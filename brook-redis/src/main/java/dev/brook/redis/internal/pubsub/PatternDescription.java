@@ -1,6 +1,7 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.pubsub;
 
 import dev.brook.redis.PatternDestination;
+import dev.brook.redis.internal.RedisDescriptions;
 import dev.brook.spi.DestinationDescription;
 import java.util.Map;
 

@@ -1,7 +1,9 @@
-package dev.brook.redis.internal;
+package dev.brook.redis.internal.list;
 
 import dev.brook.spi.Frame;
 import dev.brook.redis.ListDestination;
+import dev.brook.redis.internal.Backoffs;
+import dev.brook.redis.internal.Envelope;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -12,10 +14,6 @@ import java.util.Map;
  * transport, so both count, wait and word the dead letter alike.
  */
 public final class ListDeliveries {
-
-  /** The first back-off after a nack; each later one doubles, up to {@link #MAX_BACKOFF_MILLIS}. */
-  public static final long FIRST_BACKOFF_MILLIS = 100;
-  public static final long MAX_BACKOFF_MILLIS = 10_000;
 
   private ListDeliveries() {}
 
@@ -35,8 +33,7 @@ public final class ListDeliveries {
 
   /** How long an item nacked on its {@code delivery}-th delivery waits before it goes back: 100 ms doubling, at most 10 s. */
   public static long backoffMillis(long delivery) {
-    int shift = (int) Math.min(16, Math.max(0, delivery - 1));
-    return Math.min(MAX_BACKOFF_MILLIS, FIRST_BACKOFF_MILLIS << shift);
+    return Backoffs.LIST_NACK.createDelay(delivery).toMillis();
   }
 
   /** The value that goes back to the queue after the {@code deliveries}-th delivery was nacked. */

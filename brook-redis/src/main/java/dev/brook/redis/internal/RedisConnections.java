@@ -1,0 +1,546 @@
+package dev.brook.redis.internal;
+
+import dev.brook.BrookException;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import java.net.ConnectException;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The connection lifecycle of one Redis transport: the Lettuce client and its resources, the
+ * command connection (publishing, settlement, heartbeats), the connections the destination kinds
+ * open for themselves (the shared Pub/Sub one, one per List or Stream consumer), the reconnect
+ * listener, the DNS resolver and the platform timer.
+ *
+ * <p>Ownership: unless the user passed them ({@link TransportOptions#clientResources()}, {@link
+ * TransportOptions#redisClient()}), it creates its own {@link ClientResources} (event loops named
+ * {@code brook-...}) and {@link RedisClient} ({@link LettuceClient}) and shuts both down in {@link
+ * #close()}, so a closed broker leaves no thread, connection or socket behind (its DNS resolver
+ * included). What the user passed is used and never shut down: close closes only the connections
+ * opened here. Connecting is lazy, idempotent and thread-safe; a failed connect releases what it
+ * created.
+ *
+ * <p>Locking: {@code lock} guards the fields and is never held across I/O. The first {@link
+ * #connect()} connects while concurrent callers wait on its future; other connections are opened
+ * concurrently and registered ({@link #adopt}) afterwards. {@link #close()} first stops intake
+ * (nothing is registered after it), so a connection that was being opened meanwhile is closed by
+ * whoever opened it, who then gets the same "closed" error; and closing shuts the client down,
+ * which ends a connect in progress instead of waiting for its timeout.
+ *
+ * <p>Faults: every connection reconnects on its own (back-off from 10 ms doubling to 1 s, so a
+ * Redis that is back is found within about a second). While a connection is down its commands wait
+ * in a queue bounded by {@code requestQueueSize}, each at most {@code commandTimeout}. The owner of
+ * an adopted connection hears of its losses ({@link Events}): the Pub/Sub hub reports gaps, the
+ * at-least-once consumers look again for messages Redis handed them while the reply was lost.
+ */
+public final class RedisConnections {
+
+  private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.Connection");
+
+  /** What the owner of an adopted connection hears; called on Lettuce I/O threads, so only sets flags. */
+  public interface Events {
+    /** The connection dropped; Lettuce reconnects it. */
+    default void disconnected() {}
+
+    /** The connection is back after a loss (Lettuce has subscribed its channels again). */
+    void reconnected();
+  }
+
+  private final RedisURI uri;
+  private final String masked;
+  private final TransportOptions options;
+  private final Duration connectTimeout;
+  private final Duration commandTimeout;
+  private final ConnectionLog listener = new ConnectionLog();
+
+  /** Guards the fields below; never held across I/O. */
+  private final ReentrantLock lock = new ReentrantLock();
+  private volatile boolean connected;
+  private volatile boolean closed;
+  /** The connect in progress or done; null before the first and after a failed one (the next retries). */
+  private CompletableFuture<Void> connecting;
+  /** The client and what came with it; null before connecting and after close. */
+  private LettuceClient owned;
+  private volatile StatefulRedisConnection<byte[], byte[]> connection;
+  /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
+  private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
+  private volatile boolean disconnectLogged;
+  /** {@link #timer()}: created at first use, shut down by close. */
+  private ScheduledThreadPoolExecutor timer;
+  private boolean timerStopped;
+
+  public RedisConnections(RedisURI uri, String maskedUrl, TransportOptions options) {
+    this.uri = uri;
+    this.masked = maskedUrl;
+    this.options = options;
+    this.connectTimeout = options.connectTimeout();
+    this.commandTimeout = options.commandTimeout();
+    uri.setClientName(options.clientName());
+    uri.setTimeout(commandTimeout);
+  }
+
+  /** The server's URL with any password masked, for messages. */
+  public String masked() {
+    return masked;
+  }
+
+  public TransportOptions options() {
+    return options;
+  }
+
+  public void connect() {
+    if (connected) {
+      return;
+    }
+    CompletableFuture<Void> attempt;
+    boolean mine;
+    lock.lock();
+    try {
+      if (closed) {
+        throw closedError();
+      }
+      mine = connecting == null;
+      if (mine) {
+        connecting = new CompletableFuture<>();
+      }
+      attempt = connecting;
+    } finally {
+      lock.unlock();
+    }
+    if (!mine) {
+      await(attempt); // the first caller's connect, not the lock: bounded by connectTimeout, ended by close()
+      return;
+    }
+    try {
+      open();
+      attempt.complete(null);
+    } catch (RuntimeException e) {
+      lock.lock();
+      try {
+        if (connecting == attempt) {
+          connecting = null;
+        }
+      } finally {
+        lock.unlock();
+      }
+      attempt.completeExceptionally(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Creates (or takes the user's) client, no I/O ({@link LettuceClient}), registers it so {@link
+   * #close()} can release it, then connects outside the lock.
+   */
+  private void open() {
+    LettuceClient created = LettuceClient.create(options, listener, masked);
+    RedisClient newClient = created.client();
+    boolean accepted;
+    lock.lock();
+    try {
+      accepted = !closed;
+      if (accepted) {
+        owned = created;
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (!accepted) {
+      created.release(masked);
+      throw closedError();
+    }
+    StatefulRedisConnection<byte[], byte[]> opened;
+    try {
+      opened = newClient.connect(ByteArrayCodec.INSTANCE, uri);
+    } catch (RuntimeException e) {
+      if (closed) {
+        throw closedError(); // close() shut the client down under this connect, and released it
+      }
+      BrookException failure = connectFailure(e, newClient);
+      LettuceClient mine = null;
+      lock.lock();
+      try {
+        if (owned == created) {
+          mine = owned;
+          owned = null;
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (mine != null) {
+        mine.release(masked);
+      }
+      throw failure;
+    }
+    register(opened, () -> {
+      connection = opened;
+      connected = true;
+    });
+  }
+
+  /**
+   * Runs {@code publish} under the lock unless the transport was closed meanwhile; then closes the
+   * connection just opened (close() did not see it) and throws the "closed" error.
+   */
+  private void register(StatefulConnection<?, ?> opened, Runnable publish) {
+    boolean late;
+    lock.lock();
+    try {
+      late = closed;
+      if (!late) {
+        publish.run();
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (late) {
+      try {
+        opened.close();
+      } catch (RuntimeException e) {
+        LOG.debug("Closing a connection to {} opened during close failed", masked, e);
+      }
+      throw closedError();
+    }
+  }
+
+  public IllegalStateException closedError() {
+    return new IllegalStateException("Broker " + masked + " is closed; create a new one.");
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  /** The client, once connected; throws the "closed" error after close(). */
+  private RedisClient connectedClient() {
+    connect();
+    lock.lock();
+    try {
+      if (closed || owned == null) {
+        throw closedError();
+      }
+      return owned.client();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Waits for another thread's attempt and throws what it threw. */
+  public static <T> T await(CompletableFuture<T> attempt) {
+    try {
+      return attempt.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+  }
+
+  /** The shared command connection; null before {@link #connect()}. */
+  public StatefulRedisConnection<byte[], byte[]> commandConnection() {
+    return connection;
+  }
+
+  /** The shared command connection's async API (publishing, settlement, heartbeats); non-blocking commands only. */
+  public RedisAsyncCommands<byte[], byte[]> commands() {
+    return connection.async();
+  }
+
+  /** The shared command connection's sync API; non-blocking commands only. */
+  public RedisCommands<byte[], byte[]> syncCommands() {
+    return connection.sync();
+  }
+
+  /** A new Pub/Sub connection, not yet {@link #adopt adopted}: the caller builds its listener first. */
+  public StatefulRedisPubSubConnection<byte[], byte[]> connectPubSub() {
+    RedisClient c = connectedClient();
+    try {
+      return c.connectPubSub(ByteArrayCodec.INSTANCE, uri); // outside the lock: opened concurrently
+    } catch (RuntimeException e) {
+      throw closed ? closedError() : connectFailure(e, c);
+    }
+  }
+
+  /**
+   * Takes a connection the caller opened into the transport's care: {@link #close()} closes it and
+   * {@code events} hears of its losses. Throws the "closed" error, after closing it, when the
+   * transport was closed meanwhile.
+   */
+  public void adopt(StatefulConnection<?, ?> opened, Events events) {
+    register(opened, () -> adopted.put(opened, events));
+  }
+
+  /**
+   * A new connection for one consumer's blocking reads; close it with {@link #closeDedicated}.
+   *
+   * @param onReconnect runs on a Lettuce I/O thread each time the connection is back after a loss;
+   *     it must only set a flag
+   */
+  public StatefulRedisConnection<byte[], byte[]> dedicatedConnection(Runnable onReconnect) {
+    RedisClient c = connectedClient();
+    StatefulRedisConnection<byte[], byte[]> opened;
+    try {
+      opened = c.connect(ByteArrayCodec.INSTANCE, uri); // outside the lock: consumers connect concurrently
+    } catch (RuntimeException e) {
+      throw closed ? closedError() : connectFailure(e, c);
+    }
+    adopt(opened, onReconnect::run);
+    return opened;
+  }
+
+  /** Closes an adopted connection before the transport closes (a stopped consumer's). */
+  public void closeDedicated(StatefulConnection<?, ?> c) {
+    if (adopted.remove(c) != null) {
+      c.closeAsync();
+    }
+  }
+
+  /**
+   * One platform thread ({@code brook-timer}, daemon) for this broker's periodic and delayed work —
+   * List heartbeats, the back-off of nacked List items. A platform thread, so CPU-bound handlers
+   * that keep every virtual-thread carrier busy cannot delay a heartbeat until its key expires.
+   * Tasks must be short and must not block (they send asynchronous commands). Created at first use;
+   * {@link #close()} shuts it down.
+   */
+  public synchronized ScheduledExecutorService timer() {
+    if (timer == null) {
+      if (timerStopped) {
+        throw closedError();
+      }
+      timer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("brook-timer").daemon(true).factory());
+      timer.setRemoveOnCancelPolicy(true);
+      timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    }
+    return timer;
+  }
+
+  private void stopTimer() {
+    ScheduledThreadPoolExecutor t;
+    synchronized (this) {
+      t = timer;
+      timer = null;
+      timerStopped = true;
+    }
+    if (t != null) {
+      t.shutdownNow();
+      try {
+        t.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
+   * Once, in order: stops intake (nothing is registered after this; connections opened meanwhile
+   * are closed by their openers), flushes the command connection, then closes the connections, the
+   * DNS resolver, the client and the resources (those Brook created), all outside the lock.
+   */
+  public void close() {
+    lock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      connected = false;
+    } finally {
+      lock.unlock();
+    }
+    try {
+      closeConnections();
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private void closeConnections() {
+    flush();
+    List<AutoCloseable> connections = new ArrayList<>();
+    LettuceClient mine;
+    lock.lock();
+    try {
+      connections.addAll(adopted.keySet());
+      adopted.clear();
+      if (connection != null) {
+        connections.add(connection);
+      }
+      connection = null;
+      mine = owned;
+      owned = null;
+    } finally {
+      lock.unlock();
+    }
+    for (AutoCloseable c : connections) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.debug("Closing a connection to {} failed", masked, e);
+      }
+    }
+    if (mine != null) {
+      mine.release(masked);
+    }
+  }
+
+  /**
+   * Waits (at most a second) until Redis has answered every command sent so far on the command
+   * connection — acknowledgements and give-backs of the subscriptions just stopped — by sending a
+   * PING behind them: replies come in order. Closing without it could cut them off.
+   */
+  private void flush() {
+    StatefulRedisConnection<byte[], byte[]> c = connection;
+    if (c == null || !c.isOpen()) {
+      return;
+    }
+    try {
+      c.async().ping().get(Math.min(1_000, commandTimeout.toMillis()), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      LOG.debug("Flushing the command connection to {} before closing failed", masked, e);
+    }
+  }
+
+  /** A failed connect as a {@link BrookException} naming the server, the reason and the fix. */
+  private BrookException connectFailure(RuntimeException e, RedisClient c) {
+    Throwable root = e;
+    Throwable refused = null;
+    Throwable unknownHost = null;
+    Throwable tls = null;
+    while (true) {
+      if (root instanceof ConnectException && refused == null) {
+        refused = root;
+      } else if (root instanceof UnknownHostException && unknownHost == null) {
+        unknownHost = root;
+      } else if (root instanceof SSLException && tls == null) {
+        tls = root;
+      }
+      if (root.getCause() == null || root.getCause() == root) {
+        break;
+      }
+      root = root.getCause();
+    }
+    String text = String.valueOf(root.getMessage());
+    Throwable typed = RedisErrors.translate(root);
+    if (typed instanceof RedisErrors.NoSuchDatabase) {
+      return noSuchDatabase(text, c, e);
+    }
+    if (typed instanceof RedisErrors.WrongPass) {
+      return new BrookException("Redis at " + masked + " rejected the credentials (" + text
+          + "). Check the user and password in the URL: redis://user:password@host:port.", e);
+    }
+    if (typed instanceof RedisErrors.NoAuth) {
+      return new BrookException("Redis at " + masked + " requires authentication (" + text
+          + "). Put the user and password in the URL: redis://user:password@host:port.", e);
+    }
+    if (typed instanceof RedisErrors.NoPerm) {
+      return new BrookException("Redis at " + masked + " refused a command Brook needs to connect (" + text
+          + "). Grant the URL's user the commands it uses, e.g. ACL SETUSER <user> +@all ~* &*.", e);
+    }
+    String reason;
+    String fix = "Start redis-server there or pass another URL.";
+    if (tls != null) {
+      reason = "TLS handshake failed: " + tls.getMessage();
+      fix = "Check that the server speaks TLS on that port (rediss://) and that its certificate is signed by a CA you "
+          + "trust: RedisBroker.builder().caCertificate(Path) takes the CA's PEM file.";
+    } else if (refused != null) {
+      reason = "connection refused";
+    } else if (unknownHost != null) {
+      reason = "unknown host";
+      fix = "Check the host name in the URL.";
+    } else if (root.getClass().getSimpleName().contains("Timeout") || text.contains("timed out")) {
+      reason = "no answer within " + connectTimeout.toMillis() + " ms";
+    } else if (!(e instanceof RedisConnectionException)) {
+      reason = e.getClass().getSimpleName() + ": " + text;
+    } else {
+      reason = text;
+    }
+    return new BrookException("No Redis at " + masked + " (" + reason + "). " + fix, e);
+  }
+
+  /**
+   * Redis refused the URL's database number: says so with how many databases it has, asked on
+   * database 0 ({@code CONFIG GET databases}); without that count when Redis does not tell.
+   */
+  private BrookException noSuchDatabase(String redisSays, RedisClient c, RuntimeException e) {
+    int db = uri.getDatabase();
+    String count = null;
+    try (StatefulRedisConnection<String, String> probe = c.connect(StringCodec.UTF8,
+        RedisURI.builder(uri).withDatabase(0).build())) {
+      count = probe.sync().configGet("databases").get("databases");
+    } catch (RuntimeException notTold) {
+      LOG.debug("Could not ask {} how many databases it has", masked, notTold);
+    }
+    if (count != null && count.matches("\\d+")) {
+      int n = Integer.parseInt(count);
+      return new BrookException("Redis at " + masked + " has no database " + db + " (it has " + n + " databases: 0.."
+          + (n - 1) + "); use a database number below " + n + " in the URL, or raise `databases` in redis.conf.", e);
+    }
+    return new BrookException("Redis at " + masked + " has no database " + db + " (Redis says: " + redisSays
+        + "); use a lower database number in the URL, or raise `databases` in redis.conf.", e);
+  }
+
+  /**
+   * One WARN when a connection drops, one INFO when it is back; Lettuce reconnects and
+   * resubscribes. Tells the owners of adopted connections about their own connection's losses. Runs
+   * on Lettuce I/O threads: only logs and sets flags. On a client the user passed, it hears of the
+   * user's connections too, and ignores them.
+   */
+  private final class ConnectionLog implements RedisConnectionStateListener {
+    @Override
+    public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
+      Events events = adopted.get(c);
+      if (events != null) {
+        events.reconnected();
+      }
+      if (disconnectLogged && (events != null || c == connection)) {
+        disconnectLogged = false;
+        LOG.info("Reconnected to {}; channels and patterns are subscribed again.", masked);
+      }
+    }
+
+    @Override
+    public void onRedisDisconnected(RedisChannelHandler<?, ?> c) {
+      // Lettuce reports every disconnect with isOpen() false. One Brook closes on purpose (a stopped
+      // List/Stream consumer, or everything at close) is no longer registered here when it goes.
+      Events events = adopted.get(c);
+      boolean ours = events != null || c == connection;
+      if (closed || !ours) {
+        return;
+      }
+      if (events != null) {
+        events.disconnected();
+      }
+      if (!disconnectLogged) {
+        disconnectLogged = true;
+        LOG.warn("Lost the connection to {}; reconnecting in the background.", masked);
+      }
+    }
+  }
+
+}

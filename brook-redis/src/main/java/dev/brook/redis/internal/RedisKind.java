@@ -1,0 +1,42 @@
+package dev.brook.redis.internal;
+
+import dev.brook.Destination;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Transport;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One kind of Redis destination — a Pub/Sub channel or pattern, a List, a Stream — and everything
+ * the transport does with destinations of its class: how one is read ({@link #consumer}) and
+ * written ({@link #send}, {@link #sendBatch}). Each kind lives in its own package ({@code pubsub},
+ * {@code list}, {@code stream}) with its consumer, inbound message and producer steps, so adding a
+ * kind touches that package and the one line in {@link RedisTransport} that lists the kinds; the
+ * transport finds a destination's kind by its class ({@link RedisKinds}), never by a chain of
+ * {@code instanceof}. A kind's description for AsyncAPI and its in-memory model for tests belong
+ * here too.
+ *
+ * <p>One instance per transport, created with the transport's {@link RedisContext}; thread-safe.
+ *
+ * @param <D> the destination class this kind serves (the public destination classes are final)
+ */
+public interface RedisKind<D extends Destination> {
+
+  /** The destination class this kind serves. */
+  Class<D> type();
+
+  /** A consumer that delivers the destination's messages to the sink once started (see {@link Transport#consumer}). */
+  Transport.Consumer consumer(D destination, String subscriptionId, Transport.Sink sink);
+
+  /** Sends one message; the future completes when Redis has it (see {@link Transport#send}). */
+  CompletableFuture<Void> send(D destination, Frame frame);
+
+  /** Sends several messages in order; by default one {@link #send} each, pipelined on the command connection. */
+  default CompletableFuture<Void> sendBatch(D destination, List<Frame> frames) {
+    CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = send(destination, frames.get(i));
+    }
+    return CompletableFuture.allOf(all);
+  }
+}

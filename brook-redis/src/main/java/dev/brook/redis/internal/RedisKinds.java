@@ -1,0 +1,63 @@
+package dev.brook.redis.internal;
+
+import dev.brook.Destination;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Transport;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Finds a destination's {@link RedisKind} by its class. A destination of a class no kind serves (one
+ * from another broker) is refused with an error naming it and the destinations this broker takes.
+ */
+public final class RedisKinds {
+
+  private final Map<Class<?>, RedisKind<?>> byType = new HashMap<>();
+
+  public RedisKinds(List<RedisKind<?>> kinds) {
+    for (RedisKind<?> kind : kinds) {
+      if (byType.putIfAbsent(kind.type(), kind) != null) {
+        throw new IllegalArgumentException("Two kinds serve " + kind.type().getName());
+      }
+    }
+  }
+
+  public Transport.Consumer consumer(Destination destination, String subscriptionId, Transport.Sink sink) {
+    return consumer(of(destination, "subscribe to"), destination, subscriptionId, sink);
+  }
+
+  public CompletableFuture<Void> send(Destination destination, Frame frame) {
+    return send(of(destination, "publish to"), destination, frame);
+  }
+
+  public CompletableFuture<Void> sendBatch(Destination destination, List<Frame> frames) {
+    return sendBatch(of(destination, "publish to"), destination, frames);
+  }
+
+  /** The kind of this destination; public destination classes are final, so its class is the key. */
+  public RedisKind<?> of(Destination destination, String action) {
+    RedisKind<?> kind = byType.get(destination.getClass());
+    if (kind == null) {
+      throw new IllegalArgumentException("RedisBroker cannot " + action + " " + destination.key() + " ("
+          + destination.getClass().getName() + "). Use a destination from dev.brook.redis.Redis: channel, pattern, list or stream.");
+    }
+    return kind;
+  }
+
+  private static <D extends Destination> Transport.Consumer consumer(RedisKind<D> kind, Destination destination,
+      String subscriptionId, Transport.Sink sink) {
+    return kind.consumer(kind.type().cast(destination), subscriptionId, sink);
+  }
+
+  private static <D extends Destination> CompletableFuture<Void> send(RedisKind<D> kind, Destination destination,
+      Frame frame) {
+    return kind.send(kind.type().cast(destination), frame);
+  }
+
+  private static <D extends Destination> CompletableFuture<Void> sendBatch(RedisKind<D> kind, Destination destination,
+      List<Frame> frames) {
+    return kind.sendBatch(kind.type().cast(destination), frames);
+  }
+}

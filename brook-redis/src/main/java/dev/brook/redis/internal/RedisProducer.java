@@ -1,0 +1,101 @@
+package dev.brook.redis.internal;
+
+import dev.brook.BrookException;
+import dev.brook.Destination;
+import dev.brook.spi.Frame;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * What every destination kind's publishing shares: the envelope with its size check, the command
+ * connection to send on, and the failure of a publish as a {@link BrookException} that says what
+ * happened to the message and what to do. The kinds choose the command (PUBLISH, RPUSH, XADD).
+ *
+ * <p>Faults: a publish that does not get through within {@code commandTimeout}, finds the request
+ * queue full, or loses its connection fails with an error naming the destination, the server and
+ * the fix; nothing is dropped silently, and a timed-out command is never sent later.
+ */
+public final class RedisProducer {
+
+  private final RedisConnections connections;
+  private final TransportOptions options;
+
+  public RedisProducer(RedisConnections connections) {
+    this.connections = connections;
+    this.options = connections.options();
+  }
+
+  /** The command connection's async API; publishing never blocks a caller's thread on Redis. */
+  public RedisAsyncCommands<byte[], byte[]> commands() {
+    return connections.commands();
+  }
+
+  /** The command connection itself, for a kind that dispatches hand-built commands in one write. */
+  public StatefulRedisConnection<byte[], byte[]> connection() {
+    return connections.commandConnection();
+  }
+
+  /** The envelope, refused when a subscriber would refuse it for its size. */
+  public byte[] encode(Destination destination, Frame frame) {
+    byte[] value = Envelope.encode(frame.headers(), frame.payload());
+    if (value.length > options.maxMessageSize()) {
+      throw new BrookException("Cannot publish to " + destination.key() + ": the message is " + value.length
+          + " bytes, over the maxMessageSize of " + options.maxMessageSize() + " bytes, so Brook's subscribers would reject it. "
+          + "Send large data by reference (a key or a URL), or raise RedisBroker.builder().maxMessageSize(...) on every broker that reads it.");
+    }
+    return value;
+  }
+
+  /** Completes when Redis has the message, or fails with a BrookException that says why and what to do. */
+  public CompletableFuture<Void> published(Destination destination, CompletionStage<?> sent) {
+    return sent.toCompletableFuture().handle((ok, error) -> {
+      if (error != null) {
+        throw failure(destination, error);
+      }
+      return null;
+    });
+  }
+
+  /** A failed publish in words: whether Redis may have the message, and what to do. */
+  public RuntimeException failure(Destination destination, Throwable error) {
+    Throwable e = RedisErrors.unwrap(error);
+    Throwable kind = RedisErrors.translate(e);
+    StatefulRedisConnection<byte[], byte[]> c = connections.commandConnection();
+    boolean down = c == null || !c.isOpen();
+    String masked = connections.masked();
+    if (e instanceof RedisCommandTimeoutException) {
+      return new BrookException("Could not publish to " + destination.key() + ": " + masked + " did not answer within the "
+          + "commandTimeout of " + describe(options.commandTimeout()) + (down
+              ? "; the connection is down and Brook keeps reconnecting. The message was not stored unless Redis took it "
+                  + "just before the connection dropped. Check that Redis is running there and publish it again"
+              : ". Redis may still store the message. Check the load on Redis")
+          + "; RedisBroker.builder().commandTimeout(...) sets how long a publish waits.", e);
+    }
+    if (kind instanceof RedisErrors.QueueFull) {
+      return new BrookException("Could not publish to " + destination.key() + ": " + options.requestQueueSize()
+          + " commands already wait for " + masked + " (requestQueueSize)" + (down ? " while the connection is down" : "")
+          + ". The message was not sent. Wait for earlier publishes to complete before sending more, or raise "
+          + "RedisBroker.builder().requestQueueSize(...).", e);
+    }
+    if (e instanceof IOException || kind instanceof RedisErrors.ConnectionClosed
+        || e instanceof RedisException && e.getCause() instanceof IOException) {
+      Throwable why = e instanceof RedisException && e.getCause() != null ? e.getCause() : e;
+      return new BrookException("Could not publish to " + destination.key() + ": the connection to " + masked
+          + " dropped while the message was on its way (" + why + "). Redis may or may not have stored it: "
+          + "publish it again once Redis answers (a retry may store it twice).", e);
+    }
+    return e instanceof RuntimeException r ? r : new CompletionException(e);
+  }
+
+  private static String describe(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
+  }
+}

@@ -1,0 +1,56 @@
+package dev.brook.redis.internal.list;
+
+import dev.brook.redis.ListDestination;
+import dev.brook.redis.internal.RedisContext;
+import dev.brook.redis.internal.RedisKind;
+import dev.brook.redis.internal.RedisProducer;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Transport;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Lists: RPUSH to publish (one RPUSH for a batch), a {@link ListConsumer} per subscription to read
+ * (reliable: BLMOVE into a processing list; at-most-once: BLPOP).
+ */
+public final class ListKind implements RedisKind<ListDestination> {
+
+  private final RedisContext context;
+  private final RedisProducer producer;
+
+  public ListKind(RedisContext context) {
+    this.context = context;
+    this.producer = context.producer();
+  }
+
+  @Override
+  public Class<ListDestination> type() {
+    return ListDestination.class;
+  }
+
+  @Override
+  public Transport.Consumer consumer(ListDestination list, String subscriptionId, Transport.Sink sink) {
+    return new ListConsumer(context, list, subscriptionId, sink);
+  }
+
+  @Override
+  public CompletableFuture<Void> send(ListDestination list, Frame frame) {
+    byte[] value = producer.encode(list, frame);
+    return producer.published(list, producer.commands().rpush(key(list), value));
+  }
+
+  /** One RPUSH for the whole batch. */
+  @Override
+  public CompletableFuture<Void> sendBatch(ListDestination list, List<Frame> frames) {
+    byte[][] values = new byte[frames.size()][];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = producer.encode(list, frames.get(i));
+    }
+    return producer.published(list, producer.commands().rpush(key(list), values));
+  }
+
+  private static byte[] key(ListDestination list) {
+    return list.name().getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,105 @@
+package dev.brook.redis.internal.list;
+
+import dev.brook.redis.internal.Script;
+
+/** The Lua scripts of a reliable List: the batch move, settlement, the stop's give-back and recovery. */
+final class ListScripts {
+
+  private ListScripts() {}
+
+  /**
+   * Moves up to ARGV[1] items from the queue head to the processing list tail, in order. Three
+   * calls for the whole batch: a script looping LMOVE costs Redis about 1 µs of script overhead
+   * per item, more than the move itself.
+   */
+  static final Script MOVE_N = new Script("""
+      local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+      if #items == 0 then return items end
+      redis.call('LTRIM', KEYS[1], #items, -1)
+      redis.call('RPUSH', KEYS[2], unpack(items))
+      return items""");
+
+  /**
+   * A batch of settlements. KEYS: processing list, queue, dead letter. ARGV: triples (op, value,
+   * new value): A ack, Q requeue (the new value to the queue head), D dead letter (the new value to
+   * the dead letter), X drop. Q, D and X act only when the value is still in the processing list
+   * (recovered meanwhile: another consumer has it). Acks come last: they usually are the head of the
+   * processing list (settled about in the order fetched), and those are trimmed off in a few calls;
+   * the rest are removed one LREM each.
+   */
+  static final Script SETTLE = new Script("""
+      local p = KEYS[1]
+      local want, acks = {}, 0
+      for i = 1, #ARGV, 3 do
+        local op = ARGV[i]
+        if op == 'A' then
+          want[ARGV[i + 1]] = (want[ARGV[i + 1]] or 0) + 1
+          acks = acks + 1
+        elseif redis.call('LREM', p, 1, ARGV[i + 1]) > 0 then
+          if op == 'Q' then redis.call('LPUSH', KEYS[2], ARGV[i + 2])
+          elseif op == 'D' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
+        end
+      end
+      while acks > 0 do
+        local head = redis.call('LRANGE', p, 0, math.min(acks, 100) - 1)
+        local k = 0
+        for _, v in ipairs(head) do
+          local c = want[v]
+          if c == nil or c == 0 then break end
+          want[v] = c - 1
+          k = k + 1
+        end
+        if k == 0 then break end
+        redis.call('LTRIM', p, k, -1)
+        acks = acks - k
+        if k < #head then break end
+      end
+      if acks > 0 then
+        for v, c in pairs(want) do
+          if c > 0 then redis.call('LREM', p, c, v) end
+        end
+      end
+      return 1""");
+
+  /**
+   * The stop's give-back: the processing list back to the queue head, in the order it holds (the
+   * order fetched). KEYS: processing list, queue. ARGV[1]: n; then n pairs (value, new value) for
+   * nacked items going back with their delivery count; then values that stay (still held by a
+   * handler that ignored the interrupt). Returns how many went back.
+   */
+  static final Script GIVE_BACK = new Script("""
+      local items = redis.call('LRANGE', KEYS[1], 0, -1)
+      if #items == 0 then return 0 end
+      local n = tonumber(ARGV[1])
+      local swap, keep = {}, {}
+      for i = 0, n - 1 do
+        local old = ARGV[2 + 2 * i]
+        swap[old] = swap[old] or {}
+        table.insert(swap[old], ARGV[3 + 2 * i])
+      end
+      for i = 2 + 2 * n, #ARGV do keep[ARGV[i]] = (keep[ARGV[i]] or 0) + 1 end
+      local back, stay = {}, {}
+      for _, v in ipairs(items) do
+        local k = keep[v]
+        if k ~= nil and k > 0 then
+          keep[v] = k - 1
+          stay[#stay + 1] = v
+        else
+          local s = swap[v]
+          if s ~= nil and #s > 0 then v = table.remove(s) end
+          back[#back + 1] = v
+        end
+      end
+      redis.call('DEL', KEYS[1])
+      for i = 1, #stay, 1000 do redis.call('RPUSH', KEYS[1], unpack(stay, i, math.min(i + 999, #stay))) end
+      local rev = {}
+      for i = #back, 1, -1 do rev[#rev + 1] = back[i] end
+      for i = 1, #rev, 1000 do redis.call('LPUSH', KEYS[2], unpack(rev, i, math.min(i + 999, #rev))) end
+      return #back""");
+
+  /** A dead consumer's processing list back to the queue head, keeping its order. */
+  static final Script RECOVER = new Script("""
+      local n = 0
+      while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end
+      return n""");
+}

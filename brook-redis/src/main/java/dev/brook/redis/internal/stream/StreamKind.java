@@ -1,0 +1,85 @@
+package dev.brook.redis.internal.stream;
+
+import dev.brook.redis.StreamDestination;
+import dev.brook.redis.internal.RedisContext;
+import dev.brook.redis.internal.RedisKind;
+import dev.brook.redis.internal.RedisProducer;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Transport;
+import io.lettuce.core.XAddArgs;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.protocol.RedisCommand;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Streams: XADD to publish (the envelope in field {@code __data__}, trimmed with {@code MAXLEN ~}
+ * when the destination sets maxLen), a {@link StreamConsumer} per subscription to read (with a
+ * group: XREADGROUP and settlement; without: XREAD).
+ */
+public final class StreamKind implements RedisKind<StreamDestination> {
+
+  private final RedisContext context;
+  private final RedisProducer producer;
+
+  public StreamKind(RedisContext context) {
+    this.context = context;
+    this.producer = context.producer();
+  }
+
+  @Override
+  public Class<StreamDestination> type() {
+    return StreamDestination.class;
+  }
+
+  @Override
+  public Transport.Consumer consumer(StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    return new StreamConsumer(context, stream, subscriptionId, sink);
+  }
+
+  @Override
+  public CompletableFuture<Void> send(StreamDestination stream, Frame frame) {
+    byte[] value = producer.encode(stream, frame);
+    XAddArgs args = new XAddArgs();
+    if (stream.maxLength() > 0) {
+      args.maxlen(stream.maxLength()).approximateTrimming();
+    }
+    return producer.published(stream, producer.commands().xadd(key(stream), args, Map.of(StreamInbound.DATA_FIELD, value)));
+  }
+
+  /**
+   * One write for the whole batch: the XADDs are built by hand and dispatched together, rather than
+   * sent (and flushed) one by one through the command API.
+   */
+  @Override
+  public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
+    byte[] key = key(stream);
+    List<RedisCommand<byte[], byte[], ?>> commands = new ArrayList<>(frames.size());
+    CompletableFuture<?>[] futures = new CompletableFuture<?>[frames.size()];
+    for (int i = 0; i < futures.length; i++) {
+      CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key);
+      if (stream.maxLength() > 0) {
+        args.add("MAXLEN").add("~").add(stream.maxLength());
+      }
+      args.add("*").add(StreamInbound.DATA_FIELD).addValue(producer.encode(stream, frames.get(i)));
+      AsyncCommand<byte[], byte[], String> command = new AsyncCommand<>(
+          new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args));
+      commands.add(command);
+      futures[i] = command;
+    }
+    producer.connection().dispatch(commands);
+    return producer.published(stream, CompletableFuture.allOf(futures));
+  }
+
+  private static byte[] key(StreamDestination stream) {
+    return stream.name().getBytes(StandardCharsets.UTF_8);
+  }
+}

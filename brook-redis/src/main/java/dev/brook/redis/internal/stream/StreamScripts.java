@@ -1,0 +1,97 @@
+package dev.brook.redis.internal.stream;
+
+import dev.brook.redis.internal.Script;
+
+/** The Lua scripts of a Stream-group consumer: claiming pending entries and settling a batch. */
+final class StreamScripts {
+
+  private StreamScripts() {}
+
+  /**
+   * Claims pending entries: this consumer's own (min idle 0: only if it still owns them) or any
+   * consumer's idle at least min idle. Returns per entry {id, attempt, fields, over}: over = 1 when
+   * it already had maxDeliveries attempts (not claimed: it goes to the dead letter), else it was
+   * claimed (XCLAIM counts the attempt). Entries deleted from the stream are acknowledged.
+   */
+  static final Script CLAIM = new Script("""
+      local key, group, me = KEYS[1], ARGV[1], ARGV[2]
+      local minIdle, max = tonumber(ARGV[3]), tonumber(ARGV[4])
+      local out, claim, counts = {}, {}, {}
+      for i = 5, #ARGV do
+        local id = ARGV[i]
+        local p = redis.call('XPENDING', key, group, id, id, 1)[1]
+        if p and ((minIdle == 0 and p[2] == me) or (minIdle > 0 and p[3] >= minIdle)) then
+          if p[4] >= max then
+            local e = redis.call('XRANGE', key, id, id)[1]
+            if e then
+              out[#out + 1] = {id, p[4], e[2], 1}
+            else
+              redis.call('XACK', key, group, id)
+            end
+          else
+            claim[#claim + 1] = id
+            counts[id] = p[4] + 1
+          end
+        end
+      end
+      if #claim > 0 then
+        local got = {}
+        for _, e in ipairs(redis.call('XCLAIM', key, group, me, minIdle, unpack(claim))) do
+          if e then
+            got[e[1]] = true
+            out[#out + 1] = {e[1], counts[e[1]], e[2], 0}
+          end
+        end
+        for _, id in ipairs(claim) do
+          if not got[id] then
+            redis.call('XACK', key, group, id)
+          end
+        end
+      end
+      return out
+      """);
+
+  /**
+   * One batch of settlements: {@code a id} acknowledges (one XACK for all, plus XDEL with
+   * deleteOnAck), {@code d id value} dead-letters (XADD to KEYS[2] only if XACK still found it
+   * pending, so a batch sent twice writes one dead letter), {@code r id n} gives back an entry
+   * delivered as attempt n, if this consumer still owns it at that count: the counter goes back to
+   * n-1 and it is made idle, so any consumer may take it.
+   */
+  static final Script SETTLE = new Script("""
+      local key, group, me = KEYS[1], ARGV[1], ARGV[2]
+      local del, idle = ARGV[3] == '1', ARGV[4]
+      local acks = {}
+      local i = 5
+      while i <= #ARGV do
+        local op, id = ARGV[i], ARGV[i + 1]
+        if op == 'a' then
+          acks[#acks + 1] = id
+          i = i + 2
+        elseif op == 'd' then
+          if redis.call('XACK', key, group, id) == 1 then
+            redis.call('XADD', KEYS[2], '*', '__data__', ARGV[i + 2])
+          end
+          if del then
+            redis.call('XDEL', key, id)
+          end
+          i = i + 3
+        else
+          local p = redis.call('XPENDING', key, group, id, id, 1)[1]
+          local count = tonumber(ARGV[i + 2])
+          if p and p[2] == me and p[4] == count then
+            redis.call('XCLAIM', key, group, me, 0, id, 'IDLE', idle, 'RETRYCOUNT', count - 1, 'JUSTID')
+          end
+          i = i + 3
+        end
+      end
+      for j = 1, #acks, 1000 do
+        local last = math.min(j + 999, #acks)
+        redis.call('XACK', key, group, unpack(acks, j, last))
+        if del then
+          redis.call('XDEL', key, unpack(acks, j, last))
+        end
+      end
+      return #acks
+      """);
+}
