@@ -139,7 +139,7 @@ final class DefaultSubscription implements Subscription {
   @Override
   public void start() {
     engine.connectForSubscription();
-    engine.lifecycle(id, this::startInternal);
+    engine.registry().lifecycle(id, this::startInternal);
   }
 
   /**
@@ -174,7 +174,7 @@ final class DefaultSubscription implements Subscription {
   @Override
   public void stop() {
     long deadline = engine.deadline();
-    engine.lifecycleFromHandler(this, () -> stop(deadline, false));
+    engine.registry().lifecycleFromHandler(this, () -> stop(deadline, false));
   }
 
   /** The caller holds this id's lifecycle lock. */
@@ -210,7 +210,7 @@ final class DefaultSubscription implements Subscription {
   @Override
   public void close() {
     long deadline = engine.deadline();
-    engine.lifecycleFromHandler(this, () -> close(deadline));
+    engine.registry().lifecycleFromHandler(this, () -> close(deadline));
   }
 
   /** The caller holds this id's lifecycle lock. */
@@ -222,7 +222,7 @@ final class DefaultSubscription implements Subscription {
       stop(deadlineNanos, false);
     } finally {
       state = State.CLOSED;
-      engine.unregister(this);
+      engine.registry().unregister(this);
     }
   }
 
@@ -574,7 +574,7 @@ final class DefaultSubscription implements Subscription {
     if (result != null) {
       for (Destination target : publishTo) {
         try {
-          engine.publish(result, target, headers, middlewares);
+          engine.publishing().publish(result, target, headers, middlewares);
         } catch (RuntimeException e) {
           throw new BrookException("Subscription '" + id + "' could not publish the result of message "
               + ctx.messageId() + " to " + target.key() + ": " + e.getMessage(), e);
@@ -584,7 +584,7 @@ final class DefaultSubscription implements Subscription {
     if (replyTo != null) {
       Destination target = engine.transport().replyChannel(replyTo);
       try {
-        engine.publish(result, target, headers, middlewares);
+        engine.publishing().publish(result, target, headers, middlewares);
       } catch (RuntimeException e) {
         throw new BrookException("Subscription '" + id + "' could not reply to message " + ctx.messageId() + " on "
             + target.key() + ": " + e.getMessage(), e);
@@ -626,7 +626,7 @@ final class DefaultSubscription implements Subscription {
     headers.put(Codec.ERROR_MESSAGE, clip(message));
     Destination target = engine.transport().replyChannel(replyTo);
     try {
-      engine.publish(null, target, headers, publishStack.with(engine.middlewares()));
+      engine.publishing().publish(null, target, headers, publishStack.with(engine.middlewares()));
     } catch (RuntimeException e) {
       long suppressed = errorReplyWarnings.acquire();
       if (suppressed >= 0) {

@@ -17,12 +17,18 @@ final class PublishStep implements Middleware.PublishChain {
   private final PublishCommand command;
   private final Function<PublishCommand, CompletableFuture<Void>> terminal;
 
-  PublishStep(Middleware[] middlewares, int index, PublishCommand command,
+  private PublishStep(Middleware[] middlewares, int index, PublishCommand command,
       Function<PublishCommand, CompletableFuture<Void>> terminal) {
     this.middlewares = middlewares;
     this.index = index;
     this.command = command;
     this.terminal = terminal;
+  }
+
+  /** Runs {@code command} through {@code middlewares}, then {@code terminal}. */
+  static CompletableFuture<Void> run(Middleware[] middlewares, PublishCommand command,
+      Function<PublishCommand, CompletableFuture<Void>> terminal) {
+    return new PublishStep(middlewares, 0, command, terminal).proceed(command);
   }
 
   @Override

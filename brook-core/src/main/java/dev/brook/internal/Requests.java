@@ -200,7 +200,7 @@ final class Requests {
     future.whenComplete((r, e) -> forget(p));
     CompletableFuture<Void> sent;
     try {
-      sent = engine.dispatch(payload, destination, all, middlewares);
+      sent = engine.publishing().dispatch(payload, destination, all, middlewares);
     } catch (RuntimeException e) {
       future.cancel(false);
       throw e;
