@@ -18,7 +18,6 @@ import java.lang.reflect.Type;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,11 +62,7 @@ final class DefaultSubscription implements Subscription {
   private volatile Transport.Consumer consumer;
   private volatile Mailbox mailbox;
 
-  private final LongAdder received = new LongAdder();
-  private final LongAdder handled = new LongAdder();
-  private final LongAdder failed = new LongAdder();
-  private final LongAdder decodeErrors = new LongAdder();
-  private final LongAdder dropped = new LongAdder();
+  private final SubscriptionCounters counters = new SubscriptionCounters();
   private volatile boolean droppingLogged;
   /** At most a few WARN lines a minute for messages that cannot be read; the rest are summarized. */
   private final WarnLimit decodeWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
@@ -195,7 +190,7 @@ final class DefaultSubscription implements Subscription {
         if (!drained) {
           LOG.warn("Subscription '{}' did not finish its handlers within the graceful timeout of {}; "
               + "they were interrupted and their messages given back{}.", id, engine.gracefulTimeout(),
-              destination.atLeastOnce() ? "" : " (at-most-once: " + dropped.sum() + " message(s) dropped so far)");
+              destination.atLeastOnce() ? "" : " (at-most-once: " + counters.dropped.sum() + " message(s) dropped so far)");
         }
         consumer = null;
         mailbox = null;
@@ -228,7 +223,7 @@ final class DefaultSubscription implements Subscription {
 
   @Override
   public SubscriptionMetrics metrics() {
-    return new SubscriptionMetrics(received.sum(), handled.sum(), failed.sum(), decodeErrors.sum(), dropped.sum());
+    return counters.snapshot();
   }
 
   /** Worker threads alive now; 0 when stopped. For leak tests. */
@@ -238,7 +233,7 @@ final class DefaultSubscription implements Subscription {
   }
 
   private void discard(Inbound message) {
-    dropped.increment();
+    counters.dropped.increment();
     if (!droppingLogged && state == State.RUNNING) {
       droppingLogged = true;
       LOG.warn("Subscription '{}' dropped a message from {}: its buffer of {} messages is full. "
@@ -274,7 +269,7 @@ final class DefaultSubscription implements Subscription {
   private void process(List<Inbound> messages) {
     if (batchSize == 0) {
       for (Inbound in : messages) {
-        received.increment();
+        counters.received.increment();
         DefaultMessageContext ctx = new DefaultMessageContext(this, in, in.frame(), null);
         run(ctx);
         ctx.processed();
@@ -285,7 +280,7 @@ final class DefaultSubscription implements Subscription {
   }
 
   private void processBatch(List<Inbound> messages) {
-    received.add(messages.size());
+    counters.received.add(messages.size());
     List<Object> payloads = new ArrayList<>(messages.size());
     List<Inbound> decoded = new ArrayList<>(messages.size());
     Frame firstFrame = null;
@@ -343,7 +338,7 @@ final class DefaultSubscription implements Subscription {
   }
 
   private void badInput(DefaultMessageContext ctx, BadInput b) {
-    decodeErrors.increment();
+    counters.decodeErrors.increment();
     ctx.failure(b.error() != null ? b.error() : b);
     Inbound in = ctx.inbound();
     long suppressed = decodeWarnings.acquire();
@@ -391,7 +386,7 @@ final class DefaultSubscription implements Subscription {
       giveBack(ctx);
       return;
     }
-    failed.increment();
+    counters.failed.increment();
     ctx.failure(t);
     if (t instanceof InterruptedException) {
       Thread.currentThread().interrupt();
@@ -437,7 +432,7 @@ final class DefaultSubscription implements Subscription {
         }
         return settleFailure(ctx, t);
       }
-      handled.increment();
+      counters.handled.increment();
       if (ackPolicy != AckPolicy.MANUAL) {
         ctx.ack();
       }
@@ -449,7 +444,7 @@ final class DefaultSubscription implements Subscription {
       try {
         throw thrown;
       } catch (AckMessage signal) {
-        handled.increment();
+        counters.handled.increment();
         ctx.ack();
         ctx.outcome("acked by the handler");
         return null;

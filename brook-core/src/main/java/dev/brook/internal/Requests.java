@@ -80,7 +80,7 @@ final class Requests {
   }
 
   RequestMetrics metrics() {
-    return new RequestMetrics(pending.size(), replied.sum(), timedOut.sum(), late.sum());
+    return new RequestSnapshot(pending.size(), replied.sum(), timedOut.sum(), late.sum());
   }
 
   /** The reply channel's name, or null before the first request. */

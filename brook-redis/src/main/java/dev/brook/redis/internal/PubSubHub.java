@@ -149,7 +149,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> {
     gapLock.lock();
     try {
       long down = downtimeNanos + (downSince != 0 ? System.nanoTime() - downSince : 0);
-      return new dev.brook.redis.PubSubMetrics(received.get(), disconnects, Duration.ofNanos(down), estimatedLost);
+      return new PubSubSnapshot(received.get(), disconnects, Duration.ofNanos(down), estimatedLost);
     } finally {
       gapLock.unlock();
     }
