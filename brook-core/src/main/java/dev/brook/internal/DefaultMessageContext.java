@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class DefaultMessageContext implements MessageContext, Middleware.ConsumeChain {
 
-  private final DefaultSubscription subscription;
+  private final ConsumePipeline pipeline;
   private final Inbound inbound;
   private final Frame frame;
   /** The messages settled together: null for a single message (then just {@link #inbound}). */
@@ -42,8 +42,8 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
   /** The handler's (or decoding's) exception, for transports that report it (the test broker). */
   private Throwable failure;
 
-  DefaultMessageContext(DefaultSubscription subscription, Inbound inbound, Frame frame, List<Inbound> batch) {
-    this.subscription = subscription;
+  DefaultMessageContext(ConsumePipeline pipeline, Inbound inbound, Frame frame, List<Inbound> batch) {
+    this.pipeline = pipeline;
     this.inbound = inbound;
     this.frame = frame;
     this.batch = batch;
@@ -63,7 +63,7 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
     int i = index;
     Middleware[] chain = links;
     if (i >= chain.length) {
-      return subscription.handler().handle(payload, this);
+      return pipeline.handler.handle(payload, this);
     }
     index = i + 1;
     try {
@@ -106,7 +106,7 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
 
   @Override
   public Subscription subscription() {
-    return subscription;
+    return pipeline.subscription;
   }
 
   String outcome() {
@@ -184,7 +184,7 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
 
   @Override
   public Destination destination() {
-    return subscription.destination();
+    return pipeline.destination;
   }
 
   @Override
