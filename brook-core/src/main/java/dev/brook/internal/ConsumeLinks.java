@@ -43,9 +43,9 @@ final class ConsumeLinks {
     return links.toArray(MiddlewareStack.NONE);
   }
 
-  /** The message the chain runs for; Brook's links run only in Brook's chains. */
+  /** The message the chain runs for; Brook's links run only in Brook's chains, before any user middleware. */
   private static DefaultMessageContext message(Middleware.ConsumeChain chain) {
-    return (DefaultMessageContext) chain;
+    return ((ConsumeStep) chain).message();
   }
 
   /** One DEBUG line per message on {@code dev.brook.access}: subscription, id, channel, outcome, time. */
@@ -243,7 +243,7 @@ final class ConsumeLinks {
     }
   }
 
-  /** Decodes the frame into the handler's type unless the batch path did already. */
+  /** Decodes the frame into the handler's type; a batch comes decoded (each item on its own, before the chain). */
   static final class Decode implements Middleware {
     private final ConsumePipeline p;
 
@@ -254,18 +254,18 @@ final class ConsumeLinks {
     @Override
     public Object consume(ConsumeChain chain) throws Exception {
       DefaultMessageContext ctx = message(chain);
-      if (!ctx.isDecoded()) {
-        Object value;
-        try {
-          value = p.decode(ctx.inbound(), ctx.frame());
-        } catch (BadInput e) {
-          throw e;
-        } catch (Exception e) {
-          throw p.decodeFailure(e);
-        }
-        ctx.decoded(value);
+      if (ctx.isBatch()) {
+        return chain.proceed();
       }
-      return chain.proceed();
+      Object value;
+      try {
+        value = p.decode(ctx.inbound(), ctx.frame());
+      } catch (BadInput e) {
+        throw e;
+      } catch (Exception e) {
+        throw p.decodeFailure(e);
+      }
+      return chain.proceed(value);
     }
   }
 

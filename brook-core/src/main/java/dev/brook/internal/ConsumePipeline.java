@@ -110,7 +110,7 @@ final class ConsumePipeline {
       for (Inbound in : messages) {
         counters.received.increment();
         DefaultMessageContext ctx = new DefaultMessageContext(this, in, in.frame(), null);
-        run(ctx);
+        run(ctx, null);
         ctx.processed();
       }
     } else {
@@ -146,14 +146,14 @@ final class ConsumePipeline {
       return;
     }
     DefaultMessageContext ctx = new DefaultMessageContext(this, first, firstFrame, decoded);
-    ctx.decoded(payloads);
-    run(ctx);
+    run(ctx, payloads);
     ctx.processed();
   }
 
-  private void run(DefaultMessageContext ctx) {
+  /** {@code payload}: null for a single message (decode decodes it), the decoded items for a batch. */
+  private void run(DefaultMessageContext ctx, Object payload) {
     try {
-      ctx.run(consumeStack.with(engine.middlewares()));
+      ConsumeStep.run(consumeStack.with(engine.middlewares()), ctx, payload);
     } catch (Throwable t) {
       // Settle catches everything after it; only the access log (or a bug) is before it.
       LOG.error("Subscription '{}' failed on message {} from {} outside its handler.", id,
