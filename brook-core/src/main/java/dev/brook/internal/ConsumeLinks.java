@@ -45,7 +45,7 @@ final class ConsumeLinks {
 
   /** The message the chain runs for; Brook's links run only in Brook's chains, before any user middleware. */
   private static DefaultMessageContext message(Middleware.ConsumeChain chain) {
-    return ((ConsumeStep) chain).message();
+    return (DefaultMessageContext) chain;
   }
 
   /** One DEBUG line per message on {@code dev.brook.access}: subscription, id, channel, outcome, time. */

@@ -6,11 +6,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
- * One position in the publish scope, as {@link ConsumeStep} is in the consume chain (OkHttp's
- * {@code RealInterceptorChain}): an index into an immutable array of middlewares. {@link #proceed}
- * hands the command to the middleware at {@code index} with a new step for {@code index + 1}, and
- * past the last middleware to the terminal (encode and send). Immutable, so a middleware may
- * proceed later or twice.
+ * One position in the publish scope, in the pattern of the consume chain's {@link ConsumeCursor}
+ * (OkHttp's {@code RealInterceptorChain}): an index into an immutable array of middlewares. {@link
+ * #proceed} hands the command to the middleware at {@code index} with a new step for {@code index +
+ * 1}, and past the last middleware to the terminal (encode and send). Immutable, so a middleware
+ * may proceed later (a future it completes afterwards) or twice.
  */
 final class PublishStep implements Middleware.PublishChain {
 
