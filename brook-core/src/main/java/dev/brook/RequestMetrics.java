@@ -2,12 +2,25 @@ package dev.brook;
 
 /**
  * A snapshot of one broker's request/reply counters since it was created; see {@link
- * Broker#requestMetrics()}.
+ * Broker#requestMetrics()}. Its {@code toString()} names every counter.
  *
- * @param pending requests waiting for their reply now
- * @param replied requests that received their reply
- * @param timedOut requests that failed with {@link RequestTimeoutException}
- * @param lateReplies replies that matched no waiting request (it had timed out, was cancelled, or
- *     another subscriber had replied first) and were dropped
+ * <p>An interface so that Brook can add counters without breaking code that reads these; Brook
+ * implements it, applications only read it.
  */
-public record RequestMetrics(long pending, long replied, long timedOut, long lateReplies) {}
+public interface RequestMetrics {
+
+  /** Requests waiting for their reply now. */
+  long pending();
+
+  /** Requests that received their reply. */
+  long replied();
+
+  /** Requests that failed with {@link RequestTimeoutException}. */
+  long timedOut();
+
+  /**
+   * Replies that matched no waiting request (it had timed out, was cancelled, or another subscriber
+   * had replied first) and were dropped.
+   */
+  long lateReplies();
+}

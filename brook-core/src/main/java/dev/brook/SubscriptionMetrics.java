@@ -1,14 +1,29 @@
 package dev.brook;
 
 /**
- * A snapshot of one subscription's counters since it was registered.
+ * A snapshot of one subscription's counters since it was registered, from {@link
+ * Subscription#metrics()}. Its {@code toString()} names every counter.
  *
- * @param received messages taken from Redis
- * @param handled messages whose handler returned normally
- * @param failed messages whose handler threw
- * @param decodeErrors messages that could not be decoded into the handler's type (the handler
- *     was not called)
- * @param dropped messages received but never handled because the buffer was full or the
- *     graceful timeout ran out during a stop (at-most-once destinations only)
+ * <p>An interface so that Brook can add counters without breaking code that reads these; Brook
+ * implements it, applications only read it.
  */
-public record SubscriptionMetrics(long received, long handled, long failed, long decodeErrors, long dropped) {}
+public interface SubscriptionMetrics {
+
+  /** Messages taken from Redis. */
+  long received();
+
+  /** Messages whose handler returned normally. */
+  long handled();
+
+  /** Messages whose handler threw. */
+  long failed();
+
+  /** Messages that could not be decoded into the handler's type (the handler was not called). */
+  long decodeErrors();
+
+  /**
+   * Messages received but never handled because the buffer was full or the graceful timeout ran out
+   * during a stop (at-most-once destinations only).
+   */
+  long dropped();
+}

@@ -1,52 +1,44 @@
 package dev.brook.internal;
 
-import dev.brook.spi.Transport;
-import dev.brook.spi.Frame;
-import dev.brook.BrookException;
 import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;
-import dev.brook.DuplicateSubscriptionException;
 import dev.brook.Middleware;
-import dev.brook.PublishCommand;
 import dev.brook.Publisher;
 import dev.brook.RequestMetrics;
-import dev.brook.RequestTimeoutException;
 import dev.brook.Router;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
+import dev.brook.spi.Transport;
 import java.lang.reflect.Type;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The transport-independent half of a broker: the subscription registry (one live subscription
- * per id), the broker lifecycle, the broker's middlewares, publishing through the publish scope
- * and the codec, request/reply ({@link Requests}) and including routers and annotated objects. A
- * public broker class such as {@code RedisBroker} is a thin front over one engine and one {@link
- * Transport}.
+ * The transport-independent half of a broker. It wires the parts — the subscription {@link
+ * Registry} (one live subscription per id, the per-id lifecycle locks), {@link Publishing}
+ * (publishing and the request entry points), {@link Requests} (the reply side), {@link Including}
+ * (routers, annotated objects, Bean Validation) — and owns the broker's state machine (NEW →
+ * RUNNING ⇄ STOPPED → CLOSING → CLOSED: start, stop, close), its middlewares and its transport. A
+ * public broker such as {@code RedisBroker} is a thin front over one engine ({@code BrokerBase}).
  *
- * <p>One id, one live consumer: every change to the subscriptions of one id — register (and the
- * close of the one it replaces), start, stop, close — runs under that id's lifecycle lock ({@link
- * Slot}), so they happen one after the other: a replacement starts only once the subscription it
- * replaces has stopped and given back what it held, and racing registrations of one id end with
- * exactly one running consumer and never two at once. The lifecycle lock may be held across a drain
- * (up to the graceful timeout); it is per id, and no message processing takes it.
- *
- * <p>{@code lock} guards registry changes and broker state transitions; it is held only briefly and
- * never across I/O. Lock order: an id's lifecycle lock, then {@code lock}.
+ * <p>Locking: every change to the subscriptions of one id runs under that id's lifecycle lock in the
+ * registry ({@link Registry#lifecycle}); the broker's start, stop and close take each
+ * subscription's lock in turn. {@code lock} guards the broker's state transitions and, shared with
+ * the registry, registry changes; it is held only briefly and never across I/O. Lock order: an id's
+ * lifecycle lock, then {@code lock}.
  */
 public final class BrokerEngine {
 
@@ -61,13 +53,8 @@ public final class BrokerEngine {
   private final Duration gracefulTimeout;
   private final DuplicatePolicy duplicatePolicy;
   private final int bufferSize;
-  private final Class<?>[] frameworkClasses;
 
   private final ReentrantLock lock = new ReentrantLock();
-  private final ConcurrentHashMap<String, DefaultSubscription> registry = new ConcurrentHashMap<>();
-  /** The lifecycle lock of each id some thread is changing now; an entry lives while it is in use. */
-  private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
-  private final Collection<Subscription> view = Collections.unmodifiableCollection(registry.values());
   private volatile State state = State.NEW;
   /**
    * The public broker object while started: a running broker must stay reachable (and so never be
@@ -78,9 +65,11 @@ public final class BrokerEngine {
   /** The broker's middlewares; replaced (copy on write) under {@code lock}, read per message. */
   private volatile Middleware[] middlewares = MiddlewareStack.NONE;
   private volatile boolean accessLog = true;
+
+  private final Registry registry;
   private final Requests requests = new Requests(this);
-  /** Bean Validation, created at the first {@code @Valid} handler; closed with the engine. */
-  private BeanValidation validation;
+  private final Publishing publishing = new Publishing(this, requests);
+  private final Including including = new Including(this);
 
   /**
    * @param frameworkClasses classes of the front (e.g. RedisBroker) whose frames are skipped when
@@ -93,7 +82,7 @@ public final class BrokerEngine {
     this.gracefulTimeout = Objects.requireNonNull(gracefulTimeout, "gracefulTimeout");
     this.duplicatePolicy = Objects.requireNonNull(duplicatePolicy, "duplicatePolicy");
     this.bufferSize = bufferSize;
-    this.frameworkClasses = frameworkClasses.clone();
+    this.registry = new Registry(this, lock, frameworkClasses);
   }
 
   public Transport transport() {
@@ -120,6 +109,18 @@ public final class BrokerEngine {
     return System.nanoTime() + gracefulTimeout.toNanos();
   }
 
+  Registry registry() {
+    return registry;
+  }
+
+  Publishing publishing() {
+    return publishing;
+  }
+
+  Including including() {
+    return including;
+  }
+
   public boolean isClosed() {
     State s = state;
     return s == State.CLOSED || s == State.CLOSING;
@@ -140,7 +141,7 @@ public final class BrokerEngine {
     lock.lock();
     try {
       Middleware[] now = middlewares;
-      Middleware[] next = java.util.Arrays.copyOf(now, now.length + 1);
+      Middleware[] next = Arrays.copyOf(now, now.length + 1);
       next[now.length] = middleware;
       middlewares = next;
     } finally {
@@ -159,6 +160,11 @@ public final class BrokerEngine {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** The broker's middlewares now; the array is never modified (a change replaces it). */
+  Middleware[] middlewares() {
+    return middlewares;
   }
 
   /**
@@ -204,228 +210,60 @@ public final class BrokerEngine {
   /** Stops every running subscription as the broker's stop does, and the reply channel. */
   private void pause() {
     long deadline = deadline();
-    forEachConcurrently(new ArrayList<>(registry.values()), s -> lifecycle(s.id(), () -> s.stop(deadline, true)), deadline);
+    forEachConcurrently(registry.snapshot(), s -> registry.lifecycle(s.id(), () -> s.stop(deadline, true)), deadline);
     requests.reset(deadline);
   }
 
-  /** The broker's middlewares now; the array is never modified (a change replaces it). */
-  Middleware[] middlewares() {
-    return middlewares;
-  }
-
-  /** The engine's Bean Validation, created on first use; fails with the fix when no provider is present. */
-  BeanValidation validation(String user) {
-    lock.lock();
-    try {
-      if (validation == null) {
-        validation = BeanValidation.create(user);
-      }
-      return validation;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  // ---- registration -------------------------------------------------------------------------
+  // ---- the broker API, served by the parts ---------------------------------------------------
 
   public SubscriberBuilder subscriber(Destination destination) {
     Objects.requireNonNull(destination, "destination");
-    return new DefaultSubscriberBuilder(this::register, destination);
+    return new DefaultSubscriberBuilder(registry::register, destination);
   }
 
-  /** Registers every {@code @Subscribe} method of the object, or includes it when it is a router. */
   public List<Subscription> include(Object handlers) {
-    Objects.requireNonNull(handlers, "handlers");
-    if (handlers instanceof Router router) {
-      return include(router);
-    }
-    return includeObject(handlers, "", List.of());
+    return including.include(handlers);
   }
 
   public List<Subscription> include(Router router) {
-    Objects.requireNonNull(router, "router");
-    ensureOpen("include a router in");
-    return ((DefaultRouter) router).includeInto(this, "", List.of());
-  }
-
-  /** Checks every annotated method first, so a mistake registers none of them. */
-  List<Subscription> includeObject(Object handlers, String prefix, List<Middleware> routerMiddlewares) {
-    ensureOpen("include handlers in");
-    List<SubscriptionSpec> specs = HandlerMethods.specs(this, handlers, prefix, routerMiddlewares);
-    List<Subscription> registered = new ArrayList<>(specs.size());
-    for (SubscriptionSpec spec : specs) {
-      registered.add(register(spec));
-    }
-    return registered;
-  }
-
-  Subscription register(SubscriptionSpec spec) {
-    ensureOpen("register a subscription on");
-    String id = spec.effectiveId();
-    String registeredAt = CallSite.find(frameworkClasses);
-    Codec.Decoder decoder = codec.decoderFor(spec.payloadType());
-    if (spec.ackPolicy() != null && !spec.destination().atLeastOnce()) {
-      LOG.warn("Subscription '{}' sets ackPolicy {}, but {} is at-most-once: there is nothing to acknowledge, "
-          + "so the policy has no effect.", id, spec.ackPolicy(), spec.destination().key());
-    }
-    DefaultSubscription created = new DefaultSubscription(this, spec, registeredAt, decoder);
-    return lifecycle(id, () -> replace(created));
-  }
-
-  /**
-   * Puts {@code created} in the registry in place of the live subscription of its id, closes that
-   * one (its handlers finish or are given back) and only then starts {@code created} when the broker
-   * runs. Runs under the id's lifecycle lock.
-   */
-  private DefaultSubscription replace(DefaultSubscription created) {
-    String id = created.id();
-    DefaultSubscription previous;
-    boolean start;
-    lock.lock();
-    try {
-      ensureOpen("register a subscription on");
-      previous = registry.get(id);
-      if (previous != null && created.origin() != null && created.origin().equals(previous.origin())) {
-        return previous; // the same declaration included again: nothing to change
-      }
-      if (previous != null && duplicatePolicy == DuplicatePolicy.REJECT) {
-        throw new DuplicateSubscriptionException(id, previous.registeredAt());
-      }
-      registry.put(id, created);
-      start = state == State.RUNNING;
-    } finally {
-      lock.unlock();
-    }
-    if (previous != null) {
-      logReplaced(id, created.registeredAt(), previous.registeredAt());
-      previous.close(deadline());
-    }
-    if (start && state == State.RUNNING) {
-      try {
-        created.startInternal();
-      } catch (RuntimeException e) {
-        // The caller gets no subscription to retry with: leave nothing of it behind.
-        created.close(deadline());
-        throw e;
-      }
-    }
-    return created;
-  }
-
-  /**
-   * A re-run of the same code (a notebook cell, a reload) replaces from the same call site: expected.
-   * Another call site usually means two handlers meant for one channel; they need their own ids.
-   */
-  private static void logReplaced(String id, String now, String before) {
-    if (sameCallSite(now, before)) {
-      LOG.info("Subscription '{}' registered again at {}: the previous one is stopped and replaced.", id, now);
-    } else {
-      LOG.warn("Subscription '{}' registered at {} replaces the one registered at {}: one id has one live "
-          + "subscription. If both handlers should run, give them their own ids with .id(\"...\").", id, now, before);
-    }
-  }
-
-  /** Same class, method and line; a re-run in JShell gets a new snippet class name, so only the line counts there. */
-  static boolean sameCallSite(String a, String b) {
-    if (a == null || b == null) {
-      return false;
-    }
-    return a.equals(b) || CallSite.withoutSnippet(a).equals(CallSite.withoutSnippet(b));
-  }
-
-  /**
-   * One id's lifecycle lock. Entries are reference-counted in {@code slots} (under the map's bin
-   * lock), so the map holds only ids being changed right now and nothing survives close.
-   */
-  private static final class Slot {
-    final ReentrantLock lock = new ReentrantLock();
-    int users;
-  }
-
-  /**
-   * Runs a lifecycle change of the subscriptions of {@code id} after every change of that id that
-   * began before it, and returns its result.
-   *
-   * <p>A handler that stops or closes its own subscription while another change of its id waits for
-   * that very handler to finish (a broker stop draining it) must not wait for the lock: the change
-   * then runs on its own thread once the lock is free, and this returns at once.
-   */
-  <T> T lifecycle(String id, java.util.function.Supplier<T> change) {
-    Slot slot = slots.compute(id, (k, s) -> {
-      Slot held = s != null ? s : new Slot();
-      held.users++;
-      return held;
-    });
-    try {
-      try {
-        slot.lock.lockInterruptibly();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new BrookException("Interrupted while waiting to change subscription '" + id + "'.", e);
-      }
-      try {
-        return change.get();
-      } finally {
-        slot.lock.unlock();
-      }
-    } finally {
-      slots.computeIfPresent(id, (k, s) -> --s.users == 0 ? null : s);
-    }
-  }
-
-  void lifecycle(String id, Runnable change) {
-    lifecycle(id, () -> {
-      change.run();
-      return null;
-    });
-  }
-
-  /**
-   * Stops or closes a subscription for its own handler without waiting behind a change that waits
-   * for that handler: see {@link #lifecycle(String, java.util.function.Supplier)}.
-   */
-  void lifecycleFromHandler(DefaultSubscription subscription, Runnable change) {
-    if (Mailbox.currentOwner() == subscription) {
-      Slot slot = slots.compute(subscription.id(), (k, s) -> {
-        Slot held = s != null ? s : new Slot();
-        held.users++;
-        return held;
-      });
-      boolean locked = slot.lock.tryLock();
-      try {
-        if (locked) {
-          change.run();
-          return;
-        }
-      } finally {
-        if (locked) {
-          slot.lock.unlock();
-        }
-        slots.computeIfPresent(subscription.id(), (k, s) -> --s.users == 0 ? null : s);
-      }
-      Thread.ofVirtual().name("brook-stop:" + subscription.id()).start(() -> {
-        try {
-          lifecycle(subscription.id(), change);
-        } catch (RuntimeException e) {
-          LOG.error("Stopping subscription '{}' for its handler failed.", subscription.id(), e);
-        }
-      });
-      return;
-    }
-    lifecycle(subscription.id(), change);
-  }
-
-  /** Removes a closed subscription, unless another has taken its id already. */
-  void unregister(DefaultSubscription subscription) {
-    registry.remove(subscription.id(), subscription);
+    return including.include(router);
   }
 
   public Collection<Subscription> subscriptions() {
-    return view;
+    return registry.view();
   }
 
   public Subscription subscription(String id) {
     return registry.get(id);
+  }
+
+  public Publisher publisher(Destination destination) {
+    return publishing.publisher(destination);
+  }
+
+  /** Dependent stages of the returned future never run on the transport's I/O thread ({@link UserFuture}). */
+  public CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers) {
+    return publishing.publishAsync(payload, destination, headers, middlewares);
+  }
+
+  public void publish(Object payload, Destination destination, Map<String, String> headers) {
+    publishing.await(publishAsync(payload, destination, headers), destination);
+  }
+
+  public void publishBatch(Collection<?> payloads, Destination destination) {
+    publishing.publishBatch(payloads, destination, Map.of(), middlewares);
+  }
+
+  public <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout) {
+    return publishing.requestAsync(payload, destination, replyType, timeout, Map.of(), middlewares);
+  }
+
+  public <R> R request(Object payload, Destination destination, Type replyType, Duration timeout) {
+    return publishing.request(payload, destination, replyType, timeout, Map.of(), middlewares);
+  }
+
+  public RequestMetrics requestMetrics() {
+    return requests.metrics();
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -439,7 +277,7 @@ public final class BrokerEngine {
       ensureOpen("start");
       state = State.RUNNING;
       pinnedFront = front;
-      for (DefaultSubscription s : registry.values()) {
+      for (DefaultSubscription s : registry.snapshot()) {
         if (s.startsWithBroker()) {
           toStart.add(s);
         }
@@ -463,8 +301,8 @@ public final class BrokerEngine {
       subs.forEach(this::startWithBroker);
       return;
     }
-    java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.atomic.AtomicReference<RuntimeException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    AtomicInteger next = new AtomicInteger();
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
     Runnable worker = () -> {
       for (int i; (i = next.getAndIncrement()) < subs.size(); ) {
         try {
@@ -492,7 +330,7 @@ public final class BrokerEngine {
    * with the broker (closed or replaced meanwhile, or stopped by hand).
    */
   private void startWithBroker(DefaultSubscription s) {
-    lifecycle(s.id(), () -> {
+    registry.lifecycle(s.id(), () -> {
       if (state == State.RUNNING && s.startsWithBroker()) {
         s.startInternal();
       }
@@ -516,7 +354,7 @@ public final class BrokerEngine {
     }
   }
 
-  /** Connects for a subscription started by hand, before or without {@link #start()}. */
+  /** Connects for a subscription started by hand, before or without {@link #start}. */
   void connectForSubscription() {
     ensureOpen("start a subscription on");
     transport.connect();
@@ -536,12 +374,12 @@ public final class BrokerEngine {
       }
       state = State.STOPPED;
       pinnedFront = null;
-      running = new ArrayList<>(registry.values());
+      running = registry.snapshot();
     } finally {
       lock.unlock();
     }
     long deadline = deadline();
-    forEachConcurrently(running, s -> lifecycle(s.id(), () -> s.stop(deadline, true)), deadline);
+    forEachConcurrently(running, s -> registry.lifecycle(s.id(), () -> s.stop(deadline, true)), deadline);
   }
 
   /**
@@ -560,7 +398,7 @@ public final class BrokerEngine {
         state = State.CLOSING;
       }
       pinnedFront = null;
-      open = new ArrayList<>(registry.values());
+      open = registry.snapshot();
     } finally {
       lock.unlock();
     }
@@ -570,23 +408,18 @@ public final class BrokerEngine {
     }
     try {
       long deadline = deadline();
-      forEachConcurrently(open, s -> lifecycle(s.id(), () -> s.close(deadline)), deadline);
+      forEachConcurrently(open, s -> registry.lifecycle(s.id(), () -> s.close(deadline)), deadline);
       registry.clear();
       requests.close(deadline);
     } finally {
       try {
-        BeanValidation v;
         lock.lock();
         try {
           state = State.CLOSED;
-          v = validation;
-          validation = null;
         } finally {
           lock.unlock();
         }
-        if (v != null) {
-          v.close();
-        }
+        including.close();
         transport.close();
       } finally {
         closed.complete(null);
@@ -600,8 +433,8 @@ public final class BrokerEngine {
    * a short grace), so going on earlier would close connections under stops still giving messages
    * back. One WARN when they run long, naming those still running.
    */
-  private static void forEachConcurrently(List<DefaultSubscription> subs,
-      java.util.function.Consumer<DefaultSubscription> action, long deadlineNanos) {
+  private static void forEachConcurrently(List<DefaultSubscription> subs, Consumer<DefaultSubscription> action,
+      long deadlineNanos) {
     if (subs.isEmpty()) {
       return;
     }
@@ -646,7 +479,7 @@ public final class BrokerEngine {
     }
   }
 
-  private void ensureOpen(String action) {
+  void ensureOpen(String action) {
     State s = state;
     if (s == State.CLOSED || s == State.CLOSING) {
       throw new IllegalStateException("Cannot " + action + " broker " + transport.describe()
@@ -655,159 +488,10 @@ public final class BrokerEngine {
   }
 
   /** Publishing stays open while the broker closes, until its handlers have finished. */
-  private void ensurePublishing() {
+  void ensurePublishing() {
     if (state == State.CLOSED) {
       throw new IllegalStateException("Cannot publish with broker " + transport.describe()
           + ": it is closed. A closed broker cannot be reused; create a new one.");
-    }
-  }
-
-  // ---- publishing ---------------------------------------------------------------------------
-
-  public Publisher publisher(Destination destination) {
-    Objects.requireNonNull(destination, "destination");
-    return new DefaultPublisher(PublisherTarget.of(this, destination), Map.of());
-  }
-
-  /**
-   * Sends one message through the publish scope ({@code middlewares}, then encode and send). With
-   * no middleware no command object is made. Exceptions of encoding or of the transport's checks
-   * are thrown here; the future completes when the server has taken the message.
-   */
-  CompletableFuture<Void> dispatch(Object payload, Destination destination, Map<String, String> headers,
-      Middleware[] middlewares) {
-    Objects.requireNonNull(destination, "destination");
-    Objects.requireNonNull(headers, "headers");
-    ensurePublishing();
-    transport.connect();
-    if (middlewares.length == 0) {
-      return send(payload, destination, headers);
-    }
-    PublishCommand command = new PublishCommand(payload, destination, headers);
-    return new PublishStep(middlewares, 0, command, this::send).proceed(command);
-  }
-
-  private CompletableFuture<Void> send(PublishCommand command) {
-    return send(command.payload(), command.destination(), command.headers());
-  }
-
-  private CompletableFuture<Void> send(Object payload, Destination destination, Map<String, String> headers) {
-    Frame frame = codec.encode(payload, headers);
-    return transport.send(destination, frame);
-  }
-
-  /** Dependent stages of the returned future never run on the transport's I/O thread ({@link UserFuture}). */
-  public CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers) {
-    return UserFuture.of(dispatch(payload, destination, headers, middlewares));
-  }
-
-  public void publish(Object payload, Destination destination, Map<String, String> headers) {
-    await(publishAsync(payload, destination, headers), destination);
-  }
-
-  /** Publishes through the given middlewares (a subscription's or a router publisher's) and waits. */
-  void publish(Object payload, Destination destination, Map<String, String> headers, Middleware[] middlewares) {
-    await(dispatch(payload, destination, headers, middlewares), destination);
-  }
-
-  public void publishBatch(java.util.Collection<?> payloads, Destination destination) {
-    publishBatch(payloads, destination, Map.of(), middlewares);
-  }
-
-  /**
-   * Every item passes the publish scope on its own; the terminal only encodes it into the batch,
-   * which is sent in one go once all items passed.
-   */
-  void publishBatch(java.util.Collection<?> payloads, Destination destination, Map<String, String> headers,
-      Middleware[] middlewares) {
-    Objects.requireNonNull(payloads, "payloads");
-    Objects.requireNonNull(destination, "destination");
-    ensurePublishing();
-    transport.connect();
-    List<Frame> frames = new ArrayList<>(payloads.size());
-    for (Object p : payloads) {
-      if (middlewares.length == 0) {
-        frames.add(codec.encode(p, headers));
-      } else {
-        PublishCommand command = new PublishCommand(p, destination, headers);
-        await(new PublishStep(middlewares, 0, command, c -> {
-          frames.add(codec.encode(c.payload(), c.headers()));
-          return CompletableFuture.completedFuture(null);
-        }).proceed(command), destination);
-      }
-    }
-    await(transport.sendBatch(destination, frames), destination);
-  }
-
-  // ---- request/reply ------------------------------------------------------------------------
-
-  public <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout) {
-    return requestAsync(payload, destination, replyType, timeout, Map.of(), middlewares);
-  }
-
-  <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout,
-      Map<String, String> headers, Middleware[] middlewares) {
-    prepareRequest(destination, replyType, timeout);
-    return requests.send(payload, destination, replyType, timeout, headers, middlewares);
-  }
-
-  public <R> R request(Object payload, Destination destination, Type replyType, Duration timeout) {
-    return request(payload, destination, replyType, timeout, Map.of(), middlewares);
-  }
-
-  <R> R request(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
-      Middleware[] middlewares) {
-    prepareRequest(destination, replyType, timeout);
-    try {
-      @SuppressWarnings("unchecked")
-      R reply = (R) requests.call(payload, destination, replyType, timeout, headers, middlewares);
-      return reply;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BrookException("Interrupted while waiting for the reply from " + destination.key() + ".", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      if (cause instanceof RequestTimeoutException t) {
-        // A new exception, so its stack trace shows the caller rather than the timer.
-        throw new RequestTimeoutException(t.destination(), t.timeout(), t.correlationId());
-      }
-      if (cause instanceof BrookException b) {
-        throw b;
-      }
-      throw new BrookException("The request to " + destination.key() + " failed: " + cause.getMessage(), cause);
-    }
-  }
-
-  private void prepareRequest(Destination destination, Type replyType, Duration timeout) {
-    Objects.requireNonNull(destination, "destination");
-    Objects.requireNonNull(replyType, "replyType");
-    Objects.requireNonNull(timeout, "timeout");
-    ensureOpen("send a request with");
-    transport.connect();
-  }
-
-  public RequestMetrics requestMetrics() {
-    return requests.metrics();
-  }
-
-  /** The reply channel's name, or null before the first request. */
-  String replyChannel() {
-    return requests.replyChannel();
-  }
-
-  private void await(CompletableFuture<Void> f, Destination destination) {
-    try {
-      f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BrookException("Interrupted while publishing to " + destination.key() + ".", e);
-    } catch (ExecutionException | CompletionException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      if (cause instanceof BrookException b) {
-        throw b;
-      }
-      throw new BrookException("Publishing to " + destination.key() + " on " + transport.describe() + " failed: "
-          + cause.getMessage(), cause);
     }
   }
 }

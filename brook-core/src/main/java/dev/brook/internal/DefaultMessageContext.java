@@ -4,7 +4,6 @@ import dev.brook.spi.Inbound;
 import dev.brook.spi.Frame;
 import dev.brook.Destination;
 import dev.brook.MessageContext;
-import dev.brook.Middleware;
 import dev.brook.Subscription;
 import java.util.List;
 import java.util.Map;
@@ -12,91 +11,38 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The context of one message, or of one batch (then its headers and ids are the first message's
- * and settlement covers every message of the batch), and its way through the consume chain.
- *
- * <p>One object per message does both jobs so the chain costs no allocation of its own: {@link
- * #proceed()} moves a cursor over the subscription's links (Brook's own, then the broker's, the
- * router's and the subscription's middlewares) and, past the last, calls the handler. The cursor
- * is restored when a link returns, so a link may proceed twice (a retry).
+ * and settlement covers every message of the batch): what the handler gets as its {@link
+ * MessageContext}, and what Brook's links read and settle. It is also the message's {@link
+ * ConsumeCursor} through the consume chain, so the chain costs no object of its own.
  *
  * <p>Threads: built and run on the subscription's worker; settlement may come from the handler's
  * other threads, hence the atomic flag. Settled at most once.
  */
-final class DefaultMessageContext implements MessageContext, Middleware.ConsumeChain {
+final class DefaultMessageContext extends ConsumeCursor implements MessageContext {
 
-  private final DefaultSubscription subscription;
+  private final ConsumePipeline pipeline;
   private final Inbound inbound;
   private final Frame frame;
   /** The messages settled together: null for a single message (then just {@link #inbound}). */
   private final List<Inbound> batch;
   private final AtomicBoolean settled = new AtomicBoolean();
   private String messageId;
-
-  // The chain: set by the subscription before the first proceed, used by the worker thread only.
-  private Middleware[] links;
-  private int index;
-  private Object payload;
-  private boolean decoded;
-  /** What happened, for the access log: set by the settlement link. */
+  /** What happened, for the access log: set by the settlement link. Worker thread only. */
   private String outcome;
   /** The handler's (or decoding's) exception, for transports that report it (the test broker). */
   private Throwable failure;
 
-  DefaultMessageContext(DefaultSubscription subscription, Inbound inbound, Frame frame, List<Inbound> batch) {
-    this.subscription = subscription;
+  DefaultMessageContext(ConsumePipeline pipeline, Inbound inbound, Frame frame, List<Inbound> batch) {
+    this.pipeline = pipeline;
     this.inbound = inbound;
     this.frame = frame;
     this.batch = batch;
   }
 
-  // ---- the consume chain ---------------------------------------------------------------------
-
-  /** Runs the whole chain; the settlement link catches everything, so this returns normally. */
-  void run(Middleware[] chain) throws Exception {
-    links = chain;
-    index = 0;
-    proceed();
-  }
-
+  /** The chain's terminal: the subscription's handler. */
   @Override
-  public Object proceed() throws Exception {
-    int i = index;
-    Middleware[] chain = links;
-    if (i >= chain.length) {
-      return subscription.handler().handle(payload, this);
-    }
-    index = i + 1;
-    try {
-      return chain[i].consume(this);
-    } finally {
-      index = i;
-    }
-  }
-
-  @Override
-  public Object proceed(Object replacement) throws Exception {
-    Object previous = payload;
-    payload = replacement;
-    try {
-      return proceed();
-    } finally {
-      payload = previous;
-    }
-  }
-
-  @Override
-  public Object payload() {
-    return payload;
-  }
-
-  /** Sets the payload decoded by the decode link (or by the batch path before the chain). */
-  void decoded(Object value) {
-    payload = value;
-    decoded = true;
-  }
-
-  boolean isDecoded() {
-    return decoded;
+  Object handle(Object payload) throws Exception {
+    return pipeline.handler.handle(payload, this);
   }
 
   @Override
@@ -106,7 +52,7 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
 
   @Override
   public Subscription subscription() {
-    return subscription;
+    return pipeline.subscription;
   }
 
   String outcome() {
@@ -184,7 +130,7 @@ final class DefaultMessageContext implements MessageContext, Middleware.ConsumeC
 
   @Override
   public Destination destination() {
-    return subscription.destination();
+    return pipeline.destination;
   }
 
   @Override

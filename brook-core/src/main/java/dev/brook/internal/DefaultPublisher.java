@@ -62,7 +62,7 @@ final class DefaultPublisher implements Publisher {
   @Override
   public void publish(Object payload, Map<String, String> extra) {
     PublisherTarget.Bound b = target.bound();
-    b.engine().publish(payload, b.destination(), merge(extra), middlewares(b));
+    b.engine().publishing().publish(payload, b.destination(), merge(extra), middlewares(b));
   }
 
   @Override
@@ -73,25 +73,25 @@ final class DefaultPublisher implements Publisher {
   @Override
   public CompletableFuture<Void> publishAsync(Object payload, Map<String, String> extra) {
     PublisherTarget.Bound b = target.bound();
-    return UserFuture.of(b.engine().dispatch(payload, b.destination(), merge(extra), middlewares(b)));
+    return UserFuture.of(b.engine().publishing().dispatch(payload, b.destination(), merge(extra), middlewares(b)));
   }
 
   @Override
   public void publishBatch(Collection<?> payloads) {
     PublisherTarget.Bound b = target.bound();
-    b.engine().publishBatch(payloads, b.destination(), headers, middlewares(b));
+    b.engine().publishing().publishBatch(payloads, b.destination(), headers, middlewares(b));
   }
 
   @Override
   public <R> R request(Object payload, Class<R> replyType, Duration timeout) {
     PublisherTarget.Bound b = target.bound();
-    return b.engine().request(payload, b.destination(), replyType, timeout, headers, middlewares(b));
+    return b.engine().publishing().request(payload, b.destination(), replyType, timeout, headers, middlewares(b));
   }
 
   @Override
   public <R> CompletableFuture<R> requestAsync(Object payload, Class<R> replyType, Duration timeout) {
     PublisherTarget.Bound b = target.bound();
-    return b.engine().requestAsync(payload, b.destination(), replyType, timeout, headers, middlewares(b));
+    return b.engine().publishing().requestAsync(payload, b.destination(), replyType, timeout, headers, middlewares(b));
   }
 
   @Override

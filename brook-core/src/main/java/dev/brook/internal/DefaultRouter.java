@@ -147,7 +147,7 @@ public final class DefaultRouter implements Router {
     List<Subscription> registered = new ArrayList<>(work.size());
     for (Object[] w : work) {
       SubscriptionSpec spec = (SubscriptionSpec) w[0];
-      Subscription s = engine.register(spec);
+      Subscription s = engine.registry().register(spec);
       if (w[1] instanceof RouterSubscription view) {
         view.bind(s);
       }

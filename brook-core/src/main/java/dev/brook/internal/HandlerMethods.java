@@ -209,7 +209,7 @@ final class HandlerMethods {
     }
     PayloadCheck check = null;
     if (valid) {
-      check = engine.validation(where).check();
+      check = engine.including().validation(where).check();
     }
 
     MethodHandle invoker = invoker(target, m, where);

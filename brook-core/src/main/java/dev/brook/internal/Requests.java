@@ -80,7 +80,7 @@ final class Requests {
   }
 
   RequestMetrics metrics() {
-    return new RequestMetrics(pending.size(), replied.sum(), timedOut.sum(), late.sum());
+    return new RequestSnapshot(pending.size(), replied.sum(), timedOut.sum(), late.sum());
   }
 
   /** The reply channel's name, or null before the first request. */
@@ -200,7 +200,7 @@ final class Requests {
     future.whenComplete((r, e) -> forget(p));
     CompletableFuture<Void> sent;
     try {
-      sent = engine.dispatch(payload, destination, all, middlewares);
+      sent = engine.publishing().dispatch(payload, destination, all, middlewares);
     } catch (RuntimeException e) {
       future.cancel(false);
       throw e;

@@ -93,7 +93,7 @@ final class RouterSubscription implements Subscription {
   @Override
   public SubscriptionMetrics metrics() {
     Subscription s = live;
-    return s != null ? s.metrics() : new SubscriptionMetrics(0, 0, 0, 0, 0);
+    return s != null ? s.metrics() : SubscriptionCounters.NONE;
   }
 
   @Override

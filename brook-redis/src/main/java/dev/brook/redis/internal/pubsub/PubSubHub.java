@@ -154,7 +154,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     gapLock.lock();
     try {
       long down = downtimeNanos + (downSince != 0 ? timing.nanoTime() - downSince : 0);
-      return new dev.brook.redis.PubSubMetrics(received.get(), disconnects, Duration.ofNanos(down), estimatedLost);
+      return new dev.brook.redis.internal.PubSubSnapshot(received.get(), disconnects, Duration.ofNanos(down), estimatedLost);
     } finally {
       gapLock.unlock();
     }

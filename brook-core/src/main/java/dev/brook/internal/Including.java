@@ -1,0 +1,73 @@
+package dev.brook.internal;
+
+import dev.brook.Middleware;
+import dev.brook.Router;
+import dev.brook.Subscription;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Includes routers and objects with {@code @Subscribe} methods in a broker, and holds the Bean
+ * Validation factory their {@code @Valid} handlers need: created at the first, closed with the
+ * broker.
+ *
+ * <p>Thread-safe: including registers through the engine's registry; the factory is guarded by
+ * {@code this}.
+ */
+final class Including {
+
+  private final BrokerEngine engine;
+  /** Created at the first {@code @Valid} handler; closed with the engine. Guarded by {@code this}. */
+  private BeanValidation validation;
+
+  Including(BrokerEngine engine) {
+    this.engine = engine;
+  }
+
+  /** Registers every {@code @Subscribe} method of the object, or includes it when it is a router. */
+  List<Subscription> include(Object handlers) {
+    Objects.requireNonNull(handlers, "handlers");
+    if (handlers instanceof Router router) {
+      return include(router);
+    }
+    return includeObject(handlers, "", List.of());
+  }
+
+  List<Subscription> include(Router router) {
+    Objects.requireNonNull(router, "router");
+    engine.ensureOpen("include a router in");
+    return ((DefaultRouter) router).includeInto(engine, "", List.of());
+  }
+
+  /** Checks every annotated method first, so a mistake registers none of them. */
+  List<Subscription> includeObject(Object handlers, String prefix, List<Middleware> routerMiddlewares) {
+    engine.ensureOpen("include handlers in");
+    List<SubscriptionSpec> specs = HandlerMethods.specs(engine, handlers, prefix, routerMiddlewares);
+    List<Subscription> registered = new ArrayList<>(specs.size());
+    for (SubscriptionSpec spec : specs) {
+      registered.add(engine.registry().register(spec));
+    }
+    return registered;
+  }
+
+  /** The broker's Bean Validation, created on first use; fails with the fix when no provider is present. */
+  synchronized BeanValidation validation(String user) {
+    if (validation == null) {
+      validation = BeanValidation.create(user);
+    }
+    return validation;
+  }
+
+  /** Closes the validation factory, if one was made; the broker's close, once its subscriptions are closed. */
+  void close() {
+    BeanValidation v;
+    synchronized (this) {
+      v = validation;
+      validation = null;
+    }
+    if (v != null) {
+      v.close();
+    }
+  }
+}
