@@ -90,6 +90,21 @@ public final class RedisServerExtension
     @Override
     public void beforeEach(ExtensionContext context) {
         RedisServer server = resource(context).server();
+        ensureRunning(server, context);
+        server.command("FLUSHALL");
+    }
+
+    /**
+     * The server this extension started for the class of {@code context} (or an enclosing class), or empty when
+     * there is none; starts nothing. For {@link LeakCheckExtension}.
+     */
+    static Optional<RedisServer> startedServer(ExtensionContext context) {
+        ServerResource resource = context.getStore(NAMESPACE).get(KEY, ServerResource.class);
+        return resource == null ? Optional.empty() : Optional.ofNullable(resource.server);
+    }
+
+    /** Restarts the server if a previous test killed or stopped it. */
+    static void ensureRunning(RedisServer server, ExtensionContext context) {
         if (!server.isRunning()) {
             LOG.debug("{} is not running (a previous test killed or stopped it); restarting", server);
             try {
@@ -100,7 +115,6 @@ public final class RedisServerExtension
                         + " (tests must not close() the injected RedisServer): " + e.getMessage(), e);
             }
         }
-        server.command("FLUSHALL");
     }
 
     @Override
