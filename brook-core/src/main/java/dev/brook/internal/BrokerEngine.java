@@ -262,6 +262,11 @@ public final class BrokerEngine {
     return publishing.request(payload, destination, replyType, timeout, Map.of(), middlewares);
   }
 
+  /** The reply channel's name, or null before the first request. */
+  String replyChannel() {
+    return requests.replyChannel();
+  }
+
   public RequestMetrics requestMetrics() {
     return requests.metrics();
   }

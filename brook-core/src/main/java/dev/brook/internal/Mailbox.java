@@ -281,6 +281,12 @@ final class Mailbox {
       queue.add(k);
     }
     boolean finished = awaitIdle(deadlineNanos);
+    // What is still buffered is given up before the interrupts: an interrupted worker must not take
+    // the next buffered message and run its handler after the deadline.
+    while ((m = queue.poll()) != null) {
+      size.decrementAndGet();
+      giveUp(m);
+    }
     if (!finished) {
       for (Thread t : workers) {
         if (t != Thread.currentThread()) {
@@ -288,10 +294,6 @@ final class Mailbox {
           t.interrupt();
         }
       }
-    }
-    while ((m = queue.poll()) != null) {
-      size.decrementAndGet();
-      giveUp(m);
     }
     if (!finished) {
       // Give interrupted handlers a moment to unwind, so their messages are given back (released)

@@ -90,6 +90,21 @@ public final class RedisServerExtension
     @Override
     public void beforeEach(ExtensionContext context) {
         RedisServer server = resource(context).server();
+        ensureRunning(server, context);
+        server.command("FLUSHALL");
+    }
+
+    /**
+     * The server this extension started for the class of {@code context} (or an enclosing class), or empty when
+     * there is none; starts nothing. For {@link LeakCheckExtension}.
+     */
+    static Optional<RedisServer> startedServer(ExtensionContext context) {
+        ServerResource resource = context.getStore(NAMESPACE).get(KEY, ServerResource.class);
+        return resource == null ? Optional.empty() : Optional.ofNullable(resource.server);
+    }
+
+    /** Restarts the server if a previous test killed or stopped it. */
+    static void ensureRunning(RedisServer server, ExtensionContext context) {
         if (!server.isRunning()) {
             LOG.debug("{} is not running (a previous test killed or stopped it); restarting", server);
             try {
@@ -100,7 +115,6 @@ public final class RedisServerExtension
                         + " (tests must not close() the injected RedisServer): " + e.getMessage(), e);
             }
         }
-        server.command("FLUSHALL");
     }
 
     @Override
@@ -136,7 +150,7 @@ public final class RedisServerExtension
     RedisServer startServer(String owner) {
         RedisServer.Builder builder = RedisServer.builder();
         configurer.accept(builder);
-        Optional<Path> onPath = builder.usesDefaultBinary() ? RedisServer.findOnPath() : Optional.empty();
+        Optional<Path> onPath = builder.usesDefaultBinary() ? RedisBinaries.findOnPath() : Optional.empty();
         try {
             return builder.start();
         } catch (RuntimeException first) {
@@ -154,7 +168,7 @@ public final class RedisServerExtension
             } catch (RuntimeException second) {
                 second.addSuppressed(first);
                 throw failure(owner, "  1. " + onPath.get() + " (found on PATH): " + first.getMessage()
-                        + "\n  2. the embedded binary " + RedisServer.EMBEDDED_RESOURCE + " from embedded-redis: "
+                        + "\n  2. the embedded binary " + RedisBinaries.EMBEDDED_RESOURCE + " from embedded-redis: "
                         + second.getMessage(), second);
             }
         }
@@ -162,16 +176,16 @@ public final class RedisServerExtension
 
     private static String describe(RedisServer.Builder builder) {
         return builder.usesDefaultBinary()
-                ? "redis-server on PATH (" + RedisServer.pathEntries() + ", " + RedisServer.FALLBACK_LOCATIONS
-                        + ") or else the embedded binary " + RedisServer.EMBEDDED_RESOURCE
+                ? "redis-server on PATH (" + RedisBinaries.pathEntries() + ", " + RedisBinaries.FALLBACK_LOCATIONS
+                        + ") or else the embedded binary " + RedisBinaries.EMBEDDED_RESOURCE
                 : "the configured binary";
     }
 
     private static IllegalStateException failure(String owner, String attempts, Throwable cause) {
         return new IllegalStateException("RedisServerExtension could not start a private redis-server for " + owner
                 + ". Tests never fall back to the shared Redis on port 6379 and are not skipped.\nTried:\n"
-                + attempts.replace(" " + RedisServer.INSTALL_HINT, "").replace(RedisServer.INSTALL_HINT, "").stripTrailing()
-                + "\n" + RedisServer.INSTALL_HINT, cause);
+                + attempts.replace(" " + RedisBinaries.INSTALL_HINT, "").replace(RedisBinaries.INSTALL_HINT, "").stripTrailing()
+                + "\n" + RedisBinaries.INSTALL_HINT, cause);
     }
 
     /** Store value: the started server, or why it could not be started. Closed by JUnit with its context. */

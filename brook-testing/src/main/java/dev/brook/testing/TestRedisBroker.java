@@ -94,6 +94,8 @@ public final class TestRedisBroker implements AutoCloseable {
   private final AutoCloseable restore;
   private volatile boolean synchronous = true;
   private boolean closed;
+  /** Test brokers not closed yet: what {@link LeakCheckExtension} reports as open in-memory brokers. */
+  static final java.util.Set<TestRedisBroker> OPEN = ConcurrentHashMap.newKeySet();
 
   private TestRedisBroker(RedisBroker broker) {
     this.broker = broker;
@@ -106,6 +108,7 @@ public final class TestRedisBroker implements AutoCloseable {
     };
     memory.waitsForHandlers(() -> synchronous);
     this.restore = Brokers.runOn(broker, memory, recorder);
+    OPEN.add(this);
   }
 
   /** Takes over the broker until {@link #close()}: it runs in memory from now on, started. */
@@ -266,6 +269,7 @@ public final class TestRedisBroker implements AutoCloseable {
       return;
     }
     closed = true;
+    OPEN.remove(this);
     try {
       restore.close();
     } catch (Exception e) {

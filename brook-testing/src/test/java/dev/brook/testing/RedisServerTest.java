@@ -200,9 +200,9 @@ class RedisServerTest {
     @Test
     void defaultBinaryComesFromPathWhenOneIsInstalled() {
         try (RedisServer redis = RedisServer.start()) {
-            if (RedisServer.findOnPath().isPresent()) {
+            if (RedisBinaries.findOnPath().isPresent()) {
                 assertThat(redis.source()).isEqualTo(RedisServer.SOURCE_PATH);
-                assertThat(redis.binary()).isEqualTo(RedisServer.findOnPath().get());
+                assertThat(redis.binary()).isEqualTo(RedisBinaries.findOnPath().get());
             } else {
                 assertThat(redis.source()).isEqualTo(RedisServer.SOURCE_EMBEDDED);
             }
@@ -213,7 +213,7 @@ class RedisServerTest {
     void withoutRedisServerOnPathOrInTheUsualPlacesTheEmbeddedBinaryIsUsed(@TempDir Path dir) throws IOException {
         Files.createDirectories(dir.resolve("bin"));
         Files.createFile(dir.resolve("bin/redis-server")); // not executable: not a candidate
-        RedisServer.DefaultBinary chosen = RedisServer.defaultBinary(
+        RedisBinaries.DefaultBinary chosen = RedisBinaries.defaultBinary(
                 List.of(dir.resolve("bin").toString(), dir.resolve("missing").toString()), List.of());
         assertThat(chosen.source()).isEqualTo(RedisServer.SOURCE_EMBEDDED);
         try (RedisServer redis = RedisServer.builder().binary(chosen.path()).start()) {
@@ -225,8 +225,8 @@ class RedisServerTest {
     void anExecutableRedisServerOnPathIsPreferredToTheEmbeddedOne(@TempDir Path dir) throws IOException {
         Path script = Files.writeString(dir.resolve("redis-server"), "#!/bin/sh\nexit 1\n");
         assertThat(script.toFile().setExecutable(true)).isTrue();
-        RedisServer.DefaultBinary chosen = RedisServer.defaultBinary(List.of(dir.toString()), List.of());
-        assertThat(chosen).isEqualTo(new RedisServer.DefaultBinary(script.toAbsolutePath(), RedisServer.SOURCE_PATH));
+        RedisBinaries.DefaultBinary chosen = RedisBinaries.defaultBinary(List.of(dir.toString()), List.of());
+        assertThat(chosen).isEqualTo(new RedisBinaries.DefaultBinary(script.toAbsolutePath(), RedisServer.SOURCE_PATH));
     }
 
     @Test
@@ -272,7 +272,7 @@ class RedisServerTest {
 
     @Test
     void explicitPortIsUsedAndATakenPortFailsFast() {
-        int port = RedisServer.freePort();
+        int port = RedisProcess.freePort();
         try (RedisServer redis = RedisServer.builder().port(port).start()) {
             assertThat(redis.port()).isEqualTo(port);
             assertThat(redis.command("PING")).isEqualTo("PONG");
@@ -338,6 +338,110 @@ class RedisServerTest {
             }
             assertThat(redis.command("GET", "counter")).isEqualTo("400");
         }
+    }
+
+    @Test
+    void commandsRunOnOneLettuceConnectionWhoseThreadsEndWithClose() throws Exception {
+        RedisServer redis = RedisServer.start();
+        String prefix = "redis-server-" + redis.port() + "-";
+        try {
+            redis.command("SET", "k", "v");
+            assertThat(threadsNamed(prefix)).as("the client's I/O thread").isNotEmpty()
+                    .noneMatch(name -> name.startsWith("brook-"));
+            assertThat(clientsNamed(redis, RedisServer.CLIENT_NAME)).isEqualTo(1);
+
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<?>> futures = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    futures.add(pool.submit(() -> {
+                        for (int i = 0; i < 25; i++) {
+                            redis.command("INCR", "n");
+                        }
+                    }));
+                }
+                for (Future<?> f : futures) {
+                    f.get(30, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(redis.command("GET", "n")).isEqualTo("100");
+            assertThat(clientsNamed(redis, RedisServer.CLIENT_NAME)).as("one kept between commands").isEqualTo(1);
+        } finally {
+            redis.close();
+        }
+        assertThat(threadsNamed(prefix)).as("threads of the closed server's client").isEmpty();
+    }
+
+    @Test
+    void aCommandThatChangesItsConnectionLeavesTheNextCommandsDefaultsAlone() {
+        try (RedisServer redis = RedisServer.start()) {
+            assertThat(redis.command("HELLO", "3")).isInstanceOf(Map.class);
+            assertThat(redis.command("CONFIG", "GET", "save")).as("RESP2 again").isEqualTo(List.of("save", ""));
+            assertThat(redis.command("SELECT", "1")).isEqualTo("OK");
+            redis.command("SET", "k", "v");
+            assertThat(redis.command("DBSIZE")).as("database 0 again").isEqualTo(1L);
+            assertThat(redis.command("CLIENT", "SETNAME", "other")).isEqualTo("OK");
+            assertThat(clientsNamed(redis, RedisServer.CLIENT_NAME)).isEqualTo(1);
+            assertThat(clientsNamed(redis, "other")).isZero();
+        }
+    }
+
+    @Test
+    void aBlockingCommandDoesNotHoldUpAnotherThreadsCommands() throws Exception {
+        try (RedisServer redis = RedisServer.start()) {
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<Object> popped = pool.submit(() -> redis.command("BLPOP", "q", "0"));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (clientsBlocked(redis) == 0 && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                assertThat(redis.command("RPUSH", "q", "x")).isEqualTo(1L);
+                assertThat(popped.get(10, TimeUnit.SECONDS)).isEqualTo(List.of("q", "x"));
+                assertThat(redis.command("BLPOP", "q", "0.01")).as("nil array on timeout").isNull();
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void aKeptConnectionKilledWhileIdleIsReplacedWithoutAnError() {
+        try (RedisServer redis = RedisServer.start()) {
+            assertThat(redis.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no")).isEqualTo(1L);
+            assertThat(redis.command("PING")).isEqualTo("PONG");
+            assertThat(clientsNamed(redis, RedisServer.CLIENT_NAME)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void anInterruptedThreadStillGetsItsReplyAndStaysInterrupted() {
+        try (RedisServer redis = RedisServer.start()) {
+            Thread.currentThread().interrupt();
+            try {
+                assertThat(redis.command("PING")).isEqualTo("PONG");
+                assertThat(Thread.currentThread().isInterrupted()).isTrue();
+            } finally {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    private static long clientsNamed(RedisServer redis, String name) {
+        return ((String) redis.command("CLIENT", "LIST")).lines().filter(l -> l.contains(" name=" + name + " ")).count();
+    }
+
+    private static long clientsBlocked(RedisServer redis) {
+        String info = (String) redis.command("INFO", "clients");
+        return info.lines().filter(l -> l.startsWith("blocked_clients:"))
+                .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(':') + 1).trim())).findFirst().orElse(0);
+    }
+
+    private static List<String> threadsNamed(String prefix) {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                .filter(n -> n.startsWith(prefix)).toList();
     }
 
     @Test

@@ -110,8 +110,8 @@ class AnnotatedHandlersTest extends RedisTestBase {
   @Test
   void everyParameterKindIsResolved() {
     RedisBroker broker = broker();
-    Recorder<Receipt> receipts = new Recorder<>();
-    Recorder<Receipt> audit = new Recorder<>();
+    Calls<Receipt> receipts = new Calls<>();
+    Calls<Receipt> audit = new Calls<>();
     broker.subscriber(channel("receipts")).handle(Receipt.class, receipts);
     broker.subscriber(channel("audit")).handle(Receipt.class, audit);
     List<Subscription> subs = broker.include(new Everything());

@@ -42,7 +42,7 @@ class BadInputTest extends RedisTestBase {
   @Test
   void garbageToABytesHandlerIsDeliveredRaw() {
     RedisBroker broker = broker();
-    Recorder<byte[]> recorder = new Recorder<>();
+    Calls<byte[]> recorder = new Calls<>();
     broker.subscriber(channel("bad")).handle(byte[].class, recorder);
     broker.start();
     byte[] garbage = {(byte) 0xC3, 0x28, 0x00, (byte) 0xFF, '{', '}'};
@@ -53,7 +53,7 @@ class BadInputTest extends RedisTestBase {
   @Test
   void garbageToARecordHandlerIsLoggedOnceCountedAndSkipped() {
     RedisBroker broker = broker();
-    Recorder<Order> recorder = new Recorder<>();
+    Calls<Order> recorder = new Calls<>();
     Subscription sub = broker.subscriber(channel("bad")).handle(Order.class, recorder);
     broker.start();
     raw().sync().publish(utf8("bad"), utf8("this is not json"));
@@ -74,7 +74,7 @@ class BadInputTest extends RedisTestBase {
   @Test
   void wrongShapeAndEmptyAndNullAreDecodeErrorsToo() {
     RedisBroker broker = broker();
-    Recorder<Order> recorder = new Recorder<>();
+    Calls<Order> recorder = new Calls<>();
     Subscription sub = broker.subscriber(channel("bad")).handle(Order.class, recorder);
     broker.start();
     var redisConnection = raw().sync();

@@ -24,7 +24,7 @@ class ConnectionTest extends RedisTestBase {
   void noRedisBehindTheUrlFailsStartQuicklyNamingTheUrlWithThePasswordMasked() throws Exception {
     int port = freePort();
     try (RedisBroker nowhere = RedisBroker.create("redis://app:s3cret@127.0.0.1:" + port)) {
-      nowhere.subscriber(channel("x")).handle(String.class, new Recorder<>());
+      nowhere.subscriber(channel("x")).handle(String.class, new Calls<>());
       long t0 = System.nanoTime();
       assertThatThrownBy(nowhere::start)
           .isInstanceOf(BrookException.class)
@@ -48,8 +48,8 @@ class ConnectionTest extends RedisTestBase {
   @Test
   void channelsAndPatternsAreSubscribedAgainAfterRedisRestarts() {
     RedisBroker broker = broker();
-    Recorder<String> byChannel = new Recorder<>();
-    Recorder<String> byPattern = new Recorder<>();
+    Calls<String> byChannel = new Calls<>();
+    Calls<String> byPattern = new Calls<>();
     broker.subscriber(channel("survive")).handle(String.class, byChannel);
     broker.subscriber(dev.brook.redis.Redis.pattern("sur.{x}")).handle(String.class, byPattern);
     broker.start();
@@ -61,10 +61,10 @@ class ConnectionTest extends RedisTestBase {
     await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50)).until(() -> {
       broker.publish("again", channel("survive"));
       broker.publish("again", channel("sur.vive"));
-      return !byChannel.calls().isEmpty() && !byPattern.calls().isEmpty();
+      return !byChannel.all().isEmpty() && !byPattern.all().isEmpty();
     });
     assertThat(byChannel.payloads()).contains("again");
-    assertThat(byPattern.calls().get(0).context().path("x")).isEqualTo("vive");
+    assertThat(byPattern.all().get(0).context().path("x")).isEqualTo("vive");
     System.out.println("Pub/Sub back after restart in " + Duration.ofNanos(System.nanoTime() - t0).toMillis() + " ms");
   }
 

@@ -34,7 +34,7 @@ class FailedStartTest extends RedisTestBase {
     assertThat(baseline).isEqualTo(1); // the command connection
 
     for (int i = 0; i < 50; i++) {
-      assertThatThrownBy(() -> broker.subscriber(stream("events").group("g")).handle(String.class, new Recorder<>()))
+      assertThatThrownBy(() -> broker.subscriber(stream("events").group("g")).handle(String.class, new Calls<>()))
           .isInstanceOf(BrookException.class)
           .hasMessage("Cannot create consumer group 'g' on stream 'events': Redis says WRONGTYPE Operation against a key "
               + "holding the wrong kind of value: the key holds a list, not a stream. Use another stream name or delete "
@@ -53,12 +53,12 @@ class FailedStartTest extends RedisTestBase {
     long baseline = clientsNamed("failed-start");
 
     assertThatThrownBy(() -> broker.subscriber(stream("orders").group("billing").startFrom("yesterday"))
-        .handle(String.class, new Recorder<>()))
+        .handle(String.class, new Calls<>()))
         .isInstanceOf(BrookException.class)
         .hasMessage("Cannot create consumer group 'billing' on stream 'orders' at 'yesterday': Redis says ERR Invalid "
             + "stream ID specified as stream command argument. startFrom takes StreamDestination.LATEST (\"$\"), "
             + "StreamDestination.BEGINNING (\"0\") or an entry id such as \"1700000000000-0\" (milliseconds-sequence).");
-    assertThatThrownBy(() -> broker.subscriber(stream("orders").startFrom("yesterday")).handle(String.class, new Recorder<>()))
+    assertThatThrownBy(() -> broker.subscriber(stream("orders").startFrom("yesterday")).handle(String.class, new Calls<>()))
         .isInstanceOf(BrookException.class)
         .hasMessage("Cannot read stream 'orders' at 'yesterday': Redis says ERR Invalid stream ID specified as stream "
             + "command argument. startFrom takes StreamDestination.LATEST (\"$\"), StreamDestination.BEGINNING (\"0\") or "
@@ -76,7 +76,7 @@ class FailedStartTest extends RedisTestBase {
     long baseline = clientsNamed("failed-start");
 
     for (var destination : java.util.List.of(list("jobs"), list("jobs").atMostOnce())) {
-      assertThatThrownBy(() -> broker.subscriber(destination).handle(String.class, new Recorder<>()))
+      assertThatThrownBy(() -> broker.subscriber(destination).handle(String.class, new Calls<>()))
           .isInstanceOf(BrookException.class)
           .hasMessage("Cannot consume list 'jobs': the key holds a stream, not a list. Use another list name or delete "
               + "the key.");
@@ -91,7 +91,7 @@ class FailedStartTest extends RedisTestBase {
   void aFailedBrokerStartReleasesTheConnectionsOfTheFailedSubscription() {
     redis.command("RPUSH", "events", "a list, not a stream");
     RedisBroker broker = broker(b -> b.clientName("failed-start"));
-    broker.subscriber(stream("events").group("g")).handle(String.class, new Recorder<>());
+    broker.subscriber(stream("events").group("g")).handle(String.class, new Calls<>());
     assertThatThrownBy(broker::start)
         .isInstanceOf(BrookException.class)
         .hasMessageStartingWith("Cannot create consumer group 'g' on stream 'events': Redis says WRONGTYPE");

@@ -339,14 +339,14 @@ class FaultTest extends RedisTestBase {
     pubsubLog.addAppender(log);
     try {
       RedisBroker broker = broker();
-      Recorder<String> recorder = new Recorder<>();
+      Calls<String> recorder = new Calls<>();
       broker.subscriber(channel("firehose")).handle(String.class, recorder);
       broker.start();
       // A steady trickle first, so the broker knows the rate it received before the loss.
       for (int i = 0; i < 50; i++) {
         broker.publish("steady " + i, channel("firehose"));
       }
-      recorder.awaitCount(50);
+      recorder.await(50);
 
       redis.command("CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 32kb 1");
       // A burst of 1 MiB in one go, faster than any subscriber reads: Redis's output buffer for the

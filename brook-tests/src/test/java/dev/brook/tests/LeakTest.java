@@ -34,7 +34,7 @@ class LeakTest extends RedisTestBase {
   @Test
   void brokerCloseLeavesNoConnectionNoThreadNoReference() {
     RedisBroker broker = RedisBroker.builder().url(redis.url()).clientName("leak-check").build();
-    Recorder<String> recorder = new Recorder<>();
+    Calls<String> recorder = new Calls<>();
     broker.subscriber(channel("a")).handle(String.class, recorder);
     broker.subscriber(pattern("p.{x}")).handle(String.class, recorder);
     broker.start();
@@ -66,14 +66,14 @@ class LeakTest extends RedisTestBase {
   @Test
   void aThousandSubscribeCloseCyclesLeaveNothingBehind() {
     RedisBroker broker = broker();
-    broker.subscriber(channel("anchor")).handle(String.class, new Recorder<>());
+    broker.subscriber(channel("anchor")).handle(String.class, new Calls<>());
     broker.start();
     long clients = connectedClients();
     int threads = platformThreads();
     List<String> before = Threads.platformNames();
     for (int i = 0; i < 1000; i++) {
       Subscription s = broker.subscriber(i % 2 == 0 ? channel("cycle" + i) : pattern("cyc.{n}." + i))
-          .handle(String.class, new Recorder<>());
+          .handle(String.class, new Calls<>());
       if (i % 10 == 0) {
         broker.publish("m", channel("cycle" + i));
       }
@@ -108,7 +108,7 @@ class LeakTest extends RedisTestBase {
 
   private void cycle() {
     try (RedisBroker broker = RedisBroker.create(redis.url())) {
-      broker.subscriber(channel("cyc")).handle(String.class, new Recorder<>());
+      broker.subscriber(channel("cyc")).handle(String.class, new Calls<>());
       broker.start();
       broker.publish("x", channel("cyc"));
     }

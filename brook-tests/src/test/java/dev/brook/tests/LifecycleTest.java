@@ -26,8 +26,8 @@ class LifecycleTest extends RedisTestBase {
   @Test
   void startStopAndCloseSubscribeAndUnsubscribeOnRedis() {
     RedisBroker broker = broker();
-    Subscription sub = broker.subscriber(channel("s")).handle(String.class, new Recorder<>());
-    Subscription other = broker.subscriber(channel("keep")).handle(String.class, new Recorder<>());
+    Subscription sub = broker.subscriber(channel("s")).handle(String.class, new Calls<>());
+    Subscription other = broker.subscriber(channel("keep")).handle(String.class, new Calls<>());
     assertThat(numsub("s")).isEqualTo(0L);
     broker.start();
     sub.start();
@@ -48,8 +48,8 @@ class LifecycleTest extends RedisTestBase {
   @Test
   void closingOneOfTwoSubscriptionsOnAChannelKeepsTheChannelSubscribed() {
     RedisBroker broker = broker();
-    Subscription first = broker.subscriber(channel("shared")).id("a").handle(String.class, new Recorder<>());
-    broker.subscriber(channel("shared")).id("b").handle(String.class, new Recorder<>());
+    Subscription first = broker.subscriber(channel("shared")).id("a").handle(String.class, new Calls<>());
+    broker.subscriber(channel("shared")).id("b").handle(String.class, new Calls<>());
     broker.start();
     assertThat(numsub("shared")).isEqualTo(1L); // one SUBSCRIBE for both
     first.close();

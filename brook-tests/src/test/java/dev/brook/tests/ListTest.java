@@ -129,7 +129,7 @@ class ListTest extends RedisTestBase {
   @Test
   void stopGivesBackWhatTheProcessingListHoldsBeyondWhatTheConsumerReceived() {
     RedisBroker broker = broker();
-    Recorder<String> seen = new Recorder<>();
+    Calls<String> seen = new Calls<>();
     Subscription sub = broker.subscriber(list("cut").consumer("c")).handle(String.class, seen);
     broker.start();
     broker.publish("handled", list("cut"));
@@ -144,7 +144,7 @@ class ListTest extends RedisTestBase {
   @Test
   void stoppedAndClosedListSubscriptionsReleaseTheirConnection() {
     RedisBroker broker = broker(b -> b.clientName("list-conn"));
-    Subscription sub = broker.subscriber(list("c")).handle(String.class, new Recorder<>());
+    Subscription sub = broker.subscriber(list("c")).handle(String.class, new Calls<>());
     broker.start();
     assertThat(clients("list-conn")).isEqualTo(2); // commands + the consumer's blocking connection
     sub.stop();

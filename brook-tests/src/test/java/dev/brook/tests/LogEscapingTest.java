@@ -43,7 +43,7 @@ class LogEscapingTest extends RedisTestBase {
   @Test
   void aChannelNameAndMessageIdWithLineBreaksAndEscBytesAreLoggedEscaped() {
     RedisBroker broker = broker();
-    Recorder<Order> recorder = new Recorder<>();
+    Calls<Order> recorder = new Calls<>();
     Subscription sub = broker.subscriber(pattern("evil.*")).handle(Order.class, recorder);
     broker.start();
     String forgedChannel = "evil.x\n12:00:00.000 ERROR [main] d.b.Forged - all is well\u001b[2J";

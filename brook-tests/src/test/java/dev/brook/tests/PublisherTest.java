@@ -20,7 +20,7 @@ class PublisherTest extends RedisTestBase {
   @Test
   void defaultHeadersComeFirstAndPerCallHeadersWin() {
     RedisBroker broker = broker();
-    Recorder<Receipt> recorder = new Recorder<>();
+    Calls<Receipt> recorder = new Calls<>();
     broker.subscriber(channel("receipts")).handle(Receipt.class, recorder);
     broker.start();
     Publisher receipts = broker.publisher(channel("receipts")).withHeaders(Map.of("source", "billing")).withHeader("v", "1");
@@ -28,7 +28,7 @@ class PublisherTest extends RedisTestBase {
     receipts.publish(new Receipt(1));
     receipts.publish(new Receipt(2), Map.of("v", "2", "priority", "high"));
 
-    var calls = recorder.awaitCount(2);
+    var calls = recorder.await(2);
     assertThat(calls.get(0).payload()).isEqualTo(new Receipt(1));
     assertThat(calls.get(0).context().headers()).containsEntry("source", "billing").containsEntry("v", "1");
     assertThat(calls.get(1).context().headers()).containsEntry("source", "billing").containsEntry("v", "2")

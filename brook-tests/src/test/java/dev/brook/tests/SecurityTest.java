@@ -52,9 +52,9 @@ class SecurityTest extends RedisTestBase {
     try {
       RedisBroker broker = RedisBroker.builder().url("redis://app:" + ENCODED + "@" + base()).clientName("acl-app").build();
       closeLater(broker);
-      Recorder<String> onChannel = new Recorder<>();
-      Recorder<String> onList = new Recorder<>();
-      Recorder<String> onStream = new Recorder<>();
+      Calls<String> onChannel = new Calls<>();
+      Calls<String> onList = new Calls<>();
+      Calls<String> onStream = new Calls<>();
       broker.subscriber(channel("acl.ch")).handle(String.class, onChannel);
       broker.subscriber(list("acl-jobs")).handle(String.class, onList);
       broker.subscriber(stream("acl-events").group("g")).handle(String.class, onStream);
@@ -79,7 +79,7 @@ class SecurityTest extends RedisTestBase {
   void requirepassWithThePasswordInTheUrl() {
     try (RedisServer secured = RedisServer.builder().password(SECRET).start();
         RedisBroker broker = RedisBroker.create("redis://:" + ENCODED + "@127.0.0.1:" + secured.port())) {
-      Recorder<String> recorder = new Recorder<>();
+      Calls<String> recorder = new Calls<>();
       broker.subscriber(channel("pw")).handle(String.class, recorder);
       broker.start();
       broker.publish("authenticated", channel("pw"));
@@ -115,7 +115,7 @@ class SecurityTest extends RedisTestBase {
 
   private static void assertStartFails(String url, String message) {
     try (RedisBroker broker = RedisBroker.create(url)) {
-      broker.subscriber(channel("x")).handle(String.class, new Recorder<>());
+      broker.subscriber(channel("x")).handle(String.class, new Calls<>());
       assertThatThrownBy(broker::start).isInstanceOf(BrookException.class).hasMessage(message);
     }
   }
@@ -140,9 +140,9 @@ class SecurityTest extends RedisTestBase {
       String good = "redis://app:" + ENCODED + "@" + base();
       // A working broker through a lost connection, its subscriptions, metrics and close.
       RedisBroker broker = RedisBroker.builder().url(good).build();
-      Recorder<String> recorder = new Recorder<>();
+      Calls<String> recorder = new Calls<>();
       Subscription sub = broker.subscriber(channel("secret.ch")).handle(String.class, recorder);
-      broker.subscriber(list("secret-jobs")).handle(String.class, new Recorder<>());
+      broker.subscriber(list("secret-jobs")).handle(String.class, new Calls<>());
       broker.start();
       broker.publish("x", channel("secret.ch"));
       recorder.awaitOne();
@@ -150,7 +150,7 @@ class SecurityTest extends RedisTestBase {
       redis.command("CLIENT", "KILL", "TYPE", "pubsub");
       await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
         broker.publish("y", channel("secret.ch"));
-        return recorder.calls().size() > 1;
+        return recorder.all().size() > 1;
       });
       seen.add(broker.toString());
       seen.add(broker.url());
@@ -218,9 +218,9 @@ class SecurityTest extends RedisTestBase {
     try (RedisServer tls = tlsServer(certs)) {
       assertThat(tls.url()).isEqualTo("rediss://127.0.0.1:" + tls.port());
       try (RedisBroker broker = RedisBroker.builder().url(tls.url()).caCertificate(certs.caCertificate()).build()) {
-        Recorder<String> onChannel = new Recorder<>();
-        Recorder<String> onList = new Recorder<>();
-        Recorder<String> onStream = new Recorder<>();
+        Calls<String> onChannel = new Calls<>();
+        Calls<String> onList = new Calls<>();
+        Calls<String> onStream = new Calls<>();
         broker.subscriber(channel("tls.ch")).handle(String.class, onChannel);
         broker.subscriber(list("tls-jobs")).handle(String.class, onList);
         broker.subscriber(stream("tls-events").group("g")).handle(String.class, onStream);
@@ -273,9 +273,9 @@ class SecurityTest extends RedisTestBase {
   void messagesOverMaxMessageSizeAreRejectedBeforeDecoding() {
     int max = 64 * 1024;
     RedisBroker broker = broker(b -> b.maxMessageSize(max));
-    Recorder<byte[]> onList = new Recorder<>();
-    Recorder<byte[]> onChannel = new Recorder<>();
-    Recorder<byte[]> onStream = new Recorder<>();
+    Calls<byte[]> onList = new Calls<>();
+    Calls<byte[]> onChannel = new Calls<>();
+    Calls<byte[]> onStream = new Calls<>();
     Subscription listSub = broker.subscriber(list("big-jobs").deadLetter()).handle(byte[].class, onList);
     Subscription channelSub = broker.subscriber(channel("big.ch")).handle(byte[].class, onChannel);
     Subscription streamSub = broker.subscriber(stream("big-events").group("g")).handle(byte[].class, onStream);
@@ -339,7 +339,7 @@ class SecurityTest extends RedisTestBase {
     redis.command("RPUSH", "{jobsX}:processing:ghost", "not yours");
     redis.command("RPUSH", "{jobs*}:processing:ghost", "yours");
     RedisBroker broker = broker();
-    Recorder<String> recorder = new Recorder<>();
+    Calls<String> recorder = new Calls<>();
     broker.subscriber(list("jobs*")).handle(String.class, recorder);
     broker.start();
     assertThat(recorder.awaitOne().payload()).isEqualTo("yours");

@@ -40,8 +40,8 @@ class SeedScenarioTest extends RedisTestBase {
   void twoHandlersOnOneChannelOnPurposeShareOneRedisSubscription() {
     RedisBroker broker = broker();
     broker.start();
-    broker.subscriber(channel("orders")).id("billing").handle(String.class, new Recorder<>());
-    broker.subscriber(channel("orders")).id("shipping").handle(String.class, new Recorder<>());
+    broker.subscriber(channel("orders")).id("billing").handle(String.class, new Calls<>());
+    broker.subscriber(channel("orders")).id("shipping").handle(String.class, new Calls<>());
     assertThat(broker.subscriptions()).hasSize(2);
     assertThat(redis.command("PUBSUB", "NUMSUB", "orders")).isEqualTo(List.of("orders", 1L));
   }

@@ -73,7 +73,7 @@ class SoakTest extends RedisTestBase {
 
   private void subscribeCloseCycles(int n) {
     RedisBroker broker = broker();
-    Recorder<String> anchor = new Recorder<>();
+    Calls<String> anchor = new Calls<>();
     broker.subscriber(channel("soak.anchor")).handle(String.class, anchor);
     broker.start();
     broker.publish("warm", channel("soak.anchor"));
@@ -108,14 +108,14 @@ class SoakTest extends RedisTestBase {
 
     // The anchor still works: nothing above disturbed the shared connection.
     broker.publish("still here", channel("soak.anchor"));
-    anchor.awaitCount(2);
+    anchor.await(2);
   }
 
   private void cycles(RedisBroker broker, int from, int to) {
     for (int i = from; i < to; i++) {
       int k = Math.abs(i);
       Destination d = kind(k);
-      Subscription s = broker.subscriber(d).handle(String.class, new Recorder<>());
+      Subscription s = broker.subscriber(d).handle(String.class, new Calls<>());
       if (k % 60 < 6) { // now and then a message, so the message path runs too
         Destination target = d instanceof dev.brook.redis.PatternDestination ? channel("soak.p" + k + ".x") : d;
         broker.publish("m" + k, target);
@@ -162,9 +162,9 @@ class SoakTest extends RedisTestBase {
         received.countDown();
         return null;
       });
-      broker.subscriber(pattern("soak.bp.*")).handle(String.class, new Recorder<>());
-      broker.subscriber(list("soak-bl")).handle(String.class, new Recorder<>());
-      broker.subscriber(stream("soak-bs").group("g")).handle(String.class, new Recorder<>());
+      broker.subscriber(pattern("soak.bp.*")).handle(String.class, new Calls<>());
+      broker.subscriber(list("soak-bl")).handle(String.class, new Calls<>());
+      broker.subscriber(stream("soak-bs").group("g")).handle(String.class, new Calls<>());
       broker.start();
       broker.publish("m" + i, channel("soak.b"));
       assertThat(received.await(10, TimeUnit.SECONDS)).isTrue();

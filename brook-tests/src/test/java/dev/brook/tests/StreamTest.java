@@ -73,7 +73,7 @@ class StreamTest extends RedisTestBase {
     logger.addAppender(log);
     try {
       RedisBroker broker = broker();
-      Recorder<String> recorder = new Recorder<>();
+      Calls<String> recorder = new Calls<>();
       broker.subscriber(stream("fragile").group("g")).handle(String.class, recorder);
       broker.start();
       broker.publish("before", stream("fragile"));
@@ -96,7 +96,7 @@ class StreamTest extends RedisTestBase {
   void entriesWithoutDataFieldAreDecodedAsJsonOfTheirFields() {
     record Reading(String sensor, String value) {}
     RedisBroker broker = broker();
-    Recorder<Reading> recorder = new Recorder<>();
+    Calls<Reading> recorder = new Calls<>();
     broker.subscriber(stream("sensors").group("g")).handle(Reading.class, recorder);
     broker.start();
     redis.command("XADD", "sensors", "*", "sensor", "t1", "value", "21.5");
@@ -106,7 +106,7 @@ class StreamTest extends RedisTestBase {
   @Test
   void anEntryWithADataFieldIsUnwrappedAsFastStreamDoes() {
     RedisBroker broker = broker();
-    Recorder<String> recorder = new Recorder<>();
+    Calls<String> recorder = new Calls<>();
     broker.subscriber(stream("plain").group("g")).handle(String.class, recorder);
     broker.start();
     redis.command("XADD", "plain", "*", "kind", "event", "data", "Zürich");

@@ -54,7 +54,8 @@ final class Threads {
   /**
    * Live platform threads, without the JVM's own pools that grow and shrink on their own: the
    * virtual-thread carriers ({@code ForkJoinPool-1-worker-*}) and their unblocker, process reapers,
-   * and Awaitility's poller. What is left
+   * Awaitility's poller, and the client of the test's private server ({@code redis-server-PORT-*},
+   * there from the server's start to its close). What is left
    * are threads someone created on purpose, such as a broker's event loops.
    */
   static int platformCount() {
@@ -66,6 +67,7 @@ final class Threads {
         .filter(t -> !t.getClass().getName().equals("jdk.internal.misc.CarrierThread"))
         .filter(t -> !t.getName().startsWith("process reaper"))
         .filter(t -> !t.getName().equals("VirtualThread-unblocker") && !t.getName().startsWith("awaitility"))
+        .filter(t -> !t.getName().startsWith("redis-server-"))
         .map(Thread::getName)
         .sorted()
         .toList();

@@ -101,7 +101,7 @@ class TransportLifecycleTest extends RedisTestBase {
       closeLater(broker);
       broker.publish("connect", channel("nobody")); // the command connection, before timing
       for (int i = 0; i < n; i++) {
-        broker.subscriber(list("parallel" + i)).handle(String.class, new Recorder<>());
+        broker.subscriber(list("parallel" + i)).handle(String.class, new Calls<>());
       }
       long t0 = System.nanoTime();
       broker.start();
@@ -132,7 +132,7 @@ class TransportLifecycleTest extends RedisTestBase {
         threads.add(Thread.ofPlatform().name("racer-" + i).start(() -> {
           try {
             go.await();
-            broker.subscriber(list(name)).handle(String.class, new Recorder<>());
+            broker.subscriber(list(name)).handle(String.class, new Calls<>());
             started.incrementAndGet();
           } catch (Throwable t) {
             failures.add(t);

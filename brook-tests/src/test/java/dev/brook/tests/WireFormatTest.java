@@ -48,8 +48,8 @@ class WireFormatTest extends RedisTestBase {
     assertThat(HexFormat.of().formatHex(bytes)).isEqualTo(REPLY_AND_USER_HEX);
   }
 
-  private Recorder<byte[]> rawRecorder(RedisBroker broker) {
-    Recorder<byte[]> recorder = new Recorder<>();
+  private Calls<byte[]> rawRecorder(RedisBroker broker) {
+    Calls<byte[]> recorder = new Calls<>();
     broker.subscriber(channel("in")).handle(byte[].class, recorder);
     broker.start();
     return recorder;
@@ -58,7 +58,7 @@ class WireFormatTest extends RedisTestBase {
   @Test
   void binaryEnvelopeBuiltByHandIsDecoded() {
     RedisBroker broker = broker();
-    Recorder<byte[]> recorder = rawRecorder(broker);
+    Calls<byte[]> recorder = rawRecorder(broker);
     raw().sync().publish(utf8("in"), HexFormat.of().parseHex(REPLY_AND_USER_HEX));
     var call = recorder.awaitOne();
     assertThat(call.payload()).isEqualTo(utf8("ping"));
@@ -70,7 +70,7 @@ class WireFormatTest extends RedisTestBase {
   @Test
   void jsonEnvelopeIsDecoded() {
     RedisBroker broker = broker();
-    Recorder<String> recorder = new Recorder<>();
+    Calls<String> recorder = new Calls<>();
     broker.subscriber(channel("in")).handle(String.class, recorder);
     broker.start();
     raw().sync().publish(utf8("in"), utf8("{\"data\": \"{\\\"id\\\": 7}\", \"headers\": {\"correlation_id\": \"j-1\", \"content-type\": \"text/plain\"}}"));
@@ -82,7 +82,7 @@ class WireFormatTest extends RedisTestBase {
   @Test
   void plainPublishIsTheRawPayload() {
     RedisBroker broker = broker();
-    Recorder<byte[]> recorder = rawRecorder(broker);
+    Calls<byte[]> recorder = rawRecorder(broker);
     raw().sync().publish(utf8("in"), utf8("plain text from redis-cli"));
     var call = recorder.awaitOne();
     assertThat(new String(call.payload())).isEqualTo("plain text from redis-cli");
@@ -93,7 +93,7 @@ class WireFormatTest extends RedisTestBase {
   @Test
   void jsonWithDataButNoHeadersIsUnwrappedAsFastStreamDoes() {
     RedisBroker broker = broker();
-    Recorder<byte[]> recorder = rawRecorder(broker);
+    Calls<byte[]> recorder = rawRecorder(broker);
     raw().sync().publish(utf8("in"), utf8("{\"data\": \"x\", \"kind\": \"event\"}"));
     var call = recorder.awaitOne();
     assertThat(new String(call.payload())).isEqualTo("x");
@@ -105,7 +105,7 @@ class WireFormatTest extends RedisTestBase {
   @Test
   void aRecordHandlerDecodesJsonPublishedByAnotherTool() {
     RedisBroker broker = broker();
-    Recorder<Order> recorder = new Recorder<>();
+    Calls<Order> recorder = new Calls<>();
     broker.subscriber(channel("in")).handle(Order.class, recorder);
     broker.start();
     raw().sync().publish(utf8("in"), utf8("{\"id\": 5, \"item\": \"cup\", \"tags\": [], \"extra\": true}"));

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.brook.AckPolicy;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -7,27 +7,20 @@ import dev.brook.redis.RedisBroker;
 import dev.brook.redis.internal.Envelope;
 import dev.brook.testing.RedisServer;
 import dev.brook.testing.TestRedisBroker;
+import dev.brook.tests.TestResources;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.models.stream.PendingMessage;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.DefaultClientResources;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -53,7 +46,7 @@ abstract class Backend implements AutoCloseable {
     }
   }
 
-  private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
+  private final TestResources resources = new TestResources();
 
   static Backend redis(RedisServer server) {
     return new OnRedis(server);
@@ -75,11 +68,7 @@ abstract class Backend implements AutoCloseable {
   }
 
   final RedisBroker broker(Consumer<RedisBroker.Builder> options) {
-    RedisBroker.Builder b = RedisBroker.builder().url(url());
-    options.accept(b);
-    RedisBroker broker = b.build();
-    toClose.push(broker);
-    return broker;
+    return resources.broker(url(), options);
   }
 
   /**
@@ -119,26 +108,17 @@ abstract class Backend implements AutoCloseable {
   abstract void despiteFailures(Runnable action);
 
   void closeLater(AutoCloseable resource) {
-    toClose.push(resource);
+    resources.closeLater(resource);
+  }
+
+  /** A raw Lettuce connection to {@code url}, closed with the backend. */
+  final StatefulRedisConnection<byte[], byte[]> raw(String url) {
+    return resources.raw(url);
   }
 
   @Override
   public void close() throws Exception {
-    Exception first = null;
-    while (!toClose.isEmpty()) {
-      try {
-        toClose.pop().close();
-      } catch (Exception e) {
-        if (first == null) {
-          first = e;
-        } else {
-          first.addSuppressed(e);
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
+    resources.close();
   }
 
   @Override
@@ -175,15 +155,7 @@ abstract class Backend implements AutoCloseable {
     /** A Lettuce connection for reading what Brook stored, byte for byte. */
     private RedisCommands<byte[], byte[]> raw() {
       if (raw == null) {
-        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(1).computationThreadPoolSize(1).build();
-        RedisClient client = RedisClient.create(resources, RedisURI.create(server.url()));
-        StatefulRedisConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE);
-        closeLater(() -> {
-          connection.close();
-          client.shutdown(0, 2, TimeUnit.SECONDS);
-          resources.shutdown(0, 2, TimeUnit.SECONDS).get();
-        });
-        raw = connection.sync();
+        raw = raw(server.url()).sync();
       }
       return raw;
     }

@@ -12,6 +12,7 @@ import dev.brook.DuplicateSubscriptionException;
 import dev.brook.Subscribe;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;

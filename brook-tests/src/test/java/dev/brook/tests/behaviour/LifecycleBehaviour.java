@@ -14,6 +14,7 @@ import dev.brook.Destination;
 import dev.brook.Subscription;
 import dev.brook.Subscription.State;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -13,6 +13,7 @@ import dev.brook.NackMessage;
 import dev.brook.RejectMessage;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;

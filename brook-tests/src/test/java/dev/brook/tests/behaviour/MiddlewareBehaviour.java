@@ -17,6 +17,7 @@ import dev.brook.Router;
 import dev.brook.Subscribe;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

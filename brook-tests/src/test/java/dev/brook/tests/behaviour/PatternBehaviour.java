@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

@@ -14,6 +14,7 @@ import dev.brook.Publisher;
 import dev.brook.RequestMetrics;
 import dev.brook.RequestTimeoutException;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.brook.Destination;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

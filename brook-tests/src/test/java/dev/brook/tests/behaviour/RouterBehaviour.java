@@ -18,6 +18,7 @@ import dev.brook.Router;
 import dev.brook.Subscribe;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;

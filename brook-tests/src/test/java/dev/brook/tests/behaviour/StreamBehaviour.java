@@ -8,6 +8,7 @@ import dev.brook.MessageContext;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
 import dev.brook.redis.StreamDestination;
+import dev.brook.tests.Calls;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
