@@ -140,7 +140,7 @@ public final class RedisConnections {
     try {
       open();
       attempt.complete(null);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       lock.lock();
       try {
         if (connecting == attempt) {
@@ -251,12 +251,24 @@ public final class RedisConnections {
     }
   }
 
-  /** Waits for another thread's attempt and throws what it threw. */
-  public static <T> T await(CompletableFuture<T> attempt) {
+  /**
+   * Waits for another thread's connect attempt and throws what it threw. The attempt is bounded by
+   * the connect and command timeouts (and ended by close()); the wait is bounded too, so a waiter
+   * never hangs on an attempt that could not finish.
+   */
+  public <T> T await(CompletableFuture<T> attempt) {
+    Duration bound = connectTimeout.plus(commandTimeout.multipliedBy(2));
     try {
-      return attempt.join();
-    } catch (CompletionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : e;
+      return attempt.get(bound.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException | CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new BrookException("Connecting to " + masked + " failed: "
+          + e.getCause(), e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new BrookException("Connecting to " + masked + " did not finish within " + bound.toMillis() + " ms "
+          + "(connectTimeout plus twice commandTimeout) while another thread was connecting. Check that Redis answers there.", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BrookException("Interrupted while waiting for the connection to " + masked + ".", e);
     }
   }
 

@@ -70,7 +70,7 @@ public final class PubSub {
       lock.unlock();
     }
     if (!mine) {
-      return RedisConnections.await(attempt);
+      return connections.await(attempt);
     }
     try {
       StatefulRedisPubSubConnection<byte[], byte[]> connection = connections.connectPubSub();
@@ -80,7 +80,7 @@ public final class PubSub {
       hub = created;
       attempt.complete(created);
       return created;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       lock.lock();
       try {
         if (opening == attempt) {
