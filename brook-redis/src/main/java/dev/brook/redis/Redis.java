@@ -36,6 +36,11 @@ public final class Redis {
     return new StreamDestination(name);
   }
 
+  /** The URL with any password replaced by {@code ****}, for log lines and messages. */
+  public static String maskedUrl(String url) {
+    return dev.brook.redis.internal.RedisUrls.mask(url);
+  }
+
   /**
    * The consumer name used when a List or Stream group subscription names none: host, process id
    * and a short random part, fixed for the life of the process (so re-registering in the same

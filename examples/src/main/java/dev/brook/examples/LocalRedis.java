@@ -20,7 +20,7 @@ final class LocalRedis implements AutoCloseable {
   static LocalRedis resolve(String urlOption) {
     String url = urlOption != null ? urlOption : System.getenv("BROOK_REDIS_URL");
     if (url != null && !url.isBlank()) {
-      System.out.println("Using Redis at " + dev.brook.redis.internal.RedisUrls.mask(url)
+      System.out.println("Using Redis at " + dev.brook.redis.Redis.maskedUrl(url)
           + (urlOption != null ? " (from --url)" : " (from BROOK_REDIS_URL)"));
       return new LocalRedis(url, null);
     }
