@@ -1,7 +1,6 @@
 /** AsyncAPI 3.0 documents (JSON, YAML, an HTML page) describing a Brook broker's subscriptions and publishers. */
 module dev.brook.asyncapi {
   requires transitive dev.brook.core;
-  requires dev.brook.redis;
   requires com.fasterxml.jackson.dataformat.yaml;
   requires com.github.victools.jsonschema.generator;
   requires com.fasterxml.classmate;

@@ -17,5 +17,5 @@ module dev.brook.core {
 
   exports dev.brook;
   exports dev.brook.spi;
-  exports dev.brook.internal to dev.brook.redis, dev.brook.testing, dev.brook.asyncapi, dev.brook.cli;
+  exports dev.brook.internal to dev.brook.redis;
 }

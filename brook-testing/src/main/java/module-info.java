@@ -6,6 +6,10 @@ module dev.brook.testing {
   requires transitive dev.brook.redis;
   requires transitive org.junit.jupiter.api;
   requires lettuce.core;
+  requires io.netty.common;
+  // LeakCheckExtension counts threads.
+  requires java.management;
+  requires jdk.management;
 
   exports dev.brook.testing;
 }

@@ -2,7 +2,6 @@ package dev.brook.cli.internal;
 
 import dev.brook.App;
 import dev.brook.cli.internal.LogLevels.LogLevel;
-import dev.brook.redis.internal.RedisUrls;
 import java.lang.reflect.InvocationTargetException;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +71,7 @@ final class RunCommand implements Callable<Integer> {
     }
     String redisUrl = Targets.url(url);
     LOG.info("Running {} ({})", service.text(), service.factory().getParameterCount() == 1
-        ? "Redis at " + RedisUrls.mask(redisUrl) : "the factory chooses its Redis");
+        ? "Redis at " + dev.brook.redis.Redis.maskedUrl(redisUrl) : "the factory chooses its Redis");
     App app = service.app(redisUrl);
     app.run();
     return 0;
