@@ -90,6 +90,32 @@ class TestRedisBrokerTest {
     }
   }
 
+  /** Not a Redis destination: the in-memory Redis finds a destination's kind by its class, as RedisBroker does. */
+  record Elsewhere(String name) implements dev.brook.Destination {
+    @Override
+    public String key() {
+      return "elsewhere:" + name;
+    }
+
+    @Override
+    public dev.brook.Destination withName(String name) {
+      return new Elsewhere(name);
+    }
+  }
+
+  @Test
+  void aDestinationOfAnotherBrokerIsRefusedInTheWordsOfRedisBroker() {
+    try (RedisBroker broker = broker(); TestRedisBroker test = TestRedisBroker.of(broker)) {
+      String fix = " (" + Elsewhere.class.getName() + "). Use a destination from dev.brook.redis.Redis: channel, pattern, "
+          + "list or stream.";
+      assertThatThrownBy(() -> broker.publish("m", new Elsewhere("x")))
+          .hasMessage("RedisBroker cannot publish to elsewhere:x" + fix);
+      assertThatThrownBy(() -> broker.subscriber(new Elsewhere("x")).handle(String.class, (m, c) -> null))
+          .hasMessage("RedisBroker cannot subscribe to elsewhere:x" + fix);
+      assertThat(broker.subscriptions()).isEmpty();
+    }
+  }
+
   @Test
   void closingRestoresTheBrokerForARealRedis() {
     try (RedisBroker broker = broker()) {

@@ -13,10 +13,11 @@ import java.util.concurrent.CompletableFuture;
  * {@code list}, {@code stream}) with its consumer, inbound message and producer steps, so adding a
  * kind touches that package and the one line in {@link RedisTransport} that lists the kinds; the
  * transport finds a destination's kind by its class ({@link RedisKinds}), never by a chain of
- * {@code instanceof}. A kind's description for AsyncAPI and its in-memory model for tests belong
- * here too.
+ * {@code instanceof}. A kind's description for AsyncAPI and its in-memory model for tests (a
+ * {@code RedisKind} of the test broker's transport, on a {@link MemoryRedis}) belong here too.
  *
- * <p>One instance per transport, created with the transport's {@link RedisContext}; thread-safe.
+ * <p>One instance per transport, created with the transport's {@link RedisContext} (a model: with
+ * its {@link MemoryRedis}); thread-safe.
  *
  * @param <D> the destination class this kind serves (the public destination classes are final)
  */

@@ -27,7 +27,12 @@ public final class PatternKind implements RedisKind<PatternDestination> {
 
   @Override
   public CompletableFuture<Void> send(PatternDestination pattern, Frame frame) {
-    throw new IllegalArgumentException("Cannot publish to " + pattern.key()
+    throw notForPublishing(pattern);
+  }
+
+  /** A publish to a pattern, here and in the in-memory model. */
+  static IllegalArgumentException notForPublishing(PatternDestination pattern) {
+    return new IllegalArgumentException("Cannot publish to " + pattern.key()
         + ": a pattern is for subscribing. Publish to a channel, e.g. channel(\"logs.error\").");
   }
 }

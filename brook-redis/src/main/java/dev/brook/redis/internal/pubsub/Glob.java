@@ -1,8 +1,11 @@
-package dev.brook.testing.internal;
+package dev.brook.redis.internal.pubsub;
 
 import java.util.regex.Pattern;
 
-/** Redis' glob patterns (PSUBSCRIBE, KEYS) as regular expressions: {@code * ? [abc] [^a] \x}. */
+/**
+ * Redis' glob patterns (PSUBSCRIBE, KEYS) as regular expressions: {@code * ? [abc] [^a] \x}. For the
+ * in-memory model ({@link PubSubModel}); on Redis, the server matches.
+ */
 final class Glob {
 
   private Glob() {}

@@ -1,0 +1,86 @@
+package dev.brook.redis.internal;
+
+import dev.brook.spi.Frame;
+import dev.brook.spi.Inbound;
+import java.util.Map;
+
+/**
+ * A message an in-memory model delivered: the value as Redis would hold it, unwrapped on the
+ * worker as on Redis, and reported to its {@link MemoryRedis} once processed. Settlement goes to
+ * {@link #settle}, which the at-least-once kinds override; at-most-once messages have nothing to
+ * settle.
+ */
+public abstract class MemoryInbound implements Inbound {
+
+  /** How a subscription settled a delivered message. */
+  public enum Outcome { ACK, NACK, REJECT, RELEASE }
+
+  private final MemoryRedis redis;
+  private final boolean counted;
+  private final byte[] raw;
+  private Frame frame;
+  private boolean done;
+
+  /** @param counted whether the message counts in flight until processed (replies do not) */
+  protected MemoryInbound(MemoryRedis redis, boolean counted, byte[] raw) {
+    this.redis = redis;
+    this.counted = counted;
+    this.raw = raw;
+  }
+
+  /** The value as Redis would hold it (the envelope). */
+  public final byte[] raw() {
+    return raw;
+  }
+
+  final boolean counted() {
+    return counted;
+  }
+
+  @Override
+  public Frame frame() {
+    if (frame == null) {
+      frame = Envelope.decode(raw);
+    }
+    return frame;
+  }
+
+  @Override
+  public Map<String, String> pathParams() {
+    return Map.of();
+  }
+
+  /** Settles the message in its model; nothing to do by default (at-most-once). */
+  protected void settle(Outcome outcome, String reason) {}
+
+  @Override
+  public final void ack() {
+    settle(Outcome.ACK, null);
+  }
+
+  @Override
+  public final void nack(String reason) {
+    settle(Outcome.NACK, reason);
+  }
+
+  @Override
+  public final void reject(String reason, Throwable error) {
+    settle(Outcome.REJECT, reason);
+  }
+
+  @Override
+  public final void release() {
+    settle(Outcome.RELEASE, null);
+  }
+
+  @Override
+  public final void processed(Throwable failure) {
+    synchronized (this) {
+      if (done || !counted) {
+        return;
+      }
+      done = true;
+    }
+    redis.processed(failure);
+  }
+}

@@ -1,0 +1,244 @@
+package dev.brook.redis.internal.stream;
+
+import dev.brook.redis.StreamDestination;
+import dev.brook.redis.internal.Backoffs;
+import dev.brook.redis.internal.Envelope;
+import dev.brook.redis.internal.MemoryInbound;
+import dev.brook.redis.internal.MemoryRedis;
+import dev.brook.redis.internal.RedisKind;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Transport;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Streams in memory, for the test broker: what {@link StreamKind} and {@link StreamConsumer} do
+ * with Redis, where a test can see it (one {@link MemoryStream} per key). With a group: entries, a
+ * pending-entries list whose delivery counts are handler attempts (a release undoes its attempt),
+ * consumers named per subscription, own pending entries first when a consumer starts, a nacked
+ * entry claimed again by its consumer once its back-off ({@link Backoffs#STREAM_NACK}) has passed
+ * on the {@linkplain MemoryRedis#advance clock}, takeover of entries idle at least {@code minIdle}
+ * when the clock moves (never of an entry the claiming consumer still holds), {@code
+ * maxDeliveries} (the last allowed attempt's failure dead-letters) and the {@code {stream}:dlq}
+ * stream with the headers Redis' dead letters carry. Without a group: every new entry to each
+ * reader, from the newest entry at its start or from {@code startFrom}. Like {@link
+ * StreamConsumer}, a consumer is handed no more than its subscription has room for; the rest waits
+ * until messages finish. Guarded by its {@link MemoryRedis}' lock.
+ */
+public final class StreamModel implements RedisKind<StreamDestination>, MemoryRedis.Model {
+
+  final MemoryRedis redis;
+  private final Map<String, MemoryStream> streams = new HashMap<>();
+
+  public StreamModel(MemoryRedis redis) {
+    this.redis = redis;
+  }
+
+  @Override
+  public Class<StreamDestination> type() {
+    return StreamDestination.class;
+  }
+
+  @Override
+  public Transport.Consumer consumer(StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    Reader r = new Reader(stream, MemoryRedis.consumerName(stream.consumerName(), stream.key(), subscriptionId), sink);
+    return new Transport.Consumer() {
+      @Override
+      public void start() {
+        redis.locked(() -> stream(stream.name()).start(r));
+      }
+
+      @Override
+      public void stop() {
+        redis.locked(() -> stream(stream.name()).stop(r));
+      }
+    };
+  }
+
+  @Override
+  public CompletableFuture<Void> send(StreamDestination stream, Frame frame) {
+    return sendBatch(stream, List.of(frame));
+  }
+
+  @Override
+  public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
+    return redis.lockedGet(() -> {
+      try {
+        redis.checkType(stream.name(), this);
+      } catch (MemoryRedis.WrongType e) {
+        return CompletableFuture.failedFuture(e); // as Redis answers the XADD
+      }
+      for (Frame frame : frames) {
+        stream(stream.name()).add(redis.write(stream, frame), stream.maxLength());
+      }
+      return CompletableFuture.completedFuture(null);
+    });
+  }
+
+  /** Entries of a stream (or dead-letter stream) by id, decoded. */
+  public Map<String, Frame> entries(String name) {
+    return redis.lockedGet(() -> {
+      MemoryStream s = streams.get(name);
+      Map<String, Frame> out = new LinkedHashMap<>();
+      if (s != null) {
+        s.entries.forEach((id, v) -> out.put(id.toString(), Envelope.decode(v)));
+      }
+      return out;
+    });
+  }
+
+  /** Pending entries of a group, oldest first: entry id → delivery count. */
+  public Map<String, Long> pending(String stream, String group) {
+    return redis.lockedGet(() -> {
+      MemoryStream s = streams.get(stream);
+      MemoryStream.Group g = s == null ? null : s.groups.get(group);
+      Map<String, Long> out = new LinkedHashMap<>();
+      if (g != null) {
+        g.pel.forEach((id, p) -> out.put(id.toString(), p.count));
+      }
+      return out;
+    });
+  }
+
+  /** A stream exists from its first XADD or group on. */
+  @Override
+  public boolean holds(String key) {
+    MemoryStream s = streams.get(key);
+    return s != null && s.exists;
+  }
+
+  @Override
+  public void pump() {
+    for (MemoryStream s : List.copyOf(streams.values())) {
+      s.dispatchAll();
+    }
+  }
+
+  @Override
+  public void clockMoved() {
+    for (MemoryStream s : List.copyOf(streams.values())) {
+      s.reclaim();
+    }
+  }
+
+  /** Under the lock. */
+  MemoryStream stream(String name) {
+    return streams.computeIfAbsent(name, n -> new MemoryStream(this, n));
+  }
+
+  private void settle(Item item, MemoryInbound.Outcome outcome, String reason) {
+    redis.locked(() -> {
+      Reader r = item.reader;
+      StreamDestination d = r.stream;
+      if (d.groupName() == null) {
+        return;
+      }
+      MemoryStream s = stream(d.name());
+      switch (outcome) {
+        case ACK -> {
+          MemoryStream.Group g = s.groups.get(d.groupName());
+          if (g != null) {
+            g.pel.remove(item.id);
+          }
+          if (d.deletesOnAck()) {
+            s.entries.remove(item.id);
+          }
+          r.held.remove(item.id);
+          r.lastErrors.remove(item.id);
+        }
+        case NACK -> {
+          // The last attempt maxDeliveries allows: to the dead letter now. Else it stays pending and
+          // its consumer claims it again once the back-off passed (when the clock moves).
+          String lastError = reason != null ? reason : r.lastErrors.get(item.id);
+          if (item.count >= d.maxDeliveryCount()) {
+            s.deadLetter(item, "failed " + item.count + (item.count == 1 ? " time" : " times") + " (maxDeliveries "
+                + d.maxDeliveryCount() + ")" + (lastError != null ? "; last error: " + lastError : ""));
+            return;
+          }
+          r.held.remove(item.id);
+          if (reason != null) {
+            r.lastErrors.put(item.id, reason);
+          }
+          r.retries.put(item.id, redis.now() + Backoffs.STREAM_NACK.createDelay(item.count).toMillis());
+        }
+        case REJECT -> s.deadLetter(item, reason);
+        case RELEASE -> {
+          // The attempt is undone (XCLAIM RETRYCOUNT n-1 IDLE minIdle) if the entry is still this
+          // consumer's at that count; idle at once, so any live consumer may take it over.
+          r.held.remove(item.id);
+          MemoryStream.Group g = s.groups.get(d.groupName());
+          MemoryStream.Pending p = g == null ? null : g.pel.get(item.id);
+          if (p != null && p.consumer.equals(r.name) && p.count == item.count) {
+            p.count--;
+            p.deliveredAt = redis.now() - d.minIdleTime().toMillis();
+          }
+        }
+      }
+    });
+  }
+
+  /** A subscription's reader of a stream: a group consumer, or a reader without a group. */
+  static final class Reader {
+    final StreamDestination stream;
+    /** Its consumer name in the group. */
+    final String name;
+    final Transport.Sink sink;
+    MemoryStream.Id position = MemoryStream.Id.ZERO;
+    /** Nacked entries waiting for their back-off: id → when (manual clock) this consumer claims them again. */
+    final Map<MemoryStream.Id, Long> retries = new HashMap<>();
+    /** Group mode: entries handed to the subscription and not yet settled or given back. */
+    final Set<MemoryStream.Id> held = new HashSet<>();
+    /** Why entries were last nacked by this consumer (as StreamConsumer keeps it, per consumer). */
+    final Map<MemoryStream.Id, String> lastErrors = new HashMap<>();
+
+    Reader(StreamDestination stream, String name, Transport.Sink sink) {
+      this.stream = stream;
+      this.name = name;
+      this.sink = sink;
+    }
+  }
+
+  /** An entry handed to a reader, with the attempt it is (its delivery count in the group); as {@link StreamInbound}. */
+  final class Item extends MemoryInbound {
+    final Reader reader;
+    final MemoryStream.Id id;
+    final long count;
+
+    Item(Reader reader, MemoryStream.Id id, byte[] raw, long count) {
+      super(redis, true, raw);
+      this.reader = reader;
+      this.id = id;
+      this.count = count;
+    }
+
+    @Override
+    public String channel() {
+      return reader.stream.name();
+    }
+
+    @Override
+    public String serverId() {
+      return id.toString();
+    }
+
+    @Override
+    public boolean atLeastOnce() {
+      return reader.stream.groupName() != null;
+    }
+
+    @Override
+    public long deliveryCount() {
+      return count;
+    }
+
+    @Override
+    protected void settle(Outcome outcome, String reason) {
+      StreamModel.this.settle(this, outcome, reason);
+    }
+  }
+}
