@@ -9,7 +9,7 @@ import java.util.Objects;
  * and fan-out: every live subscriber gets each message published while it is subscribed; nothing
  * is kept for subscribers that are not. Immutable; create with {@link Redis#channel(String)}.
  */
-public final class ChannelDestination implements Destination {
+public final class ChannelDestination implements RedisDestination {
 
   private final String name;
   private final byte[] nameBytes;

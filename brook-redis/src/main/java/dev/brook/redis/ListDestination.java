@@ -27,7 +27,7 @@ import java.util.Objects;
  *
  * <p>Immutable: every option returns a new destination. Create with {@link Redis#list(String)}.
  */
-public final class ListDestination implements Destination {
+public final class ListDestination implements RedisDestination {
 
   /**
    * The header a nacked item carries when it goes back to the queue: how many times it has been

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * {@code logs.{level}} subscribes to {@code logs.*}, and a message on {@code logs.error} has
  * {@code ctx.path("level") == "error"}. Immutable; create with {@link Redis#pattern(String)}.
  */
-public final class PatternDestination implements Destination {
+public final class PatternDestination implements RedisDestination {
 
   private static final Pattern PARAM = Pattern.compile("\\{([A-Za-z_][A-Za-z0-9_]*)}");
 

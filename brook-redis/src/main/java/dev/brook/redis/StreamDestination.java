@@ -34,7 +34,7 @@ import java.util.Objects;
  *
  * <p>Immutable: every option returns a new destination. Create with {@link Redis#stream(String)}.
  */
-public final class StreamDestination implements Destination {
+public final class StreamDestination implements RedisDestination {
 
   /** {@link #startFrom(String)}: the whole history. */
   public static final String BEGINNING = "0";

@@ -46,6 +46,17 @@ class CrashTest extends RedisTestBase {
         // skip log lines until the child is consuming
       }
       assertThat(line).as("child started").isEqualTo("ready");
+      // Keep reading what the child prints: a full pipe would block its logging threads, Lettuce's I/O
+      // thread among them, and with it the acknowledgements this test counts on.
+      Thread.ofVirtual().name("crash-child-output").start(() -> {
+        try {
+          while (out.readLine() != null) {
+            // discard
+          }
+        } catch (java.io.IOException ended) {
+          // the child was killed
+        }
+      });
 
       RedisBroker publisher = broker();
       List<String> all = IntStream.range(0, n).mapToObj(i -> "m" + i).toList();
