@@ -32,6 +32,16 @@ public interface RedisKind<D extends Destination> {
   /** Sends one message; the future completes when Redis has it (see {@link Transport#send}). */
   CompletableFuture<Void> send(D destination, Frame frame);
 
+  /**
+   * The command that publishes one message, built by hand and not yet sent, so a pipeline can write
+   * the commands of several kinds at once ({@code RedisTransport.sendPipeline}); the caller dispatches
+   * it, and it completes when Redis answered. Null (the default) when the kind cannot: the pipeline
+   * then sends that message with {@link #send}.
+   */
+  default io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command(D destination, Frame frame) {
+    return null;
+  }
+
   /** Sends several messages in order; by default one {@link #send} each, pipelined on the command connection. */
   default CompletableFuture<Void> sendBatch(D destination, List<Frame> frames) {
     CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];

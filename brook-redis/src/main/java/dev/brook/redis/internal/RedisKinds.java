@@ -36,6 +36,16 @@ public final class RedisKinds {
     return sendBatch(of(destination, "publish to"), destination, frames);
   }
 
+  /** The hand-built command publishing one message, or null when its kind has none (see {@link RedisKind#command}). */
+  public io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command(Destination destination, Frame frame) {
+    return command(of(destination, "publish to"), destination, frame);
+  }
+
+  private static <D extends Destination> io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command(
+      RedisKind<D> kind, Destination destination, Frame frame) {
+    return kind.command(kind.type().cast(destination), frame);
+  }
+
   /** The kind of this destination; public destination classes are final, so its class is the key. */
   public RedisKind<?> of(Destination destination, String action) {
     RedisKind<?> kind = byType.get(destination.getClass());

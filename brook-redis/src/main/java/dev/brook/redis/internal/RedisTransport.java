@@ -38,6 +38,7 @@ public final class RedisTransport implements Transport {
   private final ConsumerNames consumerNames = new ConsumerNames();
   private final PubSub pubSub;
   private final RedisKinds kinds;
+  private final RedisProducer producer;
 
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options) {
     this(uri, maskedUrl, options, Timing.SYSTEM);
@@ -46,7 +47,8 @@ public final class RedisTransport implements Transport {
   /** @param timing the clock of scheduled work (back-offs, retries, reclaim); a test may pass a manual one */
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options, Timing timing) {
     this.connections = new RedisConnections(uri, maskedUrl, options);
-    RedisContext context = new RedisContext(connections, new RedisProducer(connections), consumerNames, timing);
+    this.producer = new RedisProducer(connections);
+    RedisContext context = new RedisContext(connections, producer, consumerNames, timing);
     this.pubSub = new PubSub(context);
     // Every kind this transport serves, in one place.
     this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), new ListKind(context), new StreamKind(context)));
@@ -107,6 +109,39 @@ public final class RedisTransport implements Transport {
       return CompletableFuture.completedFuture(null);
     }
     return kinds.sendBatch(destination, frames);
+  }
+
+  /**
+   * One write for the whole pipeline: each kind builds its command by hand ({@link
+   * RedisKind#command}: RPUSH, XADD, PUBLISH) and all are dispatched together on the command
+   * connection, as a Stream batch is. A message whose kind builds none is sent on its own first.
+   * Encoding (and its size check) happens before anything is sent, so a message too large fails the
+   * pipeline with nothing sent.
+   */
+  @Override
+  public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
+    int n = frames.size();
+    List<io.lettuce.core.protocol.RedisCommand<byte[], byte[], ?>> commands = new java.util.ArrayList<>(n);
+    Destination[] alone = new Destination[n];
+    CompletableFuture<?>[] futures = new CompletableFuture<?>[n];
+    for (int i = 0; i < n; i++) {
+      io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command = kinds.command(destinations.get(i), frames.get(i));
+      if (command == null) {
+        alone[i] = destinations.get(i);
+      } else {
+        commands.add(command);
+        futures[i] = producer.published(destinations.get(i), command);
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      if (alone[i] != null) {
+        futures[i] = kinds.send(alone[i], frames.get(i));
+      }
+    }
+    if (!commands.isEmpty()) {
+      connections.commandConnection().dispatch(commands);
+    }
+    return CompletableFuture.allOf(futures);
   }
 
   /** What the shared Pub/Sub connection saw: messages, losses and the messages estimated lost with them. */

@@ -110,6 +110,39 @@ public final class MemoryTransport implements Transport {
   }
 
   /**
+   * Every message in order, each as Redis takes a pipelined command (a failed one does not stop the
+   * others); then, like a synchronous publish, waits once for the handlers they reached.
+   */
+  @Override
+  public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
+    Throwable first = null;
+    for (int i = 0; i < frames.size(); i++) {
+      CompletableFuture<Void> sent;
+      try {
+        sent = kinds.sendBatch(destinations.get(i), List.of(frames.get(i)));
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
+      }
+      if (sent.isCompletedExceptionally() && first == null) {
+        first = sent.exceptionNow();
+      }
+    }
+    if (waitForHandlers.getAsBoolean() && !onWorkerThread()) {
+      Throwable failure;
+      try {
+        failure = redis.awaitQuiet(Duration.ofSeconds(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return CompletableFuture.failedFuture(e);
+      }
+      if (first == null) {
+        rethrow(failure);
+      }
+    }
+    return first == null ? CompletableFuture.completedFuture(null) : CompletableFuture.failedFuture(first);
+  }
+
+  /**
    * True on Brook's own threads (a handler, a reply worker): there a synchronous publish must not
    * wait for the handlers it reaches, since it would wait for the very handler that publishes.
    */
