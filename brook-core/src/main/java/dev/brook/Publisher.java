@@ -70,6 +70,10 @@ public interface Publisher {
    */
   <R> R request(Object payload, Map<String, String> headers, Class<R> replyType, Duration timeout);
 
+  /** Sends a request with headers in addition to the defaults without waiting; see {@link Broker#requestAsync}. */
+  <R> CompletableFuture<R> requestAsync(Object payload, Map<String, String> headers, Class<R> replyType,
+      Duration timeout);
+
   /**
    * Sends a request with headers in addition to the defaults and waits for the whole reply; see
    * {@link Broker#requestMessage}.

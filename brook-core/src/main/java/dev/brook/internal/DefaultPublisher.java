@@ -102,6 +102,14 @@ final class DefaultPublisher implements Publisher {
   }
 
   @Override
+  public <R> CompletableFuture<R> requestAsync(Object payload, Map<String, String> extra, Class<R> replyType,
+      Duration timeout) {
+    PublisherTarget.Bound b = target.bound();
+    return b.engine().publishing().requestAsync(payload, b.destination(), replyType, timeout, merge(extra),
+        middlewares(b));
+  }
+
+  @Override
   public <R> Message<R> requestMessage(Object payload, Map<String, String> extra, Class<R> replyType, Duration timeout) {
     PublisherTarget.Bound b = target.bound();
     return b.engine().publishing().request(payload, b.destination(), replyType, timeout, merge(extra), middlewares(b),

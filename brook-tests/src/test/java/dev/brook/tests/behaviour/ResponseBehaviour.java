@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.brook.BrookException;
+import dev.brook.ExceptionMiddleware;
 import dev.brook.Message;
 import dev.brook.Middleware;
 import dev.brook.RequestTimeoutException;
@@ -138,6 +139,8 @@ abstract class ResponseBehaviour extends Behaviour {
         .isEqualTo("ho for beta");
     assertThat(broker.publisher(channel("echo")).withHeader("tenant", "default")
         .request("he", Map.of("tenant", "gamma"), String.class, LONG)).isEqualTo("he for gamma");
+    assertThat(broker.publisher(channel("echo")).withHeader("tenant", "default")
+        .requestAsync("hu", Map.of(), String.class, LONG).join()).isEqualTo("hu for default");
   }
 
   @Test
@@ -257,6 +260,18 @@ abstract class ResponseBehaviour extends Behaviour {
         .hasMessageEndingWith(" on channel:typo into a java.lang.Integer, but the caller asked for java.lang.String. "
             + "Pass a value of the asked type to chain.proceed(...), or return chain.proceed() unchanged.");
     assertThat(broker.request("x", channel("typo"), Object.class, LONG)).isEqualTo(42);
+  }
+
+  @Test
+  void anExceptionMiddlewareLeavesAFailedRequestToItsCaller() {
+    Middleware errors = ExceptionMiddleware.builder().reply(BrookException.class, (e, ctx) -> "mapped").build();
+    RedisBroker broker = started(b -> b.middleware(errors));
+    broker.subscriber(channel("fails")).handle(String.class, (s, ctx) -> {
+      throw new IllegalStateException("no stock");
+    });
+    // on Redis the error reply's RemoteHandlerException, in memory the handler's own exception
+    assertThatThrownBy(() -> broker.request("x", channel("fails"), String.class, LONG))
+        .hasMessageContaining("no stock");
   }
 
   @Test
