@@ -29,4 +29,16 @@ public interface Pipeline {
 
   /** Queues a message with headers (sent after Brook's own {@code correlation_id} and {@code content-type}). */
   Pipeline publish(Object payload, Destination destination, Map<String, String> headers);
+
+  /**
+   * Queues several messages for one destination, one per payload (FastStream's {@code publish_batch}
+   * with {@code pipeline=}). Messages queued one after another for the same List travel as one RPUSH,
+   * so a batch subscriber can receive them together.
+   */
+  default Pipeline publishBatch(java.util.Collection<?> payloads, Destination destination) {
+    for (Object payload : payloads) {
+      publish(payload, destination);
+    }
+    return this;
+  }
 }

@@ -44,7 +44,8 @@ public interface Transport {
   /**
    * Sends messages to several destinations together, in order, as one round trip where the server
    * allows (a pipeline); the future completes when the server has answered all, exceptionally with
-   * the first failure (the other messages are still sent). The two lists have the same size. The
+   * the first failure (the other messages are still sent). The two lists have the same size. A
+   * transport may send a run of messages to one destination as one batch ({@link #sendBatch}). The
    * default sends each with {@link #send}.
    */
   default CompletableFuture<Void> sendPipeline(java.util.List<Destination> destinations, java.util.List<Frame> frames) {

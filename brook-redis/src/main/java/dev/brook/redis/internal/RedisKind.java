@@ -42,6 +42,22 @@ public interface RedisKind<D extends Destination> {
     return null;
   }
 
+  /**
+   * The commands that publish several messages to one destination, for a pipeline; by default one
+   * {@link #command} each (null when the kind has none). A List makes one RPUSH of all.
+   */
+  default List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> commands(D destination, List<Frame> frames) {
+    List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> all = new java.util.ArrayList<>(frames.size());
+    for (Frame frame : frames) {
+      io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> c = command(destination, frame);
+      if (c == null) {
+        return null;
+      }
+      all.add(c);
+    }
+    return all;
+  }
+
   /** Sends several messages in order; by default one {@link #send} each, pipelined on the command connection. */
   default CompletableFuture<Void> sendBatch(D destination, List<Frame> frames) {
     CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];

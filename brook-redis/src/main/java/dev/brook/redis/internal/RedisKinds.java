@@ -36,14 +36,15 @@ public final class RedisKinds {
     return sendBatch(of(destination, "publish to"), destination, frames);
   }
 
-  /** The hand-built command publishing one message, or null when its kind has none (see {@link RedisKind#command}). */
-  public io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command(Destination destination, Frame frame) {
-    return command(of(destination, "publish to"), destination, frame);
+  /** The hand-built commands publishing these messages to one destination, or null when its kind has none (see {@link RedisKind#commands}). */
+  public List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> commands(Destination destination,
+      List<Frame> frames) {
+    return commands(of(destination, "publish to"), destination, frames);
   }
 
-  private static <D extends Destination> io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command(
-      RedisKind<D> kind, Destination destination, Frame frame) {
-    return kind.command(kind.type().cast(destination), frame);
+  private static <D extends Destination> List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> commands(
+      RedisKind<D> kind, Destination destination, List<Frame> frames) {
+    return kind.commands(kind.type().cast(destination), frames);
   }
 
   /** The kind of this destination; public destination classes are final, so its class is the key. */

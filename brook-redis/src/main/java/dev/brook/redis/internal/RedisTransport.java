@@ -112,36 +112,41 @@ public final class RedisTransport implements Transport {
   }
 
   /**
-   * One write for the whole pipeline: each kind builds its command by hand ({@link
-   * RedisKind#command}: RPUSH, XADD, PUBLISH) and all are dispatched together on the command
-   * connection, as a Stream batch is. A message whose kind builds none is sent on its own first.
-   * Encoding (and its size check) happens before anything is sent, so a message too large fails the
-   * pipeline with nothing sent.
+   * One write for the whole pipeline: each kind builds its commands by hand ({@link
+   * RedisKind#commands}: RPUSH, XADD, PUBLISH; a run of messages to one List is one RPUSH) and all
+   * are dispatched together on the command connection, as a Stream batch is. Messages whose kind
+   * builds none are sent with {@code sendBatch} first. Encoding (and its size check) happens before
+   * anything is sent, so a message too large fails the pipeline with nothing sent.
    */
   @Override
   public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
     int n = frames.size();
     List<io.lettuce.core.protocol.RedisCommand<byte[], byte[], ?>> commands = new java.util.ArrayList<>(n);
-    Destination[] alone = new Destination[n];
-    CompletableFuture<?>[] futures = new CompletableFuture<?>[n];
-    for (int i = 0; i < n; i++) {
-      io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command = kinds.command(destinations.get(i), frames.get(i));
-      if (command == null) {
-        alone[i] = destinations.get(i);
+    List<CompletableFuture<?>> futures = new java.util.ArrayList<>(n);
+    List<Runnable> alone = new java.util.ArrayList<>();
+    for (int start = 0; start < n; ) {
+      Destination destination = destinations.get(start);
+      int end = start + 1;
+      while (end < n && destinations.get(end).equals(destination)) {
+        end++;
+      }
+      List<Frame> run = frames.subList(start, end);
+      List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> built = kinds.commands(destination, run);
+      if (built == null) {
+        alone.add(() -> futures.add(kinds.sendBatch(destination, run)));
       } else {
-        commands.add(command);
-        futures[i] = producer.published(destinations.get(i), command);
+        for (io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command : built) {
+          commands.add(command);
+          futures.add(producer.published(destination, command));
+        }
       }
+      start = end;
     }
-    for (int i = 0; i < n; i++) {
-      if (alone[i] != null) {
-        futures[i] = kinds.send(alone[i], frames.get(i));
-      }
-    }
+    alone.forEach(Runnable::run);
     if (!commands.isEmpty()) {
       connections.commandConnection().dispatch(commands);
     }
-    return CompletableFuture.allOf(futures);
+    return CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
   }
 
   /** What the shared Pub/Sub connection saw: messages, losses and the messages estimated lost with them. */

@@ -110,22 +110,29 @@ public final class MemoryTransport implements Transport {
   }
 
   /**
-   * Every message in order, each as Redis takes a pipelined command (a failed one does not stop the
-   * others); then, like a synchronous publish, waits once for the handlers they reached.
+   * Every message in order, each run to one destination as one batch, as Redis takes pipelined
+   * commands (a failed one does not stop the others); then, like a synchronous publish, waits once for the handlers they reached.
    */
   @Override
   public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
     Throwable first = null;
-    for (int i = 0; i < frames.size(); i++) {
+    int n = frames.size();
+    for (int start = 0; start < n; ) {
+      Destination destination = destinations.get(start);
+      int end = start + 1;
+      while (end < n && destinations.get(end).equals(destination)) {
+        end++; // a run to one destination arrives together, as one RPUSH does on Redis
+      }
       CompletableFuture<Void> sent;
       try {
-        sent = kinds.sendBatch(destinations.get(i), List.of(frames.get(i)));
+        sent = kinds.sendBatch(destination, frames.subList(start, end));
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
       if (sent.isCompletedExceptionally() && first == null) {
         first = sent.exceptionNow();
       }
+      start = end;
     }
     if (waitForHandlers.getAsBoolean() && !onWorkerThread()) {
       Throwable failure;

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.brook.BrookException;
+import dev.brook.Destination;
 import dev.brook.Middleware;
 import dev.brook.Pipeline;
 import dev.brook.Response;
@@ -18,7 +19,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Publishing several messages at once: the batch publisher ({@code publishBatchTo}, FastStream's
@@ -114,6 +118,49 @@ abstract class PipelineBehaviour extends Behaviour {
       assertThat(s.header("source")).isEqualTo("checkout");
     });
     assertThat(events.awaitOne().payload()).isEqualTo("hello");
+  }
+
+  static Stream<Destination> everyKind() {
+    return Stream.of(channel("resp"), list("resp"), stream("resp"));
+  }
+
+  /** FastStream's test_pipeline: a handler sends ten messages through one pipeline; all arrive, in order. */
+  @ParameterizedTest
+  @MethodSource("everyKind")
+  void aHandlerPipelinesTenMessagesToEveryKind(Destination resp) {
+    RedisBroker broker = started();
+    Calls<String> received = new Calls<>();
+    broker.subscriber(resp).handle(String.class, received);
+    broker.subscriber(channel("trigger")).handle(String.class, (s, ctx) -> {
+      broker.pipeline(p -> {
+        for (int i = 0; i < 10; i++) {
+          p.publish("hello " + i, resp);
+        }
+      });
+      return null;
+    });
+
+    broker.publish("", channel("trigger"));
+
+    assertThat(received.await(10)).extracting(Calls.Call::payload)
+        .containsExactly("hello 0", "hello 1", "hello 2", "hello 3", "hello 4", "hello 5", "hello 6", "hello 7",
+            "hello 8", "hello 9");
+  }
+
+  /** FastStream's test_pipebatch: batches in a pipeline reach a batch subscriber of the list together. */
+  @Test
+  void batchesInAPipelineReachABatchSubscriberTogether() {
+    RedisBroker broker = started();
+    Calls<List<String>> batches = new Calls<>();
+    broker.subscriber(list("resp")).batch(10).handle(String.class, batches);
+    broker.pipeline(p -> {
+      for (int i = 0; i < 10; i += 2) {
+        p.publishBatch(List.of("hello " + i, "hello " + (i + 1)), list("resp"));
+      }
+    });
+    assertThat(batches.await(1)).extracting(Calls.Call::payload).containsExactly(
+        List.of("hello 0", "hello 1", "hello 2", "hello 3", "hello 4", "hello 5", "hello 6", "hello 7", "hello 8",
+            "hello 9"));
   }
 
   @Test

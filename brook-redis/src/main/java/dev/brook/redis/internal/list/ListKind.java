@@ -54,6 +54,16 @@ public final class ListKind implements RedisKind<ListDestination> {
     return new AsyncCommand<>(new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args));
   }
 
+  /** One RPUSH of all the messages, for a pipeline. */
+  @Override
+  public List<AsyncCommand<byte[], byte[], ?>> commands(ListDestination list, List<Frame> frames) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(list));
+    for (Frame frame : frames) {
+      args.addValue(producer.encode(list, frame));
+    }
+    return List.of(new AsyncCommand<>(new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args)));
+  }
+
   /** One RPUSH for the whole batch. */
   @Override
   public CompletableFuture<Void> sendBatch(ListDestination list, List<Frame> frames) {
