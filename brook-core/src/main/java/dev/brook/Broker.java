@@ -79,7 +79,8 @@ public interface Broker extends AutoCloseable {
    * at the first request and released by {@link #close()}; replies are matched by correlation id.
    * Works for every destination kind the broker can publish to; the reply always comes back on the
    * reply channel. When several subscribers reply, the first reply wins and the others are counted
-   * in {@link RequestMetrics#lateReplies()}. The broker's middlewares' consume scope runs on the reply
+   * in {@link RequestMetrics#lateReplies()}. The consume scope of the middlewares the request went
+   * out through (the broker's; for a router's publisher the router's too) runs on the reply
    * before the caller gets it (decoded; for a reply, {@link Middleware.ConsumeChain#subscription()}
    * is null), and a payload a middleware passes on is what the caller gets.
    *

@@ -34,8 +34,8 @@ import java.util.concurrent.CompletableFuture;
  * in the same order; {@code broker.publish} and broker publishers through the broker's
  * middlewares, a router's publishers through the broker's and the router's.
  *
- * <p><b>Replies.</b> The broker's middlewares (not a router's or a subscription's) also run the
- * consume scope on the reply to each of the broker's requests, on the thread that hands it to the
+ * <p><b>Replies.</b> The middlewares a request went out through — the broker's, and for a
+ * router's publisher the router's too — also run the consume scope on its reply, on the thread that hands it to the
  * caller: {@link ConsumeChain#payload()} is the decoded reply, {@link ConsumeChain#context()} its
  * headers, {@link ConsumeChain#subscription()} null, and what the chain returns is what the caller
  * gets (of the type it asked for); an error reply is thrown by {@code proceed()}.
@@ -85,7 +85,7 @@ public interface Middleware {
 
     /**
      * The subscription handling the message; null when the message is the reply to one of the
-     * broker's requests (the broker's middlewares run on replies too, as FastStream's do).
+     * broker's requests (the middlewares a request went out through run on its reply, as FastStream's do).
      */
     Subscription subscription();
 

@@ -49,8 +49,9 @@ import org.slf4j.LoggerFactory;
  * starting and closing.
  *
  * <p>A caller's own {@code correlation_id} header is kept and keys the request; a second request
- * with an id that is still waiting fails at once. When the broker has middlewares, their consume
- * scope runs on the reply (as FastStream's does) where it is decoded, after the decoding: they see
+ * with an id that is still waiting fails at once. The middlewares the request was published through
+ * (the broker's; for a router's publisher the router's too) run their consume scope on the reply,
+ * as FastStream's do, where it is decoded, after the decoding: they see
  * the reply's context and payload and may change the payload; with none, no object is made for it.
  */
 final class Requests {
@@ -62,7 +63,8 @@ final class Requests {
    * thread), or exceptionally with the timeout, a publishing failure or the close.
    */
   private record Pending(String correlationId, Destination destination, Duration timeout, Codec.Decoder decoder,
-      Type type, CompletableFuture<Frame> reply, long deadline, long sequence, boolean whole, Destination replyChannel) {}
+      Type type, CompletableFuture<Frame> reply, long deadline, long sequence, boolean whole, Destination replyChannel,
+      Middleware[] middlewares) {}
 
   private final BrokerEngine engine;
   private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
@@ -197,7 +199,7 @@ final class Requests {
     CompletableFuture<Frame> future = new CompletableFuture<>();
     Timer t = timer;
     Pending p = new Pending(correlationId, destination, timeout, decoder(replyType), replyType, future,
-        System.nanoTime() + timeout.toNanos(), sequence.incrementAndGet(), whole, replyDestination);
+        System.nanoTime() + timeout.toNanos(), sequence.incrementAndGet(), whole, replyDestination, middlewares);
     if (pending.putIfAbsent(correlationId, p) != null) {
       throw new BrookException("Cannot send the request to " + destination.key() + ": a request with correlation_id '"
           + LogText.escape(correlationId) + "' is still waiting for its reply, and replies are matched by that id. Give "
@@ -415,12 +417,13 @@ final class Requests {
 
   /**
    * What the caller gets for a reply: the decoded payload, or the whole reply as a {@link
-   * ReplyMessage}. With the broker's middlewares, their consume scope runs first, around a terminal
+   * ReplyMessage}. With middlewares (those the request was published through: the broker's, and a
+   * router publisher's router's), their consume scope runs first, around a terminal
    * that returns the payload as the last middleware passed it on (an error reply: throws the
    * subscriber's failure); without, nothing is made but the payload (and the whole reply).
    */
   private Object finish(Pending p, Frame frame) {
-    Middleware[] middlewares = engine.middlewares();
+    Middleware[] middlewares = p.middlewares;
     if (middlewares.length == 0) {
       Object value = decode(p, frame);
       return p.whole ? new ReplyMessage(p.replyChannel, frame, value) : value;
@@ -445,7 +448,7 @@ final class Requests {
     return p.whole ? new ReplyMessage(p.replyChannel, frame, value) : value;
   }
 
-  /** The consume scope of the broker's middlewares around one reply; made only when there are middlewares. */
+  /** The consume scope of the request's middlewares around one reply; made only when there are middlewares. */
   private static final class ReplyChain extends ConsumeCursor {
     private final Pending p;
     private final Frame frame;

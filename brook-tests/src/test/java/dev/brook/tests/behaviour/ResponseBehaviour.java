@@ -9,8 +9,10 @@ import dev.brook.BrookException;
 import dev.brook.ExceptionMiddleware;
 import dev.brook.Message;
 import dev.brook.Middleware;
+import dev.brook.Publisher;
 import dev.brook.RequestTimeoutException;
 import dev.brook.Response;
+import dev.brook.Router;
 import dev.brook.Subscribe;
 import dev.brook.redis.RedisBroker;
 import dev.brook.tests.Calls;
@@ -240,6 +242,40 @@ abstract class ResponseBehaviour extends Behaviour {
     assertThat(broker.requestAsync("c", channel("ping"), Map.of("correlation_id", "c-3"), String.class, LONG).join())
         .isEqualTo("c pong!");
     assertThat(seen).containsExactly("p c-1 a pong", "p c-2 b pong", "p c-3 c pong");
+  }
+
+  /** Doubles a String payload on the way in, whether a request at its subscriber or the reply at its requester. */
+  private static final Middleware DOUBLE = new Middleware() {
+    @Override
+    public Object consume(ConsumeChain chain) throws Exception {
+      return chain.payload() instanceof String s ? chain.proceed(s + s) : chain.proceed();
+    }
+  };
+
+  /** FastStream's test_broker_request_respect_middleware and test_broker_publisher_request_respect_middleware. */
+  @Test
+  void theBrokersMiddlewaresRunOnTheRequestAndOnItsReply() {
+    RedisBroker broker = started(b -> b.middleware(DOUBLE));
+    broker.subscriber(channel("echo")).handle(String.class, (s, ctx) -> s);
+    assertThat(broker.request("x", channel("echo"), String.class, LONG)).isEqualTo("xxxx");
+    assertThat(broker.publisher(channel("echo")).request("x", String.class, LONG)).isEqualTo("xxxx");
+  }
+
+  /** FastStream's test_router_publisher_request_respect_middleware and test_router_publisher_request. */
+  @Test
+  void aRoutersMiddlewaresRunOnTheReplyToItsPublishersRequests() {
+    RedisBroker broker = started();
+    Router router = Router.withPrefix("").middleware(DOUBLE);
+    router.subscriber(channel("echo")).handle(String.class, (s, ctx) -> s);
+    Publisher publisher = router.publisher(channel("echo"));
+    broker.include(router);
+
+    assertThat(publisher.request("x", String.class, LONG)).isEqualTo("xxxx");
+    Message<String> reply = publisher.requestMessage("y", Map.of("correlation_id", "1"), String.class, LONG);
+    assertThat(reply.payload()).isEqualTo("yyyy");
+    assertThat(reply.correlationId()).isEqualTo("1");
+    // the broker's own requests do not pass the router's middlewares, so only the subscriber doubles
+    assertThat(broker.request("z", channel("echo"), String.class, LONG)).isEqualTo("zz");
   }
 
   @Test
