@@ -11,6 +11,7 @@ import dev.brook.Destination;
 import dev.brook.Middleware;
 import dev.brook.Pipeline;
 import dev.brook.Response;
+import dev.brook.Router;
 import dev.brook.redis.RedisBroker;
 import dev.brook.tests.Calls;
 import java.util.List;
@@ -79,6 +80,18 @@ abstract class PipelineBehaviour extends Behaviour {
     broker.publish("one", list("in"));
     eventually().until(() -> backend.list("in").isEmpty() && texts("out").size() == 1);
     assertThat(texts("out")).containsExactly("one!");
+  }
+
+  @Test
+  void aRoutersPrefixAppliesToBatchDestinations() {
+    RedisBroker broker = started();
+    Router router = Router.withPrefix("r.");
+    router.subscriber(list("in")).publishBatchTo(list("out")).noReply().handle(String.class, (s, ctx) -> List.of(s, s));
+    broker.include(router);
+    broker.publish("x", list("r.in"));
+    eventually().until(() -> texts("r.out").size() == 2);
+    assertThat(texts("r.out")).containsExactly("x", "x");
+    assertThat(texts("out")).isEmpty();
   }
 
   @Test
