@@ -139,7 +139,9 @@ final class ConsumeLinks {
    * reply_to}, replies: with the result, or with an empty message when the handler returned null (as
    * FastStream does, so its requester is not left to time out). When the handler fails and the
    * request says it reads error replies (Brook's requests do), the reply is empty and names the
-   * error; a FastStream requester does not say so and, as from FastStream, gets nothing.
+   * error; a FastStream requester does not say so and, as from FastStream, gets nothing. A {@link
+   * Response} brings its own headers and correlation id; a Collection payload's items go to every
+   * publishBatchTo destination as one batch; with noReply the subscription ignores {@code reply_to}.
    */
   static final class PublishResult implements Middleware {
     private final ConsumePipeline p;
