@@ -48,6 +48,21 @@ public interface Broker extends AutoCloseable {
   void publishBatch(java.util.Collection<?> payloads, Destination destination);
 
   /**
+   * Publishes every message the callback queues on the {@link Pipeline} in one round trip to the
+   * server, and waits until the server has answered them all; the broker's publish middlewares run
+   * for each message. Nothing is sent when the callback throws or queues nothing.
+   *
+   * @throws BrookException naming the first command that failed (the others still took effect)
+   */
+  void pipeline(java.util.function.Consumer<Pipeline> commands);
+
+  /**
+   * As {@link #pipeline} without waiting for the server: the callback runs on the caller's thread,
+   * and the future completes when the server has answered every message.
+   */
+  CompletableFuture<Void> pipelineAsync(java.util.function.Consumer<Pipeline> commands);
+
+  /**
    * A reusable publisher to this destination; see {@link Publisher}. Cheap: it holds no resource
    * and needs no closing.
    */
@@ -64,7 +79,10 @@ public interface Broker extends AutoCloseable {
    * at the first request and released by {@link #close()}; replies are matched by correlation id.
    * Works for every destination kind the broker can publish to; the reply always comes back on the
    * reply channel. When several subscribers reply, the first reply wins and the others are counted
-   * in {@link RequestMetrics#lateReplies()}.
+   * in {@link RequestMetrics#lateReplies()}. The consume scope of the middlewares the request went
+   * out through (the broker's; for a router's publisher the router's too) runs on the reply
+   * before the caller gets it (decoded; for a reply, {@link Middleware.ConsumeChain#subscription()}
+   * is null), and a payload a middleware passes on is what the caller gets.
    *
    * @throws RequestTimeoutException when no reply arrives within {@code timeout}, naming the
    *     destination and the timeout; the request is forgotten at once, so a late reply is dropped
@@ -82,6 +100,32 @@ public interface Broker extends AutoCloseable {
    * Brook worker thread: keep them quick or use the async variants.
    */
   <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Class<R> replyType, Duration timeout);
+
+  /**
+   * Sends a request with headers and waits for the reply; as {@link #request(Object, Destination,
+   * Class, Duration)}. A {@code correlation_id} among the headers is kept (else Brook makes one) and
+   * matches the reply: while a request with that id waits, another with the same id fails at once
+   * with a {@link BrookException}. {@code reply_to} and {@code x-brook-error-reply} are Brook's.
+   */
+  <R> R request(Object payload, Destination destination, Map<String, String> headers, Class<R> replyType,
+      Duration timeout);
+
+  /** Sends a request with headers without waiting; see {@link #request(Object, Destination, Map, Class, Duration)}. */
+  <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Map<String, String> headers,
+      Class<R> replyType, Duration timeout);
+
+  /**
+   * Sends a request with headers and waits for the whole reply: its payload decoded into {@code
+   * replyType} with the reply's headers and correlation id (FastStream's {@code broker.request},
+   * which returns the message). A reply needs no settlement: its {@code ack}, {@code nack} and {@code
+   * reject} do nothing. Fails as {@link #request(Object, Destination, Map, Class, Duration)} does.
+   */
+  <R> Message<R> requestMessage(Object payload, Destination destination, Map<String, String> headers,
+      Class<R> replyType, Duration timeout);
+
+  /** The whole reply without waiting; see {@link #requestMessage}. */
+  <R> CompletableFuture<Message<R>> requestMessageAsync(Object payload, Destination destination,
+      Map<String, String> headers, Class<R> replyType, Duration timeout);
 
   /** Counters of this broker's requests and replies. */
   RequestMetrics requestMetrics();

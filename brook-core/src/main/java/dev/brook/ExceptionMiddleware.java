@@ -32,7 +32,8 @@ import java.util.function.BiFunction;
  * mapping for {@code RuntimeException} catches what no narrower one does. Unmapped exceptions, and
  * Brook's {@link AckMessage}, {@link NackMessage} and {@link RejectMessage}, pass through unchanged.
  * It handles what runs after it in the chain: register it on the broker to cover every handler and
- * middleware, or on a router or subscription for those. Immutable and thread-safe.
+ * middleware, or on a router or subscription for those. Replies to the broker's requests pass
+ * through untouched: a failed request is thrown to its caller as it is. Immutable and thread-safe.
  */
 public final class ExceptionMiddleware implements Middleware {
 
@@ -52,6 +53,10 @@ public final class ExceptionMiddleware implements Middleware {
 
   @Override
   public Object consume(ConsumeChain chain) throws Exception {
+    if (chain.subscription() == null) {
+      // The reply to one of the broker's requests: its failure is the requester's, not a message to settle.
+      return chain.proceed();
+    }
     try {
       return chain.proceed();
     } catch (AckMessage | NackMessage | RejectMessage signal) {

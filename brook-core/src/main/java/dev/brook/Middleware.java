@@ -34,6 +34,12 @@ import java.util.concurrent.CompletableFuture;
  * in the same order; {@code broker.publish} and broker publishers through the broker's
  * middlewares, a router's publishers through the broker's and the router's.
  *
+ * <p><b>Replies.</b> The middlewares a request went out through — the broker's, and for a
+ * router's publisher the router's too — also run the consume scope on its reply, on the thread that hands it to the
+ * caller: {@link ConsumeChain#payload()} is the decoded reply, {@link ConsumeChain#context()} its
+ * headers, {@link ConsumeChain#subscription()} null, and what the chain returns is what the caller
+ * gets (of the type it asked for); an error reply is thrown by {@code proceed()}.
+ *
  * <p><b>What runs before.</b> Brook's own steps are links of the same chain, outside the user's:
  * the access log, settlement (ack, nack, reject by the {@link AckPolicy}), publishing the result,
  * decoding and validation. So {@link ConsumeChain#payload()} is already decoded (and validated);
@@ -77,7 +83,10 @@ public interface Middleware {
     /** The message's headers, ids, destination and settlement. */
     MessageContext context();
 
-    /** The subscription handling the message. */
+    /**
+     * The subscription handling the message; null when the message is the reply to one of the
+     * broker's requests (the middlewares a request went out through run on its reply, as FastStream's do).
+     */
     Subscription subscription();
 
     /** Calls the rest of the chain, at its end the handler, and returns the handler's result. */

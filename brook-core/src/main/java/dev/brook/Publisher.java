@@ -63,4 +63,24 @@ public interface Publisher {
 
   /** Sends a request with the default headers; see {@link Broker#requestAsync}. */
   <R> CompletableFuture<R> requestAsync(Object payload, Class<R> replyType, Duration timeout);
+
+  /**
+   * Sends a request with headers in addition to the defaults and waits for the reply; see {@link
+   * Broker#request(Object, Destination, Map, Class, Duration)}.
+   */
+  <R> R request(Object payload, Map<String, String> headers, Class<R> replyType, Duration timeout);
+
+  /** Sends a request with headers in addition to the defaults without waiting; see {@link Broker#requestAsync}. */
+  <R> CompletableFuture<R> requestAsync(Object payload, Map<String, String> headers, Class<R> replyType,
+      Duration timeout);
+
+  /**
+   * Sends a request with headers in addition to the defaults and waits for the whole reply; see
+   * {@link Broker#requestMessage}.
+   */
+  <R> Message<R> requestMessage(Object payload, Map<String, String> headers, Class<R> replyType, Duration timeout);
+
+  /** The whole reply without waiting; see {@link Broker#requestMessageAsync}. */
+  <R> CompletableFuture<Message<R>> requestMessageAsync(Object payload, Map<String, String> headers, Class<R> replyType,
+      Duration timeout);
 }

@@ -22,8 +22,27 @@ public interface SubscriberBuilder {
   /** The subscription's id; by default the destination's key (e.g. {@code channel:orders}). Set at most once. */
   SubscriberBuilder id(String id);
 
-  /** Publishes the handler's non-null return value to these destinations. May be called more than once. */
+  /**
+   * Publishes the handler's non-null return value to these destinations (a {@link Response} with its
+   * headers and correlation id). May be called more than once.
+   */
   SubscriberBuilder publishTo(Destination... destinations);
+
+  /**
+   * Publishes the items of the handler's {@code Collection} result (or of a {@link Response}'s
+   * collection payload) to these destinations, one message per item, in as few commands as the
+   * destination allows (one RPUSH for a List, pipelined XADDs for a Stream): FastStream's {@code
+   * publisher(..., batch=True)}. A result that is not a collection is published as one message; an
+   * empty collection publishes nothing. May be called more than once.
+   */
+  SubscriberBuilder publishBatchTo(Destination... destinations);
+
+  /**
+   * The subscription never answers a message's {@code reply_to}, neither with the result nor with
+   * an error reply (FastStream's {@code no_reply=True}); results still go to {@code publishTo}. A
+   * requester waiting for this subscription times out, so another subscriber can answer alone.
+   */
+  SubscriberBuilder noReply();
 
   /**
    * How many messages this subscription handles at once, each on its own virtual thread; default

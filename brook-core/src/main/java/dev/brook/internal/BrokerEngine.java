@@ -250,6 +250,14 @@ public final class BrokerEngine {
     publishing.await(publishAsync(payload, destination, headers), destination);
   }
 
+  public void pipeline(java.util.function.Consumer<dev.brook.Pipeline> commands) {
+    publishing.pipeline(commands, middlewares);
+  }
+
+  public CompletableFuture<Void> pipelineAsync(java.util.function.Consumer<dev.brook.Pipeline> commands) {
+    return publishing.pipelineAsync(commands, middlewares);
+  }
+
   public void publishBatch(Collection<?> payloads, Destination destination) {
     publishing.publishBatch(payloads, destination, Map.of(), middlewares);
   }
@@ -260,6 +268,18 @@ public final class BrokerEngine {
 
   public <R> R request(Object payload, Destination destination, Type replyType, Duration timeout) {
     return publishing.request(payload, destination, replyType, timeout, Map.of(), middlewares);
+  }
+
+  /** A request with headers; {@code whole}: the result is the whole reply, a {@code Message}. */
+  public <T> T request(Object payload, Destination destination, Map<String, String> headers, Type replyType,
+      Duration timeout, boolean whole) {
+    return publishing.request(payload, destination, replyType, timeout, headers, middlewares, whole);
+  }
+
+  /** A request with headers without waiting; {@code whole}: the result is the whole reply, a {@code Message}. */
+  public <T> CompletableFuture<T> requestAsync(Object payload, Destination destination, Map<String, String> headers,
+      Type replyType, Duration timeout, boolean whole) {
+    return publishing.requestAsync(payload, destination, replyType, timeout, headers, middlewares, whole);
   }
 
   /** The reply channel's name, or null before the first request. */

@@ -49,9 +49,17 @@ public final class Codec {
   public static final String TEXT = "text/plain";
 
   private final ObjectMapper mapper;
+  /** Makes the {@code message_id} of each message encoded; null: none is sent. */
+  private final java.util.function.Supplier<String> messageIds;
 
   public Codec(ObjectMapper mapper) {
+    this(mapper, null);
+  }
+
+  /** @param messageIds the {@code message_id} of every message encoded, or null for none */
+  public Codec(ObjectMapper mapper, java.util.function.Supplier<String> messageIds) {
     this.mapper = mapper;
+    this.messageIds = messageIds;
   }
 
   /**
@@ -82,8 +90,9 @@ public final class Codec {
 
   /**
    * Builds the frame for a payload. Header order: {@code correlation_id}, {@code content-type},
-   * then the caller's headers (a caller's {@code correlation_id} or {@code content-type} replaces
-   * Brook's in its place).
+   * {@code message_id} (only with a message-id generator, and unless the caller set one), then the
+   * caller's headers (a caller's {@code correlation_id} or {@code content-type} replaces Brook's in
+   * its place).
    */
   public Frame encode(Object payload, Map<String, String> headers) {
     byte[] body;
@@ -114,6 +123,14 @@ public final class Codec {
       all.put(CONTENT_TYPE, userType);
     } else if (contentType != null) {
       all.put(CONTENT_TYPE, contentType);
+    }
+    if (messageIds != null && !headers.containsKey(MESSAGE_ID)) {
+      String id = messageIds.get();
+      if (id == null || id.isEmpty()) {
+        throw new BrookException("The broker's messageIds supplier returned " + (id == null ? "null" : "an empty id")
+            + "; it must return a non-empty id for every message.");
+      }
+      all.put(MESSAGE_ID, id);
     }
     for (Map.Entry<String, String> e : headers.entrySet()) {
       all.putIfAbsent(e.getKey(), e.getValue());

@@ -7,7 +7,9 @@ import dev.brook.Destination;
 import dev.brook.Middleware;
 import dev.brook.NackMessage;
 import dev.brook.RejectMessage;
+import dev.brook.Response;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -137,7 +139,9 @@ final class ConsumeLinks {
    * reply_to}, replies: with the result, or with an empty message when the handler returned null (as
    * FastStream does, so its requester is not left to time out). When the handler fails and the
    * request says it reads error replies (Brook's requests do), the reply is empty and names the
-   * error; a FastStream requester does not say so and, as from FastStream, gets nothing.
+   * error; a FastStream requester does not say so and, as from FastStream, gets nothing. A {@link
+   * Response} brings its own headers and correlation id; a Collection payload's items go to every
+   * publishBatchTo destination as one batch; with noReply the subscription ignores {@code reply_to}.
    */
   static final class PublishResult implements Middleware {
     private final ConsumePipeline p;
@@ -162,21 +166,41 @@ final class ConsumeLinks {
 
     /**
      * Publishes the handler's result (a null one only as the empty reply); a failure is thrown so the
-     * message is settled as a failure.
+     * message is settled as a failure. A {@link Response} gives the payload, extra headers and the
+     * correlation id (by default the incoming one).
      */
     private void publishResult(Object result, DefaultMessageContext ctx) {
-      String replyTo = ctx.isBatch() ? null : ctx.replyTo();
+      String replyTo = ctx.isBatch() || p.noReply ? null : ctx.replyTo();
       if (result == null && replyTo == null) {
         return;
       }
-      Map<String, String> headers = Map.of(Codec.CORRELATION_ID, ctx.correlationId());
+      Object payload = result;
+      Map<String, String> headers;
+      if (result instanceof Response r) {
+        payload = r.payload();
+        headers = responseHeaders(r, ctx);
+      } else {
+        headers = Map.of(Codec.CORRELATION_ID, ctx.correlationId());
+      }
       Middleware[] middlewares = p.publishMiddlewares();
-      if (result != null) {
+      if (payload != null) {
         for (Destination target : p.publishTo) {
           try {
-            p.engine.publishing().publish(result, target, headers, middlewares);
+            p.engine.publishing().publish(payload, target, headers, middlewares);
           } catch (RuntimeException e) {
             throw new BrookException("Subscription '" + p.id + "' could not publish the result of message "
+                + ctx.messageId() + " to " + target.key() + ": " + e.getMessage(), e);
+          }
+        }
+        for (Destination target : p.publishBatchTo) {
+          Collection<?> items = payload instanceof Collection<?> c ? c : List.of(payload);
+          if (items.isEmpty()) {
+            continue;
+          }
+          try {
+            p.engine.publishing().publishBatch(items, target, headers, middlewares);
+          } catch (RuntimeException e) {
+            throw new BrookException("Subscription '" + p.id + "' could not publish the batch result of message "
                 + ctx.messageId() + " to " + target.key() + ": " + e.getMessage(), e);
           }
         }
@@ -184,12 +208,27 @@ final class ConsumeLinks {
       if (replyTo != null) {
         Destination target = p.engine.transport().replyChannel(replyTo);
         try {
-          p.engine.publishing().publish(result, target, headers, middlewares);
+          p.engine.publishing().publish(payload, target, headers, middlewares);
         } catch (RuntimeException e) {
           throw new BrookException("Subscription '" + p.id + "' could not reply to message " + ctx.messageId() + " on "
               + target.key() + ": " + e.getMessage(), e);
         }
       }
+    }
+
+    /** {@code correlation_id} first (the response's, else its header's, else the incoming one), then the response's headers. */
+    private static Map<String, String> responseHeaders(Response r, DefaultMessageContext ctx) {
+      Map<String, String> own = r.headers();
+      String correlationId = r.correlationId();
+      if (correlationId == null) {
+        correlationId = own.get(Codec.CORRELATION_ID);
+      }
+      Map<String, String> headers = new LinkedHashMap<>(own.size() + 1);
+      headers.put(Codec.CORRELATION_ID, correlationId != null ? correlationId : ctx.correlationId());
+      for (Map.Entry<String, String> e : own.entrySet()) {
+        headers.putIfAbsent(e.getKey(), e.getValue());
+      }
+      return headers;
     }
 
     /**
@@ -200,7 +239,7 @@ final class ConsumeLinks {
      * settlement link must see, so a reply that cannot be sent is only logged.
      */
     private void replyError(DefaultMessageContext ctx, Throwable t) {
-      String replyTo = ctx.isBatch() ? null : ctx.replyTo();
+      String replyTo = ctx.isBatch() || p.noReply ? null : ctx.replyTo();
       if (replyTo == null || ctx.header(Codec.ERROR_REPLY) == null
           || t instanceof AckMessage || t instanceof NackMessage || (t instanceof InterruptedException && p.stopping())) {
         return;

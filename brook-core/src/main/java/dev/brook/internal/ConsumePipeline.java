@@ -49,6 +49,10 @@ final class ConsumePipeline {
   final Type payloadType;
   final Codec.Decoder decoder;
   final List<Destination> publishTo;
+  /** Where a Collection result's items go, one message each. */
+  final List<Destination> publishBatchTo;
+  /** Whether {@code reply_to} is ignored (no result reply, no error reply). */
+  final boolean noReply;
   final AckPolicy ackPolicy;
   /** 0 for single payloads, else the maximum batch. */
   final int batchSize;
@@ -82,6 +86,8 @@ final class ConsumePipeline {
     this.payloadType = spec.payloadType();
     this.decoder = decoder;
     this.publishTo = spec.publishTo();
+    this.publishBatchTo = spec.publishBatchTo();
+    this.noReply = spec.noReply();
     this.ackPolicy = spec.ackPolicy() != null ? spec.ackPolicy() : AckPolicy.REJECT_ON_ERROR;
     this.batchSize = spec.batchSize();
     this.check = spec.check();

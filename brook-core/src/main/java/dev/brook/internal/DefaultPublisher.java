@@ -1,6 +1,7 @@
 package dev.brook.internal;
 
 import dev.brook.Destination;
+import dev.brook.Message;
 import dev.brook.Middleware;
 import dev.brook.Publisher;
 import java.time.Duration;
@@ -92,6 +93,35 @@ final class DefaultPublisher implements Publisher {
   public <R> CompletableFuture<R> requestAsync(Object payload, Class<R> replyType, Duration timeout) {
     PublisherTarget.Bound b = target.bound();
     return b.engine().publishing().requestAsync(payload, b.destination(), replyType, timeout, headers, middlewares(b));
+  }
+
+  @Override
+  public <R> R request(Object payload, Map<String, String> extra, Class<R> replyType, Duration timeout) {
+    PublisherTarget.Bound b = target.bound();
+    return b.engine().publishing().request(payload, b.destination(), replyType, timeout, merge(extra), middlewares(b));
+  }
+
+  @Override
+  public <R> CompletableFuture<R> requestAsync(Object payload, Map<String, String> extra, Class<R> replyType,
+      Duration timeout) {
+    PublisherTarget.Bound b = target.bound();
+    return b.engine().publishing().requestAsync(payload, b.destination(), replyType, timeout, merge(extra),
+        middlewares(b));
+  }
+
+  @Override
+  public <R> Message<R> requestMessage(Object payload, Map<String, String> extra, Class<R> replyType, Duration timeout) {
+    PublisherTarget.Bound b = target.bound();
+    return b.engine().publishing().request(payload, b.destination(), replyType, timeout, merge(extra), middlewares(b),
+        true);
+  }
+
+  @Override
+  public <R> CompletableFuture<Message<R>> requestMessageAsync(Object payload, Map<String, String> extra,
+      Class<R> replyType, Duration timeout) {
+    PublisherTarget.Bound b = target.bound();
+    return b.engine().publishing().requestAsync(payload, b.destination(), replyType, timeout, merge(extra),
+        middlewares(b), true);
   }
 
   @Override

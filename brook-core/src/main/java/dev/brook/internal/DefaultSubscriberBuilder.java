@@ -30,6 +30,8 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   private int concurrency = 1;
   private AckPolicy ackPolicy;
   private int batchSize = 1;
+  private final List<Destination> publishBatchTo = new ArrayList<>();
+  private boolean noReply;
 
   DefaultSubscriberBuilder(Function<SubscriptionSpec, Subscription> registrar, Destination destination) {
     this.registrar = registrar;
@@ -59,6 +61,20 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
     for (Destination d : destinations) {
       publishTo.add(Objects.requireNonNull(d, "publishTo destination"));
     }
+    return this;
+  }
+
+  @Override
+  public SubscriberBuilder publishBatchTo(Destination... destinations) {
+    for (Destination d : destinations) {
+      publishBatchTo.add(Objects.requireNonNull(d, "publishBatchTo destination"));
+    }
+    return this;
+  }
+
+  @Override
+  public SubscriberBuilder noReply() {
+    this.noReply = true;
     return this;
   }
 
@@ -123,6 +139,7 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
     Objects.requireNonNull(payloadType, "payloadType");
     Objects.requireNonNull(handler, "handler");
     return registrar.apply(new SubscriptionSpec(id, destination, payloadType, (Handler<Object>) handler,
-        List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0, List.copyOf(middlewares), null, null));
+        List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0, List.copyOf(middlewares), null, null,
+        List.copyOf(publishBatchTo), noReply));
   }
 }

@@ -3,6 +3,7 @@ package dev.brook.internal;
 import dev.brook.BrookException;
 import dev.brook.Destination;
 import dev.brook.Middleware;
+import dev.brook.Pipeline;
 import dev.brook.PublishCommand;
 import dev.brook.Publisher;
 import dev.brook.RequestTimeoutException;
@@ -17,6 +18,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
 
 /**
  * What a broker sends: publishing (one message, asynchronously, a batch) and the entry points of
@@ -104,18 +106,101 @@ final class Publishing {
     await(engine.transport().sendBatch(destination, frames), destination);
   }
 
+  /**
+   * Runs the callback, which queues messages; then every message passes the publish scope on its own
+   * (the terminal only encodes it, at the destination the command names then) and all are handed
+   * to the transport's pipeline in one go.
+   */
+  CompletableFuture<Void> pipelineAsync(Consumer<Pipeline> commands, Middleware[] middlewares) {
+    Objects.requireNonNull(commands, "commands");
+    engine.ensurePublishing();
+    Queued queued = new Queued();
+    commands.accept(queued);
+    queued.done = true;
+    if (queued.commands.isEmpty()) {
+      return UserFuture.of(CompletableFuture.completedFuture(null));
+    }
+    engine.transport().connect();
+    Codec codec = engine.codec();
+    int n = queued.commands.size();
+    List<Destination> destinations = new ArrayList<>(n);
+    List<Frame> frames = new ArrayList<>(n);
+    for (PublishCommand c : queued.commands) {
+      if (middlewares.length == 0) {
+        destinations.add(c.destination());
+        frames.add(codec.encode(c.payload(), c.headers()));
+      } else {
+        await(PublishStep.run(middlewares, c, changed -> {
+          destinations.add(Objects.requireNonNull(changed.destination(), "destination"));
+          frames.add(codec.encode(changed.payload(), changed.headers()));
+          return CompletableFuture.completedFuture(null);
+        }), c.destination());
+      }
+    }
+    return UserFuture.of(engine.transport().sendPipeline(destinations, frames));
+  }
+
+  void pipeline(Consumer<Pipeline> commands, Middleware[] middlewares) {
+    CompletableFuture<Void> sent = pipelineAsync(commands, middlewares);
+    try {
+      sent.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BrookException("Interrupted while waiting for a pipeline of publishes.", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+      if (cause instanceof BrookException b) {
+        throw b;
+      }
+      throw new BrookException("A pipeline of publishes on " + engine.transport().describe() + " failed: "
+          + cause.getMessage() + ". Commands before and after the failed one still took effect.", cause);
+    }
+  }
+
+  /** The pipeline a callback fills; refuses use after the callback returned. */
+  private static final class Queued implements Pipeline {
+    final List<PublishCommand> commands = new ArrayList<>();
+    boolean done;
+
+    @Override
+    public Pipeline publish(Object payload, Destination destination, Map<String, String> headers) {
+      if (done) {
+        throw new IllegalStateException("This pipeline was sent already: queue messages inside the pipeline callback only.");
+      }
+      commands.add(new PublishCommand(payload, Objects.requireNonNull(destination, "destination"),
+          Objects.requireNonNull(headers, "headers")));
+      return this;
+    }
+  }
+
   <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout,
       Map<String, String> headers, Middleware[] middlewares) {
+    return requestAsync(payload, destination, replyType, timeout, headers, middlewares, false);
+  }
+
+  /**
+   * @param whole true for the whole reply (a {@code Message} of the decoded payload), false for the payload alone
+   */
+  <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Type replyType, Duration timeout,
+      Map<String, String> headers, Middleware[] middlewares, boolean whole) {
     prepareRequest(destination, replyType, timeout);
-    return requests.send(payload, destination, replyType, timeout, headers, middlewares);
+    Objects.requireNonNull(headers, "headers");
+    return requests.send(payload, destination, replyType, timeout, headers, middlewares, whole);
   }
 
   <R> R request(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
       Middleware[] middlewares) {
+    return request(payload, destination, replyType, timeout, headers, middlewares, false);
+  }
+
+  /** @param whole true for the whole reply (a {@code Message} of the decoded payload), false for the payload alone */
+  <R> R request(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
+      Middleware[] middlewares, boolean whole) {
     prepareRequest(destination, replyType, timeout);
+    Objects.requireNonNull(headers, "headers");
     try {
       @SuppressWarnings("unchecked")
-      R reply = (R) requests.call(payload, destination, replyType, timeout, headers, middlewares);
+      R reply = (R) requests.call(payload, destination, replyType, timeout, headers, middlewares, whole);
       return reply;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -47,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * trip (docs/benchmarks.md, request-reply). Timeouts fire on the virtual thread {@code
  * brook-request-timer}, which exists from the first request until close. {@code lock} guards
  * starting and closing.
+ *
+ * <p>A caller's own {@code correlation_id} header is kept and keys the request; a second request
+ * with an id that is still waiting fails at once. The middlewares the request was published through
+ * (the broker's; for a router's publisher the router's too) run their consume scope on the reply,
+ * as FastStream's do, where it is decoded, after the decoding: they see
+ * the reply's context and payload and may change the payload; with none, no object is made for it.
  */
 final class Requests {
 
@@ -57,7 +63,8 @@ final class Requests {
    * thread), or exceptionally with the timeout, a publishing failure or the close.
    */
   private record Pending(String correlationId, Destination destination, Duration timeout, Codec.Decoder decoder,
-      Type type, CompletableFuture<Frame> reply, long deadline, long sequence) {}
+      Type type, CompletableFuture<Frame> reply, long deadline, long sequence, boolean whole, Destination replyChannel,
+      Middleware[] middlewares) {}
 
   private final BrokerEngine engine;
   private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
@@ -68,6 +75,8 @@ final class Requests {
   private final AtomicLong sequence = new AtomicLong();
   private final ReentrantLock lock = new ReentrantLock();
   private volatile String replyName;
+  /** The reply channel as a destination (for a whole reply's context); set with {@code replyName}. */
+  private volatile Destination replyDestination;
   private Transport.Consumer consumer;
   /** requestAsync's decoding threads still running; close waits for them. */
   private final java.util.Set<Thread> completing = ConcurrentHashMap.newKeySet();
@@ -108,6 +117,7 @@ final class Requests {
       c.start();
       timer = new Timer();
       consumer = c;
+      replyDestination = channel;
       replyName = name;
       LOG.debug("Replies to requests of {} come back on channel {}.", engine.transport().describe(), name);
       return name;
@@ -124,8 +134,8 @@ final class Requests {
    */
   @SuppressWarnings("unchecked")
   <R> CompletableFuture<R> send(Object payload, Destination destination, Type replyType, Duration timeout,
-      Map<String, String> headers, Middleware[] middlewares) {
-    Pending p = start(payload, destination, replyType, timeout, headers, middlewares);
+      Map<String, String> headers, Middleware[] middlewares, boolean whole) {
+    Pending p = start(payload, destination, replyType, timeout, headers, middlewares, whole);
     CompletableFuture<Object> result = new CompletableFuture<>();
     p.reply.whenComplete((frame, error) -> {
       if (error != null) {
@@ -134,8 +144,8 @@ final class Requests {
       }
       Thread t = Thread.ofVirtual().name("brook-reply").unstarted(() -> {
         try {
-          result.complete(decode(p, frame));
-        } catch (BrookException e) {
+          result.complete(finish(p, frame));
+        } catch (RuntimeException e) {
           result.completeExceptionally(e);
         } finally {
           completing.remove(Thread.currentThread());
@@ -160,8 +170,8 @@ final class Requests {
    * @throws BrookException when the reply cannot be decoded into {@code replyType}
    */
   Object call(Object payload, Destination destination, Type replyType, Duration timeout, Map<String, String> headers,
-      Middleware[] middlewares) throws InterruptedException, ExecutionException {
-    Pending p = start(payload, destination, replyType, timeout, headers, middlewares);
+      Middleware[] middlewares, boolean whole) throws InterruptedException, ExecutionException {
+    Pending p = start(payload, destination, replyType, timeout, headers, middlewares, whole);
     Frame frame;
     try {
       frame = p.reply.get();
@@ -169,17 +179,18 @@ final class Requests {
       p.reply.cancel(false);
       throw e;
     }
-    return decode(p, frame);
+    return finish(p, frame);
   }
 
   /** Registers the request, arms its timeout and publishes it. */
   private Pending start(Object payload, Destination destination, Type replyType, Duration timeout,
-      Map<String, String> headers, Middleware[] middlewares) {
+      Map<String, String> headers, Middleware[] middlewares, boolean whole) {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("A request timeout must be positive, was " + timeout + ".");
     }
     String reply = ensureStarted();
-    String correlationId = Ids.uuid();
+    String explicit = headers.get(Codec.CORRELATION_ID);
+    String correlationId = explicit != null && !explicit.isEmpty() ? explicit : Ids.uuid();
     Map<String, String> all = new LinkedHashMap<>(headers.size() + 3);
     all.putAll(headers);
     all.put(Codec.CORRELATION_ID, correlationId);
@@ -188,8 +199,12 @@ final class Requests {
     CompletableFuture<Frame> future = new CompletableFuture<>();
     Timer t = timer;
     Pending p = new Pending(correlationId, destination, timeout, decoder(replyType), replyType, future,
-        System.nanoTime() + timeout.toNanos(), sequence.incrementAndGet());
-    pending.put(correlationId, p);
+        System.nanoTime() + timeout.toNanos(), sequence.incrementAndGet(), whole, replyDestination, middlewares);
+    if (pending.putIfAbsent(correlationId, p) != null) {
+      throw new BrookException("Cannot send the request to " + destination.key() + ": a request with correlation_id '"
+          + LogText.escape(correlationId) + "' is still waiting for its reply, and replies are matched by that id. Give "
+          + "each request in flight its own correlation_id, or leave the header out and Brook makes a new one.");
+    }
     if (t == null || !t.add(p)) {
       // The timer was shut down by a concurrent close.
       pending.remove(correlationId, p);
@@ -380,11 +395,7 @@ final class Requests {
    * @throws RemoteHandlerException when the reply says the subscriber's handler failed
    */
   private Object decode(Pending p, Frame frame) {
-    String errorType = frame.header(Codec.ERROR_TYPE);
-    if (errorType != null) {
-      String message = frame.header(Codec.ERROR_MESSAGE);
-      throw new RemoteHandlerException(p.destination.key(), p.correlationId, errorType, message != null ? message : "");
-    }
+    throwIfError(p, frame);
     try {
       return frame.payload().length == 0 && frame.header(Codec.CONTENT_TYPE) == null ? null : p.decoder.decode(frame);
     } catch (Exception e) {
@@ -392,6 +403,78 @@ final class Requests {
       throw new BrookException("Cannot decode the reply to request " + p.correlationId + " on "
           + p.destination.key() + " into " + p.type.getTypeName() + ": " + why
           + ". Ask for the type the subscriber returns, or String or byte[] to see the raw reply.", e);
+    }
+  }
+
+  /** Throws the subscriber's failure an error reply names. */
+  private static void throwIfError(Pending p, Frame frame) {
+    String errorType = frame.header(Codec.ERROR_TYPE);
+    if (errorType != null) {
+      String message = frame.header(Codec.ERROR_MESSAGE);
+      throw new RemoteHandlerException(p.destination.key(), p.correlationId, errorType, message != null ? message : "");
+    }
+  }
+
+  /**
+   * What the caller gets for a reply: the decoded payload, or the whole reply as a {@link
+   * ReplyMessage}. With middlewares (those the request was published through: the broker's, and a
+   * router publisher's router's), their consume scope runs first, around a terminal
+   * that returns the payload as the last middleware passed it on (an error reply: throws the
+   * subscriber's failure); without, nothing is made but the payload (and the whole reply).
+   */
+  private Object finish(Pending p, Frame frame) {
+    Middleware[] middlewares = p.middlewares;
+    if (middlewares.length == 0) {
+      Object value = decode(p, frame);
+      return p.whole ? new ReplyMessage(p.replyChannel, frame, value) : value;
+    }
+    boolean error = frame.header(Codec.ERROR_TYPE) != null;
+    Object decoded = error ? null : decode(p, frame);
+    ReplyChain chain = new ReplyChain(p, frame, new ReplyMessage(p.replyChannel, frame, decoded));
+    Object value;
+    try {
+      value = chain.run(middlewares, decoded);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new BrookException("A middleware failed on the reply to request " + p.correlationId + " on "
+          + p.destination.key() + ": " + e, e);
+    }
+    if (value != null && p.type instanceof Class<?> c && !c.isPrimitive() && c != Void.class && !c.isInstance(value)) {
+      throw new BrookException("A middleware turned the reply to request " + p.correlationId + " on " + p.destination.key()
+          + " into a " + value.getClass().getName() + ", but the caller asked for " + c.getName()
+          + ". Pass a value of the asked type to chain.proceed(...), or return chain.proceed() unchanged.");
+    }
+    return p.whole ? new ReplyMessage(p.replyChannel, frame, value) : value;
+  }
+
+  /** The consume scope of the request's middlewares around one reply; made only when there are middlewares. */
+  private static final class ReplyChain extends ConsumeCursor {
+    private final Pending p;
+    private final Frame frame;
+    private final ReplyMessage context;
+
+    ReplyChain(Pending p, Frame frame, ReplyMessage context) {
+      this.p = p;
+      this.frame = frame;
+      this.context = context;
+    }
+
+    @Override
+    Object handle(Object payload) {
+      throwIfError(p, frame);
+      return payload;
+    }
+
+    @Override
+    public dev.brook.MessageContext context() {
+      return context;
+    }
+
+    /** A reply belongs to no subscription. */
+    @Override
+    public dev.brook.Subscription subscription() {
+      return null;
     }
   }
 
@@ -419,6 +502,7 @@ final class Requests {
     try {
       closed = permanently;
       replyName = null;
+      replyDestination = null;
       c = consumer;
       t = timer;
       consumer = null;

@@ -21,10 +21,20 @@ import java.util.List;
  * @param origin what declared it (a router entry, an annotated method of one object), or null;
  *     registering a spec whose origin equals the live subscription's changes nothing, which makes
  *     including the same router or object twice the same as once
+ * @param publishBatchTo where the items of a Collection result are published, one message each
+ * @param noReply true when the subscription never answers a message's {@code reply_to}
  */
 record SubscriptionSpec(String id, Destination destination, Type payloadType, Handler<Object> handler,
     List<Destination> publishTo, int concurrency, AckPolicy ackPolicy, int batchSize, List<Middleware> middlewares,
-    PayloadCheck check, Object origin) {
+    PayloadCheck check, Object origin, List<Destination> publishBatchTo, boolean noReply) {
+
+  /** Without batch publishing, answering {@code reply_to}. */
+  SubscriptionSpec(String id, Destination destination, Type payloadType, Handler<Object> handler,
+      List<Destination> publishTo, int concurrency, AckPolicy ackPolicy, int batchSize, List<Middleware> middlewares,
+      PayloadCheck check, Object origin) {
+    this(id, destination, payloadType, handler, publishTo, concurrency, ackPolicy, batchSize, middlewares, check, origin,
+        List.of(), false);
+  }
 
   /** The id, or the destination's key by default. */
   String effectiveId() {
@@ -37,9 +47,13 @@ record SubscriptionSpec(String id, Destination destination, Type payloadType, Ha
     for (Destination d : publishTo) {
       targets.add(d.withPrefix(prefix));
     }
+    List<Destination> batchTargets = new ArrayList<>(publishBatchTo.size());
+    for (Destination d : publishBatchTo) {
+      batchTargets.add(d.withPrefix(prefix));
+    }
     List<Middleware> all = new ArrayList<>(routerMiddlewares);
     all.addAll(middlewares);
     return new SubscriptionSpec(id, destination.withPrefix(prefix), payloadType, handler, List.copyOf(targets), concurrency,
-        ackPolicy, batchSize, List.copyOf(all), check, origin);
+        ackPolicy, batchSize, List.copyOf(all), check, origin, List.copyOf(batchTargets), noReply);
   }
 }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.brook.Broker;
 import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;
+import dev.brook.Message;
+import dev.brook.Pipeline;
 import dev.brook.Middleware;
 import dev.brook.Publisher;
 import dev.brook.RequestMetrics;
@@ -58,7 +60,7 @@ public abstract class BrokerBase implements Broker {
     Objects.requireNonNull(transport, "transport");
     this.ownTransport = transport;
     ObjectMapper mapper = options.objectMapper != null ? options.objectMapper : Codec.defaultMapper();
-    this.engine = new BrokerEngine(transport, new Codec(mapper), options.gracefulTimeout, options.duplicatePolicy,
+    this.engine = new BrokerEngine(transport, new Codec(mapper, options.messageIds), options.gracefulTimeout, options.duplicatePolicy,
         options.bufferSize, getClass(), BrokerBase.class);
     engine.accessLog(options.accessLog);
     for (Middleware m : options.middlewares) {
@@ -120,6 +122,16 @@ public abstract class BrokerBase implements Broker {
   }
 
   @Override
+  public final void pipeline(java.util.function.Consumer<Pipeline> commands) {
+    engine.pipeline(commands);
+  }
+
+  @Override
+  public final CompletableFuture<Void> pipelineAsync(java.util.function.Consumer<Pipeline> commands) {
+    return engine.pipelineAsync(commands);
+  }
+
+  @Override
   public final Publisher publisher(Destination destination) {
     return engine.publisher(destination);
   }
@@ -133,6 +145,30 @@ public abstract class BrokerBase implements Broker {
   public final <R> CompletableFuture<R> requestAsync(Object payload, Destination destination, Class<R> replyType,
       Duration timeout) {
     return engine.requestAsync(payload, destination, replyType, timeout);
+  }
+
+  @Override
+  public final <R> R request(Object payload, Destination destination, Map<String, String> headers, Class<R> replyType,
+      Duration timeout) {
+    return engine.request(payload, destination, headers, replyType, timeout, false);
+  }
+
+  @Override
+  public final <R> CompletableFuture<R> requestAsync(Object payload, Destination destination,
+      Map<String, String> headers, Class<R> replyType, Duration timeout) {
+    return engine.requestAsync(payload, destination, headers, replyType, timeout, false);
+  }
+
+  @Override
+  public final <R> Message<R> requestMessage(Object payload, Destination destination, Map<String, String> headers,
+      Class<R> replyType, Duration timeout) {
+    return engine.request(payload, destination, headers, replyType, timeout, true);
+  }
+
+  @Override
+  public final <R> CompletableFuture<Message<R>> requestMessageAsync(Object payload, Destination destination,
+      Map<String, String> headers, Class<R> replyType, Duration timeout) {
+    return engine.requestAsync(payload, destination, headers, replyType, timeout, true);
   }
 
   @Override
@@ -230,6 +266,7 @@ public abstract class BrokerBase implements Broker {
     private int bufferSize = 10_000;
     private ObjectMapper objectMapper;
     private boolean accessLog = true;
+    private java.util.function.Supplier<String> messageIds;
     private final List<Middleware> middlewares = new ArrayList<>();
     private final Set<String> set = new HashSet<>();
 
@@ -302,6 +339,20 @@ public abstract class BrokerBase implements Broker {
     public B accessLog(boolean enabled) {
       once("accessLog");
       this.accessLog = enabled;
+      return self();
+    }
+
+    /**
+     * Gives every message this broker publishes (results, replies and requests included) a {@code
+     * message_id} header from this supplier, unless the caller set one; a subscriber's {@link
+     * dev.brook.MessageContext#messageId()} on a channel or list is then that id (FastStream reads the
+     * same header). By default Brook sends no {@code message_id}, as FastStream does not, and a
+     * receiver takes the {@code correlation_id}. Called on the publishing thread, concurrently: it
+     * must be thread-safe and quick, and return a non-empty id.
+     */
+    public B messageIds(java.util.function.Supplier<String> ids) {
+      once("messageIds");
+      this.messageIds = Objects.requireNonNull(ids, "messageIds");
       return self();
     }
 

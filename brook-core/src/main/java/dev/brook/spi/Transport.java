@@ -42,6 +42,21 @@ public interface Transport {
   }
 
   /**
+   * Sends messages to several destinations together, in order, as one round trip where the server
+   * allows (a pipeline); the future completes when the server has answered all, exceptionally with
+   * the first failure (the other messages are still sent). The two lists have the same size. A
+   * transport may send a run of messages to one destination as one batch ({@link #sendBatch}). The
+   * default sends each with {@link #send}.
+   */
+  default CompletableFuture<Void> sendPipeline(java.util.List<Destination> destinations, java.util.List<Frame> frames) {
+    CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = send(destinations.get(i), frames.get(i));
+    }
+    return CompletableFuture.allOf(all);
+  }
+
+  /**
    * The destination a reply to a request travels on, by the name the requester put in its {@code
    * reply_to} header: a Pub/Sub channel on Redis. The engine subscribes to one per broker for the
    * replies to its requests, and a subscription publishes its handler's result to the one a message

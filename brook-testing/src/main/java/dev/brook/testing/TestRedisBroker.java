@@ -102,7 +102,9 @@ public final class TestRedisBroker implements AutoCloseable {
     this.recorder = new Middleware() {
       @Override
       public Object consume(ConsumeChain chain) throws Exception {
-        record(chain.subscription(), new Call(chain.payload(), chain.context()));
+        if (chain.subscription() != null) { // null: the reply to a request, not a handler's call
+          record(chain.subscription(), new Call(chain.payload(), chain.context()));
+        }
         return chain.proceed();
       }
     };

@@ -61,6 +61,9 @@ final class ResultTypes {
       return Result.UNKNOWN;
     }
     Type returned = candidates.get(0).getGenericReturnType();
+    if (returned == dev.brook.Response.class) {
+      return Result.UNKNOWN; // a Response's payload can be anything
+    }
     return new Result(true, returned == void.class || returned == Void.class ? null : wrap(returned));
   }
 

@@ -32,6 +32,32 @@ public interface RedisKind<D extends Destination> {
   /** Sends one message; the future completes when Redis has it (see {@link Transport#send}). */
   CompletableFuture<Void> send(D destination, Frame frame);
 
+  /**
+   * The command that publishes one message, built by hand and not yet sent, so a pipeline can write
+   * the commands of several kinds at once ({@code RedisTransport.sendPipeline}); the caller dispatches
+   * it, and it completes when Redis answered. Null (the default) when the kind cannot: the pipeline
+   * then sends that message with {@link #send}.
+   */
+  default io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command(D destination, Frame frame) {
+    return null;
+  }
+
+  /**
+   * The commands that publish several messages to one destination, for a pipeline; by default one
+   * {@link #command} each (null when the kind has none). A List makes one RPUSH of all.
+   */
+  default List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> commands(D destination, List<Frame> frames) {
+    List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> all = new java.util.ArrayList<>(frames.size());
+    for (Frame frame : frames) {
+      io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> c = command(destination, frame);
+      if (c == null) {
+        return null;
+      }
+      all.add(c);
+    }
+    return all;
+  }
+
   /** Sends several messages in order; by default one {@link #send} each, pipelined on the command connection. */
   default CompletableFuture<Void> sendBatch(D destination, List<Frame> frames) {
     CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];

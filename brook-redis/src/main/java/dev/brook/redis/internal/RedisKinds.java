@@ -36,6 +36,17 @@ public final class RedisKinds {
     return sendBatch(of(destination, "publish to"), destination, frames);
   }
 
+  /** The hand-built commands publishing these messages to one destination, or null when its kind has none (see {@link RedisKind#commands}). */
+  public List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> commands(Destination destination,
+      List<Frame> frames) {
+    return commands(of(destination, "publish to"), destination, frames);
+  }
+
+  private static <D extends Destination> List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> commands(
+      RedisKind<D> kind, Destination destination, List<Frame> frames) {
+    return kind.commands(kind.type().cast(destination), frames);
+  }
+
   /** The kind of this destination; public destination classes are final, so its class is the key. */
   public RedisKind<?> of(Destination destination, String action) {
     RedisKind<?> kind = byType.get(destination.getClass());

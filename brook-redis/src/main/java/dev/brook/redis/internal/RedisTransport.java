@@ -38,6 +38,7 @@ public final class RedisTransport implements Transport {
   private final ConsumerNames consumerNames = new ConsumerNames();
   private final PubSub pubSub;
   private final RedisKinds kinds;
+  private final RedisProducer producer;
 
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options) {
     this(uri, maskedUrl, options, Timing.SYSTEM);
@@ -46,7 +47,8 @@ public final class RedisTransport implements Transport {
   /** @param timing the clock of scheduled work (back-offs, retries, reclaim); a test may pass a manual one */
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options, Timing timing) {
     this.connections = new RedisConnections(uri, maskedUrl, options);
-    RedisContext context = new RedisContext(connections, new RedisProducer(connections), consumerNames, timing);
+    this.producer = new RedisProducer(connections);
+    RedisContext context = new RedisContext(connections, producer, consumerNames, timing);
     this.pubSub = new PubSub(context);
     // Every kind this transport serves, in one place.
     this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), new ListKind(context), new StreamKind(context)));
@@ -107,6 +109,44 @@ public final class RedisTransport implements Transport {
       return CompletableFuture.completedFuture(null);
     }
     return kinds.sendBatch(destination, frames);
+  }
+
+  /**
+   * One write for the whole pipeline: each kind builds its commands by hand ({@link
+   * RedisKind#commands}: RPUSH, XADD, PUBLISH; a run of messages to one List is one RPUSH) and all
+   * are dispatched together on the command connection, as a Stream batch is. Messages whose kind
+   * builds none are sent with {@code sendBatch} first. Encoding (and its size check) happens before
+   * anything is sent, so a message too large fails the pipeline with nothing sent.
+   */
+  @Override
+  public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
+    int n = frames.size();
+    List<io.lettuce.core.protocol.RedisCommand<byte[], byte[], ?>> commands = new java.util.ArrayList<>(n);
+    List<CompletableFuture<?>> futures = new java.util.ArrayList<>(n);
+    List<Runnable> alone = new java.util.ArrayList<>();
+    for (int start = 0; start < n; ) {
+      Destination destination = destinations.get(start);
+      int end = start + 1;
+      while (end < n && destinations.get(end).equals(destination)) {
+        end++;
+      }
+      List<Frame> run = frames.subList(start, end);
+      List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> built = kinds.commands(destination, run);
+      if (built == null) {
+        alone.add(() -> futures.add(kinds.sendBatch(destination, run)));
+      } else {
+        for (io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?> command : built) {
+          commands.add(command);
+          futures.add(producer.published(destination, command));
+        }
+      }
+      start = end;
+    }
+    alone.forEach(Runnable::run);
+    if (!commands.isEmpty()) {
+      connections.commandConnection().dispatch(commands);
+    }
+    return CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
   }
 
   /** What the shared Pub/Sub connection saw: messages, losses and the messages estimated lost with them. */

@@ -110,6 +110,46 @@ public final class MemoryTransport implements Transport {
   }
 
   /**
+   * Every message in order, each run to one destination as one batch, as Redis takes pipelined
+   * commands (a failed one does not stop the others); then, like a synchronous publish, waits once for the handlers they reached.
+   */
+  @Override
+  public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
+    Throwable first = null;
+    int n = frames.size();
+    for (int start = 0; start < n; ) {
+      Destination destination = destinations.get(start);
+      int end = start + 1;
+      while (end < n && destinations.get(end).equals(destination)) {
+        end++; // a run to one destination arrives together, as one RPUSH does on Redis
+      }
+      CompletableFuture<Void> sent;
+      try {
+        sent = kinds.sendBatch(destination, frames.subList(start, end));
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
+      }
+      if (sent.isCompletedExceptionally() && first == null) {
+        first = sent.exceptionNow();
+      }
+      start = end;
+    }
+    if (waitForHandlers.getAsBoolean() && !onWorkerThread()) {
+      Throwable failure;
+      try {
+        failure = redis.awaitQuiet(Duration.ofSeconds(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return CompletableFuture.failedFuture(e);
+      }
+      if (first == null) {
+        rethrow(failure);
+      }
+    }
+    return first == null ? CompletableFuture.completedFuture(null) : CompletableFuture.failedFuture(first);
+  }
+
+  /**
    * True on Brook's own threads (a handler, a reply worker): there a synchronous publish must not
    * wait for the handlers it reaches, since it would wait for the very handler that publishes.
    */

@@ -6,6 +6,12 @@ import dev.brook.redis.internal.RedisKind;
 import dev.brook.redis.internal.RedisProducer;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Transport;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.output.IntegerOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -38,6 +44,24 @@ public final class ListKind implements RedisKind<ListDestination> {
   public CompletableFuture<Void> send(ListDestination list, Frame frame) {
     byte[] value = producer.encode(list, frame);
     return producer.published(list, producer.commands().rpush(key(list), value));
+  }
+
+  /** An RPUSH of one message, for a pipeline. */
+  @Override
+  public AsyncCommand<byte[], byte[], ?> command(ListDestination list, Frame frame) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(list))
+        .addValue(producer.encode(list, frame));
+    return new AsyncCommand<>(new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args));
+  }
+
+  /** One RPUSH of all the messages, for a pipeline. */
+  @Override
+  public List<AsyncCommand<byte[], byte[], ?>> commands(ListDestination list, List<Frame> frames) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(list));
+    for (Frame frame : frames) {
+      args.addValue(producer.encode(list, frame));
+    }
+    return List.of(new AsyncCommand<>(new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args)));
   }
 
   /** One RPUSH for the whole batch. */

@@ -61,22 +61,26 @@ public final class StreamKind implements RedisKind<StreamDestination> {
    */
   @Override
   public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
-    byte[] key = key(stream);
     List<RedisCommand<byte[], byte[], ?>> commands = new ArrayList<>(frames.size());
     CompletableFuture<?>[] futures = new CompletableFuture<?>[frames.size()];
     for (int i = 0; i < futures.length; i++) {
-      CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key);
-      if (stream.maxLength() > 0) {
-        args.add("MAXLEN").add("~").add(stream.maxLength());
-      }
-      args.add("*").add(StreamInbound.DATA_FIELD).addValue(producer.encode(stream, frames.get(i)));
-      AsyncCommand<byte[], byte[], String> command = new AsyncCommand<>(
-          new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args));
+      AsyncCommand<byte[], byte[], ?> command = command(stream, frames.get(i));
       commands.add(command);
       futures[i] = command;
     }
     producer.connection().dispatch(commands);
     return producer.published(stream, CompletableFuture.allOf(futures));
+  }
+
+  /** An XADD of one message, built by hand: for a batch and for a pipeline. */
+  @Override
+  public AsyncCommand<byte[], byte[], ?> command(StreamDestination stream, Frame frame) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(stream));
+    if (stream.maxLength() > 0) {
+      args.add("MAXLEN").add("~").add(stream.maxLength());
+    }
+    args.add("*").add(StreamInbound.DATA_FIELD).addValue(producer.encode(stream, frame));
+    return new AsyncCommand<>(new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args));
   }
 
   private static byte[] key(StreamDestination stream) {

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class PipelineInMemoryTest extends PipelineBehaviour {
+  PipelineInMemoryTest() {
+    super(Backend.memory());
+  }
+}

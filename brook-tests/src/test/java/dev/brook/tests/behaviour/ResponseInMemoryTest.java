@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class ResponseInMemoryTest extends ResponseBehaviour {
+  ResponseInMemoryTest() {
+    super(Backend.memory());
+  }
+}
