@@ -220,6 +220,12 @@ abstract class Backend implements AutoCloseable {
     }
 
     @Override
+    public void close() throws Exception {
+      super.close();
+      test = null; // a test may close the backend and go on with a fresh broker
+    }
+
+    @Override
     String url() {
       return "redis://127.0.0.1:1"; // never connected: the test broker replaces the transport first
     }
