@@ -102,6 +102,11 @@ public final class DefaultRouter implements Router {
     this.prefix = Objects.requireNonNull(prefix, "prefix");
   }
 
+  /** See {@link dev.brook.spi.Brokers#live}. */
+  public static Subscription live(Subscription handle) {
+    return RouterSubscription.resolve(Objects.requireNonNull(handle, "subscription"));
+  }
+
   @Override
   public String prefix() {
     return prefix;

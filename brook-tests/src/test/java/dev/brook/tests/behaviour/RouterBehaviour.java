@@ -367,4 +367,37 @@ abstract class RouterBehaviour extends Behaviour {
       backend.close();
     }
   }
+
+  /**
+   * A router included in two brokers: each registers it, and each later declaration goes to both;
+   * once one closes, declarations go to the other only.
+   */
+  @Test
+  void aRouterIncludedInTwoBrokersGoesLiveInBothUntilOneCloses() {
+    RedisBroker a = backend.broker();
+    RedisBroker b = backend.broker();
+    Router router = Router.withPrefix("two.");
+    Calls<String> early = new Calls<>();
+    router.subscriber(channel("early")).handle(String.class, early);
+    a.include(router);
+    b.include(router);
+    backend.start(a);
+    backend.start(b);
+
+    Calls<String> late = new Calls<>();
+    router.subscriber(channel("late")).handle(String.class, late);
+    assertThat(a.subscriptions()).extracting(Subscription::id).containsExactlyInAnyOrder("channel:two.early", "channel:two.late");
+    assertThat(b.subscriptions()).extracting(Subscription::id).containsExactlyInAnyOrder("channel:two.early", "channel:two.late");
+    a.publish("x", channel("two.late"));
+    late.await(2); // one per broker
+
+    a.close();
+    Calls<String> afterClose = new Calls<>();
+    Subscription onlyB = router.subscriber(channel("after")).handle(String.class, afterClose);
+    assertThat(b.subscriptions()).extracting(Subscription::id).contains("channel:two.after");
+    assertThat(onlyB.state()).isEqualTo(Subscription.State.RUNNING);
+    b.publish("y", channel("two.after"));
+    assertThat(afterClose.awaitOne().payload()).isEqualTo("y");
+    assertThat(afterClose.count()).isEqualTo(1);
+  }
 }
