@@ -10,6 +10,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.brook.AckPolicy;
 import dev.brook.Destination;
+import dev.brook.MessageContext;
+import dev.brook.Middleware;
 import dev.brook.Publisher;
 import dev.brook.RequestTimeoutException;
 import dev.brook.Router;
@@ -736,5 +738,218 @@ abstract class FastStreamScenariosBehaviour extends Behaviour {
     assertThat(broker.subscriptions()).hasSize(2);
     broker.publish("hello", channel("q"));
     assertThat(handlerResponse.awaitOne().payload()).isEqualTo("response");
+  }
+
+  // ---- tests/brokers/redis/test_router.py ---------------------------------------------------------
+
+  /** FastStream's {@code h(name: str = Path(), id: int = Path("id"))}. */
+  static final class PathHandlers {
+    final Calls<String> calls = new Calls<>();
+
+    @dev.brook.Subscribe(pattern = "in.{name}.{id}")
+    void h(String body, @dev.brook.Path("name") String name, @dev.brook.Path("id") int id, MessageContext ctx) {
+      calls.handle(name + "/" + id, ctx);
+    }
+  }
+
+  /** tests/brokers/redis/test_router.py TestRouterLocal.test_router_path: path parts as typed parameters, through a request. */
+  @Test
+  void test_router_path() {
+    assertRouterPath("");
+  }
+
+  /** tests/brokers/redis/test_router.py TestRouterLocal.test_router_path_with_prefix. */
+  @Test
+  void test_router_path_with_prefix() {
+    assertRouterPath("test.");
+  }
+
+  private void assertRouterPath(String prefix) {
+    RedisBroker broker = backend.broker();
+    Router router = Router.withPrefix(prefix);
+    PathHandlers handlers = new PathHandlers();
+    router.include(handlers);
+    broker.include(router);
+    backend.start(broker);
+    broker.request("", channel(prefix + "in.john.2"), String.class, Duration.ofSeconds(10));
+    assertThat(handlers.calls.awaitOne().payload()).isEqualTo("john/2");
+  }
+
+  /** tests/brokers/redis/test_router.py TestRouterLocal.test_delayed_channel_handlers. */
+  @Test
+  void test_delayed_channel_handlers() {
+    assertDelayedHandler(channel("q"), channel("test_q"));
+  }
+
+  /** tests/brokers/redis/test_router.py TestRouterLocal.test_delayed_list_handlers. */
+  @Test
+  void test_delayed_list_handlers() {
+    assertDelayedHandler(list("q"), list("test_q"));
+  }
+
+  /** tests/brokers/redis/test_router.py TestRouterLocal.test_delayed_stream_handlers. */
+  @Test
+  void test_delayed_stream_handlers() {
+    assertDelayedHandler(stream("q"), stream("test_q"));
+  }
+
+  private void assertDelayedHandler(Destination declared, Destination published) {
+    Router router = Router.withPrefix("test_");
+    Calls<String> response = calls();
+    router.subscriber(declared).handle(String.class, response);
+    RedisBroker broker = backend.broker();
+    broker.include(router);
+    backend.start(broker);
+    broker.publish("hello", published);
+    assertThat(response.awaitOne().payload()).isEqualTo("hello");
+  }
+
+  // ---- tests/brokers/base/middlewares.py ----------------------------------------------------------
+
+  /** A middleware that writes its name to {@code log} in both scopes. */
+  static Middleware tap(String name, List<String> log) {
+    return new Middleware() {
+      @Override
+      public Object consume(ConsumeChain chain) throws Exception {
+        log.add("sub " + name);
+        return chain.proceed();
+      }
+
+      @Override
+      public java.util.concurrent.CompletableFuture<Void> publish(PublishChain chain) {
+        log.add("pub " + name);
+        return chain.proceed(chain.command());
+      }
+    };
+  }
+
+  /** tests/brokers/base/middlewares.py MiddlewaresOrderTestcase.test_consume_middleware_order. */
+  @Test
+  void test_consume_middleware_order() {
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = backend.broker(b -> b.middleware(tap("outer", log), tap("middle", log), tap("inner", log)));
+    Calls<String> handler = calls();
+    broker.subscriber(channel("q")).handle(String.class, handler);
+    backend.start(broker);
+    broker.publish("", channel("q"));
+    handler.awaitOne();
+    eventually().until(() -> log.stream().filter(e -> e.startsWith("sub")).count() == 3);
+    assertThat(log.stream().filter(e -> e.startsWith("sub"))).containsExactly("sub outer", "sub middle", "sub inner");
+  }
+
+  /** tests/brokers/base/middlewares.py MiddlewaresOrderTestcase.test_consume_with_middleware_order: broker, router, nested router. */
+  @Test
+  void test_consume_with_middleware_order() {
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = backend.broker(b -> b.middleware(tap("outer", log)));
+    Router router = Router.withPrefix("").middleware(tap("middle", log));
+    Router router2 = Router.withPrefix("").middleware(tap("inner", log));
+    Calls<String> handler = calls();
+    router2.subscriber(channel("q")).handle(String.class, handler);
+    router.include(router2);
+    broker.include(router);
+    backend.start(broker);
+    broker.publish("", channel("q"));
+    handler.awaitOne();
+    assertThat(log.stream().filter(e -> e.startsWith("sub"))).containsExactly("sub outer", "sub middle", "sub inner");
+  }
+
+  /** tests/brokers/base/middlewares.py MiddlewaresOrderTestcase.test_publisher_middleware_order. */
+  @Test
+  void test_publisher_middleware_order() {
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = backend.broker(b -> b.middleware(tap("outer", log), tap("middle", log), tap("inner", log)));
+    Publisher publisher = broker.publisher(channel("q"));
+    Calls<String> handler = calls();
+    broker.subscriber(channel("q")).handle(String.class, handler);
+    backend.start(broker);
+    publisher.publish("");
+    handler.awaitOne();
+    assertThat(log.stream().filter(e -> e.startsWith("pub"))).containsExactly("pub outer", "pub middle", "pub inner");
+  }
+
+  /** tests/brokers/base/middlewares.py MiddlewaresOrderTestcase.test_publisher_with_router_middleware_order. */
+  @Test
+  void test_publisher_with_router_middleware_order() {
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = backend.broker(b -> b.middleware(tap("outer", log)));
+    Router router = Router.withPrefix("").middleware(tap("middle", log));
+    Router router2 = Router.withPrefix("").middleware(tap("inner", log));
+    Publisher publisher = router2.publisher(channel("q"));
+    Calls<String> handler = calls();
+    router2.subscriber(channel("q")).handle(String.class, handler);
+    router.include(router2);
+    broker.include(router);
+    backend.start(broker);
+    publisher.publish("");
+    handler.awaitOne();
+    assertThat(log.stream().filter(e -> e.startsWith("pub"))).containsExactly("pub outer", "pub middle", "pub inner");
+  }
+
+  /** tests/brokers/base/middlewares.py LocalMiddlewareTestcase.test_subscriber_middleware: the middleware wraps the handler. */
+  @Test
+  void test_subscriber_middleware() {
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CountDownLatch ended = new CountDownLatch(1);
+    RedisBroker broker = backend.broker(b -> b.middleware(new Middleware() {
+      @Override
+      public Object consume(ConsumeChain chain) throws Exception {
+        log.add("start " + chain.payload());
+        Object result = chain.proceed();
+        log.add("end " + result);
+        ended.countDown();
+        return result;
+      }
+    }));
+    broker.subscriber(channel("q")).handle(String.class, (m, ctx) -> {
+      log.add("inner " + m);
+      return "end";
+    });
+    backend.start(broker);
+    broker.publish("start", channel("q"));
+    eventually().until(() -> ended.getCount() == 0);
+    assertThat(log).containsExactly("start start", "inner start", "end end");
+  }
+
+  /** tests/brokers/base/middlewares.py LocalMiddlewareTestcase.test_error_traceback: the middleware sees the handler's exception. */
+  @Test
+  void test_error_traceback() {
+    List<Boolean> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = backend.broker(b -> b.middleware(new Middleware() {
+      @Override
+      public Object consume(ConsumeChain chain) throws Exception {
+        try {
+          return chain.proceed();
+        } catch (Exception e) {
+          seen.add(e instanceof IllegalArgumentException);
+          throw e;
+        }
+      }
+    }));
+    broker.subscriber(channel("q")).handle(String.class, (m, ctx) -> {
+      throw new IllegalArgumentException("ValueError");
+    });
+    backend.start(broker);
+    backend.despiteFailures(() -> broker.publish("", channel("q")));
+    eventually().until(() -> !seen.isEmpty());
+    assertThat(seen).containsExactly(true);
+  }
+
+  /** tests/brokers/base/middlewares.py MiddlewareTestcase.test_add_global_middleware: added later, it wraps old and new subscribers. */
+  @Test
+  void test_add_global_middleware() {
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = backend.broker();
+    Calls<String> handler = new Calls<>("");
+    broker.subscriber(channel("q")).handle(String.class, handler);
+    broker.middleware(tap("mid", log));
+    Calls<String> handler2 = new Calls<>("");
+    broker.subscriber(channel("q1")).handle(String.class, handler2);
+    backend.start(broker);
+    broker.publish("", channel("q"));
+    broker.publish("", channel("q1"));
+    handler.awaitOne();
+    handler2.awaitOne();
+    assertThat(log.stream().filter(e -> e.startsWith("sub"))).hasSize(2);
   }
 }
