@@ -952,4 +952,116 @@ abstract class FastStreamScenariosBehaviour extends Behaviour {
     handler2.awaitOne();
     assertThat(log.stream().filter(e -> e.startsWith("sub"))).hasSize(2);
   }
+
+  // ---- tests/brokers/redis/test_test_client.py ----------------------------------------------------
+
+  /** tests/brokers/redis/test_test_client.py TestTestclient.test_respect_middleware: a broker middleware sees each message. */
+  @Test
+  void test_respect_middleware() {
+    List<String> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = backend.broker(b -> b.middleware(tap("m", routes)));
+    Calls<String> h1 = calls();
+    Calls<String> h2 = calls();
+    broker.subscriber(channel("q")).handle(String.class, h1);
+    broker.subscriber(channel("q1")).handle(String.class, h2);
+    backend.start(broker);
+    broker.publish("", channel("q"));
+    broker.publish("", channel("q1"));
+    h1.awaitOne();
+    h2.awaitOne();
+    assertThat(routes.stream().filter(e -> e.startsWith("sub"))).hasSize(2);
+  }
+
+  /**
+   * tests/brokers/redis/test_test_client.py TestTestclient.test_pub_sub_pattern: a request to a
+   * pattern subscriber; as in Redis' glob, {@code {name}} matches across dots.
+   */
+  @Test
+  void test_pub_sub_pattern() {
+    RedisBroker broker = backend.broker();
+    Calls<Integer> seen = calls();
+    broker.subscriber(pattern("test.{name}")).handle(Integer.class, (msg, ctx) -> {
+      seen.handle(msg, ctx);
+      return msg;
+    });
+    backend.start(broker);
+    assertThat(broker.request(1, channel("test.name.useless"), Integer.class, Duration.ofSeconds(10))).isEqualTo(1);
+    Calls.Call<Integer> call = seen.awaitOne();
+    assertThat(call.payload()).isEqualTo(1);
+    assertThat(call.context().path("name")).isEqualTo("name.useless");
+  }
+
+  /** tests/brokers/redis/test_test_client.py TestTestclient.test_list: a request over a list. */
+  @Test
+  void test_list() {
+    assertEchoRequest(list("q"));
+  }
+
+  /** tests/brokers/redis/test_test_client.py TestTestclient.test_stream: a request over a stream. */
+  @Test
+  void test_stream() {
+    assertEchoRequest(stream("q"));
+  }
+
+  private void assertEchoRequest(Destination destination) {
+    RedisBroker broker = backend.broker();
+    Calls<Integer> seen = calls();
+    broker.subscriber(destination).handle(Integer.class, (msg, ctx) -> {
+      seen.handle(msg, ctx);
+      return msg;
+    });
+    backend.start(broker);
+    assertThat(broker.request(1, destination, Integer.class, Duration.ofSeconds(10))).isEqualTo(1);
+    assertThat(seen.awaitOne().payload()).isEqualTo(1);
+  }
+
+  /** tests/brokers/redis/test_test_client.py TestTestclient.test_batch_pub_by_default_pub. */
+  @Test
+  void test_batch_pub_by_default_pub() {
+    RedisBroker broker = backend.broker();
+    Calls<List<String>> m = calls();
+    broker.subscriber(list("q")).batch(10).handle(String.class, m);
+    backend.start(broker);
+    broker.publish("hello", list("q"));
+    assertThat(m.awaitOne().payload()).containsExactly("hello");
+  }
+
+  /** tests/brokers/redis/test_test_client.py TestTestclient.test_batch_pub_by_pub_batch. */
+  @Test
+  void test_batch_pub_by_pub_batch() {
+    RedisBroker broker = backend.broker();
+    Calls<List<String>> m = calls();
+    broker.subscriber(list("q")).batch(10).handle(String.class, m);
+    backend.start(broker);
+    broker.publishBatch(List.of("hello"), list("q"));
+    assertThat(m.awaitOne().payload()).containsExactly("hello");
+  }
+
+  /** tests/brokers/redis/test_test_client.py TestTestclient.test_stream_batch_pub_by_default_pub. */
+  @Test
+  void test_stream_batch_pub_by_default_pub() {
+    RedisBroker broker = backend.broker();
+    Calls<List<String>> m = calls();
+    broker.subscriber(stream("q")).batch(10).handle(String.class, m);
+    backend.start(broker);
+    broker.publish("hello", stream("q"));
+    assertThat(m.awaitOne().payload()).containsExactly("hello");
+  }
+
+  /** tests/brokers/redis/test_test_client.py TestTestclient.test_stream_publisher: a handler's list result goes to a stream as one message. */
+  @Test
+  void test_stream_publisher() {
+    RedisBroker broker = backend.broker();
+    Calls<String> m = calls();
+    broker.subscriber(channel("q")).publishTo(stream("q1")).handle(String.class, (msg, ctx) -> {
+      m.handle(msg, ctx);
+      return List.of(1, 2, 3);
+    });
+    Calls<List<Integer>> published = calls();
+    broker.subscriber(stream("q1")).handle(new TypeReference<List<Integer>>() {}.getType(), published);
+    backend.start(broker);
+    broker.publish("hello", channel("q"));
+    assertThat(m.awaitOne().payload()).isEqualTo("hello");
+    assertThat(published.awaitOne().payload()).containsExactly(1, 2, 3);
+  }
 }

@@ -116,4 +116,50 @@ abstract class TestClientScenarios {
         .isEqualTo("hi!");
     assertThat(test.calls(echo)).hasSize(1);
   }
+
+  /** FastStream's tests/brokers/redis/test_test_client.py test_with_real_testclient (and its in-memory twin). */
+  @Test
+  void test_with_real_testclient() {
+    RedisBroker broker = broker();
+    Subscription subscriber = broker.subscriber(channel("q")).handle(String.class, (m, ctx) -> null);
+    TestRedisBroker test = test(broker).asynchronous();
+    broker.publish("hello", channel("q"));
+    assertThat(test.waitForCall(subscriber, WAIT).payload(String.class)).isEqualTo("hello");
+  }
+
+  /** FastStream's tests/brokers/redis/test_test_client.py test_real_respect_middleware. */
+  @Test
+  void test_real_respect_middleware() {
+    java.util.List<Object> routes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    RedisBroker broker = broker(b -> b.middleware(new dev.brook.Middleware() {
+      @Override
+      public Object consume(ConsumeChain chain) throws Exception {
+        routes.add(chain.payload());
+        return chain.proceed();
+      }
+    }));
+    Subscription h1 = broker.subscriber(channel("q")).handle(String.class, (m, ctx) -> null);
+    Subscription h2 = broker.subscriber(channel("q1")).handle(String.class, (m, ctx) -> null);
+    TestRedisBroker test = test(broker).asynchronous();
+    broker.publish("", channel("q"));
+    broker.publish("", channel("q1"));
+    test.waitForCall(h1, WAIT);
+    test.waitForCall(h2, WAIT);
+    assertThat(routes).hasSize(2);
+  }
+
+  /** FastStream's tests/brokers/base/testclient.py test_broker_with_real_patches_publishers_and_subscribers. */
+  @Test
+  void test_broker_with_real_patches_publishers_and_subscribers() {
+    RedisBroker broker = broker();
+    dev.brook.Publisher publisher = broker.publisher(channel("q1"));
+    Subscription m = broker.subscriber(channel("q")).handle(String.class, (msg, ctx) -> {
+      publisher.publish("response: " + msg);
+      return null;
+    });
+    TestRedisBroker test = test(broker).asynchronous();
+    broker.publish("hello", channel("q"));
+    assertThat(test.waitForCall(m, WAIT).payload(String.class)).isEqualTo("hello");
+    assertThat(test.published(channel("q1"))).extracting(p -> p.as(String.class)).containsExactly("response: hello");
+  }
 }
