@@ -400,4 +400,36 @@ abstract class RouterBehaviour extends Behaviour {
     assertThat(afterClose.awaitOne().payload()).isEqualTo("y");
     assertThat(afterClose.count()).isEqualTo(1);
   }
+
+  /** Declarations racing the include of their router (and of a nested router): none is missed, each is live once. */
+  @Test
+  void declarationsRacingTheIncludeAreAllRegistered() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      RedisBroker broker = backend.broker();
+      backend.start(broker);
+      Router outer = Router.withPrefix("o" + round + ".");
+      Router inner = Router.withPrefix("i.");
+      int n = 30;
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      Thread declarer = Thread.ofPlatform().start(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          return;
+        }
+        for (int i = 0; i < n; i++) {
+          outer.subscriber(channel("a" + i)).handle(String.class, new Calls<>());
+          if (i == n / 2) {
+            outer.include(inner);
+          }
+          inner.subscriber(channel("b" + i)).handle(String.class, new Calls<>());
+        }
+      });
+      go.countDown();
+      broker.include(outer);
+      declarer.join();
+      assertThat(broker.subscriptions()).hasSize(2 * n).allMatch(s -> s.state() == Subscription.State.RUNNING);
+      backend.close();
+    }
+  }
 }
