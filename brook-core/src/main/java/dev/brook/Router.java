@@ -31,11 +31,26 @@ import dev.brook.internal.DefaultRouter;
  * prefixed destination key ({@code channel:v1.billing.invoices}) and, for annotated methods, the
  * full prefix followed by {@code ClassName#method}; ids set by hand are kept as written.
  *
+ * <p><b>Dynamic routers.</b> What is declared on a router after it was included — a subscriber, a
+ * handler object, a nested router, a publisher — is registered at once in every broker the router
+ * is included in, with the router's prefix, middlewares and options, and starts right away when
+ * that broker runs (FastStream's dynamic subscribers on an included router). The broker's {@link
+ * DuplicatePolicy} applies as for {@code broker.subscriber}: a subscriber re-declared under the
+ * same id replaces the live one (and the older declaration leaves the router) or is rejected, and
+ * then it is not added to the router at all. Middlewares added after an include apply to what is
+ * declared after them.
+ *
+ * <p><b>Several brokers.</b> A router may be included in several brokers; each registers it on its
+ * own (one live subscription per id and broker) and each later declaration goes to all of them.
+ * The {@link Subscription} handles and publishers follow the broker of the latest include. A
+ * broker's close releases the router: declarations made after it go only to brokers still open.
+ *
  * <p><b>Middlewares</b> added here run for the router's subscriptions and publishers, after the
  * broker's and, for a nested router, after the outer router's; see {@link Middleware}.
  *
- * <p>A router is a declaration, not a resource: it holds no connection and needs no closing. Not
- * thread-safe: declare from one thread, then include.
+ * <p>A router is a declaration, not a resource: it holds no connection and needs no closing.
+ * Thread-safe: declarations, includes and broker start, stop and close may race; each declaration
+ * is registered exactly once per broker it is included in.
  */
 public interface Router {
 
@@ -52,6 +67,8 @@ public interface Router {
    * Subscription} that {@code handle} returns stands for the declaration: before the router is
    * included it is {@code REGISTERED} and its {@code start}, {@code stop} and {@code close} throw;
    * afterwards it acts on the live subscription in the broker the router was last included in.
+   * Declared on a router that is included already, it is registered there at once (see "Dynamic
+   * routers" above).
    */
   SubscriberBuilder subscriber(Destination destination);
 

@@ -385,6 +385,12 @@ public final class BrokerEngine {
     transport.connect();
   }
 
+  /** Whether the broker is closing or closed: a router attached to it no longer registers here. */
+  boolean closing() {
+    State s = state;
+    return s == State.CLOSING || s == State.CLOSED;
+  }
+
   /** Whether the broker runs now (its subscriptions start with it). */
   boolean running() {
     return state == State.RUNNING;

@@ -15,23 +15,57 @@ import java.util.Set;
 
 /**
  * A {@link Router}: an ordered list of declarations (subscriptions, handler objects, nested
- * routers, publishers) and middlewares. Nothing is registered until {@link #includeInto}, which
- * walks the list with the full prefix and middleware list of this router's position.
+ * routers, publishers) and middlewares, and the places it is registered at ({@link Attachment}: a
+ * broker's engine with the prefix and middlewares in front of this router). {@link #includeInto}
+ * walks the list with the full prefix and middleware list of each position and records the
+ * attachments; a declaration added afterwards is registered at every attachment at once (a dynamic
+ * router, as in FastStream), so it goes live like one made on the broker.
  *
- * <p>Not thread-safe (declarations come from one thread); including reads the lists as they are.
+ * <p>Thread-safe: the declarations and attachments of every router are guarded by one lock ({@link
+ * #LOCK}; routers are declared rarely, so one lock costs nothing and keeps a tree's changes atomic).
+ * Registration itself runs outside it, through the engine's {@link Registry}, which orders it with
+ * the broker's start, stop and close.
  */
 public final class DefaultRouter implements Router {
+
+  /** Guards {@code entries}, {@code middlewares} and {@code attachments} of every router. */
+  private static final Object LOCK = new Object();
 
   private sealed interface Entry permits Declared, Handlers, Child, Pub {}
 
   /** A subscription declared with {@link #subscriber}: its spec and the view handed to the user. */
-  private record Declared(SubscriptionSpec spec, RouterSubscription view) implements Entry {}
+  private record Declared(SubscriptionSpec spec, RouterSubscription view) implements Entry {
+    /** The id before any prefix: equal ids here are equal ids at every position. */
+    String rawId() {
+      return spec.id() != null ? spec.id() : spec.destination().key();
+    }
+  }
 
   private record Handlers(Object target) implements Entry {}
 
   private record Child(DefaultRouter router) implements Entry {}
 
   private record Pub(PublisherTarget target) implements Entry {}
+
+  /** One place this router is registered at: a broker, and the prefix and middlewares of the routers around it. */
+  private record Attachment(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Attachment other && other.engine == engine && other.outerPrefix.equals(outerPrefix)
+          && Origin.sameItems(other.outerMiddlewares, outerMiddlewares);
+    }
+
+    @Override
+    public int hashCode() {
+      return System.identityHashCode(engine) * 31 + outerPrefix.hashCode();
+    }
+  }
+
+  /** An attachment to record on one router of a tree being included. */
+  private record Placed(DefaultRouter router, Attachment attachment) {}
+
+  /** A spec to register at one engine, and the view to bind to what it becomes (or null). */
+  private record Work(BrokerEngine engine, SubscriptionSpec spec, RouterSubscription view) {}
 
   /**
    * Identifies a declaration at one position (prefix and middlewares): registering a spec with an
@@ -49,7 +83,7 @@ public final class DefaultRouter implements Router {
       return System.identityHashCode(declaration) * 31 + prefix.hashCode();
     }
 
-    private static boolean sameItems(List<Middleware> a, List<Middleware> b) {
+    static boolean sameItems(List<Middleware> a, List<Middleware> b) {
       if (a.size() != b.size()) return false;
       for (int i = 0; i < a.size(); i++) {
         if (a.get(i) != b.get(i)) return false;
@@ -61,9 +95,16 @@ public final class DefaultRouter implements Router {
   private final String prefix;
   private final List<Entry> entries = new ArrayList<>();
   private final List<Middleware> middlewares = new ArrayList<>();
+  /** Where this router is registered now, latest last; closed brokers are dropped at their close. */
+  private final List<Attachment> attachments = new ArrayList<>();
 
   public DefaultRouter(String prefix) {
     this.prefix = Objects.requireNonNull(prefix, "prefix");
+  }
+
+  /** See {@link dev.brook.spi.Brokers#live}. */
+  public static Subscription live(Subscription handle) {
+    return RouterSubscription.resolve(Objects.requireNonNull(handle, "subscription"));
   }
 
   @Override
@@ -74,11 +115,31 @@ public final class DefaultRouter implements Router {
   @Override
   public SubscriberBuilder subscriber(Destination destination) {
     Objects.requireNonNull(destination, "destination");
-    return new DefaultSubscriberBuilder(spec -> {
-      RouterSubscription view = new RouterSubscription(spec, prefix);
-      entries.add(new Declared(spec, view));
-      return view;
-    }, destination);
+    return new DefaultSubscriberBuilder(this::declare, destination);
+  }
+
+  /** Adds a subscription and, when this router is included somewhere, registers it there at once. */
+  private Subscription declare(SubscriptionSpec spec) {
+    RouterSubscription view = new RouterSubscription(spec, prefix);
+    Declared d = new Declared(spec, view);
+    List<Work> work = new ArrayList<>();
+    synchronized (LOCK) {
+      entries.add(d);
+      for (Attachment a : liveAttachments()) {
+        String full = a.outerPrefix + prefix;
+        List<Middleware> chain = chain(a.outerMiddlewares);
+        work.add(new Work(a.engine, spec.underRouter(full, chain, new Origin(d, full, chain)), view));
+      }
+    }
+    registerOrUndo(work, d, () -> {});
+    if (!work.isEmpty()) {
+      // The new declaration replaced the live subscription of its id wherever this router is
+      // registered; an older declaration of that id here would only replace it back at the next include.
+      synchronized (LOCK) {
+        entries.removeIf(e -> e != d && e instanceof Declared old && old.rawId().equals(d.rawId()));
+      }
+    }
+    return view;
   }
 
   @Override
@@ -91,7 +152,18 @@ public final class DefaultRouter implements Router {
       throw new IllegalArgumentException("Router.include needs an object, got the class " + c.getName()
           + ". Pass an instance, e.g. new " + c.getSimpleName() + "().");
     }
-    entries.add(new Handlers(handlers));
+    Handlers h = new Handlers(handlers);
+    List<Work> work = new ArrayList<>();
+    synchronized (LOCK) {
+      // Checked at every attachment before anything changes: a broken method adds nothing.
+      for (Attachment a : liveAttachments()) {
+        for (SubscriptionSpec spec : HandlerMethods.specs(a.engine, handlers, a.outerPrefix + prefix, chain(a.outerMiddlewares))) {
+          work.add(new Work(a.engine, spec, null));
+        }
+      }
+      entries.add(h);
+    }
+    registerOrUndo(work, h, () -> {});
     return this;
   }
 
@@ -99,11 +171,24 @@ public final class DefaultRouter implements Router {
   public Router include(Router router) {
     Objects.requireNonNull(router, "router");
     DefaultRouter child = (DefaultRouter) router;
-    if (child == this || child.contains(this, java.util.Collections.newSetFromMap(new IdentityHashMap<>()))) {
-      throw new IllegalArgumentException("Router '" + child.prefix + "' contains router '" + prefix
-          + "' already, so including it here would make a cycle. Routers nest as a tree.");
+    List<Work> work = new ArrayList<>();
+    List<Runnable> binds = new ArrayList<>();
+    Child entry = new Child(child);
+    List<Placed> added;
+    synchronized (LOCK) {
+      if (child == this || child.contains(this, java.util.Collections.newSetFromMap(new IdentityHashMap<>()))) {
+        throw new IllegalArgumentException("Router '" + child.prefix + "' contains router '" + prefix
+            + "' already, so including it here would make a cycle. Routers nest as a tree.");
+      }
+      List<Placed> places = new ArrayList<>();
+      for (Attachment a : liveAttachments()) {
+        child.collect(a.engine, a.outerPrefix + prefix, chain(a.outerMiddlewares), work, binds, places);
+      }
+      added = attach(places);
+      entries.add(entry);
     }
-    entries.add(new Child(child));
+    binds.forEach(Runnable::run);
+    registerOrUndo(work, entry, () -> unattach(added));
     return this;
   }
 
@@ -123,63 +208,171 @@ public final class DefaultRouter implements Router {
   public Publisher publisher(Destination destination) {
     Objects.requireNonNull(destination, "destination");
     PublisherTarget target = PublisherTarget.unbound(destination, prefix);
-    entries.add(new Pub(target));
+    synchronized (LOCK) {
+      entries.add(new Pub(target));
+      for (Attachment a : liveAttachments()) {
+        target.bind(a.engine, destination.withPrefix(a.outerPrefix + prefix), chain(a.outerMiddlewares));
+      }
+    }
     return new DefaultPublisher(target, Map.of());
   }
 
   @Override
   public Router middleware(Middleware... added) {
-    for (Middleware m : added) {
-      middlewares.add(Objects.requireNonNull(m, "middleware"));
+    synchronized (LOCK) {
+      for (Middleware m : added) {
+        middlewares.add(Objects.requireNonNull(m, "middleware"));
+      }
     }
     return this;
   }
 
+  /** The outer middlewares, then this router's. */
+  private List<Middleware> chain(List<Middleware> outer) {
+    List<Middleware> mws = new ArrayList<>(outer);
+    mws.addAll(middlewares);
+    return List.copyOf(mws);
+  }
+
+  /** The attachments to brokers still open, dropping those of brokers that close. Under {@link #LOCK}. */
+  private List<Attachment> liveAttachments() {
+    attachments.removeIf(a -> a.engine.closing());
+    return List.copyOf(attachments);
+  }
+
   /**
-   * Registers everything declared here under {@code outerPrefix} and after {@code outerMiddlewares}.
-   * Handler objects are checked before anything is registered, so a broken method in a nested
-   * object registers nothing.
+   * Registers a declaration added after the router was included. When a broker refuses it (a
+   * duplicate under {@code DuplicatePolicy.REJECT}, say), the declaration is taken off the router and
+   * what this call registered elsewhere is closed again, so it is all or nothing; a broker closing
+   * meanwhile is skipped.
+   */
+  private void registerOrUndo(List<Work> work, Entry entry, Runnable undo) {
+    List<Subscription> done = new ArrayList<>(work.size());
+    for (Work w : work) {
+      try {
+        Subscription s = w.engine.registry().register(w.spec);
+        if (w.view != null) {
+          w.view.bind(s);
+        }
+        done.add(s);
+      } catch (RuntimeException e) {
+        if (w.engine.closing()) {
+          continue; // that broker is going away and releases the router at its close
+        }
+        synchronized (LOCK) {
+          entries.remove(entry);
+        }
+        undo.run();
+        for (Subscription s : done) {
+          try {
+            s.close();
+          } catch (RuntimeException suppressed) {
+            e.addSuppressed(suppressed);
+          }
+        }
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Registers everything declared here under {@code outerPrefix} and after {@code outerMiddlewares},
+   * and records the attachment, so what is declared later goes live too. Handler objects are checked
+   * before anything is registered, so a broken method in a nested object registers nothing; a
+   * registration that fails leaves the router detached from this broker.
    */
   List<Subscription> includeInto(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares) {
     List<Runnable> binds = new ArrayList<>();
-    List<Object[]> work = new ArrayList<>();
-    collect(engine, outerPrefix, outerMiddlewares, work, binds);
+    List<Work> work = new ArrayList<>();
+    List<Placed> added;
+    synchronized (LOCK) {
+      List<Placed> places = new ArrayList<>();
+      collect(engine, outerPrefix, outerMiddlewares, work, binds, places);
+      added = attach(places);
+    }
     List<Subscription> registered = new ArrayList<>(work.size());
-    for (Object[] w : work) {
-      SubscriptionSpec spec = (SubscriptionSpec) w[0];
-      Subscription s = engine.registry().register(spec);
-      if (w[1] instanceof RouterSubscription view) {
-        view.bind(s);
+    try {
+      for (Work w : work) {
+        Subscription s = engine.registry().register(w.spec);
+        if (w.view != null) {
+          w.view.bind(s);
+        }
+        registered.add(s);
       }
-      registered.add(s);
+    } catch (RuntimeException e) {
+      unattach(added);
+      throw e;
     }
     binds.forEach(Runnable::run);
     return registered;
   }
 
-  private void collect(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares, List<Object[]> work,
-      List<Runnable> binds) {
+  /** Collects the work of this subtree at one position; the attachments are recorded by running {@code attaches}. */
+  private void collect(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares, List<Work> work,
+      List<Runnable> binds, List<Placed> places) {
     String full = outerPrefix + prefix;
-    List<Middleware> mws = new ArrayList<>(outerMiddlewares);
-    mws.addAll(middlewares);
-    List<Middleware> chain = List.copyOf(mws);
+    List<Middleware> chain = chain(outerMiddlewares);
+    places.add(new Placed(this, new Attachment(engine, outerPrefix, List.copyOf(outerMiddlewares))));
     for (Entry e : entries) {
       switch (e) {
-        case Declared d -> work.add(new Object[] {
-            d.spec.underRouter(full, chain, new Origin(d, full, chain)), d.view});
+        case Declared d -> work.add(new Work(engine, d.spec.underRouter(full, chain, new Origin(d, full, chain)), d.view));
         case Handlers h -> {
           for (SubscriptionSpec spec : HandlerMethods.specs(engine, h.target, full, chain)) {
-            work.add(new Object[] {spec, null});
+            work.add(new Work(engine, spec, null));
           }
         }
-        case Child c -> c.router.collect(engine, full, chain, work, binds);
+        case Child c -> c.router.collect(engine, full, chain, work, binds, places);
         case Pub p -> binds.add(() -> p.target.bind(engine, p.target.declared().withPrefix(full), chain));
+      }
+    }
+  }
+
+  /**
+   * Records the attachments (re-including moves one last: publishers follow the latest include) and
+   * returns those that are new. Under {@link #LOCK}.
+   */
+  private static List<Placed> attach(List<Placed> places) {
+    List<Placed> added = new ArrayList<>();
+    for (Placed p : places) {
+      if (!p.router.attachments.remove(p.attachment)) {
+        added.add(p);
+      }
+      p.router.attachments.add(p.attachment);
+    }
+    return added;
+  }
+
+  private static void unattach(List<Placed> added) {
+    synchronized (LOCK) {
+      for (Placed p : added) {
+        p.router.attachments.remove(p.attachment);
+      }
+    }
+  }
+
+  /** Forgets every attachment of this subtree to {@code engine}: the broker closes (or an include of it failed). */
+  void detach(BrokerEngine engine) {
+    synchronized (LOCK) {
+      detachLocked(engine, java.util.Collections.newSetFromMap(new IdentityHashMap<>()));
+    }
+  }
+
+  private void detachLocked(BrokerEngine engine, Set<DefaultRouter> seen) {
+    if (!seen.add(this)) {
+      return;
+    }
+    attachments.removeIf(a -> a.engine == engine);
+    for (Entry e : entries) {
+      if (e instanceof Child c) {
+        c.router.detachLocked(engine, seen);
       }
     }
   }
 
   @Override
   public String toString() {
-    return "Router['" + prefix + "', " + entries.size() + " declarations]";
+    synchronized (LOCK) {
+      return "Router['" + prefix + "', " + entries.size() + " declarations]";
+    }
   }
 }

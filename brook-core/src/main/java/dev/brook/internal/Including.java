@@ -4,6 +4,9 @@ import dev.brook.Middleware;
 import dev.brook.Router;
 import dev.brook.Subscription;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import java.util.List;
 import java.util.Objects;
 
@@ -20,6 +23,8 @@ final class Including {
   private final BrokerEngine engine;
   /** Created at the first {@code @Valid} handler; closed with the engine. Guarded by {@code this}. */
   private BeanValidation validation;
+  /** The routers included here, whose attachments to this broker its close releases. Guarded by {@code this}. */
+  private final Set<DefaultRouter> routers = Collections.newSetFromMap(new IdentityHashMap<>());
 
   Including(BrokerEngine engine) {
     this.engine = engine;
@@ -37,7 +42,11 @@ final class Including {
   List<Subscription> include(Router router) {
     Objects.requireNonNull(router, "router");
     engine.ensureOpen("include a router in");
-    return ((DefaultRouter) router).includeInto(engine, "", List.of());
+    DefaultRouter r = (DefaultRouter) router;
+    synchronized (this) {
+      routers.add(r);
+    }
+    return r.includeInto(engine, "", List.of());
   }
 
   /** Checks every annotated method first, so a mistake registers none of them. */
@@ -59,12 +68,18 @@ final class Including {
     return validation;
   }
 
-  /** Closes the validation factory, if one was made; the broker's close, once its subscriptions are closed. */
+  /** Detaches the routers included here and closes the validation factory, if one was made; the broker's close, once its subscriptions are closed. */
   void close() {
     BeanValidation v;
+    List<DefaultRouter> included;
     synchronized (this) {
       v = validation;
       validation = null;
+      included = new ArrayList<>(routers);
+      routers.clear();
+    }
+    for (DefaultRouter r : included) {
+      r.detach(engine);
     }
     if (v != null) {
       v.close();

@@ -26,6 +26,15 @@ final class RouterSubscription implements Subscription {
     live = subscription;
   }
 
+  /**
+   * The subscription a handle stands for: a router's handle resolves to the live subscription it
+   * is bound to (in the broker of the latest include), or to itself before any include; any other
+   * subscription is itself.
+   */
+  static Subscription resolve(Subscription handle) {
+    return handle instanceof RouterSubscription r && r.live != null ? r.live : handle;
+  }
+
   private Subscription live(String action) {
     Subscription s = live;
     if (s == null) {

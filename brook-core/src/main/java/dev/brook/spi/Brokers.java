@@ -3,6 +3,7 @@ package dev.brook.spi;
 import dev.brook.Broker;
 import dev.brook.Destination;
 import dev.brook.Middleware;
+import dev.brook.Subscription;
 import java.lang.reflect.Type;
 import java.util.Objects;
 import java.util.Optional;
@@ -38,6 +39,25 @@ public final class Brokers {
         }
       }
     };
+  }
+
+  /**
+   * The broker's subscription a handle stands for: what {@code router.subscriber(...).handle(...)}
+   * returned resolves to the live subscription it became in the broker of the router's latest
+   * include (itself before any include); a broker's own subscription is itself. How a test broker
+   * matches the subscription its handlers run under ({@code MessageContext}, middlewares) to the
+   * handle the test holds.
+   */
+  public static Subscription live(Subscription handle) {
+    return dev.brook.internal.DefaultRouter.live(handle);
+  }
+
+  /**
+   * The transport the broker was built with (its real one, also while {@link #runOn} runs it on
+   * another): what a test broker that records a real broker wraps.
+   */
+  public static Transport ownTransport(Broker broker) {
+    return base(broker).ownTransport();
   }
 
   /** Decodes a frame into {@code type} with the broker's codec, as a handler of that type gets it. */

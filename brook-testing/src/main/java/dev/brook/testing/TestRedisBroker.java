@@ -10,6 +10,7 @@ import dev.brook.redis.RedisBroker;
 import dev.brook.spi.Brokers;
 import dev.brook.redis.internal.Envelope;
 import dev.brook.testing.internal.MemoryTransport;
+import dev.brook.testing.internal.RecordingTransport;
 import java.lang.reflect.Type;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,7 +50,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * handler threw is rethrown to the test (a checked one wrapped in {@link HandlerFailedException}).
  * A publish made inside a handler does not wait (it would wait for itself). {@link
  * #asynchronous()} switches to the real behaviour; then {@link #waitForCall} waits. One in-memory
- * Redis per instance: brokers under two test brokers do not see each other.
+ * Redis per instance, unless shared: {@link #with(RedisBroker)} runs another broker on this one's
+ * in-memory Redis, so what one publishes the other's subscribers receive.
+ *
+ * <p><b>With a real Redis:</b> {@link #withReal(RedisBroker)} (FastStream's {@code
+ * TestRedisBroker(broker, with_real=True)}) keeps the broker on its own Redis but keeps the test
+ * API — {@link #calls}, {@link #waitForCall}, {@link #published}, {@link #drain} — so one test
+ * body runs in memory or against Redis by flipping a flag. Publishing is then asynchronous, as on
+ * Redis: wait with {@link #waitForCall} or {@link #drain}. What only the in-memory Redis can show
+ * ({@link #list}, {@link #stream}, {@link #pending}, {@link #advance}) throws there; read Redis
+ * with a client instead.
+ *
+ * <p><b>Handles:</b> {@link #calls} and {@link #waitForCall} take the broker's subscriptions and
+ * the handles a {@code Router}'s {@code subscriber(...).handle(...)} returns (they stand for the
+ * live subscription in the broker of the router's latest include).
  *
  * <p><b>Ownership:</b> opening switches the broker to the in-memory transport and starts it;
  * {@link #close()} stops it and puts the original transport back, leaving the broker as it was
@@ -86,7 +100,10 @@ public final class TestRedisBroker implements AutoCloseable {
   }
 
   private final RedisBroker broker;
-  private final MemoryTransport memory = new MemoryTransport();
+  /** The in-memory Redis, or null {@linkplain #withReal with a real Redis}. */
+  private final MemoryTransport memory;
+  /** The real transport, recorded, or null in memory. */
+  private final RecordingTransport real;
   private final Map<Subscription, List<Call>> calls = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition called = lock.newCondition();
@@ -97,8 +114,10 @@ public final class TestRedisBroker implements AutoCloseable {
   /** Test brokers not closed yet: what {@link LeakCheckExtension} reports as open in-memory brokers. */
   static final java.util.Set<TestRedisBroker> OPEN = ConcurrentHashMap.newKeySet();
 
-  private TestRedisBroker(RedisBroker broker) {
+  private TestRedisBroker(RedisBroker broker, MemoryTransport memory, RecordingTransport real) {
     this.broker = broker;
+    this.memory = memory;
+    this.real = real;
     this.recorder = new Middleware() {
       @Override
       public Object consume(ConsumeChain chain) throws Exception {
@@ -108,14 +127,51 @@ public final class TestRedisBroker implements AutoCloseable {
         return chain.proceed();
       }
     };
-    memory.waitsForHandlers(() -> synchronous);
-    this.restore = Brokers.runOn(broker, memory, recorder);
+    if (memory != null) {
+      memory.waitsForHandlers(() -> synchronous);
+    } else {
+      synchronous = false; // a publish to Redis returns before any handler sees it
+    }
+    this.restore = Brokers.runOn(broker, memory != null ? memory : real, recorder);
     OPEN.add(this);
   }
 
   /** Takes over the broker until {@link #close()}: it runs in memory from now on, started. */
   public static TestRedisBroker of(RedisBroker broker) {
-    return new TestRedisBroker(broker);
+    return new TestRedisBroker(broker, new MemoryTransport(), null);
+  }
+
+  /**
+   * Takes over the broker until {@link #close()} without replacing its Redis: the broker runs on
+   * its own connection (started now), and the test API records what it publishes and handles
+   * (FastStream's {@code with_real=True}). Asynchronous: wait with {@link #waitForCall} or {@link
+   * #drain}.
+   */
+  public static TestRedisBroker withReal(RedisBroker broker) {
+    return new TestRedisBroker(broker, null, new RecordingTransport(Brokers.ownTransport(broker)));
+  }
+
+  /**
+   * Takes over another broker until the returned test broker's {@link #close()}, on the same
+   * in-memory Redis as this one: what either publishes reaches the subscribers of both, as two
+   * services on one Redis server. Each test broker records its own broker's calls; closing one
+   * leaves the other running. Both brokers' consumers of one List or Stream group need their own
+   * consumer names, as on Redis.
+   */
+  public TestRedisBroker with(RedisBroker other) {
+    if (memory == null) {
+      throw new IllegalStateException("This test broker runs on a real Redis (withReal): run the other broker with "
+          + "TestRedisBroker.withReal(other) on the same server instead.");
+    }
+    if (other == broker) {
+      throw new IllegalArgumentException("The broker " + broker + " runs on this test broker already.");
+    }
+    return new TestRedisBroker(other, new MemoryTransport(memory), null);
+  }
+
+  /** Whether this runs the broker on its real Redis ({@link #withReal}) rather than in memory. */
+  public boolean isReal() {
+    return memory == null;
   }
 
   /** The broker under test (the same object that was given). */
@@ -129,8 +185,12 @@ public final class TestRedisBroker implements AutoCloseable {
     return this;
   }
 
-  /** Publishes wait for the handlers they reach (the default). */
+  /** Publishes wait for the handlers they reach (the default in memory; with a real Redis it throws). */
   public TestRedisBroker synchronous() {
+    if (memory == null) {
+      throw new IllegalStateException("With a real Redis a publish returns before the handlers see it; wait with "
+          + "waitForCall(...) or drain() instead of synchronous().");
+    }
     synchronous = true;
     return this;
   }
@@ -145,9 +205,12 @@ public final class TestRedisBroker implements AutoCloseable {
     }
   }
 
-  /** The calls of a subscription's handler so far, in order (a replaced subscription keeps its own). */
+  /**
+   * The calls of a subscription's handler so far, in order (a replaced subscription keeps its own).
+   * A router's handle counts as the live subscription it stands for.
+   */
   public List<Call> calls(Subscription subscription) {
-    return List.copyOf(calls.getOrDefault(subscription, List.of()));
+    return List.copyOf(calls.getOrDefault(Brokers.live(subscription), List.of()));
   }
 
   /**
@@ -184,7 +247,8 @@ public final class TestRedisBroker implements AutoCloseable {
     }
     // The call is recorded as the handler starts; what it sets off (its result, the ack) comes after.
     try {
-      if (!memory.awaitIdle(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+      Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+      if (!(memory != null ? memory.awaitIdle(left) : real.awaitIdle(left))) {
         throw new AssertionError("Subscription '" + subscription.id() + "' was called " + n + " time(s), but messages "
             + "were still being handled after " + timeout + ".");
       }
@@ -197,11 +261,15 @@ public final class TestRedisBroker implements AutoCloseable {
 
   /** Everything published to the destination while the test broker ran, in order. */
   public List<Published> published(Destination destination) {
+    if (memory == null) {
+      return toPublished(real.published(destination.key()));
+    }
     return toPublished(memory.published(destination.key()));
   }
 
   /** Items of a list key ({@code jobs}, {@code {jobs}:dlq}, {@code {jobs}:processing:<consumer>}), head first. */
   public List<Published> list(String key) {
+    inMemoryOnly("list(key)");
     List<Frame> frames = new ArrayList<>();
     for (byte[] raw : memory.list(key)) {
       frames.add(Envelope.decode(raw));
@@ -211,11 +279,13 @@ public final class TestRedisBroker implements AutoCloseable {
 
   /** Entries of a stream or dead-letter stream ({@code {events}:dlq}), oldest first. */
   public List<Published> stream(String name) {
+    inMemoryOnly("stream(name)");
     return toPublished(new ArrayList<>(memory.streamEntries(name).values()));
   }
 
   /** Pending entries of a consumer group: entry id → delivery count. */
   public Map<String, Long> pending(String stream, String group) {
+    inMemoryOnly("pending(stream, group)");
     return memory.pending(stream, group);
   }
 
@@ -227,21 +297,33 @@ public final class TestRedisBroker implements AutoCloseable {
    * handler, which would wait for itself.
    */
   public void advance(Duration duration) {
+    inMemoryOnly("advance(duration)");
     memory.advance(duration);
     if (synchronous && !MemoryTransport.onWorkerThread()) {
       rethrowFailures();
     }
   }
 
-  /** Waits until every message delivered so far is handled, and rethrows the first handler failure. */
+  /**
+   * Waits until every message delivered so far is handled, and rethrows the first handler failure.
+   * With a real Redis, "delivered" means received by the broker: a message still on its way from
+   * Redis is not waited for (use {@link #waitForCall}).
+   */
   public void drain() {
     rethrowFailures();
+  }
+
+  private void inMemoryOnly(String what) {
+    if (memory == null) {
+      throw new UnsupportedOperationException(what + " reads the in-memory Redis, but this test broker runs on a real "
+          + "Redis (withReal): read it with a Redis client, or run the test in memory (TestRedisBroker.of).");
+    }
   }
 
   private void rethrowFailures() {
     Throwable failure;
     try {
-      failure = memory.awaitQuiet(Duration.ofSeconds(30));
+      failure = memory != null ? memory.awaitQuiet(Duration.ofSeconds(30)) : real.awaitQuiet(Duration.ofSeconds(30));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new BrookException("Interrupted while waiting for handlers.", e);
@@ -264,7 +346,10 @@ public final class TestRedisBroker implements AutoCloseable {
     return out;
   }
 
-  /** Stops the broker's in-memory run and gives it its original transport back. Idempotent. */
+  /**
+   * Stops the broker's test run and gives it its original transport back (with a real Redis: the
+   * same transport, no longer recorded). Idempotent.
+   */
   @Override
   public void close() {
     if (closed) {

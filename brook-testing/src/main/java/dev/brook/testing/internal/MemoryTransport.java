@@ -32,17 +32,39 @@ import java.util.function.BooleanSupplier;
  * published). This class adds what a test needs on top: a synchronous publish waits for the
  * handlers it reached and rethrows their failures.
  *
- * <p>Thread-safe. Time moves only with {@link #advance(Duration)}. One in-memory Redis per instance.
+ * <p>Thread-safe. Time moves only with {@link #advance(Duration)}. One in-memory Redis per instance,
+ * unless made {@linkplain #MemoryTransport(MemoryTransport) sharing} another's.
  */
 public final class MemoryTransport implements Transport {
 
-  private final MemoryRedis redis = new MemoryRedis();
-  private final PubSubModel pubSub = redis.add(PubSubModel::new);
-  private final ListModel lists = redis.add(ListModel::new);
-  private final StreamModel streams = redis.add(StreamModel::new);
+  private final MemoryRedis redis;
+  private final PubSubModel pubSub;
+  private final ListModel lists;
+  private final StreamModel streams;
   /** Every kind the in-memory Redis models, in one place. */
-  private final RedisKinds kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), lists, streams));
+  private final RedisKinds kinds;
   private volatile BooleanSupplier waitForHandlers = () -> false;
+
+  /** A transport on a new in-memory Redis of its own. */
+  public MemoryTransport() {
+    this.redis = new MemoryRedis();
+    this.pubSub = redis.add(PubSubModel::new);
+    this.lists = redis.add(ListModel::new);
+    this.streams = redis.add(StreamModel::new);
+    this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), lists, streams));
+  }
+
+  /**
+   * A transport on the same in-memory Redis as {@code shared}: what one publishes the other's
+   * consumers receive, as two brokers on one Redis server. Only the synchronous switch is its own.
+   */
+  public MemoryTransport(MemoryTransport shared) {
+    this.redis = shared.redis;
+    this.pubSub = shared.pubSub;
+    this.lists = shared.lists;
+    this.streams = shared.streams;
+    this.kinds = shared.kinds;
+  }
 
   // ---- the Transport SPI -------------------------------------------------------------------
 

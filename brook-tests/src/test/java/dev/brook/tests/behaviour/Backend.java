@@ -213,10 +213,19 @@ abstract class Backend implements AutoCloseable {
 
   private static final class InMemory extends Backend {
     private TestRedisBroker test;
+    /** The brokers running on the in-memory Redis of {@code test}. */
+    private final java.util.Set<RedisBroker> started = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     @Override
     String name() {
       return "memory";
+    }
+
+    @Override
+    public void close() throws Exception {
+      super.close();
+      test = null; // a test may close the backend and go on with a fresh broker
+      started.clear();
     }
 
     @Override
@@ -226,16 +235,17 @@ abstract class Backend implements AutoCloseable {
 
     @Override
     void start(RedisBroker broker) {
-      if (test != null) {
-        if (test.broker() == broker) {
-          broker.start();
-          return;
-        }
-        // Each TestRedisBroker has its own in-memory Redis: two of them would not see each other.
-        throw new IllegalStateException("The in-memory backend runs one broker per test; use one broker.");
+      if (test == null) {
+        test = TestRedisBroker.of(broker);
+        closeLater(test);
+        started.add(broker);
+      } else if (started.contains(broker)) {
+        broker.start();
+      } else {
+        // Another broker of the test: on the same in-memory Redis, as two brokers on one server.
+        closeLater(test.with(broker));
+        started.add(broker);
       }
-      test = TestRedisBroker.of(broker);
-      closeLater(test);
     }
 
     private TestRedisBroker test() {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.AfterEach;
  * <p>Rules for the tests: build and start brokers through {@link #backend}; read Redis' state only
  * through it; wait with {@link #eventually()} (the in-memory backend is synchronous, so its
  * conditions hold at once, Redis' within a moment); run what makes handlers fail on purpose inside
- * {@link Backend#despiteFailures}; one broker per test.
+ * {@link Backend#despiteFailures}; several brokers of one test share one in-memory Redis (as they would share a server).
  */
 abstract class Behaviour {
 

@@ -173,4 +173,263 @@ abstract class RouterBehaviour extends Behaviour {
     calls.awaitOne();
     assertThat(calls.payloads()).containsExactly("back");
   }
+
+  // ---- dynamic routers: declarations after the include go live (FastStream's dynamic subscribers) ----
+
+  /** A middleware that records the payloads it sees, to show a router's middlewares run for later declarations. */
+  static final class Seen implements dev.brook.Middleware {
+    final java.util.List<Object> payloads = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public Object consume(ConsumeChain chain) throws Exception {
+      payloads.add(chain.payload());
+      return chain.proceed();
+    }
+  }
+
+  @Test
+  void aSubscriberAddedToAnIncludedRouterGoesLiveWithThePrefixAndMiddlewares() {
+    RedisBroker broker = backend.broker();
+    Router router = Router.withPrefix("dyn.");
+    Seen seen = new Seen();
+    router.middleware(seen);
+    broker.include(router);
+    backend.start(broker);
+
+    Calls<String> calls = new Calls<>();
+    Subscription late = router.subscriber(channel("late")).handle(String.class, calls);
+
+    assertThat(late.state()).isEqualTo(Subscription.State.RUNNING);
+    assertThat(late.id()).isEqualTo("channel:dyn.late");
+    assertThat(broker.subscriptions()).extracting(Subscription::id).containsExactly("channel:dyn.late");
+    broker.publish("hi", channel("dyn.late"));
+    assertThat(calls.awaitOne().payload()).isEqualTo("hi");
+    assertThat(seen.payloads).containsExactly("hi");
+    late.stop();
+    assertThat(late.state()).isEqualTo(Subscription.State.STOPPED);
+    late.start();
+    assertThat(late.state()).isEqualTo(Subscription.State.RUNNING);
+  }
+
+  @Test
+  void aSubscriberAddedBeforeTheBrokerStartsStartsWithIt() {
+    RedisBroker broker = backend.broker();
+    Router router = Router.withPrefix("dyn.");
+    broker.include(router);
+    Calls<String> calls = new Calls<>();
+    Subscription late = router.subscriber(list("jobs")).handle(String.class, calls);
+    assertThat(late.state()).isEqualTo(Subscription.State.REGISTERED);
+    backend.start(broker);
+    assertThat(late.state()).isEqualTo(Subscription.State.RUNNING);
+    broker.publish("job", list("dyn.jobs"));
+    assertThat(calls.awaitOne().payload()).isEqualTo("job");
+  }
+
+  @Test
+  void routersHandlersAndPublishersAddedAfterTheIncludeGoLiveAtEveryLevel() {
+    RedisBroker broker = backend.broker();
+    Router outer = Router.withPrefix("v1.");
+    Seen outerSeen = new Seen();
+    outer.middleware(outerSeen);
+    broker.include(outer);
+    backend.start(broker);
+
+    Router inner = Router.withPrefix("billing.");
+    Calls<String> invoices = new Calls<>();
+    inner.subscriber(channel("invoices")).handle(String.class, invoices);
+    outer.include(inner);                                   // a router included into an included router
+    inner.include(new PaymentHandlers());                   // then a handler object into the nested one
+    Calls<String> paid = new Calls<>();
+    broker.subscriber(channel("v1.billing.paid")).handle(String.class, paid);
+    Publisher notices = inner.publisher(channel("notices"));
+    Calls<String> noticesSeen = new Calls<>();
+    inner.subscriber(channel("notices")).handle(String.class, noticesSeen);
+
+    assertThat(broker.subscriptions()).extracting(Subscription::id).containsExactlyInAnyOrder(
+        "channel:v1.billing.invoices", "v1.billing." + PaymentHandlers.class.getName() + "#onPayment",
+        "channel:v1.billing.paid", "channel:v1.billing.notices");
+    broker.publish("i1", channel("v1.billing.invoices"));
+    broker.publish("p1", channel("v1.billing.payments"));
+    notices.publish("n1");
+    assertThat(invoices.awaitOne().payload()).isEqualTo("i1");
+    assertThat(paid.awaitOne().payload()).isEqualTo("paid p1");
+    assertThat(noticesSeen.awaitOne().payload()).isEqualTo("n1");
+    assertThat(notices.destination()).isEqualTo(channel("v1.billing.notices"));
+    eventually().until(() -> outerSeen.payloads.size() == 3);
+    assertThat(outerSeen.payloads).containsExactlyInAnyOrder("i1", "p1", "n1");
+  }
+
+  @Test
+  void aRouterSubscriberReDeclaredUnderItsIdReplacesTheLiveOne() {
+    RedisBroker broker = backend.broker();
+    Router router = Router.withPrefix("r.");
+    Calls<String> first = new Calls<>();
+    Subscription old = router.subscriber(channel("a")).handle(String.class, first);
+    broker.include(router);
+    backend.start(broker);
+
+    Calls<String> second = new Calls<>();
+    Subscription replacement = router.subscriber(channel("a")).handle(String.class, second);
+
+    assertThat(old.state()).isEqualTo(Subscription.State.CLOSED);
+    assertThat(replacement.state()).isEqualTo(Subscription.State.RUNNING);
+    assertThat(broker.subscriptions()).hasSize(1);
+    broker.publish("x", channel("r.a"));
+    assertThat(second.awaitOne().payload()).isEqualTo("x");
+    assertThat(first.count()).isZero();
+    // The older declaration left the router: including it again changes nothing.
+    broker.include(router);
+    assertThat(broker.subscriptions()).hasSize(1).allMatch(s -> s.state() == Subscription.State.RUNNING);
+    assertThat(router.toString()).isEqualTo("Router['r.', 1 declarations]");
+  }
+
+  @Test
+  void underRejectARouterSubscriberReDeclaredUnderALiveIdIsRejectedAndNotAdded() {
+    RedisBroker broker = backend.broker(b -> b.duplicatePolicy(DuplicatePolicy.REJECT));
+    Router router = Router.withPrefix("r.");
+    Calls<String> first = new Calls<>();
+    Subscription old = router.subscriber(channel("a")).handle(String.class, first);
+    broker.include(router);
+    backend.start(broker);
+
+    assertThatThrownBy(() -> router.subscriber(channel("a")).handle(String.class, new Calls<>()))
+        .isInstanceOf(dev.brook.DuplicateSubscriptionException.class)
+        .hasMessageContaining("channel:r.a");
+    assertThat(old.state()).isEqualTo(Subscription.State.RUNNING);
+    assertThat(router.toString()).isEqualTo("Router['r.', 1 declarations]");
+    broker.publish("x", channel("r.a"));
+    assertThat(first.awaitOne().payload()).isEqualTo("x");
+  }
+
+  @Test
+  void aBrokersCloseReleasesTheRouter() {
+    RedisBroker broker = backend.broker();
+    Router router = Router.withPrefix("r.");
+    broker.include(router);
+    backend.start(broker);
+    Subscription live = router.subscriber(channel("a")).handle(String.class, new Calls<>());
+    broker.close();
+    assertThat(live.state()).isEqualTo(Subscription.State.CLOSED);
+
+    // Declared after the close: nowhere to go, so it waits for the next include, as before any include.
+    Subscription after = router.subscriber(channel("b")).handle(String.class, new Calls<>());
+    assertThat(after.state()).isEqualTo(Subscription.State.REGISTERED);
+    assertThatThrownBy(after::start).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("not included in a broker yet");
+  }
+
+  /**
+   * Declarations racing the broker's start, stop and close: each ends registered once, running with
+   * the broker; after the close nothing is live and nothing is left behind (LeakCheckExtension).
+   */
+  @Test
+  void declarationsRacingTheBrokersStartStopAndCloseEndLiveExactlyOnce() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      RedisBroker broker = backend.broker();
+      Router router = Router.withPrefix("race" + round + ".");
+      broker.include(router);
+      backend.start(broker);
+      int n = 40;
+      java.util.List<Subscription> declared = new java.util.concurrent.CopyOnWriteArrayList<>();
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      Thread declarer = Thread.ofPlatform().start(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          return;
+        }
+        for (int i = 0; i < n; i++) {
+          declared.add(router.subscriber(channel("c" + i)).handle(String.class, new Calls<>()));
+        }
+      });
+      go.countDown();
+      broker.stop();
+      broker.start();
+      broker.stop();
+      broker.start();
+      declarer.join();
+      assertThat(broker.subscriptions()).hasSize(n).allMatch(s -> s.state() == Subscription.State.RUNNING);
+      assertThat(declared).allMatch(s -> s.state() == Subscription.State.RUNNING);
+
+      // Racing the close: every declaration is either closed with the broker or never registered.
+      java.util.List<Subscription> late = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Thread lateDeclarer = Thread.ofPlatform().start(() -> {
+        for (int i = 0; i < n; i++) {
+          late.add(router.subscriber(channel("d" + i)).handle(String.class, new Calls<>()));
+        }
+      });
+      broker.close();
+      lateDeclarer.join();
+      assertThat(broker.subscriptions()).isEmpty();
+      assertThat(late).hasSize(n).noneMatch(s -> s.state() == Subscription.State.RUNNING
+          || s.state() == Subscription.State.STOPPED);
+      assertThat(declared).allMatch(s -> s.state() == Subscription.State.CLOSED);
+      backend.close();
+    }
+  }
+
+  /**
+   * A router included in two brokers: each registers it, and each later declaration goes to both;
+   * once one closes, declarations go to the other only.
+   */
+  @Test
+  void aRouterIncludedInTwoBrokersGoesLiveInBothUntilOneCloses() {
+    RedisBroker a = backend.broker();
+    RedisBroker b = backend.broker();
+    Router router = Router.withPrefix("two.");
+    Calls<String> early = new Calls<>();
+    router.subscriber(channel("early")).handle(String.class, early);
+    a.include(router);
+    b.include(router);
+    backend.start(a);
+    backend.start(b);
+
+    Calls<String> late = new Calls<>();
+    router.subscriber(channel("late")).handle(String.class, late);
+    assertThat(a.subscriptions()).extracting(Subscription::id).containsExactlyInAnyOrder("channel:two.early", "channel:two.late");
+    assertThat(b.subscriptions()).extracting(Subscription::id).containsExactlyInAnyOrder("channel:two.early", "channel:two.late");
+    a.publish("x", channel("two.late"));
+    late.await(2); // one per broker
+
+    a.close();
+    Calls<String> afterClose = new Calls<>();
+    Subscription onlyB = router.subscriber(channel("after")).handle(String.class, afterClose);
+    assertThat(b.subscriptions()).extracting(Subscription::id).contains("channel:two.after");
+    assertThat(onlyB.state()).isEqualTo(Subscription.State.RUNNING);
+    b.publish("y", channel("two.after"));
+    assertThat(afterClose.awaitOne().payload()).isEqualTo("y");
+    assertThat(afterClose.count()).isEqualTo(1);
+  }
+
+  /** Declarations racing the include of their router (and of a nested router): none is missed, each is live once. */
+  @Test
+  void declarationsRacingTheIncludeAreAllRegistered() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      RedisBroker broker = backend.broker();
+      backend.start(broker);
+      Router outer = Router.withPrefix("o" + round + ".");
+      Router inner = Router.withPrefix("i.");
+      int n = 30;
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      Thread declarer = Thread.ofPlatform().start(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          return;
+        }
+        for (int i = 0; i < n; i++) {
+          outer.subscriber(channel("a" + i)).handle(String.class, new Calls<>());
+          if (i == n / 2) {
+            outer.include(inner);
+          }
+          inner.subscriber(channel("b" + i)).handle(String.class, new Calls<>());
+        }
+      });
+      go.countDown();
+      broker.include(outer);
+      declarer.join();
+      assertThat(broker.subscriptions()).hasSize(2 * n).allMatch(s -> s.state() == Subscription.State.RUNNING);
+      backend.close();
+    }
+  }
 }

@@ -1,6 +1,7 @@
 package dev.brook.examples.guide;
 
 import static dev.brook.redis.Redis.channel;
+import static dev.brook.redis.Redis.list;
 
 import dev.brook.Middleware;
 import dev.brook.Publisher;
@@ -44,6 +45,20 @@ public final class Routers {
       paid.await(10, TimeUnit.SECONDS);
       out.add(registered.get(0).id() + " " + registered.get(0).state());
       out.add("subscriptions: " + broker.subscriptions().size());
+
+      CountDownLatch ran = new CountDownLatch(1);
+      // region:dynamic
+      Router tenants = Router.withPrefix("tenant.");
+      broker.include(tenants);                                  // the broker runs already
+      tenants.subscriber(list("acme.jobs"))                     // live at once: reads tenant.acme.jobs
+          .handle(String.class, (job, ctx) -> {
+            out.add("ran " + job);
+            ran.countDown();
+            return null;
+          });
+      // endregion
+      broker.publish("j1", list("tenant.acme.jobs"));
+      ran.await(10, TimeUnit.SECONDS);
     }
     return out;
   }

@@ -39,7 +39,8 @@ class GuideTest {
 
   @Test
   void routers(RedisServer redis) throws Exception {
-    assertThat(Routers.run(redis.url())).containsExactly("paid 7", "channel:v1.billing.invoices RUNNING", "subscriptions: 2");
+    assertThat(Routers.run(redis.url())).containsExactly("paid 7", "channel:v1.billing.invoices RUNNING", "subscriptions: 2",
+        "ran j1");
   }
 
   @Test

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class FastStreamScenariosInMemoryTest extends FastStreamScenariosBehaviour {
+  FastStreamScenariosInMemoryTest() {
+    super(Backend.memory());
+  }
+}
