@@ -1,6 +1,9 @@
 package dev.brook.internal;
 
+import dev.brook.AckPolicy;
 import dev.brook.Destination;
+import dev.brook.MessageDecoder;
+import dev.brook.MessageParser;
 import dev.brook.Middleware;
 import dev.brook.Publisher;
 import dev.brook.Router;
@@ -61,6 +64,8 @@ public final class DefaultRouter implements Router {
   private final String prefix;
   private final List<Entry> entries = new ArrayList<>();
   private final List<Middleware> middlewares = new ArrayList<>();
+  /** This router's defaults for its subscriptions (and nested routers'). */
+  private SubscriptionHooks hooks = SubscriptionHooks.NONE;
 
   public DefaultRouter(String prefix) {
     this.prefix = Objects.requireNonNull(prefix, "prefix");
@@ -135,6 +140,27 @@ public final class DefaultRouter implements Router {
     return this;
   }
 
+  @Override
+  public Router ackPolicy(AckPolicy policy) {
+    Objects.requireNonNull(policy, "ackPolicy");
+    hooks = SubscriptionHooks.of(policy, hooks.parser(), hooks.decoder());
+    return this;
+  }
+
+  @Override
+  public Router parser(MessageParser parser) {
+    Objects.requireNonNull(parser, "parser");
+    hooks = SubscriptionHooks.of(hooks.ackPolicy(), parser, hooks.decoder());
+    return this;
+  }
+
+  @Override
+  public Router decoder(MessageDecoder decoder) {
+    Objects.requireNonNull(decoder, "decoder");
+    hooks = SubscriptionHooks.of(hooks.ackPolicy(), hooks.parser(), decoder);
+    return this;
+  }
+
   /**
    * Registers everything declared here under {@code outerPrefix} and after {@code outerMiddlewares}.
    * Handler objects are checked before anything is registered, so a broken method in a nested
@@ -143,7 +169,7 @@ public final class DefaultRouter implements Router {
   List<Subscription> includeInto(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares) {
     List<Runnable> binds = new ArrayList<>();
     List<Object[]> work = new ArrayList<>();
-    collect(engine, outerPrefix, outerMiddlewares, work, binds);
+    collect(engine, outerPrefix, outerMiddlewares, SubscriptionHooks.NONE, work, binds);
     List<Subscription> registered = new ArrayList<>(work.size());
     for (Object[] w : work) {
       SubscriptionSpec spec = (SubscriptionSpec) w[0];
@@ -157,8 +183,9 @@ public final class DefaultRouter implements Router {
     return registered;
   }
 
-  private void collect(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares, List<Object[]> work,
-      List<Runnable> binds) {
+  private void collect(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares,
+      SubscriptionHooks outerHooks, List<Object[]> work, List<Runnable> binds) {
+    SubscriptionHooks routerHooks = hooks.orElse(outerHooks);
     String full = outerPrefix + prefix;
     List<Middleware> mws = new ArrayList<>(outerMiddlewares);
     mws.addAll(middlewares);
@@ -166,13 +193,13 @@ public final class DefaultRouter implements Router {
     for (Entry e : entries) {
       switch (e) {
         case Declared d -> work.add(new Object[] {
-            d.spec.underRouter(full, chain, new Origin(d, full, chain)), d.view});
+            d.spec.underRouter(full, chain, new Origin(d, full, chain), routerHooks), d.view});
         case Handlers h -> {
           for (SubscriptionSpec spec : HandlerMethods.specs(engine, h.target, full, chain)) {
-            work.add(new Object[] {spec, null});
+            work.add(new Object[] {spec.withRouterHooks(routerHooks), null});
           }
         }
-        case Child c -> c.router.collect(engine, full, chain, work, binds);
+        case Child c -> c.router.collect(engine, full, chain, routerHooks, work, binds);
         case Pub p -> binds.add(() -> p.target.bind(engine, p.target.declared().withPrefix(full), chain));
       }
     }

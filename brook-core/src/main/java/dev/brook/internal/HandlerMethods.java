@@ -216,7 +216,8 @@ final class HandlerMethods {
     Handler<Object> handler = handler(invoker, args, logs);
     String id = !s.id().isEmpty() ? s.id() : prefix + className(target.getClass()) + "#" + m.getName();
     return new SubscriptionSpec(id, destination, payloadType, handler, List.copyOf(publishTo), s.concurrency(), ackPolicy,
-        0, List.copyOf(routerMiddlewares), check, new Origin(target, m, prefix, List.copyOf(routerMiddlewares)));
+        0, List.copyOf(routerMiddlewares), check, new Origin(target, m, prefix, List.copyOf(routerMiddlewares)),
+        SubscriptionHooks.NONE);
   }
 
   private static final Pattern JSHELL_WRAPPER = Pattern.compile("\\$JShell\\$[0-9A-Za-z]+\\$");

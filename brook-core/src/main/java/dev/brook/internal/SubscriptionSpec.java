@@ -21,10 +21,12 @@ import java.util.List;
  * @param origin what declared it (a router entry, an annotated method of one object), or null;
  *     registering a spec whose origin equals the live subscription's changes nothing, which makes
  *     including the same router or object twice the same as once
+ * @param hooks the parser, decoder (the subscription's own, else the innermost router's) and the
+ *     routers' default ack policy (applies when {@code ackPolicy} is null); never null
  */
 record SubscriptionSpec(String id, Destination destination, Type payloadType, Handler<Object> handler,
     List<Destination> publishTo, int concurrency, AckPolicy ackPolicy, int batchSize, List<Middleware> middlewares,
-    PayloadCheck check, Object origin) {
+    PayloadCheck check, Object origin, SubscriptionHooks hooks) {
 
   /** The id, or the destination's key by default. */
   String effectiveId() {
@@ -32,7 +34,8 @@ record SubscriptionSpec(String id, Destination destination, Type payloadType, Ha
   }
 
   /** As declared on a router: names prefixed, the router's middlewares in front, the origin recorded. */
-  SubscriptionSpec underRouter(String prefix, List<Middleware> routerMiddlewares, Object origin) {
+  SubscriptionSpec underRouter(String prefix, List<Middleware> routerMiddlewares, Object origin,
+      SubscriptionHooks routerHooks) {
     List<Destination> targets = new ArrayList<>(publishTo.size());
     for (Destination d : publishTo) {
       targets.add(d.withPrefix(prefix));
@@ -40,6 +43,12 @@ record SubscriptionSpec(String id, Destination destination, Type payloadType, Ha
     List<Middleware> all = new ArrayList<>(routerMiddlewares);
     all.addAll(middlewares);
     return new SubscriptionSpec(id, destination.withPrefix(prefix), payloadType, handler, List.copyOf(targets), concurrency,
-        ackPolicy, batchSize, List.copyOf(all), check, origin);
+        ackPolicy, batchSize, List.copyOf(all), check, origin, hooks.orElse(routerHooks));
+  }
+
+  /** With what the hooks leave unset taken from a router's. */
+  SubscriptionSpec withRouterHooks(SubscriptionHooks routerHooks) {
+    return new SubscriptionSpec(id, destination, payloadType, handler, publishTo, concurrency, ackPolicy, batchSize,
+        middlewares, check, origin, hooks.orElse(routerHooks));
   }
 }
