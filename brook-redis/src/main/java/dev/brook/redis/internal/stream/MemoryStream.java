@@ -80,6 +80,8 @@ final class MemoryStream {
   final TreeMap<Id, byte[]> entries = new TreeMap<>();
   final Map<String, Group> groups = new HashMap<>();
   private final List<StreamModel.Reader> readers = new ArrayList<>();
+  /** Group consumers with declare(false) whose group does not exist yet: they join when it is created. */
+  private final List<StreamModel.Reader> awaitingGroup = new ArrayList<>();
   private Id last = Id.ZERO;
   /** Whether the key exists in Redis: since the first XADD or XGROUP CREATE ... MKSTREAM. */
   boolean exists;
@@ -135,9 +137,25 @@ final class MemoryStream {
       readOn(r);
       return;
     }
+    Group g = groups.get(d.groupName());
+    if (g == null && !d.declares()) {
+      // Someone else owns the group: as StreamConsumer, report it (the Redis consumer then retries)
+      // and wait for it instead of creating it.
+      org.slf4j.LoggerFactory.getLogger("dev.brook.redis.Stream").error(StreamConsumer.missingGroup(d, r.subscriptionId));
+      awaitingGroup.add(r);
+      return;
+    }
     // XGROUP CREATE ... MKSTREAM, unless the group exists (BUSYGROUP): then its position stays.
-    Group g = groups.computeIfAbsent(d.groupName(), n -> new Group(n,
-        StreamDestination.LATEST.equals(d.startId()) ? last : Id.parse(d.startId())));
+    if (g == null) {
+      g = new Group(d.groupName(), StreamDestination.LATEST.equals(d.startId()) ? last : Id.parse(d.startId()));
+      groups.put(g.name, g);
+      for (StreamModel.Reader waiting : List.copyOf(awaitingGroup)) {
+        if (waiting.stream.groupName().equals(g.name)) {
+          awaitingGroup.remove(waiting);
+          g.consumers.add(waiting);
+        }
+      }
+    }
     exists = true;
     g.consumers.add(r);
     // Own pending entries first (a restart, or a replacement with the same name), claimed one by one
@@ -152,6 +170,7 @@ final class MemoryStream {
 
   void stop(StreamModel.Reader r) {
     readers.remove(r);
+    awaitingGroup.remove(r);
     if (r.stream.groupName() != null) {
       Group g = groups.get(r.stream.groupName());
       if (g != null) {
@@ -168,8 +187,10 @@ final class MemoryStream {
         return;
       }
       g.lastDelivered = e.getKey();
-      g.pel.put(e.getKey(), new Pending(r.name, redis.now()));
-      r.held.add(e.getKey());
+      if (!r.stream.noAcks()) { // NOACK: never pending
+        g.pel.put(e.getKey(), new Pending(r.name, redis.now()));
+        r.held.add(e.getKey());
+      }
       redis.deliver(r.sink, model.new Item(r, e.getKey(), e.getValue(), 1));
     }
   }

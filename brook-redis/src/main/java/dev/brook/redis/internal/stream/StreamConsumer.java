@@ -160,7 +160,9 @@ final class StreamConsumer extends ConsumeLoop {
     this.me = group == null ? null : Consumer.from(group, bytes(consumerName));
     this.claimEveryMillis = Math.max(50, Math.min(2_000, stream.minIdleTime().toMillis() / 2));
     long block = Math.min(2_000, commandTimeout.toMillis() / 2);
-    this.blockMillis = Math.max(10, group == null ? block : Math.min(block, claimEveryMillis));
+    Duration poll = stream.pollIntervalTime();
+    this.blockMillis = poll != null ? Math.max(1, poll.toMillis())
+        : Math.max(10, group == null ? block : Math.min(block, claimEveryMillis));
     this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
         this::confirmed, this::abandoned, context.timing());
     this.retries = new StreamRetries(context.timing(), Backoffs.STREAM_NACK);
@@ -173,6 +175,33 @@ final class StreamConsumer extends ConsumeLoop {
 
   boolean grouped() {
     return group != null;
+  }
+
+  /** A group that keeps pending entries (not {@code noAck()}): its entries are settled. */
+  boolean settles() {
+    return group != null && !stream.noAcks();
+  }
+
+  /** When a missing group (declare(false)) may be reported again; one ERROR a minute. */
+  private long nextMissingGroupReport = Long.MIN_VALUE;
+
+  /** The missing group, an ERROR at most once a minute: what is missing and the fix. */
+  private void reportMissingGroup() {
+    long now = timing.nanoTime();
+    if (nextMissingGroupReport != Long.MIN_VALUE && now - nextMissingGroupReport < 0) {
+      LOG.debug("Consumer group '{}' of stream {} is still missing", stream.groupName(), stream.name());
+      return;
+    }
+    nextMissingGroupReport = now + TimeUnit.MINUTES.toNanos(1);
+    LOG.error(missingGroup(stream, subscriptionId));
+  }
+
+  /** The text of the missing-group ERROR, also the in-memory model's. */
+  static String missingGroup(StreamDestination stream, String subscriptionId) {
+    return "Consumer group '" + stream.groupName() + "' of stream '" + stream.name() + "' does not exist, and "
+        + "subscription '" + subscriptionId + "' does not create it (declare(false)). Create it, e.g. XGROUP CREATE "
+        + stream.name() + " " + stream.groupName() + " $ MKSTREAM, or drop declare(false) to let Brook create it; "
+        + "the subscription keeps trying (this is logged at most once a minute).";
   }
 
   int maxMessageSize() {
@@ -190,8 +219,18 @@ final class StreamConsumer extends ConsumeLoop {
       connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
       redis = connection.sync();
+      Duration poll = stream.pollIntervalTime();
+      if (poll != null && poll.toMillis() * 2 >= commandTimeout.toMillis()) {
+        throw new dev.brook.BrookException("pollInterval " + poll + " of " + stream.key() + " must be shorter than half "
+            + "the broker's commandTimeout (" + commandTimeout + "), or Redis' answer to a blocked read would time out. "
+            + "Shorten pollInterval or raise commandTimeout.");
+      }
       if (grouped()) {
-        ensureGroup(stream.startId());
+        if (stream.declares()) {
+          ensureGroup(stream.startId());
+        } else if (!groupExists()) {
+          reportMissingGroup();
+        }
         nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
       } else {
         lastId = initialReadId();
@@ -307,6 +346,33 @@ final class StreamConsumer extends ConsumeLoop {
     }
   }
 
+  /** XINFO GROUPS: whether our group exists (false too when the stream does not). */
+  private boolean groupExists() {
+    try {
+      for (Object g : redis.xinfoGroups(key)) {
+        if (g instanceof List<?> fields) {
+          for (int i = 0; i + 1 < fields.size(); i += 2) {
+            if ("name".equals(text(fields.get(i))) && stream.groupName().equals(text(fields.get(i + 1)))) {
+              return true;
+            }
+          }
+        } else if (g instanceof Map<?, ?> fields && stream.groupName().equals(text(fields.get("name")))) {
+          return true;
+        }
+      }
+      return false;
+    } catch (RedisCommandExecutionException e) {
+      if (RedisErrors.translate(e) instanceof RedisErrors.WrongType) {
+        throw e;
+      }
+      return false; // ERR no such key
+    }
+  }
+
+  private static String text(Object o) {
+    return o instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.UTF_8) : String.valueOf(o);
+  }
+
   private void ensureGroup(String from) {
     try {
       redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream());
@@ -356,6 +422,11 @@ final class StreamConsumer extends ConsumeLoop {
    */
   @Override
   protected boolean onFailure(RuntimeException e) {
+    if (grouped() && !stream.declares() && (e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked
+        || String.valueOf(e.getMessage()).contains("no such key"))) {
+      reportMissingGroup(); // someone else owns the group: back off and keep reporting, never create it
+      return false;
+    }
     if (!grouped() || !(e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked)) {
       return super.onFailure(e);
     }
@@ -380,6 +451,19 @@ final class StreamConsumer extends ConsumeLoop {
       knowsClientId = true;
     }
     int room = room();
+    if (stream.noAcks()) {
+      // NOACK: Redis keeps nothing pending, so there is nothing of ours to claim or retry
+      List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
+          XReadArgs.Builder.count(room).block(blockMillis).noack(true), XReadArgs.StreamOffset.lastConsumed(key));
+      if (!fresh.isEmpty()) {
+        List<StreamInbound> batch = new ArrayList<>(fresh.size());
+        for (StreamMessage<byte[], byte[]> m : fresh) {
+          batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
+        }
+        sink.acceptAll(batch);
+      }
+      return;
+    }
     if (timing.nanoTime() - nextClaimNanos >= 0) {
       claimCursor = takeOver(claimCursor, room);
       nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
@@ -561,7 +645,7 @@ final class StreamConsumer extends ConsumeLoop {
   // ---- settlement (any thread; through the settler, on the shared connection) ----------------
 
   void ack(List<StreamInbound> entries) {
-    if (!grouped() || entries.isEmpty()) {
+    if (!settles() || entries.isEmpty()) {
       return;
     }
     List<Settlement> batch = new ArrayList<>(entries.size());
@@ -577,7 +661,7 @@ final class StreamConsumer extends ConsumeLoop {
    * was attempt maxDeliveries.
    */
   void nacked(StreamInbound entry, String reason) {
-    if (!grouped()) {
+    if (!settles()) {
       return;
     }
     String lastError = reason != null ? reason : lastErrors.get(entry.id());
@@ -596,7 +680,7 @@ final class StreamConsumer extends ConsumeLoop {
 
   /** Given back unstarted (or interrupted by a stop): the attempt is undone; it stays pending. */
   void released(List<StreamInbound> entries) {
-    if (!grouped() || entries.isEmpty()) {
+    if (!settles() || entries.isEmpty()) {
       return;
     }
     List<Settlement> batch = new ArrayList<>(entries.size());
@@ -607,7 +691,7 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   void deadLetter(StreamInbound entry, String reason) {
-    if (!grouped()) {
+    if (!settles()) {
       return;
     }
     Map<String, String> extra = new LinkedHashMap<>();

@@ -147,7 +147,7 @@ final class StreamInbound implements Inbound {
 
   @Override
   public boolean atLeastOnce() {
-    return owner.grouped();
+    return owner.settles();
   }
 
   @Override

@@ -1,0 +1,109 @@
+package dev.brook.tests.behaviour;
+
+import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.stream;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.brook.Subscription;
+import dev.brook.redis.RedisBroker;
+import dev.brook.tests.Calls;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * FastStream's stream and list subscriber options: a group Brook does not create ({@code
+ * declare(false)}), NOACK reads ({@code no_ack}) and the read's block time ({@code
+ * polling_interval}).
+ */
+abstract class StreamOptionsBehaviour extends Behaviour {
+
+  StreamOptionsBehaviour(Backend backend) {
+    super(backend);
+  }
+
+  @Test
+  void aNoAckGroupKeepsNothingPendingAFailedEntryIsGone() {
+    RedisBroker broker = started();
+    List<String> seen = new CopyOnWriteArrayList<>();
+    Subscription sub = broker.subscriber(stream("na").group("g").consumer("c").noAck()).handle(String.class, (s, ctx) -> {
+      seen.add(s);
+      if (s.equals("bad")) {
+        throw new IllegalStateException("bad");
+      }
+      return null;
+    });
+    assertThat(sub.destination().atLeastOnce()).isFalse();
+    backend.despiteFailures(() -> broker.publish("bad", stream("na")));
+    broker.publish("good", stream("na"));
+    eventually().until(() -> seen.size() == 2);
+    backend.pass(Duration.ofSeconds(1));
+    assertThat(seen).containsExactly("bad", "good");
+    assertThat(backend.pending("na", "g")).isEmpty();
+    assertThat(backend.stream("{na}:dlq")).isEmpty();
+    assertThat(backend.stream("na")).hasSize(2); // not deleted: NOACK only skips the pending list
+    eventually().until(() -> sub.metrics().failed() == 1);
+  }
+
+  @Test
+  void withoutDeclareAMissingGroupIsReportedNotCreatedAndReadOnceItExists() {
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    Logger streamLog = (Logger) LoggerFactory.getLogger("dev.brook.redis.Stream");
+    streamLog.addAppender(log);
+    try {
+      RedisBroker broker = started();
+      Calls<String> calls = new Calls<>();
+      broker.subscriber(stream("owned").group("g").consumer("a").declare(false)).handle(String.class, calls);
+      eventually().until(() -> errors(log).size() == 1);
+      assertThat(errors(log).get(0)).contains("'g'", "'owned'", "declare(false)", "XGROUP CREATE owned g $ MKSTREAM");
+      broker.publish("early", stream("owned"));
+      backend.pass(Duration.ofMillis(1500)); // Redis: the consumer backs off, retries, and does not report again yet
+      assertThat(calls.all()).isEmpty();
+      assertThat(errors(log)).hasSize(1);
+
+      // the owner creates the group (here: a subscription that declares it, at "$"), then leaves
+      Subscription owner = broker.subscriber(stream("owned").group("g").consumer("b")).handle(String.class, (s, c) -> null);
+      owner.close();
+      broker.publish("late", stream("owned"));
+      eventually().until(() -> calls.payloads().equals(List.of("late")));
+      eventually().until(() -> backend.pending("owned", "g").isEmpty());
+      assertThat(errors(log)).hasSize(1);
+    } finally {
+      streamLog.detachAppender(log);
+    }
+  }
+
+  private static List<String> errors(ListAppender<ILoggingEvent> log) {
+    return log.list.stream().filter(e -> e.getLevel() == Level.ERROR).map(ILoggingEvent::getFormattedMessage).toList();
+  }
+
+  @Test
+  void aPollIntervalChangesHowLongAReadWaitsNotWhatArrives() {
+    RedisBroker broker = started();
+    Calls<String> fromStream = new Calls<>();
+    Calls<String> fromGroup = new Calls<>();
+    Calls<String> fromList = new Calls<>();
+    Calls<String> fromPlainList = new Calls<>();
+    broker.subscriber(stream("ps").pollInterval(Duration.ofMillis(20))).handle(String.class, fromStream);
+    broker.subscriber(stream("pg").group("g").consumer("c").pollInterval(Duration.ofMillis(20))).handle(String.class, fromGroup);
+    broker.subscriber(list("pl").consumer("c").pollInterval(Duration.ofMillis(20))).handle(String.class, fromList);
+    broker.subscriber(list("pp").atMostOnce().pollInterval(Duration.ofMillis(20))).handle(String.class, fromPlainList);
+    backend.pass(Duration.ofMillis(100)); // several empty reads on Redis
+    broker.publish("s", stream("ps"));
+    broker.publish("g", stream("pg"));
+    broker.publish("l", list("pl"));
+    broker.publish("p", list("pp"));
+    assertThat(fromStream.awaitOne().payload()).isEqualTo("s");
+    assertThat(fromGroup.awaitOne().payload()).isEqualTo("g");
+    assertThat(fromList.awaitOne().payload()).isEqualTo("l");
+    assertThat(fromPlainList.awaitOne().payload()).isEqualTo("p");
+    eventually().until(() -> backend.pending("pg", "g").isEmpty() && backend.list("{pl}:processing:c").isEmpty());
+  }
+}
