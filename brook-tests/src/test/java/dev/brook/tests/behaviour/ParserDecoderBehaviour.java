@@ -126,6 +126,56 @@ abstract class ParserDecoderBehaviour extends Behaviour {
     assertThat(own.awaitOne().payload()).isEqualTo("own:mine");
   }
 
+  /** A decoder an annotation names: "x,y" into a Point. */
+  public static final class PointDecoder implements MessageDecoder {
+    @Override
+    public Object decode(dev.brook.MessageContext message, java.lang.reflect.Type type, Default brooks) {
+      String[] xy = new String(message.body(), StandardCharsets.UTF_8).split(",");
+      return new Point(Integer.parseInt(xy[0]), Integer.parseInt(xy[1]));
+    }
+  }
+
+  /** A parser an annotation names: the body reversed. */
+  public static final class Reversed implements MessageParser {
+    @Override
+    public Parsed parse(byte[] raw, java.util.function.Function<byte[], Parsed> brooks) {
+      Parsed p = brooks.apply(raw);
+      return new Parsed(p.headers(), new StringBuilder(new String(p.body(), StandardCharsets.UTF_8)).reverse().toString()
+          .getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  public static final class Annotated {
+    final List<Object> got = new CopyOnWriteArrayList<>();
+
+    @dev.brook.Subscribe(channel = "annotated-points", decoder = PointDecoder.class)
+    public void point(Point p) {
+      got.add(p);
+    }
+
+    @dev.brook.Subscribe(list = "annotated-texts", consumer = "c", parser = Reversed.class)
+    public void text(String s) {
+      got.add(s);
+    }
+  }
+
+  @Test
+  void anAnnotatedHandlerNamesItsParserAndDecoderWhichWinOverTheRouters() {
+    // the broker's decoder cannot make Points, the router's parser does not reverse
+    RedisBroker broker = started(b -> b.decoder((message, type, brooks) -> {
+      if (type == Point.class) {
+        throw new IllegalStateException("the annotation's decoder should win");
+      }
+      return brooks.decode(message, type);
+    }));
+    Annotated handlers = new Annotated();
+    broker.include(Router.withPrefix("").parser((raw, brooks) -> brooks.apply(raw)).include(handlers));
+    broker.publish("5,6", channel("annotated-points"));
+    broker.publish("olleh", list("annotated-texts"));
+    eventually().until(() -> handlers.got.size() == 2);
+    assertThat(handlers.got).containsExactlyInAnyOrder(new Point(5, 6), "hello");
+  }
+
   /** A broker middleware recording what the rest of the chain threw, outside an ExceptionMiddleware. */
   private static final class Seen implements Middleware {
     final List<Exception> errors = new CopyOnWriteArrayList<>();
