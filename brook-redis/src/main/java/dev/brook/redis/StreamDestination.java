@@ -138,11 +138,13 @@ public final class StreamDestination implements RedisDestination {
   }
 
   /**
-   * Whether Brook creates the group (and the stream) when it is missing: yes by default ({@code
-   * XGROUP CREATE ... MKSTREAM} at start, and again when the group is gone later). With {@code
-   * declare(false)} someone else owns them: a missing group is an ERROR naming the stream, the group
-   * and the fix (at most one a minute), and the consumer backs off (up to 5 s) and keeps trying, so it
-   * starts reading once the group exists. Only for a group.
+   * Whether Brook creates a missing stream along with its group (FastStream's {@code declare}, which
+   * it passes as {@code mkstream}): yes by default ({@code XGROUP CREATE ... MKSTREAM} at start, and
+   * again when the group is gone later). With {@code declare(false)} the stream is someone else's:
+   * the group is still created on it ({@code XGROUP CREATE} without MKSTREAM), but a missing stream is
+   * an ERROR naming the stream, the group and the fix (at most one a minute, where FastStream fails
+   * its start), and the consumer backs off (up to 5 s) and keeps trying, so it reads from the stream's
+   * start once a producer has created it. Only for a group.
    */
   public StreamDestination declare(boolean declare) {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,

@@ -52,7 +52,7 @@ abstract class StreamOptionsBehaviour extends Behaviour {
   }
 
   @Test
-  void withoutDeclareAMissingGroupIsReportedNotCreatedAndReadOnceItExists() {
+  void withoutDeclareAMissingStreamIsReportedNotCreatedAndItsGroupMadeOnceItExists() {
     ListAppender<ILoggingEvent> log = new ListAppender<>();
     log.start();
     Logger streamLog = (Logger) LoggerFactory.getLogger("dev.brook.redis.Stream");
@@ -62,22 +62,30 @@ abstract class StreamOptionsBehaviour extends Behaviour {
       Calls<String> calls = new Calls<>();
       broker.subscriber(stream("owned").group("g").consumer("a").declare(false)).handle(String.class, calls);
       eventually().until(() -> errors(log).size() == 1);
-      assertThat(errors(log).get(0)).contains("'g'", "'owned'", "declare(false)", "XGROUP CREATE owned g $ MKSTREAM");
-      broker.publish("early", stream("owned"));
-      backend.pass(Duration.ofMillis(1500)); // Redis: the consumer backs off, retries, and does not report again yet
-      assertThat(calls.all()).isEmpty();
+      assertThat(errors(log).get(0)).contains("Stream 'owned' does not exist", "group 'g'", "declare(false)",
+          "XGROUP CREATE owned g $ MKSTREAM");
+      backend.pass(Duration.ofMillis(1500)); // Redis: the consumer backs off and retries, reporting no more yet
       assertThat(errors(log)).hasSize(1);
+      assertThat(backend.stream("owned")).as("not created by the subscription").isEmpty();
 
-      // the owner creates the group (here: a subscription that declares it, at "$"), then leaves
-      Subscription owner = broker.subscriber(stream("owned").group("g").consumer("b")).handle(String.class, (s, c) -> null);
-      owner.close();
-      broker.publish("late", stream("owned"));
-      eventually().until(() -> calls.payloads().equals(List.of("late")));
+      // the producer creates the stream: the group is made on it, from its start, and reads it
+      broker.publish("first", stream("owned"));
+      eventually().until(() -> calls.payloads().equals(List.of("first")));
       eventually().until(() -> backend.pending("owned", "g").isEmpty());
       assertThat(errors(log)).hasSize(1);
     } finally {
       streamLog.detachAppender(log);
     }
+  }
+
+  @Test
+  void withoutDeclareAGroupIsStillMadeOnAStreamThatExists() {
+    RedisBroker broker = started();
+    broker.publish("old", stream("exists"));
+    Calls<String> calls = new Calls<>();
+    broker.subscriber(stream("exists").group("g").consumer("a").declare(false)).handle(String.class, calls);
+    broker.publish("new", stream("exists"));
+    eventually().until(() -> calls.payloads().equals(List.of("new"))); // at "$", as with declare
   }
 
   private static List<String> errors(ListAppender<ILoggingEvent> log) {

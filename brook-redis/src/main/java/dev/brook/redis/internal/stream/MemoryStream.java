@@ -99,6 +99,11 @@ final class MemoryStream {
     last = id;
     exists = true;
     entries.put(id, wire);
+    // declare(false) consumers waiting for the stream: their group is created now, from the start
+    for (StreamModel.Reader waiting : List.copyOf(awaitingGroup)) {
+      awaitingGroup.remove(waiting);
+      groups.computeIfAbsent(waiting.stream.groupName(), n -> new Group(n, Id.ZERO)).consumers.add(waiting);
+    }
     while (maxLen > 0 && entries.size() > maxLen) {
       entries.pollFirstEntry();
     }
@@ -138,10 +143,10 @@ final class MemoryStream {
       return;
     }
     Group g = groups.get(d.groupName());
-    if (g == null && !d.declares()) {
-      // Someone else owns the group: as StreamConsumer, report it (the Redis consumer then retries)
-      // and wait for it instead of creating it.
-      org.slf4j.LoggerFactory.getLogger("dev.brook.redis.Stream").error(StreamConsumer.missingGroup(d, r.subscriptionId));
+    if (g == null && !d.declares() && !exists) {
+      // XGROUP CREATE without MKSTREAM on a missing stream: as StreamConsumer, report it and wait for
+      // the stream (its first XADD), which creates the group at its start, as the retry on Redis does.
+      org.slf4j.LoggerFactory.getLogger("dev.brook.redis.Stream").error(StreamConsumer.missingStream(d, r.subscriptionId));
       awaitingGroup.add(r);
       return;
     }
@@ -149,12 +154,6 @@ final class MemoryStream {
     if (g == null) {
       g = new Group(d.groupName(), StreamDestination.LATEST.equals(d.startId()) ? last : Id.parse(d.startId()));
       groups.put(g.name, g);
-      for (StreamModel.Reader waiting : List.copyOf(awaitingGroup)) {
-        if (waiting.stream.groupName().equals(g.name)) {
-          awaitingGroup.remove(waiting);
-          g.consumers.add(waiting);
-        }
-      }
     }
     exists = true;
     g.consumers.add(r);

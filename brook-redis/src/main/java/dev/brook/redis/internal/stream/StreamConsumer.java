@@ -182,26 +182,27 @@ final class StreamConsumer extends ConsumeLoop {
     return group != null && !stream.noAcks();
   }
 
-  /** When a missing group (declare(false)) may be reported again; one ERROR a minute. */
+  /** When a missing stream (declare(false)) may be reported again; one ERROR a minute. */
   private long nextMissingGroupReport = Long.MIN_VALUE;
 
-  /** The missing group, an ERROR at most once a minute: what is missing and the fix. */
-  private void reportMissingGroup() {
+  /** The missing stream, an ERROR at most once a minute: what is missing and the fix. */
+  private void reportMissingStream() {
     long now = timing.nanoTime();
     if (nextMissingGroupReport != Long.MIN_VALUE && now - nextMissingGroupReport < 0) {
-      LOG.debug("Consumer group '{}' of stream {} is still missing", stream.groupName(), stream.name());
+      LOG.debug("Stream {} of consumer group '{}' is still missing", stream.name(), stream.groupName());
       return;
     }
     nextMissingGroupReport = now + TimeUnit.MINUTES.toNanos(1);
-    LOG.error(missingGroup(stream, subscriptionId));
+    LOG.error(missingStream(stream, subscriptionId));
   }
 
-  /** The text of the missing-group ERROR, also the in-memory model's. */
-  static String missingGroup(StreamDestination stream, String subscriptionId) {
-    return "Consumer group '" + stream.groupName() + "' of stream '" + stream.name() + "' does not exist, and "
-        + "subscription '" + subscriptionId + "' does not create it (declare(false)). Create it, e.g. XGROUP CREATE "
-        + stream.name() + " " + stream.groupName() + " $ MKSTREAM, or drop declare(false) to let Brook create it; "
-        + "the subscription keeps trying (this is logged at most once a minute).";
+  /** The text of the missing-stream ERROR, also the in-memory model's. */
+  static String missingStream(StreamDestination stream, String subscriptionId) {
+    return "Stream '" + stream.name() + "' does not exist, and subscription '" + subscriptionId + "' does not create "
+        + "it (declare(false)), so its consumer group '" + stream.groupName() + "' cannot be created. Create the "
+        + "stream (publish to it, or XGROUP CREATE " + stream.name() + " " + stream.groupName() + " $ MKSTREAM), or "
+        + "drop declare(false) to let Brook create it; the subscription keeps trying (this is logged at most once a "
+        + "minute).";
   }
 
   int maxMessageSize() {
@@ -226,10 +227,8 @@ final class StreamConsumer extends ConsumeLoop {
             + "Shorten pollInterval or raise commandTimeout.");
       }
       if (grouped()) {
-        if (stream.declares()) {
-          ensureGroup(stream.startId());
-        } else if (!groupExists()) {
-          reportMissingGroup();
+        if (!ensureGroup(stream.startId())) {
+          reportMissingStream(); // the loop's reads fail with NOGROUP, and onFailure tries again
         }
         nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
       } else {
@@ -346,41 +345,23 @@ final class StreamConsumer extends ConsumeLoop {
     }
   }
 
-  /** XINFO GROUPS: whether our group exists (false too when the stream does not). */
-  private boolean groupExists() {
+  /**
+   * XGROUP CREATE, with MKSTREAM unless declare(false) (FastStream's {@code mkstream=declare});
+   * false when declare(false) and the stream does not exist, so the group could not be created.
+   */
+  private boolean ensureGroup(String from) {
     try {
-      for (Object g : redis.xinfoGroups(key)) {
-        if (g instanceof List<?> fields) {
-          for (int i = 0; i + 1 < fields.size(); i += 2) {
-            if ("name".equals(text(fields.get(i))) && stream.groupName().equals(text(fields.get(i + 1)))) {
-              return true;
-            }
-          }
-        } else if (g instanceof Map<?, ?> fields && stream.groupName().equals(text(fields.get("name")))) {
-          return true;
-        }
-      }
-      return false;
-    } catch (RedisCommandExecutionException e) {
-      if (RedisErrors.translate(e) instanceof RedisErrors.WrongType) {
-        throw e;
-      }
-      return false; // ERR no such key
-    }
-  }
-
-  private static String text(Object o) {
-    return o instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.UTF_8) : String.valueOf(o);
-  }
-
-  private void ensureGroup(String from) {
-    try {
-      redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream());
+      redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream(stream.declares()));
       LOG.info("Created consumer group '{}' on stream {} at {}.", stream.groupName(), stream.name(), from);
+      return true;
     } catch (RedisCommandExecutionException e) {
-      if (!(RedisErrors.translate(e) instanceof RedisErrors.BusyGroup)) {
-        throw e;
+      if (RedisErrors.translate(e) instanceof RedisErrors.BusyGroup) {
+        return true;
       }
+      if (!stream.declares() && String.valueOf(e.getMessage()).contains("requires the key to exist")) {
+        return false;
+      }
+      throw e;
     }
   }
 
@@ -422,19 +403,20 @@ final class StreamConsumer extends ConsumeLoop {
    */
   @Override
   protected boolean onFailure(RuntimeException e) {
-    if (grouped() && !stream.declares() && (e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked
-        || String.valueOf(e.getMessage()).contains("no such key"))) {
-      reportMissingGroup(); // someone else owns the group: back off and keep reporting, never create it
-      return false;
-    }
     if (!grouped() || !(e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked)) {
       return super.onFailure(e);
     }
-    failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
-        + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
+    if (stream.declares()) {
+      failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
+          + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
+    }
     try {
       // The stream is new, so everything in it is new: read it from the start.
-      ensureGroup("0");
+      if (!ensureGroup("0")) {
+        // declare(false): someone else creates the stream; back off and keep reporting, never create it
+        reportMissingStream();
+        return false;
+      }
       ownCursor = null;
       ownPendingDone = false;
       claimCursor = null;
