@@ -188,6 +188,17 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
     nack(null);
   }
 
+  @Override
+  public void delete() {
+    if (batch == null) {
+      inbound.delete();
+    } else {
+      for (Inbound m : batch) {
+        m.delete();
+      }
+    }
+  }
+
   void nack(String reason) {
     if (settled.compareAndSet(false, true)) {
       if (batch == null) {

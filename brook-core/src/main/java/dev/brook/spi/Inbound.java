@@ -56,6 +56,12 @@ public interface Inbound {
     return 1;
   }
 
+  /**
+   * Removes the message from the server's log, where it outlives settlement (a stream entry); the
+   * default, for servers that keep nothing after settlement, does nothing. Blocks until confirmed.
+   */
+  default void delete() {}
+
   /** Done: Redis may forget it. */
   default void ack() {}
 

@@ -88,6 +88,31 @@ abstract class StreamOptionsBehaviour extends Behaviour {
     eventually().until(() -> calls.payloads().equals(List.of("new"))); // at "$", as with declare
   }
 
+  @Test
+  void aHandlerDeletesOneEntryWithCtxDeleteTheOthersStay() {
+    RedisBroker broker = started();
+    List<String> seen = new CopyOnWriteArrayList<>();
+    broker.subscriber(stream("del").group("g").consumer("c")).handle(String.class, (s, ctx) -> {
+      if (s.startsWith("drop")) {
+        ctx.delete();
+      }
+      seen.add(s);
+      return null;
+    });
+    broker.subscriber(list("del-list").consumer("c")).handle(String.class, (s, ctx) -> {
+      ctx.delete(); // nothing to delete on a list: a no-op
+      seen.add(s);
+      return null;
+    });
+    broker.publish("keep", stream("del"));
+    broker.publish("drop", stream("del"));
+    broker.publish("item", list("del-list"));
+    eventually().until(() -> seen.size() == 3);
+    eventually().until(() -> backend.pending("del", "g").isEmpty());
+    assertThat(backend.stream("del")).extracting(Backend.Stored::text).containsExactly("keep");
+    eventually().until(() -> backend.list("{del-list}:processing:c").isEmpty());
+  }
+
   private static List<String> errors(ListAppender<ILoggingEvent> log) {
     return log.list.stream().filter(e -> e.getLevel() == Level.ERROR).map(ILoggingEvent::getFormattedMessage).toList();
   }

@@ -626,6 +626,20 @@ final class StreamConsumer extends ConsumeLoop {
 
   // ---- settlement (any thread; through the settler, on the shared connection) ----------------
 
+  /** XDEL of one entry on the command connection, confirmed (the handler's {@code ctx.delete()}). */
+  void delete(StreamInbound entry) {
+    try {
+      connections.commands().xdel(key, entry.id()).get(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new dev.brook.BrookException("Interrupted while deleting entry " + entry.id() + " of stream " + stream.name()
+          + ".", e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new dev.brook.BrookException("Could not delete entry " + entry.id() + " of stream " + stream.name() + ": "
+          + (e.getCause() != null ? e.getCause() : e) + ".", e);
+    }
+  }
+
   void ack(List<StreamInbound> entries) {
     if (!settles() || entries.isEmpty()) {
       return;

@@ -168,6 +168,11 @@ final class StreamInbound implements Inbound {
   }
 
   @Override
+  public void delete() {
+    owner.delete(this);
+  }
+
+  @Override
   public void nack(String reason) {
     owner.nacked(this, reason);
   }

@@ -242,6 +242,11 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
     }
 
     @Override
+    public void delete() {
+      redis.locked(() -> stream(reader.stream.name()).entries.remove(id));
+    }
+
+    @Override
     protected void settle(Outcome outcome, String reason) {
       StreamModel.this.settle(this, outcome, reason);
     }
