@@ -1,12 +1,12 @@
 package dev.brook.spi;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.brook.Broker;
 import dev.brook.AckPolicy;
+import dev.brook.Broker;
 import dev.brook.Destination;
+import dev.brook.DuplicatePolicy;
 import dev.brook.MessageDecoder;
 import dev.brook.MessageParser;
-import dev.brook.DuplicatePolicy;
 import dev.brook.Middleware;
 import dev.brook.Publisher;
 import dev.brook.RequestMetrics;
