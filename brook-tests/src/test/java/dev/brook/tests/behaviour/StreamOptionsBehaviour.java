@@ -113,6 +113,25 @@ abstract class StreamOptionsBehaviour extends Behaviour {
     eventually().until(() -> backend.list("{del-list}:processing:c").isEmpty());
   }
 
+  @Test
+  void noAckOrDeclareWithoutAGroupWarnsThatItHasNoEffect() {
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    Logger streamLog = (Logger) LoggerFactory.getLogger("dev.brook.redis.Stream");
+    streamLog.addAppender(log);
+    try {
+      RedisBroker broker = started();
+      Calls<String> calls = new Calls<>();
+      broker.subscriber(stream("plain").noAck()).handle(String.class, calls);
+      eventually().until(() -> log.list.stream().anyMatch(e -> e.getLevel() == Level.WARN
+          && e.getFormattedMessage().contains("noAck() on stream plain without a group")));
+      broker.publish("still read", stream("plain"));
+      assertThat(calls.awaitOne().payload()).isEqualTo("still read");
+    } finally {
+      streamLog.detachAppender(log);
+    }
+  }
+
   private static List<String> errors(ListAppender<ILoggingEvent> log) {
     return log.list.stream().filter(e -> e.getLevel() == Level.ERROR).map(ILoggingEvent::getFormattedMessage).toList();
   }

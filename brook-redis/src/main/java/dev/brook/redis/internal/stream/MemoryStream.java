@@ -133,6 +133,7 @@ final class MemoryStream {
 
   void start(StreamModel.Reader r) {
     StreamDestination d = r.stream;
+    StreamConsumer.warnGroupOnly(d, r.subscriptionId);
     if (d.groupName() != null || StreamDestination.LATEST.equals(d.startId())) {
       redis.checkType(name, model); // XGROUP CREATE, or XREVRANGE for the newest id, on a list
     }

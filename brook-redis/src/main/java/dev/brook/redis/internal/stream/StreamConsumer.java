@@ -196,6 +196,15 @@ final class StreamConsumer extends ConsumeLoop {
     LOG.error(missingStream(stream, subscriptionId));
   }
 
+  /** Warns (once per start) about options that mean nothing without a group, as FastStream does. */
+  static void warnGroupOnly(StreamDestination stream, String subscriptionId) {
+    if (stream.groupName() == null && (stream.noAcks() || !stream.declares())) {
+      LOG.warn("Subscription '{}' sets {} on stream {} without a group: it has no effect there (a reader without a "
+          + "group creates nothing and keeps nothing pending). Add group(...) or drop the option.", subscriptionId,
+          stream.noAcks() ? "noAck()" : "declare(false)", stream.name());
+    }
+  }
+
   /** The text of the missing-stream ERROR, also the in-memory model's. */
   static String missingStream(StreamDestination stream, String subscriptionId) {
     return "Stream '" + stream.name() + "' does not exist, and subscription '" + subscriptionId + "' does not create "
@@ -220,6 +229,7 @@ final class StreamConsumer extends ConsumeLoop {
       connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
       redis = connection.sync();
+      warnGroupOnly(stream, subscriptionId);
       Duration poll = stream.pollIntervalTime();
       if (poll != null && poll.toMillis() * 2 >= commandTimeout.toMillis()) {
         throw new dev.brook.BrookException("pollInterval " + poll + " of " + stream.key() + " must be shorter than half "
