@@ -165,6 +165,17 @@ public interface Broker extends AutoCloseable {
   /** How long stop and close wait for handlers in flight. */
   Duration gracefulTimeout();
 
+  /**
+   * Whether the server answers a PING within {@code timeout} (FastStream's {@code
+   * broker.ping(timeout)}), for health checks: false when it does not answer in time, cannot be
+   * reached, or the broker has not connected yet (it connects at {@code start()} or its first
+   * publish). Never throws for an unreachable server; blocks at most about {@code timeout}. A test
+   * broker answers true while it runs.
+   *
+   * @throws IllegalStateException when this broker is closed
+   */
+  boolean ping(Duration timeout);
+
   /** Closes every subscription concurrently under one graceful deadline, then every resource. Idempotent. */
   @Override
   void close();

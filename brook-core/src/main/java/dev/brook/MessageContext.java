@@ -71,4 +71,16 @@ public interface MessageContext {
    * more after a nack, a crash or a reclaim. Always 1 on at-most-once destinations.
    */
   long deliveryCount();
+
+  /**
+   * Deletes the message from the server now, where the server keeps it after it is handled: a
+   * stream entry ({@code XDEL}; FastStream's {@code msg.delete()}), for a batch every entry of it.
+   * Settlement is not changed: the ack policy still acknowledges (or rejects) the message, and an
+   * entry deleted and then nacked is not delivered again. Channel and List messages are gone once
+   * received or acknowledged: for them it does nothing. {@code deleteOnAck()} on a stream destination
+   * deletes every acknowledged entry instead.
+   *
+   * @throws BrookException when the server did not confirm the deletion in time
+   */
+  default void delete() {}
 }

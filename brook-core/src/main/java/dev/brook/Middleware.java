@@ -43,6 +43,9 @@ import java.util.concurrent.CompletableFuture;
  * <p><b>What runs before.</b> Brook's own steps are links of the same chain, outside the user's:
  * the access log, settlement (ack, nack, reject by the {@link AckPolicy}), publishing the result,
  * decoding and validation. So {@link ConsumeChain#payload()} is already decoded (and validated);
+ * a message that cannot be parsed or decoded still passes the middlewares, with a null payload,
+ * and {@code proceed()} throws its failure (a {@link RejectMessage}, which rejects it) instead of
+ * calling the handler, so they see it as they see a handler's exception;
  * a value a middleware returns instead of calling {@code proceed()} is published like a handler's
  * result; an exception it throws is settled like a handler's, and it may throw {@link
  * AckMessage}, {@link NackMessage} or {@link RejectMessage}.

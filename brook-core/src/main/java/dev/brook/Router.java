@@ -86,4 +86,23 @@ public interface Router {
 
   /** Adds middlewares for every subscription and publisher of this router (and nested ones), in order. */
   Router middleware(Middleware... middlewares);
+
+  /**
+   * The ack policy of this router's subscriptions (and nested routers') that set none themselves;
+   * a nested router's own default wins over this one, and this one over the broker's. A default
+   * on subscriptions with nothing to acknowledge (channels) has no effect and logs nothing.
+   */
+  Router ackPolicy(AckPolicy policy);
+
+  /**
+   * The {@link MessageParser} of this router's subscriptions (and nested routers') that set none
+   * themselves; a nested router's wins over this one, and this one over the broker's.
+   */
+  Router parser(MessageParser parser);
+
+  /**
+   * The {@link MessageDecoder} of this router's subscriptions (and nested routers') that set none
+   * themselves; a nested router's wins over this one, and this one over the broker's.
+   */
+  Router decoder(MessageDecoder decoder);
 }

@@ -68,9 +68,24 @@ public @interface Subscribe {
   /** The subscription id; default {@code ClassName#method}. */
   String id() default "";
 
-  /** At most one policy; none means the default ({@link AckPolicy#REJECT_ON_ERROR}). Write {@code ackPolicy = AckPolicy.ACK}. */
+  /**
+   * At most one policy; none means the router's or the broker's default, else {@link
+   * AckPolicy#REJECT_ON_ERROR}. Write {@code ackPolicy = AckPolicy.ACK}.
+   */
   AckPolicy[] ackPolicy() default {};
 
   /** Messages handled at once, each on its own virtual thread; default 1, which keeps the order. */
   int concurrency() default 1;
+
+  /**
+   * At most one {@link MessageParser} class (FastStream's {@code parser=}), made once with its
+   * no-argument constructor when the object is included; none means the router's or the broker's.
+   */
+  Class<? extends MessageParser>[] parser() default {};
+
+  /**
+   * At most one {@link MessageDecoder} class (FastStream's {@code decoder=}), made once with its
+   * no-argument constructor when the object is included; none means the router's or the broker's.
+   */
+  Class<? extends MessageDecoder>[] decoder() default {};
 }

@@ -51,11 +51,25 @@ public interface SubscriberBuilder {
   SubscriberBuilder concurrency(int maxInFlight);
 
   /**
-   * When messages are acknowledged; default {@link AckPolicy#REJECT_ON_ERROR}. Only destinations
-   * that keep messages until settled (reliable Lists, Stream groups) have anything to acknowledge;
-   * setting a policy on another destination logs one WARN at registration.
+   * When messages are acknowledged; by default the router's ({@link Router#ackPolicy}, the
+   * innermost that sets one), else the broker's ({@code builder().ackPolicy(...)}), else {@link
+   * AckPolicy#REJECT_ON_ERROR}. Only destinations that keep messages until settled (reliable Lists,
+   * Stream groups) have anything to acknowledge; setting a policy here on another destination logs
+   * one WARN at registration (a router's or broker's default does not).
    */
   SubscriberBuilder ackPolicy(AckPolicy policy);
+
+  /**
+   * Reads this subscription's raw messages into headers and body (FastStream's {@code parser=}),
+   * instead of the router's or the broker's parser; see {@link MessageParser}. Set at most once.
+   */
+  SubscriberBuilder parser(MessageParser parser);
+
+  /**
+   * Decodes this subscription's messages into the handler's type (FastStream's {@code decoder=}),
+   * instead of the router's or the broker's decoder; see {@link MessageDecoder}. Set at most once.
+   */
+  SubscriberBuilder decoder(MessageDecoder decoder);
 
   /**
    * Hands the handler up to {@code maxRecords} messages at once as a {@code List}: what is waiting

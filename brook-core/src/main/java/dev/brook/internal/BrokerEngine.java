@@ -1,6 +1,9 @@
 package dev.brook.internal;
 
+import dev.brook.AckPolicy;
 import dev.brook.Destination;
+import dev.brook.MessageDecoder;
+import dev.brook.MessageParser;
 import dev.brook.DuplicatePolicy;
 import dev.brook.Middleware;
 import dev.brook.Publisher;
@@ -133,6 +136,17 @@ public final class BrokerEngine {
 
   boolean accessLog() {
     return accessLog;
+  }
+
+  /** The broker's defaults for subscriptions: ack policy, parser, decoder; the front sets them once, before any. */
+  private volatile SubscriptionHooks defaults = SubscriptionHooks.NONE;
+
+  public void defaults(AckPolicy ackPolicy, MessageParser parser, MessageDecoder decoder) {
+    this.defaults = SubscriptionHooks.of(ackPolicy, parser, decoder);
+  }
+
+  SubscriptionHooks defaults() {
+    return defaults;
   }
 
   /** Adds a broker middleware after the others; running subscriptions take it from their next message. */
@@ -508,6 +522,16 @@ public final class BrokerEngine {
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Asks the transport in use for a PING; see {@code Broker.ping}. */
+  public boolean ping(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("ping needs a positive timeout, was " + timeout + ".");
+    }
+    ensureOpen("ping");
+    return transport.ping(timeout);
   }
 
   void ensureOpen(String action) {

@@ -282,7 +282,13 @@ final class ConsumeLinks {
     }
   }
 
-  /** Decodes the frame into the handler's type; a batch comes decoded (each item on its own, before the chain). */
+  /**
+   * Decodes the frame into the handler's type; a batch comes decoded (each item on its own, before
+   * the chain). A message that cannot be parsed or decoded goes on down the chain with a null
+   * payload and the failure ({@link BadInput}) pending: the handler is not called, the failure is
+   * thrown where it would be, so the user's middlewares see it as they see a handler's exception,
+   * and the settlement link rejects it.
+   */
   static final class Decode implements Middleware {
     private final ConsumePipeline p;
 
@@ -296,13 +302,18 @@ final class ConsumeLinks {
       if (ctx.isBatch()) {
         return chain.proceed();
       }
+      if (ctx.pendingFailure() != null) {
+        return chain.proceed(null);
+      }
       Object value;
       try {
-        value = p.decode(ctx.inbound(), ctx.frame());
+        value = p.decode(ctx.inbound(), ctx.frame(), ctx);
       } catch (BadInput e) {
-        throw e;
+        ctx.pendingFailure(e);
+        return chain.proceed(null);
       } catch (Exception e) {
-        throw p.decodeFailure(e);
+        ctx.pendingFailure(p.decodeFailure(e));
+        return chain.proceed(null);
       }
       return chain.proceed(value);
     }
@@ -318,6 +329,9 @@ final class ConsumeLinks {
 
     @Override
     public Object consume(ConsumeChain chain) throws Exception {
+      if (message(chain).pendingFailure() != null) {
+        return chain.proceed();
+      }
       String violations = p.check.violations(chain.payload());
       if (violations != null) {
         throw new BadInput("Invalid", ": " + violations, "invalid payload: " + violations, null);

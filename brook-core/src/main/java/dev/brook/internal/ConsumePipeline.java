@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.brook.AckPolicy;
 import dev.brook.Destination;
 import dev.brook.Handler;
+import dev.brook.MessageDecoder;
+import dev.brook.MessageParser;
 import dev.brook.Middleware;
 import dev.brook.Subscription;
 import dev.brook.spi.Frame;
@@ -11,6 +13,7 @@ import dev.brook.spi.Inbound;
 import java.lang.reflect.Type;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +57,14 @@ final class ConsumePipeline {
   /** Whether {@code reply_to} is ignored (no result reply, no error reply). */
   final boolean noReply;
   final AckPolicy ackPolicy;
+  /** The user's parser (subscription, router or broker), or null for the transport's unwrapping. */
+  final MessageParser parser;
+  /** The user's decoder (subscription, router or broker), or null for {@link #decoder} alone. */
+  final MessageDecoder userDecoder;
+  /** The transport's unwrapping, as a parser is given it. */
+  private final Function<byte[], MessageParser.Parsed> defaultParser;
+  /** Brook's decoder, as a user's decoder is given it. */
+  private final MessageDecoder.Default defaultDecoder;
   /** 0 for single payloads, else the maximum batch. */
   final int batchSize;
   /** The {@code @Valid} check, or null. */
@@ -88,7 +99,20 @@ final class ConsumePipeline {
     this.publishTo = spec.publishTo();
     this.publishBatchTo = spec.publishBatchTo();
     this.noReply = spec.noReply();
-    this.ackPolicy = spec.ackPolicy() != null ? spec.ackPolicy() : AckPolicy.REJECT_ON_ERROR;
+    // nearest wins: the subscription's, the innermost router's, the broker's
+    SubscriptionHooks hooks = spec.hooks().orElse(engine.defaults());
+    this.ackPolicy = spec.ackPolicy() != null ? spec.ackPolicy()
+        : hooks.ackPolicy() != null ? hooks.ackPolicy() : AckPolicy.REJECT_ON_ERROR;
+    this.parser = hooks.parser();
+    this.userDecoder = hooks.decoder();
+    this.defaultParser = raw -> {
+      Frame f = engine.transport().unwrap(raw);
+      return new MessageParser.Parsed(f.headers(), f.payload());
+    };
+    this.defaultDecoder = (message, type) -> {
+      Frame f = message instanceof DefaultMessageContext c ? c.frame() : new Frame(message.headers(), message.body());
+      return (type.equals(payloadType) ? decoder : engine.codec().decoderFor(type)).decode(f);
+    };
     this.batchSize = spec.batchSize();
     this.check = spec.check();
     this.counters = counters;
@@ -115,7 +139,7 @@ final class ConsumePipeline {
     if (batchSize == 0) {
       for (Inbound in : messages) {
         counters.received.increment();
-        DefaultMessageContext ctx = new DefaultMessageContext(this, in, in.frame(), null);
+        DefaultMessageContext ctx = parser == null ? new DefaultMessageContext(this, in, in.frame(), null) : parsed(in);
         run(ctx, null);
         ctx.processed();
       }
@@ -131,9 +155,20 @@ final class ConsumePipeline {
     Frame firstFrame = null;
     Inbound first = null;
     for (Inbound in : messages) {
-      Frame frame = in.frame();
+      Frame frame;
       try {
-        payloads.add(decode(in, frame));
+        frame = parser == null ? in.frame() : parse(in);
+      } catch (Exception e) {
+        DefaultMessageContext single = new DefaultMessageContext(this, in, in.frame(), null);
+        if (ackPolicy == AckPolicy.ACK_FIRST) {
+          single.ack();
+        }
+        badInput(single, parseFailure(e));
+        single.processed();
+        continue;
+      }
+      try {
+        payloads.add(decode(in, frame, userDecoder == null ? null : new DefaultMessageContext(this, in, frame, null)));
         decoded.add(in);
         if (first == null) {
           first = in;
@@ -167,13 +202,57 @@ final class ConsumePipeline {
     }
   }
 
-  /** The payload in the handler's type; a message the transport marks unreadable (too large) is never decoded. */
-  Object decode(Inbound in, Frame frame) throws Exception {
+  /**
+   * The context of a message read by the user's parser; when the parser fails, the context has the
+   * transport's frame and carries the failure, which the decode link hands down the chain.
+   */
+  private DefaultMessageContext parsed(Inbound in) {
+    if (in.unreadable() != null) {
+      return new DefaultMessageContext(this, in, in.frame(), null); // decode rejects it, unparsed
+    }
+    try {
+      return new DefaultMessageContext(this, in, parse(in), null);
+    } catch (Exception e) {
+      DefaultMessageContext ctx = new DefaultMessageContext(this, in, in.frame(), null);
+      ctx.pendingFailure(parseFailure(e));
+      return ctx;
+    }
+  }
+
+  /** The user's parser on the message's raw value. */
+  private Frame parse(Inbound in) throws Exception {
+    if (in.unreadable() != null) {
+      return in.frame();
+    }
+    MessageParser.Parsed parsed = parser.parse(in.raw(), defaultParser);
+    if (parsed == null) {
+      throw new IllegalStateException("the parser returned null");
+    }
+    return Frame.owning(new java.util.LinkedHashMap<>(parsed.headers()), parsed.body());
+  }
+
+  BadInput parseFailure(Exception e) {
+    String why = reason(e);
+    return new BadInput("Cannot parse", ": " + why, "cannot parse: " + why, e);
+  }
+
+  /**
+   * The payload in the handler's type; a message the transport marks unreadable (too large) is never
+   * decoded. {@code ctx}: the message's context, needed only when the user set a decoder.
+   */
+  Object decode(Inbound in, Frame frame, DefaultMessageContext ctx) throws Exception {
     String unreadable = in.unreadable();
     if (unreadable != null) {
       throw new BadInput("Cannot read", ": " + unreadable, unreadable, null);
     }
-    return decoder.decode(frame);
+    if (userDecoder == null) {
+      return decoder.decode(frame);
+    }
+    Object value = userDecoder.decode(ctx, payloadType, defaultDecoder);
+    if (value == null) {
+      throw new IllegalStateException("the decoder returned null");
+    }
+    return value;
   }
 
   BadInput decodeFailure(Exception e) {

@@ -39,10 +39,24 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
     this.batch = batch;
   }
 
-  /** The chain's terminal: the subscription's handler. */
+  /** Why the message cannot reach the handler (unparsable, undecodable), or null. Worker thread only. */
+  private BadInput pendingFailure;
+
+  /** The chain's terminal: the subscription's handler, or the failure that keeps the message from it. */
   @Override
   Object handle(Object payload) throws Exception {
+    if (pendingFailure != null) {
+      throw pendingFailure;
+    }
     return pipeline.handler.handle(payload, this);
+  }
+
+  BadInput pendingFailure() {
+    return pendingFailure;
+  }
+
+  void pendingFailure(BadInput failure) {
+    this.pendingFailure = failure;
   }
 
   @Override
@@ -172,6 +186,17 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   @Override
   public void nack() {
     nack(null);
+  }
+
+  @Override
+  public void delete() {
+    if (batch == null) {
+      inbound.delete();
+    } else {
+      for (Inbound m : batch) {
+        m.delete();
+      }
+    }
   }
 
   void nack(String reason) {

@@ -1,6 +1,9 @@
 package dev.brook.internal;
 
+import dev.brook.AckPolicy;
 import dev.brook.Destination;
+import dev.brook.MessageDecoder;
+import dev.brook.MessageParser;
 import dev.brook.Middleware;
 import dev.brook.Publisher;
 import dev.brook.Router;
@@ -48,7 +51,8 @@ public final class DefaultRouter implements Router {
   private record Pub(PublisherTarget target) implements Entry {}
 
   /** One place this router is registered at: a broker, and the prefix and middlewares of the routers around it. */
-  private record Attachment(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares) {
+  private record Attachment(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares,
+      SubscriptionHooks outerHooks) {
     @Override
     public boolean equals(Object o) {
       return o instanceof Attachment other && other.engine == engine && other.outerPrefix.equals(outerPrefix)
@@ -97,6 +101,8 @@ public final class DefaultRouter implements Router {
   private final List<Middleware> middlewares = new ArrayList<>();
   /** Where this router is registered now, latest last; closed brokers are dropped at their close. */
   private final List<Attachment> attachments = new ArrayList<>();
+  /** This router's defaults for its subscriptions (and nested routers'); apply to what is included or declared after them. Under {@link #LOCK}. */
+  private SubscriptionHooks hooks = SubscriptionHooks.NONE;
 
   public DefaultRouter(String prefix) {
     this.prefix = Objects.requireNonNull(prefix, "prefix");
@@ -128,7 +134,7 @@ public final class DefaultRouter implements Router {
       for (Attachment a : liveAttachments()) {
         String full = a.outerPrefix + prefix;
         List<Middleware> chain = chain(a.outerMiddlewares);
-        work.add(new Work(a.engine, spec.underRouter(full, chain, new Origin(d, full, chain)), view));
+        work.add(new Work(a.engine, spec.underRouter(full, chain, new Origin(d, full, chain), hooks.orElse(a.outerHooks)), view));
       }
     }
     registerOrUndo(work, d, () -> {});
@@ -158,7 +164,7 @@ public final class DefaultRouter implements Router {
       // Checked at every attachment before anything changes: a broken method adds nothing.
       for (Attachment a : liveAttachments()) {
         for (SubscriptionSpec spec : HandlerMethods.specs(a.engine, handlers, a.outerPrefix + prefix, chain(a.outerMiddlewares))) {
-          work.add(new Work(a.engine, spec, null));
+          work.add(new Work(a.engine, spec.withRouterHooks(hooks.orElse(a.outerHooks)), null));
         }
       }
       entries.add(h);
@@ -182,7 +188,7 @@ public final class DefaultRouter implements Router {
       }
       List<Placed> places = new ArrayList<>();
       for (Attachment a : liveAttachments()) {
-        child.collect(a.engine, a.outerPrefix + prefix, chain(a.outerMiddlewares), work, binds, places);
+        child.collect(a.engine, a.outerPrefix + prefix, chain(a.outerMiddlewares), hooks.orElse(a.outerHooks), work, binds, places);
       }
       added = attach(places);
       entries.add(entry);
@@ -240,6 +246,33 @@ public final class DefaultRouter implements Router {
     return List.copyOf(attachments);
   }
 
+  @Override
+  public Router ackPolicy(AckPolicy policy) {
+    Objects.requireNonNull(policy, "ackPolicy");
+    synchronized (LOCK) { // read under the lock by includes and later declarations
+      hooks = SubscriptionHooks.of(policy, hooks.parser(), hooks.decoder());
+    }
+    return this;
+  }
+
+  @Override
+  public Router parser(MessageParser parser) {
+    Objects.requireNonNull(parser, "parser");
+    synchronized (LOCK) { // read under the lock by includes and later declarations
+      hooks = SubscriptionHooks.of(hooks.ackPolicy(), parser, hooks.decoder());
+    }
+    return this;
+  }
+
+  @Override
+  public Router decoder(MessageDecoder decoder) {
+    Objects.requireNonNull(decoder, "decoder");
+    synchronized (LOCK) { // read under the lock by includes and later declarations
+      hooks = SubscriptionHooks.of(hooks.ackPolicy(), hooks.parser(), decoder);
+    }
+    return this;
+  }
+
   /**
    * Registers a declaration added after the router was included. When a broker refuses it (a
    * duplicate under {@code DuplicatePolicy.REJECT}, say), the declaration is taken off the router and
@@ -287,7 +320,7 @@ public final class DefaultRouter implements Router {
     List<Placed> added;
     synchronized (LOCK) {
       List<Placed> places = new ArrayList<>();
-      collect(engine, outerPrefix, outerMiddlewares, work, binds, places);
+      collect(engine, outerPrefix, outerMiddlewares, SubscriptionHooks.NONE, work, binds, places);
       added = attach(places);
     }
     List<Subscription> registered = new ArrayList<>(work.size());
@@ -308,20 +341,22 @@ public final class DefaultRouter implements Router {
   }
 
   /** Collects the work of this subtree at one position; the attachments are recorded by running {@code attaches}. */
-  private void collect(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares, List<Work> work,
-      List<Runnable> binds, List<Placed> places) {
+  private void collect(BrokerEngine engine, String outerPrefix, List<Middleware> outerMiddlewares,
+      SubscriptionHooks outerHooks, List<Work> work, List<Runnable> binds, List<Placed> places) {
+    SubscriptionHooks routerHooks = hooks.orElse(outerHooks);
     String full = outerPrefix + prefix;
     List<Middleware> chain = chain(outerMiddlewares);
-    places.add(new Placed(this, new Attachment(engine, outerPrefix, List.copyOf(outerMiddlewares))));
+    places.add(new Placed(this, new Attachment(engine, outerPrefix, List.copyOf(outerMiddlewares), outerHooks)));
     for (Entry e : entries) {
       switch (e) {
-        case Declared d -> work.add(new Work(engine, d.spec.underRouter(full, chain, new Origin(d, full, chain)), d.view));
+        case Declared d -> work.add(new Work(engine,
+            d.spec.underRouter(full, chain, new Origin(d, full, chain), routerHooks), d.view));
         case Handlers h -> {
           for (SubscriptionSpec spec : HandlerMethods.specs(engine, h.target, full, chain)) {
-            work.add(new Work(engine, spec, null));
+            work.add(new Work(engine, spec.withRouterHooks(routerHooks), null));
           }
         }
-        case Child c -> c.router.collect(engine, full, chain, work, binds, places);
+        case Child c -> c.router.collect(engine, full, chain, routerHooks, work, binds, places);
         case Pub p -> binds.add(() -> p.target.bind(engine, p.target.declared().withPrefix(full), chain));
       }
     }

@@ -4,6 +4,8 @@ import dev.brook.AckPolicy;
 import dev.brook.BatchSubscriberBuilder;
 import dev.brook.Destination;
 import dev.brook.Handler;
+import dev.brook.MessageDecoder;
+import dev.brook.MessageParser;
 import dev.brook.Middleware;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
@@ -32,6 +34,8 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   private int batchSize = 1;
   private final List<Destination> publishBatchTo = new ArrayList<>();
   private boolean noReply;
+  private MessageParser parser;
+  private MessageDecoder decoder;
 
   DefaultSubscriberBuilder(Function<SubscriptionSpec, Subscription> registrar, Destination destination) {
     this.registrar = registrar;
@@ -105,6 +109,22 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   }
 
   @Override
+  public SubscriberBuilder parser(MessageParser parser) {
+    Objects.requireNonNull(parser, "parser");
+    once("parser", this.parser);
+    this.parser = parser;
+    return this;
+  }
+
+  @Override
+  public SubscriberBuilder decoder(MessageDecoder decoder) {
+    Objects.requireNonNull(decoder, "decoder");
+    once("decoder", this.decoder);
+    this.decoder = decoder;
+    return this;
+  }
+
+  @Override
   public BatchSubscriberBuilder batch(int maxRecords) {
     if (maxRecords < 1) {
       throw new IllegalArgumentException("batch needs maxRecords of at least 1, was " + maxRecords + ".");
@@ -140,6 +160,6 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
     Objects.requireNonNull(handler, "handler");
     return registrar.apply(new SubscriptionSpec(id, destination, payloadType, (Handler<Object>) handler,
         List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0, List.copyOf(middlewares), null, null,
-        List.copyOf(publishBatchTo), noReply));
+        List.copyOf(publishBatchTo), noReply, SubscriptionHooks.of(null, parser, decoder)));
   }
 }

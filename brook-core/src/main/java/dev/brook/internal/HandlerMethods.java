@@ -7,6 +7,8 @@ import dev.brook.Destination;
 import dev.brook.Handler;
 import dev.brook.Header;
 import dev.brook.MessageContext;
+import dev.brook.MessageDecoder;
+import dev.brook.MessageParser;
 import dev.brook.Middleware;
 import dev.brook.Path;
 import dev.brook.Publish;
@@ -145,6 +147,8 @@ final class HandlerMethods {
       throw new BrookException("@Subscribe on " + where + " sets " + s.ackPolicy().length + " ack policies; set at most one.");
     }
     AckPolicy ackPolicy = s.ackPolicy().length == 1 ? s.ackPolicy()[0] : null;
+    MessageParser parser = hook(where, "parser", MessageParser.class, s.parser());
+    MessageDecoder decoder = hook(where, "decoder", MessageDecoder.class, s.decoder());
     if (s.concurrency() < 1) {
       throw new BrookException("@Subscribe on " + where + " sets concurrency = " + s.concurrency() + "; it must be at least 1.");
     }
@@ -216,7 +220,8 @@ final class HandlerMethods {
     Handler<Object> handler = handler(invoker, args, logs);
     String id = !s.id().isEmpty() ? s.id() : prefix + className(target.getClass()) + "#" + m.getName();
     return new SubscriptionSpec(id, destination, payloadType, handler, List.copyOf(publishTo), s.concurrency(), ackPolicy,
-        0, List.copyOf(routerMiddlewares), check, new Origin(target, m, prefix, List.copyOf(routerMiddlewares)));
+        0, List.copyOf(routerMiddlewares), check, new Origin(target, m, prefix, List.copyOf(routerMiddlewares)),
+        SubscriptionHooks.of(null, parser, decoder));
   }
 
   private static final Pattern JSHELL_WRAPPER = Pattern.compile("\\$JShell\\$[0-9A-Za-z]+\\$");
@@ -380,5 +385,26 @@ final class HandlerMethods {
 
   private static Class<?> boxed(Class<?> primitive) {
     return MethodType.methodType(primitive).wrap().returnType();
+  }
+
+  /** The one parser or decoder class of a {@code @Subscribe}, made with its no-argument constructor; null for none. */
+  private static <T> T hook(String where, String option, Class<T> type, Class<? extends T>[] classes) {
+    if (classes.length == 0) {
+      return null;
+    }
+    if (classes.length > 1) {
+      throw new BrookException("@Subscribe on " + where + " sets " + classes.length + " " + option + "s; set at most one.");
+    }
+    Class<? extends T> c = classes[0];
+    try {
+      java.lang.reflect.Constructor<? extends T> ctor = c.getDeclaredConstructor();
+      ctor.setAccessible(true);
+      return ctor.newInstance();
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      Throwable cause = e instanceof java.lang.reflect.InvocationTargetException ite ? ite.getCause() : e;
+      throw new BrookException("@Subscribe on " + where + " names the " + option + " " + c.getName()
+          + ", which cannot be made with a no-argument constructor: " + cause + ". Give it a public no-argument "
+          + "constructor, or set the " + option + " on the router or broker instead.", cause);
+    }
   }
 }

@@ -76,6 +76,10 @@ final class RouterSubscription implements Subscription {
 
   @Override
   public AckPolicy ackPolicy() {
+    Subscription s = live;
+    if (s != null) {
+      return s.ackPolicy();
+    }
     return spec.ackPolicy() != null ? spec.ackPolicy() : AckPolicy.REJECT_ON_ERROR;
   }
 

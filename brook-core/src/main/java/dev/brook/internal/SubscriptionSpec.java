@@ -23,17 +23,19 @@ import java.util.List;
  *     including the same router or object twice the same as once
  * @param publishBatchTo where the items of a Collection result are published, one message each
  * @param noReply true when the subscription never answers a message's {@code reply_to}
+ * @param hooks the parser, decoder (the subscription's own, else the innermost router's) and the
+ *     routers' default ack policy (applies when {@code ackPolicy} is null); never null
  */
 record SubscriptionSpec(String id, Destination destination, Type payloadType, Handler<Object> handler,
     List<Destination> publishTo, int concurrency, AckPolicy ackPolicy, int batchSize, List<Middleware> middlewares,
-    PayloadCheck check, Object origin, List<Destination> publishBatchTo, boolean noReply) {
+    PayloadCheck check, Object origin, List<Destination> publishBatchTo, boolean noReply, SubscriptionHooks hooks) {
 
   /** Without batch publishing, answering {@code reply_to}. */
   SubscriptionSpec(String id, Destination destination, Type payloadType, Handler<Object> handler,
       List<Destination> publishTo, int concurrency, AckPolicy ackPolicy, int batchSize, List<Middleware> middlewares,
-      PayloadCheck check, Object origin) {
+      PayloadCheck check, Object origin, SubscriptionHooks hooks) {
     this(id, destination, payloadType, handler, publishTo, concurrency, ackPolicy, batchSize, middlewares, check, origin,
-        List.of(), false);
+        List.of(), false, hooks);
   }
 
   /** The id, or the destination's key by default. */
@@ -42,7 +44,8 @@ record SubscriptionSpec(String id, Destination destination, Type payloadType, Ha
   }
 
   /** As declared on a router: names prefixed, the router's middlewares in front, the origin recorded. */
-  SubscriptionSpec underRouter(String prefix, List<Middleware> routerMiddlewares, Object origin) {
+  SubscriptionSpec underRouter(String prefix, List<Middleware> routerMiddlewares, Object origin,
+      SubscriptionHooks routerHooks) {
     List<Destination> targets = new ArrayList<>(publishTo.size());
     for (Destination d : publishTo) {
       targets.add(d.withPrefix(prefix));
@@ -54,6 +57,13 @@ record SubscriptionSpec(String id, Destination destination, Type payloadType, Ha
     List<Middleware> all = new ArrayList<>(routerMiddlewares);
     all.addAll(middlewares);
     return new SubscriptionSpec(id, destination.withPrefix(prefix), payloadType, handler, List.copyOf(targets), concurrency,
-        ackPolicy, batchSize, List.copyOf(all), check, origin, List.copyOf(batchTargets), noReply);
+        ackPolicy, batchSize, List.copyOf(all), check, origin, List.copyOf(batchTargets), noReply,
+        hooks.orElse(routerHooks));
+  }
+
+  /** With what the hooks leave unset taken from a router's. */
+  SubscriptionSpec withRouterHooks(SubscriptionHooks routerHooks) {
+    return new SubscriptionSpec(id, destination, payloadType, handler, publishTo, concurrency, ackPolicy, batchSize,
+        middlewares, check, origin, publishBatchTo, noReply, hooks.orElse(routerHooks));
   }
 }

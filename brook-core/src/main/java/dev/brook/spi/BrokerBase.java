@@ -1,11 +1,14 @@
 package dev.brook.spi;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.brook.AckPolicy;
 import dev.brook.Broker;
 import dev.brook.Destination;
 import dev.brook.DuplicatePolicy;
 import dev.brook.Message;
 import dev.brook.Pipeline;
+import dev.brook.MessageDecoder;
+import dev.brook.MessageParser;
 import dev.brook.Middleware;
 import dev.brook.Publisher;
 import dev.brook.RequestMetrics;
@@ -63,6 +66,7 @@ public abstract class BrokerBase implements Broker {
     this.engine = new BrokerEngine(transport, new Codec(mapper, options.messageIds), options.gracefulTimeout, options.duplicatePolicy,
         options.bufferSize, getClass(), BrokerBase.class);
     engine.accessLog(options.accessLog);
+    engine.defaults(options.ackPolicy, options.parser, options.decoder);
     for (Middleware m : options.middlewares) {
       engine.middleware(m);
     }
@@ -206,7 +210,13 @@ public abstract class BrokerBase implements Broker {
     return engine.gracefulTimeout();
   }
 
+  @Override
+  public final boolean ping(Duration timeout) {
+    return engine.ping(timeout);
+  }
+
   /** Whether {@link #close()} has begun. */
+
   protected final boolean isClosed() {
     return engine.isClosed();
   }
@@ -267,6 +277,9 @@ public abstract class BrokerBase implements Broker {
     private ObjectMapper objectMapper;
     private boolean accessLog = true;
     private java.util.function.Supplier<String> messageIds;
+    private AckPolicy ackPolicy;
+    private MessageParser parser;
+    private MessageDecoder decoder;
     private final List<Middleware> middlewares = new ArrayList<>();
     private final Set<String> set = new HashSet<>();
 
@@ -353,6 +366,37 @@ public abstract class BrokerBase implements Broker {
     public B messageIds(java.util.function.Supplier<String> ids) {
       once("messageIds");
       this.messageIds = Objects.requireNonNull(ids, "messageIds");
+      return self();
+    }
+
+    /**
+     * The ack policy of subscriptions that set none themselves and whose routers set none (default
+     * {@link AckPolicy#REJECT_ON_ERROR}). Subscriptions on destinations with nothing to acknowledge
+     * (channels) ignore it without a warning.
+     */
+    public B ackPolicy(AckPolicy policy) {
+      once("ackPolicy");
+      this.ackPolicy = Objects.requireNonNull(policy, "ackPolicy");
+      return self();
+    }
+
+    /**
+     * The {@link MessageParser} of subscriptions that set none themselves and whose routers set none
+     * (FastStream's broker-level {@code parser=}); without one, Brook's own.
+     */
+    public B parser(MessageParser parser) {
+      once("parser");
+      this.parser = Objects.requireNonNull(parser, "parser");
+      return self();
+    }
+
+    /**
+     * The {@link MessageDecoder} of subscriptions that set none themselves and whose routers set none
+     * (FastStream's broker-level {@code decoder=}); without one, Brook's codec.
+     */
+    public B decoder(MessageDecoder decoder) {
+      once("decoder");
+      this.decoder = Objects.requireNonNull(decoder, "decoder");
       return self();
     }
 

@@ -24,6 +24,15 @@ public interface Inbound {
   Frame frame();
 
   /**
+   * The value as received, before {@link #frame()} unwraps it: what a {@code MessageParser} reads.
+   * Called only when a parser is set, on the worker. The default is the unwrapped payload, for
+   * transports that receive no single value.
+   */
+  default byte[] raw() {
+    return frame().payload();
+  }
+
+  /**
    * Why this message must not be unwrapped or decoded at all (for example: larger than the
    * broker's maximum message size), or null for a normal message. The subscription then counts it
    * as a decode error, logs the reason and rejects it (the dead letter, where there is one) without
@@ -46,6 +55,12 @@ public interface Inbound {
   default long deliveryCount() {
     return 1;
   }
+
+  /**
+   * Removes the message from the server's log, where it outlives settlement (a stream entry); the
+   * default, for servers that keep nothing after settlement, does nothing. Blocks until confirmed.
+   */
+  default void delete() {}
 
   /** Done: Redis may forget it. */
   default void ack() {}

@@ -83,6 +83,25 @@ public interface Transport {
         + " does not support annotated handlers.");
   }
 
+  /**
+   * Unwraps a received value as this transport's own format (Redis: Brook's envelope, FastStream's
+   * JSON form, else raw bytes): the default parser a {@code MessageParser} is given. Never throws.
+   * The default takes the bytes as the payload, with no headers.
+   */
+  default Frame unwrap(byte[] raw) {
+    return new Frame(java.util.Map.of(), raw);
+  }
+
+  /**
+   * Whether the server answers a PING within {@code timeout} (FastStream's {@code
+   * broker.ping(timeout)}): false when it does not or cannot be reached. Never throws; may be
+   * called from any thread, connected or not. The default, for a transport without a server, is
+   * true.
+   */
+  default boolean ping(java.time.Duration timeout) {
+    return true;
+  }
+
   /** The server in text for messages and logs, with any password masked. */
   String describe();
 

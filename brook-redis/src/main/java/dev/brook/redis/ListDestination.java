@@ -42,13 +42,16 @@ public final class ListDestination implements RedisDestination {
   private final String consumer;
   private final Duration heartbeat;
   private final int maxDeliveries;
+  /** null: Brook's default block time. */
+  private final Duration pollInterval;
 
   ListDestination(String name) {
-    this(checkName(name), false, null, null, Duration.ofSeconds(10), 5);
+    this(checkName(name), false, null, null, Duration.ofSeconds(10), 5, null);
   }
 
   private ListDestination(String name, boolean atMostOnce, String deadLetter, String consumer, Duration heartbeat,
-      int maxDeliveries) {
+      int maxDeliveries, Duration pollInterval) {
+    this.pollInterval = pollInterval;
     this.name = name;
     this.atMostOnce = atMostOnce;
     this.deadLetter = deadLetter;
@@ -67,12 +70,13 @@ public final class ListDestination implements RedisDestination {
 
   /** Plain BLPOP: an item is gone from Redis once popped (FastStream's list semantics). */
   public ListDestination atMostOnce() {
-    return new ListDestination(name, true, deadLetter, consumer, heartbeat, maxDeliveries);
+    return new ListDestination(name, true, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval);
   }
 
   /** Rejected items go to {@code {name}:dlq} (a list), with the reason in the envelope's {@code x-error} header. */
   public ListDestination deadLetter() {
-    return new ListDestination(name, atMostOnce, Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries);
+    return new ListDestination(name, atMostOnce, Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries,
+        pollInterval);
   }
 
   /**
@@ -84,7 +88,7 @@ public final class ListDestination implements RedisDestination {
    */
   public ListDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval);
   }
 
   /**
@@ -95,7 +99,7 @@ public final class ListDestination implements RedisDestination {
     if (ttl.toMillis() < 300) {
       throw new IllegalArgumentException("heartbeat must be at least 300 ms, was " + ttl + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl, maxDeliveries);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl, maxDeliveries, pollInterval);
   }
 
   /**
@@ -107,7 +111,27 @@ public final class ListDestination implements RedisDestination {
     if (maxDeliveries < 1) {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval);
+  }
+
+  /**
+   * How long one read waits for an item ({@code BLMOVE}/{@code BLPOP} timeout; FastStream's
+   * {@code polling_interval}); by default at most 2 s (half the command timeout). Shorter reacts
+   * sooner to a stop; longer asks Redis less often when idle. Must be shorter than half the
+   * broker's {@code commandTimeout} (checked when the subscription starts). An item pushed while a
+   * read waits arrives at once either way.
+   */
+  public ListDestination pollInterval(Duration interval) {
+    Objects.requireNonNull(interval, "pollInterval");
+    if (interval.isNegative() || interval.isZero()) {
+      throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
+    }
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, interval);
+  }
+
+  /** The read's wait set with {@link #pollInterval(Duration)}, or null for the default. */
+  public Duration pollIntervalTime() {
+    return pollInterval;
   }
 
   @Override
@@ -161,14 +185,14 @@ public final class ListDestination implements RedisDestination {
   @Override
   public ListDestination withName(String name) {
     return new ListDestination(checkName(name), atMostOnce,
-        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries);
+        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries, pollInterval);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ListDestination l && l.name.equals(name) && l.atMostOnce == atMostOnce
         && Objects.equals(l.deadLetter, deadLetter) && Objects.equals(l.consumer, consumer) && l.heartbeat.equals(heartbeat)
-        && l.maxDeliveries == maxDeliveries;
+        && l.maxDeliveries == maxDeliveries && Objects.equals(l.pollInterval, pollInterval);
   }
 
   @Override

@@ -50,13 +50,20 @@ public final class StreamDestination implements RedisDestination {
   private final int maxDeliveries;
   private final boolean deleteOnAck;
   private final long maxLen;
+  private final boolean declare;
+  private final boolean noAck;
+  /** null: Brook's default block time. */
+  private final Duration pollInterval;
 
   StreamDestination(String name) {
-    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0);
+    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null);
   }
 
   private StreamDestination(String name, String group, String consumer, String startFrom, Duration minIdle,
-      int maxDeliveries, boolean deleteOnAck, long maxLen) {
+      int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval) {
+    this.declare = declare;
+    this.noAck = noAck;
+    this.pollInterval = pollInterval;
     this.name = name;
     this.group = group;
     this.consumer = consumer;
@@ -78,19 +85,22 @@ public final class StreamDestination implements RedisDestination {
   /** Reads as a member of this consumer group (at-least-once). */
   public StreamDestination group(String group) {
     Objects.requireNonNull(group, "group");
-    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
   }
 
   /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
   public StreamDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
-    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
   }
 
   /** Where a new group (or a reader without group) starts: {@link #LATEST} (default), {@link #BEGINNING} or an entry id. */
   public StreamDestination startFrom(String id) {
     Objects.requireNonNull(id, "startFrom");
-    return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen);
+    return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
   }
 
   /**
@@ -104,7 +114,8 @@ public final class StreamDestination implements RedisDestination {
     if (minIdle.isNegative() || minIdle.isZero()) {
       throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
     }
-    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
   }
 
   /**
@@ -116,12 +127,56 @@ public final class StreamDestination implements RedisDestination {
     if (maxDeliveries < 1) {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
-    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
   }
 
   /** XDEL acknowledged entries too, so the stream holds only what is not yet handled. */
   public StreamDestination deleteOnAck() {
-    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen,
+        declare, noAck, pollInterval);
+  }
+
+  /**
+   * Whether Brook creates a missing stream along with its group (FastStream's {@code declare}, which
+   * it passes as {@code mkstream}): yes by default ({@code XGROUP CREATE ... MKSTREAM} at start, and
+   * again when the group is gone later). With {@code declare(false)} the stream is someone else's:
+   * the group is still created on it ({@code XGROUP CREATE} without MKSTREAM), but a missing stream is
+   * an ERROR naming the stream, the group and the fix (at most one a minute, where FastStream fails
+   * its start), and the consumer backs off (up to 5 s) and keeps trying, so it reads from the stream's
+   * start once a producer has created it. Only for a group.
+   */
+  public StreamDestination declare(boolean declare) {
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
+  }
+
+  /**
+   * Reads with {@code XREADGROUP ... NOACK} (FastStream's {@code no_ack}): Redis keeps no pending
+   * entry, so there is nothing to acknowledge, nack, claim or dead-letter: at-most-once, like a
+   * stream without a group but shared by the group's consumers. An entry whose handler fails, or
+   * that a stop or crash interrupts, is lost. Only for a group.
+   */
+  public StreamDestination noAck() {
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, true, pollInterval);
+  }
+
+  /**
+   * How long one read for new entries blocks ({@code XREAD}/{@code XREADGROUP ... BLOCK};
+   * FastStream's {@code polling_interval}); by default at most 2 s (half the command timeout), and at
+   * most 100 ms while entries are out. Shorter reacts sooner to a stop; longer asks Redis less
+   * often when idle. Must be shorter than half the broker's {@code commandTimeout} (checked when
+   * the subscription starts); with a group the takeover of idle entries ({@link #minIdle}) may wait
+   * up to this long.
+   */
+  public StreamDestination pollInterval(Duration interval) {
+    Objects.requireNonNull(interval, "pollInterval");
+    if (interval.isNegative() || interval.isZero()) {
+      throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
+    }
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, interval);
   }
 
   /** Publishing trims the stream to about this many entries ({@code XADD MAXLEN ~ n}); 0 (default) keeps all. */
@@ -129,7 +184,8 @@ public final class StreamDestination implements RedisDestination {
     if (maxLen < 0) {
       throw new IllegalArgumentException("maxLen must not be negative, was " + maxLen + ".");
     }
-    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
   }
 
   @Override
@@ -145,7 +201,7 @@ public final class StreamDestination implements RedisDestination {
 
   @Override
   public boolean atLeastOnce() {
-    return group != null;
+    return group != null && !noAck;
   }
 
   /** The group, or null. */
@@ -177,6 +233,21 @@ public final class StreamDestination implements RedisDestination {
     return maxLen;
   }
 
+  /** Whether Brook creates a missing group; see {@link #declare(boolean)}. */
+  public boolean declares() {
+    return declare;
+  }
+
+  /** Whether the group reads with NOACK; see {@link #noAck()}. */
+  public boolean noAcks() {
+    return noAck;
+  }
+
+  /** The read's block time set with {@link #pollInterval(Duration)}, or null for the default. */
+  public Duration pollIntervalTime() {
+    return pollInterval;
+  }
+
   /** {@code {events}:dlq}. */
   public String deadLetterKey() {
     return Keys.derived(name, "dlq");
@@ -184,14 +255,16 @@ public final class StreamDestination implements RedisDestination {
 
   @Override
   public StreamDestination withName(String name) {
-    return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen);
+    return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof StreamDestination s && s.name.equals(name) && Objects.equals(s.group, group)
         && Objects.equals(s.consumer, consumer) && s.startFrom.equals(startFrom) && s.minIdle.equals(minIdle)
-        && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen;
+        && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen
+        && s.declare == declare && s.noAck == noAck && Objects.equals(s.pollInterval, pollInterval);
   }
 
   @Override

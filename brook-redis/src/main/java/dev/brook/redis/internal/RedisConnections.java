@@ -277,6 +277,30 @@ public final class RedisConnections {
     return connection;
   }
 
+  /**
+   * Whether Redis answers a PING on the command connection within {@code timeout}; false before
+   * the connection is opened, after close, and when the PING fails or is late (it is then
+   * cancelled, so a PING queued for a reconnect does not linger). Never throws.
+   */
+  public boolean ping(Duration timeout) {
+    StatefulRedisConnection<byte[], byte[]> c = connection;
+    if (c == null || closed || !c.isOpen()) {
+      return false;
+    }
+    java.util.concurrent.Future<String> reply = c.async().ping();
+    try {
+      return "PONG".equals(reply.get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS));
+    } catch (InterruptedException e) {
+      reply.cancel(true);
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (Exception e) {
+      reply.cancel(true);
+      LOG.debug("PING to {} failed", masked, e);
+      return false;
+    }
+  }
+
   /** The shared command connection's async API (publishing, settlement, heartbeats); non-blocking commands only. */
   public RedisAsyncCommands<byte[], byte[]> commands() {
     return connection.async();

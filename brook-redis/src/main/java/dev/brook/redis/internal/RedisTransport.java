@@ -59,6 +59,16 @@ public final class RedisTransport implements Transport {
     return connections;
   }
 
+  @Override
+  public Frame unwrap(byte[] raw) {
+    return Envelope.decode(raw);
+  }
+
+  @Override
+  public boolean ping(java.time.Duration timeout) {
+    return connections.ping(timeout);
+  }
+
   /** Replies travel on a Pub/Sub channel of this name. */
   @Override
   public Destination replyChannel(String name) {

@@ -79,6 +79,18 @@ public final class MemoryTransport implements Transport {
   @Override
   public void close() {}
 
+  /** Brook's envelope, as on Redis. */
+  @Override
+  public Frame unwrap(byte[] raw) {
+    return dev.brook.redis.internal.Envelope.decode(raw);
+  }
+
+  /** The in-memory Redis always answers while the test broker runs on it. */
+  @Override
+  public boolean ping(Duration timeout) {
+    return true;
+  }
+
   /** Replies travel on a channel, as on Redis; they do not count as messages in flight. */
   @Override
   public Destination replyChannel(String name) {

@@ -152,7 +152,8 @@ final class ListConsumer extends ConsumeLoop {
     this.processingKey = bytes(processingPrefix + consumerName);
     this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
-    this.blockSeconds = Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
+    this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
+        : Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
     this.settler = list.isAtMostOnce() ? null
         : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
             context.timing());
@@ -181,6 +182,12 @@ final class ListConsumer extends ConsumeLoop {
 
   @Override
   public void start() {
+    Duration poll = list.pollIntervalTime();
+    if (poll != null && poll.toMillis() * 2 >= context.options().commandTimeout().toMillis()) {
+      throw new dev.brook.BrookException("pollInterval " + poll + " of " + list.key() + " must be shorter than half the "
+          + "broker's commandTimeout (" + context.options().commandTimeout() + "), or Redis' answer to a blocked read "
+          + "would time out. Shorten pollInterval or raise commandTimeout.");
+    }
     if (reliable()) {
       context.consumerNames().claim(list.key(), consumerName, subscriptionId);
     }

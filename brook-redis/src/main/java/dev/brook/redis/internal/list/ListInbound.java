@@ -23,7 +23,8 @@ final class ListInbound implements Inbound {
     this.raw = raw;
   }
 
-  byte[] raw() {
+  @Override
+  public byte[] raw() {
     return raw;
   }
 

@@ -80,6 +80,8 @@ final class MemoryStream {
   final TreeMap<Id, byte[]> entries = new TreeMap<>();
   final Map<String, Group> groups = new HashMap<>();
   private final List<StreamModel.Reader> readers = new ArrayList<>();
+  /** Group consumers with declare(false) whose group does not exist yet: they join when it is created. */
+  private final List<StreamModel.Reader> awaitingGroup = new ArrayList<>();
   private Id last = Id.ZERO;
   /** Whether the key exists in Redis: since the first XADD or XGROUP CREATE ... MKSTREAM. */
   boolean exists;
@@ -97,6 +99,11 @@ final class MemoryStream {
     last = id;
     exists = true;
     entries.put(id, wire);
+    // declare(false) consumers waiting for the stream: their group is created now, from the start
+    for (StreamModel.Reader waiting : List.copyOf(awaitingGroup)) {
+      awaitingGroup.remove(waiting);
+      groups.computeIfAbsent(waiting.stream.groupName(), n -> new Group(n, Id.ZERO)).consumers.add(waiting);
+    }
     while (maxLen > 0 && entries.size() > maxLen) {
       entries.pollFirstEntry();
     }
@@ -126,6 +133,7 @@ final class MemoryStream {
 
   void start(StreamModel.Reader r) {
     StreamDestination d = r.stream;
+    StreamConsumer.warnGroupOnly(d, r.subscriptionId);
     if (d.groupName() != null || StreamDestination.LATEST.equals(d.startId())) {
       redis.checkType(name, model); // XGROUP CREATE, or XREVRANGE for the newest id, on a list
     }
@@ -135,9 +143,19 @@ final class MemoryStream {
       readOn(r);
       return;
     }
+    Group g = groups.get(d.groupName());
+    if (g == null && !d.declares() && !exists) {
+      // XGROUP CREATE without MKSTREAM on a missing stream: as StreamConsumer, report it and wait for
+      // the stream (its first XADD), which creates the group at its start, as the retry on Redis does.
+      org.slf4j.LoggerFactory.getLogger("dev.brook.redis.Stream").error(StreamConsumer.missingStream(d, r.subscriptionId));
+      awaitingGroup.add(r);
+      return;
+    }
     // XGROUP CREATE ... MKSTREAM, unless the group exists (BUSYGROUP): then its position stays.
-    Group g = groups.computeIfAbsent(d.groupName(), n -> new Group(n,
-        StreamDestination.LATEST.equals(d.startId()) ? last : Id.parse(d.startId())));
+    if (g == null) {
+      g = new Group(d.groupName(), StreamDestination.LATEST.equals(d.startId()) ? last : Id.parse(d.startId()));
+      groups.put(g.name, g);
+    }
     exists = true;
     g.consumers.add(r);
     // Own pending entries first (a restart, or a replacement with the same name), claimed one by one
@@ -152,6 +170,7 @@ final class MemoryStream {
 
   void stop(StreamModel.Reader r) {
     readers.remove(r);
+    awaitingGroup.remove(r);
     if (r.stream.groupName() != null) {
       Group g = groups.get(r.stream.groupName());
       if (g != null) {
@@ -168,8 +187,10 @@ final class MemoryStream {
         return;
       }
       g.lastDelivered = e.getKey();
-      g.pel.put(e.getKey(), new Pending(r.name, redis.now()));
-      r.held.add(e.getKey());
+      if (!r.stream.noAcks()) { // NOACK: never pending
+        g.pel.put(e.getKey(), new Pending(r.name, redis.now()));
+        r.held.add(e.getKey());
+      }
       redis.deliver(r.sink, model.new Item(r, e.getKey(), e.getValue(), 1));
     }
   }

@@ -160,7 +160,9 @@ final class StreamConsumer extends ConsumeLoop {
     this.me = group == null ? null : Consumer.from(group, bytes(consumerName));
     this.claimEveryMillis = Math.max(50, Math.min(2_000, stream.minIdleTime().toMillis() / 2));
     long block = Math.min(2_000, commandTimeout.toMillis() / 2);
-    this.blockMillis = Math.max(10, group == null ? block : Math.min(block, claimEveryMillis));
+    Duration poll = stream.pollIntervalTime();
+    this.blockMillis = poll != null ? Math.max(1, poll.toMillis())
+        : Math.max(10, group == null ? block : Math.min(block, claimEveryMillis));
     this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
         this::confirmed, this::abandoned, context.timing());
     this.retries = new StreamRetries(context.timing(), Backoffs.STREAM_NACK);
@@ -173,6 +175,43 @@ final class StreamConsumer extends ConsumeLoop {
 
   boolean grouped() {
     return group != null;
+  }
+
+  /** A group that keeps pending entries (not {@code noAck()}): its entries are settled. */
+  boolean settles() {
+    return group != null && !stream.noAcks();
+  }
+
+  /** When a missing stream (declare(false)) may be reported again; one ERROR a minute. */
+  private long nextMissingGroupReport = Long.MIN_VALUE;
+
+  /** The missing stream, an ERROR at most once a minute: what is missing and the fix. */
+  private void reportMissingStream() {
+    long now = timing.nanoTime();
+    if (nextMissingGroupReport != Long.MIN_VALUE && now - nextMissingGroupReport < 0) {
+      LOG.debug("Stream {} of consumer group '{}' is still missing", stream.name(), stream.groupName());
+      return;
+    }
+    nextMissingGroupReport = now + TimeUnit.MINUTES.toNanos(1);
+    LOG.error(missingStream(stream, subscriptionId));
+  }
+
+  /** Warns (once per start) about options that mean nothing without a group, as FastStream does. */
+  static void warnGroupOnly(StreamDestination stream, String subscriptionId) {
+    if (stream.groupName() == null && (stream.noAcks() || !stream.declares())) {
+      LOG.warn("Subscription '{}' sets {} on stream {} without a group: it has no effect there (a reader without a "
+          + "group creates nothing and keeps nothing pending). Add group(...) or drop the option.", subscriptionId,
+          stream.noAcks() ? "noAck()" : "declare(false)", stream.name());
+    }
+  }
+
+  /** The text of the missing-stream ERROR, also the in-memory model's. */
+  static String missingStream(StreamDestination stream, String subscriptionId) {
+    return "Stream '" + stream.name() + "' does not exist, and subscription '" + subscriptionId + "' does not create "
+        + "it (declare(false)), so its consumer group '" + stream.groupName() + "' cannot be created. Create the "
+        + "stream (publish to it, or XGROUP CREATE " + stream.name() + " " + stream.groupName() + " $ MKSTREAM), or "
+        + "drop declare(false) to let Brook create it; the subscription keeps trying (this is logged at most once a "
+        + "minute).";
   }
 
   int maxMessageSize() {
@@ -190,8 +229,17 @@ final class StreamConsumer extends ConsumeLoop {
       connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
       redis = connection.sync();
+      warnGroupOnly(stream, subscriptionId);
+      Duration poll = stream.pollIntervalTime();
+      if (poll != null && poll.toMillis() * 2 >= commandTimeout.toMillis()) {
+        throw new dev.brook.BrookException("pollInterval " + poll + " of " + stream.key() + " must be shorter than half "
+            + "the broker's commandTimeout (" + commandTimeout + "), or Redis' answer to a blocked read would time out. "
+            + "Shorten pollInterval or raise commandTimeout.");
+      }
       if (grouped()) {
-        ensureGroup(stream.startId());
+        if (!ensureGroup(stream.startId())) {
+          reportMissingStream(); // the loop's reads fail with NOGROUP, and onFailure tries again
+        }
         nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
       } else {
         lastId = initialReadId();
@@ -307,14 +355,23 @@ final class StreamConsumer extends ConsumeLoop {
     }
   }
 
-  private void ensureGroup(String from) {
+  /**
+   * XGROUP CREATE, with MKSTREAM unless declare(false) (FastStream's {@code mkstream=declare});
+   * false when declare(false) and the stream does not exist, so the group could not be created.
+   */
+  private boolean ensureGroup(String from) {
     try {
-      redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream());
+      redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream(stream.declares()));
       LOG.info("Created consumer group '{}' on stream {} at {}.", stream.groupName(), stream.name(), from);
+      return true;
     } catch (RedisCommandExecutionException e) {
-      if (!(RedisErrors.translate(e) instanceof RedisErrors.BusyGroup)) {
-        throw e;
+      if (RedisErrors.translate(e) instanceof RedisErrors.BusyGroup) {
+        return true;
       }
+      if (!stream.declares() && String.valueOf(e.getMessage()).contains("requires the key to exist")) {
+        return false;
+      }
+      throw e;
     }
   }
 
@@ -359,11 +416,17 @@ final class StreamConsumer extends ConsumeLoop {
     if (!grouped() || !(e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked)) {
       return super.onFailure(e);
     }
-    failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
-        + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
+    if (stream.declares()) {
+      failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
+          + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
+    }
     try {
       // The stream is new, so everything in it is new: read it from the start.
-      ensureGroup("0");
+      if (!ensureGroup("0")) {
+        // declare(false): someone else creates the stream; back off and keep reporting, never create it
+        reportMissingStream();
+        return false;
+      }
       ownCursor = null;
       ownPendingDone = false;
       claimCursor = null;
@@ -380,6 +443,19 @@ final class StreamConsumer extends ConsumeLoop {
       knowsClientId = true;
     }
     int room = room();
+    if (stream.noAcks()) {
+      // NOACK: Redis keeps nothing pending, so there is nothing of ours to claim or retry
+      List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
+          XReadArgs.Builder.count(room).block(blockMillis).noack(true), XReadArgs.StreamOffset.lastConsumed(key));
+      if (!fresh.isEmpty()) {
+        List<StreamInbound> batch = new ArrayList<>(fresh.size());
+        for (StreamMessage<byte[], byte[]> m : fresh) {
+          batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
+        }
+        sink.acceptAll(batch);
+      }
+      return;
+    }
     if (timing.nanoTime() - nextClaimNanos >= 0) {
       claimCursor = takeOver(claimCursor, room);
       nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
@@ -560,8 +636,22 @@ final class StreamConsumer extends ConsumeLoop {
 
   // ---- settlement (any thread; through the settler, on the shared connection) ----------------
 
+  /** XDEL of one entry on the command connection, confirmed (the handler's {@code ctx.delete()}). */
+  void delete(StreamInbound entry) {
+    try {
+      connections.commands().xdel(key, entry.id()).get(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new dev.brook.BrookException("Interrupted while deleting entry " + entry.id() + " of stream " + stream.name()
+          + ".", e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new dev.brook.BrookException("Could not delete entry " + entry.id() + " of stream " + stream.name() + ": "
+          + (e.getCause() != null ? e.getCause() : e) + ".", e);
+    }
+  }
+
   void ack(List<StreamInbound> entries) {
-    if (!grouped() || entries.isEmpty()) {
+    if (!settles() || entries.isEmpty()) {
       return;
     }
     List<Settlement> batch = new ArrayList<>(entries.size());
@@ -577,7 +667,7 @@ final class StreamConsumer extends ConsumeLoop {
    * was attempt maxDeliveries.
    */
   void nacked(StreamInbound entry, String reason) {
-    if (!grouped()) {
+    if (!settles()) {
       return;
     }
     String lastError = reason != null ? reason : lastErrors.get(entry.id());
@@ -596,7 +686,7 @@ final class StreamConsumer extends ConsumeLoop {
 
   /** Given back unstarted (or interrupted by a stop): the attempt is undone; it stays pending. */
   void released(List<StreamInbound> entries) {
-    if (!grouped() || entries.isEmpty()) {
+    if (!settles() || entries.isEmpty()) {
       return;
     }
     List<Settlement> batch = new ArrayList<>(entries.size());
@@ -607,7 +697,7 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   void deadLetter(StreamInbound entry, String reason) {
-    if (!grouped()) {
+    if (!settles()) {
       return;
     }
     Map<String, String> extra = new LinkedHashMap<>();

@@ -61,6 +61,19 @@ final class StreamInbound implements Inbound {
     return frame;
   }
 
+  /** The envelope in {@code __data__}; for an entry without one, its fields as one JSON object (what {@link #decode} makes of them). */
+  @Override
+  public byte[] raw() {
+    if (body != null) {
+      for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
+        if (java.util.Arrays.equals(e.getKey(), DATA_FIELD)) {
+          return e.getValue();
+        }
+      }
+    }
+    return frame().payload();
+  }
+
   @Override
   public String unreadable() {
     return Envelope.tooLarge(size(body), owner.maxMessageSize());
@@ -134,7 +147,7 @@ final class StreamInbound implements Inbound {
 
   @Override
   public boolean atLeastOnce() {
-    return owner.grouped();
+    return owner.settles();
   }
 
   @Override
@@ -152,6 +165,11 @@ final class StreamInbound implements Inbound {
     @SuppressWarnings("unchecked")
     List<StreamInbound> entries = (List<StreamInbound>) batch;
     owner.ack(entries);
+  }
+
+  @Override
+  public void delete() {
+    owner.delete(this);
   }
 
   @Override

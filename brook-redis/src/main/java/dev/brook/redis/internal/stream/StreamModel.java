@@ -46,7 +46,8 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
 
   @Override
   public Transport.Consumer consumer(StreamDestination stream, String subscriptionId, Transport.Sink sink) {
-    Reader r = new Reader(stream, MemoryRedis.consumerName(stream.consumerName(), stream.key(), subscriptionId), sink);
+    Reader r = new Reader(stream, MemoryRedis.consumerName(stream.consumerName(), stream.key(), subscriptionId), sink,
+        subscriptionId);
     return new Transport.Consumer() {
       @Override
       public void start() {
@@ -135,8 +136,8 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
     redis.locked(() -> {
       Reader r = item.reader;
       StreamDestination d = r.stream;
-      if (d.groupName() == null) {
-        return;
+      if (!d.atLeastOnce()) {
+        return; // no group, or NOACK: nothing pending to settle
       }
       MemoryStream s = stream(d.name());
       switch (outcome) {
@@ -196,10 +197,14 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
     /** Why entries were last nacked by this consumer (as StreamConsumer keeps it, per consumer). */
     final Map<MemoryStream.Id, String> lastErrors = new HashMap<>();
 
-    Reader(StreamDestination stream, String name, Transport.Sink sink) {
+    /** For the missing-group ERROR of declare(false). */
+    final String subscriptionId;
+
+    Reader(StreamDestination stream, String name, Transport.Sink sink, String subscriptionId) {
       this.stream = stream;
       this.name = name;
       this.sink = sink;
+      this.subscriptionId = subscriptionId;
     }
   }
 
@@ -228,12 +233,17 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
 
     @Override
     public boolean atLeastOnce() {
-      return reader.stream.groupName() != null;
+      return reader.stream.atLeastOnce();
     }
 
     @Override
     public long deliveryCount() {
       return count;
+    }
+
+    @Override
+    public void delete() {
+      redis.locked(() -> stream(reader.stream.name()).entries.remove(id));
     }
 
     @Override

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class StreamOptionsInMemoryTest extends StreamOptionsBehaviour {
+  StreamOptionsInMemoryTest() {
+    super(Backend.memory());
+  }
+}
