@@ -7,6 +7,8 @@ import dev.brook.Destination;
 import dev.brook.Middleware;
 import dev.brook.NackMessage;
 import dev.brook.RejectMessage;
+import dev.brook.SkipMessage;
+import dev.brook.StopConsume;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -118,6 +120,19 @@ final class ConsumeLinks {
         ctx.nack();
         ctx.outcome("nacked by the handler");
         return null;
+      } catch (SkipMessage signal) {
+        // Left unsettled, as FastStream's SkipMessage: it comes back as any unsettled message does.
+        ctx.outcome("skipped by the handler");
+        return null;
+      } catch (StopConsume signal) {
+        // Settled as a normal return; the pipeline stops the subscription once the message is done.
+        p.counters.handled.increment();
+        if (p.ackPolicy != AckPolicy.MANUAL) {
+          ctx.ack();
+        }
+        ctx.stopAfter();
+        ctx.outcome("handled; the handler stops the subscription");
+        return null;
       } catch (BadInput b) {
         p.badInput(ctx, b);
         return null;
@@ -202,7 +217,8 @@ final class ConsumeLinks {
     private void replyError(DefaultMessageContext ctx, Throwable t) {
       String replyTo = ctx.isBatch() ? null : ctx.replyTo();
       if (replyTo == null || ctx.header(Codec.ERROR_REPLY) == null
-          || t instanceof AckMessage || t instanceof NackMessage || (t instanceof InterruptedException && p.stopping())) {
+          || t instanceof AckMessage || t instanceof NackMessage || t instanceof SkipMessage || t instanceof StopConsume
+          || (t instanceof InterruptedException && p.stopping())) {
         return;
       }
       String type;

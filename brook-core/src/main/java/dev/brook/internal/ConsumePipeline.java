@@ -112,6 +112,9 @@ final class ConsumePipeline {
         DefaultMessageContext ctx = new DefaultMessageContext(this, in, in.frame(), null);
         run(ctx, null);
         ctx.processed();
+        if (ctx.stopRequested()) {
+          stopFromHandler();
+        }
       }
     } else {
       processBatch(messages);
@@ -148,6 +151,23 @@ final class ConsumePipeline {
     DefaultMessageContext ctx = new DefaultMessageContext(this, first, firstFrame, decoded);
     run(ctx, payloads);
     ctx.processed();
+    if (ctx.stopRequested()) {
+      stopFromHandler();
+    }
+  }
+
+  /**
+   * The handler threw {@link dev.brook.StopConsume} and its message is settled: stop the
+   * subscription from this worker. The stop does not wait for this worker (the mailbox's drain
+   * leaves out the thread calling it), and when another change of the id holds its lifecycle lock
+   * the stop runs on its own thread ({@link Registry#lifecycleFromHandler}).
+   */
+  private void stopFromHandler() {
+    try {
+      subscription.stop();
+    } catch (RuntimeException e) {
+      LOG.error("Subscription '{}' could not stop as its handler asked (StopConsume).", id, e);
+    }
   }
 
   /** {@code payload}: null for a single message (decode decodes it), the decoded items for a batch. */

@@ -31,6 +31,8 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   private String outcome;
   /** The handler's (or decoding's) exception, for transports that report it (the test broker). */
   private Throwable failure;
+  /** The handler threw StopConsume: the subscription stops once this message is done. Worker thread only. */
+  private boolean stopAfter;
 
   DefaultMessageContext(ConsumePipeline pipeline, Inbound inbound, Frame frame, List<Inbound> batch) {
     this.pipeline = pipeline;
@@ -61,6 +63,14 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
 
   void outcome(String outcome) {
     this.outcome = outcome;
+  }
+
+  void stopAfter() {
+    stopAfter = true;
+  }
+
+  boolean stopRequested() {
+    return stopAfter;
   }
 
   Inbound inbound() {
