@@ -59,4 +59,15 @@ public interface SubscriberBuilder {
    * from a method parameter or a type token.
    */
   <T> Subscription handle(Type payloadType, Handler<? super T> handler);
+
+  /**
+   * Registers a {@link PullSubscription} instead of a handler: the application takes messages with
+   * {@code get(timeout)} or iterates over them, as FastStream's {@code get_one} and {@code async
+   * for}. Takes the id, ack policy and middlewares set here; {@code publishTo}, {@code concurrency}
+   * and {@code batch} do not apply. Declared on a broker only, not on a {@link Router}.
+   */
+  <T> PullSubscription<T> pull(Class<T> payloadType);
+
+  /** {@link #pull(Class)} for a generic payload type. */
+  <T> PullSubscription<T> pull(Type payloadType);
 }

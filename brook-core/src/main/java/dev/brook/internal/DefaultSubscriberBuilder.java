@@ -5,6 +5,7 @@ import dev.brook.BatchSubscriberBuilder;
 import dev.brook.Destination;
 import dev.brook.Handler;
 import dev.brook.Middleware;
+import dev.brook.PullSubscription;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
 import java.lang.reflect.Type;
@@ -31,9 +32,17 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   private AckPolicy ackPolicy;
   private int batchSize = 1;
 
+  /** True for a broker's builder: pull subscriptions are declared on brokers, not on routers. */
+  private final boolean pulls;
+
   DefaultSubscriberBuilder(Function<SubscriptionSpec, Subscription> registrar, Destination destination) {
+    this(registrar, destination, false);
+  }
+
+  DefaultSubscriberBuilder(Function<SubscriptionSpec, Subscription> registrar, Destination destination, boolean pulls) {
     this.registrar = registrar;
     this.destination = destination;
+    this.pulls = pulls;
   }
 
   private void once(String option, Object current) {
@@ -116,6 +125,25 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   @Override
   public <T> Subscription handle(Type payloadType, Handler<? super T> handler) {
     return register(payloadType, handler, false);
+  }
+
+  @Override
+  public <T> PullSubscription<T> pull(Class<T> payloadType) {
+    return pull((Type) payloadType);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> PullSubscription<T> pull(Type payloadType) {
+    if (!pulls) {
+      throw new UnsupportedOperationException("A pull subscription of " + destination.key() + " is declared on a broker "
+          + "(broker.subscriber(d).pull(...)), not on a router: the application pulls from that broker's subscription.");
+    }
+    if (set.contains("batch") || set.contains("concurrency") || !publishTo.isEmpty()) {
+      throw new IllegalStateException("A pull subscription of " + destination.key() + " hands out one message at a time "
+          + "to its callers and publishes nothing; leave out batch(...), concurrency(...) and publishTo(...).");
+    }
+    return (PullSubscription<T>) register(payloadType, new PullHandoff(), false);
   }
 
   @SuppressWarnings("unchecked")
