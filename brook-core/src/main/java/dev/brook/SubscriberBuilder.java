@@ -70,4 +70,16 @@ public interface SubscriberBuilder {
 
   /** {@link #pull(Class)} for a generic payload type. */
   <T> PullSubscription<T> pull(Type payloadType);
+
+  /**
+   * Starts a subscription with several handlers, each for the messages its filter takes (FastStream's
+   * {@code filter=}): {@code when} looks at the message's context, and the payload must decode into
+   * {@code payloadType}. See {@link FilteredSubscriberBuilder}. Not with {@code batch}.
+   */
+  <T> FilteredSubscriberBuilder filter(java.util.function.Predicate<? super MessageContext> when,
+      Class<T> payloadType, Handler<? super T> handler);
+
+  /** {@link #filter(java.util.function.Predicate, Class, Handler)} for a generic payload type. */
+  <T> FilteredSubscriberBuilder filter(java.util.function.Predicate<? super MessageContext> when,
+      Type payloadType, Handler<? super T> handler);
 }

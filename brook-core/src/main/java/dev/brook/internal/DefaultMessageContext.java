@@ -65,6 +65,11 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
     this.outcome = outcome;
   }
 
+  /** The subscription's pipeline (for the filters' handler: its codec, counters and id). */
+  ConsumePipeline pipeline() {
+    return pipeline;
+  }
+
   void stopAfter() {
     stopAfter = true;
   }
