@@ -126,6 +126,19 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   }
 
   @Override
+  public List<Map<String, String>> batchHeaders() {
+    if (batch == null) {
+      return List.of(frame.headers());
+    }
+    // Only when a handler asks: each message's frame (cached by most inbounds) in the batch's order.
+    List<Map<String, String>> all = new java.util.ArrayList<>(batch.size());
+    for (Inbound m : batch) {
+      all.add(m == inbound ? frame.headers() : m.frame().headers());
+    }
+    return java.util.Collections.unmodifiableList(all);
+  }
+
+  @Override
   public String correlationId() {
     String id = frame.header(Codec.CORRELATION_ID);
     return id != null ? id : messageId();
