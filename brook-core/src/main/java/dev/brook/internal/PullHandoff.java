@@ -155,6 +155,7 @@ final class PullHandoff implements Handler<Object> {
     try {
       stopping = true;
       run++;
+      out = null; // its handler returns now; the next run starts with nothing out
       // At-most-once messages nobody took are gone with the stop, as a stopped channel's are; an
       // at-least-once one goes back when its handler wakes up.
       offered.removeIf(m -> !m.ctx.destination().atLeastOnce() || subscription.ackPolicy() == AckPolicy.ACK_FIRST);
