@@ -213,4 +213,35 @@ abstract class ConsumeSignalsBehaviour extends Behaviour {
     assertThat(handled).isNotEmpty().doesNotHaveDuplicates();
     assertThat(backend.list("stop-all")).hasSize(10 - handled.size());
   }
+
+  @Test
+  void stopConsumeWithConcurrencyOnAStreamGroupLosesAndRepeatsNothing() {
+    RedisBroker broker = started();
+    List<String> all = IntStream.range(0, 30).mapToObj(i -> "e" + i).toList();
+    List<String> handled = new CopyOnWriteArrayList<>();
+    Subscription sub = broker.subscriber(stream("stop-g").group("g").consumer("c")).concurrency(3)
+        .handle(String.class, (s, ctx) -> {
+          handled.add(s);
+          if (s.equals("e5") && ctx.deliveryCount() == 1) {
+            throw new StopConsume();
+          }
+          Thread.sleep(5);
+          return null;
+        });
+    sub.stop(); // the entries wait in the stream, so the subscription has many at once when it starts
+    broker.publishBatch(all, stream("stop-g"));
+    sub.start();
+    eventually().until(() -> sub.state() == Subscription.State.STOPPED);
+    assertThat(handled).contains("e5").doesNotHaveDuplicates();
+    assertThat(handled.size()).isLessThan(all.size());
+    // what was handled is acknowledged; what was buffered went back pending with its attempt undone
+    eventually().until(() -> backend.pending("stop-g", "g").values().stream().allMatch(n -> n == 0L || n == 1L));
+    assertThat(backend.stream("{stop-g}:dlq")).isEmpty();
+
+    sub.start();
+    eventually().until(() -> handled.size() >= all.size());
+    backend.pass(java.time.Duration.ofMillis(200));
+    assertThat(handled).containsExactlyInAnyOrderElementsOf(all);
+    eventually().until(() -> backend.pending("stop-g", "g").isEmpty());
+  }
 }

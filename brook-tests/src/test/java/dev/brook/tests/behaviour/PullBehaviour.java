@@ -289,4 +289,25 @@ abstract class PullBehaviour extends Behaviour {
     assertThatThrownBy(() -> broker.subscriber(list("x")).concurrency(2).pull(String.class))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("concurrency");
   }
+
+  @Test
+  void severalCallersShareTheMessagesEachOnce() throws Exception {
+    RedisBroker broker = started();
+    PullSubscription<Integer> jobs = broker.subscriber(list("p-shared").consumer("c")).pull(Integer.class);
+    List<Integer> all = IntStream.range(0, 40).boxed().toList();
+    broker.publishBatch(all, list("p-shared"));
+    List<Integer> taken = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<CompletableFuture<Void>> callers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      callers.add(CompletableFuture.runAsync(() -> {
+        for (Message<Integer> m : jobs.messages(Duration.ofMillis(500))) {
+          taken.add(m.payload());
+        }
+      }));
+    }
+    CompletableFuture.allOf(callers.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+    assertThat(taken).containsExactlyInAnyOrderElementsOf(all);
+    eventually().until(() -> backend.list("{p-shared}:processing:c").isEmpty());
+    assertThat(backend.list("p-shared")).isEmpty();
+  }
 }
