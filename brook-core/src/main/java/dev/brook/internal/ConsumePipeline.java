@@ -69,6 +69,11 @@ final class ConsumePipeline {
   private final WarnLimit failureErrors = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   /** At most a few WARN lines a minute for error replies that could not be sent. */
   final WarnLimit errorReplyWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  /**
+   * A pull subscription's: its mailbox holds a message's room until the message is done, and gives
+   * it back before telling the transport (the in-memory model hands over the next one then).
+   */
+  private final boolean holdsRoom;
   /** True while a stop drains; an interrupt then comes from the graceful deadline, not from a bug. */
   private volatile boolean stopping;
 
@@ -86,6 +91,7 @@ final class ConsumePipeline {
     this.batchSize = spec.batchSize();
     this.check = spec.check();
     this.counters = counters;
+    this.holdsRoom = spec.handler() instanceof PullHandoff;
     this.consumeStack = new MiddlewareStack(ConsumeLinks.builtins(this, engine.accessLog()), spec.middlewares());
     this.publishStack = new MiddlewareStack(MiddlewareStack.NONE, spec.middlewares());
   }
@@ -111,6 +117,9 @@ final class ConsumePipeline {
         counters.received.increment();
         DefaultMessageContext ctx = new DefaultMessageContext(this, in, in.frame(), null);
         run(ctx, null);
+        if (holdsRoom) {
+          Mailbox.freeHeldRoom(); // also when the handler never ran (bad input)
+        }
         ctx.processed();
         if (ctx.stopRequested()) {
           stopFromHandler();
