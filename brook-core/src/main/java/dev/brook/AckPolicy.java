@@ -7,7 +7,9 @@ package dev.brook;
  *
  * <p>Whatever the policy, a handler may settle the message itself with {@link
  * MessageContext#ack()}, {@link MessageContext#nack()} or {@link MessageContext#reject()}, or by
- * throwing {@link AckMessage}, {@link NackMessage} or {@link RejectMessage}. A message that cannot
+ * throwing {@link AckMessage}, {@link NackMessage} or {@link RejectMessage}; {@link SkipMessage}
+ * leaves it unsettled and {@link StopConsume} settles it as a return, then stops the subscription.
+ * A pull subscription's caller settles through {@link Message}. A message that cannot
  * be decoded is always rejected (dead-lettered where a dead letter is configured).
  */
 public enum AckPolicy {

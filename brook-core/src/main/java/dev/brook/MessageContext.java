@@ -1,5 +1,6 @@
 package dev.brook;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -13,6 +14,15 @@ public interface MessageContext {
 
   /** All headers of the message in the order they were sent; never null, possibly empty. */
   Map<String, String> headers();
+
+  /**
+   * The headers of every message a batch handler receives, in the batch's order (the payloads'
+   * order); for a single message a list of its {@link #headers()}. In a batch, {@link #headers()}
+   * and the ids are the first message's; this is how a batch handler sees each message's own.
+   */
+  default List<Map<String, String>> batchHeaders() {
+    return List.of(headers());
+  }
 
   /** One header's value, or {@code null} when the message has no such header. */
   default String header(String name) {

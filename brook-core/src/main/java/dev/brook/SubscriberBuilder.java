@@ -92,4 +92,27 @@ public interface SubscriberBuilder {
    * from a method parameter or a type token.
    */
   <T> Subscription handle(Type payloadType, Handler<? super T> handler);
+
+  /**
+   * Registers a {@link PullSubscription} instead of a handler: the application takes messages with
+   * {@code get(timeout)} or iterates over them, as FastStream's {@code get_one} and {@code async
+   * for}. Takes the id, ack policy and middlewares set here; {@code publishTo}, {@code concurrency}
+   * and {@code batch} do not apply. Declared on a broker only, not on a {@link Router}.
+   */
+  <T> PullSubscription<T> pull(Class<T> payloadType);
+
+  /** {@link #pull(Class)} for a generic payload type. */
+  <T> PullSubscription<T> pull(Type payloadType);
+
+  /**
+   * Starts a subscription with several handlers, each for the messages its filter takes (FastStream's
+   * {@code filter=}): {@code when} looks at the message's context, and the payload must decode into
+   * {@code payloadType}. See {@link FilteredSubscriberBuilder}. Not with {@code batch}.
+   */
+  <T> FilteredSubscriberBuilder filter(java.util.function.Predicate<? super MessageContext> when,
+      Class<T> payloadType, Handler<? super T> handler);
+
+  /** {@link #filter(java.util.function.Predicate, Class, Handler)} for a generic payload type. */
+  <T> FilteredSubscriberBuilder filter(java.util.function.Predicate<? super MessageContext> when,
+      Type payloadType, Handler<? super T> handler);
 }

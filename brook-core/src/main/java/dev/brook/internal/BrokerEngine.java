@@ -232,7 +232,7 @@ public final class BrokerEngine {
 
   public SubscriberBuilder subscriber(Destination destination) {
     Objects.requireNonNull(destination, "destination");
-    return new DefaultSubscriberBuilder(registry::register, destination);
+    return new DefaultSubscriberBuilder(registry::register, destination, true);
   }
 
   public List<Subscription> include(Object handlers) {

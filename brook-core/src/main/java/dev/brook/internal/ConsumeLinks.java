@@ -8,6 +8,8 @@ import dev.brook.Middleware;
 import dev.brook.NackMessage;
 import dev.brook.RejectMessage;
 import dev.brook.Response;
+import dev.brook.SkipMessage;
+import dev.brook.StopConsume;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -119,6 +121,19 @@ final class ConsumeLinks {
       } catch (NackMessage signal) {
         ctx.nack();
         ctx.outcome("nacked by the handler");
+        return null;
+      } catch (SkipMessage signal) {
+        // Left unsettled, as FastStream's SkipMessage: it comes back as any unsettled message does.
+        ctx.outcome("skipped by the handler");
+        return null;
+      } catch (StopConsume signal) {
+        // Settled as a normal return; the pipeline stops the subscription once the message is done.
+        p.counters.handled.increment();
+        if (p.ackPolicy != AckPolicy.MANUAL) {
+          ctx.ack();
+        }
+        ctx.stopAfter();
+        ctx.outcome("handled; the handler stops the subscription");
         return null;
       } catch (BadInput b) {
         p.badInput(ctx, b);
@@ -241,7 +256,8 @@ final class ConsumeLinks {
     private void replyError(DefaultMessageContext ctx, Throwable t) {
       String replyTo = ctx.isBatch() || p.noReply ? null : ctx.replyTo();
       if (replyTo == null || ctx.header(Codec.ERROR_REPLY) == null
-          || t instanceof AckMessage || t instanceof NackMessage || (t instanceof InterruptedException && p.stopping())) {
+          || t instanceof AckMessage || t instanceof NackMessage || t instanceof SkipMessage || t instanceof StopConsume
+          || (t instanceof InterruptedException && p.stopping())) {
         return;
       }
       String type;

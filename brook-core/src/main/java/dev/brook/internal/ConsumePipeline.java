@@ -84,6 +84,11 @@ final class ConsumePipeline {
   private final WarnLimit failureErrors = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   /** At most a few WARN lines a minute for error replies that could not be sent. */
   final WarnLimit errorReplyWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  /**
+   * A pull subscription's: its mailbox holds a message's room until the message is done, and gives
+   * it back before telling the transport (the in-memory model hands over the next one then).
+   */
+  private final boolean holdsRoom;
   /** True while a stop drains; an interrupt then comes from the graceful deadline, not from a bug. */
   private volatile boolean stopping;
 
@@ -116,6 +121,7 @@ final class ConsumePipeline {
     this.batchSize = spec.batchSize();
     this.check = spec.check();
     this.counters = counters;
+    this.holdsRoom = spec.handler() instanceof PullHandoff;
     this.consumeStack = new MiddlewareStack(ConsumeLinks.builtins(this, engine.accessLog()), spec.middlewares());
     this.publishStack = new MiddlewareStack(MiddlewareStack.NONE, spec.middlewares());
   }
@@ -141,7 +147,13 @@ final class ConsumePipeline {
         counters.received.increment();
         DefaultMessageContext ctx = parser == null ? new DefaultMessageContext(this, in, in.frame(), null) : parsed(in);
         run(ctx, null);
+        if (holdsRoom) {
+          Mailbox.freeHeldRoom(); // also when the handler never ran (bad input)
+        }
         ctx.processed();
+        if (ctx.stopRequested()) {
+          stopFromHandler();
+        }
       }
     } else {
       processBatch(messages);
@@ -189,6 +201,23 @@ final class ConsumePipeline {
     DefaultMessageContext ctx = new DefaultMessageContext(this, first, firstFrame, decoded);
     run(ctx, payloads);
     ctx.processed();
+    if (ctx.stopRequested()) {
+      stopFromHandler();
+    }
+  }
+
+  /**
+   * The handler threw {@link dev.brook.StopConsume} and its message is settled: stop the
+   * subscription from this worker. The stop does not wait for this worker (the mailbox's drain
+   * leaves out the thread calling it), and when another change of the id holds its lifecycle lock
+   * the stop runs on its own thread ({@link Registry#lifecycleFromHandler}).
+   */
+  private void stopFromHandler() {
+    try {
+      subscription.stop();
+    } catch (RuntimeException e) {
+      LOG.error("Subscription '{}' could not stop as its handler asked (StopConsume).", id, e);
+    }
   }
 
   /** {@code payload}: null for a single message (decode decodes it), the decoded items for a batch. */

@@ -31,6 +31,8 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   private String outcome;
   /** The handler's (or decoding's) exception, for transports that report it (the test broker). */
   private Throwable failure;
+  /** The handler threw StopConsume: the subscription stops once this message is done. Worker thread only. */
+  private boolean stopAfter;
 
   DefaultMessageContext(ConsumePipeline pipeline, Inbound inbound, Frame frame, List<Inbound> batch) {
     this.pipeline = pipeline;
@@ -75,6 +77,19 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
 
   void outcome(String outcome) {
     this.outcome = outcome;
+  }
+
+  /** The subscription's pipeline (for the filters' handler: its codec, counters and id). */
+  ConsumePipeline pipeline() {
+    return pipeline;
+  }
+
+  void stopAfter() {
+    stopAfter = true;
+  }
+
+  boolean stopRequested() {
+    return stopAfter;
   }
 
   Inbound inbound() {
@@ -122,6 +137,19 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   @Override
   public String header(String name) {
     return frame.header(name);
+  }
+
+  @Override
+  public List<Map<String, String>> batchHeaders() {
+    if (batch == null) {
+      return List.of(frame.headers());
+    }
+    // Only when a handler asks: each message's frame (cached by most inbounds) in the batch's order.
+    List<Map<String, String>> all = new java.util.ArrayList<>(batch.size());
+    for (Inbound m : batch) {
+      all.add(m == inbound ? frame.headers() : m.frame().headers());
+    }
+    return java.util.Collections.unmodifiableList(all);
   }
 
   @Override

@@ -4,9 +4,12 @@ import dev.brook.AckPolicy;
 import dev.brook.BatchSubscriberBuilder;
 import dev.brook.Destination;
 import dev.brook.Handler;
+import dev.brook.FilteredSubscriberBuilder;
+import dev.brook.MessageContext;
 import dev.brook.MessageDecoder;
 import dev.brook.MessageParser;
 import dev.brook.Middleware;
+import dev.brook.PullSubscription;
 import dev.brook.SubscriberBuilder;
 import dev.brook.Subscription;
 import java.lang.reflect.Type;
@@ -16,6 +19,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Collects one subscription's options; {@code handle} hands them to the registrar: the engine (a
@@ -37,9 +41,17 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   private MessageParser parser;
   private MessageDecoder decoder;
 
+  /** True for a broker's builder: pull subscriptions are declared on brokers, not on routers. */
+  private final boolean pulls;
+
   DefaultSubscriberBuilder(Function<SubscriptionSpec, Subscription> registrar, Destination destination) {
+    this(registrar, destination, false);
+  }
+
+  DefaultSubscriberBuilder(Function<SubscriptionSpec, Subscription> registrar, Destination destination, boolean pulls) {
     this.registrar = registrar;
     this.destination = destination;
+    this.pulls = pulls;
   }
 
   private void once(String option, Object current) {
@@ -152,6 +164,71 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
   @Override
   public <T> Subscription handle(Type payloadType, Handler<? super T> handler) {
     return register(payloadType, handler, false);
+  }
+
+  @Override
+  public <T> FilteredSubscriberBuilder filter(Predicate<? super MessageContext> when, Class<T> payloadType,
+      Handler<? super T> handler) {
+    return filter(when, (Type) payloadType, handler);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> FilteredSubscriberBuilder filter(Predicate<? super MessageContext> when, Type payloadType,
+      Handler<? super T> handler) {
+    if (set.contains("batch")) {
+      throw new IllegalStateException("Filters of " + destination.key() + " take one message each; leave out batch(...).");
+    }
+    List<FilterHandler.Filter> filters = new ArrayList<>();
+    FilteredSubscriberBuilder builder = new FilteredSubscriberBuilder() {
+      @Override
+      public <U> FilteredSubscriberBuilder filter(Predicate<? super MessageContext> w, Class<U> type, Handler<? super U> h) {
+        return filter(w, (Type) type, h);
+      }
+
+      @Override
+      public <U> FilteredSubscriberBuilder filter(Predicate<? super MessageContext> w, Type type, Handler<? super U> h) {
+        filters.add(new FilterHandler.Filter(Objects.requireNonNull(w, "filter"), Objects.requireNonNull(type, "payloadType"),
+            (Handler<Object>) Objects.requireNonNull(h, "handler")));
+        return this;
+      }
+
+      @Override
+      public <U> Subscription handle(Class<U> type, Handler<? super U> h) {
+        return handle((Type) type, h);
+      }
+
+      @Override
+      public <U> Subscription handle(Type type, Handler<? super U> h) {
+        filter(ctx -> true, type, h);
+        return register();
+      }
+
+      @Override
+      public Subscription register() {
+        return DefaultSubscriberBuilder.this.register(byte[].class, new FilterHandler(filters), false);
+      }
+    };
+    return builder.filter(when, payloadType, handler);
+  }
+
+  @Override
+  public <T> PullSubscription<T> pull(Class<T> payloadType) {
+    return pull((Type) payloadType);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> PullSubscription<T> pull(Type payloadType) {
+    if (!pulls) {
+      throw new UnsupportedOperationException("A pull subscription of " + destination.key() + " is declared on a broker "
+          + "(broker.subscriber(d).pull(...)), not on a router: the application pulls from that broker's subscription.");
+    }
+    if (set.contains("batch") || set.contains("concurrency") || !publishTo.isEmpty()) {
+      throw new IllegalStateException("A pull subscription of " + destination.key() + " hands out one message at a time "
+          + "to its callers and publishes nothing; leave out batch(...), concurrency(...) and publishTo(...).");
+    }
+    return (PullSubscription<T>) register(payloadType, new PullHandoff(), false);
   }
 
   @SuppressWarnings("unchecked")

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * never takes it. {@code state}, {@code consumer} and {@code mailbox} change only under it and are
  * volatile, so reads need no lock.
  */
-final class DefaultSubscription implements Subscription {
+class DefaultSubscription implements Subscription {
 
   private static final Logger LOG = ConsumePipeline.LOG;
 
@@ -108,8 +108,9 @@ final class DefaultSubscription implements Subscription {
     if (state == State.RUNNING) {
       return;
     }
-    Mailbox box = new Mailbox(this, "brook-sub:" + id, concurrency, engine.bufferSize(), batchSize(),
+    Mailbox box = new Mailbox(this, "brook-sub:" + id, concurrency, mailboxCapacity(), batchSize(),
         this::process, this::discard);
+    configure(box);
     Transport.Consumer c = engine.transport().consumer(destination, id, box.sink());
     pipeline.stopping(false);
     c.start();
@@ -118,6 +119,20 @@ final class DefaultSubscription implements Subscription {
     stoppedByBroker = false;
     state = State.RUNNING;
   }
+
+  /** How many received messages the mailbox holds: the broker's buffer size (a pull subscription's may be smaller). */
+  int mailboxCapacity() {
+    return engine.bufferSize();
+  }
+
+  /** Adjusts a new mailbox before it is used (a pull subscription holds its room while a message waits for a caller). */
+  void configure(Mailbox box) {}
+
+  /** Called by a stop before it stops the consumer (a pull subscription lets a consumer waiting for room go). */
+  void beforeConsumerStop(Mailbox box) {}
+
+  /** Called by a stop once the consumer stopped fetching, before the drain (a pull subscription wakes its hand-off). */
+  void beforeDrain() {}
 
   /** Whether {@link BrokerEngine#start} should start this one. */
   boolean startsWithBroker() {
@@ -139,9 +154,11 @@ final class DefaultSubscription implements Subscription {
     pipeline.stopping(true);
     Transport.Consumer c = consumer;
     Mailbox box = mailbox;
+    beforeConsumerStop(box);
     try {
       c.stop();
     } finally {
+      beforeDrain();
       boolean drained = box.drain(deadlineNanos);
       try {
         c.afterDrain();

@@ -50,6 +50,12 @@ final class Mailbox {
   private final Condition idle = lock.newCondition();
   private final Condition room = lock.newCondition();
   private volatile boolean waitingForRoom;
+  /** Whether a message keeps its room until processed, not only until taken (a pull subscription). */
+  private boolean holdRoomWhileProcessing;
+  /** In that mode: the room the messages being processed hold (concurrency 1: one worker's). */
+  private final AtomicInteger held = new AtomicInteger();
+  /** Consumers no longer wait for room: the subscription is stopping (see {@link #endRoomWaits}). */
+  private volatile boolean roomWaitsEnded;
   private volatile boolean closed;
   /** Workers the drain interrupted at the graceful deadline; their messages go back to Redis. */
   private final Set<Thread> interruptedByStop = ConcurrentHashMap.newKeySet();
@@ -140,14 +146,46 @@ final class Mailbox {
     lock.lock();
     try {
       waitingForRoom = true;
-      while (!closed && capacity - size.get() < want) {
+      while (!closed && !roomWaitsEnded && capacity - size.get() < want) {
         room.await(100, TimeUnit.MILLISECONDS);
       }
-      return !closed;
+      return !closed && !roomWaitsEnded;
     } finally {
       waitingForRoom = false;
       lock.unlock();
     }
+  }
+
+  /**
+   * Makes a message keep its room in the buffer until it is processed, not only until a worker
+   * takes it: with a capacity of 1 the consumer fetches the next message only when the last one is
+   * done (a pull subscription, whose handler waits for a caller). Call before the first offer.
+   */
+  void holdRoomWhileProcessing() {
+    holdRoomWhileProcessing = true;
+  }
+
+  /**
+   * Gives back the room the current worker's messages hold, before they are settled: the handler is
+   * done with them (a pull subscription's caller is). No-op off a worker or when nothing is held.
+   */
+  static void freeHeldRoom() {
+    Mailbox box = CURRENT.get();
+    if (box != null && box.holdRoomWhileProcessing) {
+      int n = box.held.getAndSet(0);
+      if (n > 0) {
+        box.freeRoom(n);
+      }
+    }
+  }
+
+  /**
+   * From now on {@link #awaitCapacity} returns false rather than wait: the subscription stops, and a
+   * consumer waiting for room that a handler holds must end its loop rather than hold up the stop.
+   */
+  void endRoomWaits() {
+    roomWaitsEnded = true;
+    signal(room);
   }
 
   /** This mailbox as the sink a transport's consumer delivers to. */
@@ -210,7 +248,16 @@ final class Mailbox {
         if (batch.isEmpty()) {
           break;
         }
-        process.accept(batch);
+        try {
+          process.accept(batch);
+        } finally {
+          if (holdRoomWhileProcessing) {
+            int n = held.getAndSet(0);
+            if (n > 0) {
+              freeRoom(n);
+            }
+          }
+        }
       }
     } finally {
       CURRENT.remove();
@@ -241,11 +288,19 @@ final class Mailbox {
         batch.add(next);
       }
     }
-    size.addAndGet(-batch.size());
+    if (holdRoomWhileProcessing) {
+      held.addAndGet(batch.size());
+    } else {
+      freeRoom(batch.size());
+    }
+    return batch;
+  }
+
+  private void freeRoom(int n) {
+    size.addAndGet(-n);
     if (waitingForRoom) {
       signal(room);
     }
-    return batch;
   }
 
   private void signal(Condition condition) {

@@ -63,7 +63,9 @@ final class Registry {
       LOG.warn("Subscription '{}' sets ackPolicy {}, but {} is at-most-once: there is nothing to acknowledge, "
           + "so the policy has no effect.", id, spec.ackPolicy(), spec.destination().key());
     }
-    DefaultSubscription created = new DefaultSubscription(engine, spec, registeredAt, decoder);
+    DefaultSubscription created = spec.handler() instanceof PullHandoff pull
+        ? new DefaultPullSubscription<>(engine, spec, registeredAt, decoder, pull)
+        : new DefaultSubscription(engine, spec, registeredAt, decoder);
     return lifecycle(id, () -> replace(created));
   }
 

@@ -95,6 +95,8 @@ public interface Inbound {
    * Called once when the subscription is done with this message: handled and settled, rejected as
    * unreadable, dropped, or given back. {@code failure} is the handler's or the decoder's exception,
    * or null. For transports that must know (the in-memory test broker waits for it); Redis ignores it.
+   * A pull subscription calls it early too, when the message starts waiting for a caller (a test's
+   * synchronous publish must not wait for a pull that has not happened yet): act on the first call.
    */
   default void processed(Throwable failure) {}
 

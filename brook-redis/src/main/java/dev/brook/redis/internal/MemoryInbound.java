@@ -75,12 +75,20 @@ public abstract class MemoryInbound implements Inbound {
 
   @Override
   public final void processed(Throwable failure) {
+    boolean again;
     synchronized (this) {
-      if (done || !counted) {
+      if (!counted) {
         return;
       }
+      again = done;
       done = true;
     }
-    redis.processed(failure);
+    if (again) {
+      // A pull subscription said so early (the message waited for a caller); now it is really done,
+      // and the room it held lets waiting messages go to their consumers.
+      redis.pumpNow();
+    } else {
+      redis.processed(failure);
+    }
   }
 }

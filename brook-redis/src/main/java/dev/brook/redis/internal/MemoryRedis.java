@@ -209,6 +209,11 @@ public final class MemoryRedis {
     });
   }
 
+  /** Hands waiting messages to consumers that have room now. */
+  void pumpNow() {
+    locked(this::pump);
+  }
+
   /** Under the lock. */
   private void pump() {
     for (Model m : models) {

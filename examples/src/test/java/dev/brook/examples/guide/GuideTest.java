@@ -55,4 +55,11 @@ class GuideTest {
     assertThat(ReadmeService.run(redis.url())).extracting(Object::toString)
         .containsExactly("Receipt[invoiceId=7, tenant=acme]", "Problem[message=no tenant]");
   }
+
+  @Test
+  void consuming(RedisServer redis) throws Exception {
+    assertThat(Consuming.run(redis.url())).containsExactly("pulled ink", "first pen", "v2 pad in EUR", "v1 cap",
+        "ran a", "tasks STOPPED", "login by ann");
+    assertThat(redis.command("LLEN", "tasks")).isEqualTo(1L); // "b" waits for the next start
+  }
 }

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class BatchHeadersInMemoryTest extends BatchHeadersBehaviour {
+  BatchHeadersInMemoryTest() {
+    super(Backend.memory());
+  }
+}

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class ConsumeSignalsInMemoryTest extends ConsumeSignalsBehaviour {
+  ConsumeSignalsInMemoryTest() {
+    super(Backend.memory());
+  }
+}

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class PullInMemoryTest extends PullBehaviour {
+  PullInMemoryTest() {
+    super(Backend.memory());
+  }
+}
