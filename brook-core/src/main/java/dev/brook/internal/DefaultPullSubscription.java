@@ -62,11 +62,6 @@ final class DefaultPullSubscription<T> extends DefaultSubscription implements Pu
   }
 
   @Override
-  void beforeConsumerStop(Mailbox box) {
-    box.endRoomWaits(); // the room is held by a message waiting for a caller: the consumer must not wait for it
-  }
-
-  @Override
   void beforeDrain() {
     handoff.stopping();
   }

@@ -128,8 +128,14 @@ class DefaultSubscription implements Subscription {
   /** Adjusts a new mailbox before it is used (a pull subscription holds its room while a message waits for a caller). */
   void configure(Mailbox box) {}
 
-  /** Called by a stop before it stops the consumer (a pull subscription lets a consumer waiting for room go). */
-  void beforeConsumerStop(Mailbox box) {}
+  /**
+   * Called by a stop before it stops the consumer: a consumer waiting for room in a full mailbox
+   * ends its loop now instead of when a handler frees room (a pull subscription's never might), so
+   * the stop does not wait out the consumer's join timeout.
+   */
+  void beforeConsumerStop(Mailbox box) {
+    box.endRoomWaits();
+  }
 
   /** Called by a stop once the consumer stopped fetching, before the drain (a pull subscription wakes its hand-off). */
   void beforeDrain() {}
