@@ -349,6 +349,69 @@ abstract class FastStreamConsumeScenariosBehaviour extends Behaviour {
   }
 
   /**
+   * Callers pulling while the subscription is stopped and started again and again: on a reliable
+   * List every message is handed out exactly once in the end.
+   */
+  @Test
+  void pullGetRacingWithRepeatedStopStartHandsOutEachMessageOnce() throws Exception {
+    RedisBroker broker = started();
+    PullSubscription<Integer> sub = broker.subscriber(list("fsc-cycle").consumer("c")).pull(Integer.class);
+    int n = 200;
+    List<Integer> all = IntStream.range(0, n).boxed().toList();
+    broker.publishBatch(all, list("fsc-cycle"));
+    List<Integer> taken = new CopyOnWriteArrayList<>();
+    AtomicBoolean done = new AtomicBoolean();
+    List<CompletableFuture<Void>> callers = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      callers.add(CompletableFuture.runAsync(() -> {
+        while (!done.get()) {
+          Message<Integer> m = sub.get(Duration.ofMillis(20));
+          if (m != null) {
+            taken.add(m.payload());
+          }
+        }
+      }));
+    }
+    for (int i = 0; i < 10 && taken.size() < n; i++) {
+      int seen = taken.size();
+      eventually().until(() -> taken.size() > seen || taken.size() >= n);
+      sub.stop();
+      sub.start();
+    }
+    eventually().until(() -> taken.size() >= n);
+    done.set(true);
+    CompletableFuture.allOf(callers.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+    assertThat(taken).hasSize(n).containsExactlyInAnyOrderElementsOf(all);
+    sub.stop();
+    eventually().until(() -> backend.list("{fsc-cycle}:processing:c").isEmpty());
+    assertThat(backend.list("fsc-cycle")).isEmpty();
+  }
+
+  /**
+   * A caller interrupted while it waits gets null with its flag set, and the subscription goes on:
+   * a message published after it is handed to the next get, none lost.
+   */
+  @Test
+  void anInterruptedGetLosesNoMessage() throws Exception {
+    RedisBroker broker = started();
+    PullSubscription<String> sub = broker.subscriber(list("fsc-intr").consumer("c")).pull(String.class);
+    CompletableFuture<Boolean> interrupted = new CompletableFuture<>();
+    Thread waiter = Thread.ofPlatform().start(() -> {
+      Message<String> m = sub.get(Duration.ofSeconds(30));
+      interrupted.complete(m == null && Thread.currentThread().isInterrupted());
+    });
+    Thread.sleep(50);
+    waiter.interrupt();
+    assertThat(interrupted.get(5, TimeUnit.SECONDS)).isTrue();
+    waiter.join(5000);
+    broker.publish("kept", list("fsc-intr"));
+    assertThat(sub.get(WAIT).payload()).isEqualTo("kept");
+    assertThat(sub.get(Duration.ofMillis(50))).isNull();
+    eventually().until(() -> backend.list("{fsc-intr}:processing:c").isEmpty());
+    assertThat(backend.list("fsc-intr")).isEmpty();
+  }
+
+  /**
    * {@code StopConsume} thrown while the next messages of a reliable List are already fetched: the
    * subscription stops; what it had not handled goes back to the List in order, none lost, none
    * dead-lettered; started again it takes them in order.
