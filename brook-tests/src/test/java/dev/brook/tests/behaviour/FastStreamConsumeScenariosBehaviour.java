@@ -412,6 +412,29 @@ abstract class FastStreamConsumeScenariosBehaviour extends Behaviour {
   }
 
   /**
+   * Pulling from a reliable List or a Stream group fetches the next message as soon as the previous
+   * one is settled: no poll interval per message (it was up to 100 ms on Redis, a settlement's
+   * confirmation waking the consumer before it stopped counting as outstanding).
+   */
+  @Test
+  void pullingFromAReliableListDoesNotWaitAPollIntervalPerMessage() {
+    RedisBroker broker = started();
+    for (dev.brook.Destination d : List.of(list("fsc-fast").consumer("c"), stream("fsc-fast-s").group("g").consumer("c"))) {
+      PullSubscription<Integer> sub = broker.subscriber(d).pull(Integer.class);
+      broker.publishBatch(IntStream.range(0, 200).boxed().toList(), d);
+      long start = System.nanoTime();
+      int n = 0;
+      while (n < 200 && sub.get(WAIT) != null) {
+        n++;
+      }
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertThat(n).isEqualTo(200);
+      assertThat(millis).as("pulling 200 messages from %s", d).isLessThan(3_000);
+      sub.close();
+    }
+  }
+
+  /**
    * {@code StopConsume} thrown while the next messages of a reliable List are already fetched: the
    * subscription stops; what it had not handled goes back to the List in order, none lost, none
    * dead-lettered; started again it takes them in order.
