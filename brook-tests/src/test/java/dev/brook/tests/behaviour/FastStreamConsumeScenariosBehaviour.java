@@ -321,6 +321,11 @@ abstract class FastStreamConsumeScenariosBehaviour extends Behaviour {
             continue;
           }
           taken.add(m.payload());
+          try {
+            Thread.sleep(2); // the caller works on it: the stop comes while messages remain
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
         }
       }));
     }
@@ -432,6 +437,53 @@ abstract class FastStreamConsumeScenariosBehaviour extends Behaviour {
       assertThat(millis).as("pulling 200 messages from %s", d).isLessThan(3_000);
       sub.close();
     }
+  }
+
+  /**
+   * Under MANUAL a caller may pull several messages and settle them afterwards, in any order: each
+   * settlement reaches Redis (pulling the next one leaves the previous one unsettled, not lost).
+   */
+  @Test
+  void underManualMessagesPulledFirstAndSettledLaterAreSettled() {
+    RedisBroker broker = started();
+    PullSubscription<String> sub = broker.subscriber(list("fsc-later").consumer("c").deadLetter())
+        .ackPolicy(AckPolicy.MANUAL).pull(String.class);
+    broker.publishBatch(List.of("a", "b", "c"), list("fsc-later"));
+    Message<String> a = sub.get(WAIT);
+    Message<String> b = sub.get(WAIT);
+    Message<String> c = sub.get(WAIT);
+    assertThat(List.of(a.payload(), b.payload(), c.payload())).containsExactly("a", "b", "c");
+    c.ack();
+    a.reject();
+    b.ack();
+    eventually().until(() -> backend.list("{fsc-later}:processing:c").isEmpty());
+    assertThat(texts("{fsc-later}:dlq")).containsExactly("a");
+    assertThat(backend.list("fsc-later")).isEmpty();
+  }
+
+  /** {@code StopConsume} from a filter's handler stops the filtered subscription, its message acknowledged. */
+  @Test
+  void stopConsumeFromAFilteredHandlerStopsTheSubscription() {
+    RedisBroker broker = started();
+    List<String> seen = new CopyOnWriteArrayList<>();
+    Subscription sub = broker.subscriber(list("fsc-fstop").consumer("c"))
+        .filter(ctx -> "stop".equals(ctx.header("cmd")), String.class, (s, ctx) -> {
+          seen.add(s);
+          throw new StopConsume();
+        })
+        .handle(String.class, (s, ctx) -> {
+          seen.add(s);
+          return null;
+        });
+    sub.stop();
+    broker.publish("one", list("fsc-fstop"));
+    broker.publish("halt", list("fsc-fstop"), Map.of("cmd", "stop"));
+    broker.publish("later", list("fsc-fstop"));
+    sub.start();
+    eventually().until(() -> sub.state() == Subscription.State.STOPPED);
+    eventually().until(() -> backend.list("{fsc-fstop}:processing:c").isEmpty());
+    assertThat(seen).containsExactly("one", "halt");
+    assertThat(texts("fsc-fstop")).containsExactly("later");
   }
 
   /**
