@@ -487,6 +487,32 @@ abstract class FastStreamConsumeScenariosBehaviour extends Behaviour {
   }
 
   /**
+   * An iterator whose {@code hasNext()} fetched a message the caller never took with {@code next()}
+   * (it left the loop): the message is not acknowledged for nobody; a later {@code get} hands it out.
+   * It used to be acknowledged by that get, lost on a reliable List or Stream group.
+   */
+  @Test
+  void aMessageAnAbandonedIteratorPeekedAtIsNotLost() {
+    RedisBroker broker = started();
+    for (dev.brook.Destination d : List.of(list("fsc-peek").consumer("c"), stream("fsc-peek-s").group("g").consumer("c"))) {
+      PullSubscription<String> sub = broker.subscriber(d).pull(String.class);
+      broker.publishBatch(List.of("a", "b", "c"), d);
+      java.util.Iterator<Message<String>> it = sub.messages(WAIT).iterator();
+      assertThat(it.next().payload()).isEqualTo("a");
+      assertThat(it.hasNext()).isTrue(); // b, never taken with next()
+      assertThat(sub.get(WAIT).payload()).isEqualTo("b");
+      assertThat(sub.get(WAIT).payload()).isEqualTo("c");
+      assertThat(sub.get(Duration.ofMillis(50))).isNull();
+      // the iterator goes on with what comes next, never handing out b twice
+      broker.publish("d", d);
+      assertThat(it.next().payload()).isEqualTo("d");
+      sub.close();
+    }
+    eventually().until(() -> backend.list("{fsc-peek}:processing:c").isEmpty() && backend.pending("fsc-peek-s", "g").isEmpty());
+    assertThat(backend.list("fsc-peek")).isEmpty();
+  }
+
+  /**
    * {@code StopConsume} thrown while the next messages of a reliable List are already fetched: the
    * subscription stops; what it had not handled goes back to the List in order, none lost, none
    * dead-lettered; started again it takes them in order.
