@@ -15,7 +15,6 @@ import dev.brook.Middleware;
 import dev.brook.Publisher;
 import dev.brook.Response;
 import dev.brook.Router;
-import dev.brook.Subscribe;
 import dev.brook.redis.RedisBroker;
 import dev.brook.tests.Calls;
 import java.nio.charset.StandardCharsets;
@@ -270,30 +269,21 @@ abstract class FastStreamScenarios2Behaviour extends Behaviour {
     assertThat(mock).containsExactlyInAnyOrder("parser", "decoder");
   }
 
-  /** The handlers of test_router_in_init, as Brook declares them on an object. */
-  static final class InitHandlers {
-    final Calls<String> calls = new Calls<>();
-
-    @Subscribe(channel = "q")
-    void subscriber(String m, MessageContext ctx) {
-      calls.handle(m, ctx);
-    }
-  }
-
   /**
-   * tests/brokers/base/router.py RouterTestcase.test_router_in_init: handlers given to the router
-   * when it is made (FastStream's {@code handlers=(Route(...),)}); Brook's equivalent is an object
-   * of annotated handlers included in the router before the router goes to the broker.
+   * tests/brokers/base/router.py RouterTestcase.test_router_in_init: a router given to the broker
+   * when it is made ({@code get_broker(routers=[router])}). Brook's builder takes no routers; the
+   * equivalent is including the router into the new broker before anything else, before start.
    */
   @Test
   void test_router_in_init() {
-    InitHandlers handlers = new InitHandlers();
-    Router router = Router.withPrefix("").include(handlers);
+    Router router = Router.withPrefix("");
+    Calls<String> subscriber = calls();
+    router.subscriber(channel("q")).handle(String.class, subscriber);
     RedisBroker broker = backend.broker();
     broker.include(router);
     backend.start(broker);
     broker.publish("hello", channel("q"));
-    assertThat(handlers.calls.awaitOne().payload()).isEqualTo("hello");
+    assertThat(subscriber.awaitOne().payload()).isEqualTo("hello");
   }
 
   // ---- tests/brokers/base/testclient.py and tests/brokers/redis/test_test_client.py ----------------
