@@ -17,7 +17,7 @@ import java.util.Objects;
  * <p><b>With a group</b> ({@link #group(String)}): XREADGROUP, at-least-once. On start a consumer
  * first takes its own pending entries (a restart, or a replacement of its subscription), then new
  * ones; the group is created (MKSTREAM) when missing, at {@code $} or at {@link
- * #startFrom(String)}. While reading, live consumers also take over entries idle longer than {@link
+ * #startFrom(String)} (never with {@link #declare(boolean) declare(false)}). While reading, live consumers also take over entries idle longer than {@link
  * #minIdle(Duration)}, so a crashed consumer's entries are redelivered.
  *
  * <p>Delivery counts are handler attempts: {@code MessageContext.deliveryCount()} is 1 for the first
@@ -138,13 +138,14 @@ public final class StreamDestination implements RedisDestination {
   }
 
   /**
-   * Whether Brook creates a missing stream along with its group (FastStream's {@code declare}, which
-   * it passes as {@code mkstream}): yes by default ({@code XGROUP CREATE ... MKSTREAM} at start, and
-   * again when the group is gone later). With {@code declare(false)} the stream is someone else's:
-   * the group is still created on it ({@code XGROUP CREATE} without MKSTREAM), but a missing stream is
-   * an ERROR naming the stream, the group and the fix (at most one a minute, where FastStream fails
-   * its start), and the consumer backs off (up to 5 s) and keeps trying, so it reads from the stream's
-   * start once a producer has created it. Only for a group.
+   * Whether Brook creates a missing group, and its stream (FastStream's {@code declare}): yes by
+   * default ({@code XGROUP CREATE ... MKSTREAM} at start, and again when the group is gone later).
+   * With {@code declare(false)} the stream and the group are the operator's: Brook never sends
+   * {@code XGROUP CREATE} (FastStream still creates the group, without MKSTREAM). A missing group or
+   * stream, at start or later (NOGROUP after the stream was deleted), is an ERROR naming the stream,
+   * the group and the fix ({@code XGROUP CREATE <stream> <group> $ MKSTREAM}, or drop {@code
+   * declare(false)}), at most one a minute; the consumer backs off (up to 5 s) and keeps trying, so
+   * it starts consuming as soon as the group exists, from where it was created. Only for a group.
    */
   public StreamDestination declare(boolean declare) {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,

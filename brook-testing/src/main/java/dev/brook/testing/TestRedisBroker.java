@@ -290,6 +290,27 @@ public final class TestRedisBroker implements AutoCloseable {
   }
 
   /**
+   * Sends a raw command to the in-memory Redis as another client would (an operator, a producer
+   * that is not Brook), like {@link RedisServer#command}: {@code XGROUP CREATE key group id
+   * [MKSTREAM]}, {@code XADD key * field value...}, {@code RPUSH key value...}, {@code PUBLISH
+   * channel message} and {@code DEL key...}; values are stored as they are, not in Brook's
+   * envelope. Answers what Redis answers. Synchronous mode: returns when the handlers this reached
+   * are done and rethrows the first failure.
+   *
+   * @throws IllegalArgumentException for another command
+   * @throws UnsupportedOperationException on a real Redis ({@link #withReal}): send it with a Redis client
+   */
+  public Object command(String... args) {
+    inMemoryOnly("command(args)");
+    java.util.Objects.requireNonNull(args, "args");
+    Object answer = memory.command(args);
+    if (synchronous && !MemoryTransport.onWorkerThread()) {
+      rethrowFailures();
+    }
+    return answer;
+  }
+
+  /**
    * Moves the in-memory clock: stream entries idle at least their {@code minIdle} are taken over now
    * (delivered again, or dead-lettered past {@code maxDeliveries}), and reliable-list consumers take
    * back the processing lists of consumers that are gone. Synchronous mode: returns when the

@@ -176,4 +176,26 @@ class TestRedisBrokerTest {
       }
     }
   }
+
+  @Test
+  void commandPlaysAnotherRedisClientAndAnswersAsRedisDoes() {
+    try (RedisBroker broker = broker()) {
+      Subscription jobs = broker.subscriber(list("jobs")).handle(byte[].class, (b, ctx) -> null);
+      try (TestRedisBroker test = TestRedisBroker.of(broker)) {
+        assertThatThrownBy(() -> test.command("XGROUP", "CREATE", "ev", "g", "$"))
+            .hasMessageContaining("requires the key to exist");
+        assertThat(test.command("XGROUP", "CREATE", "ev", "g", "$", "MKSTREAM")).isEqualTo("OK");
+        assertThatThrownBy(() -> test.command("XGROUP", "CREATE", "ev", "g", "$")).hasMessageStartingWith("BUSYGROUP");
+        assertThat(test.command("XADD", "ev", "*", "data", "plain")).isInstanceOf(String.class);
+        assertThat(test.stream("ev")).extracting(p -> new String(p.body())).containsExactly("plain");
+        assertThat(test.command("RPUSH", "jobs", "raw")).isEqualTo(1L);
+        assertThat(test.calls(jobs)).extracting(c -> new String((byte[]) c.payload())).containsExactly("raw");
+        assertThat(test.command("PUBLISH", "nobody", "x")).isEqualTo(0L);
+        assertThat(test.command("DEL", "ev", "missing")).isEqualTo(1L);
+        assertThat(test.stream("ev")).isEmpty();
+        assertThatThrownBy(() -> test.command("FLUSHALL")).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("does not run FLUSHALL").hasMessageContaining("Run the test on a RedisServer");
+      }
+    }
+  }
 }

@@ -222,6 +222,71 @@ public final class MemoryTransport implements Transport {
     return streams.entries(name);
   }
 
+  /**
+   * A raw command, as another client (an operator, a non-Brook producer) would send it to Redis:
+   * {@code XGROUP CREATE key group id [MKSTREAM]}, {@code XADD key * field value...}, {@code RPUSH
+   * key value...}, {@code PUBLISH channel message}, {@code DEL key...}. Values are stored as they
+   * are, not in Brook's envelope. Answers as Redis does; fails for any other command.
+   */
+  public Object command(String... args) {
+    if (args.length == 0) {
+      throw new IllegalArgumentException("command needs at least a name");
+    }
+    String name = args[0].toUpperCase(java.util.Locale.ROOT);
+    return switch (name) {
+      case "XGROUP" -> {
+        if (args.length < 5 || !args[1].equalsIgnoreCase("CREATE")) {
+          throw unsupported(args);
+        }
+        boolean mkstream = args.length > 5 && args[5].equalsIgnoreCase("MKSTREAM");
+        streams.createGroup(args[2], args[3], args[4], mkstream);
+        yield "OK";
+      }
+      case "XADD" -> {
+        int first = args.length > 2 && args[2].equals("*") ? 3 : 2;
+        if (args.length < first + 2 || (args.length - first) % 2 != 0) {
+          throw unsupported(args);
+        }
+        Map<byte[], byte[]> fields = new java.util.LinkedHashMap<>();
+        for (int i = first; i < args.length; i += 2) {
+          fields.put(utf8(args[i]), utf8(args[i + 1]));
+        }
+        yield streams.addRaw(args[1], fields);
+      }
+      case "RPUSH" -> {
+        List<byte[]> values = new java.util.ArrayList<>();
+        for (int i = 2; i < args.length; i++) {
+          values.add(utf8(args[i]));
+        }
+        yield lists.pushRaw(args[1], values);
+      }
+      case "PUBLISH" -> {
+        if (args.length != 3) {
+          throw unsupported(args);
+        }
+        yield pubSub.publishRaw(args[1], utf8(args[2]));
+      }
+      case "DEL" -> {
+        long n = 0;
+        for (int i = 1; i < args.length; i++) {
+          n += streams.delete(args[i]) || lists.delete(args[i]) ? 1 : 0;
+        }
+        yield n;
+      }
+      default -> throw unsupported(args);
+    };
+  }
+
+  private static IllegalArgumentException unsupported(String[] args) {
+    return new IllegalArgumentException("The in-memory Redis does not run " + String.join(" ", args) + ": it knows "
+        + "XGROUP CREATE key group id [MKSTREAM], XADD key * field value..., RPUSH key value..., PUBLISH channel "
+        + "message and DEL key.... Run the test on a RedisServer for others.");
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   /** Pending entries of a group, oldest first: entry id → delivery count. */
   public Map<String, Long> pending(String stream, String group) {
     return streams.pending(stream, group);

@@ -89,6 +89,25 @@ public final class RecordingTransport implements Transport {
     return real.sendBatch(destination, frames);
   }
 
+  /** Recorded per destination, sent as the real transport pipelines it (one round trip). */
+  @Override
+  public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
+    for (int i = 0; i < frames.size(); i++) {
+      record(destinations.get(i), List.of(frames.get(i)));
+    }
+    return real.sendPipeline(destinations, frames);
+  }
+
+  @Override
+  public Frame unwrap(byte[] raw) {
+    return real.unwrap(raw);
+  }
+
+  @Override
+  public boolean ping(java.time.Duration timeout) {
+    return real.ping(timeout);
+  }
+
   @Override
   public Destination replyChannel(String name) {
     return real.replyChannel(name);
@@ -233,6 +252,16 @@ public final class RecordingTransport implements Transport {
     @Override
     public String unreadable() {
       return real.unreadable();
+    }
+
+    @Override
+    public byte[] raw() {
+      return real.raw();
+    }
+
+    @Override
+    public void delete() {
+      real.delete();
     }
 
     @Override

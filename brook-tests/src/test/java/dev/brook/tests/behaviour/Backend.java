@@ -101,6 +101,13 @@ abstract class Backend implements AutoCloseable {
   abstract void pass(Duration duration);
 
   /**
+   * A raw command from another client (an operator, a producer that is not Brook): on Redis {@link
+   * RedisServer#command}, in memory {@link TestRedisBroker#command} (XGROUP CREATE, XADD, RPUSH,
+   * PUBLISH, DEL). Values are stored as they are, not in Brook's envelope.
+   */
+  abstract Object command(String... args);
+
+  /**
    * Runs something that makes handlers fail on purpose (a publish, time passing). In memory a
    * synchronous publish rethrows the handler's exception to its caller, which this ignores; on
    * Redis the caller never sees it. Either way the test then asserts what the failure did.
@@ -199,6 +206,11 @@ abstract class Backend implements AutoCloseable {
     }
 
     @Override
+    Object command(String... args) {
+      return server.command(args);
+    }
+
+    @Override
     void pass(Duration duration) {
       await().pollDelay(duration).atMost(duration.plusSeconds(5)).until(() -> true);
     }
@@ -273,6 +285,11 @@ abstract class Backend implements AutoCloseable {
     @Override
     void pass(Duration duration) {
       test().advance(duration);
+    }
+
+    @Override
+    Object command(String... args) {
+      return test().command(args);
     }
 
     @Override

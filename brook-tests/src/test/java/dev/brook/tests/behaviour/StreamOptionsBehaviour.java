@@ -52,7 +52,7 @@ abstract class StreamOptionsBehaviour extends Behaviour {
   }
 
   @Test
-  void withoutDeclareAMissingStreamIsReportedNotCreatedAndItsGroupMadeOnceItExists() {
+  void withoutDeclareAMissingStreamAndGroupAreReportedNotCreatedAndReadOnceAnOperatorCreatesThem() {
     ListAppender<ILoggingEvent> log = new ListAppender<>();
     log.start();
     Logger streamLog = (Logger) LoggerFactory.getLogger("dev.brook.redis.Stream");
@@ -62,14 +62,18 @@ abstract class StreamOptionsBehaviour extends Behaviour {
       Calls<String> calls = new Calls<>();
       broker.subscriber(stream("owned").group("g").consumer("a").declare(false)).handle(String.class, calls);
       eventually().until(() -> errors(log).size() == 1);
-      assertThat(errors(log).get(0)).contains("Stream 'owned' does not exist", "group 'g'", "declare(false)",
-          "XGROUP CREATE owned g $ MKSTREAM");
+      assertThat(errors(log).get(0)).contains("Consumer group 'g' of stream 'owned' does not exist", "declare(false)",
+          "XGROUP CREATE owned g $ MKSTREAM", "drop declare(false)");
       backend.pass(Duration.ofMillis(1500)); // Redis: the consumer backs off and retries, reporting no more yet
       assertThat(errors(log)).hasSize(1);
       assertThat(backend.stream("owned")).as("not created by the subscription").isEmpty();
 
-      // the producer creates the stream: the group is made on it, from its start, and reads it
+      // the producer creates the stream, but not the group: nothing is read, nothing is created
       broker.publish("first", stream("owned"));
+      backend.pass(Duration.ofMillis(500));
+      assertThat(calls.payloads()).isEmpty();
+      // the operator creates the group (from the start): the consumer reads it, without a restart
+      assertThat(backend.command("XGROUP", "CREATE", "owned", "g", "0")).isEqualTo("OK"); // not BUSYGROUP
       eventually().until(() -> calls.payloads().equals(List.of("first")));
       eventually().until(() -> backend.pending("owned", "g").isEmpty());
       assertThat(errors(log)).hasSize(1);
@@ -79,13 +83,61 @@ abstract class StreamOptionsBehaviour extends Behaviour {
   }
 
   @Test
-  void withoutDeclareAGroupIsStillMadeOnAStreamThatExists() {
-    RedisBroker broker = started();
-    broker.publish("old", stream("exists"));
-    Calls<String> calls = new Calls<>();
-    broker.subscriber(stream("exists").group("g").consumer("a").declare(false)).handle(String.class, calls);
-    broker.publish("new", stream("exists"));
-    eventually().until(() -> calls.payloads().equals(List.of("new"))); // at "$", as with declare
+  void withoutDeclareAGroupIsNotMadeOnAStreamThatExistsTheOperatorMakesIt() {
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    Logger streamLog = (Logger) LoggerFactory.getLogger("dev.brook.redis.Stream");
+    streamLog.addAppender(log);
+    try {
+      RedisBroker broker = started();
+      broker.publish("old", stream("exists"));
+      Calls<String> calls = new Calls<>();
+      broker.subscriber(stream("exists").group("g").consumer("a").declare(false)).handle(String.class, calls);
+      eventually().until(() -> errors(log).size() == 1);
+      assertThat(errors(log).get(0)).contains("Consumer group 'g' of stream 'exists' does not exist",
+          "XGROUP CREATE exists g $ MKSTREAM");
+      backend.pass(Duration.ofMillis(300));
+      // the group was not made by the subscription: the operator's XGROUP CREATE is not BUSYGROUP
+      assertThat(backend.command("XGROUP", "CREATE", "exists", "g", "$")).isEqualTo("OK");
+      broker.publish("new", stream("exists"));
+      eventually().until(() -> calls.payloads().equals(List.of("new"))); // at "$", as the operator said
+      assertThat(errors(log)).hasSize(1);
+    } finally {
+      streamLog.detachAppender(log);
+    }
+  }
+
+  @Test
+  void aStreamDeletedUnderADeclareFalseConsumerIsReportedNotRecreatedAndReadOnceTheGroupIsBack() {
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    Logger streamLog = (Logger) LoggerFactory.getLogger("dev.brook.redis.Stream");
+    streamLog.addAppender(log);
+    try {
+      RedisBroker broker = started();
+      backend.command("XGROUP", "CREATE", "ext", "g", "$", "MKSTREAM");
+      Calls<String> calls = new Calls<>();
+      broker.subscriber(stream("ext").group("g").consumer("c").declare(false)).handle(String.class, calls);
+      broker.publish("one", stream("ext"));
+      eventually().until(() -> calls.payloads().equals(List.of("one")));
+      assertThat(errors(log)).isEmpty();
+
+      assertThat(backend.command("DEL", "ext")).isEqualTo(1L); // NOGROUP from now on
+      eventually().until(() -> errors(log).size() == 1);
+      assertThat(errors(log).get(0)).contains("Consumer group 'g' of stream 'ext' does not exist", "declare(false)");
+      backend.pass(Duration.ofSeconds(2)); // not created again, and not a hot loop: one ERROR, a few retries
+      assertThat(backend.stream("ext")).isEmpty();
+      assertThat(errors(log)).hasSize(1);
+
+      broker.publish("two", stream("ext")); // the stream is back, its group is not
+      backend.pass(Duration.ofMillis(300));
+      assertThat(calls.payloads()).containsExactly("one");
+      assertThat(backend.command("XGROUP", "CREATE", "ext", "g", "0")).isEqualTo("OK");
+      eventually().until(() -> calls.payloads().equals(List.of("one", "two")));
+      assertThat(errors(log)).hasSize(1);
+    } finally {
+      streamLog.detachAppender(log);
+    }
   }
 
   @Test

@@ -57,4 +57,23 @@ class WithRealTest extends TestClientScenarios {
     assertThat(calls.awaitOne().payload()).isEqualTo("after");
     assertThat(test.calls(s)).isEmpty();
   }
+
+  /** The recording wrappers hand ctx.delete() (XDEL), the pipeline and ping to the real transport, not to the SPI's no-op defaults. */
+  @Test
+  void deletePipelinesAndPingReachTheRealRedis() {
+    RedisBroker broker = broker();
+    dev.brook.tests.Calls<String> calls = new dev.brook.tests.Calls<>();
+    Subscription s = broker.subscriber(dev.brook.redis.Redis.stream("del").group("g").consumer("c")).handle(String.class, (m, ctx) -> {
+      ctx.delete();
+      return calls.handle(m, ctx);
+    });
+    TestRedisBroker test = test(broker);
+    assertThat(broker.ping(java.time.Duration.ofSeconds(5))).isTrue();
+    broker.pipeline(p -> p.publish("gone", dev.brook.redis.Redis.stream("del")).publish("kept", list("piped")));
+    test.waitForCall(s, java.time.Duration.ofSeconds(10));
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> raw().sync().xlen("del".getBytes(java.nio.charset.StandardCharsets.UTF_8)) == 0);
+    assertThat(test.published(list("piped"))).hasSize(1);
+    assertThat(calls.payloads()).containsExactly("gone");
+  }
 }

@@ -107,6 +107,27 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
     });
   }
 
+  /** RPUSH key value...: values written by another client, as they are (not in Brook's envelope). */
+  public long pushRaw(String key, List<byte[]> values) {
+    return redis.lockedGet(() -> {
+      redis.checkType(key, this);
+      for (byte[] value : values) {
+        key(key).addLast(value);
+      }
+      long length = key(key).size();
+      dispatch(key);
+      return length;
+    });
+  }
+
+  /** DEL key, when the key is a list: whether it was one. */
+  public boolean delete(String key) {
+    return redis.lockedGet(() -> {
+      LinkedList<byte[]> items = lists.remove(key);
+      return items != null && !items.isEmpty();
+    });
+  }
+
   /** The items of a list key (a queue, a processing list or a dead letter), head first, as raw values. */
   public List<byte[]> items(String key) {
     return redis.lockedGet(() -> List.copyOf(lists.getOrDefault(key, new LinkedList<>())));

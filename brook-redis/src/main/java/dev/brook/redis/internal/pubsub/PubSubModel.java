@@ -78,6 +78,15 @@ public final class PubSubModel implements MemoryRedis.Model {
     };
   }
 
+  /** PUBLISH channel message by another client: the message as it is (not in Brook's envelope). */
+  public long publishRaw(String channel, byte[] message) {
+    return redis.lockedGet(() -> {
+      long receivers = readers.stream().filter(r -> r.matches(channel)).count();
+      publish(channel, message);
+      return receivers;
+    });
+  }
+
   /** Under the lock: PUBLISH, fan-out to the subscribers of the channel. */
   private void publish(String channel, byte[] wire) {
     for (Reader r : List.copyOf(readers)) {

@@ -99,11 +99,6 @@ final class MemoryStream {
     last = id;
     exists = true;
     entries.put(id, wire);
-    // declare(false) consumers waiting for the stream: their group is created now, from the start
-    for (StreamModel.Reader waiting : List.copyOf(awaitingGroup)) {
-      awaitingGroup.remove(waiting);
-      groups.computeIfAbsent(waiting.stream.groupName(), n -> new Group(n, Id.ZERO)).consumers.add(waiting);
-    }
     while (maxLen > 0 && entries.size() > maxLen) {
       entries.pollFirstEntry();
     }
@@ -144,10 +139,10 @@ final class MemoryStream {
       return;
     }
     Group g = groups.get(d.groupName());
-    if (g == null && !d.declares() && !exists) {
-      // XGROUP CREATE without MKSTREAM on a missing stream: as StreamConsumer, report it and wait for
-      // the stream (its first XADD), which creates the group at its start, as the retry on Redis does.
-      org.slf4j.LoggerFactory.getLogger("dev.brook.redis.Stream").error(StreamConsumer.missingStream(d, r.subscriptionId));
+    if (g == null && !d.declares()) {
+      // declare(false) creates nothing: as StreamConsumer, report the missing group and wait for an
+      // operator to create it (createGroup, XGROUP CREATE on Redis); the consumer joins it then.
+      reportMissingGroup(r);
       awaitingGroup.add(r);
       return;
     }
@@ -166,6 +161,60 @@ final class MemoryStream {
       }
     }
     dispatch(g);
+  }
+
+  private static void reportMissingGroup(StreamModel.Reader r) {
+    org.slf4j.LoggerFactory.getLogger("dev.brook.redis.Stream").error(StreamConsumer.missingGroup(r.stream, r.subscriptionId));
+  }
+
+  /**
+   * XGROUP CREATE name group from [MKSTREAM], by a test as an operator would: declare(false)
+   * consumers waiting for this group join it and read from {@code from}.
+   */
+  void createGroup(String group, String from, boolean mkstream) {
+    if (!exists && !mkstream) {
+      throw new IllegalStateException("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you "
+          + "may want to use the MKSTREAM option to create an empty stream automatically.");
+    }
+    if (groups.containsKey(group)) {
+      throw new IllegalStateException("BUSYGROUP Consumer Group name already exists");
+    }
+    Group g = new Group(group, StreamDestination.LATEST.equals(from) ? last : Id.parse(from));
+    groups.put(group, g);
+    exists = true;
+    for (StreamModel.Reader waiting : List.copyOf(awaitingGroup)) {
+      if (waiting.stream.groupName().equals(group)) {
+        awaitingGroup.remove(waiting);
+        g.consumers.add(waiting);
+      }
+    }
+    dispatch(g);
+  }
+
+  /**
+   * DEL: the entries and groups are gone. As StreamConsumer on NOGROUP, a consumer that declares
+   * its group creates it again from the start (MKSTREAM); a declare(false) one reports the missing
+   * group and waits for it. What its handlers still hold settles on nothing.
+   */
+  void delete() {
+    entries.clear();
+    exists = false;
+    List<Group> gone = List.copyOf(groups.values());
+    groups.clear();
+    for (Group g : gone) {
+      for (StreamModel.Reader r : g.consumers) {
+        r.held.clear();
+        r.retries.clear();
+        r.lastErrors.clear();
+        if (r.stream.declares()) {
+          groups.computeIfAbsent(g.name, n -> new Group(n, Id.ZERO)).consumers.add(r);
+          exists = true;
+        } else {
+          reportMissingGroup(r);
+          awaitingGroup.add(r);
+        }
+      }
+    }
   }
 
   void stop(StreamModel.Reader r) {

@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * Reads one Stream for one subscription, on its own connection and virtual thread ({@code
  * brook-stream:<name>}).
  *
- * <p>With a group: creates the group when missing (MKSTREAM), hands out its own pending entries
+ * <p>With a group: creates the group when missing (MKSTREAM; never with declare(false), which
+ * reports a missing group and backs off until an operator creates it), hands out its own pending entries
  * first (a restart, or a replacement, with the same consumer name), then new ones ({@code >},
  * blocking). Every half {@code minIdle} (at most every 2 s) it also takes over entries of other
  * consumers idle longer than {@code minIdle} — while it keeps reading new entries. NOGROUP (the
@@ -188,18 +189,18 @@ final class StreamConsumer extends ConsumeLoop {
     return group != null && !stream.noAcks();
   }
 
-  /** When a missing stream (declare(false)) may be reported again; one ERROR a minute. */
+  /** When a missing group (declare(false)) may be reported again; one ERROR a minute. */
   private long nextMissingGroupReport = Long.MIN_VALUE;
 
-  /** The missing stream, an ERROR at most once a minute: what is missing and the fix. */
-  private void reportMissingStream() {
+  /** The missing group (or stream), an ERROR at most once a minute: what is missing and the fix. */
+  private void reportMissingGroup() {
     long now = timing.nanoTime();
     if (nextMissingGroupReport != Long.MIN_VALUE && now - nextMissingGroupReport < 0) {
-      LOG.debug("Stream {} of consumer group '{}' is still missing", stream.name(), stream.groupName());
+      LOG.debug("Consumer group '{}' of stream {} is still missing", stream.groupName(), stream.name());
       return;
     }
     nextMissingGroupReport = now + TimeUnit.MINUTES.toNanos(1);
-    LOG.error(missingStream(stream, subscriptionId));
+    LOG.error(missingGroup(stream, subscriptionId));
   }
 
   /** Warns (once per start) about options that mean nothing without a group, as FastStream does. */
@@ -211,13 +212,13 @@ final class StreamConsumer extends ConsumeLoop {
     }
   }
 
-  /** The text of the missing-stream ERROR, also the in-memory model's. */
-  static String missingStream(StreamDestination stream, String subscriptionId) {
-    return "Stream '" + stream.name() + "' does not exist, and subscription '" + subscriptionId + "' does not create "
-        + "it (declare(false)), so its consumer group '" + stream.groupName() + "' cannot be created. Create the "
-        + "stream (publish to it, or XGROUP CREATE " + stream.name() + " " + stream.groupName() + " $ MKSTREAM), or "
-        + "drop declare(false) to let Brook create it; the subscription keeps trying (this is logged at most once a "
-        + "minute).";
+  /** The text of the missing-group ERROR, also the in-memory model's. */
+  static String missingGroup(StreamDestination stream, String subscriptionId) {
+    return "Consumer group '" + stream.groupName() + "' of stream '" + stream.name() + "' does not exist (or the "
+        + "stream does not), and subscription '" + subscriptionId + "' does not create it (declare(false)). Create "
+        + "it (XGROUP CREATE " + stream.name() + " " + stream.groupName() + " $ MKSTREAM), or drop declare(false) to "
+        + "let Brook create it; the subscription keeps trying and starts consuming once it exists (this is logged at "
+        + "most once a minute).";
   }
 
   int maxMessageSize() {
@@ -243,8 +244,10 @@ final class StreamConsumer extends ConsumeLoop {
             + "Shorten pollInterval or raise commandTimeout.");
       }
       if (grouped()) {
-        if (!ensureGroup(stream.startId())) {
-          reportMissingStream(); // the loop's reads fail with NOGROUP, and onFailure tries again
+        if (stream.declares()) {
+          ensureGroup(stream.startId());
+        } else if (!groupExists()) {
+          reportMissingGroup(); // the loop's reads fail with NOGROUP and back off until an operator creates it
         }
         nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
       } else {
@@ -361,24 +364,50 @@ final class StreamConsumer extends ConsumeLoop {
     }
   }
 
-  /**
-   * XGROUP CREATE, with MKSTREAM unless declare(false) (FastStream's {@code mkstream=declare});
-   * false when declare(false) and the stream does not exist, so the group could not be created.
-   */
-  private boolean ensureGroup(String from) {
+  /** XGROUP CREATE ... MKSTREAM (FastStream's default {@code declare=True}); an existing group stays as it is. */
+  private void ensureGroup(String from) {
     try {
-      redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream(stream.declares()));
+      redis.xgroupCreate(XReadArgs.StreamOffset.from(key, from), group, XGroupCreateArgs.Builder.mkstream(true));
       LOG.info("Created consumer group '{}' on stream {} at {}.", stream.groupName(), stream.name(), from);
-      return true;
     } catch (RedisCommandExecutionException e) {
-      if (RedisErrors.translate(e) instanceof RedisErrors.BusyGroup) {
-        return true;
+      if (!(RedisErrors.translate(e) instanceof RedisErrors.BusyGroup)) {
+        throw e;
       }
-      if (!stream.declares() && String.valueOf(e.getMessage()).contains("requires the key to exist")) {
+    }
+  }
+
+  /**
+   * declare(false): whether the group exists (XINFO GROUPS, which creates nothing); a key of
+   * another type fails here, at start, as XGROUP CREATE would.
+   */
+  private boolean groupExists() {
+    try {
+      for (Object info : redis.xinfoGroups(key)) {
+        if (info instanceof Map<?, ?> fields) { // RESP3
+          for (Map.Entry<?, ?> f : fields.entrySet()) {
+            if ("name".equals(text(f.getKey())) && stream.groupName().equals(text(f.getValue()))) {
+              return true;
+            }
+          }
+        } else if (info instanceof List<?> fields) { // RESP2: name, value, name, value...
+          for (int i = 0; i + 1 < fields.size(); i += 2) {
+            if ("name".equals(text(fields.get(i))) && stream.groupName().equals(text(fields.get(i + 1)))) {
+              return true;
+            }
+          }
+        }
+      }
+      return false;
+    } catch (RedisCommandExecutionException e) {
+      if (String.valueOf(e.getMessage()).contains("no such key")) {
         return false;
       }
       throw e;
     }
+  }
+
+  private static String text(Object value) {
+    return value instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(value);
   }
 
   /** With {@code $}, the id of the newest entry now, so nothing added between reads is missed. */
@@ -415,27 +444,27 @@ final class StreamConsumer extends ConsumeLoop {
 
   /**
    * NOGROUP: the group is gone; UNBLOCKED: Redis 7 ends a blocked read when the key is deleted.
-   * Either way the group is created again, without a back-off unless that fails too.
+   * Either way the group is created again, without a back-off unless that fails too — except with
+   * declare(false): nothing is created, the missing group is reported and the loop backs off until
+   * an operator creates it.
    */
   @Override
   protected boolean onFailure(RuntimeException e) {
     if (!grouped() || !(e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked)) {
       return super.onFailure(e);
     }
-    if (stream.declares()) {
-      failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
-          + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
+    ownCursor = null;
+    ownPendingDone = false;
+    claimCursor = null;
+    if (!stream.declares()) {
+      reportMissingGroup();
+      return false;
     }
+    failed("Consumer group '" + stream.groupName() + "' of stream " + stream.name()
+        + " is gone (the stream was deleted, or Redis restarted without persistence); creating it again", e);
     try {
       // The stream is new, so everything in it is new: read it from the start.
-      if (!ensureGroup("0")) {
-        // declare(false): someone else creates the stream; back off and keep reporting, never create it
-        reportMissingStream();
-        return false;
-      }
-      ownCursor = null;
-      ownPendingDone = false;
-      claimCursor = null;
+      ensureGroup("0");
       return true;
     } catch (RuntimeException again) {
       LOG.debug("Recreating group failed", again);

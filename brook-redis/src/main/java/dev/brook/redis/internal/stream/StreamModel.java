@@ -81,6 +81,35 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
     });
   }
 
+  /** XGROUP CREATE name group from [MKSTREAM], as an operator runs it; fails as Redis answers it. */
+  public void createGroup(String name, String group, String from, boolean mkstream) {
+    redis.locked(() -> {
+      redis.checkType(name, this);
+      stream(name).createGroup(group, from, mkstream);
+    });
+  }
+
+  /** XADD name * field value...: an entry written by another client, read as StreamConsumer reads it. */
+  public String addRaw(String name, Map<byte[], byte[]> fields) {
+    return redis.lockedGet(() -> {
+      redis.checkType(name, this);
+      Frame frame = StreamInbound.decode(fields);
+      return stream(name).add(Envelope.encode(frame.headers(), frame.payload()), 0).toString();
+    });
+  }
+
+  /** DEL name, when the key is a stream: whether it was one. */
+  public boolean delete(String name) {
+    return redis.lockedGet(() -> {
+      MemoryStream s = streams.get(name);
+      if (s == null || !s.exists) {
+        return false;
+      }
+      s.delete();
+      return true;
+    });
+  }
+
   /** Entries of a stream (or dead-letter stream) by id, decoded. */
   public Map<String, Frame> entries(String name) {
     return redis.lockedGet(() -> {
