@@ -22,7 +22,9 @@ import java.util.function.Predicate;
  * no handler will ever settle it), logged at DEBUG on {@code dev.brook.Subscription} and counted in
  * {@link SubscriptionMetrics#dropped()}. A message some predicate accepted but that decoded into none
  * of those filters' types is bad input: rejected to the dead letter with a WARN, as for a single
- * handler. The subscription is one subscription: one id, one consumer, one ack policy; the
+ * handler. A predicate that throws fails the message as its handler would (settled by the ack
+ * policy, counted in {@code failed}), the exception noting which filter's predicate threw. The
+ * subscription is one subscription: one id, one consumer, one ack policy; the
  * handlers' results go to its {@code publishTo} destinations. Its middlewares see the raw bytes as
  * the payload (decoding happens per filter, after them), and {@link Subscription#payloadType()} is
  * {@code byte[]}.

@@ -52,7 +52,9 @@ public interface PullSubscription<T> extends Subscription {
   /**
    * The messages as they come, for a for-each loop: it ends when none came within {@code
    * idleTimeout}, or the subscription stopped or closed. Each iteration finishes the message of the
-   * previous one as {@link #get} does.
+   * previous one as {@link #get} does. On a reliable List or Stream group, a message the iterator's
+   * {@code hasNext()} fetched but its {@code next()} never returned (the caller left the loop) goes
+   * to the next {@link #get} instead of being acknowledged for nobody.
    */
   Iterable<Message<T>> messages(Duration idleTimeout);
 

@@ -1,6 +1,7 @@
 package dev.brook.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.brook.BrookException;
 import dev.brook.Handler;
 import dev.brook.MessageContext;
 import dev.brook.SkipMessage;
@@ -34,7 +35,17 @@ final class FilterHandler implements Handler<Object> {
     BadInput undecodable = null;
     for (int i = 0; i < filters.length; i++) {
       Filter f = filters[i];
-      if (!f.when().test(ctx)) {
+      boolean takes;
+      try {
+        takes = f.when().test(ctx);
+      } catch (RuntimeException | Error e) {
+        // A failure of the handler, settled by the policy; the note names the filter whose
+        // predicate threw (the stack trace alone shows only a lambda).
+        e.addSuppressed(new BrookException("thrown by the predicate of filter " + (i + 1) + " of subscription '"
+            + p.id + "'"));
+        throw e;
+      }
+      if (!takes) {
         continue;
       }
       Object payload;

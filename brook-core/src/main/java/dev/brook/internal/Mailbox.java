@@ -57,6 +57,8 @@ final class Mailbox {
   /** Consumers no longer wait for room: the subscription is stopping (see {@link #endRoomWaits}). */
   private volatile boolean roomWaitsEnded;
   private volatile boolean closed;
+  /** Set by {@link #pauseCurrent}: workers take nothing more until the drain (which ends this mailbox). */
+  private volatile boolean paused;
   /** Workers the drain interrupted at the graceful deadline; their messages go back to Redis. */
   private final Set<Thread> interruptedByStop = ConcurrentHashMap.newKeySet();
   /** The mailbox whose worker the current thread is, or null: how a handler's thread is recognised. */
@@ -169,6 +171,19 @@ final class Mailbox {
    * Gives back the room the current worker's messages hold, before they are settled: the handler is
    * done with them (a pull subscription's caller is). No-op off a worker or when nothing is held.
    */
+  /**
+   * The handler on this thread asked its own subscription to stop, and the stop must wait for
+   * another change of the id: until that stop drains this mailbox, its workers take no more
+   * messages (they stay buffered and go back to Redis in order with the drain), so nothing is
+   * handled after the handler asked to stop. Worker thread only; no-op elsewhere.
+   */
+  static void pauseCurrent() {
+    Mailbox box = CURRENT.get();
+    if (box != null) {
+      box.paused = true;
+    }
+  }
+
   static void freeHeldRoom() {
     Mailbox box = CURRENT.get();
     if (box != null && box.holdRoomWhileProcessing) {
@@ -228,7 +243,7 @@ final class Mailbox {
   }
 
   private void maybeStartWorker() {
-    while (true) {
+    while (!paused) {
       int r = running.get();
       if (r >= concurrency || queue.isEmpty()) return;
       if (running.compareAndSet(r, r + 1)) {
@@ -265,7 +280,7 @@ final class Mailbox {
       workers.remove(self);
       running.decrementAndGet();
       // A message may have been queued after our last poll but before running dropped.
-      if (!queue.isEmpty() && !closed) {
+      if (!queue.isEmpty() && !closed && !paused) {
         maybeStartWorker();
       }
       signal(idle);
@@ -273,6 +288,9 @@ final class Mailbox {
   }
 
   private List<Inbound> take() {
+    if (paused) {
+      return List.of();
+    }
     Inbound first = queue.poll();
     if (first == null) {
       return List.of();

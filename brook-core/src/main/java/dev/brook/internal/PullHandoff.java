@@ -112,11 +112,26 @@ final class PullHandoff implements Handler<Object> {
   }
 
   /** The next message, or null (timeout, stopped, closed, interrupted). */
-  @SuppressWarnings("unchecked")
   <T> Message<T> get(Duration timeout) {
+    return take(timeout, false);
+  }
+
+  /**
+   * The next message for {@link #get} ({@code peek} false) or for an iterator's {@code hasNext}
+   * ({@code peek} true: the iterator holds it until its {@code next()}). A {@code get} finding the
+   * previous message still held by an iterator that never handed it out (the caller left the
+   * iterator after {@code hasNext}) takes that one over instead of finishing it, so it is not
+   * acknowledged for nobody.
+   */
+  @SuppressWarnings("unchecked")
+  private <T> Message<T> take(Duration timeout, boolean peek) {
     long deadline = System.nanoTime() + timeout.toNanos();
     lock.lock();
     try {
+      if (out != null && out.peeked && !peek) {
+        out.peeked = false;
+        return (Message<T>) out;
+      }
       if (out != null) {
         // Pulling the next one finishes the previous one (acknowledged by the policy unless settled).
         out.done = true;
@@ -136,6 +151,7 @@ final class PullHandoff implements Handler<Object> {
       }
       Pulled<Object> m = offered.poll();
       m.taken = true;
+      m.peeked = peek;
       if (m.ctx.destination().atLeastOnce() && subscription.ackPolicy() != AckPolicy.ACK_FIRST) {
         out = m;
       }
@@ -195,7 +211,7 @@ final class PullHandoff implements Handler<Object> {
       @Override
       public boolean hasNext() {
         if (next == null && !ended) {
-          next = get(idleTimeout);
+          next = take(idleTimeout, true);
           ended = next == null;
         }
         return next != null;
@@ -203,14 +219,32 @@ final class PullHandoff implements Handler<Object> {
 
       @Override
       public Message<T> next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException("No message came within " + idleTimeout + ", or the subscription stopped.");
+        while (hasNext()) {
+          Message<T> m = next;
+          next = null;
+          if (handOut(m)) {
+            return m;
+          }
+          // A get on another thread took it over since hasNext: look for the next one.
         }
-        Message<T> m = next;
-        next = null;
-        return m;
+        throw new NoSuchElementException("No message came within " + idleTimeout + ", or the subscription stopped.");
       }
     };
+  }
+
+  /** An iterator hands out what its hasNext took: false when a get took it over meanwhile. */
+  private boolean handOut(Message<?> m) {
+    lock.lock();
+    try {
+      Pulled<?> p = (Pulled<?>) m;
+      if (!p.peeked) {
+        return false;
+      }
+      p.peeked = false;
+      return true;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** The caller settled {@code m}: its handler may return (the settlement already happened). */
@@ -245,6 +279,8 @@ final class PullHandoff implements Handler<Object> {
     private boolean taken;
     /** Guarded by the owner's lock: settled by the caller, or finished by the next pull. */
     private boolean done;
+    /** Guarded by the owner's lock: taken by an iterator's hasNext, not yet handed out by its next. */
+    private boolean peeked;
 
     Pulled(T payload, DefaultMessageContext ctx, PullHandoff owner, int run) {
       this.payload = payload;

@@ -206,6 +206,9 @@ final class Registry {
         }
         releaseSlot(subscription.id());
       }
+      // The change runs later: meanwhile this subscription's workers must not handle what it
+      // buffered (a StopConsume would otherwise let the next messages run before the stop).
+      Mailbox.pauseCurrent();
       Thread.ofVirtual().name("brook-stop:" + subscription.id()).start(() -> {
         try {
           lifecycle(subscription.id(), change);

@@ -61,6 +61,8 @@ public final class Settler<T> {
   private final WarnLimit failureWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   private volatile boolean closed;
   private volatile Thread retrying;
+  /** Runs once a batch no longer counts in {@link #outstanding()}; see {@link #afterDone}. */
+  private volatile Runnable afterDone = () -> {};
 
   /**
    * @param what the settlements in words, for log lines ("settlements of list:jobs")
@@ -90,6 +92,16 @@ public final class Settler<T> {
     outstanding.addAndGet(settlements.size());
     queue.addAll(settlements);
     sendNext();
+  }
+
+  /**
+   * Runs {@code listener} (on the I/O thread; must be quick) after each batch is confirmed or
+   * abandoned <em>and</em> no longer counted in {@link #outstanding()}. A consumer waiting for
+   * {@code outstanding()} to fall wakes here: the {@code confirmed} callback runs before the count
+   * falls (so {@link #awaitIdle} returns only after it), and a wake-up there alone would be lost.
+   */
+  public void afterDone(Runnable listener) {
+    this.afterDone = listener;
   }
 
   /** Settlements submitted and not yet confirmed (or abandoned). */
@@ -142,6 +154,11 @@ public final class Settler<T> {
       LOG.error("Bookkeeping after {} failed.", what, e);
     }
     outstanding.addAndGet(-batch.size());
+    try {
+      afterDone.run();
+    } catch (RuntimeException e) {
+      LOG.error("Bookkeeping after {} failed.", what, e);
+    }
     sending.set(false);
     sendNext();
     if (outstanding.get() == 0) {

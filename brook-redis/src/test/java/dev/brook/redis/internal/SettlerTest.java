@@ -34,4 +34,22 @@ class SettlerTest {
         Duration.ofMillis(800));
     settler.close();
   }
+
+  @Test
+  void afterDoneRunsOnceTheBatchNoLongerCountsAsOutstanding() {
+    List<Integer> seen = new CopyOnWriteArrayList<>();
+    List<Integer> inConfirmed = new CopyOnWriteArrayList<>();
+    Settler<String>[] holder = new Settler[1];
+    Settler<String> settler = new Settler<>("settlements of list:jobs", 100, batch -> CompletableFuture.completedFuture(1L),
+        batch -> inConfirmed.add(holder[0].outstanding()), abandoned -> { throw new AssertionError(abandoned); },
+        new ManualTiming());
+    holder[0] = settler;
+    settler.afterDone(() -> seen.add(settler.outstanding()));
+    settler.submit("a");
+    // The confirmed callback runs while the batch still counts (awaitIdle returns after it); a
+    // consumer waiting for the count to fall must be woken after it fell.
+    assertThat(inConfirmed).containsExactly(1);
+    assertThat(seen).containsExactly(0);
+    settler.close();
+  }
 }

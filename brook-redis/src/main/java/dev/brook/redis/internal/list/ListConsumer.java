@@ -157,6 +157,12 @@ final class ListConsumer extends ConsumeLoop {
     this.settler = list.isAtMostOnce() ? null
         : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
             context.timing());
+    if (settler != null) {
+      // Woken when a settlement stops counting as outstanding, not only when it is confirmed (the
+      // count falls after that): with room for one (a pull) each message would otherwise wait up to
+      // the poll interval of the wait for settlements.
+      settler.afterDone(this::wake);
+    }
     this.settlementsFull = () -> settler.outstanding() + backingOff.size() >= capacity;
     this.heartbeat = list.isAtMostOnce() ? null
         : new Heartbeat(connections, context.timing(), list, consumerName, bytes(heartbeatPrefix + consumerName));

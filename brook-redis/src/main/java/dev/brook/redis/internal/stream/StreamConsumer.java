@@ -167,6 +167,12 @@ final class StreamConsumer extends ConsumeLoop {
     this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
         this::confirmed, this::abandoned, context.timing());
     this.retries = new StreamRetries(context.timing(), Backoffs.STREAM_NACK);
+    if (settler != null) {
+      // Woken when a settlement stops counting as outstanding, not only when it is confirmed (the
+      // count falls after that): a consumer waiting for settlements would otherwise wait out the
+      // poll interval of that wait.
+      settler.afterDone(this::wake);
+    }
     this.tooManyUnconfirmed = () -> settler.outstanding() >= MAX_UNCONFIRMED;
   }
 

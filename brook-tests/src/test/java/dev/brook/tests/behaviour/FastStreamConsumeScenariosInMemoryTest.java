@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class FastStreamConsumeScenariosInMemoryTest extends FastStreamConsumeScenariosBehaviour {
+  FastStreamConsumeScenariosInMemoryTest() {
+    super(Backend.memory());
+  }
+}
