@@ -5,8 +5,10 @@ import static dev.brook.redis.Redis.list;
 import static dev.brook.redis.Redis.pattern;
 import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.brook.MessageContext;
+import dev.brook.RemoteHandlerException;
 import dev.brook.Subscription;
 import dev.brook.opentelemetry.BrookTracing;
 import dev.brook.redis.RedisBroker;
@@ -245,6 +247,35 @@ abstract class TracingBehaviour extends Behaviour {
     assertThat(received.getKind()).isEqualTo(SpanKind.CONSUMER);
     assertThat(received.getAttributes().get(AttributeKey.stringKey("messaging.message.conversation_id")))
         .isEqualTo(process.getAttributes().get(AttributeKey.stringKey("messaging.message.conversation_id")));
+  }
+
+  @Test
+  void aFailedRequestIsAnErrorOnBothSides() {
+    RedisBroker broker = traced();
+    broker.subscriber(channel("tr-rpc-fail")).handle(String.class, (String s, MessageContext c) -> {
+      throw new IllegalArgumentException("no " + s);
+    });
+    boolean memory = backend.name().equals("memory");
+    // On Redis the caller gets the error reply; the synchronous test broker rethrows the handler's
+    // exception from the request's publish instead, so the caller never reads the reply there.
+    assertThatThrownBy(() -> broker.request("ping", channel("tr-rpc-fail"), String.class, Duration.ofSeconds(5)))
+        .isInstanceOf(memory ? IllegalArgumentException.class : RemoteHandlerException.class);
+    // request, the responder's process (failed; the message is rejected), its error reply, the requester's reply
+    List<SpanData> all = exactly(memory ? 4 : 5);
+    SpanData request = named(all, "send tr-rpc-fail");
+    SpanData process = named(all, "process tr-rpc-fail");
+    SpanData reply = startingWith(all, "send brook.reply.");
+    childOf(process, request);
+    childOf(named(all, "reject tr-rpc-fail"), process);
+    childOf(reply, process);
+    assertThat(process.getAttributes().get(AttributeKey.stringKey("error.type"))).isEqualTo("java.lang.IllegalArgumentException");
+    assertThat(process.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
+    if (!memory) {
+      SpanData received = startingWith(all, "process brook.reply.");
+      childOf(received, reply);
+      assertThat(received.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
+      assertThat(received.getAttributes().get(AttributeKey.stringKey("error.type"))).isEqualTo(RemoteHandlerException.class.getName());
+    }
   }
 
   @Test
