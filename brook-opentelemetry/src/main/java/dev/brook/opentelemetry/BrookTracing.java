@@ -242,8 +242,11 @@ public final class BrookTracing {
         }
       } else {
         builder.setParent(propagator.extract(Context.root(), ctx.headers(), GETTER))
-            .setAttribute(MESSAGE_ID, ctx.messageId())
-            .setAttribute(BODY_SIZE, (long) ctx.body().length);
+            .setAttribute(MESSAGE_ID, ctx.messageId());
+        byte[] body = ctx.body();
+        if (body != null) {
+          builder.setAttribute(BODY_SIZE, (long) body.length);
+        }
       }
       Span span = builder.startSpan();
       Object result;
