@@ -5,6 +5,7 @@ import dev.brook.Destination;
 import dev.brook.MessageContext;
 import dev.brook.Middleware;
 import dev.brook.PublishCommand;
+import dev.brook.redis.ListDestination;
 import dev.brook.redis.PatternDestination;
 import dev.brook.redis.StreamDestination;
 import dev.brook.spi.Brokers;
@@ -51,8 +52,9 @@ import java.util.concurrent.CompletableFuture;
  * messaging.consumer.group.name} (stream groups), {@code messaging.batch.message_count}. The
  * process span covers the whole processing: decoding, the handler, publishing its result (so those
  * send spans are its children), the reply, and settlement; a failure sets {@code error.type}, the
- * exception event and status ERROR; a rejected message (dead-lettered where the destination keeps
- * dead letters) gets a {@code reject <destination>} child span. A batch handler's span has no
+ * exception event and status ERROR; a rejected message, and one nacked on its last attempt, gets a
+ * {@code reject <destination>} child span ({@code brook.dead_letter.key} names the dead-letter list
+ * or stream where the destination keeps one; elsewhere a rejected message is dropped). A batch handler's span has no
  * parent and links every message's context. The reply to a request makes a {@code process
  * <reply channel>} span on the requester, a child of the responder's reply.
  *
@@ -78,6 +80,7 @@ public final class BrookTracing {
   static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
   static final AttributeKey<String> SUBSCRIPTION = AttributeKey.stringKey("brook.subscription.id");
   static final AttributeKey<String> SETTLEMENT = AttributeKey.stringKey("brook.settlement");
+  static final AttributeKey<String> DEAD_LETTER = AttributeKey.stringKey("brook.dead_letter.key");
 
   private static final TextMapGetter<Map<String, String>> GETTER = new TextMapGetter<>() {
     @Override
@@ -260,8 +263,8 @@ public final class BrookTracing {
         String settlement = Brokers.settlement(ctx);
         if (settlement != null) {
           span.setAttribute(SETTLEMENT, settlement);
-          if (settlement.equals("reject")) {
-            rejected(destination, ctx, failure);
+          if (settlement.equals("reject") || settlement.equals("nack") && lastAttempt(declared, ctx)) {
+            rejected(destination, declared, ctx, failure, settlement);
           }
         }
       } catch (Exception | Error e) {
@@ -273,20 +276,47 @@ public final class BrookTracing {
       return result;
     }
 
-    /** The dead-lettering (or the drop, where the destination keeps no dead letters) of a rejected message. */
-    private void rejected(String destination, MessageContext ctx, Throwable failure) {
+    /**
+     * The dead-lettering of a rejected message, or of one nacked on its last attempt (the transport
+     * dead-letters it then); a rejected message on a destination without dead letters is dropped.
+     */
+    private void rejected(String destination, Destination declared, MessageContext ctx, Throwable failure,
+        String settlement) {
+      String deadLetter = deadLetterKey(declared);
       SpanBuilder builder = tracer.spanBuilder("reject " + destination)
           .setSpanKind(SpanKind.INTERNAL)
           .setAttribute(SYSTEM, "redis")
           .setAttribute(DESTINATION, destination)
           .setAttribute(OPERATION_NAME, "reject")
           .setAttribute(OPERATION_TYPE, "settle")
-          .setAttribute(MESSAGE_ID, ctx.messageId());
+          .setAttribute(MESSAGE_ID, ctx.messageId())
+          .setAttribute(SETTLEMENT, settlement);
+      if (deadLetter != null) {
+        builder.setAttribute(DEAD_LETTER, deadLetter);
+      }
       if (failure != null) {
         builder.setAttribute(ERROR_TYPE, failure.getClass().getName());
       }
       builder.startSpan().end();
     }
+  }
+
+  /** Where the destination's rejected messages go, or null when they are dropped. */
+  private static String deadLetterKey(Destination d) {
+    if (d instanceof ListDestination l) {
+      return l.isAtMostOnce() ? null : l.deadLetterKey();
+    }
+    if (d instanceof StreamDestination s) {
+      return s.atLeastOnce() ? s.deadLetterKey() : null;
+    }
+    return null;
+  }
+
+  /** A nack of this delivery dead-letters the message: its destination counts deliveries and this is the last. */
+  private static boolean lastAttempt(Destination d, MessageContext ctx) {
+    int max = d instanceof ListDestination l && !l.isAtMostOnce() ? l.maxDeliveryCount()
+        : d instanceof StreamDestination s && s.atLeastOnce() ? s.maxDeliveryCount() : 0;
+    return max > 0 && ctx.deliveryCount() >= max;
   }
 
   private static void fail(Span span, Throwable failure) {

@@ -7,6 +7,7 @@ import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.brook.AckPolicy;
 import dev.brook.MessageContext;
 import dev.brook.RemoteHandlerException;
 import dev.brook.Subscription;
@@ -186,7 +187,32 @@ abstract class TracingBehaviour extends Behaviour {
     assertThat(process.getAttributes().get(AttributeKey.stringKey("brook.settlement"))).isEqualTo("reject");
     assertThat(process.getEvents()).singleElement().satisfies(e -> assertThat(e.getName()).isEqualTo("exception"));
     assertThat(reject.getAttributes().get(AttributeKey.stringKey("messaging.operation.type"))).isEqualTo("settle");
+    assertThat(reject.getAttributes().get(AttributeKey.stringKey("brook.dead_letter.key"))).isEqualTo("{tr-jobs}:dlq");
     assertThat(backend.list("{tr-jobs}:dlq")).hasSize(1);
+  }
+
+  @Test
+  void aNackOnTheLastDeliveryIsADeadLetterSpan() {
+    RedisBroker broker = traced();
+    Subscription sub = broker.subscriber(list("tr-doomed").consumer("c").deadLetter().maxDeliveries(2))
+        .ackPolicy(AckPolicy.NACK_ON_ERROR).handle(String.class, (String s, MessageContext c) -> {
+          throw new IllegalStateException("fails on delivery " + c.deliveryCount());
+        });
+    backend.despiteFailures(() -> broker.publish("x", list("tr-doomed")));
+    backend.despiteFailures(() -> backend.pass(Duration.ofMillis(100))); // the nack's back-off
+    eventually().until(() -> backend.list("{tr-doomed}:dlq").size() == 1);
+    List<SpanData> all = exactly(4); // send, two deliveries, the dead letter of the second
+    SpanData send = named(all, "send tr-doomed");
+    List<SpanData> processes = all.stream().filter(s -> s.getName().equals("process tr-doomed")).toList();
+    assertThat(processes).hasSize(2).allSatisfy(p -> {
+      childOf(p, send); // a redelivery carries the same context
+      assertThat(p.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
+      assertThat(p.getAttributes().get(AttributeKey.stringKey("brook.settlement"))).isEqualTo("nack");
+    });
+    SpanData reject = named(all, "reject tr-doomed");
+    assertThat(processes.stream().map(SpanData::getSpanId)).contains(reject.getParentSpanId());
+    assertThat(reject.getAttributes().get(AttributeKey.stringKey("brook.dead_letter.key"))).isEqualTo("{tr-doomed}:dlq");
+    assertThat(sub.metrics().failed()).isEqualTo(2);
   }
 
   @Test
