@@ -236,9 +236,7 @@ abstract class TracingBehaviour extends Behaviour {
       return null;
     });
     sub.stop(); // they wait, so they come as one batch
-    for (int i = 0; i < 3; i++) {
-      broker.publish(i, list("tr-batch"));
-    }
+    broker.publishBatch(List.of(0, 1, 2), list("tr-batch")); // one RPUSH, a send span (and context) per item
     sub.start();
     eventually().until(() -> sizes.stream().mapToInt(Integer::intValue).sum() == 3);
     int batches = sizes.size();
