@@ -67,6 +67,8 @@ public final class BrokerEngine {
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   /** The broker's middlewares; replaced (copy on write) under {@code lock}, read per message. */
   private volatile Middleware[] middlewares = MiddlewareStack.NONE;
+  /** Links around Brook's own consume links (tracing); replaced (copy on write) under {@code lock}, read per message. */
+  private volatile Middleware[] instrumentation = MiddlewareStack.NONE;
   private volatile boolean accessLog = true;
 
   private final Registry registry;
@@ -179,6 +181,43 @@ public final class BrokerEngine {
   /** The broker's middlewares now; the array is never modified (a change replaces it). */
   Middleware[] middlewares() {
     return middlewares;
+  }
+
+  /**
+   * Adds an instrumentation link: its consume scope runs outside Brook's own links (access log,
+   * settlement, result publishing, decoding), first of all, for every subscription's messages from
+   * their next one; its publish scope is not used. Tracing puts a span around a message's whole
+   * processing this way (see {@code dev.brook.spi.Brokers#instrument}).
+   */
+  public void instrument(Middleware link) {
+    Objects.requireNonNull(link, "link");
+    lock.lock();
+    try {
+      Middleware[] now = instrumentation;
+      Middleware[] next = Arrays.copyOf(now, now.length + 1);
+      next[now.length] = link;
+      instrumentation = next;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Removes an instrumentation link (the first one equal to it). */
+  public void removeInstrumentation(Middleware link) {
+    lock.lock();
+    try {
+      List<Middleware> now = new ArrayList<>(List.of(instrumentation));
+      if (now.remove(link)) {
+        instrumentation = now.toArray(Middleware[]::new);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The instrumentation links now (usually none); the array is never modified (a change replaces it). */
+  Middleware[] instrumentation() {
+    return instrumentation;
   }
 
   /**

@@ -223,7 +223,7 @@ final class ConsumePipeline {
   /** {@code payload}: null for a single message (decode decodes it), the decoded items for a batch. */
   private void run(DefaultMessageContext ctx, Object payload) {
     try {
-      ctx.run(consumeStack.with(engine.middlewares()), payload);
+      ctx.run(consumeStack.with(engine.instrumentation(), engine.middlewares()), payload);
     } catch (Throwable t) {
       // Settle catches everything after it; only the access log (or a bug) is before it.
       LOG.error("Subscription '{}' failed on message {} from {} outside its handler.", id,

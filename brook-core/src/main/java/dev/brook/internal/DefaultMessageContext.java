@@ -7,7 +7,7 @@ import dev.brook.MessageContext;
 import dev.brook.Subscription;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The context of one message, or of one batch (then its headers and ids are the first message's
@@ -25,7 +25,8 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   private final Frame frame;
   /** The messages settled together: null for a single message (then just {@link #inbound}). */
   private final List<Inbound> batch;
-  private final AtomicBoolean settled = new AtomicBoolean();
+  /** How the message was settled: 0 not yet, else one of the SETTLED_ codes; set once. */
+  private final AtomicInteger settled = new AtomicInteger();
   private String messageId;
   /** What happened, for the access log: set by the settlement link. Worker thread only. */
   private String outcome;
@@ -124,7 +125,23 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   }
 
   boolean isSettled() {
-    return settled.get();
+    return settled.get() != 0;
+  }
+
+  static final int SETTLED_ACK = 1;
+  static final int SETTLED_NACK = 2;
+  static final int SETTLED_REJECT = 3;
+  static final int SETTLED_RELEASE = 4;
+
+  /** How the message was settled: "ack", "nack", "reject", "release", or null while it is not. */
+  String settlement() {
+    return switch (settled.get()) {
+      case SETTLED_ACK -> "ack";
+      case SETTLED_NACK -> "nack";
+      case SETTLED_REJECT -> "reject";
+      case SETTLED_RELEASE -> "release";
+      default -> null;
+    };
   }
 
   // ---- MessageContext -------------------------------------------------------------------------
@@ -202,7 +219,7 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
 
   @Override
   public void ack() {
-    if (settled.compareAndSet(false, true)) {
+    if (settled.compareAndSet(0, SETTLED_ACK)) {
       if (batch == null) {
         inbound.ack();
       } else if (!batch.isEmpty()) {
@@ -228,7 +245,7 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   }
 
   void nack(String reason) {
-    if (settled.compareAndSet(false, true)) {
+    if (settled.compareAndSet(0, SETTLED_NACK)) {
       if (batch == null) {
         inbound.nack(reason);
       } else {
@@ -245,7 +262,7 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
   }
 
   void reject(String reason, Throwable error) {
-    if (settled.compareAndSet(false, true)) {
+    if (settled.compareAndSet(0, SETTLED_REJECT)) {
       if (batch == null) {
         inbound.reject(reason, error);
       } else {
@@ -258,7 +275,7 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
 
   /** Hands the messages back untouched (interrupted by a stop). */
   void release() {
-    if (settled.compareAndSet(false, true)) {
+    if (settled.compareAndSet(0, SETTLED_RELEASE)) {
       if (batch == null) {
         inbound.release();
       } else {

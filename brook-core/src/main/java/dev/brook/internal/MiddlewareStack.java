@@ -15,7 +15,7 @@ final class MiddlewareStack {
 
   static final Middleware[] NONE = new Middleware[0];
 
-  private record Snapshot(Middleware[] broker, Middleware[] all) {}
+  private record Snapshot(Middleware[] outer, Middleware[] broker, Middleware[] all) {}
 
   private final Middleware[] head;
   private final Middleware[] tail;
@@ -28,15 +28,24 @@ final class MiddlewareStack {
 
   /** Head, then {@code broker} (the engine's current array), then tail. */
   Middleware[] with(Middleware[] broker) {
+    return with(NONE, broker);
+  }
+
+  /**
+   * {@code outer} (the engine's instrumentation, which wraps even Brook's own links), then head,
+   * then {@code broker} (the engine's current array), then tail.
+   */
+  Middleware[] with(Middleware[] outer, Middleware[] broker) {
     Snapshot s = snapshot;
-    if (s != null && s.broker == broker) {
+    if (s != null && s.broker == broker && s.outer == outer) {
       return s.all;
     }
-    Middleware[] all = new Middleware[head.length + broker.length + tail.length];
-    System.arraycopy(head, 0, all, 0, head.length);
-    System.arraycopy(broker, 0, all, head.length, broker.length);
-    System.arraycopy(tail, 0, all, head.length + broker.length, tail.length);
-    snapshot = new Snapshot(broker, all);
+    Middleware[] all = new Middleware[outer.length + head.length + broker.length + tail.length];
+    System.arraycopy(outer, 0, all, 0, outer.length);
+    System.arraycopy(head, 0, all, outer.length, head.length);
+    System.arraycopy(broker, 0, all, outer.length + head.length, broker.length);
+    System.arraycopy(tail, 0, all, outer.length + head.length + broker.length, tail.length);
+    snapshot = new Snapshot(outer, broker, all);
     return all;
   }
 

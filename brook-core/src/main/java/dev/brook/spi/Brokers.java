@@ -111,6 +111,39 @@ public final class Brokers {
     return Optional.of(transport.describe(replies));
   }
 
+  /**
+   * Adds an instrumentation link to the broker until the returned handle is closed: a middleware
+   * whose consume scope runs around a message's whole processing, outside Brook's own links (the
+   * access log, settlement, publishing the result, decoding), first for every subscription's
+   * messages from their next one. So what it makes current on the worker thread (a tracing span)
+   * is current while the result is published, replies are sent and the message is settled. It
+   * never sees an exception ({@link dev.brook.AckPolicy settlement} catches them): after {@code
+   * proceed()} it reads {@link #failure} and {@link #settlement}. Its publish scope is not used
+   * (register a broker middleware for that), and it does not run on replies to requests. For
+   * observability modules (brook-opentelemetry), not for applications; without any the per-message
+   * cost is one more volatile read.
+   */
+  public static AutoCloseable instrument(Broker broker, Middleware link) {
+    var engine = base(broker).engine();
+    engine.instrument(link);
+    return () -> engine.removeInstrumentation(link);
+  }
+
+  /**
+   * How Brook settled the message of an instrumentation link's chain: {@code "ack"}, {@code
+   * "nack"}, {@code "reject"} (dead-lettered where the destination keeps dead letters), {@code
+   * "release"} (given back at a stop), or null (not settled: Pub/Sub, {@code SkipMessage}, {@code
+   * MANUAL} without a settlement).
+   */
+  public static String settlement(dev.brook.MessageContext context) {
+    return dev.brook.internal.Instrumentation.settlement(Objects.requireNonNull(context, "context"));
+  }
+
+  /** The exception the message of an instrumentation link's chain failed with (handler, decoding, validation), or null. */
+  public static Throwable failure(dev.brook.MessageContext context) {
+    return dev.brook.internal.Instrumentation.failure(Objects.requireNonNull(context, "context"));
+  }
+
   private static BrokerBase base(Broker broker) {
     Objects.requireNonNull(broker, "broker");
     if (broker instanceof BrokerBase b) {
