@@ -75,7 +75,7 @@ public final class PubSub {
     try {
       StatefulRedisPubSubConnection<byte[], byte[]> connection = connections.connectPubSub();
       PubSubHub created = new PubSubHub(connection, connections.masked(), context.options().maxMessageSize(),
-          context.timing());
+          context.timing(), () -> connections.isClosed() ? connections.closedError() : null);
       connections.adopt(connection, created); // closes it and throws when the transport closed meanwhile
       hub = created;
       attempt.complete(created);

@@ -47,6 +47,8 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
   private final String server;
   private final int maxMessageSize;
   private final Timing timing;
+  /** The transport's "broker is closed" error, or null while it is open. */
+  private final java.util.function.Supplier<RuntimeException> closedError;
   private final ConcurrentHashMap<String, Route> channels = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Route> patterns = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
@@ -69,8 +71,10 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
   private long downtimeNanos;
   private long estimatedLost;
 
-  PubSubHub(StatefulRedisPubSubConnection<byte[], byte[]> connection, String server, int maxMessageSize, Timing timing) {
+  PubSubHub(StatefulRedisPubSubConnection<byte[], byte[]> connection, String server, int maxMessageSize, Timing timing,
+      java.util.function.Supplier<RuntimeException> closedError) {
     this.connection = connection;
+    this.closedError = closedError;
     this.server = server;
     this.maxMessageSize = maxMessageSize;
     this.timing = timing;
@@ -243,7 +247,13 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     }
   }
 
-  private BrookException subscribeFailure(String command, String name, RuntimeException e) {
+  private RuntimeException subscribeFailure(String command, String name, RuntimeException e) {
+    RuntimeException closed = closedError.get();
+    if (closed != null) {
+      // A start racing the broker's close: say that, not which command the closing connection cut off.
+      closed.initCause(e);
+      return closed;
+    }
     return new BrookException(command + name + " failed on " + server + ": " + e.getMessage()
         + ". Check that Redis is reachable; the subscription was not started.", e);
   }
