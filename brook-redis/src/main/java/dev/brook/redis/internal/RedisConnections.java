@@ -177,7 +177,7 @@ public final class RedisConnections {
     }
     StatefulRedisConnection<byte[], byte[]> opened;
     try {
-      opened = newClient.connect(ByteArrayCodec.INSTANCE, uri);
+      opened = connectCommandConnection(newClient);
     } catch (RuntimeException e) {
       if (closed) {
         throw closedError(); // close() shut the client down under this connect, and released it
@@ -270,6 +270,16 @@ public final class RedisConnections {
       Thread.currentThread().interrupt();
       throw new BrookException("Interrupted while waiting for the connection to " + masked + ".", e);
     }
+  }
+
+  /** Whether a connection of this transport was lost and is not back yet (for health). */
+  public boolean reconnecting() {
+    return disconnectLogged && !closed;
+  }
+
+  /** Whether {@link #connect()} has succeeded. */
+  public boolean isConnected() {
+    return connected;
   }
 
   /** The shared command connection; null before {@link #connect()}. */
@@ -460,6 +470,30 @@ public final class RedisConnections {
     } catch (Exception e) {
       LOG.debug("Flushing the command connection to {} before closing failed", masked, e);
     }
+  }
+
+  private StatefulRedisConnection<byte[], byte[]> connectCommandConnection(RedisClient client) {
+    try {
+      return client.connect(ByteArrayCodec.INSTANCE, uri);
+    } catch (RuntimeException first) {
+      if (!handshakeRace(first) || closed) {
+        throw first;
+      }
+      // Lettuce lost the channel before its handshake handler was in place (seen under heavy load):
+      // that says nothing about the server, so one more attempt tells what the server really answers.
+      LOG.debug("Connecting to {} failed before the handshake began; trying once more", masked, first);
+      return client.connect(ByteArrayCodec.INSTANCE, uri);
+    }
+  }
+
+  /** Whether a connect failed in Lettuce's own set-up ("RedisHandshakeHandler not registered"), not at the server. */
+  private static boolean handshakeRace(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (String.valueOf(t.getMessage()).contains("HandshakeHandler not registered")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A failed connect as a {@link BrookException} naming the server, the reason and the fix. */
