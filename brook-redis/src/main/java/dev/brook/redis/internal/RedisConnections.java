@@ -272,6 +272,16 @@ public final class RedisConnections {
     }
   }
 
+  /** Whether a connection of this transport was lost and is not back yet (for health). */
+  public boolean reconnecting() {
+    return disconnectLogged && !closed;
+  }
+
+  /** Whether {@link #connect()} has succeeded. */
+  public boolean isConnected() {
+    return connected;
+  }
+
   /** The shared command connection; null before {@link #connect()}. */
   public StatefulRedisConnection<byte[], byte[]> commandConnection() {
     return connection;
