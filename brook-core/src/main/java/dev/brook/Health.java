@@ -20,7 +20,8 @@ import java.util.Objects;
  *       handlers are stuck (every one of its {@code concurrency} workers is busy and the oldest has
  *       been busy longer than {@link Options#stuckAfter()}), its consume loop has not polled the
  *       server for longer than {@code stuckAfter}, or its stream lag is above {@link
- *       Options#maxLag()};
+ *       Options#maxLag()} (pull subscriptions, whose handler and loop wait for callers by
+ *       design, are never stuck);
  *   <li>{@link Status#UP} otherwise.
  * </ul>
  *

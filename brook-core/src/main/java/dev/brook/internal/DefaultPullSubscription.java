@@ -80,7 +80,7 @@ final class DefaultPullSubscription<T> extends DefaultSubscription implements Pu
     return "Pull" + super.toString();
   }
 
-  /** Its handler waits for callers of get/messages: busy for long is normal, not stuck. */
+  /** Its handler (and so its consume loop) waits for callers of get/messages: waiting long is normal, not stuck. */
   @Override
   boolean mayLookStuck() {
     return false;

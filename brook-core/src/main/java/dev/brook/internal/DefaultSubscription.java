@@ -208,7 +208,10 @@ class DefaultSubscription implements Subscription {
     return counters.snapshot();
   }
 
-  /** Whether handlers busy for long mean a stuck subscription; a pull subscription's wait for callers. */
+  /**
+   * Whether handlers busy for long, or a consume loop waiting long for room, mean a stuck
+   * subscription; not for a pull subscription, whose handler and loop wait for callers by design.
+   */
   boolean mayLookStuck() {
     return true;
   }
@@ -247,7 +250,7 @@ class DefaultSubscription implements Subscription {
       problem = "subscription '" + id + "': all " + concurrency + " of its handler(s) have been busy for "
           + oldest.toMillis() + " ms (stuckAfter " + options.stuckAfter().toMillis() + " ms): a handler may be stuck, "
           + "and nothing else of it runs. Look at its thread dump (threads 'brook-sub:" + id + "').";
-    } else if (lastPoll > 0 && nowMillis - lastPoll > options.stuckAfter().toMillis()) {
+    } else if (mayLookStuck() && lastPoll > 0 && nowMillis - lastPoll > options.stuckAfter().toMillis()) {
       problem = "subscription '" + id + "': its consume loop has not read from the server for "
           + (nowMillis - lastPoll) + " ms (stuckAfter " + options.stuckAfter().toMillis() + " ms): its buffer is full "
           + "(handlers slower than arrivals) or the loop is blocked.";

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.brook.Health;
 import dev.brook.Health.Status;
+import dev.brook.PullSubscription;
 import dev.brook.Subscription;
 import dev.brook.redis.Backlog;
 import dev.brook.redis.RedisBroker;
@@ -105,6 +106,41 @@ abstract class HealthBehaviour extends Behaviour {
     }
     eventually().until(() -> broker.health(options).status() == Status.UP);
     assertThat(broker.health(options).subscription("stuck").busyWorkers()).isZero();
+  }
+
+  @Test
+  void pullSubscriptionWaitingForItsCallerIsNotStuck() throws Exception {
+    RedisBroker broker = started();
+    PullSubscription<String> jobs = broker.subscriber(list("h-pull").consumer("c")).id("pulled").pull(String.class);
+    Health.Options options = Health.Options.DEFAULT.withStuckAfter(Duration.ofMillis(200));
+    Thread publisher = inBackground(() -> broker.publish("a", list("h-pull")));
+    try {
+      // The message waits for a caller of get(): its handler is busy, by design.
+      eventually().until(() -> broker.health(options).subscription("pulled").busyWorkers() == 1);
+      Thread.sleep(300);
+      Health health = broker.health(options);
+      assertThat(health.subscription("pulled").oldestBusy()).isGreaterThan(Duration.ofMillis(200));
+      assertThat(health.status()).isEqualTo(Status.UP);
+      assertThat(jobs.get(Duration.ofSeconds(5)).payload()).isEqualTo("a");
+    } finally {
+      join(publisher);
+    }
+  }
+
+  @Test
+  void brokerStopDegradesEverySubscription_startMakesItUpAgain() {
+    RedisBroker broker = started();
+    broker.subscriber(list("h-a")).id("a").handle(String.class, (s, ctx) -> null);
+    broker.subscriber(channel("h-b")).id("b").handle(String.class, (s, ctx) -> null);
+    broker.start();
+    broker.stop();
+    Health health = broker.health();
+    assertThat(health.status()).isEqualTo(Status.DEGRADED);
+    assertThat(health.problems()).containsExactly(
+        "subscription 'a' is STOPPED: it consumes nothing until started again",
+        "subscription 'b' is STOPPED: it consumes nothing until started again");
+    broker.start();
+    assertThat(broker.health().status()).isEqualTo(Status.UP);
   }
 
   @Test
