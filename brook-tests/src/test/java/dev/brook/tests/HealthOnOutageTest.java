@@ -3,6 +3,7 @@ package dev.brook.tests;
 import static dev.brook.redis.Redis.list;
 import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.brook.Health;
 import dev.brook.Health.Status;
@@ -22,8 +23,8 @@ class HealthOnOutageTest {
   @Test
   void downWhileTheServerIsGone_upOnceItIsBack() throws Exception {
     try (RedisServer server = RedisServer.start(); TestResources resources = new TestResources()) {
-      RedisBroker broker = resources.broker(server.url(), b -> {});
-      broker.subscriber(list("o-jobs")).id("jobs").handle(String.class, (s, ctx) -> null);
+      RedisBroker broker = resources.broker(server.url(), b -> b.commandTimeout(Duration.ofSeconds(1)));
+      dev.brook.Subscription jobs = broker.subscriber(list("o-jobs")).id("jobs").handle(String.class, (s, ctx) -> null);
       broker.subscriber(stream("o-events").group("g")).id("events").handle(String.class, (s, ctx) -> null);
       broker.start();
       assertThat(broker.health().status()).isEqualTo(Status.UP);
@@ -39,6 +40,9 @@ class HealthOnOutageTest {
       assertThat(down.problems().get(0)).startsWith(server.url() + " did not answer a PING within 300 ms");
       assertThat(down.subscription("events").lag()).as("not asked while down").isEqualTo(-1);
       Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> broker.health(quick).server().reconnecting());
+      assertThatThrownBy(() -> broker.backlog(jobs)).isInstanceOf(dev.brook.BrookException.class)
+          .hasMessageStartingWith("Cannot read the backlog of subscription 'jobs' (list:o-jobs) from " + server.url() + ": ")
+          .hasMessageEndingWith(". Check that Redis is reachable (broker.health()).");
 
       server.restart();
       Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> broker.health(quick).status() == Status.UP);

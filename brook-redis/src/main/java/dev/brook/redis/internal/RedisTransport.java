@@ -101,7 +101,16 @@ public final class RedisTransport implements Transport, Backlogs {
   @Override
   public dev.brook.redis.Backlog backlog(Destination destination, String subscriptionId) {
     kinds.of(destination, "tell the backlog of");
-    return RedisBacklogs.of(connections, consumerNames, destination, subscriptionId);
+    try {
+      return RedisBacklogs.of(connections, consumerNames, destination, subscriptionId);
+    } catch (dev.brook.BrookException | IllegalStateException e) {
+      throw e; // already names the server (unreachable at connect, or closed)
+    } catch (RuntimeException e) {
+      Throwable t = RedisErrors.translate(e);
+      throw new dev.brook.BrookException("Cannot read the backlog of subscription '" + subscriptionId + "' ("
+          + destination.key() + ") from " + connections.masked() + ": " + (t.getMessage() != null ? t.getMessage() : t)
+          + ". Check that Redis is reachable (broker.health()).", e);
+    }
   }
 
   /** Replies travel on a Pub/Sub channel of this name. */
