@@ -176,6 +176,20 @@ public interface Broker extends AutoCloseable {
    */
   boolean ping(Duration timeout);
 
+  /**
+   * The broker's health with {@link Health.Options#DEFAULT} thresholds (a PING within 1 s, stuck
+   * after 60 s, a stream lag of 10,000): UP, DEGRADED or DOWN with the details behind it; see
+   * {@link Health} for the rules. For readiness and liveness checks: never throws, also on a closed
+   * broker (DOWN); a broker that has not connected yet connects for the check. Blocks about one
+   * round trip to the server, plus one per running stream-group subscription (its lag), and at
+   * most about the timeout (or the connect timeout, for the first check of a broker that never
+   * connected) when the server does not answer.
+   */
+  Health health();
+
+  /** The broker's health with these thresholds; see {@link #health()}. */
+  Health health(Health.Options options);
+
   /** Closes every subscription concurrently under one graceful deadline, then every resource. Idempotent. */
   @Override
   void close();

@@ -77,6 +77,17 @@ class CliEndToEndIT {
   }
 
   @Test
+  void health_fromTheJar_exitsZeroWhenUp_andThreeWhenDown(RedisServer redis) throws Exception {
+    Result up = Processes.run(COMMAND, brook("health", "--url", redis.url(), "--json"));
+    assertThat(up.code()).as(up.err()).isZero();
+    assertThat(up.out()).startsWith("{\"status\":\"UP\",");
+
+    Result down = Processes.run(COMMAND, brook("health", "--url", "redis://127.0.0.1:1", "--timeout", "300ms"));
+    assertThat(down.code()).as(down.err()).isEqualTo(3);
+    assertThat(down.out()).startsWith("DOWN  redis://127.0.0.1:1  not reachable");
+  }
+
+  @Test
   void docsGen_fromTheJar_passesTheOfficialSchema_andDocsServeServesAFile(@TempDir Path dir) throws Exception {
     Result json = Processes.run(COMMAND, brook("docs", "gen", "--classpath", TEST_CLASSES, "dev.brook.cli.testapp.DocsService"));
     assertThat(json.code()).as(json.err()).isZero();

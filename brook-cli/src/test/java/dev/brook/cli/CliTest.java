@@ -44,7 +44,7 @@ class CliTest {
 
   @Test
   void help_onEveryCommand() {
-    for (String[] command : new String[][] {{}, {"run"}, {"publish"}, {"docs"}, {"docs", "gen"}, {"docs", "serve"}}) {
+    for (String[] command : new String[][] {{}, {"run"}, {"publish"}, {"docs"}, {"docs", "gen"}, {"docs", "serve"}, {"health"}}) {
       String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(command), java.util.stream.Stream.of("--help"))
           .toArray(String[]::new);
       Run run = brook(args);
@@ -70,7 +70,7 @@ class CliTest {
 
     Run noCommand = brook();
     assertThat(noCommand.code()).isEqualTo(2);
-    assertThat(noCommand.errLines()).containsExactly("brook: Missing a command: run, publish or docs (see 'brook --help')");
+    assertThat(noCommand.errLines()).containsExactly("brook: Missing a command: run, publish, docs or health (see 'brook --help')");
 
     Run notJson = brook("publish", "--channel", "orders", "{id: 1");
     assertThat(notJson.code()).isEqualTo(2);
@@ -234,5 +234,48 @@ class CliTest {
       assertThat(silence.errLines()).containsExactly("brook publish: No reply from channel:nobody-here within 300 ms (Redis at "
           + redis.url() + "). Check that a service subscribes there and replies, or wait longer with --timeout.");
     }
+  }
+
+  @Test
+  void health_urlOnly_upWithTheRoundTrip_orDownWithExitCode3(RedisServer redis) {
+    Run up = brook("health", "--url", redis.url());
+    assertThat(up.code()).isZero();
+    assertThat(up.out()).startsWith("UP  " + redis.url() + "  reachable, round trip ").endsWith(" ms\n");
+    assertThat(up.err()).isEmpty();
+
+    Run json = brook("health", "--url", redis.url(), "--json");
+    assertThat(json.code()).isZero();
+    assertThat(json.out()).startsWith("{\"status\":\"UP\",\"server\":{\"name\":\"" + redis.url()
+        + "\",\"reachable\":true,\"roundTripMillis\":").endsWith("},\"subscriptions\":[],\"problems\":[]}\n");
+
+    Run down = brook("health", "--url", "redis://app:hunter2@127.0.0.1:1", "--timeout", "300ms");
+    assertThat(down.code()).isEqualTo(3);
+    assertThat(down.out()).startsWith("DOWN  redis://app:****@127.0.0.1:1  not reachable\n").doesNotContain("hunter2");
+  }
+
+  @Test
+  void health_ofAService_printsEachSubscriptionsBacklog_withoutStartingIt(RedisServer redis) {
+    redis.command("XGROUP", "CREATE", "cli-events", "g", "$", "MKSTREAM");
+    for (int i = 0; i < 3; i++) {
+      redis.command("XADD", "cli-events", "*", "__data__", "e" + i);
+    }
+    redis.command("RPUSH", "cli-jobs", "a", "b");
+    redis.command("RPUSH", "{cli-jobs}:dlq", "dead");
+
+    Run run = brook("health", "dev.brook.cli.testapp.JobService", "--url", redis.url(), "--json");
+    assertThat(run.code()).isZero();
+    assertThat(run.out()).contains("\"subscriptions\":[{\"id\":\"events\",\"destination\":\"stream:cli-events/g/w1\","
+        + "\"length\":3,\"lag\":3,\"pending\":0,\"consumerPending\":0,\"processing\":-1,\"deadLetters\":0},"
+        + "{\"id\":\"jobs\",\"destination\":\"list:cli-jobs\",\"length\":2,\"lag\":-1,\"pending\":-1,"
+        + "\"consumerPending\":-1,\"processing\":0,\"deadLetters\":1}],\"problems\":[]}");
+    // Nothing was consumed.
+    assertThat(redis.command("LLEN", "cli-jobs")).isEqualTo(2L);
+
+    Run lagging = brook("health", "dev.brook.cli.testapp.JobService", "--url", redis.url(), "--max-lag", "2");
+    assertThat(lagging.code()).isZero();
+    assertThat(lagging.out()).startsWith("DEGRADED  " + redis.url() + "  reachable")
+        .contains("  - subscription 'events': its group lags 3 entries behind the stream (max-lag 2)\n")
+        .contains("  events  stream:cli-events/g/w1  length 3  lag 3  pending 0  consumer pending 0  dead letters 0\n")
+        .contains("  jobs  list:cli-jobs  length 2  processing 0  dead letters 1\n");
   }
 }

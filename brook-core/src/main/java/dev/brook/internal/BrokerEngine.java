@@ -563,6 +563,55 @@ public final class BrokerEngine {
     }
   }
 
+  /** See {@code Broker.health}: the transport's server check, then each subscription's. Never throws. */
+  public dev.brook.Health health(dev.brook.Health.Options options) {
+    Objects.requireNonNull(options, "options");
+    java.time.Instant checkedAt = java.time.Instant.now();
+    Transport t = transport;
+    if (isClosed()) {
+      return new dev.brook.Health(dev.brook.Health.Status.DOWN, checkedAt,
+          new dev.brook.Health.Server(t.describe(), false, null, false), List.of(),
+          List.of("the broker is closed"));
+    }
+    dev.brook.Health.Server server;
+    try {
+      server = t.health(options.timeout());
+    } catch (RuntimeException e) {
+      LOG.debug("Health check of {} failed", t.describe(), e);
+      server = new dev.brook.Health.Server(t.describe(), false, null, false);
+    }
+    List<dev.brook.Health.SubscriptionHealth> subs = new ArrayList<>();
+    List<String> problems = new ArrayList<>();
+    dev.brook.Health.Status status = dev.brook.Health.Status.UP;
+    if (!server.reachable()) {
+      status = dev.brook.Health.Status.DOWN;
+      problems.add(server.name() + " did not answer a PING within " + options.timeout().toMillis() + " ms"
+          + (server.reconnecting() ? " (reconnecting)" : ""));
+    } else if (server.reconnecting()) {
+      status = dev.brook.Health.Status.DEGRADED;
+      problems.add("a connection to " + server.name() + " is lost and being reconnected");
+    }
+    long nowNanos = System.nanoTime();
+    long nowMillis = System.currentTimeMillis();
+    List<Subscription> all = new ArrayList<>(subscriptions());
+    all.sort(java.util.Comparator.comparing(Subscription::id));
+    for (Subscription s : all) {
+      if (s instanceof DefaultSubscription d) {
+        dev.brook.Health.SubscriptionHealth h = d.health(nowNanos, nowMillis, options, server.reachable());
+        subs.add(h);
+        if (h.problem() != null) {
+          problems.add(h.problem());
+          status = status.and(h.status());
+        }
+      }
+    }
+    if (isClosed()) {
+      status = dev.brook.Health.Status.DOWN;
+      problems.add(0, "the broker is closed");
+    }
+    return new dev.brook.Health(status, checkedAt, server, subs, problems);
+  }
+
   /** Asks the transport in use for a PING; see {@code Broker.ping}. */
   public boolean ping(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");

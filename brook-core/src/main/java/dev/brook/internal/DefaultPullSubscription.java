@@ -79,4 +79,10 @@ final class DefaultPullSubscription<T> extends DefaultSubscription implements Pu
   public String toString() {
     return "Pull" + super.toString();
   }
+
+  /** Its handler (and so its consume loop) waits for callers of get/messages: waiting long is normal, not stuck. */
+  @Override
+  boolean mayLookStuck() {
+    return false;
+  }
 }

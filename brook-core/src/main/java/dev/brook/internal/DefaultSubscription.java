@@ -208,6 +208,61 @@ class DefaultSubscription implements Subscription {
     return counters.snapshot();
   }
 
+  /**
+   * Whether handlers busy for long, or a consume loop waiting long for room, mean a stuck
+   * subscription; not for a pull subscription, whose handler and loop wait for callers by design.
+   */
+  boolean mayLookStuck() {
+    return true;
+  }
+
+  /**
+   * This subscription's part of {@code Broker.health()}; see {@link dev.brook.Health} for the rules.
+   *
+   * @param reachable whether the server answered the check's PING (the lag is asked only then)
+   */
+  dev.brook.Health.SubscriptionHealth health(long nowNanos, long nowMillis, dev.brook.Health.Options options,
+      boolean reachable) {
+    State s = state;
+    Mailbox box = mailbox;
+    Transport.Consumer c = consumer;
+    int busy = 0;
+    java.time.Duration oldest = java.time.Duration.ZERO;
+    if (box != null) {
+      long[] b = box.busy(nowNanos);
+      busy = (int) b[0];
+      oldest = java.time.Duration.ofNanos(b[1]);
+    }
+    long lastPoll = s == State.RUNNING && c != null ? c.lastPoll() : 0L;
+    long lag = -1;
+    if (reachable && s == State.RUNNING) {
+      try {
+        lag = engine.transport().lag(destination, id).orElse(-1);
+      } catch (RuntimeException e) {
+        LOG.debug("Health: the lag of subscription '{}' is unknown", id, e);
+      }
+    }
+    String problem = null;
+    if (s != State.RUNNING) {
+      problem = "subscription '" + id + "' is " + s + ": it consumes nothing" + (s == State.REGISTERED
+          ? " until the broker (or the subscription) starts" : " until started again");
+    } else if (mayLookStuck() && busy >= concurrency && oldest.compareTo(options.stuckAfter()) > 0) {
+      problem = "subscription '" + id + "': all " + concurrency + " of its handler(s) have been busy for "
+          + oldest.toMillis() + " ms (stuckAfter " + options.stuckAfter().toMillis() + " ms): a handler may be stuck, "
+          + "and nothing else of it runs. Look at its thread dump (threads 'brook-sub:" + id + "').";
+    } else if (mayLookStuck() && lastPoll > 0 && nowMillis - lastPoll > options.stuckAfter().toMillis()) {
+      problem = "subscription '" + id + "': its consume loop has not read from the server for "
+          + (nowMillis - lastPoll) + " ms (stuckAfter " + options.stuckAfter().toMillis() + " ms): its buffer is full "
+          + "(handlers slower than arrivals) or the loop is blocked.";
+    } else if (lag > options.maxLag()) {
+      problem = "subscription '" + id + "': its group lags " + lag + " entries behind the stream (maxLag "
+          + options.maxLag() + "): consumers are slower than producers.";
+    }
+    return new dev.brook.Health.SubscriptionHealth(id, destination.key(), s,
+        problem == null ? dev.brook.Health.Status.UP : dev.brook.Health.Status.DEGRADED,
+        lastPoll > 0 ? java.time.Instant.ofEpochMilli(lastPoll) : null, busy, concurrency, oldest, lag, problem);
+  }
+
   /** Worker threads alive now; 0 when stopped. For leak tests. */
   int liveWorkers() {
     Mailbox box = mailbox;

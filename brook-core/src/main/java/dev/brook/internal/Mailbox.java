@@ -45,7 +45,8 @@ final class Mailbox {
   private final ConcurrentLinkedQueue<Inbound> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger size = new AtomicInteger();
   private final AtomicInteger running = new AtomicInteger();
-  private final Set<Thread> workers = ConcurrentHashMap.newKeySet();
+  /** Live workers and since when each is busy with its current messages (for health: a stuck handler). */
+  private final ConcurrentHashMap<Thread, Busy> workers = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition idle = lock.newCondition();
   private final Condition room = lock.newCondition();
@@ -255,7 +256,8 @@ final class Mailbox {
 
   private void work() {
     Thread self = Thread.currentThread();
-    workers.add(self);
+    Busy busy = new Busy();
+    workers.put(self, busy);
     CURRENT.set(this);
     try {
       while (true) {
@@ -263,6 +265,9 @@ final class Mailbox {
         if (batch.isEmpty()) {
           break;
         }
+        // One clock read and one volatile write per batch: what health() needs to see a handler
+        // that never returns. Not reset after the batch: the worker takes the next one at once or ends.
+        busy.since = System.nanoTime();
         try {
           process.accept(batch);
         } finally {
@@ -361,7 +366,7 @@ final class Mailbox {
       giveUp(m);
     }
     if (!finished) {
-      for (Thread t : workers) {
+      for (Thread t : workers.keySet()) {
         if (t != Thread.currentThread()) {
           interruptedByStop.add(t);
           t.interrupt();
@@ -407,7 +412,7 @@ final class Mailbox {
 
   private boolean awaitIdle(long deadlineNanos) {
     // A handler that stops its own subscription must not wait for itself.
-    int self = workers.contains(Thread.currentThread()) ? 1 : 0;
+    int self = workers.containsKey(Thread.currentThread()) ? 1 : 0;
     lock.lock();
     try {
       while (running.get() > self || !queue.isEmpty()) {
@@ -428,7 +433,7 @@ final class Mailbox {
 
   /** Waits until the running workers have ended (starting none), or the deadline. */
   private void awaitWorkers(long deadlineNanos) {
-    int self = workers.contains(Thread.currentThread()) ? 1 : 0;
+    int self = workers.containsKey(Thread.currentThread()) ? 1 : 0;
     lock.lock();
     try {
       while (running.get() > self) {
@@ -450,5 +455,27 @@ final class Mailbox {
   /** Worker threads alive now. */
   int liveWorkers() {
     return workers.size();
+  }
+
+  /** Since when a worker is busy with its current messages (System.nanoTime), 0 before its first. */
+  private static final class Busy {
+    volatile long since;
+  }
+
+  /**
+   * For health: {@code [workers busy now, nanoseconds the longest-running one has been busy]}. A
+   * snapshot, racy by nature: a worker that just finished may still count for a moment.
+   */
+  long[] busy(long nowNanos) {
+    long count = 0;
+    long oldest = 0;
+    for (Busy b : workers.values()) {
+      long since = b.since;
+      if (since != 0) {
+        count++;
+        oldest = Math.max(oldest, nowNanos - since);
+      }
+    }
+    return new long[] {count, oldest};
   }
 }

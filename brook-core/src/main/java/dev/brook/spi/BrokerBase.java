@@ -215,6 +215,16 @@ public abstract class BrokerBase implements Broker {
     return engine.ping(timeout);
   }
 
+  @Override
+  public final dev.brook.Health health() {
+    return engine.health(dev.brook.Health.Options.DEFAULT);
+  }
+
+  @Override
+  public final dev.brook.Health health(dev.brook.Health.Options options) {
+    return engine.health(options);
+  }
+
   /** Whether {@link #close()} has begun. */
 
   protected final boolean isClosed() {

@@ -53,6 +53,15 @@ public final class Brokers {
   }
 
   /**
+   * The transport the broker runs on now: its own, or the one {@link #runOn} put in its place (a
+   * test broker's in-memory Redis). How a broker's server-specific figures (a Redis broker's
+   * backlog) reach the transport that holds them.
+   */
+  public static Transport transport(Broker broker) {
+    return base(broker).engine().transport();
+  }
+
+  /**
    * The transport the broker was built with (its real one, also while {@link #runOn} runs it on
    * another): what a test broker that records a real broker wraps.
    */

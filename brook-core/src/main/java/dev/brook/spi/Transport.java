@@ -102,6 +102,29 @@ public interface Transport {
     return true;
   }
 
+  /**
+   * The server's part of {@code Broker.health()}: whether it answers a PING within {@code timeout},
+   * how long that took, and whether a connection is being re-established. A transport that has not
+   * connected yet may connect for the check. Never throws; may be called from any thread. The
+   * default times {@link #ping} and never reports reconnecting.
+   */
+  default dev.brook.Health.Server health(java.time.Duration timeout) {
+    long start = System.nanoTime();
+    boolean reachable = ping(timeout);
+    return new dev.brook.Health.Server(describe(), reachable,
+        reachable ? java.time.Duration.ofNanos(System.nanoTime() - start) : null, false);
+  }
+
+  /**
+   * For {@code Broker.health()}: how many entries of the destination the subscription's consumer
+   * group has not read yet (a Redis stream group's {@code lag}); empty (the default) when the
+   * destination has no such figure or the server cannot tell. Asks the server: called only when it
+   * answered the health check's PING. May throw; the health check then reports the lag unknown.
+   */
+  default java.util.OptionalLong lag(Destination destination, String subscriptionId) {
+    return java.util.OptionalLong.empty();
+  }
+
   /** The server in text for messages and logs, with any password masked. */
   String describe();
 
@@ -142,6 +165,16 @@ public interface Transport {
      * delivered; releases what must outlive {@link #stop()} until then, such as a heartbeat.
      */
     default void afterDrain() {}
+
+    /**
+     * For {@code Broker.health()}: when this consumer last read from the server, in epoch
+     * milliseconds — the current time while a read is in progress (a blocking read that waits for
+     * messages is polling). 0 (the default) for a consumer the server pushes to, which never polls.
+     * Consumers that poll record it once per read round, never per message.
+     */
+    default long lastPoll() {
+      return 0L;
+    }
   }
 
   /**

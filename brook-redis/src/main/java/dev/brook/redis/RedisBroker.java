@@ -82,6 +82,35 @@ public final class RedisBroker extends BrokerBase {
     return transport.pubSubMetrics();
   }
 
+  /**
+   * What waits in Redis for this subscription of this broker: list length, processing list, stream
+   * lag, pending entries of the group and of the subscription's consumer, dead letters; see {@link
+   * Backlog} for each figure. Asks Redis with a few commands on the command connection (connecting
+   * first if the broker never did), so a subscription need not run: a stopped or not yet started
+   * one shows what waits for it. On a test broker, the same figures from the in-memory Redis.
+   *
+   * @throws IllegalArgumentException when the subscription is not this broker's
+   * @throws dev.brook.BrookException when Redis cannot be reached
+   * @throws IllegalStateException when the broker is closed
+   */
+  public Backlog backlog(dev.brook.Subscription subscription) {
+    Objects.requireNonNull(subscription, "subscription");
+    if (isClosed()) {
+      throw new IllegalStateException("Cannot tell the backlog of subscription '" + subscription.id() + "': broker "
+          + url + " is closed.");
+    }
+    dev.brook.Subscription live = dev.brook.spi.Brokers.live(subscription);
+    if (subscription(live.id()) != live) {
+      throw new IllegalArgumentException("Subscription '" + subscription.id() + "' is not registered on " + this
+          + "; ask the broker it was registered on.");
+    }
+    dev.brook.spi.Transport t = dev.brook.spi.Brokers.transport(this);
+    if (!(t instanceof dev.brook.redis.internal.Backlogs backlogs)) {
+      throw new UnsupportedOperationException("The transport " + t.describe() + " cannot tell a backlog.");
+    }
+    return backlogs.backlog(live.destination(), live.id());
+  }
+
   @Override
   public String toString() {
     return "RedisBroker[" + url + (isClosed() ? ", closed" : "") + "]";

@@ -43,6 +43,9 @@ public abstract class ConsumeLoop implements Transport.Consumer {
   private volatile boolean waiting;
   private Thread thread;
   private boolean failureLogged;
+  /** For health: when the last round ended (epoch ms), and whether one is reading now. Written once per round. */
+  private volatile long lastPoll;
+  private volatile boolean polling;
 
   protected ConsumeLoop(Logger log, Timing timing, Delay backoff, String what) {
     this.log = log;
@@ -85,6 +88,12 @@ public abstract class ConsumeLoop implements Transport.Consumer {
     thread = null;
   }
 
+  /** The current time while a round reads, else when the last one ended; 0 before the first (see {@link Transport.Consumer#lastPoll}). */
+  @Override
+  public long lastPoll() {
+    return polling ? System.currentTimeMillis() : lastPoll;
+  }
+
   /** Runs once on the loop's thread before the first round. */
   protected void beforeRounds() {}
 
@@ -118,6 +127,7 @@ public abstract class ConsumeLoop implements Transport.Consumer {
   }
 
   private void run() {
+    lastPoll = System.currentTimeMillis();
     beforeRounds();
     long attempt = 0;
     while (running) {
@@ -129,7 +139,13 @@ public abstract class ConsumeLoop implements Transport.Consumer {
           rescan = false;
           rescanned();
         }
-        round();
+        polling = true;
+        try {
+          round();
+        } finally {
+          polling = false;
+          lastPoll = System.currentTimeMillis();
+        }
         if (failureLogged) {
           failureLogged = false;
           log.info("Reading {} works again.", what);

@@ -31,7 +31,7 @@ import java.util.concurrent.CompletableFuture;
  * timeouts, lost replies) are described where they are handled: {@link RedisConnections}, {@link
  * RedisProducer} and the consumers.
  */
-public final class RedisTransport implements Transport {
+public final class RedisTransport implements Transport, Backlogs {
 
   private final RedisConnections connections;
   /** Names of this broker's List and Stream consumers in Redis; released by close. */
@@ -67,6 +67,50 @@ public final class RedisTransport implements Transport {
   @Override
   public boolean ping(java.time.Duration timeout) {
     return connections.ping(timeout);
+  }
+
+  /**
+   * Connects first when the broker never did (so a health check before {@code start()} tells
+   * whether Redis is reachable), then times a PING on the command connection.
+   */
+  @Override
+  public dev.brook.Health.Server health(java.time.Duration timeout) {
+    if (!connections.isConnected()) {
+      try {
+        connections.connect();
+      } catch (RuntimeException e) {
+        return new dev.brook.Health.Server(connections.masked(), false, null, connections.reconnecting());
+      }
+    }
+    long start = System.nanoTime();
+    boolean reachable = connections.ping(timeout);
+    return new dev.brook.Health.Server(connections.masked(), reachable,
+        reachable ? java.time.Duration.ofNanos(System.nanoTime() - start) : null, connections.reconnecting());
+  }
+
+  /** A stream group's lag (XINFO GROUPS); empty for other destinations or when Redis cannot tell. */
+  @Override
+  public java.util.OptionalLong lag(Destination destination, String subscriptionId) {
+    if (!(destination instanceof dev.brook.redis.StreamDestination s) || s.groupName() == null) {
+      return java.util.OptionalLong.empty();
+    }
+    long lag = RedisBacklogs.of(connections, consumerNames, destination, subscriptionId).lag();
+    return lag < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(lag);
+  }
+
+  @Override
+  public dev.brook.redis.Backlog backlog(Destination destination, String subscriptionId) {
+    kinds.of(destination, "tell the backlog of");
+    try {
+      return RedisBacklogs.of(connections, consumerNames, destination, subscriptionId);
+    } catch (dev.brook.BrookException | IllegalStateException e) {
+      throw e; // already names the server (unreachable at connect, or closed)
+    } catch (RuntimeException e) {
+      Throwable t = RedisErrors.translate(e);
+      throw new dev.brook.BrookException("Cannot read the backlog of subscription '" + subscriptionId + "' ("
+          + destination.key() + ") from " + connections.masked() + ": " + (t.getMessage() != null ? t.getMessage() : t)
+          + ". Check that Redis is reachable (broker.health()).", e);
+    }
   }
 
   /** Replies travel on a Pub/Sub channel of this name. */

@@ -35,7 +35,7 @@ import java.util.function.BooleanSupplier;
  * <p>Thread-safe. Time moves only with {@link #advance(Duration)}. One in-memory Redis per instance,
  * unless made {@linkplain #MemoryTransport(MemoryTransport) sharing} another's.
  */
-public final class MemoryTransport implements Transport {
+public final class MemoryTransport implements Transport, dev.brook.redis.internal.Backlogs {
 
   private final MemoryRedis redis;
   private final PubSubModel pubSub;
@@ -89,6 +89,29 @@ public final class MemoryTransport implements Transport {
   @Override
   public boolean ping(Duration timeout) {
     return true;
+  }
+
+  /** As {@code RedisBroker.backlog} on Redis, from the models. */
+  @Override
+  public dev.brook.redis.Backlog backlog(Destination destination, String subscriptionId) {
+    kinds.of(destination, "tell the backlog of");
+    if (destination instanceof dev.brook.redis.ListDestination list) {
+      return lists.backlog(list, subscriptionId);
+    }
+    if (destination instanceof dev.brook.redis.StreamDestination stream) {
+      return streams.backlog(stream, subscriptionId);
+    }
+    return new dev.brook.redis.Backlog(subscriptionId, destination.key(), -1, -1, -1, -1, -1, -1);
+  }
+
+  /** A stream group's lag in the model, as on Redis. */
+  @Override
+  public java.util.OptionalLong lag(Destination destination, String subscriptionId) {
+    if (destination instanceof dev.brook.redis.StreamDestination stream && stream.groupName() != null) {
+      long lag = streams.backlog(stream, subscriptionId).lag();
+      return lag < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(lag);
+    }
+    return java.util.OptionalLong.empty();
   }
 
   /** Replies travel on a channel, as on Redis; they do not count as messages in flight. */

@@ -30,7 +30,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Thread-safe. It owns nothing: {@link #close()} does nothing, the broker closes its transport.
  */
-public final class RecordingTransport implements Transport {
+public final class RecordingTransport implements Transport, dev.brook.redis.internal.Backlogs {
 
   private final Transport real;
   private final ReentrantLock lock = new ReentrantLock();
@@ -106,6 +106,25 @@ public final class RecordingTransport implements Transport {
   @Override
   public boolean ping(java.time.Duration timeout) {
     return real.ping(timeout);
+  }
+
+  @Override
+  public dev.brook.Health.Server health(java.time.Duration timeout) {
+    return real.health(timeout);
+  }
+
+  @Override
+  public java.util.OptionalLong lag(Destination destination, String subscriptionId) {
+    return real.lag(destination, subscriptionId);
+  }
+
+  /** The real transport's backlog (a Redis transport's). */
+  @Override
+  public dev.brook.redis.Backlog backlog(Destination destination, String subscriptionId) {
+    if (real instanceof dev.brook.redis.internal.Backlogs b) {
+      return b.backlog(destination, subscriptionId);
+    }
+    throw new UnsupportedOperationException("The transport " + real.describe() + " cannot tell a backlog.");
   }
 
   @Override

@@ -133,6 +133,22 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
     return redis.lockedGet(() -> List.copyOf(lists.getOrDefault(key, new LinkedList<>())));
   }
 
+  /** LLEN key: 0 for a missing key. */
+  public long length(String key) {
+    return redis.lockedGet(() -> {
+      LinkedList<byte[]> items = lists.get(key);
+      return items == null ? 0L : (long) items.size();
+    });
+  }
+
+  /** The figures of {@code RedisBroker.backlog} for a subscription of this list, as {@code RedisBacklogs} reads them. */
+  public dev.brook.redis.Backlog backlog(ListDestination list, String subscriptionId) {
+    long processing = list.isAtMostOnce() ? -1 : length(Keys.derived(list.name(), "processing:"
+        + MemoryRedis.consumerName(list.consumerName(), list.key(), subscriptionId)));
+    long dead = list.deadLetterKey() == null ? -1 : length(list.deadLetterKey());
+    return new dev.brook.redis.Backlog(subscriptionId, list.key(), length(list.name()), -1, -1, -1, processing, dead);
+  }
+
   @Override
   public boolean holds(String key) {
     LinkedList<byte[]> list = lists.get(key);

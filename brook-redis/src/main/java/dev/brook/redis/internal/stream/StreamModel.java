@@ -135,6 +135,39 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
     });
   }
 
+  /**
+   * The figures of {@code RedisBroker.backlog} for a subscription of this stream, as {@code
+   * RedisBacklogs} reads them from Redis: XLEN; for a group its lag (entries after the group's last
+   * delivered id: Redis 7's entries-read count when nothing was deleted), pending entries, this
+   * consumer's pending entries, and XLEN of the dead-letter stream.
+   */
+  public dev.brook.redis.Backlog backlog(StreamDestination stream, String subscriptionId) {
+    return redis.lockedGet(() -> {
+      MemoryStream s = streams.get(stream.name());
+      long length = s == null ? 0 : s.entries.size();
+      if (stream.groupName() == null) {
+        return new dev.brook.redis.Backlog(subscriptionId, stream.key(), length, -1, -1, -1, -1, -1);
+      }
+      MemoryStream.Group g = s == null ? null : s.groups.get(stream.groupName());
+      long lag = -1;
+      long pending = 0;
+      long mine = 0;
+      if (g != null) {
+        lag = s.entries.tailMap(g.lastDelivered, false).size();
+        pending = g.pel.size();
+        String consumer = MemoryRedis.consumerName(stream.consumerName(), stream.key(), subscriptionId);
+        for (MemoryStream.Pending p : g.pel.values()) {
+          if (p.consumer.equals(consumer)) {
+            mine++;
+          }
+        }
+      }
+      MemoryStream dead = streams.get(stream.deadLetterKey());
+      return new dev.brook.redis.Backlog(subscriptionId, stream.key(), length, lag, pending, mine, -1,
+          dead == null ? 0 : dead.entries.size());
+    });
+  }
+
   /** A stream exists from its first XADD or group on. */
   @Override
   public boolean holds(String key) {

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class HealthInMemoryTest extends HealthBehaviour {
+  HealthInMemoryTest() {
+    super(Backend.memory());
+  }
+}
