@@ -26,4 +26,13 @@ public interface SubscriptionMetrics {
    * during a stop (at-most-once destinations only).
    */
   long dropped();
+
+  /**
+   * Messages rejected, by the ack policy after a failure, as undecodable, or by the handler: moved to
+   * the dead letter on destinations that keep one (Lists, Streams; the dead-lettered count), dropped
+   * on channels. A batch counts each of its messages.
+   */
+  default long rejected() {
+    return 0;
+  }
 }
