@@ -29,8 +29,9 @@ public interface SubscriptionMetrics {
 
   /**
    * Messages rejected, by the ack policy after a failure, as undecodable, or by the handler: moved to
-   * the dead letter on destinations that keep one (Lists, Streams; the dead-lettered count), dropped
-   * on channels. A batch counts each of its messages.
+   * the destination's dead letter when it has one (the dead-lettered count), else dropped. A batch
+   * counts each of its messages. A message that the destination dead-letters itself because its
+   * deliveries ran out ({@code maxDeliveries}) after nacks is not counted here.
    */
   default long rejected() {
     return 0;

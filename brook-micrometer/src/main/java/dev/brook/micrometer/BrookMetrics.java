@@ -61,7 +61,7 @@ public final class BrookMetrics implements AutoCloseable {
   public static final String DECODE_ERRORS = "brook.subscription.decode.errors";
   /** Function counter: messages dropped by a full buffer or a stop (at-most-once destinations). */
   public static final String DROPPED = "brook.subscription.dropped";
-  /** Function counter: messages rejected: dead-lettered on Lists and Streams, dropped on channels. */
+  /** Function counter: messages rejected: to the destination's dead letter when it has one, else dropped. */
   public static final String REJECTED = "brook.subscription.rejected";
   /** Counter: messages delivered again (delivery count above 1: after a nack, a crash or a reclaim). */
   public static final String REDELIVERED = "brook.subscription.redelivered";
@@ -200,7 +200,7 @@ public final class BrookMetrics implements AutoCloseable {
     subscriptionCounter(FAILED, "Messages whose handler threw", tags, id, SubscriptionMetrics::failed);
     subscriptionCounter(DECODE_ERRORS, "Messages that could not be decoded", tags, id, SubscriptionMetrics::decodeErrors);
     subscriptionCounter(DROPPED, "Messages dropped by a full buffer or a stop", tags, id, SubscriptionMetrics::dropped);
-    subscriptionCounter(REJECTED, "Messages rejected (dead-lettered on Lists and Streams)", tags, id,
+    subscriptionCounter(REJECTED, "Messages rejected (dead-lettered where the destination has a dead letter)", tags, id,
         SubscriptionMetrics::rejected);
     MeterRegistry registry = scheme.registry;
     Counter redelivered = scheme.track(Counter.builder(REDELIVERED).description("Messages delivered again")
