@@ -3,12 +3,14 @@ package dev.brook.micrometer;
 import static dev.brook.redis.Redis.channel;
 import static dev.brook.redis.Redis.list;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.brook.NackMessage;
 import dev.brook.Subscription;
 import dev.brook.redis.RedisBroker;
 import dev.brook.testing.RedisServer;
+import dev.brook.testing.TestRedisBroker;
 import dev.brook.testing.WithRedisServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -95,6 +97,35 @@ class BrookMetricsTest {
       System.gc();
       return ref.get() == null;
     });
+  }
+
+  @Test
+  void countsTheSameInTheInMemoryTestBroker() {
+    Subscription orders = broker.subscriber(channel("orders")).handle(Workload.Order.class, (o, ctx) -> {
+      if (o.id() < 0) {
+        throw new IllegalStateException("negative");
+      }
+      return null;
+    });
+    try (BrookMetrics metrics = BrookMetrics.bind(broker, registry);
+        TestRedisBroker test = TestRedisBroker.of(broker)) {
+      broker.publish(new Workload.Order(1), channel("orders"));
+      broker.publish(new Workload.Order(2), channel("orders"));
+      assertThatThrownBy(() -> broker.publish(new Workload.Order(-1), channel("orders")))
+          .isInstanceOf(IllegalStateException.class);
+      Scrape s = Scrape.parse(registry.scrape());
+      String consumed = "messaging_client_consumed_messages_total";
+      assertThat(s.value(consumed, "messaging_destination_name", "orders", "error_type", "none")).isEqualTo(2);
+      assertThat(s.value(consumed, "messaging_destination_name", "orders",
+          "error_type", "java.lang.IllegalStateException")).isEqualTo(1);
+      // The test broker's synchronous publish fails with the handler's exception: so does its send meter.
+      assertThat(s.value("messaging_client_sent_messages_total", "messaging_destination_name", "orders",
+          "error_type", "none")).isEqualTo(2);
+      assertThat(s.value("messaging_client_sent_messages_total", "messaging_destination_name", "orders",
+          "error_type", "java.lang.IllegalStateException")).isEqualTo(1);
+      assertThat(s.value("brook_subscription_failed_total", "messaging_destination_subscription_name", orders.id()))
+          .isEqualTo(1);
+    }
   }
 
   @Test

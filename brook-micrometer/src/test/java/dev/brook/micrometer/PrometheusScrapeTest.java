@@ -89,6 +89,7 @@ class PrometheusScrapeTest {
       assertThat(s.value("brook_pubsub_received_total")).isEqualTo(OK + FAILED + DECODE_ERRORS + 2);
       assertThat(s.value("brook_pubsub_disconnects_total")).isZero();
       assertThat(s.value("brook_pubsub_estimated_lost_total")).isZero();
+      assertThat(s.value("brook_pubsub_downtime_seconds_total")).isZero();
     }
   }
 
