@@ -24,7 +24,7 @@ import java.util.function.ToDoubleFunction;
  * the messages it sends, named by the OpenTelemetry semantic conventions for messaging (or, with {@link
  * Builder#fastStreamNames()}, by FastStream's Prometheus middleware), and Brook's own counters —
  * handlers in flight, received, handled, failed, decode errors, dropped, rejected (dead-lettered),
- * redelivered, request timeouts and late replies, Pub/Sub connection losses. docs/observability.md
+ * redelivered, request timeouts and late replies, connection losses (reconnects), Pub/Sub gaps. docs/observability.md
  * lists every meter, its tags and when to alert on it.
  *
  * <pre>{@code
@@ -75,6 +75,8 @@ public final class BrookMetrics implements AutoCloseable {
   public static final String REQUESTS_TIMEOUTS = "brook.requests.timeouts";
   /** Function counter: replies that arrived after their request had given up (or twice). */
   public static final String REQUESTS_LATE_REPLIES = "brook.requests.late.replies";
+  /** Function counter: times one of the broker's Redis connections was lost (each reconnects). */
+  public static final String CONNECTION_LOSSES = "brook.redis.connection.losses";
   /** Function counter: messages the shared Pub/Sub connection received. */
   public static final String PUBSUB_RECEIVED = "brook.pubsub.received";
   /** Function counter: times the Pub/Sub connection was lost and came back (reconnects). */
@@ -238,6 +240,9 @@ public final class BrookMetrics implements AutoCloseable {
     scheme.track(FunctionCounter.builder(REQUESTS_LATE_REPLIES, broker, b -> b.requestMetrics().lateReplies())
         .description("Replies that matched no waiting request").tags(tags).register(registry));
     if (broker instanceof RedisBroker redis) {
+      scheme.track(FunctionCounter.builder(CONNECTION_LOSSES, redis, RedisBroker::connectionLosses)
+          .description("Times one of the broker's Redis connections was lost (each reconnects)").tags(tags)
+          .register(registry));
       pubSub(PUBSUB_RECEIVED, "Messages the shared Pub/Sub connection received", redis, tags, PubSubMetrics::received, null);
       pubSub(PUBSUB_DISCONNECTS, "Times the Pub/Sub connection was lost and came back", redis, tags,
           PubSubMetrics::disconnects, null);

@@ -24,11 +24,13 @@ import org.junit.jupiter.api.Test;
 @WithRedisServer
 class BrookMetricsTest {
 
+  private RedisServer redis;
   private RedisBroker broker;
   private PrometheusMeterRegistry registry;
 
   @BeforeEach
   void open(RedisServer redis) {
+    this.redis = redis;
     broker = RedisBroker.create(redis.url());
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   }
@@ -125,6 +127,31 @@ class BrookMetricsTest {
           "error_type", "java.lang.IllegalStateException")).isEqualTo(1);
       assertThat(s.value("brook_subscription_failed_total", "messaging_destination_subscription_name", orders.id()))
           .isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aLostPubSubConnectionIsOneConnectionLossAndOneGap() {
+    java.util.List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    broker.subscriber(channel("news")).handle(String.class, (s, ctx) -> {
+      received.add(s);
+      return null;
+    });
+    try (BrookMetrics metrics = BrookMetrics.bind(broker, registry)) {
+      broker.start();
+      broker.publish("before", channel("news"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> received.contains("before"));
+      redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+      await().atMost(Duration.ofSeconds(10)).until(() -> broker.pubSubMetrics().disconnects() == 1);
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+        broker.publish("after", channel("news"));
+        return received.contains("after");
+      });
+      Scrape s = Scrape.parse(registry.scrape());
+      assertThat(s.value("brook_pubsub_disconnects_total")).isEqualTo(1);
+      assertThat(s.value("brook_redis_connection_losses_total")).as("only the Pub/Sub connection").isEqualTo(1);
+      assertThat(s.value("brook_pubsub_downtime_seconds_total")).isPositive();
+      assertThat(s.value("brook_pubsub_received_total")).isEqualTo(received.size());
     }
   }
 
