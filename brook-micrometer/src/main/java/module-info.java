@@ -7,7 +7,7 @@ module dev.brook.micrometer {
   requires transitive dev.brook.redis;
   requires transitive micrometer.core;
   requires transitive micrometer.observation;
-  requires micrometer.commons;
+  requires transitive micrometer.commons;
 
   exports dev.brook.micrometer;
 }

@@ -140,6 +140,9 @@ public final class BrookObservation implements AutoCloseable {
 
   /** The default keys and names of {@value #PROCESS}. */
   public static class ProcessConvention implements ObservationConvention<ProcessContext> {
+    /** The default convention; subclass it to change or add keys. */
+    public ProcessConvention() {}
+
     @Override
     public String getName() {
       return PROCESS;
@@ -173,6 +176,9 @@ public final class BrookObservation implements AutoCloseable {
 
   /** The default keys and names of {@value #SEND}. */
   public static class SendConvention implements ObservationConvention<SendContext> {
+    /** The default convention; subclass it to change or add keys. */
+    public SendConvention() {}
+
     @Override
     public String getName() {
       return SEND;
