@@ -30,6 +30,7 @@ abstract class Scheme {
   final MeterRegistry registry;
   private final Set<Meter> meters = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<String, Sent> sent = new ConcurrentHashMap<>();
+  private volatile boolean closed;
 
   Scheme(MeterRegistry registry) {
     this.registry = registry;
@@ -48,10 +49,14 @@ abstract class Scheme {
   /** Registers nothing itself: remembers a meter the scheme (or the binding) registered, to remove it on close. */
   final <M extends Meter> M track(M meter) {
     meters.add(meter);
+    if (closed) {
+      registry.remove(meter); // made by a message that passed the middleware while the binding closed
+    }
     return meter;
   }
 
   final void removeAll() {
+    closed = true;
     for (Meter m : meters) {
       registry.remove(m);
     }
