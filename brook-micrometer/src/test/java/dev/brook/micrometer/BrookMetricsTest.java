@@ -151,7 +151,7 @@ class BrookMetricsTest {
       assertThat(s.value("brook_pubsub_disconnects_total")).isEqualTo(1);
       assertThat(s.value("brook_redis_connection_losses_total")).as("only the Pub/Sub connection").isEqualTo(1);
       assertThat(s.value("brook_pubsub_downtime_seconds_total")).isPositive();
-      assertThat(s.value("brook_pubsub_received_total")).isEqualTo(received.size());
+      assertThat(s.value("brook_pubsub_received_total")).isEqualTo(broker.pubSubMetrics().received()).isPositive();
     }
   }
 
