@@ -26,4 +26,14 @@ public interface SubscriptionMetrics {
    * during a stop (at-most-once destinations only).
    */
   long dropped();
+
+  /**
+   * Messages rejected, by the ack policy after a failure, as undecodable, or by the handler: moved to
+   * the destination's dead letter when it has one (the dead-lettered count), else dropped. A batch
+   * counts each of its messages. A message that the destination dead-letters itself because its
+   * deliveries ran out ({@code maxDeliveries}) after nacks is not counted here.
+   */
+  default long rejected() {
+    return 0;
+  }
 }

@@ -263,6 +263,7 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
 
   void reject(String reason, Throwable error) {
     if (settled.compareAndSet(0, SETTLED_REJECT)) {
+      pipeline.counters.rejected.add(batch == null ? 1 : batch.size());
       if (batch == null) {
         inbound.reject(reason, error);
       } else {

@@ -42,6 +42,15 @@ public final class Brokers {
   }
 
   /**
+   * Removes a middleware added with {@link Broker#middleware} (the first one equal to it; nothing when
+   * there is none): running subscriptions drop it from their next message. How an extension that
+   * added one (metrics, tracing) releases it when it is closed, so the broker keeps no reference to it.
+   */
+  public static void removeMiddleware(Broker broker, Middleware middleware) {
+    base(broker).engine().removeMiddleware(Objects.requireNonNull(middleware, "middleware"));
+  }
+
+  /**
    * The broker's subscription a handle stands for: what {@code router.subscriber(...).handle(...)}
    * returned resolves to the live subscription it became in the broker of the router's latest
    * include (itself before any include); a broker's own subscription is itself. How a test broker

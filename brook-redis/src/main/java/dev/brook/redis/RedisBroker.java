@@ -111,6 +111,16 @@ public final class RedisBroker extends BrokerBase {
     return backlogs.backlog(live.destination(), live.id());
   }
 
+  /**
+   * How many times one of the broker's connections to Redis — the command connection, the shared
+   * Pub/Sub connection, a List or Stream consumer's own — was lost while open, since the broker was
+   * built. Each one reconnects by itself (and Pub/Sub subscribes again); a growing count means an
+   * unstable network or Redis restarts. Connections Brook closes on purpose are not counted.
+   */
+  public long connectionLosses() {
+    return transport.connectionLosses();
+  }
+
   @Override
   public String toString() {
     return "RedisBroker[" + url + (isClosed() ? ", closed" : "") + "]";

@@ -91,6 +91,8 @@ public final class RedisConnections {
   /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
   private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
   private volatile boolean disconnectLogged;
+  /** Losses of any of the broker's connections (metrics); counted on Lettuce I/O threads. */
+  private final java.util.concurrent.atomic.LongAdder losses = new java.util.concurrent.atomic.LongAdder();
   /** {@link #timer()}: created at first use, shut down by close. */
   private ScheduledThreadPoolExecutor timer;
   private boolean timerStopped;
@@ -575,6 +577,11 @@ public final class RedisConnections {
         + "); use a lower database number in the URL, or raise `databases` in redis.conf.", e);
   }
 
+  /** Times one of the broker's connections (commands, Pub/Sub, a consumer's) dropped while open; each reconnects. */
+  public long losses() {
+    return losses.sum();
+  }
+
   /**
    * One WARN when a connection drops, one INFO when it is back; Lettuce reconnects and
    * resubscribes. Tells the owners of adopted connections about their own connection's losses. Runs
@@ -603,6 +610,7 @@ public final class RedisConnections {
       if (closed || !ours) {
         return;
       }
+      losses.increment();
       if (events != null) {
         events.disconnected();
       }

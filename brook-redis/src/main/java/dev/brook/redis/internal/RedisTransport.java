@@ -208,6 +208,11 @@ public final class RedisTransport implements Transport, Backlogs {
     return pubSub.metrics();
   }
 
+  /** Times one of the broker's connections dropped while open (each reconnects on its own). */
+  public long connectionLosses() {
+    return connections.losses();
+  }
+
   /** Closes the connections (after a flush), the client, its resources and the timer; releases the consumer names. */
   @Override
   public void close() {

@@ -46,6 +46,7 @@ class ApiDumpTest {
     MODULES.put("brook-testing", dev.brook.testing.TestRedisBroker.class);
     MODULES.put("brook-asyncapi", dev.brook.asyncapi.AsyncApi.class);
     MODULES.put("brook-opentelemetry", dev.brook.opentelemetry.BrookTracing.class);
+    MODULES.put("brook-micrometer", dev.brook.micrometer.BrookMetrics.class);
   }
 
   @TestFactory

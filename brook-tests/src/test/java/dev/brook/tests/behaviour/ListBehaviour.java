@@ -70,7 +70,7 @@ abstract class ListBehaviour extends Behaviour {
   void aRejectedItemGoesToTheDeadLetterWithTheError() {
     RedisBroker broker = started();
     Calls<String> ok = new Calls<>();
-    broker.subscriber(list("dl").consumer("c").deadLetter()).handle(String.class, (s, ctx) -> {
+    Subscription sub = broker.subscriber(list("dl").consumer("c").deadLetter()).handle(String.class, (s, ctx) -> {
       if (s.equals("poison")) {
         throw new IllegalArgumentException("cannot handle poison");
       }
@@ -88,6 +88,9 @@ abstract class ListBehaviour extends Behaviour {
     assertThat(dead.header("content-type")).isEqualTo("text/plain");
     eventually().until(() -> backend.list("{dl}:processing:c").isEmpty());
     assertThat(backend.list("dl")).isEmpty();
+    assertThat(sub.metrics().rejected()).as("dead-lettered").isEqualTo(1);
+    assertThat(sub.metrics().failed()).isEqualTo(1);
+    assertThat(sub.metrics().handled()).isEqualTo(1);
   }
 
   @Test
@@ -119,6 +122,7 @@ abstract class ListBehaviour extends Behaviour {
     assertThat(backend.list("{typed}:dlq").get(0).text()).isEqualTo("not json");
     assertThat(sub.metrics().decodeErrors()).isEqualTo(1);
     assertThat(sub.metrics().handled()).isEqualTo(1);
+    assertThat(sub.metrics().rejected()).isEqualTo(1);
     eventually().until(() -> backend.list("{typed}:processing:c").isEmpty());
   }
 
