@@ -69,6 +69,8 @@ final class CommandConnections implements AutoCloseable {
     private final int port;
     private final String password;
     private final ClientResources resources;
+    /** The client's threads, joined by {@link #close()}: a terminated executor's thread may still be running its last lines. */
+    private final java.util.Queue<Thread> started = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final RedisClient client;
     private final RedisURI uri;
     private final RedisURI probeUri;
@@ -85,7 +87,7 @@ final class CommandConnections implements AutoCloseable {
                 .computationThreadPoolSize(1)
                 .commandLatencyRecorder(CommandLatencyRecorder.disabled())
                 .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
-                .threadFactoryProvider(pool -> new DefaultThreadFactory(threads + pool.replace("lettuce-", ""), true))
+                .threadFactoryProvider(pool -> new TrackedThreads(threads + pool.replace("lettuce-", ""), started))
                 .build();
         ClientOptions.Builder options = ClientOptions.builder()
                 .protocolVersion(ProtocolVersion.RESP2)
@@ -226,6 +228,40 @@ final class CommandConnections implements AutoCloseable {
             client.shutdown(0, 2, TimeUnit.SECONDS);
         } finally {
             awaitShutdown(resources.shutdown(0, 2, TimeUnit.SECONDS));
+            joinThreads();
+        }
+    }
+
+    private void joinThreads() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (Thread t; (t = started.poll()) != null; ) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                t.join(Duration.ofNanos(left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Netty's daemon thread factory, remembering what it started. */
+    private static final class TrackedThreads extends DefaultThreadFactory {
+        private final java.util.Queue<Thread> started;
+
+        TrackedThreads(String prefix, java.util.Queue<Thread> started) {
+            super(prefix, true);
+            this.started = started;
+        }
+
+        @Override
+        protected Thread newThread(Runnable r, String name) {
+            Thread t = super.newThread(r, name);
+            started.add(t);
+            return t;
         }
     }
 
