@@ -40,7 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The trace picture of docs/observability-traces.md, from a real run on a private redis-server: a
+ * The trace picture of docs/observability.md, from a real run on a private redis-server: a
  * request to {@code orders} whose handler replies and publishes to a List, whose handler publishes to
  * a Stream group, whose handler fails (the entry is dead-lettered). Asserts the whole trace (one
  * trace id, every span's parent, exact count), exports the spans as JSON lines and draws them as a
