@@ -25,6 +25,14 @@ public interface Destination {
   }
 
   /**
+   * After how many deliveries a nacked message goes to the dead letter (or is dropped) instead of
+   * coming back, for destinations that count deliveries; 0 for those that do not.
+   */
+  default int maxDeliveries() {
+    return 0;
+  }
+
+  /**
    * The named parts of this destination that a handler reads with {@code @Path} or {@code
    * ctx.path(name)} (a pattern's {@code {level}}); empty for most kinds.
    */

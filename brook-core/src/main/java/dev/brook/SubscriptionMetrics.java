@@ -30,8 +30,10 @@ public interface SubscriptionMetrics {
   /**
    * Messages rejected, by the ack policy after a failure, as undecodable, or by the handler: moved to
    * the destination's dead letter when it has one (the dead-lettered count), else dropped. A batch
-   * counts each of its messages. A message that the destination dead-letters itself because its
-   * deliveries ran out ({@code maxDeliveries}) after nacks is not counted here.
+   * counts each of its messages. A nack of a message's last allowed delivery ({@code
+   * maxDeliveries}), which dead-letters it, counts too; an entry a Stream group dead-letters at
+   * read time because earlier consumers left it unsettled {@code maxDeliveries} times does not (no
+   * handler of this subscription saw it).
    */
   default long rejected() {
     return 0;

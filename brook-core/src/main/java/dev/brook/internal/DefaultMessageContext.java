@@ -246,11 +246,31 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
 
   void nack(String reason) {
     if (settled.compareAndSet(0, SETTLED_NACK)) {
+      countExhausted();
       if (batch == null) {
         inbound.nack(reason);
       } else {
         for (Inbound m : batch) {
           m.nack(reason);
+        }
+      }
+    }
+  }
+
+  /** A nack of a message's last allowed delivery dead-letters it: counted with the rejected ones. */
+  private void countExhausted() {
+    int max = destination().maxDeliveries();
+    if (max <= 0) {
+      return;
+    }
+    if (batch == null) {
+      if (inbound.deliveryCount() >= max) {
+        pipeline.counters.rejected.increment();
+      }
+    } else {
+      for (Inbound m : batch) {
+        if (m.deliveryCount() >= max) {
+          pipeline.counters.rejected.increment();
         }
       }
     }

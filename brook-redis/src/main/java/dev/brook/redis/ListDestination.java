@@ -168,6 +168,12 @@ public final class ListDestination implements RedisDestination {
     return heartbeat;
   }
 
+  /** {@inheritDoc} For this destination: {@link #maxDeliveryCount()} when it counts deliveries. */
+  @Override
+  public int maxDeliveries() {
+    return isAtMostOnce() ? 0 : maxDeliveries;
+  }
+
   /** Deliveries after which a nacked item is dead-lettered; see {@link #maxDeliveries(int)}. */
   public int maxDeliveryCount() {
     return maxDeliveries;

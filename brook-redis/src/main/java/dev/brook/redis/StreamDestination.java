@@ -205,6 +205,12 @@ public final class StreamDestination implements RedisDestination {
     return group != null && !noAck;
   }
 
+  /** {@inheritDoc} For this destination: {@link #maxDeliveryCount()} when it counts deliveries. */
+  @Override
+  public int maxDeliveries() {
+    return atLeastOnce() ? maxDeliveries : 0;
+  }
+
   /** The group, or null. */
   public String groupName() {
     return group;

@@ -153,7 +153,8 @@ abstract class ListBehaviour extends Behaviour {
   void anItemNackedOnItsLastDeliveryGoesToTheDeadLetterWithItsCountAndError() {
     RedisBroker broker = started();
     List<Long> deliveries = new CopyOnWriteArrayList<>();
-    broker.subscriber(list("doomed").consumer("c").deadLetter().maxDeliveries(3)).ackPolicy(AckPolicy.NACK_ON_ERROR)
+    Subscription sub = broker.subscriber(list("doomed").consumer("c").deadLetter().maxDeliveries(3))
+        .ackPolicy(AckPolicy.NACK_ON_ERROR)
         .handle(String.class, (s, ctx) -> {
           deliveries.add(ctx.deliveryCount());
           throw new IllegalStateException("fails on delivery " + ctx.deliveryCount());
@@ -168,6 +169,7 @@ abstract class ListBehaviour extends Behaviour {
     assertThat(dead.header("x-error")).isEqualTo("nacked 3 times (maxDeliveries 3); last error: "
         + "java.lang.IllegalStateException: fails on delivery 3");
     assertThat(dead.header("x-delivery-count")).isEqualTo("3");
+    assertThat(sub.metrics().rejected()).as("the exhausted nack counts as dead-lettered").isEqualTo(1);
     assertThat(dead.header("x-original")).isEqualTo("doomed");
     assertThat(dead.header("tenant")).isEqualTo("acme");
     assertThat(dead.headers()).doesNotContainKey("x-deliveries"); // moved back to the queue, it starts afresh

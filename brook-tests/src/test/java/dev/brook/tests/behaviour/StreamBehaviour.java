@@ -76,7 +76,7 @@ abstract class StreamBehaviour extends Behaviour {
     Calls<String> ok = new Calls<>();
     // minIdle far away: a retry must not wait for it (it is for taking over a dead consumer's entries).
     StreamDestination dest = stream("orders").group("g").consumer("c1").minIdle(Duration.ofMinutes(10)).maxDeliveries(3);
-    broker.subscriber(dest).ackPolicy(AckPolicy.NACK_ON_ERROR).handle(String.class, (s, ctx) -> {
+    Subscription sub = broker.subscriber(dest).ackPolicy(AckPolicy.NACK_ON_ERROR).handle(String.class, (s, ctx) -> {
       if (s.equals("poison")) {
         poisonAttempts.incrementAndGet();
         counts.add(ctx.deliveryCount());
@@ -100,6 +100,7 @@ abstract class StreamBehaviour extends Behaviour {
     assertThat(dead.header("x-original")).isEqualTo("orders");
     assertThat(dead.header("x-group")).isEqualTo("g");
     assertThat(dead.header("x-delivery-count")).isEqualTo("3");
+    assertThat(sub.metrics().rejected()).as("the exhausted nack counts as dead-lettered").isEqualTo(1);
     assertThat(dead.header("x-error"))
         .isEqualTo("failed 3 times (maxDeliveries 3); last error: java.lang.IllegalStateException: poison #3");
     eventually().until(() -> backend.pending("orders", "g").isEmpty());
