@@ -121,9 +121,9 @@ final class BacklogGauges {
         if (f != null) {
           f.remove(scheme);
         }
-        f = new Figures(s);
+        f = new Figures(s.destination());
         bySubscription.put(s.id(), f);
-        f.register(scheme);
+        f.register(scheme, s);
       }
       try {
         Backlog b = broker.backlog(s);
@@ -170,17 +170,15 @@ final class BacklogGauges {
   private static final class Figures {
     static final double[] UNKNOWN = {Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN};
 
-    final Subscription subscription;
-    final dev.brook.Destination destination;
+    final dev.brook.Destination destination; // not the subscription: a replaced one must not stay reachable
     final List<Meter> gauges = new ArrayList<>();
     volatile double[] values = UNKNOWN;
 
-    Figures(Subscription s) {
-      this.subscription = s;
-      this.destination = s.destination();
+    Figures(dev.brook.Destination destination) {
+      this.destination = destination;
     }
 
-    void register(Scheme scheme) {
+    void register(Scheme scheme, Subscription subscription) {
       Tags tags = Tags.of("messaging.system", "redis", "messaging.destination.name", Labels.destination(subscription),
           "messaging.destination.subscription.name", subscription.id(),
           "messaging.consumer.group.name", Labels.group(subscription));

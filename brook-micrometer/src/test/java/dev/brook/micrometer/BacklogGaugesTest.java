@@ -117,7 +117,7 @@ class BacklogGaugesTest {
   }
 
   @Test
-  void aFailedRefreshShowsNaNAndTheNextOneRecovers() {
+  void aFailedRefreshShowsNaNAndTheNextOneRecoversAndAClosedSubscriptionLosesItsGauges() {
     Subscription jobs = broker.subscriber(list("bk-f")).id("jobs").handle(String.class, (s, ctx) -> null);
     try (BrookMetrics metrics = bind(false)) {
       broker.start();
@@ -130,6 +130,10 @@ class BacklogGaugesTest {
       redis.command("DEL", "bk-f");
       await().atMost(Duration.ofSeconds(10)).until(() -> gauge(BrookMetrics.LIST_LENGTH, "jobs") == 0);
       assertThat(backlogThreads()).isEqualTo(1);
+
+      // A subscription closed (unregistered) loses its series at the next refresh.
+      jobs.close();
+      await().atMost(Duration.ofSeconds(10)).until(() -> registry.find(BrookMetrics.LIST_LENGTH).gauges().isEmpty());
     }
   }
 
