@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,7 +38,10 @@ import java.util.function.ToDoubleFunction;
  * <p><b>How.</b> Binding adds one broker {@link Middleware} (so every subscription, router and
  * publisher of the broker passes it, from their next message on) and registers Brook's counters as
  * function counters and gauges that read {@link Subscription#metrics()}, {@link
- * Broker#requestMetrics()} and {@link RedisBroker#pubSubMetrics()} when the registry is scraped. A
+ * Broker#requestMetrics()} and {@link RedisBroker#pubSubMetrics()} when the registry is scraped. The
+ * backlog gauges (list length, processing list, stream lag and pending entries, dead letters; {@link
+ * Builder#backlogInterval}) are refreshed from {@link RedisBroker#backlog} by one daemon thread of the
+ * binding every 15 s by default, so a scrape never waits for Redis. A
  * message costs a few counter increments and one timer record; a broker without a binding pays
  * nothing. Replies to the broker's own requests are not counted as processed messages.
  *
@@ -45,8 +49,9 @@ import java.util.function.ToDoubleFunction;
  * ({@code logs.{level}}), never the channel a message came on; a failure with the failure's class; a
  * reply to a request (sent to the requester's own channel) with the destination {@code (temporary)}.
  *
- * <p><b>Lifecycle.</b> {@link #close()} removes the middleware from the broker and every meter this
- * binding registered from the registry; nothing of it stays reachable from either. Bind once per broker
+ * <p><b>Lifecycle.</b> {@link #close()} stops the backlog thread, removes the middleware from the broker
+ * and every meter this binding registered from the registry; nothing of it stays reachable from either.
+ * (Closing the broker first also ends the backlog thread, at its next refresh.) Bind once per broker
  * and registry. Thread-safe.
  */
 public final class BrookMetrics implements AutoCloseable {
@@ -85,11 +90,29 @@ public final class BrookMetrics implements AutoCloseable {
   public static final String PUBSUB_DOWNTIME = "brook.pubsub.downtime";
   /** Function counter: Pub/Sub messages estimated lost while the connection was down. */
   public static final String PUBSUB_ESTIMATED_LOST = "brook.pubsub.estimated.lost";
+  /** Backlog gauge: items waiting in a list subscription's list, not yet taken (LLEN). */
+  public static final String LIST_LENGTH = "brook.list.length";
+  /** Backlog gauge: items a reliable list subscription took and has not settled (its processing list's LLEN). */
+  public static final String LIST_PROCESSING = "brook.list.processing";
+  /** Backlog gauge: entries in a stream subscription's stream (XLEN). */
+  public static final String STREAM_LENGTH = "brook.stream.length";
+  /** Backlog gauge: entries added to the stream and not yet read by the subscription's group (NaN when Redis cannot tell). */
+  public static final String STREAM_LAG = "brook.stream.lag";
+  /** Backlog gauge: entries the group read and has not acknowledged (its pending entries list). */
+  public static final String STREAM_PENDING = "brook.stream.pending";
+  /** Backlog gauge: the group's pending entries held by this subscription's consumer. */
+  public static final String STREAM_CONSUMER_PENDING = "brook.stream.consumer.pending";
+  /** Backlog gauge: messages in the destination's dead letter ({@code {key}:dlq}). */
+  public static final String DEAD_LETTERS = "brook.dead.letters";
+
+  /** The default of {@link Builder#backlogInterval}. */
+  public static final Duration DEFAULT_BACKLOG_INTERVAL = Duration.ofSeconds(15);
 
   private final Broker broker;
   private final Scheme scheme;
   private final MeterMiddleware middleware = new MeterMiddleware();
   private final ConcurrentHashMap<String, SubState> subscriptions = new ConcurrentHashMap<>();
+  private BacklogGauges backlog;
   private volatile boolean closed;
 
   private BrookMetrics(Broker broker, Scheme scheme) {
@@ -112,6 +135,7 @@ public final class BrookMetrics implements AutoCloseable {
     private final MeterRegistry registry;
     private boolean fastStream;
     private String appName = "faststream";
+    private Duration backlogInterval = DEFAULT_BACKLOG_INTERVAL;
 
     private Builder(MeterRegistry registry) {
       this.registry = registry;
@@ -136,6 +160,23 @@ public final class BrookMetrics implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How often the backlog gauges ({@link #LIST_LENGTH}, {@link #STREAM_LAG}, ...) are refreshed from
+     * Redis: default 15 s; {@link Duration#ZERO} turns them off (no gauges, no thread). The figures are read
+     * by one daemon thread of the binding ({@code brook-metrics-backlog}), a few commands per List or
+     * Stream subscription per refresh, never by the scrape; a gauge shows the last refresh's figure. Only a
+     * {@link RedisBroker} has backlog figures.
+     */
+    public Builder backlogInterval(Duration interval) {
+      Objects.requireNonNull(interval, "interval");
+      if (interval.isNegative()) {
+        throw new IllegalArgumentException("backlogInterval must be positive, or zero to turn the backlog gauges off: "
+            + interval);
+      }
+      this.backlogInterval = interval;
+      return this;
+    }
+
     /** Adds the middleware to the broker and registers the broker's meters. */
     public BrookMetrics bindTo(Broker broker) {
       Objects.requireNonNull(broker, "broker");
@@ -146,18 +187,25 @@ public final class BrookMetrics implements AutoCloseable {
         metrics.state(s);
       }
       broker.middleware(metrics.middleware);
+      if (!backlogInterval.isZero() && broker instanceof RedisBroker redis) {
+        metrics.backlog = new BacklogGauges(redis, scheme, backlogInterval);
+        metrics.backlog.start();
+      }
       return metrics;
     }
   }
 
   /** Removes the middleware from the broker and this binding's meters from the registry. Idempotent. */
   @Override
-  public void close() {
+  public synchronized void close() {
     if (closed) {
       return;
     }
     closed = true;
     Brokers.removeMiddleware(broker, middleware);
+    if (backlog != null) {
+      backlog.close();
+    }
     scheme.removeAll();
     subscriptions.clear();
   }

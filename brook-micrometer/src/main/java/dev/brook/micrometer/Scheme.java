@@ -55,6 +55,12 @@ abstract class Scheme {
     return meter;
   }
 
+  /** Removes one meter this scheme tracks (a backlog gauge of a subscription that went away). */
+  final void untrack(Meter meter) {
+    meters.remove(meter);
+    registry.remove(meter);
+  }
+
   final void removeAll() {
     closed = true;
     for (Meter m : meters) {

@@ -83,9 +83,11 @@ class BrookMetricsTest {
     broker.start();
     w.run(broker);
     assertThat(registry.getMeters()).isNotEmpty();
+    assertThat(BacklogGaugesTest.backlogThreads()).as("the backlog refresher").isEqualTo(1);
 
     metrics.close();
     metrics.close(); // idempotent
+    assertThat(BacklogGaugesTest.backlogThreads()).as("the backlog refresher ends with the binding").isZero();
     assertThat(registry.getMeters()).isEmpty();
     assertThat(registry.scrape()).doesNotContain("brook_").doesNotContain("messaging_");
 

@@ -153,7 +153,9 @@ public final class BrookTracing {
         builder.setAttribute(MESSAGE_ID, messageId);
       }
       Span span = builder.startSpan();
-      Map<String, String> headers = new LinkedHashMap<>(command.headers());
+      // Room for traceparent and tracestate: no rehash when the propagator adds them.
+      Map<String, String> headers = LinkedHashMap.newLinkedHashMap(command.headers().size() + 2);
+      headers.putAll(command.headers());
       Context context = parent.with(span);
       propagator.inject(context, headers, SETTER);
       CompletableFuture<Void> sent;
