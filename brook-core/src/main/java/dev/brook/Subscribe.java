@@ -78,6 +78,12 @@ public @interface Subscribe {
   int concurrency() default 1;
 
   /**
+   * True: the method never answers a message's {@code reply_to} (FastStream's {@code no_reply=True});
+   * its result still goes to its {@code @Publish} destinations. See {@link SubscriberBuilder#noReply()}.
+   */
+  boolean noReply() default false;
+
+  /**
    * At most one {@link MessageParser} class (FastStream's {@code parser=}), made once with its
    * no-argument constructor when the object is included; none means the router's or the broker's.
    */

@@ -221,7 +221,7 @@ final class HandlerMethods {
     String id = !s.id().isEmpty() ? s.id() : prefix + className(target.getClass()) + "#" + m.getName();
     return new SubscriptionSpec(id, destination, payloadType, handler, List.copyOf(publishTo), s.concurrency(), ackPolicy,
         0, List.copyOf(routerMiddlewares), check, new Origin(target, m, prefix, List.copyOf(routerMiddlewares)),
-        SubscriptionHooks.of(null, parser, decoder));
+        List.of(), s.noReply(), SubscriptionHooks.of(null, parser, decoder));
   }
 
   private static final Pattern JSHELL_WRAPPER = Pattern.compile("\\$JShell\\$[0-9A-Za-z]+\\$");

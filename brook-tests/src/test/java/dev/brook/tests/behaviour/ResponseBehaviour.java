@@ -120,6 +120,28 @@ abstract class ResponseBehaviour extends Behaviour {
     assertThat(broker.requestMetrics().lateReplies()).isZero();
   }
 
+  /** A service whose method publishes its result but never answers a requester. */
+  static final class QuietService {
+    @dev.brook.Subscribe(channel = "quiet-annotated", noReply = true)
+    @dev.brook.Publish(list = "out-annotated")
+    String handle(String s) {
+      return s + "-done";
+    }
+  }
+
+  @Test
+  void noReplyOnAnAnnotatedMethodNeverAnswersButStillPublishes() {
+    RedisBroker broker = started();
+    broker.include(new QuietService());
+
+    assertThatThrownBy(() -> broker.request("job", channel("quiet-annotated"), String.class, SHORT))
+        .isInstanceOf(RequestTimeoutException.class);
+
+    eventually().until(() -> backend.list("out-annotated").size() == 1);
+    assertThat(backend.list("out-annotated").get(0).text()).isEqualTo("job-done");
+    assertThat(broker.requestMetrics().lateReplies()).isZero();
+  }
+
   @Test
   void withNoReplyAnotherSubscriberAnswersAlone() {
     RedisBroker broker = started();
