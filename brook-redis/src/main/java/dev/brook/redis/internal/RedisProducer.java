@@ -7,8 +7,10 @@ import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.protocol.RedisCommand;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -35,6 +37,43 @@ public final class RedisProducer {
   /** The command connection's async API; publishing never blocks a caller's thread on Redis. */
   public RedisAsyncCommands<byte[], byte[]> commands() {
     return connections.commands();
+  }
+
+  /**
+   * Sends hand-built commands in order on the command connection, in writes of at most half the
+   * request queue: a batch or pipeline larger than {@code requestQueueSize} would otherwise be
+   * refused whole by Lettuce's queue. The next write goes out when the last command of the previous
+   * one completed (whatever its outcome: a pipeline is not a transaction), so order is kept and the
+   * queue never holds more than one write of ours. A write the connection refuses fails its commands
+   * and those not sent yet, each completing with the error.
+   */
+  public void dispatch(List<? extends RedisCommand<byte[], byte[], ?>> commands) {
+    int chunk = Math.max(1, Math.min(1_000, options.requestQueueSize() / 2));
+    dispatchFrom(commands, 0, chunk);
+  }
+
+  private void dispatchFrom(List<? extends RedisCommand<byte[], byte[], ?>> commands, int from, int chunk) {
+    int to = Math.min(commands.size(), from + chunk);
+    if (from >= to) {
+      return;
+    }
+    List<? extends RedisCommand<byte[], byte[], ?>> write = commands.subList(from, to);
+    try {
+      connections.commandConnection().dispatch(write);
+    } catch (RuntimeException e) {
+      for (RedisCommand<byte[], byte[], ?> c : commands.subList(from, commands.size())) {
+        c.completeExceptionally(e);
+      }
+      return;
+    }
+    if (to < commands.size()) {
+      RedisCommand<byte[], byte[], ?> last = write.get(write.size() - 1);
+      if (last instanceof CompletionStage<?> done) {
+        done.whenComplete((ok, error) -> dispatchFrom(commands, to, chunk));
+      } else {
+        dispatchFrom(commands, to, chunk); // not observable: send the rest now
+      }
+    }
   }
 
   /** The command connection itself, for a kind that dispatches hand-built commands in one write. */

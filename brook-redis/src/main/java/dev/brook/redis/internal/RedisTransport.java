@@ -198,7 +198,7 @@ public final class RedisTransport implements Transport, Backlogs {
     }
     alone.forEach(Runnable::run);
     if (!commands.isEmpty()) {
-      connections.commandConnection().dispatch(commands);
+      producer.dispatch(commands); // in writes the request queue can take
     }
     return CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
   }

@@ -56,8 +56,9 @@ public final class StreamKind implements RedisKind<StreamDestination> {
   }
 
   /**
-   * One write for the whole batch: the XADDs are built by hand and dispatched together, rather than
-   * sent (and flushed) one by one through the command API.
+   * Few writes for the whole batch: the XADDs are built by hand and dispatched together ({@link
+   * RedisProducer#dispatch}, in writes the request queue can take), rather than sent (and flushed)
+   * one by one through the command API.
    */
   @Override
   public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
@@ -68,7 +69,7 @@ public final class StreamKind implements RedisKind<StreamDestination> {
       commands.add(command);
       futures[i] = command;
     }
-    producer.connection().dispatch(commands);
+    producer.dispatch(commands);
     return producer.published(stream, CompletableFuture.allOf(futures));
   }
 
