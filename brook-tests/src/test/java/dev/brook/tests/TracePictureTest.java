@@ -80,8 +80,10 @@ class TracePictureTest extends RedisTestBase {
 
     assertThat(broker.request(new Order(7, "book"), channel("orders"), String.class, Duration.ofSeconds(5)))
         .isEqualTo("receipt-7");
+    // nine spans, and no tenth arriving late
     Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> spans.getFinishedSpanItems().size() >= 9);
-    Thread.sleep(200); // nothing more arrives late
+    Awaitility.await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2))
+        .until(() -> spans.getFinishedSpanItems().size() == 9);
     List<SpanData> all = spans.getFinishedSpanItems();
     assertThat(all).hasSize(9);
     assertThat(all.stream().map(SpanData::getTraceId).distinct()).hasSize(1);
