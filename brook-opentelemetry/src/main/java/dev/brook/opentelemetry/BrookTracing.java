@@ -316,8 +316,7 @@ public final class BrookTracing {
 
   /** A nack of this delivery dead-letters the message: its destination counts deliveries and this is the last. */
   private static boolean lastAttempt(Destination d, MessageContext ctx) {
-    int max = d instanceof ListDestination l && !l.isAtMostOnce() ? l.maxDeliveryCount()
-        : d instanceof StreamDestination s && s.atLeastOnce() ? s.maxDeliveryCount() : 0;
+    int max = d.maxDeliveries();
     return max > 0 && ctx.deliveryCount() >= max;
   }
 
