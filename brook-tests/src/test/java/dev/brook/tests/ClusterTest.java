@@ -247,6 +247,55 @@ class ClusterTest {
     }
   }
 
+  // ---- credentials and TLS -----------------------------------------------------------------------
+
+  @Test
+  void tlsAndCredentialsInTheUrlAsForOneRedis(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    dev.brook.testing.TlsCertificates certs = dev.brook.testing.TlsCertificates.generate(dir);
+    try (RedisCluster secure = RedisCluster.builder().masters(3).replicasPerMaster(0).password("s3cret w0rd")
+        .tls(certs).start()) {
+      assertThat(secure.url()).startsWith("rediss-cluster://:s3cret%20w0rd@127.0.0.1:");
+      // An ACL user: a cluster does not share ACLs, so every node gets it.
+      for (RedisServer node : secure.nodes()) {
+        node.command("ACL", "SETUSER", "app", "on", ">app-pass", "~*", "&*", "+@all");
+      }
+      String appUrl = secure.url().replace(":s3cret%20w0rd@", "app:app-pass@");
+      for (String url : List.of(secure.url(), appUrl)) {
+        List<String> names = new ArrayList<>();
+        for (String n : List.of("a", "b", "c", "d", "e", "f", "g", "h")) {
+          if (names.stream().map(secure::masterFor).noneMatch(m -> m == secure.masterFor(n))) {
+            names.add(n);
+          }
+        }
+        try (RedisBroker broker = RedisBroker.builder().url(url).caCertificate(certs.caCertificate()).build()) {
+          Calls<String> onChannel = new Calls<>();
+          broker.subscriber(channel("tls.ch")).handle(String.class, onChannel);
+          List<Calls<String>> onLists = new ArrayList<>();
+          for (String name : names) {
+            Calls<String> c = new Calls<>();
+            onLists.add(c);
+            broker.subscriber(stream(name).group("g")).handle(String.class, c);
+          }
+          broker.start();
+          broker.publish("private", channel("tls.ch"));
+          for (String name : names) {
+            broker.publish("event " + name, stream(name));
+          }
+          assertThat(onChannel.awaitOne().payload()).isEqualTo("private");
+          for (int i = 0; i < names.size(); i++) {
+            assertThat(onLists.get(i).awaitOne().payload()).isEqualTo("event " + names.get(i));
+          }
+        }
+      }
+      String wrong = secure.url().replace(":s3cret%20w0rd@", ":nope@");
+      try (RedisBroker broker = RedisBroker.builder().url(wrong).caCertificate(certs.caCertificate()).build()) {
+        assertThatThrownBy(broker::start).isInstanceOf(BrookException.class)
+            .hasMessageStartingWith("Redis Cluster at " + dev.brook.redis.internal.RedisUrls.mask(wrong) + " rejected the credentials")
+            .hasMessageNotContaining("s3cret").hasMessageNotContaining("nope");
+      }
+    }
+  }
+
   // ---- a node fails ------------------------------------------------------------------------------
 
   @Test

@@ -662,13 +662,13 @@ public final class RedisConnections {
   }
 
   /**
-   * A cluster connect that failed before any node could be used: not a cluster node (cluster support
-   * disabled), or no seed answered. Null for other causes (credentials, TLS), which the single-node
-   * texts describe as well.
+   * A cluster connect that failed before any node could be used: credentials refused, not a cluster
+   * node (cluster support disabled), or no seed answered. Null for a TLS failure, which the
+   * single-node text describes as well.
    */
   private BrookException clusterConnectFailure(RuntimeException e) {
     StringBuilder all = new StringBuilder();
-    boolean refusedCredentials = false;
+    boolean tlsFailed = false;
     java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>(List.of(e));
     while (!todo.isEmpty()) {
@@ -677,9 +677,8 @@ public final class RedisConnections {
         continue;
       }
       all.append(' ').append(t.getMessage());
-      Throwable typed = RedisErrors.translate(t);
-      if (typed instanceof RedisErrors.WrongPass || typed instanceof RedisErrors.NoAuth || t instanceof SSLException) {
-        refusedCredentials = true;
+      if (t instanceof SSLException) {
+        tlsFailed = true; // the TLS text of a single node says what to do
       }
       if (t.getCause() != null) {
         todo.add(t.getCause());
@@ -687,12 +686,22 @@ public final class RedisConnections {
       todo.addAll(List.of(t.getSuppressed()));
     }
     String text = all.toString();
+    if (text.contains("WRONGPASS")) {
+      return new BrookException("Redis Cluster at " + masked + " rejected the credentials (WRONGPASS invalid "
+          + "username-password pair or user is disabled). Check the user and password in the URL: "
+          + "redis-cluster://user:password@host:port,host:port; a cluster does not share ACL users, so every node "
+          + "needs the user.", e);
+    }
+    if (text.contains("NOAUTH")) {
+      return new BrookException("Redis Cluster at " + masked + " requires authentication. Put the user and password "
+          + "in the URL: redis-cluster://user:password@host:port,host:port.", e);
+    }
     if (text.contains("cluster support disabled")) {
       return new BrookException("Redis at " + masked + " is not a Redis Cluster node (it runs with cluster support "
           + "disabled). Use a redis://host:port URL for a single Redis, or list the nodes of your cluster in the "
           + "redis-cluster:// URL.", e);
     }
-    if (refusedCredentials) {
+    if (tlsFailed) {
       return null;
     }
     return new BrookException("No Redis Cluster at " + masked + ": none of the nodes in the URL answered within "
