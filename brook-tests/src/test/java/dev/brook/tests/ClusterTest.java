@@ -215,6 +215,18 @@ class ClusterTest {
   }
 
   @Test
+  void aRedisUrlForAClusterNodeSaysToUseRedisClusterUrl() {
+    String name = namesOnDifferentMasters("m", 2).get(1);
+    RedisServer other = cluster.masters().stream().filter(m -> m != cluster.masterFor(name)).findFirst().orElseThrow();
+    RedisBroker broker = resources.broker(other.url(), b -> {});
+    broker.start();
+    assertThatThrownBy(() -> broker.publish("x", list(name))).isInstanceOf(BrookException.class)
+        .hasMessageStartingWith("Could not publish to list:" + name + ": " + other.url() + " is a node of a Redis Cluster "
+            + "and another node serves that key (MOVED ")
+        .hasMessageEndingWith("Use a redis-cluster://host:port,... URL for a cluster.");
+  }
+
+  @Test
   void malformedClusterUrlsAreRefusedWithTheForm() {
     assertThatThrownBy(() -> RedisBroker.create("redis-cluster://127.0.0.1:7000/2"))
         .isInstanceOf(IllegalArgumentException.class)
@@ -376,6 +388,25 @@ class ClusterTest {
         && onList.payloads().containsAll(sent));
     assertThat(onStream.payloads().stream().filter(p -> p.startsWith("after-")).toList()).isEqualTo(sent);
     assertThat(onList.payloads().stream().filter(p -> p.startsWith("after-")).toList()).isEqualTo(sent);
+  }
+
+  @Test
+  void aStopRacingAFailoverEndsPromptly() {
+    String streamName = "{race}events";
+    RedisBroker broker = broker();
+    Calls<String> onStream = new Calls<>();
+    broker.subscriber(stream(streamName).group("g")).handle(String.class, onStream);
+    broker.start();
+    broker.publish("before", stream(streamName));
+    onStream.awaitOne();
+    RedisServer master = cluster.masterFor(streamName);
+    master.kill(); // the group's XREADGROUP is blocked on it
+    long start = System.nanoTime();
+    broker.close();
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    // CLIENT UNBLOCK cannot reach the dead node: the read is ended by closing its connection at once,
+    // not after the commandTimeout (5 s) it would otherwise wait.
+    assertThat(took).isLessThan(Duration.ofSeconds(3));
   }
 
   private static int freePort() {

@@ -452,14 +452,19 @@ public final class RedisConnections {
   /**
    * {@code CLIENT UNBLOCK id TIMEOUT} on the node the read is blocked on, from the command
    * connection. On a cluster whose slot moved meanwhile (a failover) it reaches the old node and
-   * unblocks nothing; the read then ends with its node, or the caller closes the connection.
+   * unblocks nothing, or fails at once when that node is down; the caller then closes the connection
+   * under the read (what it had read stays pending and is delivered again).
    */
   public java.util.concurrent.CompletionStage<Long> unblock(Blocked blocked) {
     if (blocked.host() == null || !(connection instanceof StatefulRedisClusterConnection<byte[], byte[]> cc)) {
       return async.clientUnblock(blocked.id(), UnblockType.TIMEOUT);
     }
-    return cc.getConnectionAsync(blocked.host(), blocked.port())
-        .thenCompose(node -> node.async().clientUnblock(blocked.id(), UnblockType.TIMEOUT));
+    // A node that is down (a failover under way) would queue the command until commandTimeout: fail
+    // at once instead, and the caller ends the read by closing its connection.
+    return cc.getConnectionAsync(blocked.host(), blocked.port()).thenCompose(node -> node.isOpen()
+        ? node.async().clientUnblock(blocked.id(), UnblockType.TIMEOUT)
+        : CompletableFuture.failedFuture(new RedisConnectionException("The connection to " + blocked.host() + ":"
+            + blocked.port() + " is down")));
   }
 
   /**
