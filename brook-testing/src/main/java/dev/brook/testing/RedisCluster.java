@@ -476,29 +476,32 @@ public final class RedisCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * The running nodes whose own {@code ROLE} says master (or replica). Each node is asked about itself rather
+     * than one node about all: gossip ({@code CLUSTER NODES}) can still show a node that just became a replica as a
+     * master for a while on a loaded machine, and a FLUSHALL sent there fails with READONLY.
+     */
     private List<RedisServer> byRole(boolean masters) {
         ensureOpen();
-        for (RedisServer asked : running()) {
-            String text;
+        List<RedisServer> out = new ArrayList<>();
+        boolean anyAnswered = false;
+        for (RedisServer node : running()) {
+            Object role;
             try {
-                text = (String) asked.command("CLUSTER", "NODES");
+                role = node.command("ROLE");
             } catch (UncheckedIOException | IllegalStateException unreachable) {
                 continue;
             }
-            List<Integer> ports = new ArrayList<>();
-            for (String line : text.strip().split("\n")) {
-                String[] fields = line.split(" ");
-                String flags = fields[2];
-                boolean master = flags.contains("master") && !flags.contains("fail");
-                boolean replica = flags.contains("slave");
-                if (masters ? master : replica) {
-                    String address = fields[1]; // 127.0.0.1:port@busport
-                    ports.add(Integer.parseInt(address.substring(address.indexOf(':') + 1, address.indexOf('@'))));
-                }
+            anyAnswered = true;
+            boolean master = role instanceof List<?> r && !r.isEmpty() && "master".equals(String.valueOf(r.getFirst()));
+            if (master == masters) {
+                out.add(node);
             }
-            return nodes.stream().filter(n -> ports.contains(n.port())).toList();
         }
-        throw new IllegalStateException("No node of " + this + " is running");
+        if (!anyAnswered) {
+            throw new IllegalStateException("No node of " + this + " is running");
+        }
+        return out;
     }
 
     /** The {@code --cluster-port} of a node's command line. */
