@@ -391,6 +391,32 @@ class ClusterTest {
   }
 
   @Test
+  void aConsumerLooksAgainAfterItsNodeConnectionIsBack() {
+    RedisBroker broker = broker();
+    Calls<String> received = new Calls<>();
+    broker.subscriber(list("cj").consumer("c1")).handle(String.class, received);
+    broker.start();
+    broker.publish("first", list("cj"));
+    assertThat(received.awaitOne().payload()).isEqualTo("first");
+    // As if Redis had moved an item for the consumer while the reply was lost: it is in the processing list,
+    // and the consumer never got it.
+    RedisServer master = cluster.masterFor("cj");
+    master.command("RPUSH", "{cj}:processing:c1", "orphan");
+    // Drop the connection the consumer's read runs on (a node connection under its cluster connection).
+    String reader = null;
+    for (String line : ((String) master.command("CLIENT", "LIST")).split("\r?\n")) {
+      if (line.contains(" name=brook ") && line.contains(" cmd=blmove")) {
+        reader = line.substring(3, line.indexOf(' '));
+      }
+    }
+    assertThat(reader).as("the consumer's blocked BLMOVE on %s", master).isNotNull();
+    master.command("CLIENT", "KILL", "ID", reader);
+    // Lettuce reconnects and sends the read again, without an error; only the reconnect tells the consumer.
+    await().atMost(Duration.ofSeconds(5)).until(() -> received.count() == 2);
+    assertThat(received.payloads()).containsExactly("first", "orphan");
+  }
+
+  @Test
   void aStopRacingAFailoverEndsPromptly() {
     String streamName = "{race}events";
     RedisBroker broker = broker();

@@ -748,12 +748,30 @@ public final class RedisConnections {
    * on Lettuce I/O threads: only logs and sets flags. On a client the user passed, it hears of the
    * user's connections too, and ignores them.
    */
+  /** Cluster only: node connections seen connected, so that a second connect is known as a reconnect. */
+  private final Map<RedisChannelHandler<?, ?>, Boolean> nodeConnections =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /**
+   * False the first time a node connection connects (a new one, or a topology refresh's probe),
+   * true for every later connect: a reconnect.
+   */
+  private boolean firstConnect(RedisChannelHandler<?, ?> c) {
+    return nodeConnections.put(c, Boolean.TRUE) == null;
+  }
+
   private final class ConnectionLog implements RedisConnectionStateListener {
     @Override
     public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
       Events events = adopted.get(c);
       if (events != null) {
         events.reconnected();
+      } else if (clusterSeeds != null && c != connection && !firstConnect(c)) {
+        // A cluster connection reads through node connections Lettuce opens under it, and this
+        // listener hears of those, not of the cluster connection: a node connection that is back
+        // may be a consumer's, whose read may have run without its reply. No owner is known, so
+        // every consumer looks again (one LRANGE or XPENDING each; reconnects are rare).
+        adopted.values().forEach(Events::reconnected);
       }
       if (disconnectLogged && (events != null || c == connection)) {
         disconnectLogged = false;
