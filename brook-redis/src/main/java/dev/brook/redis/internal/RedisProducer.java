@@ -5,8 +5,8 @@ import dev.brook.Destination;
 import dev.brook.spi.Frame;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.protocol.RedisCommand;
 import java.io.IOException;
 import java.time.Duration;
@@ -35,7 +35,7 @@ public final class RedisProducer {
   }
 
   /** The command connection's async API; publishing never blocks a caller's thread on Redis. */
-  public RedisAsyncCommands<byte[], byte[]> commands() {
+  public RedisClusterAsyncCommands<byte[], byte[]> commands() {
     return connections.commands();
   }
 
@@ -77,7 +77,7 @@ public final class RedisProducer {
   }
 
   /** The command connection itself, for a kind that dispatches hand-built commands in one write. */
-  public StatefulRedisConnection<byte[], byte[]> connection() {
+  public StatefulConnection<byte[], byte[]> connection() {
     return connections.commandConnection();
   }
 
@@ -106,7 +106,7 @@ public final class RedisProducer {
   public RuntimeException failure(Destination destination, Throwable error) {
     Throwable e = RedisErrors.unwrap(error);
     Throwable kind = RedisErrors.translate(e);
-    StatefulRedisConnection<byte[], byte[]> c = connections.commandConnection();
+    StatefulConnection<byte[], byte[]> c = connections.commandConnection();
     boolean down = c == null || !c.isOpen();
     String masked = connections.masked();
     if (e instanceof RedisCommandTimeoutException) {
