@@ -284,7 +284,7 @@ public final class RedisBroker extends BrokerBase {
       if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)
           && !url.regionMatches(true, 0, "rediss-cluster://", 0, 17)) {
         throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
-            + "Use a rediss:// (or rediss-cluster://) URL, or leave caCertificate out.");
+            + "Use a rediss:// URL, or leave caCertificate out.");
       }
       if (redisClient != null && clientResources != null) {
         throw new IllegalStateException("redisClient and clientResources are both set, but a client brings its own "

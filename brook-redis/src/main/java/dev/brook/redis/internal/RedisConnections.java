@@ -452,14 +452,19 @@ public final class RedisConnections {
   /**
    * {@code CLIENT UNBLOCK id TIMEOUT} on the node the read is blocked on, from the command
    * connection. On a cluster whose slot moved meanwhile (a failover) it reaches the old node and
-   * unblocks nothing; the read then ends with its node, or the caller closes the connection.
+   * unblocks nothing, or fails at once when that node is down; the caller then closes the connection
+   * under the read (what it had read stays pending and is delivered again).
    */
   public java.util.concurrent.CompletionStage<Long> unblock(Blocked blocked) {
     if (blocked.host() == null || !(connection instanceof StatefulRedisClusterConnection<byte[], byte[]> cc)) {
       return async.clientUnblock(blocked.id(), UnblockType.TIMEOUT);
     }
-    return cc.getConnectionAsync(blocked.host(), blocked.port())
-        .thenCompose(node -> node.async().clientUnblock(blocked.id(), UnblockType.TIMEOUT));
+    // A node that is down (a failover under way) would queue the command until commandTimeout: fail
+    // at once instead, and the caller ends the read by closing its connection.
+    return cc.getConnectionAsync(blocked.host(), blocked.port()).thenCompose(node -> node.isOpen()
+        ? node.async().clientUnblock(blocked.id(), UnblockType.TIMEOUT)
+        : CompletableFuture.failedFuture(new RedisConnectionException("The connection to " + blocked.host() + ":"
+            + blocked.port() + " is down")));
   }
 
   /**
@@ -662,13 +667,13 @@ public final class RedisConnections {
   }
 
   /**
-   * A cluster connect that failed before any node could be used: not a cluster node (cluster support
-   * disabled), or no seed answered. Null for other causes (credentials, TLS), which the single-node
-   * texts describe as well.
+   * A cluster connect that failed before any node could be used: credentials refused, not a cluster
+   * node (cluster support disabled), or no seed answered. Null for a TLS failure, which the
+   * single-node text describes as well.
    */
   private BrookException clusterConnectFailure(RuntimeException e) {
     StringBuilder all = new StringBuilder();
-    boolean refusedCredentials = false;
+    boolean tlsFailed = false;
     java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>(List.of(e));
     while (!todo.isEmpty()) {
@@ -677,9 +682,8 @@ public final class RedisConnections {
         continue;
       }
       all.append(' ').append(t.getMessage());
-      Throwable typed = RedisErrors.translate(t);
-      if (typed instanceof RedisErrors.WrongPass || typed instanceof RedisErrors.NoAuth || t instanceof SSLException) {
-        refusedCredentials = true;
+      if (t instanceof SSLException) {
+        tlsFailed = true; // the TLS text of a single node says what to do
       }
       if (t.getCause() != null) {
         todo.add(t.getCause());
@@ -687,12 +691,22 @@ public final class RedisConnections {
       todo.addAll(List.of(t.getSuppressed()));
     }
     String text = all.toString();
+    if (text.contains("WRONGPASS")) {
+      return new BrookException("Redis Cluster at " + masked + " rejected the credentials (WRONGPASS invalid "
+          + "username-password pair or user is disabled). Check the user and password in the URL: "
+          + "redis-cluster://user:password@host:port,host:port; a cluster does not share ACL users, so every node "
+          + "needs the user.", e);
+    }
+    if (text.contains("NOAUTH")) {
+      return new BrookException("Redis Cluster at " + masked + " requires authentication. Put the user and password "
+          + "in the URL: redis-cluster://user:password@host:port,host:port.", e);
+    }
     if (text.contains("cluster support disabled")) {
       return new BrookException("Redis at " + masked + " is not a Redis Cluster node (it runs with cluster support "
           + "disabled). Use a redis://host:port URL for a single Redis, or list the nodes of your cluster in the "
           + "redis-cluster:// URL.", e);
     }
-    if (refusedCredentials) {
+    if (tlsFailed) {
       return null;
     }
     return new BrookException("No Redis Cluster at " + masked + ": none of the nodes in the URL answered within "
@@ -734,12 +748,30 @@ public final class RedisConnections {
    * on Lettuce I/O threads: only logs and sets flags. On a client the user passed, it hears of the
    * user's connections too, and ignores them.
    */
+  /** Cluster only: node connections seen connected, so that a second connect is known as a reconnect. */
+  private final Map<RedisChannelHandler<?, ?>, Boolean> nodeConnections =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /**
+   * False the first time a node connection connects (a new one, or a topology refresh's probe),
+   * true for every later connect: a reconnect.
+   */
+  private boolean firstConnect(RedisChannelHandler<?, ?> c) {
+    return nodeConnections.put(c, Boolean.TRUE) == null;
+  }
+
   private final class ConnectionLog implements RedisConnectionStateListener {
     @Override
     public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
       Events events = adopted.get(c);
       if (events != null) {
         events.reconnected();
+      } else if (clusterSeeds != null && c != connection && !firstConnect(c)) {
+        // A cluster connection reads through node connections Lettuce opens under it, and this
+        // listener hears of those, not of the cluster connection: a node connection that is back
+        // may be a consumer's, whose read may have run without its reply. No owner is known, so
+        // every consumer looks again (one LRANGE or XPENDING each; reconnects are rare).
+        adopted.values().forEach(Events::reconnected);
       }
       if (disconnectLogged && (events != null || c == connection)) {
         disconnectLogged = false;

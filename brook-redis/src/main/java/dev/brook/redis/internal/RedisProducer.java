@@ -123,6 +123,11 @@ public final class RedisProducer {
           + ". The message was not sent. Wait for earlier publishes to complete before sending more, or raise "
           + "RedisBroker.builder().requestQueueSize(...).", e);
     }
+    if (!connections.isCluster() && String.valueOf(e.getMessage()).startsWith("MOVED ")) {
+      return new BrookException("Could not publish to " + destination.key() + ": " + masked + " is a node of a Redis "
+          + "Cluster and another node serves that key (" + e.getMessage() + "). Use a redis-cluster://host:port,... URL "
+          + "for a cluster.", e);
+    }
     if (e instanceof IOException || kind instanceof RedisErrors.ConnectionClosed
         || e instanceof RedisException && e.getCause() instanceof IOException) {
       Throwable why = e instanceof RedisException && e.getCause() != null ? e.getCause() : e;
