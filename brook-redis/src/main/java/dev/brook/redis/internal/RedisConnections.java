@@ -518,6 +518,12 @@ public final class RedisConnections {
       root = root.getCause();
     }
     String text = String.valueOf(root.getMessage());
+    if (!uri.getSentinels().isEmpty()) {
+      BrookException sentinel = sentinelFailure(e, c);
+      if (sentinel != null) {
+        return sentinel;
+      }
+    }
     Throwable typed = RedisErrors.translate(root);
     if (typed instanceof RedisErrors.NoSuchDatabase) {
       return noSuchDatabase(text, c, e);
@@ -553,6 +559,59 @@ public final class RedisConnections {
       reason = text;
     }
     return new BrookException("No Redis at " + masked + " (" + reason + "). " + fix, e);
+  }
+
+  /**
+   * A connect through Sentinel that failed at the sentinels, not at the primary: none answered, or
+   * none knows the URL's master name (then the names they do monitor, asked with {@code SENTINEL
+   * MASTERS}, go in the message); null when the sentinels named a primary and the failure is there.
+   */
+  private BrookException sentinelFailure(RuntimeException e, RedisClient c) {
+    String chain = chainText(e);
+    String name = uri.getSentinelMasterId();
+    if (chain.contains("Cannot connect to a Redis Sentinel") || chain.contains("Cannot connect Redis Sentinel")) {
+      return new BrookException("No sentinel at " + masked + " answered (" + (chain.contains("Connection refused")
+          ? "connection refused" : "no answer within " + connectTimeout.toMillis() + " ms") + "). Start the sentinels there, "
+          + "or list sentinels that run in the URL: redis-sentinel://host1:26379,host2:26379/0#" + name + ".", e);
+    }
+    if (!chain.contains("using sentinel for masterId")) {
+      return null;
+    }
+    List<String> known = new ArrayList<>();
+    for (RedisURI sentinel : uri.getSentinels()) {
+      RedisURI address = RedisURI.builder(sentinel).withTimeout(connectTimeout).build();
+      try (var probe = c.connectSentinel(StringCodec.UTF8, address)) {
+        probe.sync().masters().forEach(m -> known.add(m.get("name")));
+        break;
+      } catch (RuntimeException notTold) {
+        LOG.debug("Could not ask the sentinel {} which masters it monitors", address, notTold);
+      }
+    }
+    String example = known.isEmpty() ? "" : ", e.g. " + masked.substring(0, masked.lastIndexOf('#') + 1) + known.get(0);
+    return new BrookException("The sentinels at " + masked + " know no master named '" + name + "'"
+        + (known.isEmpty() ? "" : " (they monitor " + String.join(", ", known) + ")") + ". Put the name they monitor "
+        + "(sentinel monitor <name> ... in sentinel.conf; SENTINEL MASTERS lists them) after the # of the URL" + example + ".", e);
+  }
+
+  /** The messages of an exception, its causes and what they suppressed, for recognising Lettuce's texts. */
+  private static String chainText(Throwable e) {
+    StringBuilder sb = new StringBuilder();
+    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>(List.of(e));
+    while (!todo.isEmpty()) {
+      Throwable t = todo.pop();
+      if (!seen.add(t)) {
+        continue;
+      }
+      sb.append(t.getMessage()).append('\n');
+      if (t.getCause() != null) {
+        todo.push(t.getCause());
+      }
+      for (Throwable s : t.getSuppressed()) {
+        todo.push(s);
+      }
+    }
+    return sb.toString();
   }
 
   /**
