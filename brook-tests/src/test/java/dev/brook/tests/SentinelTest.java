@@ -134,4 +134,53 @@ class SentinelTest {
         .hasMessage("No sentinel at " + url + " answered (connection refused). Start the sentinels there, or list "
             + "sentinels that run in the URL: redis-sentinel://host1:26379,host2:26379/0#mymaster.");
   }
+
+  /**
+   * Lettuce asks the sentinels for the primary only when it connects: a connection that reconnects
+   * while a sentinel still names the former primary, now a replica, stays there and answers
+   * READONLY for good. Brook ends such a connection so that it reconnects through the sentinels:
+   * a stand-in sentinel names the replica after Brook's connections are killed (as Sentinel does
+   * when it demotes a primary), then the primary again; the consumers, the publisher and the
+   * settlements must all be back on the primary without a restart.
+   */
+  @Test
+  void connectionsThatReachedAReplicaAreSentBackToThePrimary(RedisSentinel sentinel) throws Exception {
+    RedisServer primary = sentinel.primary();
+    RedisServer replica = sentinel.replica();
+    FakeSentinel stale = resources.closeLater(new FakeSentinel(primary.port()));
+    String url = "redis-sentinel://127.0.0.1:" + stale.port() + "/0#mymaster";
+    RedisBroker broker = resources.broker(url, b -> b.clientName("brook-ro"));
+    Calls<String> onList = new Calls<>();
+    Calls<String> onStream = new Calls<>();
+    broker.subscriber(list("ro-jobs")).handle(String.class, onList);
+    broker.subscriber(stream("ro-events").group("g")).handle(String.class, onStream);
+    broker.start();
+    broker.publish("before", list("ro-jobs"));
+    assertThat(onList.awaitOne().payload()).isEqualTo("before");
+
+    stale.name(replica.port());
+    primary.command("CLIENT", "KILL", "TYPE", "normal");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(clients(replica, "brook-ro")).isGreaterThanOrEqualTo(3));
+    // On the replica: a publish is refused, and says why.
+    assertThatThrownBy(() -> broker.publish("refused", list("ro-jobs"))).isInstanceOf(BrookException.class)
+        .hasMessageStartingWith("Could not publish to list:ro-jobs: the connection to " + url + " reached a replica (READONLY")
+        .hasMessageEndingWith("so the message was not stored. A failover is going on: Brook reconnects to the primary the "
+            + "sentinels name; publish it again.");
+
+    stale.name(primary.port()); // the sentinels caught up
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+        .untilAsserted(() -> broker.publish("after", list("ro-jobs")));
+    broker.publish("after", stream("ro-events"));
+    assertThat(onList.await(2)).extracting(Calls.Call::payload).containsExactly("before", "after");
+    assertThat(onStream.awaitOne().payload()).isEqualTo("after");
+    await().atMost(WAIT).untilAsserted(() -> {
+      assertThat(clients(replica, "brook-ro")).as("Brook's connections left on the replica").isZero();
+      assertThat(primary.command("LLEN", "{ro-jobs}:processing:" + dev.brook.redis.Redis.defaultConsumerName())).isEqualTo(0L);
+      assertThat(primary.command("XPENDING", "ro-events", "g")).asList().first().isEqualTo(0L);
+    });
+  }
+
+  private static long clients(RedisServer server, String name) {
+    return ((String) server.command("CLIENT", "LIST")).lines().filter(l -> l.contains(" name=" + name + " ")).count();
+  }
 }

@@ -90,6 +90,9 @@ public final class RedisConnections {
   private volatile StatefulRedisConnection<byte[], byte[]> connection;
   /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
   private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
+  /** When {@link #reroute} last ended a connection that had reached a replica (System.nanoTime()). */
+  private final Map<StatefulConnection<?, ?>, Long> rerouted = new ConcurrentHashMap<>();
+  private volatile long lastRerouteWarning;
   private volatile boolean disconnectLogged;
   /** Losses of any of the broker's connections (metrics); counted on Lettuce I/O threads. */
   private final java.util.concurrent.atomic.LongAdder losses = new java.util.concurrent.atomic.LongAdder();
@@ -110,6 +113,11 @@ public final class RedisConnections {
   /** The server's URL with any password masked, for messages. */
   public String masked() {
     return masked;
+  }
+
+  /** Whether the URL names sentinels ({@code redis-sentinel://}): Lettuce then asks them for the primary at each connect. */
+  public boolean sentinel() {
+    return !uri.getSentinels().isEmpty();
   }
 
   public TransportOptions options() {
@@ -362,9 +370,66 @@ public final class RedisConnections {
 
   /** Closes an adopted connection before the transport closes (a stopped consumer's). */
   public void closeDedicated(StatefulConnection<?, ?> c) {
+    rerouted.remove(c);
     if (adopted.remove(c) != null) {
       c.closeAsync();
     }
+  }
+
+  /**
+   * A command on the command connection failed with {@code error}: when it says the connection
+   * reached a replica ({@link RedisErrors.ReadOnly}), {@link #reroute} it. For the places that see
+   * the command connection's failures (publishes, settlements, heartbeats); cheap otherwise.
+   */
+  public void failed(Throwable error) {
+    failed(connection, error);
+  }
+
+  /** {@link #failed(Throwable)} for one of the connections the kinds opened (a consumer's). */
+  public void failed(StatefulRedisConnection<?, ?> c, Throwable error) {
+    if (c != null && error != null && RedisErrors.translate(error) instanceof RedisErrors.ReadOnly) {
+      reroute(c);
+    }
+  }
+
+  /**
+   * Sends a connection that reached a replica to the primary again. Through Sentinel, Lettuce asks
+   * the sentinels for the primary whenever it (re)connects, but never while a connection stays
+   * open: one that reconnected while a sentinel still named the old primary — now a replica —
+   * would answer READONLY for good. So Brook closes it from the server side ({@code CLIENT KILL ID}
+   * of its own id, a Redis command, as Lettuce has no reconnect call): Lettuce sees the loss and
+   * reconnects through the sentinels. At most once per second per connection; with a plain {@code
+   * redis://} URL there is nobody to ask, so nothing is done (the error tells the user).
+   */
+  public void reroute(StatefulRedisConnection<?, ?> c) {
+    if (uri.getSentinels().isEmpty() || closed || !c.isOpen()) {
+      return;
+    }
+    long now = System.nanoTime();
+    boolean[] due = {false};
+    rerouted.compute(c, (k, last) -> {
+      due[0] = last == null || now - last >= TimeUnit.SECONDS.toNanos(1);
+      return due[0] ? now : last;
+    });
+    if (!due[0]) {
+      return;
+    }
+    if (now - lastRerouteWarning > TimeUnit.SECONDS.toNanos(10) || lastRerouteWarning == 0) {
+      lastRerouteWarning = now;
+      LOG.warn("A connection to {} reached a replica (READONLY): a sentinel named it as primary while a failover was "
+          + "going on. Reconnecting it, which asks the sentinels for the primary again (more within 10 s at DEBUG).", masked);
+    } else {
+      LOG.debug("Another connection to {} reached a replica; reconnecting it", masked);
+    }
+    @SuppressWarnings("unchecked")
+    RedisAsyncCommands<Object, Object> commands = (RedisAsyncCommands<Object, Object>) c.async();
+    commands.clientId()
+        .thenCompose(id -> commands.clientKill(io.lettuce.core.KillArgs.Builder.id(id).skipme(false)))
+        .whenComplete((killed, e) -> {
+          if (e != null) {
+            LOG.debug("Could not end the connection to the replica of {}", masked, e);
+          }
+        });
   }
 
   /**

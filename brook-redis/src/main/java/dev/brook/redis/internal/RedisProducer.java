@@ -117,6 +117,13 @@ public final class RedisProducer {
               : ". Redis may still store the message. Check the load on Redis")
           + "; RedisBroker.builder().commandTimeout(...) sets how long a publish waits.", e);
     }
+    if (kind instanceof RedisErrors.ReadOnly) {
+      connections.failed(kind);
+      return new BrookException("Could not publish to " + destination.key() + ": the connection to " + masked
+          + " reached a replica (" + e.getMessage() + "), so the message was not stored. " + (connections.sentinel()
+              ? "A failover is going on: Brook reconnects to the primary the sentinels name; publish it again."
+              : "Point the URL at the primary, or use a redis-sentinel:// URL so that Brook follows failovers."), e);
+    }
     if (kind instanceof RedisErrors.QueueFull) {
       return new BrookException("Could not publish to " + destination.key() + ": " + options.requestQueueSize()
           + " commands already wait for " + masked + " (requestQueueSize)" + (down ? " while the connection is down" : "")
