@@ -93,6 +93,9 @@ public final class RedisConnections {
   /** When {@link #reroute} last ended a connection that had reached a replica (System.nanoTime()). */
   private final Map<StatefulConnection<?, ?>, Long> rerouted = new ConcurrentHashMap<>();
   private volatile long lastRerouteWarning;
+  /** {@link #durableConnection}: opened at first use, closed with the adopted ones. */
+  private volatile StatefulRedisConnection<byte[], byte[]> durable;
+  private final Object durableLock = new Object();
   private volatile boolean disconnectLogged;
   /** Losses of any of the broker's connections (metrics); counted on Lettuce I/O threads. */
   private final java.util.concurrent.atomic.LongAdder losses = new java.util.concurrent.atomic.LongAdder();
@@ -368,6 +371,30 @@ public final class RedisConnections {
     return opened;
   }
 
+  /**
+   * The connection durable publishes of {@code key} go on: the write and its {@code WAIT} must
+   * share one, since WAIT counts the replicas that have every earlier write <em>of its
+   * connection</em>, and WAIT blocks the connection it runs on until they answer, so it is not the
+   * command connection (acknowledgements and heartbeats would wait behind it). On one node and
+   * through Sentinel, one connection for every key, opened at first use, reconnecting (through the
+   * sentinels) like the others, closed with the transport. This is the one place that knows which
+   * node a key lives on: on Redis Cluster it must be a connection to the master of the key's slot,
+   * whose replicas WAIT then counts.
+   */
+  public StatefulRedisConnection<byte[], byte[]> durableConnection(byte[] key) {
+    StatefulRedisConnection<byte[], byte[]> c = durable;
+    if (c != null) {
+      return c;
+    }
+    synchronized (durableLock) {
+      if (durable == null) {
+        // No reconnect hook: a durable publish in flight when the connection drops fails and says so.
+        durable = dedicatedConnection(() -> {});
+      }
+      return durable;
+    }
+  }
+
   /** Closes an adopted connection before the transport closes (a stopped consumer's). */
   public void closeDedicated(StatefulConnection<?, ?> c) {
     rerouted.remove(c);
@@ -503,6 +530,7 @@ public final class RedisConnections {
         connections.add(connection);
       }
       connection = null;
+      durable = null;
       mine = owned;
       owned = null;
     } finally {
