@@ -300,6 +300,14 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   @Override
+  protected void reachedReplica() {
+    RedisConnections.Dedicated c = connection;
+    if (c != null) {
+      connections.reroute(c.connection());
+    }
+  }
+
+  @Override
   public void stop() {
     stopLoop();
     Thread t = loopThread();
@@ -775,7 +783,7 @@ final class StreamConsumer extends ConsumeLoop {
       }
     }
     return StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
-        args.toArray(new byte[0][]));
+        args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
   }
 
   /** On the I/O thread: Redis settled these; they may be delivered again only if they come back. */
