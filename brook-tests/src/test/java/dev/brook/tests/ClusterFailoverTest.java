@@ -41,8 +41,10 @@ import org.slf4j.LoggerFactory;
  * it too: its replica is promoted, and without a restart every subscription is back (Pub/Sub subscribed again on
  * another node, blocking reads issued again on the new master), no consumer loop is stuck, and the test counts
  * what was lost. Replication is asynchronous, so a publish the master acknowledged just before it died may be
- * missing on the replica; duplicates are allowed only as at-least-once redeliveries (an ack the replica never
- * saw), at most one more delivery per message.
+ * missing on the replica: to make that certain, the replica is frozen (SIGSTOP) and its link cut 300 ms before the kill, and a
+ * journal stream published all along and read only after the failover shows what the promoted replica has. Without
+ * {@code waitForReplicas} acknowledged messages are lost; with it none. Duplicates are allowed only as at-least-once
+ * redeliveries (an ack the replica never saw), at most one more delivery per message.
  *
  * <p>The timings (kill → promotion, kill → every kind handling new messages) are printed and logged;
  * docs/cluster.md quotes them. {@code -Psoak -Dtest=ClusterFailoverTest} also runs {@link #soak}.
@@ -60,17 +62,34 @@ class ClusterFailoverTest {
     resources.close();
   }
 
+  /** How long the victim's replica is stopped (SIGSTOP) before the master is killed: writes it never gets. */
+  private static final Duration LAG = Duration.ofMillis(300);
+
   @Test
   void consumptionResumesOnThePromotedReplica_everySubscriptionIsBack_andTheLossIsCounted(RedisCluster cluster)
       throws Exception {
     try (Load load = new Load(cluster, b -> {})) {
-      load.killMaster();
+      load.killMaster(LAG, false);
       Report report = load.finish();
       LOG.info("Cluster failover without waitForReplicas: {}", report);
       System.out.println("Cluster failover without waitForReplicas: " + report);
       report.assertResumed();
-      // Asynchronous replication: only what the master acknowledged in its last moments can be missing.
-      assertThat(report.lost()).as("acknowledged list and stream messages lost").isLessThanOrEqualTo(200);
+      // Asynchronous replication: what the master acknowledged while its replica lagged is gone.
+      assertThat(report.lost()).as("acknowledged messages the promoted replica never had").isPositive();
+    }
+  }
+
+  @Test
+  void withWaitForReplicas_noAcknowledgedPublishIsLostInTheSameFailover(RedisCluster cluster) throws Exception {
+    try (Load load = new Load(cluster, b -> b.waitForReplicas(1, Duration.ofMillis(500)))) {
+      // The new master has no replica until the old one rejoins: durable publishes fail until then.
+      load.killMaster(LAG, true);
+      Report report = load.finish();
+      LOG.info("Cluster failover with waitForReplicas(1, 500 ms): {}", report);
+      System.out.println("Cluster failover with waitForReplicas(1, 500 ms): " + report);
+      report.assertResumed();
+      assertThat(report.lost()).as("acknowledged messages lost").isZero();
+      assertThat(load.journal.failed.get()).as("publishes refused while the replica lagged").isPositive();
     }
   }
 
@@ -79,8 +98,7 @@ class ClusterFailoverTest {
   void soak(RedisCluster cluster) throws Exception {
     try (Load load = new Load(cluster, b -> {})) {
       for (int i = 0; i < 5; i++) {
-        load.killMaster();
-        cluster.awaitHealthy();
+        load.killMaster(null, true);
       }
       Report report = load.finish();
       System.out.println("Five cluster failovers: " + report);
@@ -100,6 +118,8 @@ class ClusterFailoverTest {
     final List<Kind> kinds = new ArrayList<>();
     final Kind list;
     final Kind stream;
+    /** Published all along, read only after the failover: what the promoted replica has. */
+    final Kind journal;
     final AtomicBoolean publishing = new AtomicBoolean(true);
     final List<Thread> threads = new ArrayList<>();
     final List<Long> promotionMillis = new ArrayList<>();
@@ -131,6 +151,9 @@ class ClusterFailoverTest {
       stream = new Kind("stream", stream(keyOn(cluster, victim, "fo.s")).group("g"), null);
       kinds.add(list);
       kinds.add(stream);
+      journal = new Kind("journal", stream(keyOn(cluster, victim, "fo.j")).group("late")
+          .startFrom(dev.brook.redis.StreamDestination.BEGINNING), null);
+      journal.publishTo = journal.destination;
       Kind pattern = kinds.get(1);
       pattern.publishTo = channel(((dev.brook.redis.PatternDestination) pattern.destination).name().replace("*", "x"));
       for (Kind k : kinds) {
@@ -147,6 +170,7 @@ class ClusterFailoverTest {
       for (Kind k : kinds) {
         threads.add(Thread.ofVirtual().name("fo-publish-" + k.name).start(() -> publish(k)));
       }
+      threads.add(Thread.ofVirtual().name("fo-publish-journal").start(() -> publish(journal)));
       awaitProgress(100);
       LOG.info("Load on {} (masters {}), the consumers' Pub/Sub connection there too; keys {}", victim.port(),
           cluster.masters().stream().map(RedisServer::port).toList(), kinds);
@@ -170,13 +194,32 @@ class ClusterFailoverTest {
       }
     }
 
-    /** SIGKILLs the master, waits for its replica's promotion and then until every kind handles new messages. */
-    void killMaster() {
+    /**
+     * SIGKILLs the master, waits for its replica's promotion and then until every kind handles new messages. With
+     * {@code lag}, the replica is stopped (SIGSTOP) and its replication link cut ({@code CLIENT KILL TYPE replica})
+     * that long before the kill, and continued after it, so it misses what the master acknowledged meanwhile; with {@code rejoin} the killed node is restarted (a replica of the new
+     * master) before the wait for new messages.
+     */
+    void killMaster(Duration lag, boolean rejoin) {
       RedisServer master = promotionMillis.isEmpty() ? victim : cluster.masterFor(list.key());
+      RedisServer replica = lag == null ? null : cluster.nodes().stream()
+          .filter(n -> replicasOf(master).contains(n.port())).findFirst().orElseThrow();
+      if (replica != null) {
+        // Frozen, it cannot reconnect; with its link cut, the master sends it nothing more.
+        signal("STOP", replica);
+        master.command("CLIENT", "KILL", "TYPE", "replica");
+        sleep(lag.toMillis());
+      }
       long killed = System.nanoTime();
       master.kill();
+      if (replica != null) {
+        signal("CONT", replica);
+      }
       await().atMost(WITHIN).pollInterval(Duration.ofMillis(10)).until(() -> cluster.masterFor(list.key()) != master);
       promotionMillis.add((System.nanoTime() - killed) / 1_000_000);
+      if (rejoin) {
+        cluster.awaitHealthy();
+      }
       Map<String, Long> resumed = awaitProgress(50);
       Map<String, Long> fromKill = new java.util.LinkedHashMap<>();
       resumed.forEach((name, at) -> fromKill.put(name, (at - killed) / 1_000_000));
@@ -206,9 +249,16 @@ class ClusterFailoverTest {
       for (Thread t : threads) {
         t.join(Duration.ofSeconds(10));
       }
-      // Everything still in Redis is consumed: the list and the group's pending entries drain.
+      Subscription late = consumers.subscriber(journal.destination).handle(Long.class, (n, ctx) -> {
+        journal.received.computeIfAbsent(n, x -> new AtomicInteger()).incrementAndGet();
+        return null;
+      });
+      if (late.state() != Subscription.State.RUNNING) {
+        late.start();
+      }
+      // Everything still in Redis is consumed: the lists and the groups' pending entries drain.
       await().atMost(WITHIN).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
-        for (Kind k : List.of(list, stream)) {
+        for (Kind k : List.of(list, stream, journal)) {
           Backlog b = consumers.backlog(consumers.subscriptions().stream()
               .filter(s -> s.destination().equals(k.destination)).findFirst().orElseThrow());
           assertThat(k == list ? List.of(b.length(), b.processing()) : List.of(b.lag(), b.pending()))
@@ -256,6 +306,19 @@ class ClusterFailoverTest {
       }
     }
     throw new AssertionError("No node holds a Pub/Sub connection of " + clientName);
+  }
+
+  /** {@code kill -<signal> <pid>}: STOP freezes a node (it neither replicates nor answers), CONT resumes it. */
+  static void signal(String signal, RedisServer node) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(node.pid())).start();
+      assertThat(kill.waitFor()).as("kill -" + signal).isZero();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   static List<Integer> replicasOf(RedisServer master) {
@@ -314,12 +377,13 @@ class ClusterFailoverTest {
   }
 
   record Report(Load load) {
+    /** Acknowledged messages the promoted replica never had: the journal's, and any the consumers missed. */
     long lost() {
-      return load.list.lost() + load.stream.lost();
+      return load.list.lost() + load.stream.lost() + load.journal.lost();
     }
 
     void assertResumed() {
-      for (Kind k : List.of(load.list, load.stream)) {
+      for (Kind k : List.of(load.list, load.stream, load.journal)) {
         assertThat(k.mostDeliveries()).as(k.name + ": a message delivered more than twice").isLessThanOrEqualTo(2);
         assertThat(k.received.keySet()).as(k.name + ": only what was sent").allMatch(n -> n < k.sent.get());
       }
@@ -334,7 +398,7 @@ class ClusterFailoverTest {
     @Override
     public String toString() {
       return "promotion " + load.promotionMillis + " ms after the kill, first message handled again on each kind "
-          + load.resumeMillis + " ms after the kill; " + load.kinds + "; Brook logged " + load.logLines(Level.WARN)
+          + load.resumeMillis + " ms after the kill; " + load.kinds + ", " + load.journal + "; Brook logged " + load.logLines(Level.WARN)
           + " WARN and " + load.logLines(Level.ERROR) + " ERROR lines";
     }
   }
