@@ -217,7 +217,7 @@ class ClusterReshardTest {
     @Override
     public String toString() {
       return name + " " + destination.name() + ": sent " + sent.get() + ", acknowledged " + acked.size() + ", failed "
-          + failed.get() + ", handled " + received.size();
+          + failed.get() + (lastFailure == null ? "" : " (last: " + lastFailure + ")") + ", handled " + received.size();
     }
   }
 }
