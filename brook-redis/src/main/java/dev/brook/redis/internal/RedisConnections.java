@@ -8,7 +8,6 @@ import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
@@ -353,10 +352,11 @@ public final class RedisConnections {
    */
   public boolean ping(Duration timeout) {
     StatefulConnection<byte[], byte[]> c = connection;
-    if (c == null || closed || !c.isOpen()) {
+    RedisClusterAsyncCommands<byte[], byte[]> commands = async;
+    if (c == null || commands == null || closed || !c.isOpen()) {
       return false;
     }
-    java.util.concurrent.Future<String> reply = async.ping();
+    java.util.concurrent.Future<String> reply = commands.ping();
     try {
       return "PONG".equals(reply.get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS));
     } catch (InterruptedException e) {
@@ -687,6 +687,9 @@ public final class RedisConnections {
       }
       connection = null;
       durable = null;
+      durableCluster = null;
+      async = null;
+      sync = null;
       mine = owned;
       owned = null;
     } finally {

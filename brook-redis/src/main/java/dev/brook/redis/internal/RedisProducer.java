@@ -42,6 +42,11 @@ public final class RedisProducer {
     this.options = connections.options();
   }
 
+  /** Whether the transport talks to a Redis Cluster. */
+  public boolean cluster() {
+    return connections.isCluster();
+  }
+
   /** The command connection's async API; publishing never blocks a caller's thread on Redis. */
   public RedisClusterAsyncCommands<byte[], byte[]> commands() {
     return connections.commands();

@@ -36,8 +36,7 @@ public final class RedisUrls {
       return uri;
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("Not a Redis URL: '" + mask(url) + "' (" + scrub(String.valueOf(e.getMessage()), url)
-          + "). Use redis://[user:password@]host:port/db, for example redis://127.0.0.1:6379, or "
-          + "redis-cluster://host:port,host:port for a Redis Cluster.");
+          + "). Use redis://[user:password@]host:port/db, for example redis://127.0.0.1:6379.");
     }
   }
 
