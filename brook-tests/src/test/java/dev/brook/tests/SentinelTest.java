@@ -127,6 +127,15 @@ class SentinelTest {
   }
 
   @Test
+  void aSentinelUrlWithoutMasterNameFailsAtCreation() {
+    assertThatThrownBy(() -> RedisBroker.create("redis-sentinel://:pw@127.0.0.1:26379,127.0.0.1:26380/0"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Not a Redis URL: 'redis-sentinel://:****@127.0.0.1:26379,127.0.0.1:26380/0' (URI must contain the "
+            + "sentinelMasterId). Use redis-sentinel://[user:password@]host1:port1,host2:port2/db#master, for example "
+            + "redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/0#mymaster.");
+  }
+
+  @Test
   void noSentinelAnsweringFailsNamingTheSentinels() {
     String url = "redis-sentinel://127.0.0.1:1,127.0.0.1:2/0#mymaster";
     RedisBroker broker = resources.broker(url, b -> {});
