@@ -127,6 +127,22 @@ class SentinelTest {
   }
 
   @Test
+  void anySentinelThatAnswersWill_andAnUnknownMasterIsNamedSoEvenWhenOneSentinelIsDown(RedisSentinel sentinel) {
+    String url = sentinel.url().replace("redis-sentinel://", "redis-sentinel://127.0.0.1:1,");
+    RedisBroker broker = resources.broker(url, b -> {});
+    Calls<String> calls = new Calls<>();
+    broker.subscriber(list("jobs")).handle(String.class, calls);
+    broker.start();
+    broker.publish("job", list("jobs"));
+    assertThat(calls.awaitOne().payload()).isEqualTo("job");
+
+    String unknown = url.replace("#mymaster", "#nosuch");
+    RedisBroker wrong = resources.broker(unknown, b -> {});
+    assertThatThrownBy(wrong::start).isInstanceOf(BrookException.class)
+        .hasMessageStartingWith("The sentinels at " + unknown + " know no master named 'nosuch' (they monitor mymaster).");
+  }
+
+  @Test
   void aSentinelUrlWithoutMasterNameFailsAtCreation() {
     assertThatThrownBy(() -> RedisBroker.create("redis-sentinel://:pw@127.0.0.1:26379,127.0.0.1:26380/0"))
         .isInstanceOf(IllegalArgumentException.class)
