@@ -153,7 +153,11 @@ public final class RedisBroker extends BrokerBase {
 
     private Builder() {}
 
-    /** {@code redis://[user:password@]host:port/db}. */
+    /**
+     * {@code redis://[user:password@]host:port/db}; {@code rediss://} for TLS; through Sentinel,
+     * {@code redis-sentinel://[user:password@]host1:port1,host2:port2/db#master} ({@code
+     * rediss-sentinel://} for TLS), where the password is the primary's and its replicas'.
+     */
     public Builder url(String url) {
       once("url");
       this.url = Objects.requireNonNull(url, "url");
@@ -225,7 +229,7 @@ public final class RedisBroker extends BrokerBase {
     }
 
     /**
-     * For {@code rediss://} URLs: trust the certificate authorities in this PEM file (instead of the
+     * For {@code rediss://} and {@code rediss-sentinel://} URLs: trust the certificate authorities in this PEM file (instead of the
      * JDK's trust store) when checking the server's certificate, e.g. a private CA. The server's
      * certificate must name the URL's host. Only for tests, {@code rediss://host:port?verifyPeer=NONE}
      * turns the check off.
@@ -308,7 +312,8 @@ public final class RedisBroker extends BrokerBase {
             + "commandTimeout " + commandTimeout + ", so the client would give up on WAIT before Redis answers. Shorten "
             + "the timeout, or raise commandTimeout(...).");
       }
-      if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)) {
+      if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)
+          && !url.regionMatches(true, 0, "rediss-sentinel://", 0, 18)) {
         throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
             + "Use a rediss:// URL, or leave caCertificate out.");
       }

@@ -15,10 +15,13 @@ import dev.brook.spi.Brokers;
 import dev.brook.spi.ServerDescription;
 import dev.brook.testing.RedisSentinel;
 import dev.brook.testing.RedisServer;
+import dev.brook.testing.TlsCertificates;
 import dev.brook.testing.WithRedisSentinel;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Brook on a Sentinel-guarded primary ({@code redis-sentinel://...#mymaster}): every destination
@@ -112,6 +115,25 @@ class SentinelTest {
           .hasMessageNotContaining("wrong@");
     } catch (Exception e) {
       throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void tlsGoesThroughSentinel(@TempDir Path dir) throws Exception {
+    TlsCertificates certs = TlsCertificates.generate(dir);
+    try (RedisSentinel tls = RedisSentinel.builder().tls(certs).password("s3cret").start()) {
+      assertThat(tls.url()).startsWith("rediss-sentinel://:s3cret@127.0.0.1:");
+      RedisBroker broker = resources.broker(tls.url(), b -> b.caCertificate(certs.caCertificate()));
+      Calls<String> onList = new Calls<>();
+      Calls<String> onChannel = new Calls<>();
+      broker.subscriber(list("jobs")).handle(String.class, onList);
+      broker.subscriber(channel("news")).handle(String.class, onChannel);
+      broker.start();
+      broker.publish("job", list("jobs").waitForReplicas(1, Duration.ofSeconds(1)));
+      broker.publish("hello", channel("news"));
+      assertThat(onList.awaitOne().payload()).isEqualTo("job");
+      assertThat(onChannel.awaitOne().payload()).isEqualTo("hello");
+      resources.close();
     }
   }
 
