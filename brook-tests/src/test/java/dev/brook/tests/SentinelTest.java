@@ -19,6 +19,7 @@ import dev.brook.testing.TlsCertificates;
 import dev.brook.testing.WithRedisSentinel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,7 +62,15 @@ class SentinelTest {
       return onStream.handle(event, ctx);
     });
     broker.subscriber(channel("inc")).handle(Long.class, (n, ctx) -> n + 1);
+    Calls<String> onQueue = new Calls<>();
+    Calls<String> onLog = new Calls<>();
+    broker.subscriber(list("queue").atMostOnce()).handle(String.class, onQueue);
+    broker.subscriber(stream("log").startFrom(dev.brook.redis.StreamDestination.BEGINNING)).handle(String.class, onLog);
     broker.start();
+    broker.publishBatch(List.of("q1", "q2"), list("queue"));
+    broker.pipeline(p -> p.publish("l1", stream("log")).publish("l2", stream("log")));
+    assertThat(onQueue.await(2)).extracting(Calls.Call::payload).containsExactly("q1", "q2");
+    assertThat(onLog.await(2)).extracting(Calls.Call::payload).containsExactly("l1", "l2");
 
     broker.publish("hello", channel("news"));
     broker.publish("disk full", channel("logs.error"));
