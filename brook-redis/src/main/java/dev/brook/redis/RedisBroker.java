@@ -154,11 +154,13 @@ public final class RedisBroker extends BrokerBase {
     private Builder() {}
 
     /**
-     * {@code redis://[user:password@]host:port/db} ({@code rediss://} for TLS) for one Redis, or
+     * {@code redis://[user:password@]host:port/db} ({@code rediss://} for TLS) for one Redis;
      * {@code redis-cluster://[user:password@]host:port,host:port,...} ({@code rediss-cluster://}) for
      * a Redis Cluster: any reachable nodes, the rest is discovered, and the topology is followed
      * through failovers and resharding. On a cluster every destination works as on one Redis: a
-     * destination's keys share its hash tag ({@code {jobs}}), so each lives on one node.
+     * destination's keys share its hash tag ({@code {jobs}}), so each lives on one node. Through
+     * Sentinel, {@code redis-sentinel://[user:password@]host1:port1,host2:port2/db#master} ({@code
+     * rediss-sentinel://} for TLS), where the password is the primary's and its replicas'.
      */
     public Builder url(String url) {
       once("url");
@@ -231,7 +233,7 @@ public final class RedisBroker extends BrokerBase {
     }
 
     /**
-     * For {@code rediss://} URLs: trust the certificate authorities in this PEM file (instead of the
+     * For {@code rediss://} and {@code rediss-sentinel://} URLs: trust the certificate authorities in this PEM file (instead of the
      * JDK's trust store) when checking the server's certificate, e.g. a private CA. The server's
      * certificate must name the URL's host. Only for tests, {@code rediss://host:port?verifyPeer=NONE}
      * turns the check off.
@@ -315,7 +317,8 @@ public final class RedisBroker extends BrokerBase {
             + "the timeout, or raise commandTimeout(...).");
       }
       if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)
-          && !url.regionMatches(true, 0, "rediss-cluster://", 0, 17)) {
+          && !url.regionMatches(true, 0, "rediss-cluster://", 0, 17)
+          && !url.regionMatches(true, 0, "rediss-sentinel://", 0, 18)) {
         throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
             + "Use a rediss:// URL, or leave caCertificate out.");
       }

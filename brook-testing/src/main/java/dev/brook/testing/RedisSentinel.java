@@ -59,6 +59,7 @@ public final class RedisSentinel implements AutoCloseable {
     private final String password;
     private final Duration downAfter;
     private final Duration failoverTimeout;
+    private final TlsCertificates tls;
     private final List<RedisServer> sentinels = new ArrayList<>();
     private final Object lock = new Object();
     private volatile RedisServer primary;
@@ -70,6 +71,7 @@ public final class RedisSentinel implements AutoCloseable {
         this.password = builder.password;
         this.downAfter = builder.downAfter;
         this.failoverTimeout = builder.failoverTimeout;
+        this.tls = builder.tls;
     }
 
     /** Starts a setup with all defaults: master name {@value #DEFAULT_MASTER_NAME}, no password. */
@@ -88,8 +90,19 @@ public final class RedisSentinel implements AutoCloseable {
         private String password;
         private Duration downAfter = Duration.ofMillis(1_000);
         private Duration failoverTimeout = Duration.ofMillis(4_000);
+        private TlsCertificates tls;
 
         private Builder() {
+        }
+
+        /**
+         * Every node speaks TLS only, with this certificate (see {@link RedisServer.Builder#tls}): replication
+         * and the sentinels' connections too ({@code tls-replication yes}), and {@link RedisSentinel#url()}
+         * becomes {@code rediss-sentinel://}. Clients must trust the certificates' CA.
+         */
+        public Builder tls(TlsCertificates certificates) {
+            this.tls = Objects.requireNonNull(certificates, "certificates");
+            return this;
         }
 
         /** The name the sentinels monitor the primary under (the URL's fragment). Default {@value #DEFAULT_MASTER_NAME}. */
@@ -155,10 +168,10 @@ public final class RedisSentinel implements AutoCloseable {
 
     /**
      * {@code redis-sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/0#mymaster} (Lettuce's form), with
-     * {@code :PASSWORD@} after the scheme when a password is set.
+     * {@code :PASSWORD@} after the scheme when a password is set; {@code rediss-sentinel://} with TLS.
      */
     public String url() {
-        StringBuilder sb = new StringBuilder("redis-sentinel://");
+        StringBuilder sb = new StringBuilder(tls == null ? "redis-sentinel://" : "rediss-sentinel://");
         if (password != null) {
             sb.append(':').append(URLEncoder.encode(password, StandardCharsets.UTF_8).replace("+", "%20")).append('@');
         }
@@ -305,7 +318,11 @@ public final class RedisSentinel implements AutoCloseable {
         primary = dataNode().start();
         replica = startReplica(0);
         for (int i = 0; i < 3; i++) {
-            sentinels.add(RedisServer.builder().sentinel(sentinelConfig()).start());
+            RedisServer.Builder b = RedisServer.builder().sentinel(sentinelConfig());
+            if (tls != null) {
+                b.tls(tls).arg("--tls-replication", "yes");
+            }
+            sentinels.add(b.start());
         }
         awaitSettled();
         LOG.debug("Started {}", this);
@@ -324,6 +341,9 @@ public final class RedisSentinel implements AutoCloseable {
         RedisServer.Builder b = RedisServer.builder().arg("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0");
         if (password != null) {
             b.password(password).arg("--masterauth", password);
+        }
+        if (tls != null) {
+            b.tls(tls).arg("--tls-replication", "yes");
         }
         return b;
     }

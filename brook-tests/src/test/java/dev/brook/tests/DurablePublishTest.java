@@ -58,6 +58,13 @@ class DurablePublishTest {
     broker.publish("fast", list("jobs").waitForReplicas(0, SECOND));
     broker.publish("news", channel("news"));
     assertThat(waits(sentinel.primary())).isEqualTo(40);
+    assertThat(clients(sentinel.primary(), "brook")).as("command and durable connections").isEqualTo(2);
+    broker.close();
+    assertThat(clients(sentinel.primary(), "brook")).as("after close").isZero();
+  }
+
+  private static long clients(RedisServer server, String name) {
+    return ((String) server.command("CLIENT", "LIST")).lines().filter(l -> l.contains(" name=" + name + " ")).count();
   }
 
   @Test

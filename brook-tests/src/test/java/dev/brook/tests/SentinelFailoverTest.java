@@ -2,6 +2,7 @@ package dev.brook.tests;
 
 import static dev.brook.redis.Redis.channel;
 import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.pattern;
 import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -32,8 +33,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The primary of a Sentinel setup SIGKILLed under load — publishers and consumers on a channel, a
- * reliable list and a stream group: the replica is promoted, every subscription is back on the new
+ * The primary of a Sentinel setup SIGKILLed under load — publishers and consumers on a channel (and
+ * a pattern matching it), a reliable list and a stream group, and a request after the failover: the replica is promoted, every subscription is back on the new
  * primary without a restart (Pub/Sub subscribed again, blocking reads issued again), no consumer
  * loop is stuck, and the test counts what was lost. Redis replicates asynchronously, so a publish
  * Redis acknowledged just before the kill can be missing on the replica; here the replica lags 50 ms
@@ -112,7 +113,9 @@ class SentinelFailoverTest {
     final Kind stream = new Kind("stream", stream("fo.s").group("g"));
     /** Published all along, read only after the failover: what the promoted replica has, whatever consumers took before. */
     final Kind journal = new Kind("journal", stream("fo.j").group("late").startFrom(StreamDestination.BEGINNING));
-    final List<Kind> kinds = List.of(channel, list, stream);
+    /** Subscribed to a pattern that matches the channel: its counts follow the channel's publishes. */
+    final Kind pattern = new Kind("pattern", pattern("fo.{x}"));
+    final List<Kind> kinds = List.of(channel, pattern, list, stream);
     final AtomicBoolean publishing = new AtomicBoolean(true);
     final List<Thread> threads = new ArrayList<>();
     final List<Long> failoverMillis = new ArrayList<>();
@@ -138,8 +141,10 @@ class SentinelFailoverTest {
           return null;
         });
       }
+      consumers.subscriber(channel("rpc.fo")).handle(Long.class, (n, ctx) -> n + 1);
       consumers.start();
       publishers.start();
+      assertThat(publishers.request(1L, channel("rpc.fo"), Long.class, FAILOVER)).isEqualTo(2L);
       for (Kind k : List.of(channel, list, stream, journal)) {
         threads.add(Thread.ofVirtual().name("fo-publish-" + k.name).start(() -> publish(k)));
       }
@@ -176,12 +181,14 @@ class SentinelFailoverTest {
       }
       awaitProgress(progress);
       resumeMillis.add((System.nanoTime() - killed) / 1_000_000);
+      // Request/reply too: the requester's reply channel is subscribed again on the new primary.
+      assertThat(publishers.request(41L, channel("rpc.fo"), Long.class, FAILOVER)).isEqualTo(42L);
     }
 
     /** Waits until each kind has received {@code more} messages published from now on. */
     void awaitProgress(int more) {
       Map<Kind, Long> from = new java.util.HashMap<>();
-      kinds.forEach(k -> from.put(k, k.sent.get()));
+      kinds.forEach(k -> from.put(k, (k == pattern ? channel : k).sent.get()));
       await().atMost(FAILOVER).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
         for (Kind k : kinds) {
           long after = k.received.keySet().stream().filter(n -> n >= from.get(k)).count();
@@ -266,6 +273,7 @@ class SentinelFailoverTest {
       }
       // Pub/Sub is at-most-once: what was published while no primary took it is gone, nothing more.
       assertThat(load.channel.mostDeliveries()).isEqualTo(1);
+      assertThat(load.pattern.mostDeliveries()).isEqualTo(1);
     }
 
     @Override

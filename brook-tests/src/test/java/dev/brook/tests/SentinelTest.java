@@ -15,10 +15,14 @@ import dev.brook.spi.Brokers;
 import dev.brook.spi.ServerDescription;
 import dev.brook.testing.RedisSentinel;
 import dev.brook.testing.RedisServer;
+import dev.brook.testing.TlsCertificates;
 import dev.brook.testing.WithRedisSentinel;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Brook on a Sentinel-guarded primary ({@code redis-sentinel://...#mymaster}): every destination
@@ -58,7 +62,15 @@ class SentinelTest {
       return onStream.handle(event, ctx);
     });
     broker.subscriber(channel("inc")).handle(Long.class, (n, ctx) -> n + 1);
+    Calls<String> onQueue = new Calls<>();
+    Calls<String> onLog = new Calls<>();
+    broker.subscriber(list("queue").atMostOnce()).handle(String.class, onQueue);
+    broker.subscriber(stream("log").startFrom(dev.brook.redis.StreamDestination.BEGINNING)).handle(String.class, onLog);
     broker.start();
+    broker.publishBatch(List.of("q1", "q2"), list("queue"));
+    broker.pipeline(p -> p.publish("l1", stream("log")).publish("l2", stream("log")));
+    assertThat(onQueue.await(2)).extracting(Calls.Call::payload).containsExactly("q1", "q2");
+    assertThat(onLog.await(2)).extracting(Calls.Call::payload).containsExactly("l1", "l2");
 
     broker.publish("hello", channel("news"));
     broker.publish("disk full", channel("logs.error"));
@@ -116,6 +128,25 @@ class SentinelTest {
   }
 
   @Test
+  void tlsGoesThroughSentinel(@TempDir Path dir) throws Exception {
+    TlsCertificates certs = TlsCertificates.generate(dir);
+    try (RedisSentinel tls = RedisSentinel.builder().tls(certs).password("s3cret").start()) {
+      assertThat(tls.url()).startsWith("rediss-sentinel://:s3cret@127.0.0.1:");
+      RedisBroker broker = resources.broker(tls.url(), b -> b.caCertificate(certs.caCertificate()));
+      Calls<String> onList = new Calls<>();
+      Calls<String> onChannel = new Calls<>();
+      broker.subscriber(list("jobs")).handle(String.class, onList);
+      broker.subscriber(channel("news")).handle(String.class, onChannel);
+      broker.start();
+      broker.publish("job", list("jobs").waitForReplicas(1, Duration.ofSeconds(1)));
+      broker.publish("hello", channel("news"));
+      assertThat(onList.awaitOne().payload()).isEqualTo("job");
+      assertThat(onChannel.awaitOne().payload()).isEqualTo("hello");
+      resources.close();
+    }
+  }
+
+  @Test
   void aWrongMasterNameFailsNamingTheFix(RedisSentinel sentinel) {
     String url = sentinel.url().replace("#mymaster", "#nosuch");
     RedisBroker broker = resources.broker(url, b -> {});
@@ -124,6 +155,31 @@ class SentinelTest {
         .hasMessage("The sentinels at " + url + " know no master named 'nosuch' (they monitor mymaster). Put the name they monitor (sentinel "
             + "monitor <name> ... in sentinel.conf; SENTINEL MASTERS lists them) after the # of the URL, e.g. "
             + url.replace("#nosuch", "#mymaster") + ".");
+  }
+
+  @Test
+  void anySentinelThatAnswersWill_andAnUnknownMasterIsNamedSoEvenWhenOneSentinelIsDown(RedisSentinel sentinel) {
+    String url = sentinel.url().replace("redis-sentinel://", "redis-sentinel://127.0.0.1:1,");
+    RedisBroker broker = resources.broker(url, b -> {});
+    Calls<String> calls = new Calls<>();
+    broker.subscriber(list("jobs")).handle(String.class, calls);
+    broker.start();
+    broker.publish("job", list("jobs"));
+    assertThat(calls.awaitOne().payload()).isEqualTo("job");
+
+    String unknown = url.replace("#mymaster", "#nosuch");
+    RedisBroker wrong = resources.broker(unknown, b -> {});
+    assertThatThrownBy(wrong::start).isInstanceOf(BrookException.class)
+        .hasMessageStartingWith("The sentinels at " + unknown + " know no master named 'nosuch' (they monitor mymaster).");
+  }
+
+  @Test
+  void aSentinelUrlWithoutMasterNameFailsAtCreation() {
+    assertThatThrownBy(() -> RedisBroker.create("redis-sentinel://:pw@127.0.0.1:26379,127.0.0.1:26380/0"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Not a Redis URL: 'redis-sentinel://:****@127.0.0.1:26379,127.0.0.1:26380/0' (URI must contain the "
+            + "sentinelMasterId). Use redis-sentinel://[user:password@]host1:port1,host2:port2/db#master, for example "
+            + "redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/0#mymaster.");
   }
 
   @Test
