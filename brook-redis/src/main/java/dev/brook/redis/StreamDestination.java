@@ -1,6 +1,7 @@
 package dev.brook.redis;
 
 import dev.brook.Destination;
+import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
 import java.time.Duration;
 import java.util.Objects;
@@ -54,16 +55,19 @@ public final class StreamDestination implements RedisDestination {
   private final boolean noAck;
   /** null: Brook's default block time. */
   private final Duration pollInterval;
+  /** null: the broker's default ({@code RedisBroker.builder().waitForReplicas}). */
+  private final Durability durability;
 
   StreamDestination(String name) {
-    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null);
+    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, null);
   }
 
   private StreamDestination(String name, String group, String consumer, String startFrom, Duration minIdle,
-      int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval) {
+      int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval, Durability durability) {
     this.declare = declare;
     this.noAck = noAck;
     this.pollInterval = pollInterval;
+    this.durability = durability;
     this.name = name;
     this.group = group;
     this.consumer = consumer;
@@ -86,21 +90,21 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination group(String group) {
     Objects.requireNonNull(group, "group");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
   public StreamDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   /** Where a new group (or a reader without group) starts: {@link #LATEST} (default), {@link #BEGINNING} or an entry id. */
   public StreamDestination startFrom(String id) {
     Objects.requireNonNull(id, "startFrom");
     return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   /**
@@ -115,7 +119,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   /**
@@ -128,13 +132,13 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   /** XDEL acknowledged entries too, so the stream holds only what is not yet handled. */
   public StreamDestination deleteOnAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   /**
@@ -149,7 +153,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination declare(boolean declare) {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   /**
@@ -160,7 +164,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination noAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, true, pollInterval);
+        declare, true, pollInterval, durability);
   }
 
   /**
@@ -177,7 +181,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, interval);
+        declare, noAck, interval, durability);
   }
 
   /** Publishing trims the stream to about this many entries ({@code XADD MAXLEN ~ n}); 0 (default) keeps all. */
@@ -186,7 +190,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxLen must not be negative, was " + maxLen + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   @Override
@@ -260,10 +264,45 @@ public final class StreamDestination implements RedisDestination {
     return Keys.derived(name, "dlq");
   }
 
+  /**
+   * Durable publishing: a publish to this stream completes only when Redis has the message
+   * <em>and</em> at least {@code replicas} replicas have acknowledged it ({@code WAIT replicas
+   * timeout} right after the write, on the same connection). Overrides the broker's {@code
+   * RedisBroker.builder().waitForReplicas(...)} for this destination; {@code 0} turns waiting off.
+   *
+   * <p>Guarantee: an acknowledged publish survives the loss of the primary as long as one of those
+   * replicas is promoted (Sentinel promotes the most up-to-date one). When fewer replicas acknowledge
+   * within {@code timeout}, the publish fails with a {@link NotReplicatedException} naming how many
+   * did; the message is then in Redis all the same and may yet be replicated, or lost if the
+   * primary fails before: publishing it again may store it twice. It costs a round trip to the
+   * replicas per publish (per batch for batches and pipelines). Durable publishes go on a
+   * connection of their own, so WAIT never holds up acknowledgements and heartbeats; they are
+   * ordered among themselves, not with non-durable publishes that were not waited for.
+   *
+   * @param replicas how many replicas must have the message, at least 0
+   * @param timeout how long Redis waits for them: positive, and shorter than the broker's {@code
+   *     commandTimeout} (checked at the publish)
+   */
+  public StreamDestination waitForReplicas(int replicas, Duration timeout) {
+    Durability d = Durability.of(replicas, timeout);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval, d);
+  }
+
+  /** The replicas a publish waits for ({@link #waitForReplicas}); -1 when the broker's default applies. */
+  public int replicasToWait() {
+    return durability == null ? -1 : durability.replicas();
+  }
+
+  /** How long a publish waits for them; null when the broker's default applies. */
+  public Duration replicaWaitTimeout() {
+    return durability == null ? null : durability.timeout();
+  }
+
   @Override
   public StreamDestination withName(String name) {
     return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval);
+        declare, noAck, pollInterval, durability);
   }
 
   @Override
@@ -271,7 +310,8 @@ public final class StreamDestination implements RedisDestination {
     return o instanceof StreamDestination s && s.name.equals(name) && Objects.equals(s.group, group)
         && Objects.equals(s.consumer, consumer) && s.startFrom.equals(startFrom) && s.minIdle.equals(minIdle)
         && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen
-        && s.declare == declare && s.noAck == noAck && Objects.equals(s.pollInterval, pollInterval);
+        && s.declare == declare && s.noAck == noAck && Objects.equals(s.pollInterval, pollInterval)
+        && Objects.equals(s.durability, durability);
   }
 
   @Override

@@ -58,6 +58,15 @@ public interface RedisKind<D extends Destination> {
     return all;
   }
 
+  /**
+   * What a publish to the destination waits for after the write ({@code WAIT}), or null (the
+   * default, and always for kinds Redis does not store, such as channels): see {@link
+   * RedisProducer#sendDurable}.
+   */
+  default Durability durability(D destination) {
+    return null;
+  }
+
   /** Sends several messages in order; by default one {@link #send} each, pipelined on the command connection. */
   default CompletableFuture<Void> sendBatch(D destination, List<Frame> frames) {
     CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];

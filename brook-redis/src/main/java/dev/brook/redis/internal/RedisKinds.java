@@ -47,6 +47,15 @@ public final class RedisKinds {
     return kind.commands(kind.type().cast(destination), frames);
   }
 
+  /** What a publish to the destination waits for, or null (see {@link RedisKind#durability}). */
+  public Durability durability(Destination destination) {
+    return durability(of(destination, "publish to"), destination);
+  }
+
+  private static <D extends Destination> Durability durability(RedisKind<D> kind, Destination destination) {
+    return kind.durability(kind.type().cast(destination));
+  }
+
   /** The kind of this destination; public destination classes are final, so its class is the key. */
   public RedisKind<?> of(Destination destination, String action) {
     RedisKind<?> kind = byType.get(destination.getClass());

@@ -3,6 +3,7 @@ package dev.brook.redis.internal.stream;
 import dev.brook.redis.StreamDestination;
 import dev.brook.redis.internal.RedisContext;
 import dev.brook.redis.internal.RedisKind;
+import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.RedisProducer;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Transport;
@@ -47,6 +48,11 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   @Override
   public CompletableFuture<Void> send(StreamDestination stream, Frame frame) {
+    Durability durability = durability(stream);
+    if (durability != null) {
+      return producer.sendDurable(new RedisProducer.DurableWrite(stream, key(stream), List.of(command(stream, frame)),
+          durability));
+    }
     byte[] value = producer.encode(stream, frame);
     XAddArgs args = new XAddArgs();
     if (stream.maxLength() > 0) {
@@ -62,6 +68,10 @@ public final class StreamKind implements RedisKind<StreamDestination> {
    */
   @Override
   public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
+    Durability durability = durability(stream);
+    if (durability != null) {
+      return producer.sendDurable(new RedisProducer.DurableWrite(stream, key(stream), commands(stream, frames), durability));
+    }
     List<RedisCommand<byte[], byte[], ?>> commands = new ArrayList<>(frames.size());
     CompletableFuture<?>[] futures = new CompletableFuture<?>[frames.size()];
     for (int i = 0; i < futures.length; i++) {
@@ -71,6 +81,12 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     }
     producer.dispatch(commands);
     return producer.published(stream, CompletableFuture.allOf(futures));
+  }
+
+  /** What a publish waits for: null, unless the stream or the broker asks for replicas ({@code waitForReplicas}). */
+  @Override
+  public Durability durability(StreamDestination stream) {
+    return producer.durability(stream.replicasToWait(), stream.replicaWaitTimeout());
   }
 
   /** An XADD of one message, built by hand: for a batch and for a pipeline. */
