@@ -48,6 +48,7 @@ public class BrookAutoConfiguration {
   RedisBroker brookBroker(BrookProperties properties, Environment env, ObjectProvider<ObjectMapper> mapper,
       ObjectProvider<BrookBrokerCustomizer> customizers, org.springframework.beans.factory.ListableBeanFactory beans) {
     properties.validate();
+    LettuceVersion.check();
     RedisBroker.Builder builder = RedisBroker.builder()
         .url(RedisUrls.resolve(properties, env))
         .duplicatePolicy(properties.getDuplicatePolicy())

@@ -167,6 +167,14 @@ class BrookAutoConfigurationTest {
   }
 
   @Test
+  void lettuceFromSpringBoots6LineFailsWithTheFix() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> LettuceVersion.check("6.8.2.RELEASE"))
+        .hasMessageContaining("Brook needs Lettuce 7.x").hasMessageContaining("<lettuce.version>7.7.0.RELEASE</lettuce.version>");
+    LettuceVersion.check("7.7.0.RELEASE/1960d49");
+    LettuceVersion.check(null);
+  }
+
+  @Test
   void springDataRedisPasswordAndDatabaseMakeTheUrl() {
     BrookProperties props = new BrookProperties();
     org.springframework.mock.env.MockEnvironment env = new org.springframework.mock.env.MockEnvironment()

@@ -77,6 +77,11 @@ class OrdersApplicationTest {
         + "dev.brook.examples.spring.OrderHandler%23onOrder").body();
     assertThat(handled).contains("{\"statistic\":\"COUNT\",\"value\":1.0}");
 
+    // Brook starts after the web server and stops before its graceful shutdown (Spring stops higher phases first).
+    assertThat(dev.brook.spring.boot.autoconfigure.BrookLifecycle.PHASE)
+        .isGreaterThan(WebServerApplicationContext.GRACEFUL_SHUTDOWN_PHASE)
+        .isGreaterThan(WebServerApplicationContext.START_STOP_LIFECYCLE_PHASE);
+
     HttpResponse<String> asyncapi = get("/asyncapi.json");
     assertThat(asyncapi.statusCode()).isEqualTo(200);
     assertThat(asyncapi.body()).contains("\"asyncapi\": \"3.0.0\"").contains("orders").contains("receipts");
