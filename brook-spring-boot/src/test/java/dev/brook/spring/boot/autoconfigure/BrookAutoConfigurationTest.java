@@ -295,6 +295,77 @@ class BrookAutoConfigurationTest {
     });
   }
 
+  static class Slow {
+    static final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    static final java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
+
+    @dev.brook.Subscribe(channel = "slow")
+    void onSlow(String s) {
+      started.countDown();
+      try {
+        Thread.sleep(30_000);
+      } catch (InterruptedException e) {
+        interrupted.set(true);
+      }
+    }
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class SlowConfig {
+    @Bean
+    Slow slow() {
+      return new Slow();
+    }
+  }
+
+  @Test
+  void aStopFitsSpringsShutdownPhase() {
+    long[] handlerStarted = {0};
+    runner.withUserConfiguration(SlowConfig.class).withPropertyValues("spring.lifecycle.timeout-per-shutdown-phase=1s")
+        .run(ctx -> {
+          assertThat(ctx.getBean(Broker.class).gracefulTimeout()).isEqualTo(Duration.ofSeconds(1));
+          ctx.getBean(Broker.class).publish("work", channel("slow"));
+          assertThat(Slow.started.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+          handlerStarted[0] = System.nanoTime();
+        });
+    // The handler would sleep 30 s: the stop interrupted it after the 1 s phase timeout.
+    assertThat(Duration.ofNanos(System.nanoTime() - handlerStarted[0])).isLessThan(Duration.ofSeconds(8));
+    assertThat(Slow.interrupted).isTrue();
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class Observations {
+    @Bean
+    io.micrometer.observation.ObservationRegistry observationRegistry() {
+      return io.micrometer.observation.ObservationRegistry.create();
+    }
+  }
+
+  @Test
+  void observationsBindToTheApplicationsObservationRegistry() {
+    runner.withUserConfiguration(Observations.class, OrdersConfig.class).run(ctx -> {
+      assertThat(ctx).hasSingleBean(dev.brook.micrometer.BrookObservation.class);
+      java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      io.micrometer.observation.ObservationRegistry registry = ctx.getBean(io.micrometer.observation.ObservationRegistry.class);
+      registry.observationConfig().observationHandler(new io.micrometer.observation.ObservationHandler<>() {
+        @Override
+        public void onStop(io.micrometer.observation.Observation.Context context) {
+          seen.add(context.getName());
+        }
+
+        @Override
+        public boolean supportsContext(io.micrometer.observation.Observation.Context context) {
+          return true;
+        }
+      });
+      ctx.getBean(Broker.class).publish(new Order(4, "O"), channel("orders"));
+      await().atMost(WAIT).until(() -> seen.contains(dev.brook.micrometer.BrookObservation.PROCESS));
+      assertThat(seen).contains(dev.brook.micrometer.BrookObservation.SEND);
+    });
+    runner.withUserConfiguration(Observations.class).withPropertyValues("brook.observation.enabled=false")
+        .run(ctx -> assertThat(ctx).doesNotHaveBean(dev.brook.micrometer.BrookObservation.class));
+  }
+
   @Test
   void healthComesFromTheBroker() {
     runner.withUserConfiguration(OrdersConfig.class).run(ctx -> {
