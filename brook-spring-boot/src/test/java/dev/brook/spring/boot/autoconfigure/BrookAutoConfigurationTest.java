@@ -154,6 +154,13 @@ class BrookAutoConfigurationTest {
   }
 
   @Test
+  void anUnreachableRedisFailsTheStartNamingTheServer() {
+    runner.withPropertyValues("brook.redis.url=redis://127.0.0.1:1", "brook.redis.connect-timeout=1s")
+        .withUserConfiguration(OrdersConfig.class)
+        .run(ctx -> assertThat(ctx).hasFailed().getFailure().hasStackTraceContaining("127.0.0.1:1"));
+  }
+
+  @Test
   void springDataRedisSettingsServeWhenBrookHasNoUrl() {
     ApplicationContextRunner noUrl = new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(BrookAutoConfiguration.class));
