@@ -10,9 +10,9 @@ import org.springframework.boot.health.contributor.Status;
 /**
  * {@code /actuator/health/brook}: {@link Broker#health()} as a Spring Boot health. Brook's UP is UP,
  * DOWN is DOWN, and DEGRADED (a subscription stalled or failing, Redis slow) is reported as the
- * status {@code DEGRADED}, which Boot's default status order ranks as unknown, below UP, so it does
- * not fail a readiness probe by itself (map it with {@code management.endpoint.health.status.*} to
- * change that). Details: the server (reachable, round trip), each subscription's state and problem,
+ * status {@code DEGRADED}, which Boot's default status order does not list: it does not change the
+ * aggregate status of a group and answers HTTP 200, so it does not fail a readiness probe by itself
+ * (list it in {@code management.endpoint.health.status.order} and {@code .http-mapping} to change that). Details: the server (reachable, round trip), each subscription's state and problem,
  * and the problems. Never throws: {@code broker.health()} never does, also on a closed broker.
  */
 public final class BrookHealthIndicator implements HealthIndicator {
