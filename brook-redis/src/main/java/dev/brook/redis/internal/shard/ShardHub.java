@@ -339,8 +339,17 @@ final class ShardHub implements RedisConnections.Events {
     return out;
   }
 
+  /**
+   * The connection dropped. On one server that is a gap in every shard channel; on a cluster it is
+   * only the default connection, which carries no shard channel (each lives on a node connection),
+   * and Lettuce drops it on every topology refresh once its node left the cluster (lettuce#2434):
+   * not a gap, so not counted. A cluster's gaps are the resubscriptions of {@link #check()}.
+   */
   @Override
   public void disconnected() {
+    if (cluster != null) {
+      return;
+    }
     gapLock.lock();
     try {
       if (downSince == 0) {
@@ -353,6 +362,9 @@ final class ShardHub implements RedisConnections.Events {
 
   @Override
   public void reconnected() {
+    if (cluster != null) {
+      return;
+    }
     long gap;
     gapLock.lock();
     try {
@@ -371,12 +383,15 @@ final class ShardHub implements RedisConnections.Events {
         server, TimeUnit.NANOSECONDS.toMillis(gap), routes.size());
   }
 
-  /** What this connection saw, in the shape of the shared Pub/Sub connection's metrics (no loss estimate). */
+  /**
+   * What this connection saw, in the shape of the shared Pub/Sub connection's metrics: on a cluster
+   * each resubscription counts as a loss (its length unknown); no estimate of the messages lost.
+   */
   PubSubMetrics metrics() {
     gapLock.lock();
     try {
       long down = downtimeNanos + (downSince != 0 ? timing.nanoTime() - downSince : 0);
-      return new PubSubSnapshot(received.get(), disconnects, Duration.ofNanos(down), 0);
+      return new PubSubSnapshot(received.get(), disconnects + resubscribed.get(), Duration.ofNanos(down), 0);
     } finally {
       gapLock.unlock();
     }
