@@ -76,6 +76,8 @@ final class ShardHub implements RedisConnections.Events {
   private final ReentrantLock lock = new ReentrantLock();
   private final AtomicLong received = new AtomicLong();
   private final AtomicLong resubscribed = new AtomicLong();
+  /** Resubscriptions that began a gap (the first attempt for a route since Redis last confirmed it). */
+  private final AtomicLong gaps = new AtomicLong();
   private int checks;
 
   // Gaps of the connection: under gapLock, on I/O threads.
@@ -139,6 +141,8 @@ final class ShardHub implements RedisConnections.Events {
     volatile String nodeId;
     /** Redis said SUNSUBSCRIBE without Brook asking (its slot moved), or nobody is subscribed on the owner. */
     volatile boolean lost;
+    /** A resubscription was logged at WARN and not yet confirmed: retries log at DEBUG (no storm in an outage). */
+    volatile boolean warned;
 
     Route(String name) {
       this.name = name;
@@ -261,16 +265,19 @@ final class ShardHub implements RedisConnections.Events {
     if (route != null) {
       route.nodeId = node != null ? node.getNodeId() : null;
       route.lost = false;
+      route.warned = false;
     }
   }
 
   /**
-   * On an I/O thread: a node said SUNSUBSCRIBE. For a route still wanted that is Redis dropping the
-   * subscription (its slot moved away, lettuce#3213); the next check subscribes it again.
+   * On an I/O thread: a node said SUNSUBSCRIBE. From the node that confirmed a route still wanted,
+   * that is Redis dropping the subscription (its slot moved away, lettuce#3213); the next check
+   * subscribes it again. A route not confirmed yet is one started again just after its previous one
+   * stopped: this is the reply to that stop's SUNSUBSCRIBE.
    */
   private void dropped(RedisClusterNode node, byte[] channel) {
     Route route = routes.get(new String(channel, StandardCharsets.UTF_8));
-    if (route != null && (node == null || route.nodeId == null || node.getNodeId().equals(route.nodeId))) {
+    if (route != null && node != null && node.getNodeId().equals(route.nodeId)) {
       route.lost = true;
     }
   }
@@ -323,8 +330,15 @@ final class ShardHub implements RedisConnections.Events {
       lock.unlock();
     }
     resubscribed.incrementAndGet();
-    LOG.warn("Subscribing to shard channel {} again on {} ({}); messages published to it meanwhile are lost "
-        + "(Pub/Sub keeps nothing for absent subscribers).", route.name, server, why);
+    if (route.warned) {
+      LOG.debug("Subscribing to shard channel {} again on {} ({})", route.name, server, why);
+    } else {
+      route.warned = true;
+      gaps.incrementAndGet();
+      LOG.warn("Subscribing to shard channel {} again on {} ({}); messages published to it meanwhile are lost "
+          + "(Pub/Sub keeps nothing for absent subscribers). Until Redis confirms it, further attempts log at DEBUG.",
+          route.name, server, why);
+    }
   }
 
   /** Times {@link #check()} subscribed a shard channel again, for tests and diagnostics. */
@@ -385,13 +399,14 @@ final class ShardHub implements RedisConnections.Events {
 
   /**
    * What this connection saw, in the shape of the shared Pub/Sub connection's metrics: on a cluster
-   * each resubscription counts as a loss (its length unknown); no estimate of the messages lost.
+   * each shard channel Brook had to subscribe again counts as a loss (retries until Redis confirms
+   * do not; its length is unknown); no estimate of the messages lost.
    */
   PubSubMetrics metrics() {
     gapLock.lock();
     try {
       long down = downtimeNanos + (downSince != 0 ? timing.nanoTime() - downSince : 0);
-      return new PubSubSnapshot(received.get(), disconnects + resubscribed.get(), Duration.ofNanos(down), 0);
+      return new PubSubSnapshot(received.get(), disconnects + gaps.get(), Duration.ofNanos(down), 0);
     } finally {
       gapLock.unlock();
     }
