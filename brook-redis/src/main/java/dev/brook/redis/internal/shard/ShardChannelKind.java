@@ -122,8 +122,10 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
           () -> connections.isClosed() ? connections.closedError() : null);
       connections.adopt(connection, created); // closes it and throws when the transport closed meanwhile
       if (created.clustered()) {
-        ScheduledFuture<?> unused = connections.timer().scheduleWithFixedDelay(created::check,
+        java.util.concurrent.ScheduledExecutorService timer = connections.timer();
+        ScheduledFuture<?> unused = timer.scheduleWithFixedDelay(created::check,
             ShardHub.CHECK_PERIOD.toMillis(), ShardHub.CHECK_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        created.checkOn(timer);
       }
       hub = created;
       attempt.complete(created);

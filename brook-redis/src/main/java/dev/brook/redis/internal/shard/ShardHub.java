@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * default connection is dropped on every periodic topology refresh once its node left the cluster
  * (lettuce#2434). Brook therefore keeps its own account, {@link #check()}: each route remembers the
  * node that confirmed it (SSUBSCRIBE's reply), a SUNSUBSCRIBE that Brook did not ask for marks it
- * lost, and a check every {@link #CHECK_PERIOD} on the transport's timer subscribes again every
- * route that is lost or whose slot now belongs to another master. Every few checks it also asks the
+ * lost, and a check every {@link #CHECK_PERIOD} on the transport's timer (at once after such a
+ * SUNSUBSCRIBE) subscribes again every route that is lost or whose slot now belongs to another master. Every few checks it also asks the
  * owning master whether anyone is subscribed at all ({@code PUBSUB SHARDNUMSUB}); none means the
  * subscription is gone whatever the connection believes, and the route is subscribed again.
  *
@@ -79,6 +79,8 @@ final class ShardHub implements RedisConnections.Events {
   /** Resubscriptions that began a gap (the first attempt for a route since Redis last confirmed it). */
   private final AtomicLong gaps = new AtomicLong();
   private int checks;
+  /** Runs {@link #check()} soon, off the I/O thread (the transport's timer); set once the check is scheduled. */
+  private volatile java.util.concurrent.Executor soon;
 
   // Gaps of the connection: under gapLock, on I/O threads.
   private final ReentrantLock gapLock = new ReentrantLock();
@@ -122,6 +124,11 @@ final class ShardHub implements RedisConnections.Events {
         }
       });
     }
+  }
+
+  /** Where {@link #check()} runs when a SUNSUBSCRIBE from Redis should not wait for the next period. */
+  void checkOn(java.util.concurrent.Executor executor) {
+    this.soon = executor;
   }
 
   /** Whether this hub runs on a cluster, where {@link #check()} has work to do. */
@@ -279,6 +286,14 @@ final class ShardHub implements RedisConnections.Events {
     Route route = routes.get(new String(channel, StandardCharsets.UTF_8));
     if (route != null && node != null && node.getNodeId().equals(route.nodeId)) {
       route.lost = true;
+      java.util.concurrent.Executor executor = soon;
+      if (executor != null) {
+        try {
+          executor.execute(this::check); // every message until then is lost: do not wait for the period
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+          // the transport is closing
+        }
+      }
     }
   }
 
@@ -287,7 +302,7 @@ final class ShardHub implements RedisConnections.Events {
    * now; every {@link #COUNT_EVERY} runs, asks the owners whether the routes have a subscriber at
    * all. Never blocks; never throws (a failure is logged and tried again next time).
    */
-  void check() {
+  synchronized void check() {
     if (cluster == null || routes.isEmpty() || closedError.get() != null) {
       return;
     }
