@@ -197,6 +197,9 @@ public final class RedisCluster implements AutoCloseable {
             RedisServer.Builder node = RedisServer.builder()
                     .arg("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                             "--cluster-node-timeout", Long.toString(nodeTimeout.toMillis()),
+                            // A bus port of its own: the default, port + 10000, is out of range for a free
+                            // port above 55535, which the kernel hands out too.
+                            "--cluster-port", Integer.toString(RedisProcess.freePort()),
                             // A replica syncs at once instead of waiting 5 s for more replicas to join the transfer.
                             "--repl-diskless-sync-delay", "0",
                             // A replica whose master died takes over however long the link was down.
@@ -370,7 +373,8 @@ public final class RedisCluster implements AutoCloseable {
         }
         RedisServer first = nodes.getFirst();
         for (RedisServer node : nodes.subList(1, nodes.size())) {
-            first.command("CLUSTER", "MEET", RedisServer.HOST, Integer.toString(node.port()));
+            first.command("CLUSTER", "MEET", RedisServer.HOST, Integer.toString(node.port()),
+                    Integer.toString(busPort(node)));
         }
         for (int m = 0; m < masterCount; m++) {
             int from = (int) ((long) SLOTS * m / masterCount);
@@ -442,6 +446,7 @@ public final class RedisCluster implements AutoCloseable {
                     } catch (RuntimeException e) {
                         state.append(e.getMessage());
                     }
+                    state.append(logTail(node));
                 }
                 throw new IllegalStateException("Redis Cluster did not reach '" + what + "' within "
                         + FORM_TIMEOUT.toSeconds() + " s:" + state, last);
@@ -456,6 +461,20 @@ public final class RedisCluster implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
+
+    /** The last lines of a node's log, for a failure message. */
+    private static String logTail(RedisServer node) {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(node.logFile(), StandardCharsets.ISO_8859_1)) {
+            List<String> all = lines.toList();
+            StringBuilder sb = new StringBuilder();
+            for (String line : all.subList(Math.max(0, all.size() - 5), all.size())) {
+                sb.append("\n      ").append(line);
+            }
+            return sb.toString();
+        } catch (java.io.IOException | UncheckedIOException e) {
+            return " (no log: " + e.getMessage() + ")";
+        }
+    }
 
     /**
      * The running nodes whose own {@code ROLE} says master (or replica). Each node is asked about itself rather
@@ -483,6 +502,18 @@ public final class RedisCluster implements AutoCloseable {
             throw new IllegalStateException("No node of " + this + " is running");
         }
         return out;
+    }
+
+    /** The {@code --cluster-port} of a node's command line. */
+    private static int busPort(RedisServer node) {
+        List<String> cmd = node.commandLine();
+        int port = -1;
+        for (int i = 0; i < cmd.size() - 1; i++) {
+            if (cmd.get(i).equals("--cluster-port")) {
+                port = Integer.parseInt(cmd.get(i + 1));
+            }
+        }
+        return port;
     }
 
     private List<RedisServer> running() {
