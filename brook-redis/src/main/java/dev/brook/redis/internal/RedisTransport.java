@@ -67,6 +67,11 @@ public final class RedisTransport implements Transport, Backlogs {
         new StreamKind(context)));
   }
 
+  /** The shard channels' kind (its hub, for diagnostics and tests). */
+  public ShardChannelKind shardChannels() {
+    return shardChannels;
+  }
+
   /** The connection lifecycle. */
   public RedisConnections connections() {
     return connections;

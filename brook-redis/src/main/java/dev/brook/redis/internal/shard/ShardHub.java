@@ -131,6 +131,11 @@ final class ShardHub implements RedisConnections.Events {
     this.soon = executor;
   }
 
+  /** The hub's Pub/Sub connection (a cluster one on a cluster), for tests and diagnostics. */
+  StatefulRedisPubSubConnection<byte[], byte[]> connection() {
+    return connection;
+  }
+
   /** Whether this hub runs on a cluster, where {@link #check()} has work to do. */
   boolean clustered() {
     return cluster != null;
