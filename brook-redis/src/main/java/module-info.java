@@ -17,6 +17,7 @@ module dev.brook.redis {
   exports dev.brook.redis.internal to dev.brook.testing;
   // The in-memory test broker models each kind next to its consumer.
   exports dev.brook.redis.internal.pubsub to dev.brook.testing;
+  exports dev.brook.redis.internal.shard to dev.brook.testing;
   exports dev.brook.redis.internal.list to dev.brook.testing;
   exports dev.brook.redis.internal.stream to dev.brook.testing;
 }

@@ -7,6 +7,7 @@ package dev.brook.redis;
  * import static dev.brook.redis.Redis.*;
  *
  * broker.subscriber(channel("orders"))...
+ * broker.subscriber(shardChannel("orders"))...
  * broker.subscriber(pattern("logs.{level}"))...
  * broker.subscriber(list("jobs"))...
  * broker.subscriber(stream("events").group("g").consumer("c1"))...
@@ -19,6 +20,14 @@ public final class Redis {
   /** A Pub/Sub channel (at-most-once, fan-out). */
   public static ChannelDestination channel(String name) {
     return new ChannelDestination(name);
+  }
+
+  /**
+   * A Redis 7 sharded Pub/Sub channel (SSUBSCRIBE/SPUBLISH; at-most-once, fan-out): in a Redis
+   * Cluster its messages stay on the master owning its slot instead of reaching every node.
+   */
+  public static ShardChannelDestination shardChannel(String name) {
+    return new ShardChannelDestination(name);
   }
 
   /** Pub/Sub channels matching a glob, with optional {@code {name}} parts (see {@link PatternDestination}). */

@@ -75,8 +75,9 @@ public final class RedisBroker extends BrokerBase {
 
   /**
    * What the shared Pub/Sub connection saw: messages received, how often it was lost (each loss is a
-   * gap in every channel and pattern) and the messages estimated lost with it. See {@link
-   * PubSubMetrics}.
+   * gap in every channel and pattern) and the messages estimated lost with it; plus, once a shard
+   * channel subscription opened it, the sharded Pub/Sub connection (its messages, and its losses: on
+   * a cluster each shard channel Brook had to subscribe again). See {@link PubSubMetrics}.
    */
   public PubSubMetrics pubSubMetrics() {
     return transport.pubSubMetrics();

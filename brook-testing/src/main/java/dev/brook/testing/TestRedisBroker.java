@@ -293,7 +293,7 @@ public final class TestRedisBroker implements AutoCloseable {
    * Sends a raw command to the in-memory Redis as another client would (an operator, a producer
    * that is not Brook), like {@link RedisServer#command}: {@code XGROUP CREATE key group id
    * [MKSTREAM]}, {@code XADD key * field value...}, {@code RPUSH key value...}, {@code PUBLISH
-   * channel message} and {@code DEL key...}; values are stored as they are, not in Brook's
+   * channel message}, {@code SPUBLISH shardchannel message} and {@code DEL key...}; values are stored as they are, not in Brook's
    * envelope. Answers what Redis answers. Synchronous mode: returns when the handlers this reached
    * are done and rethrows the first failure.
    *

@@ -106,8 +106,8 @@ class TestRedisBrokerTest {
   @Test
   void aDestinationOfAnotherBrokerIsRefusedInTheWordsOfRedisBroker() {
     try (RedisBroker broker = broker(); TestRedisBroker test = TestRedisBroker.of(broker)) {
-      String fix = " (" + Elsewhere.class.getName() + "). Use a destination from dev.brook.redis.Redis: channel, pattern, "
-          + "list or stream.";
+      String fix = " (" + Elsewhere.class.getName() + "). Use a destination from dev.brook.redis.Redis: channel, "
+          + "shardChannel, pattern, list or stream.";
       assertThatThrownBy(() -> broker.publish("m", new Elsewhere("x")))
           .hasMessage("RedisBroker cannot publish to elsewhere:x" + fix);
       assertThatThrownBy(() -> broker.subscriber(new Elsewhere("x")).handle(String.class, (m, c) -> null))

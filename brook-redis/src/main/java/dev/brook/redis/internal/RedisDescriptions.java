@@ -4,10 +4,12 @@ import dev.brook.Destination;
 import dev.brook.redis.ChannelDestination;
 import dev.brook.redis.ListDestination;
 import dev.brook.redis.PatternDestination;
+import dev.brook.redis.ShardChannelDestination;
 import dev.brook.redis.StreamDestination;
 import dev.brook.redis.internal.list.ListDescription;
 import dev.brook.redis.internal.pubsub.ChannelDescription;
 import dev.brook.redis.internal.pubsub.PatternDescription;
+import dev.brook.redis.internal.shard.ShardChannelDescription;
 import dev.brook.redis.internal.stream.StreamDescription;
 import dev.brook.spi.DestinationDescription;
 import dev.brook.spi.ServerDescription;
@@ -36,6 +38,7 @@ public final class RedisDescriptions {
    */
   private static final Map<Class<?>, Function<Destination, DestinationDescription>> BY_TYPE = Map.of(
       ChannelDestination.class, d -> ChannelDescription.of((ChannelDestination) d),
+      ShardChannelDestination.class, d -> ShardChannelDescription.of((ShardChannelDestination) d),
       PatternDestination.class, d -> PatternDescription.of((PatternDestination) d),
       ListDestination.class, d -> ListDescription.of((ListDestination) d),
       StreamDestination.class, d -> StreamDescription.of((StreamDestination) d));

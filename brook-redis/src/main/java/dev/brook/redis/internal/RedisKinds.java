@@ -61,7 +61,7 @@ public final class RedisKinds {
     RedisKind<?> kind = byType.get(destination.getClass());
     if (kind == null) {
       throw new IllegalArgumentException("RedisBroker cannot " + action + " " + destination.key() + " ("
-          + destination.getClass().getName() + "). Use a destination from dev.brook.redis.Redis: channel, pattern, list or stream.");
+          + destination.getClass().getName() + "). Use a destination from dev.brook.redis.Redis: channel, shardChannel, pattern, list or stream.");
     }
     return kind;
   }

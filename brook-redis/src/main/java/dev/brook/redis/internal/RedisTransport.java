@@ -5,6 +5,7 @@ import dev.brook.redis.PubSubMetrics;
 import dev.brook.redis.Redis;
 import dev.brook.redis.internal.list.ListKind;
 import dev.brook.redis.internal.pubsub.PubSub;
+import dev.brook.redis.internal.shard.ShardChannelKind;
 import dev.brook.redis.internal.stream.StreamKind;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Transport;
@@ -20,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  *   <li>{@link RedisConnections}: the client and its resources, the command connection, the
  *       connections the kinds open, reconnects, the platform timer;
  *   <li>{@link RedisProducer}: the envelope, its size check and what a failed publish means;
- *   <li>the destination kinds ({@link RedisKind}: Pub/Sub channels and patterns, Lists, Streams),
+ *   <li>the destination kinds ({@link RedisKind}: Pub/Sub channels and patterns, sharded channels, Lists, Streams),
  *       each in its own package, found by the destination's class ({@link RedisKinds});
  *   <li>{@link RedisErrors}: Redis' error texts as typed exceptions.
  * </ul>
@@ -37,6 +38,7 @@ public final class RedisTransport implements Transport, Backlogs {
   /** Names of this broker's List and Stream consumers in Redis; released by close. */
   private final ConsumerNames consumerNames = new ConsumerNames();
   private final PubSub pubSub;
+  private final ShardChannelKind shardChannels;
   private final RedisKinds kinds;
   private final RedisProducer producer;
 
@@ -59,8 +61,15 @@ public final class RedisTransport implements Transport, Backlogs {
     this.producer = new RedisProducer(connections);
     RedisContext context = new RedisContext(connections, producer, consumerNames, timing);
     this.pubSub = new PubSub(context);
+    this.shardChannels = new ShardChannelKind(context);
     // Every kind this transport serves, in one place.
-    this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), new ListKind(context), new StreamKind(context)));
+    this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), shardChannels, new ListKind(context),
+        new StreamKind(context)));
+  }
+
+  /** The shard channels' kind (its hub, for diagnostics and tests). */
+  public ShardChannelKind shardChannels() {
+    return shardChannels;
   }
 
   /** The connection lifecycle. */
@@ -250,9 +259,18 @@ public final class RedisTransport implements Transport, Backlogs {
     return CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
   }
 
-  /** What the shared Pub/Sub connection saw: messages, losses and the messages estimated lost with them. */
+  /**
+   * What the Pub/Sub connections saw: messages, losses and the messages estimated lost with them —
+   * the shared one of channels and patterns, plus the sharded one of shard channels when it is open.
+   */
   public PubSubMetrics pubSubMetrics() {
-    return pubSub.metrics();
+    PubSubMetrics plain = pubSub.metrics();
+    PubSubMetrics sharded = shardChannels.metrics();
+    if (sharded == PubSubMetrics.NONE) {
+      return plain;
+    }
+    return new PubSubSnapshot(plain.received() + sharded.received(), plain.disconnects() + sharded.disconnects(),
+        plain.downtime().plus(sharded.downtime()), plain.estimatedLost() + sharded.estimatedLost());
   }
 
   /** Times one of the broker's connections dropped while open (each reconnects on its own). */

@@ -8,6 +8,7 @@ import dev.brook.redis.internal.RedisDestinations;
 import dev.brook.redis.internal.RedisKinds;
 import dev.brook.redis.internal.list.ListModel;
 import dev.brook.redis.internal.pubsub.PubSubModel;
+import dev.brook.redis.internal.shard.ShardChannelModel;
 import dev.brook.redis.internal.stream.StreamModel;
 import dev.brook.spi.DestinationDescription;
 import dev.brook.spi.Frame;
@@ -25,7 +26,7 @@ import java.util.function.BooleanSupplier;
  *
  * <p>Each kind of destination is modelled in its own package of brook-redis, next to the code it
  * models command for command where a test can see it: {@link PubSubModel} (channels and patterns),
- * {@link ListModel} (reliable and at-most-once lists), {@link StreamModel} (streams with and
+ * {@link ShardChannelModel} (sharded channels), {@link ListModel} (reliable and at-most-once lists), {@link StreamModel} (streams with and
  * without groups). Each model is a {@code RedisKind}, found by the destination's class as {@code
  * RedisTransport} finds its kinds ({@link RedisKinds}); they share one {@link MemoryRedis} (the
  * lock, the keyspace's WRONGTYPE between kinds, the manual clock, the messages in flight, what was
@@ -39,6 +40,7 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
 
   private final MemoryRedis redis;
   private final PubSubModel pubSub;
+  private final ShardChannelModel shardChannels;
   private final ListModel lists;
   private final StreamModel streams;
   /** Every kind the in-memory Redis models, in one place. */
@@ -49,9 +51,10 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
   public MemoryTransport() {
     this.redis = new MemoryRedis();
     this.pubSub = redis.add(PubSubModel::new);
+    this.shardChannels = redis.add(ShardChannelModel::new);
     this.lists = redis.add(ListModel::new);
     this.streams = redis.add(StreamModel::new);
-    this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), lists, streams));
+    this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), shardChannels, lists, streams));
   }
 
   /**
@@ -61,6 +64,7 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
   public MemoryTransport(MemoryTransport shared) {
     this.redis = shared.redis;
     this.pubSub = shared.pubSub;
+    this.shardChannels = shared.shardChannels;
     this.lists = shared.lists;
     this.streams = shared.streams;
     this.kinds = shared.kinds;
@@ -248,7 +252,7 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
   /**
    * A raw command, as another client (an operator, a non-Brook producer) would send it to Redis:
    * {@code XGROUP CREATE key group id [MKSTREAM]}, {@code XADD key * field value...}, {@code RPUSH
-   * key value...}, {@code PUBLISH channel message}, {@code DEL key...}. Values are stored as they
+   * key value...}, {@code PUBLISH channel message}, {@code SPUBLISH shardchannel message}, {@code DEL key...}. Values are stored as they
    * are, not in Brook's envelope. Answers as Redis does; fails for any other command.
    */
   public Object command(String... args) {
@@ -289,6 +293,12 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
         }
         yield pubSub.publishRaw(args[1], utf8(args[2]));
       }
+      case "SPUBLISH" -> {
+        if (args.length != 3) {
+          throw unsupported(args);
+        }
+        yield shardChannels.publishRaw(args[1], utf8(args[2]));
+      }
       case "DEL" -> {
         long n = 0;
         for (int i = 1; i < args.length; i++) {
@@ -303,7 +313,7 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
   private static IllegalArgumentException unsupported(String[] args) {
     return new IllegalArgumentException("The in-memory Redis does not run " + String.join(" ", args) + ": it knows "
         + "XGROUP CREATE key group id [MKSTREAM], XADD key * field value..., RPUSH key value..., PUBLISH channel "
-        + "message and DEL key.... Run the test on a RedisServer for others.");
+        + "message, SPUBLISH shardchannel message and DEL key.... Run the test on a RedisServer for others.");
   }
 
   private static byte[] utf8(String s) {

@@ -2,6 +2,7 @@ package dev.brook.tests.behaviour;
 
 import static dev.brook.redis.Redis.channel;
 import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.shardChannel;
 import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -42,7 +43,7 @@ abstract class RequestReplyBehaviour extends Behaviour {
   }
 
   static Stream<Destination> everyKind() {
-    return Stream.of(channel("orders"), list("orders"), list("orders").atMostOnce(), stream("orders"),
+    return Stream.of(channel("orders"), shardChannel("orders"), list("orders"), list("orders").atMostOnce(), stream("orders"),
         stream("orders").group("g").consumer("c1"));
   }
 

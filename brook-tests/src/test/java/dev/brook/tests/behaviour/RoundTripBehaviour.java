@@ -2,6 +2,7 @@ package dev.brook.tests.behaviour;
 
 import static dev.brook.redis.Redis.channel;
 import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.shardChannel;
 import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -178,7 +179,7 @@ abstract class RoundTripBehaviour extends Behaviour {
   }
 
   static Stream<Destination> everyKind() {
-    return Stream.of(channel("kinds"), list("kinds"), list("kinds").atMostOnce(), stream("kinds"),
+    return Stream.of(channel("kinds"), shardChannel("kinds"), list("kinds"), list("kinds").atMostOnce(), stream("kinds"),
         stream("kinds").group("g").consumer("c1"));
   }
 

@@ -1,0 +1,151 @@
+package dev.brook.redis.internal.shard;
+
+import dev.brook.redis.PubSubMetrics;
+import dev.brook.redis.ShardChannelDestination;
+import dev.brook.redis.internal.RedisConnections;
+import dev.brook.redis.internal.RedisContext;
+import dev.brook.redis.internal.RedisKind;
+import dev.brook.redis.internal.RedisProducer;
+import dev.brook.spi.Frame;
+import dev.brook.spi.Transport;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.output.IntegerOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Sharded Pub/Sub channels (Redis 7): SSUBSCRIBE on this kind's own {@link ShardHub}, opened by the
+ * first shard channel subscription to start; SPUBLISH on the command connection (on a cluster
+ * routed, like a key, to the master owning the channel's slot). At-most-once. The transport's
+ * connections own the hub's connection and close it; on a cluster the hub's check runs on the
+ * transport's timer until then.
+ */
+public final class ShardChannelKind implements RedisKind<ShardChannelDestination> {
+
+  private final RedisContext context;
+  private final RedisProducer producer;
+  /** Guards {@code opening}; never held across I/O. */
+  private final ReentrantLock lock = new ReentrantLock();
+  private CompletableFuture<ShardHub> opening;
+  private volatile ShardHub hub;
+
+  public ShardChannelKind(RedisContext context) {
+    this.context = context;
+    this.producer = context.producer();
+  }
+
+  @Override
+  public Class<ShardChannelDestination> type() {
+    return ShardChannelDestination.class;
+  }
+
+  @Override
+  public Transport.Consumer consumer(ShardChannelDestination channel, String subscriptionId, Transport.Sink sink) {
+    // The connection opens at start, not when the subscription is declared.
+    return new Transport.Consumer() {
+      private Transport.Consumer delegate;
+
+      @Override
+      public void start() {
+        delegate = hub().consumer(channel.name(), sink);
+        delegate.start();
+      }
+
+      @Override
+      public void stop() {
+        if (delegate != null) {
+          delegate.stop();
+        }
+      }
+    };
+  }
+
+  @Override
+  public CompletableFuture<Void> send(ShardChannelDestination channel, Frame frame) {
+    byte[] value = producer.encode(channel, frame);
+    return producer.published(channel, producer.commands().spublish(channel.nameBytes(), value));
+  }
+
+  /** An SPUBLISH of one message, for a pipeline. */
+  @Override
+  public AsyncCommand<byte[], byte[], ?> command(ShardChannelDestination channel, Frame frame) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(channel.nameBytes())
+        .addValue(producer.encode(channel, frame));
+    return new AsyncCommand<>(new Command<>(CommandType.SPUBLISH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args));
+  }
+
+  /** What the sharded Pub/Sub connection saw; every counter zero before it opened. */
+  public PubSubMetrics metrics() {
+    ShardHub h = hub;
+    return h == null ? PubSubMetrics.NONE : h.metrics();
+  }
+
+  /** Opens the sharded Pub/Sub connection once; concurrent callers wait for the first one's. */
+  ShardHub hub() {
+    ShardHub h = hub;
+    if (h != null) {
+      return h;
+    }
+    RedisConnections connections = context.connections();
+    connections.connect();
+    CompletableFuture<ShardHub> attempt;
+    boolean mine;
+    lock.lock();
+    try {
+      if (connections.isClosed()) {
+        throw connections.closedError();
+      }
+      mine = opening == null;
+      if (mine) {
+        opening = new CompletableFuture<>();
+      }
+      attempt = opening;
+    } finally {
+      lock.unlock();
+    }
+    if (!mine) {
+      return connections.await(attempt);
+    }
+    try {
+      StatefulRedisPubSubConnection<byte[], byte[]> connection = connections.connectPubSub();
+      ShardHub created = new ShardHub(connection,
+          channel -> connections.commands().pubsubShardNumsub(channel).thenApply(counts -> counts.values().stream()
+              .mapToLong(Long::longValue).sum()),
+          connections.masked(), context.options().maxMessageSize(), context.timing(),
+          () -> connections.isClosed() ? connections.closedError() : null);
+      connections.adopt(connection, created); // closes it and throws when the transport closed meanwhile
+      if (created.clustered()) {
+        java.util.concurrent.ScheduledExecutorService timer = connections.timer();
+        ScheduledFuture<?> unused = timer.scheduleWithFixedDelay(created::check,
+            ShardHub.CHECK_PERIOD.toMillis(), ShardHub.CHECK_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        created.checkOn(timer);
+      }
+      hub = created;
+      attempt.complete(created);
+      return created;
+    } catch (RuntimeException | Error e) {
+      lock.lock();
+      try {
+        if (opening == attempt) {
+          opening = null;
+        }
+      } finally {
+        lock.unlock();
+      }
+      attempt.completeExceptionally(e);
+      throw e;
+    }
+  }
+
+  /** The hub once opened, else null; for tests and diagnostics. */
+  ShardHub openHub() {
+    return hub;
+  }
+}
