@@ -592,6 +592,58 @@ public final class RedisCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until every message published on any node so far has reached every node's subscribers. A cluster
+     * forwards a PUBLISH to the other nodes over its bus, asynchronously: a message a test published just before it
+     * ended can still arrive at another node after the next test subscribed there, and reach that test's handler.
+     * Each bus link is one ordered TCP connection, so once every node has heard a marker published on every other
+     * node after those messages, they have all been delivered. Used between tests ({@link RedisClusterExtension});
+     * it costs one Pub/Sub connection per node for a moment.
+     *
+     * @throws IllegalStateException if the markers do not all arrive within 10 s
+     */
+    public void awaitPubSubDelivered() {
+        ensureOpen();
+        List<RedisServer> live = running();
+        String channel = "__brook-testing:bus-barrier";
+        String round = Long.toString(System.nanoTime());
+        List<io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String>> listeners = new ArrayList<>();
+        List<java.util.concurrent.CountDownLatch> heard = new ArrayList<>();
+        try {
+            for (RedisServer node : live) {
+                java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(live.size());
+                java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> c = node.pubSubConnection();
+                listeners.add(c);
+                c.addListener(new io.lettuce.core.pubsub.RedisPubSubAdapter<>() {
+                    @Override
+                    public void message(String ch, String message) {
+                        if (message.startsWith(round + ":") && seen.add(message)) {
+                            all.countDown();
+                        }
+                    }
+                });
+                c.sync().subscribe(channel);
+                heard.add(all);
+            }
+            for (RedisServer node : live) {
+                node.command("PUBLISH", channel, round + ":" + node.port());
+            }
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            for (java.util.concurrent.CountDownLatch all : heard) {
+                if (!all.await(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    throw new IllegalStateException("Pub/Sub markers published on every node of " + this
+                            + " did not reach every node within 10 s: is the cluster bus stuck?");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the cluster bus", e);
+        } finally {
+            listeners.forEach(io.lettuce.core.pubsub.StatefulRedisPubSubConnection::close);
+        }
+    }
+
     /** True while every node's process is alive. */
     public boolean isRunning() {
         return nodes.stream().allMatch(RedisServer::isRunning);

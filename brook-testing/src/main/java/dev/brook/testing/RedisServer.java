@@ -411,6 +411,12 @@ public final class RedisServer implements AutoCloseable {
         return connections.command(args);
     }
 
+    /** A Pub/Sub connection of the kind {@link #command} uses (see {@link CommandConnections#pubSub()}); the caller closes it. */
+    io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> pubSubConnection() {
+        ensureOpen();
+        return connections.pubSub();
+    }
+
     // ------------------------------------------------------------------------------------------------ lifecycle
 
     /** SIGKILL the process and wait until it has exited; no-op if it is not running. */
