@@ -409,6 +409,74 @@ public final class RedisCluster implements AutoCloseable {
     }
 
     /**
+     * Moves {@code count} slots from {@code from} to {@code to} with the operator's tool itself, {@code redis-cli
+     * --cluster reshard --cluster-from <id> --cluster-to <id> --cluster-slots <count> --cluster-yes} (the redis-cli
+     * next to the nodes' redis-server, else the one on the PATH), where {@link #moveSlots} does the same with
+     * commands. redis-cli chooses the slots: the lowest ones {@code from} serves ({@link #slotsOf}). Returns once every
+     * running node routes them to {@code to}.
+     *
+     * @return the slots moved
+     * @throws IllegalStateException if redis-cli fails (with its output), or with TLS (not supported here)
+     */
+    public List<Integer> reshardWithRedisCli(int count, RedisServer from, RedisServer to) {
+        ensureOpen();
+        if (tls) {
+            throw new IllegalStateException("reshardWithRedisCli does not pass TLS options to redis-cli; use moveSlots");
+        }
+        List<Integer> slots = slotsOf(from);
+        if (count < 1 || count > slots.size()) {
+            throw new IllegalArgumentException(from + " serves " + slots.size() + " slots; cannot move " + count);
+        }
+        List<Integer> moved = slots.subList(0, count);
+        java.nio.file.Path cli = from.binary().resolveSibling("redis-cli");
+        List<String> command = new ArrayList<>(List.of(java.nio.file.Files.isExecutable(cli) ? cli.toString() : "redis-cli"));
+        if (password != null) {
+            command.addAll(List.of("-a", password, "--no-auth-warning"));
+        }
+        command.addAll(List.of("--cluster", "reshard", RedisServer.HOST + ":" + from.port(),
+                "--cluster-from", (String) from.command("CLUSTER", "MYID"),
+                "--cluster-to", (String) to.command("CLUSTER", "MYID"),
+                "--cluster-slots", Integer.toString(count), "--cluster-yes"));
+        String output;
+        int exit;
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            exit = process.waitFor();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("Could not run " + command.getFirst() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while redis-cli resharded", e);
+        }
+        if (exit != 0 || output.contains("[ERR]")) {
+            throw new IllegalStateException("redis-cli --cluster reshard failed (exit " + exit + "):\n"
+                    + output.lines().skip(Math.max(0, output.lines().count() - 20)).reduce("", (a, b) -> a + b + "\n"));
+        }
+        awaitAll("every node sees slots " + moved + " on " + to.port(), () -> running().stream()
+                .allMatch(n -> moved.stream().allMatch(slot -> servedBy(n, slot) == to.port())));
+        closeMigrateConnections(to);
+        LOG.info("redis-cli moved slots {} from {} to {}", moved, from, to);
+        return List.copyOf(moved);
+    }
+
+    /** The slots {@code master} serves now, lowest first (empty for a replica). */
+    public List<Integer> slotsOf(RedisServer master) {
+        ensureOpen();
+        List<Integer> slots = new ArrayList<>();
+        for (Object range : (List<?>) master.command("CLUSTER", "SLOTS")) {
+            List<?> r = (List<?>) range;
+            if (Math.toIntExact((Long) ((List<?>) r.get(2)).get(1)) == master.port()) {
+                for (long slot = (Long) r.get(0); slot <= (Long) r.get(1); slot++) {
+                    slots.add((int) slot);
+                }
+            }
+        }
+        slots.sort(null);
+        return slots;
+    }
+
+    /**
      * Closes the connections {@code MIGRATE} left open to {@code target} (the source keeps one per target for 10 s to
      * reuse it, and a leak check would count it); a later {@code MIGRATE} opens a new one.
      */

@@ -113,6 +113,8 @@ public final class RedisConnections {
   private volatile StatefulRedisConnection<byte[], byte[]> durable;
   /** {@link #durableConnection} on a cluster: opened at first use, closed with the adopted ones. */
   private volatile StatefulRedisClusterConnection<byte[], byte[]> durableCluster;
+  /** When a durable write's MOVED last asked for the topology (System.nanoTime()), 0 never. */
+  private volatile long lastDurableRefresh;
   private final Object durableLock = new Object();
   private volatile boolean disconnectLogged;
   /** Losses of any of the broker's connections (metrics); counted on Lettuce I/O threads. */
@@ -483,16 +485,28 @@ public final class RedisConnections {
     return cc.getConnection(master.getUri().getHost(), master.getUri().getPort());
   }
 
+  /** Whether Redis answered MOVED or ASK, anywhere in the chain (a publish's error wraps Redis' reply). */
   private static boolean redirected(Throwable error) {
-    String text = String.valueOf(RedisErrors.unwrap(error).getMessage());
-    return text.startsWith("MOVED ") || text.startsWith("ASK ");
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String text = String.valueOf(t.getMessage());
+      if (text.startsWith("MOVED ") || text.startsWith("ASK ")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
    * The durable publishes' cluster connection saw a write answered MOVED or ASK: its view of the
    * cluster is behind. Asks Lettuce for the topology again (at most what its adaptive refresh would).
    */
-  public void durableRedirected() {
+  private void durableRedirected() {
+    long now = System.nanoTime();
+    long last = lastDurableRefresh;
+    if (last != 0 && now - last < TimeUnit.SECONDS.toNanos(1)) {
+      return; // at most once a second, as Lettuce's adaptive refresh
+    }
+    lastDurableRefresh = now;
     LettuceClient c = owned;
     if (c != null && c.cluster() != null) {
       c.cluster().refreshPartitionsAsync();
