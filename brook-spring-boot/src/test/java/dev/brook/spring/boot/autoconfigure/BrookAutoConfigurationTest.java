@@ -192,6 +192,27 @@ class BrookAutoConfigurationTest {
     assertThat(RedisUrls.resolve(props, new org.springframework.mock.env.MockEnvironment())).isEqualTo("redis://localhost:6379");
   }
 
+  @Test
+  void springDataRedisSentinelAndClusterSettingsMakeTheirUrls() {
+    BrookProperties props = new BrookProperties();
+    org.springframework.mock.env.MockEnvironment sentinel = new org.springframework.mock.env.MockEnvironment()
+        .withProperty("spring.data.redis.sentinel.master", "mymaster")
+        .withProperty("spring.data.redis.sentinel.nodes", "s1:26379, s2:26380")
+        .withProperty("spring.data.redis.password", "secret").withProperty("spring.data.redis.database", "2")
+        // Spring Data Redis prefers Sentinel over cluster and host settings, and so does Brook.
+        .withProperty("spring.data.redis.cluster.nodes", "c1:7000").withProperty("spring.data.redis.host", "h");
+    assertThat(RedisUrls.resolve(props, sentinel)).isEqualTo("redis-sentinel://:secret@s1:26379,s2:26380/2#mymaster");
+    org.springframework.mock.env.MockEnvironment cluster = new org.springframework.mock.env.MockEnvironment()
+        .withProperty("spring.data.redis.cluster.nodes", "c1:7000,c2:7001,")
+        .withProperty("spring.data.redis.username", "app").withProperty("spring.data.redis.password", "pw")
+        .withProperty("spring.data.redis.ssl.enabled", "true").withProperty("spring.data.redis.host", "ignored");
+    assertThat(RedisUrls.resolve(props, cluster)).isEqualTo("rediss-cluster://app:pw@c1:7000,c2:7001");
+    // Without a master name the sentinel nodes are not enough: Spring Data Redis ignores them too.
+    org.springframework.mock.env.MockEnvironment noMaster = new org.springframework.mock.env.MockEnvironment()
+        .withProperty("spring.data.redis.sentinel.nodes", "s1:26379").withProperty("spring.data.redis.port", "6390");
+    assertThat(RedisUrls.resolve(props, noMaster)).isEqualTo("redis://localhost:6390");
+  }
+
   @Configuration(proxyBeanMethods = false)
   static class SnakeCaseMapper {
     @Bean
