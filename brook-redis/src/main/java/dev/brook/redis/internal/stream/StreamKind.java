@@ -29,6 +29,8 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   private final RedisContext context;
   private final RedisProducer producer;
+  /** The next partition of a message without a key (partitioned streams only). */
+  private final java.util.concurrent.atomic.AtomicInteger roundRobin = new java.util.concurrent.atomic.AtomicInteger();
 
   public StreamKind(RedisContext context) {
     this.context = context;
@@ -42,6 +44,10 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   @Override
   public Transport.Consumer consumer(StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    if (stream.partitionCount() > 1) {
+      return stream.groupName() == null ? PartitionedConsumer.readers(context, stream, subscriptionId, sink)
+          : new PartitionedConsumer(context, stream, subscriptionId, sink);
+    }
     return new StreamConsumer(context, stream, subscriptionId, sink);
   }
 
@@ -52,7 +58,7 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     if (stream.maxLength() > 0) {
       args.maxlen(stream.maxLength()).approximateTrimming();
     }
-    return producer.published(stream, producer.commands().xadd(key(stream), args, Map.of(StreamInbound.DATA_FIELD, value)));
+    return producer.published(stream, producer.commands().xadd(key(stream, frame), args, Map.of(StreamInbound.DATA_FIELD, value)));
   }
 
   /**
@@ -76,7 +82,7 @@ public final class StreamKind implements RedisKind<StreamDestination> {
   /** An XADD of one message, built by hand: for a batch and for a pipeline. */
   @Override
   public AsyncCommand<byte[], byte[], ?> command(StreamDestination stream, Frame frame) {
-    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(stream));
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(stream, frame));
     if (stream.maxLength() > 0) {
       args.add("MAXLEN").add("~").add(stream.maxLength());
     }
@@ -84,7 +90,8 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     return new AsyncCommand<>(new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args));
   }
 
-  private static byte[] key(StreamDestination stream) {
-    return stream.name().getBytes(StandardCharsets.UTF_8);
+  /** The stream's key, or for a partitioned stream the key of the message's partition ({@link Partitions}). */
+  private byte[] key(StreamDestination stream, Frame frame) {
+    return Partitions.target(stream, frame, roundRobin).getBytes(StandardCharsets.UTF_8);
   }
 }
