@@ -115,6 +115,24 @@ abstract class PartitionedStreamBehaviour extends Behaviour {
   }
 
   @Test
+  void aBatchFromSeveralPartitionsIsAcknowledgedInEachPartition() {
+    RedisBroker broker = started();
+    List<Integer> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    broker.subscriber(ORDERS.group("g").consumer("c1")).batch(50)
+        .handle(Integer.class, (List<Integer> items, dev.brook.MessageContext ctx) -> {
+          if (seen.isEmpty()) {
+            Thread.sleep(300); // meanwhile every partition's consumer fills the buffer: the next batch mixes them
+          }
+          seen.addAll(items);
+          return null;
+        });
+    broker.publishBatch(IntStream.range(0, 40).boxed().toList(), ORDERS);
+    eventually().until(() -> seen.size() == 40);
+    eventually().until(() -> IntStream.range(0, 4).allMatch(p -> backend.pending(ORDERS.partitionKey(p), "g").isEmpty()));
+    assertThat(seen).containsExactlyInAnyOrderElementsOf(IntStream.range(0, 40).boxed().toList());
+  }
+
+  @Test
   void aRejectedMessageGoesToItsPartitionsDeadLetterStream() {
     RedisBroker broker = started();
     broker.subscriber(ORDERS.group("g").consumer("c1")).ackPolicy(AckPolicy.REJECT_ON_ERROR)
