@@ -273,4 +273,30 @@ class PartitionedStreamTest extends RedisTestBase {
       child.destroyForcibly();
     }
   }
+
+  @Test
+  void aMemberWhoseLeaseWasTakenStopsReadingThatPartitionAtOnceAndTakesItBackWhenFree() {
+    Ledger ledger = new Ledger();
+    member("m0", ledger);
+    await().atMost(LEASE.multipliedBy(2)).until(() -> shares().equals(Map.of("m0", 16L)));
+    RedisBroker publisher = broker();
+    String key = "customer-1";
+    int p = Partitions.of(key, 16);
+    // Another member holds the lease now (as after a pause longer than the lease time): m0 must stop
+    // reading the partition at its next renewal, not go on beside the new owner.
+    redis.command("SET", "{orders:" + p + "}:lease:g", "intruder", "PX", "60000");
+    await().atMost(LEASE).pollInterval(Duration.ofMillis(10)).until(() -> {
+      publisher.publish("probe", ORDERS, "customer-2"); // another partition: still read
+      return ledger.counts.containsKey("probe");
+    });
+    // The member stops the partition at its next renewal (every third of the lease time), well
+    // before the lease it had would have expired.
+    await().pollDelay(LEASE).atMost(LEASE.plusSeconds(1)).until(() -> true);
+    publisher.publish("while-taken", ORDERS, key);
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !ledger.counts.containsKey("while-taken"));
+    redis.command("DEL", "{orders:" + p + "}:lease:g"); // the other member is gone
+    await().atMost(LEASE.multipliedBy(2)).until(() -> ledger.counts.containsKey("while-taken"));
+    assertThat(owners().get(p)).isEqualTo("m0");
+    assertThat(ledger.overlaps).isEmpty();
+  }
 }
