@@ -165,6 +165,35 @@ abstract class PartitionedStreamBehaviour extends Behaviour {
   }
 
   @Test
+  void healthReportsTheLagSummedOverThePartitions() throws Exception {
+    // A buffer of one message and a busy handler: the partitions' consumers read (almost) nothing more.
+    RedisBroker broker = started(b -> b.bufferSize(1));
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    broker.subscriber(ORDERS.group("g").consumer("c")).id("lagging").handle(String.class, (s, ctx) -> {
+      release.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      return null;
+    });
+    Thread publisher = Thread.ofVirtual().start(() -> broker.publishBatch(
+        IntStream.range(0, 20).mapToObj(i -> "e" + i).toList(), ORDERS));
+    try {
+      eventually().until(() -> {
+        Backlog b = broker.backlog(broker.subscription("lagging"));
+        return b.length() == 20 && b.pending() >= 1 && b.lag() >= 10 && b.lag() + b.pending() == 20;
+      });
+      long lag = broker.backlog(broker.subscription("lagging")).lag();
+      dev.brook.Health health = broker.health(dev.brook.Health.Options.DEFAULT.withMaxLag(2));
+      assertThat(health.subscription("lagging").lag()).isEqualTo(lag);
+      assertThat(health.status()).isEqualTo(dev.brook.Health.Status.DEGRADED);
+    } finally {
+      release.countDown();
+      publisher.join(10_000);
+    }
+    eventually().until(() -> broker.backlog(broker.subscription("lagging")).lag() == 0
+        && broker.backlog(broker.subscription("lagging")).pending() == 0);
+    assertThat(broker.health().status()).isEqualTo(dev.brook.Health.Status.UP);
+  }
+
+  @Test
   void theDescriptionSaysItIsPartitioned() {
     RedisBroker broker = started();
     DestinationDescription d = Brokers.describe(broker, ORDERS.group("g"));

@@ -560,6 +560,9 @@ final class PartitionedConsumer implements Transport.Consumer {
       lock.unlock();
     }
     consumer.stop();
+    // What it fetched and no handler started goes back now (pending, attempt undone), so the next
+    // owner gets it first instead of this member handling its whole buffer before letting go.
+    sink.withdraw(m -> m instanceof StreamInbound e && e.from(consumer));
     slot.finisher = Thread.ofVirtual().name("brook-partition-release:" + slot.partition.name()).start(() -> {
       try {
         while (!consumer.awaitDelivered(System.nanoTime() + TimeUnit.SECONDS.toNanos(30))) {

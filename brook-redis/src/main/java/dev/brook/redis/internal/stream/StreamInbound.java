@@ -43,6 +43,11 @@ final class StreamInbound implements Inbound {
     return id;
   }
 
+  /** Whether this consumer delivered it. */
+  boolean from(StreamConsumer consumer) {
+    return owner == consumer;
+  }
+
   @Override
   public String channel() {
     return owner.streamName();
