@@ -275,6 +275,31 @@ class PartitionedStreamTest extends RedisTestBase {
   }
 
   @Test
+  void aMemberWithAFullBufferHandsPartitionsOverWithinTwoLeasePeriods() {
+    Ledger ledger = new Ledger();
+    RedisBroker m0 = broker();
+    m0.subscriber(ORDERS.consumer("m0")).handle(String.class, (s, ctx) -> {
+      Thread.sleep(2); // about 400 a second: a backlog of 1,500 would take seconds to work off
+      return ledger.handle("m0", s, ctx);
+    });
+    m0.start();
+    RedisBroker publisher = broker();
+    publisher.publishBatch(IntStream.range(0, 1_500).mapToObj(i -> "m" + i).toList(), ORDERS);
+    await().atMost(Duration.ofSeconds(5)).until(() -> ledger.counts.size() >= 50);
+    member("m1", ledger);
+    long joined = System.nanoTime();
+    // The given-up partitions' buffered entries go back at once; only the handler running waits.
+    await().atMost(LEASE.multipliedBy(2)).until(() -> shares().equals(Map.of("m0", 8L, "m1", 8L)));
+    System.out.printf("a busy member's partitions handed over after %d ms, with %d of 1500 handled%n",
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - joined), ledger.counts.size());
+    assertThat(ledger.counts.size()).isLessThan(1_000);
+    await().atMost(Duration.ofSeconds(15)).until(() -> ledger.counts.size() == 1_500);
+    assertThat(ledger.counts.values()).allMatch(c -> c.get() == 1);
+    assertThat(ledger.overlaps).isEmpty();
+    assertThat(new HashSet<>(ledger.memberOf.values())).containsExactlyInAnyOrder("m0", "m1");
+  }
+
+  @Test
   void aMemberWhoseLeaseWasTakenStopsReadingThatPartitionAtOnceAndTakesItBackWhenFree() {
     Ledger ledger = new Ledger();
     member("m0", ledger);
