@@ -154,9 +154,16 @@ final class PartitionedConsumer implements Transport.Consumer {
   private final long leaseMillis;
   private final long renewMillis;
   private final Slot[] slots;
+  /** Guards the slots' state changes; held across Redis calls (taking a partition), never on an I/O thread. */
   private final ReentrantLock lock = new ReentrantLock();
-  private final Condition woken = lock.newCondition();
+  /**
+   * Only for waking the member's thread: renewal replies wake it on Lettuce's I/O thread, which must
+   * never wait for {@link #lock} (its holder may be waiting for a reply that thread delivers).
+   */
+  private final ReentrantLock signal = new ReentrantLock();
+  private final Condition woken = signal.newCondition();
   private final WarnLimit warnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  /** Guarded by {@link #signal}. */
   private boolean wakeUp;
   /** Between start and stop: partitions are taken and read. */
   private volatile boolean consuming;
@@ -398,7 +405,7 @@ final class PartitionedConsumer implements Transport.Consumer {
 
   private void run() {
     while (renewing) {
-      lock.lock();
+      signal.lock();
       try {
         if (!wakeUp && renewing) {
           woken.await(renewMillis, TimeUnit.MILLISECONDS);
@@ -407,7 +414,7 @@ final class PartitionedConsumer implements Transport.Consumer {
       } catch (InterruptedException e) {
         return;
       } finally {
-        lock.unlock();
+        signal.unlock();
       }
       if (!renewing) {
         return;
@@ -421,12 +428,12 @@ final class PartitionedConsumer implements Transport.Consumer {
   }
 
   private void wake() {
-    lock.lock();
+    signal.lock();
     try {
       wakeUp = true;
       woken.signalAll();
     } finally {
-      lock.unlock();
+      signal.unlock();
     }
   }
 
