@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end benchmarks: Brook against a hand-written Lettuce loop, Spring Data Redis and
-# redis-benchmark, on one private redis-server, in one run; every figure is also reported as a
-# ratio to the references of the same run (this machine is shared and noisy).
+# End-to-end benchmarks: Brook against the native client (benchmarks/native/e2e.c: plain C, raw
+# RESP, the same end-to-end work with no framework — the limit), a hand-written Lettuce loop,
+# Spring Data Redis and redis-benchmark, on one private redis-server, in one run; every figure is
+# also reported as a ratio to the references of the same run (this machine is shared and noisy).
 #   benchmarks/run.sh [messages] [size] [runs]        e.g. benchmarks/run.sh 200000 100 3
 # Env: BENCH_SKIP_BUILD=1 reuses the last build; BENCH_SCENARIOS="pubsub list-batch" runs a subset;
 #      BENCH_OUT=dir (default benchmarks/target/results) receives results.txt, report.md, chart.png.
@@ -50,6 +51,44 @@ for s in $SCENARIOS; do
   esac
 done
 
+# The native client: built here with the C compiler, run RUNS times per scenario (median, min, max;
+# CPU per message from the shell's user+sys time of the process, both of its threads).
+NATIVE="$OUT/e2e"
+cc -O2 -pthread -o "$NATIVE" benchmarks/native/e2e.c
+native() { # scenario, messages
+  local s=$1 n=$2 args field unit rates=() cpus=() out t
+  case $s in
+    pubsub) args=(pubsub "$PORT" "$n" "$SIZE" 100); field=e2e_msgs/s; unit=msgs/s ;;
+    list-batch) args=(list "$PORT" "$n" "$SIZE" 100); field=e2e_msgs/s; unit=msgs/s ;;
+    stream-group) args=(stream "$PORT" "$n" "$SIZE" 100); field=e2e_msgs/s; unit=msgs/s ;;
+    ping-pong) args=(pingpong "$PORT" "$n" "$SIZE"); field=msgs/s; unit=rt/s ;;
+    latency-1k) args=(rate "$PORT" 1000 $((n / 1000)) "$SIZE") ;;
+    latency-10k) args=(rate "$PORT" 10000 $((n / 10000)) "$SIZE") ;;
+    *) return 0 ;; # request-reply: no native counterpart
+  esac
+  if [ -z "${field:-}" ]; then # paced latency: one run, percentiles from the scheduled send time
+    out=$("$NATIVE" "${args[@]}")
+    echo "$out" >> "$RESULTS"
+    echo "$out" | awk -v s="$s" '/^lat_us/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      printf "RESULT impl=native scenario=%s unit=us p50=%.0f p99=%.0f p999=%.0f max=%.0f lost=0 runs=1\n", s, v["p50"], v["p99"], v["p99.9"], v["max"] }' \
+      | tee -a "$RESULTS" | grep '^RESULT'
+    redis-cli -p "$PORT" flushall >/dev/null
+    return 0
+  fi
+  for _ in $(seq "$RUNS"); do
+    t=$(mktemp)
+    out=$( { TIMEFORMAT='%U %S'; time "$NATIVE" "${args[@]}"; } 2>"$t" )
+    echo "native $s: $out" >> "$RESULTS"
+    rates+=("$(echo "$out" | tr ' ' '\n' | sed -n "s|^$field=||p" | head -1)")
+    cpus+=("$(awk -v n="$n" '{ printf "%.2f", ($1 + $2) * 1e6 / n }' "$t")")
+    rm -f "$t"
+    redis-cli -p "$PORT" flushall >/dev/null
+  done
+  printf '%s\n' "${rates[@]}" | sort -n | awk -v s="$s" -v u="$unit" -v c="$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" \
+    '{ a[NR] = $1 } END { printf "RESULT impl=native scenario=%s unit=%s median=%s min=%s max=%s cpu_us=%s lost=0 runs=%d\n", s, u, a[int((NR + 1) / 2)], a[1], a[NR], c, NR }' \
+    | tee -a "$RESULTS" | grep '^RESULT'
+}
+
 # Each implementation in its own JVM, one scenario at a time, so none warms or loads the other.
 run() { # implementation main class, scenario, messages
   # shellcheck disable=SC2086
@@ -63,6 +102,7 @@ for s in $SCENARIOS; do
     latency-10k) n=200000 ;;   # 20 s at 10k/s
     *) n=$N ;;
   esac
+  native "$s" "$n"
   run dev.brook.bench.EndToEnd "$s" "$n"
   run dev.brook.bench.reference.LettuceLoop "$s" "$n"
   # Spring with one listener thread per container instead of its default new thread per message:

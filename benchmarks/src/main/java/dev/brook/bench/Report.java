@@ -25,6 +25,13 @@ public final class Report {
   private static final Map<String, Double> TARGETS = Map.of(
       "pubsub", 350_000.0, "list-batch", 600_000.0, "stream-group", 280_000.0, "ping-pong", 7_000.0, "latency-1k", 250.0);
 
+  /**
+   * Targets as Brook ÷ the native client of the same run (issue 21): throughput at least this
+   * share of native; for latency, p99 at most twice and p50 at most three times native's.
+   */
+  private static final Map<String, Double> NATIVE_TARGETS = Map.of(
+      "pubsub", 0.6, "list-batch", 0.5, "stream-group", 0.5, "ping-pong", 0.5);
+
   public static void main(String[] args) throws IOException {
     if (args.length != 1) {
       System.err.println("Usage: Report <file with RESULT lines>");
@@ -63,9 +70,10 @@ public final class Report {
       }
     }
     StringBuilder md = new StringBuilder();
-    md.append("| scenario | unit | Brook (min–max) | Lettuce loop | Spring Data Redis | redis-benchmark -P 100 | Brook ÷ Lettuce | Brook ÷ Spring "
-        + "| Brook ÷ redis-benchmark | CPU µs/msg Brook / Lettuce / Spring | framework CPU µs/msg (Brook − Lettuce) | target | met |\n");
-    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    md.append("| scenario | unit | Brook (min–max) | native | Lettuce loop | Spring Data Redis | redis-benchmark -P 100 | Brook ÷ native "
+        + "| Brook ÷ Lettuce | Brook ÷ Spring | Brook ÷ redis-benchmark | CPU µs/msg Brook / native / Lettuce / Spring "
+        + "| framework CPU µs/msg (Brook − Lettuce) | target | met | target ÷ native | met |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (var e : byScenario.entrySet()) {
       if (latency.contains(e.getKey())) {
         continue;
@@ -75,18 +83,23 @@ public final class Report {
       Map<String, String> any = brook != null ? brook : impls.values().iterator().next();
       double b = brook == null ? Double.NaN : num(brook, "median");
       Double target = TARGETS.get(e.getKey());
-      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s |%n", e.getKey(), any.get("unit"),
+      Double nativeTarget = NATIVE_TARGETS.get(e.getKey());
+      Map<String, String> nat = impls.get("native");
+      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s / %s | %s | %s | %s | %s | %s |%n",
+          e.getKey(), any.get("unit"),
           brook == null ? "—" : k(b) + " (" + k(num(brook, "min")) + "–" + k(num(brook, "max")) + ")" + loss(brook),
-          cell(impls.get("lettuce")), cell(impls.get("spring")), cell(impls.get("redis-benchmark")),
-          ratio(b, impls.get("lettuce")), ratio(b, impls.get("spring")), ratio(b, impls.get("redis-benchmark")),
-          cpu(brook), cpu(impls.get("lettuce")), cpu(impls.get("spring")), frameworkCpu(brook, impls.get("lettuce")),
-          target == null ? "—" : "≥ " + k(target), met(brook, b, target)));
+          cell(nat), cell(impls.get("lettuce")), cell(impls.get("spring")), cell(impls.get("redis-benchmark")),
+          ratio(b, nat), ratio(b, impls.get("lettuce")), ratio(b, impls.get("spring")), ratio(b, impls.get("redis-benchmark")),
+          cpu(brook), cpu(nat), cpu(impls.get("lettuce")), cpu(impls.get("spring")), frameworkCpu(brook, impls.get("lettuce")),
+          target == null ? "—" : "≥ " + k(target), met(brook, b, target),
+          nativeTarget == null || nat == null ? "—" : String.format(Locale.ROOT, "≥ %.2f", nativeTarget),
+          nativeTarget == null || nat == null ? "—" : met(brook, b / num(nat, "median"), nativeTarget)));
     }
     if (!latency.isEmpty()) {
       md.append("\n| latency (publish → handler entry, µs) | impl | p50 | p99 | p99.9 | max | lost | target p99 | met |\n");
       md.append("|---|---|---|---|---|---|---|---|---|\n");
       for (String s : latency) {
-        for (var impl : List.of("brook", "lettuce", "spring")) {
+        for (var impl : List.of("native", "brook", "lettuce", "spring")) {
           Map<String, String> r = byScenario.get(s).get(impl);
           if (r == null) {
             continue;
@@ -96,6 +109,18 @@ public final class Report {
               r.get("max"), r.get("lost"), target == null ? "—" : "≤ " + target.intValue(),
               target == null ? "—" : num(r, "p99") <= target ? "yes" : "no"));
         }
+      }
+      md.append("\n| latency | Brook ÷ native p50 (target ≤ 3) | met | Brook ÷ native p99 (target ≤ 2) | met |\n");
+      md.append("|---|---|---|---|---|\n");
+      for (String s : latency) {
+        Map<String, String> brook = byScenario.get(s).get("brook");
+        Map<String, String> nat = byScenario.get(s).get("native");
+        if (brook == null || nat == null) {
+          continue;
+        }
+        double p50 = num(brook, "p50") / num(nat, "p50");
+        double p99 = num(brook, "p99") / num(nat, "p99");
+        md.append(String.format(Locale.ROOT, "| %s | %.1f | %s | %.1f | %s |%n", s, p50, p50 <= 3 ? "yes" : "no", p99, p99 <= 2 ? "yes" : "no"));
       }
     }
     return md.toString();

@@ -152,7 +152,13 @@ public final class RedisBroker extends BrokerBase {
 
     private Builder() {}
 
-    /** {@code redis://[user:password@]host:port/db}. */
+    /**
+     * {@code redis://[user:password@]host:port/db} ({@code rediss://} for TLS) for one Redis, or
+     * {@code redis-cluster://[user:password@]host:port,host:port,...} ({@code rediss-cluster://}) for
+     * a Redis Cluster: any reachable nodes, the rest is discovered, and the topology is followed
+     * through failovers and resharding. On a cluster every destination works as on one Redis: a
+     * destination's keys share its hash tag ({@code {jobs}}), so each lives on one node.
+     */
     public Builder url(String url) {
       once("url");
       this.url = Objects.requireNonNull(url, "url");
@@ -275,7 +281,8 @@ public final class RedisBroker extends BrokerBase {
 
 
     public RedisBroker build() {
-      if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)) {
+      if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)
+          && !url.regionMatches(true, 0, "rediss-cluster://", 0, 17)) {
         throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
             + "Use a rediss:// URL, or leave caCertificate out.");
       }
@@ -288,10 +295,19 @@ public final class RedisBroker extends BrokerBase {
             + String.join(", ", clientOptionsSet) + " configure" + (clientOptionsSet.size() == 1 ? "s" : "")
             + " the client Brook creates. Set them on your client's ClientOptions, or leave redisClient out.");
       }
-      RedisURI uri = RedisUrls.parse(url);
       String masked = RedisUrls.mask(url);
-      return new RedisBroker(this, new RedisTransport(uri, masked, new TransportOptions(clientName, connectTimeout,
-          commandTimeout, requestQueueSize, maxMessageSize, caCertificate, clientResources, redisClient)), masked);
+      TransportOptions options = new TransportOptions(clientName, connectTimeout, commandTimeout, requestQueueSize,
+          maxMessageSize, caCertificate, clientResources, redisClient);
+      if (RedisUrls.isCluster(url)) {
+        if (redisClient != null) {
+          throw new IllegalStateException("The URL " + masked + " is a Redis Cluster, but redisClient(...) passes a "
+              + "single-node RedisClient. Leave redisClient out (Brook creates a RedisClusterClient; "
+              + "clientResources(...) shares your resources), or use a redis:// URL.");
+        }
+        return new RedisBroker(this, new RedisTransport(RedisUrls.parseCluster(url), masked, options), masked);
+      }
+      RedisURI uri = RedisUrls.parse(url);
+      return new RedisBroker(this, new RedisTransport(uri, masked, options), masked);
     }
   }
 }

@@ -26,8 +26,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *       event loops and timer of a broker, consume loops, handler workers, stop threads, the {@code brook-cleaner}
  *       that lives while any broker is open) to end;</li>
  *   <li><b>Redis connections</b>: when the test class has a private server ({@link WithRedisServer},
- *       {@link RedisServerExtension}), the server's clients ({@code CLIENT LIST}, without the server's own
- *       {@value RedisServer#CLIENT_NAME} connection) to be back to as many as before the test;</li>
+ *       {@link RedisServerExtension}) or cluster ({@link WithRedisCluster}), the clients of the server or of every
+ *       node ({@code CLIENT LIST}, without the server's own {@value RedisServer#CLIENT_NAME} connection and
+ *       replication links) to be back to as many as before the test;</li>
  *   <li><b>open in-memory brokers</b>: every {@link TestRedisBroker} made during the test to be closed.</li>
  * </ul>
  * and fails the test with an {@link AssertionError} naming what is left: the threads with the top of their stacks,
@@ -78,7 +79,7 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
      * The sets are mutable: a class's snapshot takes in what one of its tests was failed for, so that the class is
      * not failed for it again.
      */
-    private record Snapshot(Set<Long> threads, RedisServer server, Map<String, String> clients,
+    private record Snapshot(Set<Long> threads, List<RedisServer> servers, Map<String, String> clients,
             Set<TestRedisBroker> testBrokers) {
     }
 
@@ -111,7 +112,14 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
         // server a previous test killed back now, or its clients would be counted while they reconnect.
         Optional<RedisServer> server = RedisServerExtension.startedServer(context);
         server.ifPresent(s -> RedisServerExtension.ensureRunning(s, context));
-        context.getStore(NAMESPACE).put(TEST_KEY, snapshot(server.orElse(null)));
+        List<RedisServer> servers = new ArrayList<>(server.stream().toList());
+        // Likewise a cluster's nodes (every node's clients are counted: a broker connects to all of them).
+        Optional<RedisCluster> cluster = RedisClusterExtension.startedCluster(context);
+        cluster.ifPresent(c -> {
+            RedisClusterExtension.ensureHealthy(c, context);
+            servers.addAll(c.nodes());
+        });
+        context.getStore(NAMESPACE).put(TEST_KEY, snapshot(servers.isEmpty() ? null : servers));
     }
 
     @Override
@@ -123,13 +131,13 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
         }
     }
 
-    private static Snapshot snapshot(RedisServer server) {
+    private static Snapshot snapshot(List<RedisServer> servers) {
         Set<Long> threads = LiveThreads.named(THREAD_PREFIX).stream().map(LiveThreads.LiveThread::tid)
                 .collect(Collectors.toCollection(ConcurrentHashMap::newKeySet));
-        Map<String, String> clients = server == null ? null : clients(server);
+        Map<String, String> clients = servers == null ? null : clients(servers);
         Set<TestRedisBroker> testBrokers = ConcurrentHashMap.newKeySet();
         testBrokers.addAll(TestRedisBroker.OPEN);
-        return new Snapshot(threads, clients == null ? null : server, clients, testBrokers);
+        return new Snapshot(threads, clients == null ? null : servers, clients, testBrokers);
     }
 
     /**
@@ -162,10 +170,14 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
                 .filter(t -> !before.threads().contains(t.tid())).toList();
         List<String> newClients = List.of();
         int extra = 0;
-        if (before.server() != null) {
-            Map<String, String> now = before.server().isRunning() ? clients(before.server()) : null;
-            if (now != null) { // else the test killed the server: its connections are gone with it
-                extra = now.size() - before.clients().size();
+        if (before.servers() != null) {
+            // A server the test killed is left out: its connections are gone with it.
+            List<RedisServer> running = before.servers().stream().filter(RedisServer::isRunning).toList();
+            Map<String, String> now = running.isEmpty() ? null : clients(running);
+            if (now != null) {
+                long beforeOnRunning = before.clients().keySet().stream()
+                        .filter(id -> running.stream().anyMatch(s -> id.startsWith(s.port() + "/"))).count();
+                extra = (int) (now.size() - beforeOnRunning);
                 newClients = now.entrySet().stream().filter(e -> !before.clients().containsKey(e.getKey()))
                         .map(Map.Entry::getValue).toList();
             }
@@ -175,24 +187,40 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
         return new Leaks(threads, newClients, extra, testBrokers);
     }
 
-    /** The server's clients by id, without its own; null when it cannot be asked. */
-    private static Map<String, String> clients(RedisServer server) {
-        String list;
-        try {
-            list = (String) server.command("CLIENT", "LIST");
-        } catch (UncheckedIOException | IllegalStateException down) {
-            return null;
-        }
+    /**
+     * The servers' clients by {@code port/id}, without their own and without replication links (a cluster's
+     * replicas, which a failover moves); null when one cannot be asked.
+     */
+    private static Map<String, String> clients(List<RedisServer> servers) {
         Map<String, String> clients = new LinkedHashMap<>();
-        for (String line : list.split("\r?\n")) {
-            if (line.isBlank() || line.contains(" name=" + RedisServer.CLIENT_NAME + " ")) {
-                continue;
+        for (RedisServer server : servers) {
+            String list;
+            try {
+                list = (String) server.command("CLIENT", "LIST");
+            } catch (UncheckedIOException | IllegalStateException down) {
+                return null;
             }
-            int start = line.startsWith("id=") ? 3 : -1;
-            String id = start < 0 ? line : line.substring(start, Math.max(start, line.indexOf(' ')));
-            clients.put(id, line);
+            for (String line : list.split("\r?\n")) {
+                if (line.isBlank() || line.contains(" name=" + RedisServer.CLIENT_NAME + " ") || replication(line)) {
+                    continue;
+                }
+                int start = line.startsWith("id=") ? 3 : -1;
+                String id = start < 0 ? line : line.substring(start, Math.max(start, line.indexOf(' ')));
+                clients.put(server.port() + "/" + id, line);
+            }
         }
         return clients;
+    }
+
+    /** A replica's link to its master, as the master ({@code S}) or the replica ({@code M}) lists it. */
+    private static boolean replication(String clientLine) {
+        int at = clientLine.indexOf(" flags=");
+        if (at < 0) {
+            return false;
+        }
+        int end = clientLine.indexOf(' ', at + 7);
+        String flags = clientLine.substring(at + 7, end < 0 ? clientLine.length() : end);
+        return flags.indexOf('S') >= 0 || flags.indexOf('M') >= 0;
     }
 
     private static Duration grace(ExtensionContext context) {

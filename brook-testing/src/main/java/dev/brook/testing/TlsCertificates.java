@@ -64,7 +64,7 @@ public record TlsCertificates(Path caCertificate, Path certificate, Path private
       Files.writeString(ext, """
           basicConstraints=CA:FALSE
           keyUsage=digitalSignature,keyEncipherment
-          extendedKeyUsage=serverAuth
+          extendedKeyUsage=serverAuth,clientAuth
           subjectAltName=IP:127.0.0.1,DNS:localhost
           """, StandardCharsets.US_ASCII);
       openssl(directory, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",

@@ -52,6 +52,31 @@ public final class TestResources implements AutoCloseable {
     return connection;
   }
 
+  /**
+   * A Lettuce cluster connection with {@code byte[]} keys and values to the cluster of a {@code
+   * redis-cluster://} URL (commands go to the node of their key), on client resources of its own;
+   * closed with the rest.
+   */
+  public io.lettuce.core.cluster.api.StatefulRedisClusterConnection<byte[], byte[]> rawCluster(String url) {
+    ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(1).computationThreadPoolSize(1).build();
+    io.lettuce.core.cluster.RedisClusterClient client = io.lettuce.core.cluster.RedisClusterClient.create(resources,
+        dev.brook.redis.internal.RedisUrls.parseCluster(url));
+    io.lettuce.core.cluster.api.StatefulRedisClusterConnection<byte[], byte[]> connection;
+    try {
+      connection = client.connect(ByteArrayCodec.INSTANCE);
+    } catch (RuntimeException e) {
+      client.shutdown(0, 2, TimeUnit.SECONDS);
+      resources.shutdown(0, 2, TimeUnit.SECONDS);
+      throw e;
+    }
+    closeLater(() -> {
+      connection.close();
+      client.shutdown(0, 2, TimeUnit.SECONDS);
+      resources.shutdown(0, 2, TimeUnit.SECONDS).get();
+    });
+    return connection;
+  }
+
   /** Closes {@code resource} with the rest, before what was opened earlier; returns it. */
   public <C extends AutoCloseable> C closeLater(C resource) {
     synchronized (toClose) {

@@ -1,11 +1,16 @@
 package dev.brook.redis.internal;
 
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.event.DefaultEventPublisherOptions;
 import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.resource.ClientResources;
@@ -24,6 +29,7 @@ import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.resolver.dns.DnsNameResolverChannelStrategy;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
@@ -37,12 +43,18 @@ import org.slf4j.LoggerFactory;
  * threads named {@code brook-...}, a reconnect back-off of 10 ms doubling to 1 s, one flush per
  * batch of pipelined commands, a DNS resolver of its own). {@link #release} releases only what
  * Brook created, in the reverse order of creation, and waits for the threads of its resources.
+ *
+ * <p>For a Redis Cluster ({@code redis-cluster://}) it is a {@link RedisClusterClient} with the same
+ * settings and Lettuce's topology refresh: periodic, and adaptive (on MOVED/ASK redirects, persistent
+ * reconnects, uncovered slots, unknown nodes) at most once a second, so a failover is followed within
+ * about a second of the cluster's promoting a replica, rather than Lettuce's default 30 s.
  */
 final class LettuceClient {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.Connection");
 
-  private final RedisClient client;
+  /** A {@link RedisClient}, or a {@link RedisClusterClient} for a cluster. */
+  private final AbstractRedisClient client;
   /** False for the user's client: left running, only our listener is removed. */
   private final boolean ownsClient;
   /** Ours only: null when the resources are the user's. */
@@ -51,7 +63,7 @@ final class LettuceClient {
   private final Set<Thread> threads;
   private final RedisConnectionStateListener listener;
 
-  private LettuceClient(RedisClient client, boolean ownsClient, AddressResolverGroup<?> resolver,
+  private LettuceClient(AbstractRedisClient client, boolean ownsClient, AddressResolverGroup<?> resolver,
       ClientResources resources, Set<Thread> threads, RedisConnectionStateListener listener) {
     this.client = client;
     this.ownsClient = ownsClient;
@@ -61,13 +73,38 @@ final class LettuceClient {
     this.listener = listener;
   }
 
+  /** The single-node client; only when not {@link #cluster()}. */
   RedisClient client() {
-    return client;
+    return (RedisClient) client;
   }
+
+  /** The cluster client, or null when this is a single-node client. */
+  RedisClusterClient cluster() {
+    return client instanceof RedisClusterClient c ? c : null;
+  }
+
+  /** How often the cluster client asks for the topology when nothing triggered it sooner. */
+  static final Duration TOPOLOGY_REFRESH_PERIOD = Duration.ofSeconds(30);
+  /** At most one adaptive topology refresh in this time (Lettuce's default is 30 s). */
+  static final Duration ADAPTIVE_REFRESH_TIMEOUT = Duration.ofSeconds(1);
 
   /** The client to connect with (no I/O yet), with {@code listener} added; release it with {@link #release}. */
   static LettuceClient create(TransportOptions options, RedisConnectionStateListener listener, String masked) {
+    return create(options, listener, masked, null);
+  }
+
+  /**
+   * As {@link #create(TransportOptions, RedisConnectionStateListener, String)}; with {@code clusterSeeds}
+   * a cluster client for those nodes.
+   */
+  static LettuceClient create(TransportOptions options, RedisConnectionStateListener listener, String masked,
+      List<RedisURI> clusterSeeds) {
     RedisClient provided = options.redisClient();
+    if (provided != null && clusterSeeds != null) {
+      throw new IllegalStateException("The URL " + masked + " is a Redis Cluster, but redisClient(...) passes a "
+          + "single-node RedisClient. Leave redisClient out (Brook creates a RedisClusterClient; clientResources(...) "
+          + "shares your resources), or use a redis:// URL.");
+    }
     if (provided != null) {
       provided.addListener(listener); // removed at release: the user's client outlives us
       return new LettuceClient(provided, false, null, null, null, listener);
@@ -82,7 +119,8 @@ final class LettuceClient {
       resources = newResources(resolver, threads);
     }
     // Created on given resources, Lettuce's shutdown of the client leaves them running.
-    RedisClient client = RedisClient.create(resources);
+    AbstractRedisClient client = clusterSeeds == null ? RedisClient.create(resources)
+        : RedisClusterClient.create(resources, clusterSeeds);
     LettuceClient created = new LettuceClient(client, true, resolver, ownResources ? resources : null, threads, listener);
     try {
       ClientOptions.Builder clientOptions = ClientOptions.builder()
@@ -92,11 +130,32 @@ final class LettuceClient {
           .requestQueueSize(options.requestQueueSize())
           .socketOptions(SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build())
           .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()));
-      if (options.caCertificate() != null) {
-        clientOptions.sslOptions(SslOptions.builder().jdkSslProvider().trustManager(options.caCertificate().toFile()).build());
+      SslOptions ssl = options.caCertificate() == null ? null
+          : SslOptions.builder().jdkSslProvider().trustManager(options.caCertificate().toFile()).build();
+      if (client instanceof RedisClusterClient cluster) {
+        ClusterClientOptions.Builder clusterOptions = ClusterClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+            .requestQueueSize(options.requestQueueSize())
+            .socketOptions(SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build())
+            .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
+            .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                .enablePeriodicRefresh(TOPOLOGY_REFRESH_PERIOD)
+                .enableAllAdaptiveRefreshTriggers()
+                .adaptiveRefreshTriggersTimeout(ADAPTIVE_REFRESH_TIMEOUT)
+                .build());
+        if (ssl != null) {
+          clusterOptions.sslOptions(ssl);
+        }
+        cluster.setOptions(clusterOptions.build());
+        cluster.addListener(listener);
+      } else {
+        if (ssl != null) {
+          clientOptions.sslOptions(ssl);
+        }
+        ((RedisClient) client).setOptions(clientOptions.build());
+        ((RedisClient) client).addListener(listener);
       }
-      client.setOptions(clientOptions.build());
-      client.addListener(listener);
     } catch (RuntimeException e) {
       created.release(masked);
       throw e;

@@ -5,7 +5,7 @@ import dev.brook.redis.Backlog;
 import dev.brook.redis.ListDestination;
 import dev.brook.redis.StreamDestination;
 import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -20,7 +20,7 @@ final class RedisBacklogs {
 
   static Backlog of(RedisConnections connections, ConsumerNames names, Destination destination, String subscriptionId) {
     connections.connect();
-    RedisCommands<byte[], byte[]> redis = connections.syncCommands();
+    RedisClusterCommands<byte[], byte[]> redis = connections.syncCommands();
     if (destination instanceof ListDestination list) {
       long processing = -1;
       if (!list.isAtMostOnce()) {
@@ -47,7 +47,7 @@ final class RedisBacklogs {
     return new Backlog(subscriptionId, destination.key(), -1, -1, -1, -1, -1, -1);
   }
 
-  private static Backlog stream(RedisCommands<byte[], byte[]> redis, StreamDestination stream, String consumer,
+  private static Backlog stream(RedisClusterCommands<byte[], byte[]> redis, StreamDestination stream, String consumer,
       String subscriptionId) {
     byte[] key = bytes(stream.name());
     long length = redis.xlen(key);

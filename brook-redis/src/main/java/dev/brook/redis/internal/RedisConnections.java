@@ -8,8 +8,12 @@ import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.UnblockType;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -58,6 +62,13 @@ import org.slf4j.LoggerFactory;
  * in a queue bounded by {@code requestQueueSize}, each at most {@code commandTimeout}. The owner of
  * an adopted connection hears of its losses ({@link Events}): the Pub/Sub hub reports gaps, the
  * at-least-once consumers look again for messages Redis handed them while the reply was lost.
+ *
+ * <p>Redis Cluster ({@code redis-cluster://}): the client is a {@code RedisClusterClient} and every
+ * connection a cluster connection, which routes each command by its key's slot (hand-built ones by
+ * their first key) and follows failovers through Lettuce's topology refresh; the command and blocking
+ * APIs are typed by what single-node and cluster APIs share ({@link RedisClusterAsyncCommands},
+ * {@link RedisClusterCommands}), so the kinds run unchanged on both. A consumer's own connection is a
+ * cluster connection of its own (its blocking reads hold one node connection of it, no one else's).
  */
 public final class RedisConnections {
 
@@ -72,7 +83,10 @@ public final class RedisConnections {
     void reconnected();
   }
 
+  /** The single node's URI; for a cluster the first seed (settings only). */
   private final RedisURI uri;
+  /** The seed nodes of a cluster URL, or null for a single node. */
+  private final List<RedisURI> clusterSeeds;
   private final String masked;
   private final TransportOptions options;
   private final Duration connectTimeout;
@@ -87,7 +101,9 @@ public final class RedisConnections {
   private CompletableFuture<Void> connecting;
   /** The client and what came with it; null before connecting and after close. */
   private LettuceClient owned;
-  private volatile StatefulRedisConnection<byte[], byte[]> connection;
+  private volatile StatefulConnection<byte[], byte[]> connection;
+  private volatile RedisClusterAsyncCommands<byte[], byte[]> async;
+  private volatile RedisClusterCommands<byte[], byte[]> sync;
   /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
   private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
   private volatile boolean disconnectLogged;
@@ -98,13 +114,30 @@ public final class RedisConnections {
   private boolean timerStopped;
 
   public RedisConnections(RedisURI uri, String maskedUrl, TransportOptions options) {
+    this(uri, null, maskedUrl, options);
+  }
+
+  /** For a Redis Cluster: the seed nodes of a {@code redis-cluster://} URL ({@link RedisUrls#parseCluster}). */
+  public RedisConnections(List<RedisURI> clusterSeeds, String maskedUrl, TransportOptions options) {
+    this(clusterSeeds.get(0), List.copyOf(clusterSeeds), maskedUrl, options);
+  }
+
+  private RedisConnections(RedisURI uri, List<RedisURI> clusterSeeds, String maskedUrl, TransportOptions options) {
     this.uri = uri;
+    this.clusterSeeds = clusterSeeds;
     this.masked = maskedUrl;
     this.options = options;
     this.connectTimeout = options.connectTimeout();
     this.commandTimeout = options.commandTimeout();
-    uri.setClientName(options.clientName());
-    uri.setTimeout(commandTimeout);
+    for (RedisURI u : clusterSeeds == null ? List.of(uri) : clusterSeeds) {
+      u.setClientName(options.clientName());
+      u.setTimeout(commandTimeout);
+    }
+  }
+
+  /** Whether this transport talks to a Redis Cluster. */
+  public boolean isCluster() {
+    return clusterSeeds != null;
   }
 
   /** The server's URL with any password masked, for messages. */
@@ -161,8 +194,7 @@ public final class RedisConnections {
    * #close()} can release it, then connects outside the lock.
    */
   private void open() {
-    LettuceClient created = LettuceClient.create(options, listener, masked);
-    RedisClient newClient = created.client();
+    LettuceClient created = LettuceClient.create(options, listener, masked, clusterSeeds);
     boolean accepted;
     lock.lock();
     try {
@@ -177,14 +209,14 @@ public final class RedisConnections {
       created.release(masked);
       throw closedError();
     }
-    StatefulRedisConnection<byte[], byte[]> opened;
+    StatefulConnection<byte[], byte[]> opened;
     try {
-      opened = connectCommandConnection(newClient);
+      opened = connectCommandConnection(created);
     } catch (RuntimeException e) {
       if (closed) {
         throw closedError(); // close() shut the client down under this connect, and released it
       }
-      BrookException failure = connectFailure(e, newClient);
+      BrookException failure = connectFailure(e, created);
       LettuceClient mine = null;
       lock.lock();
       try {
@@ -201,6 +233,14 @@ public final class RedisConnections {
       throw failure;
     }
     register(opened, () -> {
+      if (opened instanceof StatefulRedisClusterConnection<byte[], byte[]> c) {
+        async = c.async();
+        sync = c.sync();
+      } else {
+        StatefulRedisConnection<byte[], byte[]> c = (StatefulRedisConnection<byte[], byte[]>) opened;
+        async = c.async();
+        sync = c.sync();
+      }
       connection = opened;
       connected = true;
     });
@@ -240,14 +280,14 @@ public final class RedisConnections {
   }
 
   /** The client, once connected; throws the "closed" error after close(). */
-  private RedisClient connectedClient() {
+  private LettuceClient connectedClient() {
     connect();
     lock.lock();
     try {
       if (closed || owned == null) {
         throw closedError();
       }
-      return owned.client();
+      return owned;
     } finally {
       lock.unlock();
     }
@@ -284,8 +324,11 @@ public final class RedisConnections {
     return connected;
   }
 
-  /** The shared command connection; null before {@link #connect()}. */
-  public StatefulRedisConnection<byte[], byte[]> commandConnection() {
+  /**
+   * The shared command connection (a cluster connection for a cluster: {@code dispatch} routes each
+   * hand-built command by its first key); null before {@link #connect()}.
+   */
+  public StatefulConnection<byte[], byte[]> commandConnection() {
     return connection;
   }
 
@@ -295,11 +338,12 @@ public final class RedisConnections {
    * cancelled, so a PING queued for a reconnect does not linger). Never throws.
    */
   public boolean ping(Duration timeout) {
-    StatefulRedisConnection<byte[], byte[]> c = connection;
-    if (c == null || closed || !c.isOpen()) {
+    StatefulConnection<byte[], byte[]> c = connection;
+    RedisClusterAsyncCommands<byte[], byte[]> commands = async;
+    if (c == null || commands == null || closed || !c.isOpen()) {
       return false;
     }
-    java.util.concurrent.Future<String> reply = c.async().ping();
+    java.util.concurrent.Future<String> reply = commands.ping();
     try {
       return "PONG".equals(reply.get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS));
     } catch (InterruptedException e) {
@@ -314,20 +358,23 @@ public final class RedisConnections {
   }
 
   /** The shared command connection's async API (publishing, settlement, heartbeats); non-blocking commands only. */
-  public RedisAsyncCommands<byte[], byte[]> commands() {
-    return connection.async();
+  public RedisClusterAsyncCommands<byte[], byte[]> commands() {
+    return async;
   }
 
   /** The shared command connection's sync API; non-blocking commands only. */
-  public RedisCommands<byte[], byte[]> syncCommands() {
-    return connection.sync();
+  public RedisClusterCommands<byte[], byte[]> syncCommands() {
+    return sync;
   }
 
   /** A new Pub/Sub connection, not yet {@link #adopt adopted}: the caller builds its listener first. */
   public StatefulRedisPubSubConnection<byte[], byte[]> connectPubSub() {
-    RedisClient c = connectedClient();
+    LettuceClient c = connectedClient();
     try {
-      return c.connectPubSub(ByteArrayCodec.INSTANCE, uri); // outside the lock: opened concurrently
+      // outside the lock: opened concurrently. On a cluster Lettuce subscribes on one node (PUBLISH
+      // reaches every node) and, when that node fails, reconnects to another and subscribes again.
+      return c.cluster() != null ? c.cluster().connectPubSub(ByteArrayCodec.INSTANCE)
+          : c.client().connectPubSub(ByteArrayCodec.INSTANCE, uri);
     } catch (RuntimeException e) {
       throw closed ? closedError() : connectFailure(e, c);
     }
@@ -348,23 +395,76 @@ public final class RedisConnections {
    * @param onReconnect runs on a Lettuce I/O thread each time the connection is back after a loss;
    *     it must only set a flag
    */
-  public StatefulRedisConnection<byte[], byte[]> dedicatedConnection(Runnable onReconnect) {
-    RedisClient c = connectedClient();
-    StatefulRedisConnection<byte[], byte[]> opened;
+  public Dedicated dedicatedConnection(Runnable onReconnect) {
+    LettuceClient c = connectedClient();
+    Dedicated opened;
     try {
-      opened = c.connect(ByteArrayCodec.INSTANCE, uri); // outside the lock: consumers connect concurrently
+      // outside the lock: consumers connect concurrently
+      if (c.cluster() != null) {
+        StatefulRedisClusterConnection<byte[], byte[]> cc = c.cluster().connect(ByteArrayCodec.INSTANCE);
+        opened = new Dedicated(cc, cc.sync(), cc.async());
+      } else {
+        StatefulRedisConnection<byte[], byte[]> sc = c.client().connect(ByteArrayCodec.INSTANCE, uri);
+        opened = new Dedicated(sc, sc.sync(), sc.async());
+      }
     } catch (RuntimeException e) {
       throw closed ? closedError() : connectFailure(e, c);
     }
-    adopt(opened, onReconnect::run);
+    adopt(opened.connection(), onReconnect::run);
     return opened;
   }
 
+  /**
+   * A consumer's own connection with its APIs, typed by what single-node and cluster connections
+   * share. Blocking reads on it hold up no one else's commands.
+   */
+  public record Dedicated(StatefulConnection<byte[], byte[]> connection, RedisClusterCommands<byte[], byte[]> sync,
+      RedisClusterAsyncCommands<byte[], byte[]> async) {}
+
   /** Closes an adopted connection before the transport closes (a stopped consumer's). */
-  public void closeDedicated(StatefulConnection<?, ?> c) {
-    if (adopted.remove(c) != null) {
-      c.closeAsync();
+  public void closeDedicated(Dedicated c) {
+    if (adopted.remove(c.connection()) != null) {
+      c.connection().closeAsync();
     }
+  }
+
+  /**
+   * Where a consumer's blocking read on {@code key} runs: the node and the connection's {@code
+   * CLIENT ID} there, for {@link #unblock}. On a single node the dedicated connection's id; on a
+   * cluster the id of the node connection the cluster connection routes {@code key}'s slot to (CLIENT
+   * ID on the cluster connection itself would go to an arbitrary node).
+   */
+  public Blocked blockedClient(Dedicated d, byte[] key) {
+    if (!(d.connection() instanceof StatefulRedisClusterConnection<byte[], byte[]> cc)) {
+      return new Blocked(null, 0, d.sync().clientId());
+    }
+    RedisClusterNode master = cc.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+    if (master == null) {
+      return null; // no node serves the slot now: the read fails and the id is asked for again
+    }
+    RedisURI node = master.getUri();
+    return new Blocked(node.getHost(), node.getPort(), cc.getConnection(node.getHost(), node.getPort()).sync().clientId());
+  }
+
+  /** A connection blocked in a read: its node (host null on a single node) and its CLIENT ID there. */
+  public record Blocked(String host, int port, long id) {}
+
+  /**
+   * {@code CLIENT UNBLOCK id TIMEOUT} on the node the read is blocked on, from the command
+   * connection. On a cluster whose slot moved meanwhile (a failover) it reaches the old node and
+   * unblocks nothing, or fails at once when that node is down; the caller then closes the connection
+   * under the read (what it had read stays pending and is delivered again).
+   */
+  public java.util.concurrent.CompletionStage<Long> unblock(Blocked blocked) {
+    if (blocked.host() == null || !(connection instanceof StatefulRedisClusterConnection<byte[], byte[]> cc)) {
+      return async.clientUnblock(blocked.id(), UnblockType.TIMEOUT);
+    }
+    // A node that is down (a failover under way) would queue the command until commandTimeout: fail
+    // at once instead, and the caller ends the read by closing its connection.
+    return cc.getConnectionAsync(blocked.host(), blocked.port()).thenCompose(node -> node.isOpen()
+        ? node.async().clientUnblock(blocked.id(), UnblockType.TIMEOUT)
+        : CompletableFuture.failedFuture(new RedisConnectionException("The connection to " + blocked.host() + ":"
+            + blocked.port() + " is down")));
   }
 
   /**
@@ -438,6 +538,8 @@ public final class RedisConnections {
         connections.add(connection);
       }
       connection = null;
+      async = null;
+      sync = null;
       mine = owned;
       owned = null;
     } finally {
@@ -461,12 +563,12 @@ public final class RedisConnections {
    * PING behind them: replies come in order. Closing without it could cut them off.
    */
   private void flush() {
-    StatefulRedisConnection<byte[], byte[]> c = connection;
+    StatefulConnection<byte[], byte[]> c = connection;
     if (c == null || !c.isOpen()) {
       return;
     }
     try {
-      c.async().ping().get(Math.min(1_000, commandTimeout.toMillis()), TimeUnit.MILLISECONDS);
+      async.ping().get(Math.min(1_000, commandTimeout.toMillis()), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
@@ -474,7 +576,12 @@ public final class RedisConnections {
     }
   }
 
-  private StatefulRedisConnection<byte[], byte[]> connectCommandConnection(RedisClient client) {
+  private StatefulConnection<byte[], byte[]> connectCommandConnection(LettuceClient created) {
+    if (created.cluster() != null) {
+      // Reads the topology from the seeds first; fails when none of them answers as a cluster node.
+      return created.cluster().connect(ByteArrayCodec.INSTANCE);
+    }
+    RedisClient client = created.client();
     try {
       return client.connect(ByteArrayCodec.INSTANCE, uri);
     } catch (RuntimeException first) {
@@ -499,7 +606,7 @@ public final class RedisConnections {
   }
 
   /** A failed connect as a {@link BrookException} naming the server, the reason and the fix. */
-  private BrookException connectFailure(RuntimeException e, RedisClient c) {
+  private BrookException connectFailure(RuntimeException e, LettuceClient c) {
     Throwable root = e;
     Throwable refused = null;
     Throwable unknownHost = null;
@@ -519,8 +626,14 @@ public final class RedisConnections {
     }
     String text = String.valueOf(root.getMessage());
     Throwable typed = RedisErrors.translate(root);
-    if (typed instanceof RedisErrors.NoSuchDatabase) {
-      return noSuchDatabase(text, c, e);
+    if (typed instanceof RedisErrors.NoSuchDatabase && c.cluster() == null) {
+      return noSuchDatabase(text, c.client(), e);
+    }
+    if (c.cluster() != null) {
+      BrookException cluster = clusterConnectFailure(e);
+      if (cluster != null) {
+        return cluster;
+      }
     }
     if (typed instanceof RedisErrors.WrongPass) {
       return new BrookException("Redis at " + masked + " rejected the credentials (" + text
@@ -556,6 +669,55 @@ public final class RedisConnections {
   }
 
   /**
+   * A cluster connect that failed before any node could be used: credentials refused, not a cluster
+   * node (cluster support disabled), or no seed answered. Null for a TLS failure, which the
+   * single-node text describes as well.
+   */
+  private BrookException clusterConnectFailure(RuntimeException e) {
+    StringBuilder all = new StringBuilder();
+    boolean tlsFailed = false;
+    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>(List.of(e));
+    while (!todo.isEmpty()) {
+      Throwable t = todo.poll();
+      if (!seen.add(t)) {
+        continue;
+      }
+      all.append(' ').append(t.getMessage());
+      if (t instanceof SSLException) {
+        tlsFailed = true; // the TLS text of a single node says what to do
+      }
+      if (t.getCause() != null) {
+        todo.add(t.getCause());
+      }
+      todo.addAll(List.of(t.getSuppressed()));
+    }
+    String text = all.toString();
+    if (text.contains("WRONGPASS")) {
+      return new BrookException("Redis Cluster at " + masked + " rejected the credentials (WRONGPASS invalid "
+          + "username-password pair or user is disabled). Check the user and password in the URL: "
+          + "redis-cluster://user:password@host:port,host:port; a cluster does not share ACL users, so every node "
+          + "needs the user.", e);
+    }
+    if (text.contains("NOAUTH")) {
+      return new BrookException("Redis Cluster at " + masked + " requires authentication. Put the user and password "
+          + "in the URL: redis-cluster://user:password@host:port,host:port.", e);
+    }
+    if (text.contains("cluster support disabled")) {
+      return new BrookException("Redis at " + masked + " is not a Redis Cluster node (it runs with cluster support "
+          + "disabled). Use a redis://host:port URL for a single Redis, or list the nodes of your cluster in the "
+          + "redis-cluster:// URL.", e);
+    }
+    if (tlsFailed) {
+      return null;
+    }
+    return new BrookException("No Redis Cluster at " + masked + ": none of the nodes in the URL answered within "
+        + connectTimeout.toMillis() + " ms (" + RedisUrls.scrub(String.valueOf(e.getMessage()), masked) + "). Check "
+        + "that the cluster runs and that at least one node in the URL is reachable from here; any one is enough, "
+        + "the rest is discovered.", e);
+  }
+
+  /**
    * Redis refused the URL's database number: says so with how many databases it has, asked on
    * database 0 ({@code CONFIG GET databases}); without that count when Redis does not tell.
    */
@@ -588,12 +750,30 @@ public final class RedisConnections {
    * on Lettuce I/O threads: only logs and sets flags. On a client the user passed, it hears of the
    * user's connections too, and ignores them.
    */
+  /** Cluster only: node connections seen connected, so that a second connect is known as a reconnect. */
+  private final Map<RedisChannelHandler<?, ?>, Boolean> nodeConnections =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /**
+   * False the first time a node connection connects (a new one, or a topology refresh's probe),
+   * true for every later connect: a reconnect.
+   */
+  private boolean firstConnect(RedisChannelHandler<?, ?> c) {
+    return nodeConnections.put(c, Boolean.TRUE) == null;
+  }
+
   private final class ConnectionLog implements RedisConnectionStateListener {
     @Override
     public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
       Events events = adopted.get(c);
       if (events != null) {
         events.reconnected();
+      } else if (clusterSeeds != null && c != connection && !firstConnect(c)) {
+        // A cluster connection reads through node connections Lettuce opens under it, and this
+        // listener hears of those, not of the cluster connection: a node connection that is back
+        // may be a consumer's, whose read may have run without its reply. No owner is known, so
+        // every consumer looks again (one LRANGE or XPENDING each; reconnects are rare).
+        adopted.values().forEach(Events::reconnected);
       }
       if (disconnectLogged && (events != null || c == connection)) {
         disconnectLogged = false;

@@ -5,8 +5,8 @@ import dev.brook.Destination;
 import dev.brook.spi.Frame;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.protocol.RedisCommand;
 import java.io.IOException;
 import java.time.Duration;
@@ -34,8 +34,13 @@ public final class RedisProducer {
     this.options = connections.options();
   }
 
+  /** Whether the transport talks to a Redis Cluster. */
+  public boolean cluster() {
+    return connections.isCluster();
+  }
+
   /** The command connection's async API; publishing never blocks a caller's thread on Redis. */
-  public RedisAsyncCommands<byte[], byte[]> commands() {
+  public RedisClusterAsyncCommands<byte[], byte[]> commands() {
     return connections.commands();
   }
 
@@ -77,7 +82,7 @@ public final class RedisProducer {
   }
 
   /** The command connection itself, for a kind that dispatches hand-built commands in one write. */
-  public StatefulRedisConnection<byte[], byte[]> connection() {
+  public StatefulConnection<byte[], byte[]> connection() {
     return connections.commandConnection();
   }
 
@@ -106,7 +111,7 @@ public final class RedisProducer {
   public RuntimeException failure(Destination destination, Throwable error) {
     Throwable e = RedisErrors.unwrap(error);
     Throwable kind = RedisErrors.translate(e);
-    StatefulRedisConnection<byte[], byte[]> c = connections.commandConnection();
+    StatefulConnection<byte[], byte[]> c = connections.commandConnection();
     boolean down = c == null || !c.isOpen();
     String masked = connections.masked();
     if (e instanceof RedisCommandTimeoutException) {
@@ -122,6 +127,11 @@ public final class RedisProducer {
           + " commands already wait for " + masked + " (requestQueueSize)" + (down ? " while the connection is down" : "")
           + ". The message was not sent. Wait for earlier publishes to complete before sending more, or raise "
           + "RedisBroker.builder().requestQueueSize(...).", e);
+    }
+    if (!connections.isCluster() && String.valueOf(e.getMessage()).startsWith("MOVED ")) {
+      return new BrookException("Could not publish to " + destination.key() + ": " + masked + " is a node of a Redis "
+          + "Cluster and another node serves that key (" + e.getMessage() + "). Use a redis-cluster://host:port,... URL "
+          + "for a cluster.", e);
     }
     if (e instanceof IOException || kind instanceof RedisErrors.ConnectionClosed
         || e instanceof RedisException && e.getCause() instanceof IOException) {

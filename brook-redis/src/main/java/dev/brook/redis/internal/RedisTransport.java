@@ -44,9 +44,18 @@ public final class RedisTransport implements Transport, Backlogs {
     this(uri, maskedUrl, options, Timing.SYSTEM);
   }
 
+  /** A transport for a Redis Cluster: the seed nodes of a {@code redis-cluster://} URL. */
+  public RedisTransport(List<RedisURI> clusterSeeds, String maskedUrl, TransportOptions options) {
+    this(new RedisConnections(clusterSeeds, maskedUrl, options), Timing.SYSTEM);
+  }
+
   /** @param timing the clock of scheduled work (back-offs, retries, reclaim); a test may pass a manual one */
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options, Timing timing) {
-    this.connections = new RedisConnections(uri, maskedUrl, options);
+    this(new RedisConnections(uri, maskedUrl, options), timing);
+  }
+
+  private RedisTransport(RedisConnections connections, Timing timing) {
+    this.connections = connections;
     this.producer = new RedisProducer(connections);
     RedisContext context = new RedisContext(connections, producer, consumerNames, timing);
     this.pubSub = new PubSub(context);

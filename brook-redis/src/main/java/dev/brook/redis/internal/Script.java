@@ -2,8 +2,8 @@ package dev.brook.redis.internal;
 
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -15,7 +15,9 @@ import java.util.concurrent.CompletionStage;
 /**
  * A Lua script called by its SHA-1 ({@code EVALSHA}), sent in full ({@code EVAL}) only when Redis
  * does not know it yet (first call, or after a restart or {@code SCRIPT FLUSH}). Saves sending and
- * hashing the script's text on every call of the hot paths (a move and an ack per batch).
+ * hashing the script's text on every call of the hot paths (a move and an ack per batch). On a
+ * cluster both go to the node of the first key (every script's keys share one slot), so a node that
+ * does not know the script yet is sent it by the same route.
  */
 public final class Script {
 
@@ -31,7 +33,7 @@ public final class Script {
     }
   }
 
-  public <T> T call(RedisCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
+  public <T> T call(RedisClusterCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
     try {
       return redis.evalsha(sha, type, keys, args);
     } catch (RedisNoScriptException e) {
@@ -39,7 +41,7 @@ public final class Script {
     }
   }
 
-  public <T> CompletionStage<T> call(RedisAsyncCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
+  public <T> CompletionStage<T> call(RedisClusterAsyncCommands<byte[], byte[]> redis, ScriptOutputType type, byte[][] keys, byte[]... args) {
     CompletionStage<T> first = redis.evalsha(sha, type, keys, args);
     return first.handle((value, error) -> {
       Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;

@@ -9,7 +9,7 @@ import dev.brook.testing.RedisServer;
 import dev.brook.testing.WithRedisServer;
 import dev.brook.tests.DelayProxy;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.StatefulConnection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,14 +47,14 @@ class RedisTransportRaceTest {
           Duration.ofSeconds(10), Duration.ofSeconds(10), 10_000, 1 << 20, null));
       transport.connect();
       // Open before the race: close must close them too.
-      StatefulRedisConnection<byte[], byte[]> early = transport.connections().dedicatedConnection(() -> {});
+      StatefulConnection<byte[], byte[]> early = transport.connections().dedicatedConnection(() -> {}).connection();
       Transport.Consumer earlyChannel = transport.consumer(Redis.channel("early"), "early", new NullSink());
       earlyChannel.start();
       assertThat(clientsNamed(redis, "racing")).isEqualTo(3);
       int before = slow.accepted();
 
       CountDownLatch go = new CountDownLatch(1);
-      ConcurrentLinkedQueue<StatefulRedisConnection<byte[], byte[]>> opened = new ConcurrentLinkedQueue<>();
+      ConcurrentLinkedQueue<StatefulConnection<byte[], byte[]>> opened = new ConcurrentLinkedQueue<>();
       ConcurrentLinkedQueue<Transport.Consumer> subscribed = new ConcurrentLinkedQueue<>();
       ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
       List<Thread> threads = new ArrayList<>();
@@ -68,7 +68,7 @@ class RedisTransportRaceTest {
               c.start();
               subscribed.add(c);
             } else {
-              opened.add(transport.connections().dedicatedConnection(() -> {}));
+              opened.add(transport.connections().dedicatedConnection(() -> {}).connection());
             }
           } catch (Throwable t) {
             failures.add(t);

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import dev.brook.spi.Frame;
 import dev.brook.redis.RedisBroker;
 import dev.brook.redis.internal.Envelope;
+import dev.brook.testing.RedisCluster;
 import dev.brook.testing.RedisServer;
 import dev.brook.testing.TestRedisBroker;
 import dev.brook.tests.TestResources;
@@ -13,6 +14,7 @@ import io.lettuce.core.Range;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -24,8 +26,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Where a behaviour test runs: a private redis-server ({@link #redis}) or the in-memory Redis of
- * {@link TestRedisBroker} in its default synchronous mode ({@link #memory}). A test makes its
+ * Where a behaviour test runs: a private redis-server ({@link #redis}), a private Redis Cluster
+ * ({@link #cluster}) or the in-memory Redis of {@link TestRedisBroker} in its default synchronous
+ * mode ({@link #memory}). A test makes its
  * brokers here, starts them here, reads Redis' state here and lets time pass here; everything
  * else it does through the broker's public API, the same on both.
  *
@@ -52,12 +55,21 @@ abstract class Backend implements AutoCloseable {
     return new OnRedis(server);
   }
 
+  static Backend cluster(RedisCluster cluster) {
+    return new OnCluster(cluster);
+  }
+
   static Backend memory() {
     return new InMemory();
   }
 
-  /** "redis" or "memory", for messages. */
+  /** "redis", "cluster" or "memory", for messages. */
   abstract String name();
+
+  /** Whether this is a real Redis (a server or a cluster), not the in-memory one. */
+  final boolean real() {
+    return !name().equals("memory");
+  }
 
   /** The URL brokers are built with. */
   abstract String url();
@@ -123,6 +135,11 @@ abstract class Backend implements AutoCloseable {
     return resources.raw(url);
   }
 
+  /** A raw Lettuce cluster connection to the cluster of a {@code redis-cluster://} URL, closed with the backend. */
+  final io.lettuce.core.cluster.api.StatefulRedisClusterConnection<byte[], byte[]> rawCluster(String url) {
+    return resources.rawCluster(url);
+  }
+
   @Override
   public void close() throws Exception {
     resources.close();
@@ -135,8 +152,7 @@ abstract class Backend implements AutoCloseable {
 
   // ---- a private redis-server -------------------------------------------------------------------
 
-  private static final class OnRedis extends Backend {
-    private static final byte[] DATA = "__data__".getBytes(StandardCharsets.UTF_8);
+  private static final class OnRedis extends Real {
     private final RedisServer server;
     private RedisCommands<byte[], byte[]> raw;
 
@@ -155,17 +171,67 @@ abstract class Backend implements AutoCloseable {
     }
 
     @Override
-    void start(RedisBroker broker) {
-      broker.start();
-    }
-
-    /** A Lettuce connection for reading what Brook stored, byte for byte. */
-    private RedisCommands<byte[], byte[]> raw() {
+    RedisClusterCommands<byte[], byte[]> raw() {
       if (raw == null) {
         raw = raw(server.url()).sync();
       }
       return raw;
     }
+
+    @Override
+    Object command(String... args) {
+      return server.command(args);
+    }
+  }
+
+  // ---- a private Redis Cluster ------------------------------------------------------------------
+
+  private static final class OnCluster extends Real {
+    private final RedisCluster cluster;
+    private RedisClusterCommands<byte[], byte[]> raw;
+
+    OnCluster(RedisCluster cluster) {
+      this.cluster = cluster;
+    }
+
+    @Override
+    String name() {
+      return "cluster";
+    }
+
+    @Override
+    String url() {
+      return cluster.url();
+    }
+
+    /** Through a Lettuce cluster connection, which routes each read to the node of its key. */
+    @Override
+    RedisClusterCommands<byte[], byte[]> raw() {
+      if (raw == null) {
+        raw = rawCluster(cluster.url()).sync();
+      }
+      return raw;
+    }
+
+    /** To the master of the command's key ({@link RedisCluster#command}). */
+    @Override
+    Object command(String... args) {
+      return cluster.command(args);
+    }
+  }
+
+  // ---- what a server and a cluster share --------------------------------------------------------
+
+  private abstract static class Real extends Backend {
+    private static final byte[] DATA = "__data__".getBytes(StandardCharsets.UTF_8);
+
+    @Override
+    void start(RedisBroker broker) {
+      broker.start();
+    }
+
+    /** A Lettuce connection for reading what Brook stored, byte for byte. */
+    abstract RedisClusterCommands<byte[], byte[]> raw();
 
     @Override
     List<Stored> list(String key) {
@@ -203,11 +269,6 @@ abstract class Backend implements AutoCloseable {
         }
       }
       return out;
-    }
-
-    @Override
-    Object command(String... args) {
-      return server.command(args);
     }
 
     @Override

@@ -373,7 +373,13 @@ abstract class FastStreamScenarios2Behaviour extends Behaviour {
     backend.start(broker);
     Object result = backend.command("PUBLISH", "q", "hello");
     assertThat(text(handler.awaitOne().payload())).isEqualTo("hello");
-    assertThat(result).isEqualTo(1L);
+    if (backend.name().equals("cluster")) {
+      // Redis Cluster delivers a PUBLISH on every node but counts only the subscribers of the node that
+      // took it; Brook's Pub/Sub connection is on any one node, which may or may not be that one.
+      assertThat(result).isIn(0L, 1L);
+    } else {
+      assertThat(result).isEqualTo(1L);
+    }
   }
 
   /** tests/brokers/redis/test_consume.py TestConsumeList.test_consume_list_native: a plain RPUSH. */

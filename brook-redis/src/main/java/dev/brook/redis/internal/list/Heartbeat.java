@@ -44,7 +44,7 @@ final class Heartbeat {
   }
 
   /** Sets the key now (on the consumer's connection, synchronously) and starts the renewals. */
-  void start(io.lettuce.core.api.sync.RedisCommands<byte[], byte[]> redis) {
+  void start(io.lettuce.core.cluster.api.sync.RedisClusterCommands<byte[], byte[]> redis) {
     redis.set(key, value(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()));
     long every = Math.max(100, list.heartbeatTtl().toMillis() / 3);
     synchronized (lock) {

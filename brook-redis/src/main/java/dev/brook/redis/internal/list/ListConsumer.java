@@ -15,9 +15,8 @@ import io.lettuce.core.LMoveArgs;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -134,9 +133,9 @@ final class ListConsumer extends ConsumeLoop {
   /** Reliable mode: renewed while the consumer runs, deleted after its drain; null in at-most-once mode. */
   private final Heartbeat heartbeat;
   private long nextRecoveryNanos;
-  private StatefulRedisConnection<byte[], byte[]> connection;
-  private RedisCommands<byte[], byte[]> redis;
-  private RedisAsyncCommands<byte[], byte[]> async;
+  private RedisConnections.Dedicated connection;
+  private RedisClusterCommands<byte[], byte[]> redis;
+  private RedisClusterAsyncCommands<byte[], byte[]> async;
 
   ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink) {
     super(LOG, context.timing(), Backoffs.RETRY, list.key());
@@ -241,7 +240,7 @@ final class ListConsumer extends ConsumeLoop {
       stopping = true;
     }
     stopLoop();
-    StatefulRedisConnection<byte[], byte[]> c = connection;
+    RedisConnections.Dedicated c = connection;
     if (c != null) {
       // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
       // list and goes back with the give-back after the drain: nothing is lost.
@@ -309,7 +308,7 @@ final class ListConsumer extends ConsumeLoop {
    * returns, so the second takes what arrived together with the item that woke the first.
    */
   private List<byte[]> fetch(int room) throws InterruptedException {
-    RedisAsyncCommands<byte[], byte[]> redis = async;
+    RedisClusterAsyncCommands<byte[], byte[]> redis = async;
     CompletionStage<byte[]> first;
     CompletionStage<List<byte[]>> rest = null;
     if (reliable()) {

@@ -13,15 +13,25 @@ import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import java.util.concurrent.CompletableFuture;
 
-/** Pub/Sub channels: SUBSCRIBE on the shared hub, PUBLISH on the command connection. At-most-once. */
+/**
+ * Pub/Sub channels: SUBSCRIBE on the shared hub, PUBLISH on the command connection. At-most-once.
+ *
+ * <p>On a Redis Cluster every PUBLISH of this broker goes to one node (the cluster connection's
+ * default one), not to the master of the channel's slot: Redis passes each node's publishes to the
+ * others in the order it took them, so a subscriber anywhere gets one publisher's messages in the
+ * order they were sent, across channels, as on a single Redis. Routed by slot, two channels' messages
+ * would travel through two nodes and could arrive the other way round.
+ */
 public final class ChannelKind implements RedisKind<ChannelDestination> {
 
   private final PubSub pubSub;
   private final RedisProducer producer;
+  private final boolean cluster;
 
   ChannelKind(PubSub pubSub, RedisProducer producer) {
     this.pubSub = pubSub;
     this.producer = producer;
+    this.cluster = producer.cluster();
   }
 
   @Override
@@ -37,14 +47,33 @@ public final class ChannelKind implements RedisKind<ChannelDestination> {
   @Override
   public CompletableFuture<Void> send(ChannelDestination channel, Frame frame) {
     byte[] value = producer.encode(channel, frame);
+    if (cluster) {
+      AsyncCommand<byte[], byte[], ?> publish = publish(channel, value);
+      try {
+        producer.connection().dispatch(publish);
+      } catch (RuntimeException refused) {
+        publish.completeExceptionally(refused);
+      }
+      return producer.published(channel, publish);
+    }
     return producer.published(channel, producer.commands().publish(channel.nameBytes(), value));
   }
 
   /** A PUBLISH of one message, for a pipeline. */
   @Override
   public AsyncCommand<byte[], byte[], ?> command(ChannelDestination channel, Frame frame) {
-    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(channel.nameBytes())
-        .addValue(producer.encode(channel, frame));
+    return publish(channel, producer.encode(channel, frame));
+  }
+
+  /** A PUBLISH; on a cluster without a key, so that it goes to the default node (see above). */
+  private AsyncCommand<byte[], byte[], ?> publish(ChannelDestination channel, byte[] value) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE);
+    if (cluster) {
+      args.add(channel.nameBytes());
+    } else {
+      args.addKey(channel.nameBytes());
+    }
+    args.addValue(value);
     return new AsyncCommand<>(new Command<>(CommandType.PUBLISH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args));
   }
 }

@@ -15,7 +15,7 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.XAutoClaimArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.models.stream.ClaimedMessages;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -257,7 +257,7 @@ final class PartitionedConsumer implements Transport.Consumer {
    * start returns, whichever member takes the partition later.
    */
   private void createGroups() {
-    RedisCommands<byte[], byte[]> redis = connections.syncCommands();
+    RedisClusterCommands<byte[], byte[]> redis = connections.syncCommands();
     for (Slot slot : slots) {
       try {
         redis.xgroupCreate(XReadArgs.StreamOffset.from(slot.key, stream.startId()), bytes(stream.groupName()),
@@ -491,7 +491,7 @@ final class PartitionedConsumer implements Transport.Consumer {
 
   /** Takes the partition's lease if free, its pending entries, and starts its consumer; false when someone else holds it. */
   private boolean acquire(Slot slot) {
-    RedisCommands<byte[], byte[]> redis = connections.syncCommands();
+    RedisClusterCommands<byte[], byte[]> redis = connections.syncCommands();
     long sent = System.nanoTime();
     Long got = ACQUIRE.call(redis, ScriptOutputType.INTEGER, new byte[][] {slot.leaseKey}, memberBytes,
         bytes(Long.toString(leaseMillis)));
@@ -532,7 +532,7 @@ final class PartitionedConsumer implements Transport.Consumer {
    * partition up after settling what it could, so whatever is pending there is nobody's now; the
    * partition's consumer then claims them as its own pending entries (counting the attempt).
    */
-  private void takeOverPending(RedisCommands<byte[], byte[]> redis, Slot slot) {
+  private void takeOverPending(RedisClusterCommands<byte[], byte[]> redis, Slot slot) {
     Consumer<byte[]> me = Consumer.from(bytes(stream.groupName()), memberBytes);
     String cursor = "0-0";
     try {

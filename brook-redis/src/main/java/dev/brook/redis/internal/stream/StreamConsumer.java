@@ -17,12 +17,10 @@ import io.lettuce.core.Range;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.UnblockType;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XPendingArgs;
 import io.lettuce.core.XReadArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.models.stream.PendingMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -127,14 +125,14 @@ final class StreamConsumer extends ConsumeLoop {
   private final java.util.function.BooleanSupplier tooManyUnconfirmed;
   /** True until the own pending entries found at start were read (those are expected, not orphans). */
   private boolean firstPendingRead = true;
-  /** The dedicated connection's CLIENT ID (refreshed after a reconnect), for CLIENT UNBLOCK; -1 unknown. */
-  private volatile long clientId = -1;
+  /** Where the dedicated connection reads and its CLIENT ID there (asked again after a reconnect or failure), for CLIENT UNBLOCK; null unknown. */
+  private volatile RedisConnections.Blocked clientId;
   /** CLIENT UNBLOCK was refused: a stop closes the connection instead. */
   private volatile boolean unblockFailed;
   /** Set while the loop waits for room in the subscription: a stop interrupts that wait. */
   private volatile boolean waitingForRoom;
-  private StatefulRedisConnection<byte[], byte[]> connection;
-  private RedisCommands<byte[], byte[]> redis;
+  private RedisConnections.Dedicated connection;
+  private RedisClusterCommands<byte[], byte[]> redis;
   // The loop's position, on its thread. Group mode: the last own pending id looked at (null: from
   // the start), whether they were all read, the takeover's cursor, when the next takeover is due,
   // whether clientId is current. Without a group: the id read up to.
@@ -330,7 +328,7 @@ final class StreamConsumer extends ConsumeLoop {
         Thread.currentThread().interrupt();
       }
     }
-    StatefulRedisConnection<byte[], byte[]> c = connection;
+    RedisConnections.Dedicated c = connection;
     if (c != null) {
       // Ends a read in progress (or hung); entries it had read stay pending for redelivery.
       connections.closeDedicated(c);
@@ -340,10 +338,10 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   private void unblock() {
-    long id = clientId;
-    if (id >= 0) {
+    RedisConnections.Blocked id = clientId;
+    if (id != null) {
       try {
-        connections.commands().clientUnblock(id, UnblockType.TIMEOUT).whenComplete((n, e) -> {
+        connections.unblock(id).whenComplete((n, e) -> {
           if (e != null) {
             // Not allowed (ACL) or not known: stop by closing the connection, as before Redis 5.
             unblockFailed = true;
@@ -505,8 +503,9 @@ final class StreamConsumer extends ConsumeLoop {
 
   private void groupRound() {
     if (!knowsClientId) {
-      clientId = redis.clientId();
-      knowsClientId = true;
+      // On a cluster: the node connection the read on this key goes to, asked again after a failure.
+      clientId = connections.blockedClient(connection, key);
+      knowsClientId = clientId != null;
     }
     int room = room();
     if (stream.noAcks()) {

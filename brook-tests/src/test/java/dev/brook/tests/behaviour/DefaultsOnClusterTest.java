@@ -1,0 +1,11 @@
+package dev.brook.tests.behaviour;
+
+import dev.brook.testing.RedisCluster;
+import dev.brook.testing.WithRedisCluster;
+
+@WithRedisCluster(shared = true)
+class DefaultsOnClusterTest extends DefaultsBehaviour {
+  DefaultsOnClusterTest(RedisCluster cluster) {
+    super(Backend.cluster(cluster));
+  }
+}

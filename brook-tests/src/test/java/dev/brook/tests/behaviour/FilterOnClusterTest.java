@@ -1,0 +1,11 @@
+package dev.brook.tests.behaviour;
+
+import dev.brook.testing.RedisCluster;
+import dev.brook.testing.WithRedisCluster;
+
+@WithRedisCluster(shared = true)
+class FilterOnClusterTest extends FilterBehaviour {
+  FilterOnClusterTest(RedisCluster cluster) {
+    super(Backend.cluster(cluster));
+  }
+}
