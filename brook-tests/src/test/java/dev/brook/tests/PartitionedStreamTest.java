@@ -300,6 +300,37 @@ class PartitionedStreamTest extends RedisTestBase {
   }
 
   @Test
+  void replacingTheSubscriptionWhileConsumingHandsEveryPartitionToTheNewOneAndLosesNothing() throws Exception {
+    Ledger ledger = new Ledger();
+    RedisBroker broker = broker();
+    broker.subscriber(ORDERS.consumer("m")).id("orders").handle(String.class, (s, ctx) -> ledger.handle("old", s, ctx));
+    broker.start();
+    RedisBroker publisher = broker();
+    Thread producer = Thread.ofVirtual().start(() -> {
+      for (int i = 0; i < 1_000; i++) {
+        publisher.publish("p" + i, ORDERS, "k" + (i % 25));
+      }
+    });
+    await().atMost(Duration.ofSeconds(5)).until(() -> ledger.counts.size() >= 200);
+    // REPLACE: the old subscription stops, settles, gives its leases up; the new one (same id, same
+    // member name) takes every partition at once.
+    broker.subscriber(ORDERS.consumer("m")).id("orders").handle(String.class, (s, ctx) -> ledger.handle("new", s, ctx));
+    assertThat(broker.subscriptions()).hasSize(1);
+    assertThat(shares()).isEqualTo(Map.of("m", 16L));
+    producer.join(Duration.ofSeconds(20));
+    await().atMost(Duration.ofSeconds(10)).until(() -> ledger.counts.size() == 1_000);
+    assertThat(ledger.counts.values()).allMatch(c -> c.get() == 1);
+    assertThat(ledger.overlaps).isEmpty();
+    for (Map.Entry<String, List<String>> e : ledger.byKey.entrySet()) {
+      List<Integer> seqs = e.getValue().stream().map(p -> Integer.parseInt(p.substring(1))).toList();
+      assertThat(seqs).as("order of %s", e.getKey()).isSorted();
+    }
+    assertThat(new HashSet<>(ledger.memberOf.values())).containsExactlyInAnyOrder("old", "new");
+    broker.close();
+    assertThat(keys()).containsExactlyElementsOf(streams(16));
+  }
+
+  @Test
   void aMemberWhoseLeaseWasTakenStopsReadingThatPartitionAtOnceAndTakesItBackWhenFree() {
     Ledger ledger = new Ledger();
     member("m0", ledger);
