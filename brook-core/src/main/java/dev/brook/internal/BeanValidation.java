@@ -18,7 +18,8 @@ import java.util.Set;
  * @Valid} handler is included, never otherwise.
  *
  * <p>One {@link ValidatorFactory} per broker, created then and closed with the broker; validators
- * are thread-safe and shared.
+ * are thread-safe and shared. A broker given a validator ({@code Builder.validator}, e.g. Spring
+ * Boot's) uses it instead and never closes it.
  */
 final class BeanValidation {
 
@@ -28,6 +29,16 @@ final class BeanValidation {
   private BeanValidation(ValidatorFactory factory) {
     this.factory = factory;
     this.validator = factory.getValidator();
+  }
+
+  /** The caller's validator, which the caller owns: {@link #close()} leaves it alone. */
+  private BeanValidation(Validator validator) {
+    this.factory = null;
+    this.validator = validator;
+  }
+
+  static BeanValidation of(Object validator) {
+    return new BeanValidation((Validator) validator);
   }
 
   /**
@@ -87,6 +98,8 @@ final class BeanValidation {
   }
 
   void close() {
-    factory.close();
+    if (factory != null) {
+      factory.close();
+    }
   }
 }

@@ -122,6 +122,11 @@ public final class BrokerEngine {
     return publishing;
   }
 
+  /** The caller's {@code jakarta.validation.Validator} for {@code @Valid} payloads; see {@code BrokerBase.Builder.validator}. */
+  public void validator(Object validator) {
+    including.validator(validator);
+  }
+
   Including including() {
     return including;
   }

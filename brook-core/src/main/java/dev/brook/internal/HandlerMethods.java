@@ -89,7 +89,7 @@ final class HandlerMethods {
       throw new IllegalArgumentException("include needs an object, got the class " + c.getName()
           + ". Pass an instance, e.g. new " + c.getSimpleName() + "().");
     }
-    Class<?> type = target.getClass();
+    Class<?> type = userClass(target.getClass());
     List<Method> methods = annotated(type);
     if (methods.isEmpty()) {
       throw new BrookException(type.getName() + " has no method annotated @Subscribe, so there is nothing to include. "
@@ -218,10 +218,24 @@ final class HandlerMethods {
 
     MethodHandle invoker = invoker(target, m, where);
     Handler<Object> handler = handler(invoker, args, logs);
-    String id = !s.id().isEmpty() ? s.id() : prefix + className(target.getClass()) + "#" + m.getName();
+    String id = !s.id().isEmpty() ? s.id() : prefix + className(userClass(target.getClass())) + "#" + m.getName();
     return new SubscriptionSpec(id, destination, payloadType, handler, List.copyOf(publishTo), s.concurrency(), ackPolicy,
         0, List.copyOf(routerMiddlewares), check, new Origin(target, m, prefix, List.copyOf(routerMiddlewares)),
         List.of(), s.noReply(), SubscriptionHooks.of(null, parser, decoder));
+  }
+
+  /**
+   * The class the user wrote: a generated subclass (a CGLIB proxy such as Spring's {@code
+   * Orders$$SpringCGLIB$$0}, whose names carry {@code $$}) stands for its superclass, so its
+   * annotated methods are found (the proxy's overrides carry no annotation) and its ids stay {@code
+   * Orders#method}. Calls still go through the proxy object, so its advice applies.
+   */
+  static Class<?> userClass(Class<?> type) {
+    Class<?> c = type;
+    while (c.getName().contains("$$") && c.getSuperclass() != null && c.getSuperclass() != Object.class) {
+      c = c.getSuperclass();
+    }
+    return c;
   }
 
   private static final Pattern JSHELL_WRAPPER = Pattern.compile("\\$JShell\\$[0-9A-Za-z]+\\$");

@@ -60,6 +60,11 @@ final class Including {
     return registered;
   }
 
+  /** Uses the caller's validator (a {@code jakarta.validation.Validator}) for {@code @Valid}; the caller owns it. */
+  synchronized void validator(Object validator) {
+    this.validation = BeanValidation.of(validator);
+  }
+
   /** The broker's Bean Validation, created on first use; fails with the fix when no provider is present. */
   synchronized BeanValidation validation(String user) {
     if (validation == null) {

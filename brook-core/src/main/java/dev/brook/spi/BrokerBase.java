@@ -66,6 +66,9 @@ public abstract class BrokerBase implements Broker {
     this.engine = new BrokerEngine(transport, new Codec(mapper, options.messageIds), options.gracefulTimeout, options.duplicatePolicy,
         options.bufferSize, getClass(), BrokerBase.class);
     engine.accessLog(options.accessLog);
+    if (options.validator != null) {
+      engine.validator(options.validator);
+    }
     engine.defaults(options.ackPolicy, options.parser, options.decoder);
     for (Middleware m : options.middlewares) {
       engine.middleware(m);
@@ -290,6 +293,8 @@ public abstract class BrokerBase implements Broker {
     private AckPolicy ackPolicy;
     private MessageParser parser;
     private MessageDecoder decoder;
+    /** A {@code jakarta.validation.Validator}, typed Object so that the optional API is loaded only when one is given. */
+    private Object validator;
     private final List<Middleware> middlewares = new ArrayList<>();
     private final Set<String> set = new HashSet<>();
 
@@ -362,6 +367,18 @@ public abstract class BrokerBase implements Broker {
     public B accessLog(boolean enabled) {
       once("accessLog");
       this.accessLog = enabled;
+      return self();
+    }
+
+    /**
+     * The Bean Validation validator for {@code @Valid} payloads, e.g. the application's (Spring
+     * Boot's) so that its configuration and message interpolation apply. The caller owns it: the
+     * broker never closes it. Without one, the broker builds a default factory at its first
+     * {@code @Valid} handler and closes it with the broker.
+     */
+    public B validator(jakarta.validation.Validator validator) {
+      once("validator");
+      this.validator = Objects.requireNonNull(validator, "validator");
       return self();
     }
 

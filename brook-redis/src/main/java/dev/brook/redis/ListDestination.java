@@ -1,6 +1,7 @@
 package dev.brook.redis;
 
 import dev.brook.Destination;
+import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
 import java.time.Duration;
 import java.util.Objects;
@@ -44,14 +45,17 @@ public final class ListDestination implements RedisDestination {
   private final int maxDeliveries;
   /** null: Brook's default block time. */
   private final Duration pollInterval;
+  /** null: the broker's default ({@code RedisBroker.builder().waitForReplicas}). */
+  private final Durability durability;
 
   ListDestination(String name) {
-    this(checkName(name), false, null, null, Duration.ofSeconds(10), 5, null);
+    this(checkName(name), false, null, null, Duration.ofSeconds(10), 5, null, null);
   }
 
   private ListDestination(String name, boolean atMostOnce, String deadLetter, String consumer, Duration heartbeat,
-      int maxDeliveries, Duration pollInterval) {
+      int maxDeliveries, Duration pollInterval, Durability durability) {
     this.pollInterval = pollInterval;
+    this.durability = durability;
     this.name = name;
     this.atMostOnce = atMostOnce;
     this.deadLetter = deadLetter;
@@ -70,13 +74,13 @@ public final class ListDestination implements RedisDestination {
 
   /** Plain BLPOP: an item is gone from Redis once popped (FastStream's list semantics). */
   public ListDestination atMostOnce() {
-    return new ListDestination(name, true, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval);
+    return new ListDestination(name, true, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability);
   }
 
   /** Rejected items go to {@code {name}:dlq} (a list), with the reason in the envelope's {@code x-error} header. */
   public ListDestination deadLetter() {
     return new ListDestination(name, atMostOnce, Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries,
-        pollInterval);
+        pollInterval, durability);
   }
 
   /**
@@ -88,7 +92,7 @@ public final class ListDestination implements RedisDestination {
    */
   public ListDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability);
   }
 
   /**
@@ -99,7 +103,7 @@ public final class ListDestination implements RedisDestination {
     if (ttl.toMillis() < 300) {
       throw new IllegalArgumentException("heartbeat must be at least 300 ms, was " + ttl + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl, maxDeliveries, pollInterval);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl, maxDeliveries, pollInterval, durability);
   }
 
   /**
@@ -111,7 +115,7 @@ public final class ListDestination implements RedisDestination {
     if (maxDeliveries < 1) {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability);
   }
 
   /**
@@ -126,7 +130,7 @@ public final class ListDestination implements RedisDestination {
     if (interval.isNegative() || interval.isZero()) {
       throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, interval);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, interval, durability);
   }
 
   /** The read's wait set with {@link #pollInterval(Duration)}, or null for the default. */
@@ -188,17 +192,52 @@ public final class ListDestination implements RedisDestination {
     return Keys.derived(name, "processing:" + consumerName());
   }
 
+  /**
+   * Durable publishing: a publish to this list completes only when Redis has the message
+   * <em>and</em> at least {@code replicas} replicas have acknowledged it ({@code WAIT replicas
+   * timeout} right after the write, on the same connection). Overrides the broker's {@code
+   * RedisBroker.builder().waitForReplicas(...)} for this destination; {@code 0} turns waiting off.
+   *
+   * <p>Guarantee: an acknowledged publish survives the loss of the primary as long as one of those
+   * replicas is promoted (Sentinel promotes the most up-to-date one). When fewer replicas acknowledge
+   * within {@code timeout}, the publish fails with a {@link NotReplicatedException} naming how many
+   * did; the message is then in Redis all the same and may yet be replicated, or lost if the
+   * primary fails before: publishing it again may store it twice. It costs a round trip to the
+   * replicas per publish (per batch for batches and pipelines). Durable publishes go on a
+   * connection of their own, so WAIT never holds up acknowledgements and heartbeats; they are
+   * ordered among themselves, not with non-durable publishes that were not waited for.
+   *
+   * @param replicas how many replicas must have the message, at least 0
+   * @param timeout how long Redis waits for them: positive, and shorter than the broker's {@code
+   *     commandTimeout} (checked at the publish)
+   */
+  public ListDestination waitForReplicas(int replicas, Duration timeout) {
+    Durability d = Durability.of(replicas, timeout);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, d);
+  }
+
+  /** The replicas a publish waits for ({@link #waitForReplicas}); -1 when the broker's default applies. */
+  public int replicasToWait() {
+    return durability == null ? -1 : durability.replicas();
+  }
+
+  /** How long a publish waits for them; null when the broker's default applies. */
+  public Duration replicaWaitTimeout() {
+    return durability == null ? null : durability.timeout();
+  }
+
   @Override
   public ListDestination withName(String name) {
     return new ListDestination(checkName(name), atMostOnce,
-        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries, pollInterval);
+        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries, pollInterval, durability);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ListDestination l && l.name.equals(name) && l.atMostOnce == atMostOnce
         && Objects.equals(l.deadLetter, deadLetter) && Objects.equals(l.consumer, consumer) && l.heartbeat.equals(heartbeat)
-        && l.maxDeliveries == maxDeliveries && Objects.equals(l.pollInterval, pollInterval);
+        && l.maxDeliveries == maxDeliveries && Objects.equals(l.pollInterval, pollInterval)
+        && Objects.equals(l.durability, durability);
   }
 
   @Override

@@ -147,17 +147,20 @@ public final class RedisBroker extends BrokerBase {
     private java.nio.file.Path caCertificate;
     private ClientResources clientResources;
     private RedisClient redisClient;
+    private dev.brook.redis.internal.Durability durability = dev.brook.redis.internal.Durability.NONE;
     /** Options that configure the client Brook creates, set explicitly: they do not fit a redisClient(...). */
     private final java.util.List<String> clientOptionsSet = new java.util.ArrayList<>();
 
     private Builder() {}
 
     /**
-     * {@code redis://[user:password@]host:port/db} ({@code rediss://} for TLS) for one Redis, or
+     * {@code redis://[user:password@]host:port/db} ({@code rediss://} for TLS) for one Redis;
      * {@code redis-cluster://[user:password@]host:port,host:port,...} ({@code rediss-cluster://}) for
      * a Redis Cluster: any reachable nodes, the rest is discovered, and the topology is followed
      * through failovers and resharding. On a cluster every destination works as on one Redis: a
-     * destination's keys share its hash tag ({@code {jobs}}), so each lives on one node.
+     * destination's keys share its hash tag ({@code {jobs}}), so each lives on one node. Through
+     * Sentinel, {@code redis-sentinel://[user:password@]host1:port1,host2:port2/db#master} ({@code
+     * rediss-sentinel://} for TLS), where the password is the primary's and its replicas'.
      */
     public Builder url(String url) {
       once("url");
@@ -230,7 +233,7 @@ public final class RedisBroker extends BrokerBase {
     }
 
     /**
-     * For {@code rediss://} URLs: trust the certificate authorities in this PEM file (instead of the
+     * For {@code rediss://} and {@code rediss-sentinel://} URLs: trust the certificate authorities in this PEM file (instead of the
      * JDK's trust store) when checking the server's certificate, e.g. a private CA. The server's
      * certificate must name the URL's host. Only for tests, {@code rediss://host:port?verifyPeer=NONE}
      * turns the check off.
@@ -280,9 +283,42 @@ public final class RedisBroker extends BrokerBase {
 
 
 
+    /**
+     * Durable publishing by default: every publish to a List or a Stream completes only when Redis
+     * has the message and at least {@code replicas} replicas have acknowledged it ({@code WAIT
+     * replicas timeout} after the write, on the same connection); a destination's own {@code
+     * waitForReplicas} overrides it ({@code 0} there turns it off). Channels and patterns are not
+     * stored, so nothing waits for them. Without it (the default) an acknowledged publish is on the
+     * primary only: Redis replicates asynchronously, so a failover right after it can lose it.
+     *
+     * <p>When fewer replicas acknowledge within {@code timeout}, the publish fails with a {@link
+     * NotReplicatedException} naming how many did; the message is in Redis all the same (see there).
+     * Durable publishes go on a connection of their own, so WAIT never holds up acknowledgements
+     * and heartbeats; they cost a round trip to the replicas per publish, or per batch and
+     * pipeline. See {@link ListDestination#waitForReplicas} for the guarantee.
+     *
+     * @param replicas how many replicas must acknowledge, at least 1
+     * @param timeout how long Redis waits for them: positive, shorter than {@link #commandTimeout}
+     */
+    public Builder waitForReplicas(int replicas, Duration timeout) {
+      once("waitForReplicas");
+      if (replicas < 1) {
+        throw new IllegalArgumentException("waitForReplicas needs at least 1 replica, was " + replicas
+            + " (leave it out to publish without waiting).");
+      }
+      this.durability = dev.brook.redis.internal.Durability.of(replicas, timeout);
+      return this;
+    }
+
     public RedisBroker build() {
+      if (durability.waits() && durability.timeout().compareTo(commandTimeout) >= 0) {
+        throw new IllegalStateException("waitForReplicas timeout " + durability.timeout() + " is not shorter than the "
+            + "commandTimeout " + commandTimeout + ", so the client would give up on WAIT before Redis answers. Shorten "
+            + "the timeout, or raise commandTimeout(...).");
+      }
       if (caCertificate != null && !url.regionMatches(true, 0, "rediss://", 0, 9)
-          && !url.regionMatches(true, 0, "rediss-cluster://", 0, 17)) {
+          && !url.regionMatches(true, 0, "rediss-cluster://", 0, 17)
+          && !url.regionMatches(true, 0, "rediss-sentinel://", 0, 18)) {
         throw new IllegalStateException("caCertificate is set, but url " + RedisUrls.mask(url) + " does not use TLS. "
             + "Use a rediss:// URL, or leave caCertificate out.");
       }
@@ -297,7 +333,7 @@ public final class RedisBroker extends BrokerBase {
       }
       String masked = RedisUrls.mask(url);
       TransportOptions options = new TransportOptions(clientName, connectTimeout, commandTimeout, requestQueueSize,
-          maxMessageSize, caCertificate, clientResources, redisClient);
+          maxMessageSize, caCertificate, clientResources, redisClient, durability);
       if (RedisUrls.isCluster(url)) {
         if (redisClient != null) {
           throw new IllegalStateException("The URL " + masked + " is a Redis Cluster, but redisClient(...) passes a "

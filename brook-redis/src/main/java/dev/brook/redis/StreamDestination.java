@@ -1,6 +1,7 @@
 package dev.brook.redis;
 
 import dev.brook.Destination;
+import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
 import java.time.Duration;
 import java.util.Objects;
@@ -68,23 +69,26 @@ public final class StreamDestination implements RedisDestination {
   private final boolean noAck;
   /** null: Brook's default block time. */
   private final Duration pollInterval;
+  /** null: the broker's default ({@code RedisBroker.builder().waitForReplicas}). */
+  private final Durability durability;
   /** 1: one stream under {@code name}; more: {@code {name:0}} … {@code {name:n-1}}. */
   private final int partitions;
   private final Duration leaseTime;
 
   StreamDestination(String name) {
-    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, 1,
+    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, null, 1,
         DEFAULT_LEASE_TIME);
   }
 
   private StreamDestination(String name, String group, String consumer, String startFrom, Duration minIdle,
       int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval,
-      int partitions, Duration leaseTime) {
+      Durability durability, int partitions, Duration leaseTime) {
     this.partitions = partitions;
     this.leaseTime = leaseTime;
     this.declare = declare;
     this.noAck = noAck;
     this.pollInterval = pollInterval;
+    this.durability = durability;
     this.name = name;
     this.group = group;
     this.consumer = consumer;
@@ -107,21 +111,21 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination group(String group) {
     Objects.requireNonNull(group, "group");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
   public StreamDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /** Where a new group (or a reader without group) starts: {@link #LATEST} (default), {@link #BEGINNING} or an entry id. */
   public StreamDestination startFrom(String id) {
     Objects.requireNonNull(id, "startFrom");
     return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -136,7 +140,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -149,13 +153,13 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /** XDEL acknowledged entries too, so the stream holds only what is not yet handled. */
   public StreamDestination deleteOnAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -170,7 +174,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination declare(boolean declare) {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -181,7 +185,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination noAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, true, pollInterval, partitions, leaseTime);
+        declare, true, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -198,7 +202,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, interval, partitions, leaseTime);
+        declare, noAck, interval, durability, partitions, leaseTime);
   }
 
   /** Publishing trims the stream to about this many entries ({@code XADD MAXLEN ~ n}); 0 (default) keeps all. */
@@ -207,7 +211,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxLen must not be negative, was " + maxLen + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -239,7 +243,7 @@ public final class StreamDestination implements RedisDestination {
     }
     checkPartitionable(name, n);
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, n, leaseTime);
+        declare, noAck, pollInterval, durability, n, leaseTime);
   }
 
   private static void checkPartitionable(String name, int n) {
@@ -262,7 +266,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("leaseTime must be at least 300 ms, was " + leaseTime + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /** How many partitions: 1 for a plain stream; see {@link #partitions(int)}. */
@@ -292,7 +296,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination partition(int i) {
     return new StreamDestination(partitionKey(i), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck,
-        maxLen, declare, noAck, pollInterval, 1, leaseTime);
+        maxLen, declare, noAck, pollInterval, durability, 1, leaseTime);
   }
 
   @Override
@@ -369,11 +373,46 @@ public final class StreamDestination implements RedisDestination {
     return Keys.derived(name, "dlq");
   }
 
+  /**
+   * Durable publishing: a publish to this stream completes only when Redis has the message
+   * <em>and</em> at least {@code replicas} replicas have acknowledged it ({@code WAIT replicas
+   * timeout} right after the write, on the same connection). Overrides the broker's {@code
+   * RedisBroker.builder().waitForReplicas(...)} for this destination; {@code 0} turns waiting off.
+   *
+   * <p>Guarantee: an acknowledged publish survives the loss of the primary as long as one of those
+   * replicas is promoted (Sentinel promotes the most up-to-date one). When fewer replicas acknowledge
+   * within {@code timeout}, the publish fails with a {@link NotReplicatedException} naming how many
+   * did; the message is then in Redis all the same and may yet be replicated, or lost if the
+   * primary fails before: publishing it again may store it twice. It costs a round trip to the
+   * replicas per publish (per batch for batches and pipelines). Durable publishes go on a
+   * connection of their own, so WAIT never holds up acknowledgements and heartbeats; they are
+   * ordered among themselves, not with non-durable publishes that were not waited for.
+   *
+   * @param replicas how many replicas must have the message, at least 0
+   * @param timeout how long Redis waits for them: positive, and shorter than the broker's {@code
+   *     commandTimeout} (checked at the publish)
+   */
+  public StreamDestination waitForReplicas(int replicas, Duration timeout) {
+    Durability d = Durability.of(replicas, timeout);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval, d, partitions, leaseTime);
+  }
+
+  /** The replicas a publish waits for ({@link #waitForReplicas}); -1 when the broker's default applies. */
+  public int replicasToWait() {
+    return durability == null ? -1 : durability.replicas();
+  }
+
+  /** How long a publish waits for them; null when the broker's default applies. */
+  public Duration replicaWaitTimeout() {
+    return durability == null ? null : durability.timeout();
+  }
+
   @Override
   public StreamDestination withName(String name) {
     checkPartitionable(checkName(name), partitions);
     return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   @Override
@@ -382,7 +421,7 @@ public final class StreamDestination implements RedisDestination {
         && Objects.equals(s.consumer, consumer) && s.startFrom.equals(startFrom) && s.minIdle.equals(minIdle)
         && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen
         && s.declare == declare && s.noAck == noAck && Objects.equals(s.pollInterval, pollInterval)
-        && s.partitions == partitions && s.leaseTime.equals(leaseTime);
+        && Objects.equals(s.durability, durability) && s.partitions == partitions && s.leaseTime.equals(leaseTime);
   }
 
   @Override

@@ -110,6 +110,14 @@ final class CommandConnections implements AutoCloseable {
         client.setOptions(options.build());
     }
 
+    /**
+     * A Pub/Sub connection to the server with the same name, password and TLS as the command connections, for a
+     * caller that listens for a moment ({@link RedisCluster#awaitPubSubDelivered()}); the caller closes it.
+     */
+    io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> pubSub() {
+        return client.connectPubSub(StringCodec.UTF8, uri);
+    }
+
     // ------------------------------------------------------------------------------------------------ commands
 
     /** See {@link RedisServer#command(String...)}. */

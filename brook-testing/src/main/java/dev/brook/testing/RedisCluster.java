@@ -55,6 +55,8 @@ public final class RedisCluster implements AutoCloseable {
     private final int masterCount;
     private final String password;
     private final boolean tls;
+    /** Nodes {@link #remove removed} from the cluster: killed, forgotten, never restarted. */
+    private final java.util.Set<RedisServer> removed = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private RedisCluster(List<RedisServer> nodes, int masterCount, String password, boolean tls) {
@@ -233,7 +235,7 @@ public final class RedisCluster implements AutoCloseable {
         return sb.toString();
     }
 
-    /** Every node, masters first as started; the order never changes, the roles may (failover). */
+    /** Every node, masters first as started (removed ones too); the order never changes, the roles may (failover). */
     public List<RedisServer> nodes() {
         return nodes;
     }
@@ -309,10 +311,268 @@ public final class RedisCluster implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------ topology changes
+
+    /**
+     * Moves the hash slots {@code fromSlot..toSlot} (inclusive) to {@code target}, a master, while clients keep
+     * working, as {@code redis-cli --cluster reshard} does, with commands, one slot after the other: {@code CLUSTER
+     * SETSLOT <slot> IMPORTING} on the target and {@code MIGRATING} on the slot's owner, then {@code CLUSTER
+     * GETKEYSINSLOT} and {@code MIGRATE ... KEYS} in batches of {@code batch} keys until the slot is empty, then
+     * {@code CLUSTER SETSLOT <slot> NODE <target>} on the target, the old owner and every other master. While a slot
+     * migrates a client sees {@code ASK} for keys already moved and {@code TRYAGAIN} for multi-key commands whose keys
+     * are split between the two nodes; afterwards {@code MOVED}. Slots the target already serves are skipped.
+     *
+     * @param batch keys per {@code MIGRATE} (redis-cli's {@code --cluster-pipeline}, 10 by default there); a small
+     *              batch keeps a slot in the migrating state longer
+     * @return how many keys were moved
+     * @throws IllegalStateException if {@code target} is not a master now, or a command fails (naming it); the
+     *                               slot being moved is then set {@code STABLE} again on both nodes
+     */
+    public int moveSlots(int fromSlot, int toSlot, RedisServer target, int batch) {
+        if (fromSlot < 0 || toSlot >= SLOTS || fromSlot > toSlot) {
+            throw new IllegalArgumentException("slots must be 0 <= fromSlot <= toSlot < " + SLOTS + ": " + fromSlot
+                    + ".." + toSlot);
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1: " + batch);
+        }
+        ensureOpen();
+        if (!masters().contains(target)) {
+            throw new IllegalArgumentException(target + " is not a master of " + this + "; slots move to masters only");
+        }
+        String targetId = (String) target.command("CLUSTER", "MYID");
+        int moved = 0;
+        for (int slot = fromSlot; slot <= toSlot; slot++) {
+            RedisServer source = masterForSlot(slot);
+            if (source == target) {
+                continue;
+            }
+            moved += moveSlot(slot, source, target, targetId, batch);
+        }
+        int last = toSlot;
+        awaitAll("every node sees slots " + fromSlot + ".." + toSlot + " on " + target.port(),
+                () -> running().stream().allMatch(n -> servedBy(n, last) == target.port()
+                        && servedBy(n, fromSlot) == target.port()));
+        closeMigrateConnections(target);
+        LOG.info("Moved slots {}..{} ({} keys) to {}", fromSlot, toSlot, moved, target);
+        return moved;
+    }
+
+    /** {@link #moveSlots(int, int, RedisServer, int)} of the one slot of {@code key}'s hash tag, 10 keys a batch. */
+    public int moveSlotOf(String key, RedisServer target) {
+        int slot = slot(key);
+        return moveSlots(slot, slot, target, 10);
+    }
+
+    private int moveSlot(int slot, RedisServer source, RedisServer target, String targetId, int batch) {
+        String s = Integer.toString(slot);
+        String sourceId = (String) source.command("CLUSTER", "MYID");
+        int moved = 0;
+        try {
+            target.command("CLUSTER", "SETSLOT", s, "IMPORTING", sourceId);
+            source.command("CLUSTER", "SETSLOT", s, "MIGRATING", targetId);
+            while (true) {
+                List<?> keys = (List<?>) source.command("CLUSTER", "GETKEYSINSLOT", s, Integer.toString(batch));
+                if (keys.isEmpty()) {
+                    break;
+                }
+                List<String> migrate = new ArrayList<>(List.of("MIGRATE", RedisServer.HOST,
+                        Integer.toString(target.port()), "", "0", "10000"));
+                if (password != null) {
+                    migrate.addAll(List.of("AUTH", password));
+                }
+                migrate.add("KEYS");
+                keys.forEach(k -> migrate.add((String) k));
+                source.command(migrate.toArray(String[]::new));
+                moved += keys.size();
+            }
+            // The target first (it must own the slot before the source sends MOVED there), then the source, then the rest.
+            target.command("CLUSTER", "SETSLOT", s, "NODE", targetId);
+            source.command("CLUSTER", "SETSLOT", s, "NODE", targetId);
+            for (RedisServer master : masters()) {
+                if (master != target && master != source) {
+                    master.command("CLUSTER", "SETSLOT", s, "NODE", targetId);
+                }
+            }
+            return moved;
+        } catch (RuntimeException e) {
+            for (RedisServer node : List.of(source, target)) {
+                try {
+                    node.command("CLUSTER", "SETSLOT", s, "STABLE");
+                } catch (RuntimeException ignored) {
+                    e.addSuppressed(ignored);
+                }
+            }
+            throw new IllegalStateException("Moving slot " + slot + " from " + source.port() + " to " + target.port()
+                    + " failed after " + moved + " keys: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Closes the connections {@code MIGRATE} left open to {@code target} (the source keeps one per target for 10 s to
+     * reuse it, and a leak check would count it); a later {@code MIGRATE} opens a new one.
+     */
+    private static void closeMigrateConnections(RedisServer target) {
+        for (String line : ((String) target.command("CLIENT", "LIST")).split("\n")) {
+            if (line.contains(" cmd=restore-asking ") || line.contains(" cmd=restore ")) {
+                String id = line.substring(3, line.indexOf(' '));
+                try {
+                    target.command("CLIENT", "KILL", "ID", id);
+                } catch (IllegalStateException gone) {
+                    LOG.debug("MIGRATE connection {} already closed", id);
+                }
+            }
+        }
+    }
+
+    /** The port of the master serving {@code slot} as {@code node} sees it, or -1. */
+    private static int servedBy(RedisServer node, int slot) {
+        for (Object range : (List<?>) node.command("CLUSTER", "SLOTS")) {
+            List<?> r = (List<?>) range;
+            if ((Long) r.get(0) <= slot && slot <= (Long) r.get(1)) {
+                return Math.toIntExact((Long) ((List<?>) r.get(2)).get(1));
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A manual failover of {@code master}: {@code CLUSTER FAILOVER} on one of its replicas, which waits until it has
+     * every write of the master and then takes over (nothing is lost, unlike {@link RedisServer#kill()}). Returns once
+     * the replica reports itself master and the old master a replica, and every running node routes the master's
+     * slots to the new one.
+     *
+     * @return the new master (the former replica)
+     * @throws IllegalStateException if {@code master} is not a master or has no replica in sync, or the failover does
+     *                               not finish within 30 s
+     */
+    public RedisServer failover(RedisServer master) {
+        ensureOpen();
+        Object role = master.command("ROLE");
+        if (!(role instanceof List<?> r) || !"master".equals(String.valueOf(r.getFirst()))) {
+            throw new IllegalStateException(master + " is not a master (ROLE: " + role + ")");
+        }
+        RedisServer replica = null;
+        for (Object entry : (List<?>) r.get(2)) {
+            int port = Integer.parseInt(String.valueOf(((List<?>) entry).get(1)));
+            RedisServer candidate = node(port);
+            if (candidate.isRunning()) {
+                replica = candidate;
+                break;
+            }
+        }
+        if (replica == null) {
+            throw new IllegalStateException(master + " has no running replica to fail over to");
+        }
+        int slot = anySlotOf(master);
+        replica.command("CLUSTER", "FAILOVER");
+        RedisServer promoted = replica;
+        awaitAll("replica " + promoted.port() + " promoted in place of " + master.port(), () ->
+                "master".equals(String.valueOf(((List<?>) promoted.command("ROLE")).getFirst()))
+                        && "slave".equals(String.valueOf(((List<?>) master.command("ROLE")).getFirst()))
+                        && (slot < 0 || running().stream().allMatch(n -> servedBy(n, slot) == promoted.port())));
+        LOG.info("Failed {} over to {}", master, promoted);
+        return promoted;
+    }
+
+    /**
+     * Removes {@code node} from the cluster for good, as {@code redis-cli --cluster del-node} does: kills it, then
+     * every other node forgets it ({@code CLUSTER FORGET}), so clients no longer find it in the topology. It must
+     * serve no slots: a replica, or a former master after {@link #failover}. {@link #awaitHealthy()} neither restarts
+     * nor expects it afterwards; a cluster stays one node smaller until closed, so use it on a cluster of the test's
+     * own ({@link RedisClusterExtension#RedisClusterExtension(java.util.function.Consumer)}).
+     *
+     * @throws IllegalStateException if {@code node} serves slots or is not one of this cluster's nodes
+     */
+    public void remove(RedisServer node) {
+        ensureOpen();
+        node(node.port());
+        String id = (String) node.command("CLUSTER", "MYID");
+        if (anySlotOf(node) >= 0 && "master".equals(String.valueOf(((List<?>) node.command("ROLE")).getFirst()))) {
+            throw new IllegalStateException(node + " serves slots; fail it over or move its slots before removing it");
+        }
+        node.kill();
+        removed.add(node);
+        for (RedisServer other : running()) {
+            try {
+                other.command("CLUSTER", "FORGET", id);
+            } catch (IllegalStateException e) {
+                if (!String.valueOf(e.getMessage()).contains("Unknown node")) {
+                    throw e; // a test may have made the others forget it already
+                }
+            }
+        }
+        awaitAll("every node forgot " + node.port(), () -> running().stream().allMatch(this::knowsAll));
+        LOG.info("Removed {} ({}) from the cluster", node, id);
+    }
+
+    /** One slot {@code master} serves, or -1 when it serves none. */
+    private int anySlotOf(RedisServer master) {
+        for (Object range : (List<?>) master.command("CLUSTER", "SLOTS")) {
+            List<?> r = (List<?>) range;
+            if (Math.toIntExact((Long) ((List<?>) r.get(2)).get(1)) == master.port()) {
+                return Math.toIntExact((Long) r.get(0));
+            }
+        }
+        return -1;
+    }
+
     /** {@code FLUSHALL} on every master (a cluster has no command that empties all of them). */
     public void flushAll() {
         for (RedisServer master : masters()) {
             master.command("FLUSHALL");
+        }
+    }
+
+    /**
+     * Waits until every message published on any node so far has reached every node's subscribers. A cluster
+     * forwards a PUBLISH to the other nodes over its bus, asynchronously: a message a test published just before it
+     * ended can still arrive at another node after the next test subscribed there, and reach that test's handler.
+     * Each bus link is one ordered TCP connection, so once every node has heard a marker published on every other
+     * node after those messages, they have all been delivered. Used between tests ({@link RedisClusterExtension});
+     * it costs one Pub/Sub connection per node for a moment.
+     *
+     * @throws IllegalStateException if the markers do not all arrive within 10 s
+     */
+    public void awaitPubSubDelivered() {
+        ensureOpen();
+        List<RedisServer> live = running();
+        String channel = "__brook-testing:bus-barrier";
+        String round = Long.toString(System.nanoTime());
+        List<io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String>> listeners = new ArrayList<>();
+        List<java.util.concurrent.CountDownLatch> heard = new ArrayList<>();
+        try {
+            for (RedisServer node : live) {
+                java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(live.size());
+                java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> c = node.pubSubConnection();
+                listeners.add(c);
+                c.addListener(new io.lettuce.core.pubsub.RedisPubSubAdapter<>() {
+                    @Override
+                    public void message(String ch, String message) {
+                        if (message.startsWith(round + ":") && seen.add(message)) {
+                            all.countDown();
+                        }
+                    }
+                });
+                c.sync().subscribe(channel);
+                heard.add(all);
+            }
+            for (RedisServer node : live) {
+                node.command("PUBLISH", channel, round + ":" + node.port());
+            }
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            for (java.util.concurrent.CountDownLatch all : heard) {
+                if (!all.await(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    throw new IllegalStateException("Pub/Sub markers published on every node of " + this
+                            + " did not reach every node within 10 s: is the cluster bus stuck?");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the cluster bus", e);
+        } finally {
+            listeners.forEach(io.lettuce.core.pubsub.StatefulRedisPubSubConnection::close);
         }
     }
 
@@ -331,7 +591,7 @@ public final class RedisCluster implements AutoCloseable {
     public void awaitHealthy() {
         ensureOpen();
         for (RedisServer node : nodes) {
-            if (!node.isRunning()) {
+            if (!node.isRunning() && !removed.contains(node)) {
                 node.restart();
             }
         }
@@ -393,6 +653,9 @@ public final class RedisCluster implements AutoCloseable {
 
     private boolean healthy() {
         for (RedisServer node : nodes) {
+            if (removed.contains(node)) {
+                continue;
+            }
             if (!node.isRunning() || !knowsAll(node)) {
                 return false;
             }
@@ -412,7 +675,7 @@ public final class RedisCluster implements AutoCloseable {
     /** True when {@code node} knows every node, none in handshake or failing. */
     private boolean knowsAll(RedisServer node) {
         String[] lines = ((String) node.command("CLUSTER", "NODES")).strip().split("\n");
-        if (lines.length != nodes.size()) {
+        if (lines.length != nodes.size() - removed.size()) {
             return false;
         }
         for (String line : lines) {
@@ -517,7 +780,7 @@ public final class RedisCluster implements AutoCloseable {
     }
 
     private List<RedisServer> running() {
-        return nodes.stream().filter(RedisServer::isRunning).toList();
+        return nodes.stream().filter(n -> !removed.contains(n) && n.isRunning()).toList();
     }
 
     private RedisServer node(int port) {

@@ -24,7 +24,7 @@ import org.junit.platform.commons.support.AnnotationSupport;
  *   <li>{@link RedisCluster} parameters are resolved in constructors, lifecycle methods and test methods; all get
  *       the same instance.</li>
  *   <li>Before each test the nodes a previous test killed or stopped are restarted, the cluster is waited for until
- *       it is healthy again ({@link RedisCluster#awaitHealthy()}), and every master is flushed. Tests of one class
+ *       it is healthy again ({@link RedisCluster#awaitHealthy()}), every master is flushed, and messages published by an earlier test have reached every node ({@link RedisCluster#awaitPubSubDelivered()}, so none arrives during the next test). Tests of one class
  *       therefore must not run concurrently with each other.</li>
  *   <li>If the cluster cannot be started the class FAILS (never skips), naming what went wrong.</li>
  * </ul>
@@ -86,6 +86,7 @@ public final class RedisClusterExtension
         RedisCluster cluster = resource(context).cluster();
         ensureHealthy(cluster, context);
         cluster.flushAll();
+        cluster.awaitPubSubDelivered();
     }
 
     /** The cluster this extension started for the class of {@code context}, or empty; starts nothing. */

@@ -153,12 +153,13 @@ final class RedisProcess {
         }
     }
 
-    /** The command line with any {@code --requirepass} value masked. */
+    /** The command line with any {@code --requirepass} and {@code --masterauth} value masked. */
     String printableCommandLine() {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < commandLine.size(); i++) {
             String token = commandLine.get(i);
-            boolean secret = i > 0 && commandLine.get(i - 1).equalsIgnoreCase("--requirepass");
+            boolean secret = i > 0 && (commandLine.get(i - 1).equalsIgnoreCase("--requirepass")
+                    || commandLine.get(i - 1).equalsIgnoreCase("--masterauth"));
             String shown = secret ? "***" : token;
             if (sb.length() > 0) {
                 sb.append(' ');

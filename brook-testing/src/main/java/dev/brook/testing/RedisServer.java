@@ -107,11 +107,25 @@ public final class RedisServer implements AutoCloseable {
 
         List<String> cmd = new ArrayList<>();
         cmd.add(binary.toString());
-        cmd.addAll(List.of("--port", Integer.toString(port), "--bind", HOST, "--save", ""));
-        if (builder.appendOnly) {
+        if (builder.sentinelConfig != null) {
+            // A sentinel rewrites its configuration file (what it learnt of the primary, replicas and peers), so
+            // the file lives in the server's own directory; the options after it override what it says.
+            Path config = directory.resolve("sentinel.conf");
+            try {
+                Files.writeString(config, builder.sentinelConfig);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot write " + config, e);
+            }
+            cmd.addAll(List.of(config.toString(), "--sentinel"));
+        }
+        cmd.addAll(List.of("--port", Integer.toString(port), "--bind", HOST));
+        if (builder.sentinelConfig != null) {
+            // no data set: save and appendonly are not a sentinel's options
+        } else if (builder.appendOnly) {
+            cmd.addAll(List.of("--save", ""));
             cmd.addAll(List.of("--appendonly", "yes", "--appendfsync", "always"));
         } else {
-            cmd.addAll(List.of("--appendonly", "no"));
+            cmd.addAll(List.of("--save", "", "--appendonly", "no"));
         }
         cmd.addAll(List.of("--dir", directory.toString(), "--daemonize", "no", "--protected-mode", "no",
                 "--logfile", logFile.toString()));
@@ -156,8 +170,15 @@ public final class RedisServer implements AutoCloseable {
         private Path directory;
         private String password;
         private TlsCertificates tls;
+        private String sentinelConfig;
 
         private Builder() {
+        }
+
+        /** Runs a sentinel ({@code redis-server sentinel.conf --sentinel}) with this configuration; for {@link RedisSentinel}. */
+        Builder sentinel(String configuration) {
+            this.sentinelConfig = Objects.requireNonNull(configuration, "configuration");
+            return this;
         }
 
         /**
@@ -388,6 +409,12 @@ public final class RedisServer implements AutoCloseable {
         }
         ensureOpen();
         return connections.command(args);
+    }
+
+    /** A Pub/Sub connection of the kind {@link #command} uses (see {@link CommandConnections#pubSub()}); the caller closes it. */
+    io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> pubSubConnection() {
+        ensureOpen();
+        return connections.pubSub();
     }
 
     // ------------------------------------------------------------------------------------------------ lifecycle

@@ -90,4 +90,26 @@ class RedisClusterTest {
         assertThat(cluster.replicas()).hasSize(3);
         assertThat(cluster.command("SET", "{a}k", "2")).isEqualTo("OK");
     }
+
+    @Test
+    @Order(6)
+    void awaitPubSubDeliveredReturnsOnceEveryNodeHasHeardWhatWasPublishedBefore(RedisCluster cluster) {
+        RedisServer publisher = cluster.nodes().getFirst();
+        RedisServer listener = cluster.nodes().getLast();
+        java.util.concurrent.atomic.AtomicInteger heard = new java.util.concurrent.atomic.AtomicInteger();
+        try (var c = listener.pubSubConnection()) {
+            c.addListener(new io.lettuce.core.pubsub.RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    heard.incrementAndGet();
+                }
+            });
+            c.sync().subscribe("bus-test");
+            for (int i = 0; i < 500; i++) {
+                publisher.command("PUBLISH", "bus-test", "m" + i);
+            }
+            cluster.awaitPubSubDelivered();
+            assertThat(heard).as("every message published on another node before the barrier").hasValue(500);
+        }
+    }
 }

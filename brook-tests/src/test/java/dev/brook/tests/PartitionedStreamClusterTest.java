@@ -115,4 +115,31 @@ class PartitionedStreamClusterTest {
     assertThat(shares()).isEmpty();
     assertThat(cluster.command("EXISTS", "{orders}:members:g")).isEqualTo(0L);
   }
+
+  @Test
+  void aDurablePublishWaitsOnEachPartitionsOwnMaster() {
+    StreamDestination durable = stream("durable").partitions(16).waitForReplicas(1, Duration.ofSeconds(2));
+    RedisBroker publisher = resources.broker(cluster.url(), b -> {});
+    for (int i = 0; i < 30; i++) {
+      publisher.publish("one" + i, durable, "k" + i);
+    }
+    publisher.publishBatch(IntStream.range(0, 30).mapToObj(i -> "batch" + i).toList(), durable);
+    publisher.pipeline(p -> {
+      for (int i = 0; i < 30; i++) {
+        p.publish("piped" + i, durable, "k" + i);
+      }
+    });
+    long total = 0;
+    Set<Integer> masters = new HashSet<>();
+    for (int i = 0; i < 16; i++) {
+      long length = (Long) cluster.command("XLEN", durable.partitionKey(i));
+      total += length;
+      if (length > 0) {
+        masters.add(cluster.masterFor(durable.partitionKey(i)).port());
+      }
+    }
+    assertThat(total).isEqualTo(90);
+    assertThat(masters).hasSize(3);
+    assertThat(cluster.command("XLEN", durable.partitionKey(Partitions.of("k7", 16)))).isNotEqualTo(0L);
+  }
 }

@@ -53,6 +53,8 @@ public class CodecBenchmark {
   private Frame stringFrame;
   private Frame bytesFrame;
   private byte[] orderJson;
+  private tools.jackson.databind.json.JsonMapper mapper3;
+  private tools.jackson.databind.ObjectReader orderReader3;
 
   @Setup
   public void setUp() throws IOException {
@@ -66,6 +68,11 @@ public class CodecBenchmark {
     stringFrame = codec.encode(text, headers);
     bytesFrame = codec.encode(bytes, headers);
     orderJson = mapper.writeValueAsBytes(Order.SAMPLE);
+    mapper3 = tools.jackson.databind.json.JsonMapper.builder().build();
+    orderReader3 = mapper3.readerFor(Order.class);
+    if (!java.util.Arrays.equals(orderJson, mapper3.writeValueAsBytes(Order.SAMPLE))) {
+      throw new IllegalStateException("Jackson 2 and 3 write the record differently");
+    }
     if (!Order.SAMPLE.equals(orderDecoder.decode(orderFrame)) || !text.equals(stringDecoder.decode(stringFrame))) {
       throw new IllegalStateException("the codec did not round-trip");
     }
@@ -117,6 +124,18 @@ public class CodecBenchmark {
   @Benchmark
   public Object jacksonRead() throws IOException {
     return orderReader.readValue(orderJson);
+  }
+
+  /** Jackson 3 (Spring Boot 4's default) writing the record: what a Jackson 3 codec would cost instead of {@link #jacksonWrite}. */
+  @Benchmark
+  public byte[] jackson3Write() {
+    return mapper3.writeValueAsBytes(Order.SAMPLE);
+  }
+
+  /** Jackson 3 reading the record: against {@link #jacksonRead}. */
+  @Benchmark
+  public Object jackson3Read() {
+    return orderReader3.readValue(orderJson);
   }
 
   /** Baseline: the correlation id {@code encode} makes for each message that has none. */

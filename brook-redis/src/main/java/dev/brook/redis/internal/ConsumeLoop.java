@@ -115,6 +115,13 @@ public abstract class ConsumeLoop implements Transport.Consumer {
     return false;
   }
 
+  /**
+   * A read answered that the loop's connection is on a replica ({@link RedisErrors.ReadOnly}): the
+   * subclass sends its connection to the primary again ({@code RedisConnections.reroute}); the
+   * round is then retried after the back-off.
+   */
+  protected void reachedReplica() {}
+
   /** One WARN per episode of failures, the rest at DEBUG. */
   protected final void failed(String description, RuntimeException e) {
     if (!failureLogged) {
@@ -159,6 +166,9 @@ public abstract class ConsumeLoop implements Transport.Consumer {
         }
         rescan = true; // the read may have run in Redis without its reply reaching us
         Throwable t = RedisErrors.translate(e);
+        if (t instanceof RedisErrors.ReadOnly) {
+          reachedReplica();
+        }
         if (onFailure(t instanceof RuntimeException r ? r : e)) {
           continue;
         }

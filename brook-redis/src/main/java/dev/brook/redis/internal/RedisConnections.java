@@ -106,6 +106,14 @@ public final class RedisConnections {
   private volatile RedisClusterCommands<byte[], byte[]> sync;
   /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
   private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
+  /** When {@link #reroute} last ended a connection that had reached a replica (System.nanoTime()). */
+  private final Map<StatefulConnection<?, ?>, Long> rerouted = new ConcurrentHashMap<>();
+  private volatile long lastRerouteWarning;
+  /** {@link #durableConnection}: opened at first use, closed with the adopted ones. */
+  private volatile StatefulRedisConnection<byte[], byte[]> durable;
+  /** {@link #durableConnection} on a cluster: opened at first use, closed with the adopted ones. */
+  private volatile StatefulRedisClusterConnection<byte[], byte[]> durableCluster;
+  private final Object durableLock = new Object();
   private volatile boolean disconnectLogged;
   /** Losses of any of the broker's connections (metrics); counted on Lettuce I/O threads. */
   private final java.util.concurrent.atomic.LongAdder losses = new java.util.concurrent.atomic.LongAdder();
@@ -143,6 +151,11 @@ public final class RedisConnections {
   /** The server's URL with any password masked, for messages. */
   public String masked() {
     return masked;
+  }
+
+  /** Whether the URL names sentinels ({@code redis-sentinel://}): Lettuce then asks them for the primary at each connect. */
+  public boolean sentinel() {
+    return !uri.getSentinels().isEmpty();
   }
 
   public TransportOptions options() {
@@ -415,6 +428,78 @@ public final class RedisConnections {
   }
 
   /**
+   * The connection durable publishes of {@code key} go on: the write and its {@code WAIT} must
+   * share one, since WAIT counts the replicas that have every earlier write <em>of its
+   * connection</em>, and WAIT blocks the connection it runs on until they answer, so it is not the
+   * command connection (acknowledgements and heartbeats would wait behind it). On one node and
+   * through Sentinel, one connection for every key, opened at first use, reconnecting (through the
+   * sentinels) like the others, closed with the transport. This is the one place that knows which
+   * node a key lives on: on Redis Cluster it must be a connection to the master of the key's slot,
+   * whose replicas WAIT then counts.
+   */
+  public StatefulRedisConnection<byte[], byte[]> durableConnection(byte[] key) {
+    if (isCluster()) {
+      return durableNodeConnection(key);
+    }
+    StatefulRedisConnection<byte[], byte[]> c = durable;
+    if (c != null) {
+      return c;
+    }
+    synchronized (durableLock) {
+      if (durable == null) {
+        // No reconnect hook: a durable publish in flight when the connection drops fails and says so.
+        durable = (StatefulRedisConnection<byte[], byte[]>) dedicatedConnection(() -> {}).connection();
+      }
+      return durable;
+    }
+  }
+
+  /**
+   * {@link #durableConnection} on a Redis Cluster: the connection to the master of {@code key}'s slot
+   * within a cluster connection of the durable publishes' own (opened at first use, closed with the
+   * transport), so that the write and its WAIT reach that master, which counts its replicas, on one
+   * connection, and WAIT blocks neither the command connection nor another master. Which node serves
+   * the slot comes from Lettuce's view of the cluster, refreshed on failovers and redirects; a write
+   * that still lands on a node that gave the slot away fails with MOVED and is retried
+   * ({@link RedisProducer#sendDurable}).
+   */
+  @SuppressWarnings("unchecked")
+  private StatefulRedisConnection<byte[], byte[]> durableNodeConnection(byte[] key) {
+    StatefulRedisClusterConnection<byte[], byte[]> cc = durableCluster;
+    if (cc == null) {
+      synchronized (durableLock) {
+        if (durableCluster == null) {
+          durableCluster = (StatefulRedisClusterConnection<byte[], byte[]>) dedicatedConnection(() -> {}).connection();
+        }
+        cc = durableCluster;
+      }
+    }
+    int slot = SlotHash.getSlot(key);
+    RedisClusterNode master = cc.getPartitions().getMasterBySlot(slot);
+    if (master == null) {
+      throw new BrookException("No master of " + masked + " serves hash slot " + slot + " now (a failover or a reshard "
+          + "is under way); the durable publish was not sent. Publish again.");
+    }
+    return cc.getConnection(master.getUri().getHost(), master.getUri().getPort());
+  }
+
+  private static boolean redirected(Throwable error) {
+    String text = String.valueOf(RedisErrors.unwrap(error).getMessage());
+    return text.startsWith("MOVED ") || text.startsWith("ASK ");
+  }
+
+  /**
+   * The durable publishes' cluster connection saw a write answered MOVED or ASK: its view of the
+   * cluster is behind. Asks Lettuce for the topology again (at most what its adaptive refresh would).
+   */
+  public void durableRedirected() {
+    LettuceClient c = owned;
+    if (c != null && c.cluster() != null) {
+      c.cluster().refreshPartitionsAsync();
+    }
+  }
+
+  /**
    * A consumer's own connection with its APIs, typed by what single-node and cluster connections
    * share. Blocking reads on it hold up no one else's commands.
    */
@@ -423,6 +508,7 @@ public final class RedisConnections {
 
   /** Closes an adopted connection before the transport closes (a stopped consumer's). */
   public void closeDedicated(Dedicated c) {
+    rerouted.remove(c.connection());
     if (adopted.remove(c.connection()) != null) {
       c.connection().closeAsync();
     }
@@ -465,6 +551,68 @@ public final class RedisConnections {
         ? node.async().clientUnblock(blocked.id(), UnblockType.TIMEOUT)
         : CompletableFuture.failedFuture(new RedisConnectionException("The connection to " + blocked.host() + ":"
             + blocked.port() + " is down")));
+  }
+
+  /**
+   * A command on the command connection failed with {@code error}: when it says the connection
+   * reached a replica ({@link RedisErrors.ReadOnly}), {@link #reroute} it. For the places that see
+   * the command connection's failures (publishes, settlements, heartbeats); cheap otherwise.
+   */
+  public void failed(Throwable error) {
+    failed(connection, error);
+  }
+
+  /** {@link #failed(Throwable)} for one of the connections the kinds opened (a consumer's). */
+  public void failed(StatefulConnection<?, ?> c, Throwable error) {
+    if (isCluster() && error != null && c != connection && redirected(error)) {
+      durableRedirected(); // a durable write sent to a node that no longer serves its slot
+      return;
+    }
+    if (c != null && error != null && RedisErrors.translate(error) instanceof RedisErrors.ReadOnly) {
+      reroute(c);
+    }
+  }
+
+  /**
+   * Sends a connection that reached a replica to the primary again. Through Sentinel, Lettuce asks
+   * the sentinels for the primary whenever it (re)connects, but never while a connection stays
+   * open: one that reconnected while a sentinel still named the old primary — now a replica —
+   * would answer READONLY for good. So Brook closes it from the server side ({@code CLIENT KILL ID}
+   * of its own id, a Redis command, as Lettuce has no reconnect call): Lettuce sees the loss and
+   * reconnects through the sentinels. At most once per second per connection; with a plain {@code
+   * redis://} URL there is nobody to ask, so nothing is done (the error tells the user).
+   */
+  public void reroute(StatefulConnection<?, ?> connection) {
+    if (uri.getSentinels().isEmpty() || closed || !connection.isOpen()
+        || !(connection instanceof StatefulRedisConnection<?, ?> c)) {
+      return; // a cluster connection follows its masters itself
+    }
+    long now = System.nanoTime();
+    boolean[] due = {false};
+    rerouted.compute(c, (k, last) -> {
+      due[0] = last == null || now - last >= TimeUnit.SECONDS.toNanos(1);
+      return due[0] ? now : last;
+    });
+    if (!due[0]) {
+      return;
+    }
+    if (now - lastRerouteWarning > TimeUnit.SECONDS.toNanos(10) || lastRerouteWarning == 0) {
+      lastRerouteWarning = now;
+      LOG.warn("A connection to {} reached a replica (READONLY): a sentinel named it as primary while a failover was "
+          + "going on. Reconnecting it, which asks the sentinels for the primary again (more within 10 s at DEBUG).", masked);
+    } else {
+      LOG.debug("Another connection to {} reached a replica; reconnecting it", masked);
+    }
+    @SuppressWarnings("unchecked")
+    io.lettuce.core.api.async.RedisAsyncCommands<Object, Object> commands =
+        (io.lettuce.core.api.async.RedisAsyncCommands<Object, Object>) c.async();
+    commands.clientId()
+        .thenCompose(id -> commands.clientKill(io.lettuce.core.KillArgs.Builder.id(id).skipme(false)))
+        .whenComplete((killed, e) -> {
+          if (e != null) {
+            LOG.debug("Could not end the connection to the replica of {}", masked, e);
+          }
+        });
   }
 
   /**
@@ -538,6 +686,8 @@ public final class RedisConnections {
         connections.add(connection);
       }
       connection = null;
+      durable = null;
+      durableCluster = null;
       async = null;
       sync = null;
       mine = owned;
@@ -625,6 +775,12 @@ public final class RedisConnections {
       root = root.getCause();
     }
     String text = String.valueOf(root.getMessage());
+    if (!uri.getSentinels().isEmpty()) {
+      BrookException sentinel = sentinelFailure(e, c.client());
+      if (sentinel != null) {
+        return sentinel;
+      }
+    }
     Throwable typed = RedisErrors.translate(root);
     if (typed instanceof RedisErrors.NoSuchDatabase && c.cluster() == null) {
       return noSuchDatabase(text, c.client(), e);
@@ -715,6 +871,59 @@ public final class RedisConnections {
         + connectTimeout.toMillis() + " ms (" + RedisUrls.scrub(String.valueOf(e.getMessage()), masked) + "). Check "
         + "that the cluster runs and that at least one node in the URL is reachable from here; any one is enough, "
         + "the rest is discovered.", e);
+  }
+
+  /**
+   * A connect through Sentinel that failed at the sentinels, not at the primary: none answered, or
+   * none knows the URL's master name (then the names they do monitor, asked with {@code SENTINEL
+   * MASTERS}, go in the message); null when the sentinels named a primary and the failure is there.
+   */
+  private BrookException sentinelFailure(RuntimeException e, RedisClient c) {
+    String chain = chainText(e);
+    String name = uri.getSentinelMasterId();
+    if (chain.contains("Cannot connect to a Redis Sentinel") || chain.contains("Cannot connect Redis Sentinel")) {
+      return new BrookException("No sentinel at " + masked + " answered (" + (chain.contains("Connection refused")
+          ? "connection refused" : "no answer within " + connectTimeout.toMillis() + " ms") + "). Start the sentinels there, "
+          + "or list sentinels that run in the URL: redis-sentinel://host1:26379,host2:26379/0#" + name + ".", e);
+    }
+    if (!chain.contains("using sentinel for masterId")) {
+      return null;
+    }
+    List<String> known = new ArrayList<>();
+    for (RedisURI sentinel : uri.getSentinels()) {
+      RedisURI address = RedisURI.builder(sentinel).withTimeout(connectTimeout).build();
+      try (var probe = c.connectSentinel(StringCodec.UTF8, address)) {
+        probe.sync().masters().forEach(m -> known.add(m.get("name")));
+        break;
+      } catch (RuntimeException notTold) {
+        LOG.debug("Could not ask the sentinel {} which masters it monitors", address, notTold);
+      }
+    }
+    String example = known.isEmpty() ? "" : ", e.g. " + masked.substring(0, masked.lastIndexOf('#') + 1) + known.get(0);
+    return new BrookException("The sentinels at " + masked + " know no master named '" + name + "'"
+        + (known.isEmpty() ? "" : " (they monitor " + String.join(", ", known) + ")") + ". Put the name they monitor "
+        + "(sentinel monitor <name> ... in sentinel.conf; SENTINEL MASTERS lists them) after the # of the URL" + example + ".", e);
+  }
+
+  /** The messages of an exception, its causes and what they suppressed, for recognising Lettuce's texts. */
+  private static String chainText(Throwable e) {
+    StringBuilder sb = new StringBuilder();
+    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>(List.of(e));
+    while (!todo.isEmpty()) {
+      Throwable t = todo.pop();
+      if (!seen.add(t)) {
+        continue;
+      }
+      sb.append(t.getMessage()).append('\n');
+      if (t.getCause() != null) {
+        todo.push(t.getCause());
+      }
+      for (Throwable s : t.getSuppressed()) {
+        todo.push(s);
+      }
+    }
+    return sb.toString();
   }
 
   /**

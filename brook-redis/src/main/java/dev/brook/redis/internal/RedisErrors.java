@@ -51,6 +51,10 @@ public final class RedisErrors {
       if (text.startsWith("NOGROUP")) {
         return new NoGroup(text, t);
       }
+      if (text.startsWith("READONLY") || text.contains("READONLY You can't write against a read only replica")
+          || text.startsWith("UNBLOCKED") && text.contains("instance state changed")) {
+        return new ReadOnly(text, t);
+      }
       if (text.startsWith("UNBLOCKED")) {
         return new Unblocked(text, t);
       }
@@ -106,6 +110,18 @@ public final class RedisErrors {
   /** Redis ended a blocked read: from Redis 7 when its stream key is deleted meanwhile. */
   public static final class Unblocked extends RedisCommandExecutionException implements Typed {
     Unblocked(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /**
+   * The connection reached a replica: a write answered {@code READONLY}, or a blocked read was ended
+   * because the server turned from primary into replica ({@code UNBLOCKED ... instance state
+   * changed}). After a Sentinel failover the connection must go to the new primary ({@link
+   * RedisConnections#reroute}).
+   */
+  public static final class ReadOnly extends RedisCommandExecutionException implements Typed {
+    ReadOnly(String message, Throwable cause) {
       super(message, cause);
     }
   }

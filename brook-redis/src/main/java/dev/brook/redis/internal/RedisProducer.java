@@ -7,6 +7,14 @@ import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.output.IntegerOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.RedisCommand;
 import java.io.IOException;
 import java.time.Duration;
@@ -53,18 +61,25 @@ public final class RedisProducer {
    * and those not sent yet, each completing with the error.
    */
   public void dispatch(List<? extends RedisCommand<byte[], byte[], ?>> commands) {
-    int chunk = Math.max(1, Math.min(1_000, options.requestQueueSize() / 2));
-    dispatchFrom(commands, 0, chunk);
+    dispatch(connections.commandConnection(), commands);
   }
 
-  private void dispatchFrom(List<? extends RedisCommand<byte[], byte[], ?>> commands, int from, int chunk) {
+  /** {@link #dispatch(List)} on another connection (a durable publish's). */
+  private void dispatch(StatefulConnection<byte[], byte[]> connection,
+      List<? extends RedisCommand<byte[], byte[], ?>> commands) {
+    int chunk = Math.max(1, Math.min(1_000, options.requestQueueSize() / 2));
+    dispatchFrom(connection, commands, 0, chunk);
+  }
+
+  private void dispatchFrom(StatefulConnection<byte[], byte[]> connection,
+      List<? extends RedisCommand<byte[], byte[], ?>> commands, int from, int chunk) {
     int to = Math.min(commands.size(), from + chunk);
     if (from >= to) {
       return;
     }
     List<? extends RedisCommand<byte[], byte[], ?>> write = commands.subList(from, to);
     try {
-      connections.commandConnection().dispatch(write);
+      connection.dispatch(write);
     } catch (RuntimeException e) {
       for (RedisCommand<byte[], byte[], ?> c : commands.subList(from, commands.size())) {
         c.completeExceptionally(e);
@@ -74,10 +89,110 @@ public final class RedisProducer {
     if (to < commands.size()) {
       RedisCommand<byte[], byte[], ?> last = write.get(write.size() - 1);
       if (last instanceof CompletionStage<?> done) {
-        done.whenComplete((ok, error) -> dispatchFrom(commands, to, chunk));
+        done.whenComplete((ok, error) -> dispatchFrom(connection, commands, to, chunk));
       } else {
-        dispatchFrom(commands, to, chunk); // not observable: send the rest now
+        dispatchFrom(connection, commands, to, chunk); // not observable: send the rest now
       }
+    }
+  }
+
+  /**
+   * What a publish to a List or Stream waits for: the destination's own setting ({@code replicas}
+   * -1: none, so the broker's default), or null when it waits for nothing — the usual case, which
+   * costs one comparison.
+   */
+  public Durability durability(int replicas, Duration timeout) {
+    Durability d = replicas < 0 ? options.durability() : replicas == 0 ? Durability.NONE : new Durability(replicas, timeout);
+    return d.waits() ? d : null;
+  }
+
+  /**
+   * One durable publish: hand-built {@code writes} (an RPUSH, XADDs) that must all be on {@code
+   * replicas} replicas before the future completes.
+   *
+   * @param key the key written, which chooses the connection ({@link RedisConnections#durableConnection})
+   */
+  public record DurableWrite(Destination destination, byte[] key, List<? extends AsyncCommand<byte[], byte[], ?>> writes,
+      Durability durability) {}
+
+  /** {@link #sendDurable(List)} for one write. */
+  public CompletableFuture<Void> sendDurable(DurableWrite write) {
+    return sendDurable(List.of(write)).get(0);
+  }
+
+  /**
+   * Sends the writes, in order, on the connection for their key, followed by one {@code WAIT} per
+   * connection for the most replicas and the longest timeout asked there (WAIT covers every earlier
+   * write of its connection: one round trip to the replicas for a whole batch or pipeline). Each
+   * write's future completes when Redis answered its commands and, if it asks for replicas, WAIT
+   * reported at least as many; fewer fail it with a {@link dev.brook.redis.NotReplicatedException}.
+   * Writes without durability (a pipeline's other messages) complete at their reply. One future per
+   * write, in order.
+   */
+  public List<CompletableFuture<Void>> sendDurable(List<DurableWrite> writes) {
+    java.util.Map<StatefulRedisConnection<byte[], byte[]>, List<RedisCommand<byte[], byte[], ?>>> byConnection =
+        new java.util.LinkedHashMap<>();
+    java.util.Map<StatefulRedisConnection<byte[], byte[]>, Durability> waitFor = new java.util.HashMap<>();
+    List<StatefulRedisConnection<byte[], byte[]>> connectionOf = new java.util.ArrayList<>(writes.size());
+    for (DurableWrite w : writes) {
+      StatefulRedisConnection<byte[], byte[]> c = connections.durableConnection(w.key());
+      connectionOf.add(c);
+      byConnection.computeIfAbsent(c, x -> new java.util.ArrayList<>()).addAll(w.writes());
+      if (w.durability().waits()) {
+        checkTimeout(w.destination(), w.durability());
+        waitFor.merge(c, w.durability(), (a, b) -> new Durability(Math.max(a.replicas(), b.replicas()),
+            a.timeout().compareTo(b.timeout()) >= 0 ? a.timeout() : b.timeout()));
+      }
+    }
+    java.util.Map<StatefulRedisConnection<byte[], byte[]>, AsyncCommand<byte[], byte[], Long>> waits = new java.util.HashMap<>();
+    waitFor.forEach((c, d) -> {
+      AsyncCommand<byte[], byte[], Long> wait = new AsyncCommand<>(new Command<>(CommandType.WAIT,
+          new IntegerOutput<>(ByteArrayCodec.INSTANCE), new CommandArgs<>(ByteArrayCodec.INSTANCE)
+              .add(d.replicas()).add(d.timeout().toMillis())));
+      waits.put(c, wait);
+      byConnection.get(c).add(wait);
+    });
+    List<CompletableFuture<Void>> results = new java.util.ArrayList<>(writes.size());
+    for (int i = 0; i < writes.size(); i++) {
+      DurableWrite w = writes.get(i);
+      StatefulRedisConnection<byte[], byte[]> c = connectionOf.get(i);
+      CompletableFuture<Void> written = published(w.destination(),
+          CompletableFuture.allOf(w.writes().toArray(CompletableFuture<?>[]::new)))
+          .whenComplete((ok, e) -> connections.failed(c, e));
+      results.add(w.durability().waits() ? replicated(w, written, waits.get(c)) : written);
+    }
+    byConnection.forEach(this::dispatch);
+    return results;
+  }
+
+  /** The write's future once WAIT has counted its replicas. */
+  private CompletableFuture<Void> replicated(DurableWrite w, CompletableFuture<Void> written,
+      AsyncCommand<byte[], byte[], Long> wait) {
+    return written.thenCompose(ok -> wait.handle((acknowledged, error) -> {
+      String key = w.destination().key();
+      int required = w.durability().replicas();
+      if (error != null) {
+        throw new BrookException("Published to " + key + ", but could not learn whether " + required + " replica(s) have "
+            + "it: WAIT failed (" + RedisErrors.unwrap(error) + "). Redis has the message; it is lost only if the primary "
+            + "fails before replicating it. Publishing it again may store it twice.", RedisErrors.unwrap(error));
+      }
+      if (acknowledged < required) {
+        throw new dev.brook.redis.NotReplicatedException("Published to " + key + ", but only " + acknowledged + " of the "
+            + required + " replica(s) required acknowledged it within " + describe(w.durability().timeout())
+            + " (WAIT). The message is in Redis on " + connections.masked() + " and may still reach the replicas, or be "
+            + "lost if the primary fails first; publishing it again may store it twice. Check the replicas (INFO "
+            + "replication), or lower waitForReplicas.", (int) (long) acknowledged, required);
+      }
+      return null;
+    }));
+  }
+
+  private void checkTimeout(Destination destination, Durability d) {
+    if (d.timeout().compareTo(options.commandTimeout()) >= 0) {
+      throw new BrookException("Cannot publish to " + destination.key() + ": its waitForReplicas timeout of "
+          + describe(d.timeout()) + " is not shorter than the broker's commandTimeout of " + describe(options.commandTimeout())
+          + ", so the client would give up on WAIT before Redis answers. Shorten the timeout, or raise "
+          + "RedisBroker.builder().commandTimeout(...).");
     }
   }
 
@@ -121,6 +236,13 @@ public final class RedisProducer {
                   + "just before the connection dropped. Check that Redis is running there and publish it again"
               : ". Redis may still store the message. Check the load on Redis")
           + "; RedisBroker.builder().commandTimeout(...) sets how long a publish waits.", e);
+    }
+    if (kind instanceof RedisErrors.ReadOnly) {
+      connections.failed(kind);
+      return new BrookException("Could not publish to " + destination.key() + ": the connection to " + masked
+          + " reached a replica (" + e.getMessage() + "), so the message was not stored. " + (connections.sentinel()
+              ? "A failover is going on: Brook reconnects to the primary the sentinels name; publish it again."
+              : "Point the URL at the primary, or use a redis-sentinel:// URL so that Brook follows failovers."), e);
     }
     if (kind instanceof RedisErrors.QueueFull) {
       return new BrookException("Could not publish to " + destination.key() + ": " + options.requestQueueSize()

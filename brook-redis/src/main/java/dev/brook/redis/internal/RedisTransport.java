@@ -183,6 +183,13 @@ public final class RedisTransport implements Transport, Backlogs {
    */
   @Override
   public CompletableFuture<Void> sendPipeline(List<Destination> destinations, List<Frame> frames) {
+    Destination previous = null;
+    for (Destination d : destinations) {
+      if (d != previous && kinds.durability(d) != null) {
+        return sendDurablePipeline(destinations, frames);
+      }
+      previous = d;
+    }
     int n = frames.size();
     List<io.lettuce.core.protocol.RedisCommand<byte[], byte[], ?>> commands = new java.util.ArrayList<>(n);
     List<CompletableFuture<?>> futures = new java.util.ArrayList<>(n);
@@ -209,6 +216,36 @@ public final class RedisTransport implements Transport, Backlogs {
     if (!commands.isEmpty()) {
       producer.dispatch(commands); // in writes the request queue can take
     }
+    return CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
+  }
+
+  /**
+   * A pipeline with a durable destination in it ({@code waitForReplicas}): all its messages go, in
+   * order, on the connection for durable publishes, with one WAIT after them
+   * ({@link RedisProducer#sendDurable}); the others complete at their reply, the durable ones when
+   * the replicas have them. Kinds that build no commands are sent on their own first, as above.
+   */
+  private CompletableFuture<Void> sendDurablePipeline(List<Destination> destinations, List<Frame> frames) {
+    int n = frames.size();
+    List<RedisProducer.DurableWrite> writes = new java.util.ArrayList<>();
+    List<CompletableFuture<?>> futures = new java.util.ArrayList<>();
+    for (int start = 0; start < n; ) {
+      Destination destination = destinations.get(start);
+      int end = start + 1;
+      while (end < n && destinations.get(end).equals(destination)) {
+        end++;
+      }
+      List<Frame> run = frames.subList(start, end);
+      Durability d = kinds.durability(destination);
+      List<RedisProducer.DurableWrite> built = kinds.durableWrites(destination, run, d == null ? Durability.NONE : d);
+      if (built == null) {
+        futures.add(kinds.sendBatch(destination, run));
+      } else {
+        writes.addAll(built);
+      }
+      start = end;
+    }
+    futures.addAll(producer.sendDurable(writes));
     return CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
   }
 

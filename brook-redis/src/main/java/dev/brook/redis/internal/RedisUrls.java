@@ -28,16 +28,21 @@ public final class RedisUrls {
    * cause: the parser's own messages quote the URL, password and all.
    */
   public static RedisURI parse(String url) {
+    RedisURI uri;
     try {
-      RedisURI uri = RedisURI.create(url);
+      uri = RedisURI.create(url);
       if (uri.getHost() == null && uri.getSocket() == null && uri.getSentinels().isEmpty()) {
         throw new IllegalArgumentException("no host");
       }
-      return uri;
     } catch (RuntimeException e) {
+      boolean sentinel = url != null && url.matches("(?i)rediss?-sentinel://.*");
       throw new IllegalArgumentException("Not a Redis URL: '" + mask(url) + "' (" + scrub(String.valueOf(e.getMessage()), url)
-          + "). Use redis://[user:password@]host:port/db, for example redis://127.0.0.1:6379.");
+          + "). " + (sentinel
+              ? "Use redis-sentinel://[user:password@]host1:port1,host2:port2/db#master, for example "
+                  + "redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/0#mymaster."
+              : "Use redis://[user:password@]host:port/db, for example redis://127.0.0.1:6379."));
     }
+    return uri;
   }
 
   /** Whether the URL names a Redis Cluster: {@code redis-cluster://} or {@code rediss-cluster://} (TLS). */

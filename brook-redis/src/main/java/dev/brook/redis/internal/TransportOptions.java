@@ -24,15 +24,24 @@ import java.util.Objects;
  *     resources of Brook's own; Brook never shuts the user's down
  * @param redisClient the user's Lettuce client to connect with (its options and resources apply),
  *     or null for a client of Brook's own; Brook never shuts the user's down
+ * @param durability what List and Stream publishes wait for by default ({@code waitForReplicas})
  */
 public record TransportOptions(String clientName, Duration connectTimeout, Duration commandTimeout,
     int requestQueueSize, int maxMessageSize, Path caCertificate, ClientResources clientResources,
-    RedisClient redisClient) {
+    RedisClient redisClient, Durability durability) {
 
   public TransportOptions {
     Objects.requireNonNull(clientName, "clientName");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
     Objects.requireNonNull(commandTimeout, "commandTimeout");
+    Objects.requireNonNull(durability, "durability");
+  }
+
+  /** Options without durable publishing by default. */
+  public TransportOptions(String clientName, Duration connectTimeout, Duration commandTimeout, int requestQueueSize,
+      int maxMessageSize, Path caCertificate, ClientResources clientResources, RedisClient redisClient) {
+    this(clientName, connectTimeout, commandTimeout, requestQueueSize, maxMessageSize, caCertificate, clientResources,
+        redisClient, Durability.NONE);
   }
 
   /** Options for a client and resources of Brook's own. */

@@ -47,6 +47,7 @@ class ApiDumpTest {
     MODULES.put("brook-asyncapi", dev.brook.asyncapi.AsyncApi.class);
     MODULES.put("brook-opentelemetry", dev.brook.opentelemetry.BrookTracing.class);
     MODULES.put("brook-micrometer", dev.brook.micrometer.BrookMetrics.class);
+    MODULES.put("brook-spring-boot", dev.brook.spring.boot.autoconfigure.BrookAutoConfiguration.class);
   }
 
   @TestFactory

@@ -81,6 +81,7 @@ final class Heartbeat {
       return;
     }
     failing = true;
+    connections.failed(e);
     long suppressed = warnings.acquire();
     if (suppressed > 0) {
       LOG.warn("{} more heartbeats of consumer '{}' on {} failed in the last minute (logged at DEBUG only).",

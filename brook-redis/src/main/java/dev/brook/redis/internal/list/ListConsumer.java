@@ -235,6 +235,14 @@ final class ListConsumer extends ConsumeLoop {
   }
 
   @Override
+  protected void reachedReplica() {
+    RedisConnections.Dedicated c = connection;
+    if (c != null) {
+      connections.reroute(c.connection());
+    }
+  }
+
+  @Override
   public void stop() {
     synchronized (giveBackLock) {
       stopping = true;
@@ -446,7 +454,8 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args);
+    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args)
+        .whenComplete((ok, e) -> connections.failed(e));
   }
 
   /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */

@@ -3,6 +3,7 @@ package dev.brook.redis.internal.list;
 import dev.brook.redis.ListDestination;
 import dev.brook.redis.internal.RedisContext;
 import dev.brook.redis.internal.RedisKind;
+import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.RedisProducer;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Transport;
@@ -42,8 +43,18 @@ public final class ListKind implements RedisKind<ListDestination> {
 
   @Override
   public CompletableFuture<Void> send(ListDestination list, Frame frame) {
+    Durability durability = durability(list);
+    if (durability != null) {
+      return producer.sendDurable(new RedisProducer.DurableWrite(list, key(list), List.of(command(list, frame)), durability));
+    }
     byte[] value = producer.encode(list, frame);
     return producer.published(list, producer.commands().rpush(key(list), value));
+  }
+
+  /** What a publish waits for: null, unless the list or the broker asks for replicas ({@code waitForReplicas}). */
+  @Override
+  public Durability durability(ListDestination list) {
+    return producer.durability(list.replicasToWait(), list.replicaWaitTimeout());
   }
 
   /** An RPUSH of one message, for a pipeline. */
@@ -67,6 +78,10 @@ public final class ListKind implements RedisKind<ListDestination> {
   /** One RPUSH for the whole batch. */
   @Override
   public CompletableFuture<Void> sendBatch(ListDestination list, List<Frame> frames) {
+    Durability durability = durability(list);
+    if (durability != null) {
+      return producer.sendDurable(new RedisProducer.DurableWrite(list, key(list), commands(list, frames), durability));
+    }
     byte[][] values = new byte[frames.size()][];
     for (int i = 0; i < values.length; i++) {
       values[i] = producer.encode(list, frames.get(i));

@@ -77,6 +77,9 @@ public final class PubSub {
       PubSubHub created = new PubSubHub(connection, connections.masked(), context.options().maxMessageSize(),
           context.timing(), () -> connections.isClosed() ? connections.closedError() : null);
       connections.adopt(connection, created); // closes it and throws when the transport closed meanwhile
+      if (connections.isCluster()) {
+        created.startProbe(connections); // Brook's own check that the connection hears (PubSubProbe)
+      }
       hub = created;
       attempt.complete(created);
       return created;

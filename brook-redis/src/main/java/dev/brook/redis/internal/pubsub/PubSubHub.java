@@ -38,12 +38,18 @@ import org.slf4j.LoggerFactory;
  * pattern; the hub counts it, measures it, estimates the messages published meanwhile from the rate
  * received just before, and logs one WARN per gap when the connection is back (see {@link
  * dev.brook.redis.PubSubMetrics}).
+ *
+ * <p>On a Redis Cluster a {@link PubSubProbe} also checks that the connection still hears what is
+ * published and, when it does not, ends it ({@link #endDeafConnection}) so that Lettuce reconnects
+ * it elsewhere.
  */
 final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements RedisConnections.Events {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.PubSub");
 
   private final StatefulRedisPubSubConnection<byte[], byte[]> connection;
+  /** Brook's check that the connection still hears (cluster only), or null. */
+  private volatile PubSubProbe probe;
   private final String server;
   private final int maxMessageSize;
   private final Timing timing;
@@ -86,6 +92,10 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
   /** The connection dropped: a gap begins. */
   @Override
   public void disconnected() {
+    PubSubProbe p = probe;
+    if (p != null) {
+      p.reset();
+    }
     long now = timing.nanoTime();
     gapLock.lock();
     try {
@@ -102,6 +112,10 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
   /** The connection is back (Lettuce subscribes every channel and pattern again): the gap ends. */
   @Override
   public void reconnected() {
+    PubSubProbe p = probe;
+    if (p != null) {
+      p.reset();
+    }
     long now = timing.nanoTime();
     long gap;
     long lost;
@@ -298,6 +312,42 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
         isPattern ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", name, server, e.getMessage());
   }
 
+  /** Starts Brook's probe of this connection (cluster only): subscribes its channel, then probes every second. */
+  void startProbe(RedisConnections connections) {
+    PubSubProbe p = new PubSubProbe(this, connections, timing);
+    await(connection.async().psubscribe(p.pattern().getBytes(StandardCharsets.UTF_8)));
+    probe = p;
+    p.start();
+  }
+
+  boolean connectionOpen() {
+    return connection.isOpen();
+  }
+
+  /**
+   * The probe found the connection deaf since {@code deafSince} (open, but its probes do not come back): the gap
+   * begins then, not at the disconnect that follows. Then the connection ends itself ({@code CLIENT ID}, {@code
+   * CLIENT KILL ID <id> SKIPME no}, which RESP3 allows while subscribed) and Lettuce does what it does after any
+   * loss: reconnects, to the next node of the cluster in turn, and subscribes every channel and pattern again; the
+   * gap is reported when it is back ({@link #reconnected}). Closing and opening a new connection instead would not
+   * do: Lettuce opens it on the node with the fewest clients in its view of the cluster, which still holds the
+   * deaf node (its view wins Lettuce's known-majority vote as long as it runs).
+   */
+  java.util.concurrent.CompletionStage<Long> endDeafConnection(long deafSince) {
+    gapLock.lock();
+    try {
+      if (downSince == 0) {
+        downSince = deafSince;
+        rateBeforeLoss = rate(timing.nanoTime());
+      }
+    } finally {
+      gapLock.unlock();
+    }
+    StatefulRedisPubSubConnection<byte[], byte[]> c = connection;
+    return c.async().clientId()
+        .thenCompose(id -> c.async().clientKill(io.lettuce.core.KillArgs.Builder.id(id).skipme(false)));
+  }
+
   /** Channels and patterns subscribed now, for tests and diagnostics. */
   int routeCount() {
     return channels.size() + patterns.size();
@@ -317,8 +367,16 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
 
   @Override
   public void message(byte[] pattern, byte[] channel, byte[] message) {
+    String patternName = new String(pattern, StandardCharsets.UTF_8);
+    Route route = patterns.get(patternName);
+    if (route == null) {
+      PubSubProbe p = probe;
+      if (p != null && patternName.equals(p.pattern())) {
+        p.heard(message); // not a message of the application's: not counted
+        return;
+      }
+    }
     count();
-    Route route = patterns.get(new String(pattern, StandardCharsets.UTF_8));
     if (route != null) {
       String name = new String(channel, StandardCharsets.UTF_8);
       for (Transport.Sink sink : route.sinks) {

@@ -309,6 +309,14 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   @Override
+  protected void reachedReplica() {
+    RedisConnections.Dedicated c = connection;
+    if (c != null) {
+      connections.reroute(c.connection());
+    }
+  }
+
+  @Override
   public void stop() {
     stopLoop();
     Thread t = loopThread();
@@ -472,7 +480,8 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   /**
-   * NOGROUP: the group is gone; UNBLOCKED: Redis 7 ends a blocked read when the key is deleted.
+   * NOGROUP: the group is gone; UNBLOCKED: Redis 7 ends a blocked read when the key is deleted (or,
+   * on a cluster, migrated to another node: then the stream still exists there and is read again).
    * Either way the group is created again, without a back-off unless that fails too — except with
    * declare(false): nothing is created, the missing group is reported and the loop backs off until
    * an operator creates it.
@@ -485,6 +494,13 @@ final class StreamConsumer extends ConsumeLoop {
     ownCursor = null;
     ownPendingDone = false;
     claimCursor = null;
+    if (e instanceof RedisErrors.Unblocked && movedAway()) {
+      // A reshard migrated the stream (MIGRATE deletes it on the old owner, which ends a blocked read
+      // like a DEL): its group went with it. Read again at once; the cluster connection follows MOVED.
+      knowsClientId = false;
+      LOG.debug("Stream {} moved to another node of the cluster; reading it there", stream.name(), e);
+      return true;
+    }
     if (!stream.declares()) {
       reportMissingGroup();
       return false;
@@ -497,6 +513,19 @@ final class StreamConsumer extends ConsumeLoop {
       return true;
     } catch (RuntimeException again) {
       LOG.debug("Recreating group failed", again);
+      return false;
+    }
+  }
+
+  /** On a cluster: whether the stream still exists (on the node that serves its slot now). */
+  private boolean movedAway() {
+    if (!connections.isCluster()) {
+      return false;
+    }
+    try {
+      return connections.syncCommands().exists(key) == 1;
+    } catch (RuntimeException e) {
+      LOG.debug("Could not look for stream {} after UNBLOCKED", stream.name(), e);
       return false;
     }
   }
@@ -805,7 +834,7 @@ final class StreamConsumer extends ConsumeLoop {
       }
     }
     return StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
-        args.toArray(new byte[0][]));
+        args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
   }
 
   /** On the I/O thread: Redis settled these; they may be delivered again only if they come back. */

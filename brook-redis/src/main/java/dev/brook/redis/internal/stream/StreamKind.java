@@ -3,6 +3,7 @@ package dev.brook.redis.internal.stream;
 import dev.brook.redis.StreamDestination;
 import dev.brook.redis.internal.RedisContext;
 import dev.brook.redis.internal.RedisKind;
+import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.RedisProducer;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Transport;
@@ -53,6 +54,10 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   @Override
   public CompletableFuture<Void> send(StreamDestination stream, Frame frame) {
+    Durability durability = durability(stream);
+    if (durability != null) {
+      return allOf(producer.sendDurable(durableWrites(stream, List.of(frame), durability)));
+    }
     byte[] value = producer.encode(stream, frame);
     XAddArgs args = new XAddArgs();
     if (stream.maxLength() > 0) {
@@ -68,6 +73,10 @@ public final class StreamKind implements RedisKind<StreamDestination> {
    */
   @Override
   public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
+    Durability durability = durability(stream);
+    if (durability != null) {
+      return allOf(producer.sendDurable(durableWrites(stream, frames, durability)));
+    }
     List<RedisCommand<byte[], byte[], ?>> commands = new ArrayList<>(frames.size());
     CompletableFuture<?>[] futures = new CompletableFuture<?>[frames.size()];
     for (int i = 0; i < futures.length; i++) {
@@ -79,10 +88,42 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     return producer.published(stream, CompletableFuture.allOf(futures));
   }
 
+  /** What a publish waits for: null, unless the stream or the broker asks for replicas ({@code waitForReplicas}). */
+  @Override
+  public Durability durability(StreamDestination stream) {
+    return producer.durability(stream.replicasToWait(), stream.replicaWaitTimeout());
+  }
+
+  /**
+   * One write of all on the stream's key; for a partitioned stream one per message, on its
+   * partition's key, so each goes to (and WAITs on) its partition's node.
+   */
+  @Override
+  public List<RedisProducer.DurableWrite> durableWrites(StreamDestination stream, List<Frame> frames,
+      Durability durability) {
+    if (stream.partitionCount() == 1) {
+      return List.of(new RedisProducer.DurableWrite(stream, key(stream, null), commands(stream, frames), durability));
+    }
+    List<RedisProducer.DurableWrite> writes = new ArrayList<>(frames.size());
+    for (Frame frame : frames) {
+      byte[] key = key(stream, frame);
+      writes.add(new RedisProducer.DurableWrite(stream, key, List.of(command(stream, frame, key)), durability));
+    }
+    return writes;
+  }
+
+  private static CompletableFuture<Void> allOf(List<CompletableFuture<Void>> futures) {
+    return futures.size() == 1 ? futures.get(0) : CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
+  }
+
   /** An XADD of one message, built by hand: for a batch and for a pipeline. */
   @Override
   public AsyncCommand<byte[], byte[], ?> command(StreamDestination stream, Frame frame) {
-    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(stream, frame));
+    return command(stream, frame, key(stream, frame));
+  }
+
+  private AsyncCommand<byte[], byte[], ?> command(StreamDestination stream, Frame frame, byte[] key) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key);
     if (stream.maxLength() > 0) {
       args.add("MAXLEN").add("~").add(stream.maxLength());
     }
@@ -92,6 +133,6 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   /** The stream's key, or for a partitioned stream the key of the message's partition ({@link Partitions}). */
   private byte[] key(StreamDestination stream, Frame frame) {
-    return Partitions.target(stream, frame, roundRobin).getBytes(StandardCharsets.UTF_8);
+    return (frame == null ? stream.name() : Partitions.target(stream, frame, roundRobin)).getBytes(StandardCharsets.UTF_8);
   }
 }
