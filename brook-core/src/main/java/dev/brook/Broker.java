@@ -17,6 +17,14 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface Broker extends AutoCloseable {
 
+  /**
+   * The header that carries a message's key ({@link #publish(Object, Destination, String)}), as
+   * Kafka's record key: a destination split into partitions routes by it, so the messages of one key
+   * go to one partition and keep their order; elsewhere it is an ordinary header. Subscribers read
+   * it as any header ({@code ctx.header(Broker.KEY_HEADER)}).
+   */
+  String KEY_HEADER = "x-brook-key";
+
   /** Begins declaring a subscription on a destination. */
   SubscriberBuilder subscriber(Destination destination);
 
@@ -37,6 +45,15 @@ public interface Broker extends AutoCloseable {
 
   /** Publishes with headers (sent after Brook's own {@code correlation_id} and {@code content-type}). */
   void publish(Object payload, Destination destination, Map<String, String> headers);
+
+  /**
+   * Publishes with a key (the header {@link #KEY_HEADER}) and waits: on a partitioned destination
+   * (a Redis stream with {@code partitions(n)}) the key picks the partition, so the messages of one
+   * key keep their order; on others it travels as a header and changes nothing.
+   */
+  default void publish(Object payload, Destination destination, String key) {
+    publish(payload, destination, Map.of(KEY_HEADER, java.util.Objects.requireNonNull(key, "key")));
+  }
 
   /** Publishes without waiting; the future completes when the server has taken the message. */
   CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers);

@@ -30,6 +30,11 @@ public interface Pipeline {
   /** Queues a message with headers (sent after Brook's own {@code correlation_id} and {@code content-type}). */
   Pipeline publish(Object payload, Destination destination, Map<String, String> headers);
 
+  /** Queues a message with a key (see {@link Broker#publish(Object, Destination, String)}). */
+  default Pipeline publish(Object payload, Destination destination, String key) {
+    return publish(payload, destination, Map.of(Broker.KEY_HEADER, java.util.Objects.requireNonNull(key, "key")));
+  }
+
   /**
    * Queues several messages for one destination, one per payload (FastStream's {@code publish_batch}
    * with {@code pipeline=}). Messages queued one after another for the same List travel as one RPUSH,

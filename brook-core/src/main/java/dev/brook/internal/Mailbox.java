@@ -226,7 +226,29 @@ final class Mailbox {
       public int room() {
         return Mailbox.this.room();
       }
+
+      @Override
+      public int withdraw(java.util.function.Predicate<Inbound> which) {
+        return Mailbox.this.withdraw(which);
+      }
     };
+  }
+
+  /** See {@link Transport.Sink#withdraw}: removes the selected at-least-once messages from the queue and releases them. */
+  int withdraw(java.util.function.Predicate<Inbound> which) {
+    List<Inbound> out = new ArrayList<>();
+    queue.removeIf(m -> {
+      if (m.atLeastOnce() && which.test(m)) {
+        out.add(m);
+        return true;
+      }
+      return false;
+    });
+    if (!out.isEmpty()) {
+      freeRoom(out.size());
+      releaseAll(out);
+    }
+    return out.size();
   }
 
   /** Room left in the buffer now. */

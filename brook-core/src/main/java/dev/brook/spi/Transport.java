@@ -203,5 +203,16 @@ public interface Transport {
 
     /** How many messages fit now without waiting. */
     int room();
+
+    /**
+     * Gives back (releases, in the order received) the buffered at-least-once messages that {@code
+     * which} selects and no handler has started, and returns how many: for a consumer that stops
+     * reading one of several sources while the subscription goes on (a partition of a stream handed
+     * to another member), so what it fetched goes back at once instead of being handled first.
+     * Messages already taken by a worker are not affected. The default withdraws nothing.
+     */
+    default int withdraw(java.util.function.Predicate<Inbound> which) {
+      return 0;
+    }
   }
 }

@@ -33,12 +33,26 @@ import java.util.Objects;
  * stream, id, group, delivery count and error ({@code x-error}, e.g. {@code failed 5 times
  * (maxDeliveries 5); last error: ...}).
  *
+ * <p><b>Partitioned</b> ({@link #partitions(int)}): one logical stream spread over n Redis streams,
+ * {@code {orders:0}} … {@code {orders:n-1}}, whose hash tags put them on different slots (and so on
+ * different masters of a Redis Cluster). A message published with a key ({@code
+ * broker.publish(payload, stream, key)}, the header {@link dev.brook.Broker#KEY_HEADER}) goes to
+ * partition {@code crc16(utf8(key)) mod n}, so one key's messages keep their order; one without a key
+ * goes to the next partition round-robin. A group's members share the partitions through leases kept
+ * in Redis (see {@link #partitions(int)}); without a group a reader reads every partition.
+ *
  * <p>Immutable: every option returns a new destination. Create with {@link Redis#stream(String)}.
  */
 public final class StreamDestination implements RedisDestination {
 
   /** {@link #startFrom(String)}: the whole history. */
   public static final String BEGINNING = "0";
+
+  /** The most partitions {@link #partitions(int)} takes. */
+  public static final int MAX_PARTITIONS = 1024;
+
+  /** The default {@link #leaseTime(Duration)}: 10 s. */
+  public static final Duration DEFAULT_LEASE_TIME = Duration.ofSeconds(10);
 
   /** {@link #startFrom(String)}: only entries added after the group (or reader) starts; the default. */
   public static final String LATEST = "$";
@@ -57,13 +71,20 @@ public final class StreamDestination implements RedisDestination {
   private final Duration pollInterval;
   /** null: the broker's default ({@code RedisBroker.builder().waitForReplicas}). */
   private final Durability durability;
+  /** 1: one stream under {@code name}; more: {@code {name:0}} … {@code {name:n-1}}. */
+  private final int partitions;
+  private final Duration leaseTime;
 
   StreamDestination(String name) {
-    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, null);
+    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, null, 1,
+        DEFAULT_LEASE_TIME);
   }
 
   private StreamDestination(String name, String group, String consumer, String startFrom, Duration minIdle,
-      int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval, Durability durability) {
+      int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval,
+      Durability durability, int partitions, Duration leaseTime) {
+    this.partitions = partitions;
+    this.leaseTime = leaseTime;
     this.declare = declare;
     this.noAck = noAck;
     this.pollInterval = pollInterval;
@@ -90,21 +111,21 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination group(String group) {
     Objects.requireNonNull(group, "group");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
   public StreamDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /** Where a new group (or a reader without group) starts: {@link #LATEST} (default), {@link #BEGINNING} or an entry id. */
   public StreamDestination startFrom(String id) {
     Objects.requireNonNull(id, "startFrom");
     return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -119,7 +140,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -132,13 +153,13 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /** XDEL acknowledged entries too, so the stream holds only what is not yet handled. */
   public StreamDestination deleteOnAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -153,7 +174,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination declare(boolean declare) {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -164,7 +185,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination noAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, true, pollInterval, durability);
+        declare, true, pollInterval, durability, partitions, leaseTime);
   }
 
   /**
@@ -181,7 +202,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, interval, durability);
+        declare, noAck, interval, durability, partitions, leaseTime);
   }
 
   /** Publishing trims the stream to about this many entries ({@code XADD MAXLEN ~ n}); 0 (default) keeps all. */
@@ -190,7 +211,92 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxLen must not be negative, was " + maxLen + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
+  }
+
+  /**
+   * Spreads this stream over {@code n} Redis streams (partitions) named {@code {name:0}} … {@code
+   * {name:n-1}}: each name is its own hash tag, so on a Redis Cluster the partitions land on
+   * different slots and, spread by CRC16, on different masters; 1 (the default) is the plain stream
+   * {@code name}. Publishing routes a message with a key ({@link dev.brook.Broker#KEY_HEADER}) to
+   * partition {@code crc16(utf8(key)) mod n} (CRC16-XMODEM, the checksum of Redis Cluster's key
+   * slots; Python: {@code binascii.crc_hqx(key.encode(), 0) % n}), so all messages of one key go to
+   * one partition and keep their order; messages without a key go round-robin. Batches and
+   * pipelines route each message on its own.
+   *
+   * <p>With a group, the members of the group (subscriptions in any process) share the partitions
+   * through leases kept in Redis ({@code {name:i}:lease:<group>}, held for {@link
+   * #leaseTime(Duration)} and renewed every third of it) and a member set ({@code
+   * {name}:members:<group>}): each takes its fair share (⌈n ÷ members⌉ or ⌊n ÷ members⌋) and reads
+   * each partition it holds with one stream consumer of its own. A partition is read by one member
+   * at a time: a member gives one up only after the messages it took from it are settled, and a
+   * crashed member's leases expire after the lease time, when another member takes the partition
+   * over together with its pending entries. Dead letters of partition i go to {@code {name:i}:dlq}.
+   * Without a group every reader reads every partition.
+   *
+   * @param n 1 to {@value #MAX_PARTITIONS}
+   */
+  public StreamDestination partitions(int n) {
+    if (n < 1 || n > MAX_PARTITIONS) {
+      throw new IllegalArgumentException("partitions must be between 1 and " + MAX_PARTITIONS + ", was " + n
+          + " (stream " + name + ").");
+    }
+    checkPartitionable(name, n);
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval, durability, n, leaseTime);
+  }
+
+  private static void checkPartitionable(String name, int n) {
+    if (n > 1 && (name.indexOf('{') >= 0 || name.indexOf('}') >= 0)) {
+      throw new IllegalArgumentException("Stream '" + name + "' cannot be partitioned: its partitions are named {"
+          + name + ":0} … and a name with braces would give them all one hash tag (one slot). Use a name without "
+          + "'{' and '}'.");
+    }
+  }
+
+  /**
+   * How long a member of a partitioned stream's group holds a partition's lease without renewing it
+   * (it renews every third of it): a crashed member's partitions go to others after at most this
+   * long, and members joining or leaving are balanced within two of it. Default 10 s; at least
+   * 300 ms. Only for a partitioned stream with a group.
+   */
+  public StreamDestination leaseTime(Duration leaseTime) {
+    Objects.requireNonNull(leaseTime, "leaseTime");
+    if (leaseTime.toMillis() < 300) {
+      throw new IllegalArgumentException("leaseTime must be at least 300 ms, was " + leaseTime + ".");
+    }
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
+  }
+
+  /** How many partitions: 1 for a plain stream; see {@link #partitions(int)}. */
+  public int partitionCount() {
+    return partitions;
+  }
+
+  /** The lease time of a partitioned stream's members; see {@link #leaseTime(Duration)}. */
+  public Duration leaseDuration() {
+    return leaseTime;
+  }
+
+  /**
+   * The Redis key of partition {@code i}: {@code {name:i}}; the stream's own name when it is not
+   * partitioned.
+   */
+  public String partitionKey(int i) {
+    if (i < 0 || i >= partitions) {
+      throw new IllegalArgumentException("Stream " + name + " has partitions 0.." + (partitions - 1) + ", not " + i + ".");
+    }
+    return partitions == 1 ? name : "{" + name + ":" + i + "}";
+  }
+
+  /**
+   * Partition {@code i} alone: a plain stream named {@link #partitionKey(int) partitionKey(i)} with
+   * every other option of this one (its dead letters in {@code {name:i}:dlq}).
+   */
+  public StreamDestination partition(int i) {
+    return new StreamDestination(partitionKey(i), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck,
+        maxLen, declare, noAck, pollInterval, durability, 1, leaseTime);
   }
 
   @Override
@@ -259,7 +365,10 @@ public final class StreamDestination implements RedisDestination {
     return pollInterval;
   }
 
-  /** {@code {events}:dlq}. */
+  /**
+   * {@code {events}:dlq}. A partitioned stream has one per partition ({@code partition(i).deadLetterKey()}:
+   * {@code {events:i}:dlq}), as a dead letter is written in one script with its partition's XACK.
+   */
   public String deadLetterKey() {
     return Keys.derived(name, "dlq");
   }
@@ -286,7 +395,7 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination waitForReplicas(int replicas, Duration timeout) {
     Durability d = Durability.of(replicas, timeout);
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, d);
+        declare, noAck, pollInterval, d, partitions, leaseTime);
   }
 
   /** The replicas a publish waits for ({@link #waitForReplicas}); -1 when the broker's default applies. */
@@ -301,8 +410,9 @@ public final class StreamDestination implements RedisDestination {
 
   @Override
   public StreamDestination withName(String name) {
+    checkPartitionable(checkName(name), partitions);
     return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, partitions, leaseTime);
   }
 
   @Override
@@ -311,12 +421,12 @@ public final class StreamDestination implements RedisDestination {
         && Objects.equals(s.consumer, consumer) && s.startFrom.equals(startFrom) && s.minIdle.equals(minIdle)
         && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen
         && s.declare == declare && s.noAck == noAck && Objects.equals(s.pollInterval, pollInterval)
-        && Objects.equals(s.durability, durability);
+        && Objects.equals(s.durability, durability) && s.partitions == partitions && s.leaseTime.equals(leaseTime);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(name, group, consumer, startFrom);
+    return Objects.hash(name, group, consumer, startFrom, partitions);
   }
 
   @Override

@@ -30,39 +30,54 @@ final class RedisBacklogs {
       long dead = list.deadLetterKey() == null ? -1 : redis.llen(bytes(list.deadLetterKey()));
       return new Backlog(subscriptionId, list.key(), redis.llen(bytes(list.name())), -1, -1, -1, processing, dead);
     }
-    if (destination instanceof StreamDestination stream) {
-      byte[] key = bytes(stream.name());
-      long length = redis.xlen(key);
-      String group = stream.groupName();
-      if (group == null) {
-        return new Backlog(subscriptionId, stream.key(), length, -1, -1, -1, -1, -1);
-      }
-      long lag = -1;
-      long pending = 0;
-      long mine = 0;
+    if (destination instanceof StreamDestination stream && stream.partitionCount() > 1) {
+      // Each partition's figures under the member's consumer name, summed.
       String consumer = names.name(Backlogs.explicitConsumer(stream.consumerName()), stream.key(), subscriptionId);
-      try {
-        for (Object g : redis.xinfoGroups(key)) {
-          List<?> fields = (List<?>) g;
-          if (group.equals(text(field(fields, "name")))) {
-            pending = number(field(fields, "pending"), 0);
-            lag = number(field(fields, "lag"), -1);
-          }
-        }
-        for (Object c : redis.xinfoConsumers(key, bytes(group))) {
-          List<?> fields = (List<?>) c;
-          if (consumer.equals(text(field(fields, "name")))) {
-            mine = number(field(fields, "pending"), 0);
-          }
-        }
-      } catch (RedisCommandExecutionException e) {
-        // No such key, or no such group: nothing pending, lag unknown.
-        lag = -1;
+      Backlog sum = null;
+      for (int i = 0; i < stream.partitionCount(); i++) {
+        StreamDestination part = stream.partition(i);
+        sum = Backlogs.sum(sum, stream(redis, part, consumer, subscriptionId), stream.key());
       }
-      long dead = redis.xlen(bytes(stream.deadLetterKey()));
-      return new Backlog(subscriptionId, stream.key(), length, lag, pending, mine, -1, dead);
+      return sum;
+    }
+    if (destination instanceof StreamDestination stream) {
+      return stream(redis, stream,
+          names.name(Backlogs.explicitConsumer(stream.consumerName()), stream.key(), subscriptionId), subscriptionId);
     }
     return new Backlog(subscriptionId, destination.key(), -1, -1, -1, -1, -1, -1);
+  }
+
+  private static Backlog stream(RedisClusterCommands<byte[], byte[]> redis, StreamDestination stream, String consumer,
+      String subscriptionId) {
+    byte[] key = bytes(stream.name());
+    long length = redis.xlen(key);
+    String group = stream.groupName();
+    if (group == null) {
+      return new Backlog(subscriptionId, stream.key(), length, -1, -1, -1, -1, -1);
+    }
+    long lag = -1;
+    long pending = 0;
+    long mine = 0;
+    try {
+      for (Object g : redis.xinfoGroups(key)) {
+        List<?> fields = (List<?>) g;
+        if (group.equals(text(field(fields, "name")))) {
+          pending = number(field(fields, "pending"), 0);
+          lag = number(field(fields, "lag"), -1);
+        }
+      }
+      for (Object c : redis.xinfoConsumers(key, bytes(group))) {
+        List<?> fields = (List<?>) c;
+        if (consumer.equals(text(field(fields, "name")))) {
+          mine = number(field(fields, "pending"), 0);
+        }
+      }
+    } catch (RedisCommandExecutionException e) {
+      // No such key, or no such group: nothing pending, lag unknown.
+      lag = -1;
+    }
+    long dead = redis.xlen(bytes(stream.deadLetterKey()));
+    return new Backlog(subscriptionId, stream.key(), length, lag, pending, mine, -1, dead);
   }
 
   private static Object field(List<?> fields, String name) {

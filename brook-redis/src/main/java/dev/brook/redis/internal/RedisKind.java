@@ -67,6 +67,18 @@ public interface RedisKind<D extends Destination> {
     return null;
   }
 
+  /**
+   * The writes that publish these messages durably ({@link RedisProducer#sendDurable}), each on the
+   * connection for its key: by default one write of {@link #commands} on the destination's name;
+   * null when the kind builds no commands. A partitioned stream makes one per message, on its
+   * partition's key (on a cluster, its partition's node).
+   */
+  default List<RedisProducer.DurableWrite> durableWrites(D destination, List<Frame> frames, Durability durability) {
+    List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> built = commands(destination, frames);
+    return built == null ? null : List.of(new RedisProducer.DurableWrite(destination,
+        destination.name().getBytes(java.nio.charset.StandardCharsets.UTF_8), built, durability));
+  }
+
   /** Sends several messages in order; by default one {@link #send} each, pipelined on the command connection. */
   default CompletableFuture<Void> sendBatch(D destination, List<Frame> frames) {
     CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];

@@ -47,6 +47,17 @@ public final class RedisKinds {
     return kind.commands(kind.type().cast(destination), frames);
   }
 
+  /** The durable writes of these messages, or null when the kind builds no commands (see {@link RedisKind#durableWrites}). */
+  public List<RedisProducer.DurableWrite> durableWrites(Destination destination, List<Frame> frames,
+      Durability durability) {
+    return durableWrites(of(destination, "publish to"), destination, frames, durability);
+  }
+
+  private static <D extends Destination> List<RedisProducer.DurableWrite> durableWrites(RedisKind<D> kind,
+      Destination destination, List<Frame> frames, Durability durability) {
+    return kind.durableWrites(kind.type().cast(destination), frames, durability);
+  }
+
   /** What a publish to the destination waits for, or null (see {@link RedisKind#durability}). */
   public Durability durability(Destination destination) {
     return durability(of(destination, "publish to"), destination);

@@ -245,13 +245,12 @@ public final class RedisTransport implements Transport, Backlogs {
         end++;
       }
       List<Frame> run = frames.subList(start, end);
-      List<io.lettuce.core.protocol.AsyncCommand<byte[], byte[], ?>> built = kinds.commands(destination, run);
+      Durability d = kinds.durability(destination);
+      List<RedisProducer.DurableWrite> built = kinds.durableWrites(destination, run, d == null ? Durability.NONE : d);
       if (built == null) {
         futures.add(kinds.sendBatch(destination, run));
       } else {
-        Durability d = kinds.durability(destination);
-        byte[] key = ((dev.brook.redis.RedisDestination) destination).name().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        writes.add(new RedisProducer.DurableWrite(destination, key, built, d == null ? Durability.NONE : d));
+        writes.addAll(built);
       }
       start = end;
     }

@@ -74,6 +74,11 @@ public final class RecordingTransport implements Transport, dev.brook.redis.inte
       public int room() {
         return sink.room();
       }
+
+      @Override
+      public int withdraw(java.util.function.Predicate<Inbound> which) {
+        return sink.withdraw(m -> which.test(m instanceof Counted c ? c.real : m));
+      }
     });
   }
 

@@ -144,6 +144,15 @@ final class StreamConsumer extends ConsumeLoop {
   private String lastId;
 
   StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    this(context, stream, subscriptionId, sink, null);
+  }
+
+  /**
+   * @param memberName the consumer's name in the group, or null to derive it ({@code ConsumerNames});
+   *     a partition's consumer is given its partitioned stream's member name
+   */
+  StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink,
+      String memberName) {
     super(LOG, context.timing(), Backoffs.RETRY, stream.key());
     Duration commandTimeout = context.options().commandTimeout();
     this.context = context;
@@ -155,7 +164,8 @@ final class StreamConsumer extends ConsumeLoop {
     this.key = bytes(stream.name());
     this.group = stream.groupName() == null ? null : bytes(stream.groupName());
     String explicit = stream.consumerName().equals(dev.brook.redis.Redis.defaultConsumerName()) ? null : stream.consumerName();
-    this.consumerName = context.consumerNames().name(explicit, stream.key(), subscriptionId);
+    this.consumerName = memberName != null ? memberName
+        : context.consumerNames().name(explicit, stream.key(), subscriptionId);
     this.me = group == null ? null : Consumer.from(group, bytes(consumerName));
     this.claimEveryMillis = Math.max(50, Math.min(2_000, stream.minIdleTime().toMillis() / 2));
     long block = Math.min(2_000, commandTimeout.toMillis() / 2);
@@ -351,6 +361,27 @@ final class StreamConsumer extends ConsumeLoop {
         LOG.debug("CLIENT UNBLOCK failed", e);
       }
     }
+  }
+
+  /**
+   * After {@link #stop()}, while the subscription goes on (a partition handed to another member):
+   * waits until no entry this consumer delivered is unsettled — acknowledged or dead-lettered and
+   * confirmed by Redis, nacked or given back — so the next owner of the stream never holds one of
+   * them while it is still handled here. False when the deadline passed first.
+   */
+  boolean awaitDelivered(long deadlineNanos) throws InterruptedException {
+    while (!inFlight.isEmpty()) {
+      if (System.nanoTime() - deadlineNanos >= 0) {
+        return false;
+      }
+      Thread.sleep(5);
+    }
+    return true;
+  }
+
+  /** How many delivered entries are not settled yet (for log lines). */
+  int unsettled() {
+    return inFlight.size();
   }
 
   @Override

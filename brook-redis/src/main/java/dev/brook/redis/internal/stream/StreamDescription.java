@@ -30,12 +30,26 @@ public final class StreamDescription {
       binding.put("maxDeliveries", stream.maxDeliveryCount());
       binding.put("deadLetter", stream.deadLetterKey());
     }
+    if (stream.partitionCount() > 1) {
+      binding.put("partitions", stream.partitionCount());
+      binding.put("partitionKeys", stream.partitionKey(0) + " … " + stream.partitionKey(stream.partitionCount() - 1));
+      binding.put("partitionBy", "crc16(utf8(header " + dev.brook.Broker.KEY_HEADER + ")) mod " + stream.partitionCount()
+          + "; round-robin without the header");
+      if (group != null) {
+        binding.put("leaseTime", stream.leaseDuration().toString());
+      }
+    }
     if (stream.maxLength() > 0) {
       binding.put("maxLen", stream.maxLength());
     }
-    return new DestinationDescription(RedisDescriptions.PROTOCOL, "stream", stream.name(), List.of(), group == null
+    String partitioned = stream.partitionCount() == 1 ? "" : " Partitioned into " + stream.partitionCount()
+        + " streams (" + stream.partitionKey(0) + " … " + stream.partitionKey(stream.partitionCount() - 1)
+        + ") by the message key (header " + dev.brook.Broker.KEY_HEADER + "), so one key's messages keep their order"
+        + (group == null ? "." : "; the group's members share the partitions through leases in Redis.");
+    return new DestinationDescription(RedisDescriptions.PROTOCOL, "stream", stream.name(), List.of(), (group == null
         ? "Redis Stream (XADD, XREAD): every reader sees every entry, at-most-once."
-        : "Redis Stream read by the consumer group " + group + " (XREADGROUP): at-least-once, each entry to one consumer of the group.",
+        : "Redis Stream read by the consumer group " + group + " (XREADGROUP): at-least-once, each entry to one consumer of the group.")
+        + partitioned,
         group, group == null ? "xread" : "xreadgroup", "xadd", binding);
   }
 }

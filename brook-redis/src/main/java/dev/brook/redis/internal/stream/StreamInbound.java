@@ -43,6 +43,11 @@ final class StreamInbound implements Inbound {
     return id;
   }
 
+  /** Whether this consumer delivered it. */
+  boolean from(StreamConsumer consumer) {
+    return owner == consumer;
+  }
+
   @Override
   public String channel() {
     return owner.streamName();
@@ -164,7 +169,30 @@ final class StreamInbound implements Inbound {
   public void ackAll(List<? extends Inbound> batch) {
     @SuppressWarnings("unchecked")
     List<StreamInbound> entries = (List<StreamInbound>) batch;
-    owner.ack(entries);
+    if (oneOwner(entries)) {
+      owner.ack(entries);
+    } else {
+      byOwner(entries).forEach(StreamConsumer::ack);
+    }
+  }
+
+  /** Whether every entry came from this entry's consumer: always, but on a partitioned stream (one consumer per partition). */
+  private boolean oneOwner(List<StreamInbound> entries) {
+    for (int i = 0; i < entries.size(); i++) {
+      if (entries.get(i).owner != owner) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The entries of each partition's consumer, in their order. */
+  private static Map<StreamConsumer, List<StreamInbound>> byOwner(List<StreamInbound> entries) {
+    Map<StreamConsumer, List<StreamInbound>> out = new java.util.LinkedHashMap<>();
+    for (StreamInbound e : entries) {
+      out.computeIfAbsent(e.owner, o -> new java.util.ArrayList<>()).add(e);
+    }
+    return out;
   }
 
   @Override
@@ -191,6 +219,10 @@ final class StreamInbound implements Inbound {
   public void releaseAll(List<? extends Inbound> messages) {
     @SuppressWarnings("unchecked")
     List<StreamInbound> entries = (List<StreamInbound>) messages;
-    owner.released(entries);
+    if (oneOwner(entries)) {
+      owner.released(entries);
+    } else {
+      byOwner(entries).forEach(StreamConsumer::released);
+    }
   }
 }

@@ -30,6 +30,8 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   private final RedisContext context;
   private final RedisProducer producer;
+  /** The next partition of a message without a key (partitioned streams only). */
+  private final java.util.concurrent.atomic.AtomicInteger roundRobin = new java.util.concurrent.atomic.AtomicInteger();
 
   public StreamKind(RedisContext context) {
     this.context = context;
@@ -43,6 +45,10 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   @Override
   public Transport.Consumer consumer(StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    if (stream.partitionCount() > 1) {
+      return stream.groupName() == null ? PartitionedConsumer.readers(context, stream, subscriptionId, sink)
+          : new PartitionedConsumer(context, stream, subscriptionId, sink);
+    }
     return new StreamConsumer(context, stream, subscriptionId, sink);
   }
 
@@ -50,15 +56,14 @@ public final class StreamKind implements RedisKind<StreamDestination> {
   public CompletableFuture<Void> send(StreamDestination stream, Frame frame) {
     Durability durability = durability(stream);
     if (durability != null) {
-      return producer.sendDurable(new RedisProducer.DurableWrite(stream, key(stream), List.of(command(stream, frame)),
-          durability));
+      return allOf(producer.sendDurable(durableWrites(stream, List.of(frame), durability)));
     }
     byte[] value = producer.encode(stream, frame);
     XAddArgs args = new XAddArgs();
     if (stream.maxLength() > 0) {
       args.maxlen(stream.maxLength()).approximateTrimming();
     }
-    return producer.published(stream, producer.commands().xadd(key(stream), args, Map.of(StreamInbound.DATA_FIELD, value)));
+    return producer.published(stream, producer.commands().xadd(key(stream, frame), args, Map.of(StreamInbound.DATA_FIELD, value)));
   }
 
   /**
@@ -70,7 +75,7 @@ public final class StreamKind implements RedisKind<StreamDestination> {
   public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
     Durability durability = durability(stream);
     if (durability != null) {
-      return producer.sendDurable(new RedisProducer.DurableWrite(stream, key(stream), commands(stream, frames), durability));
+      return allOf(producer.sendDurable(durableWrites(stream, frames, durability)));
     }
     List<RedisCommand<byte[], byte[], ?>> commands = new ArrayList<>(frames.size());
     CompletableFuture<?>[] futures = new CompletableFuture<?>[frames.size()];
@@ -89,10 +94,36 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     return producer.durability(stream.replicasToWait(), stream.replicaWaitTimeout());
   }
 
+  /**
+   * One write of all on the stream's key; for a partitioned stream one per message, on its
+   * partition's key, so each goes to (and WAITs on) its partition's node.
+   */
+  @Override
+  public List<RedisProducer.DurableWrite> durableWrites(StreamDestination stream, List<Frame> frames,
+      Durability durability) {
+    if (stream.partitionCount() == 1) {
+      return List.of(new RedisProducer.DurableWrite(stream, key(stream, null), commands(stream, frames), durability));
+    }
+    List<RedisProducer.DurableWrite> writes = new ArrayList<>(frames.size());
+    for (Frame frame : frames) {
+      byte[] key = key(stream, frame);
+      writes.add(new RedisProducer.DurableWrite(stream, key, List.of(command(stream, frame, key)), durability));
+    }
+    return writes;
+  }
+
+  private static CompletableFuture<Void> allOf(List<CompletableFuture<Void>> futures) {
+    return futures.size() == 1 ? futures.get(0) : CompletableFuture.allOf(futures.toArray(CompletableFuture<?>[]::new));
+  }
+
   /** An XADD of one message, built by hand: for a batch and for a pipeline. */
   @Override
   public AsyncCommand<byte[], byte[], ?> command(StreamDestination stream, Frame frame) {
-    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(stream));
+    return command(stream, frame, key(stream, frame));
+  }
+
+  private AsyncCommand<byte[], byte[], ?> command(StreamDestination stream, Frame frame, byte[] key) {
+    CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key);
     if (stream.maxLength() > 0) {
       args.add("MAXLEN").add("~").add(stream.maxLength());
     }
@@ -100,7 +131,8 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     return new AsyncCommand<>(new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args));
   }
 
-  private static byte[] key(StreamDestination stream) {
-    return stream.name().getBytes(StandardCharsets.UTF_8);
+  /** The stream's key, or for a partitioned stream the key of the message's partition ({@link Partitions}). */
+  private byte[] key(StreamDestination stream, Frame frame) {
+    return (frame == null ? stream.name() : Partitions.target(stream, frame, roundRobin)).getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -34,6 +34,8 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
 
   final MemoryRedis redis;
   private final Map<String, MemoryStream> streams = new HashMap<>();
+  /** The next partition of a message without a key, as {@link StreamKind} keeps it. */
+  private final java.util.concurrent.atomic.AtomicInteger roundRobin = new java.util.concurrent.atomic.AtomicInteger();
 
   public StreamModel(MemoryRedis redis) {
     this.redis = redis;
@@ -44,8 +46,29 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
     return StreamDestination.class;
   }
 
+  /**
+   * A partitioned stream in memory: this subscription reads every partition (with a group, as the
+   * only member of the group would hold every lease on Redis), each as the plain stream it is.
+   */
   @Override
   public Transport.Consumer consumer(StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+    if (stream.partitionCount() > 1) {
+      List<Transport.Consumer> parts = new java.util.ArrayList<>(stream.partitionCount());
+      for (int i = 0; i < stream.partitionCount(); i++) {
+        parts.add(consumer(stream.partition(i), subscriptionId, sink));
+      }
+      return new Transport.Consumer() {
+        @Override
+        public void start() {
+          parts.forEach(Transport.Consumer::start);
+        }
+
+        @Override
+        public void stop() {
+          parts.forEach(Transport.Consumer::stop);
+        }
+      };
+    }
     Reader r = new Reader(stream, MemoryRedis.consumerName(stream.consumerName(), stream.key(), subscriptionId), sink,
         subscriptionId);
     return new Transport.Consumer() {
@@ -70,12 +93,18 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
   public CompletableFuture<Void> sendBatch(StreamDestination stream, List<Frame> frames) {
     return redis.lockedGet(() -> {
       try {
-        redis.checkType(stream.name(), this);
+        if (stream.partitionCount() == 1) {
+          redis.checkType(stream.name(), this);
+        } else {
+          for (int i = 0; i < stream.partitionCount(); i++) {
+            redis.checkType(stream.partitionKey(i), this);
+          }
+        }
       } catch (MemoryRedis.WrongType e) {
         return CompletableFuture.failedFuture(e); // as Redis answers the XADD
       }
       for (Frame frame : frames) {
-        stream(stream.name()).add(redis.write(stream, frame), stream.maxLength());
+        stream(Partitions.target(stream, frame, roundRobin)).add(redis.write(stream, frame), stream.maxLength());
       }
       return CompletableFuture.completedFuture(null);
     });
@@ -142,6 +171,13 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
    * consumer's pending entries, and XLEN of the dead-letter stream.
    */
   public dev.brook.redis.Backlog backlog(StreamDestination stream, String subscriptionId) {
+    if (stream.partitionCount() > 1) {
+      dev.brook.redis.Backlog sum = null;
+      for (int i = 0; i < stream.partitionCount(); i++) {
+        sum = dev.brook.redis.internal.Backlogs.sum(sum, backlog(stream.partition(i), subscriptionId), stream.key());
+      }
+      return sum;
+    }
     return redis.lockedGet(() -> {
       MemoryStream s = streams.get(stream.name());
       long length = s == null ? 0 : s.entries.size();

@@ -1,0 +1,7 @@
+package dev.brook.tests.behaviour;
+
+class PartitionedStreamInMemoryTest extends PartitionedStreamBehaviour {
+  PartitionedStreamInMemoryTest() {
+    super(Backend.memory());
+  }
+}
