@@ -33,6 +33,10 @@ abstract class HealthBehaviour extends Behaviour {
     broker.subscriber(list("h-jobs")).id("jobs").handle(String.class, (s, ctx) -> null);
     broker.subscriber(channel("h-news")).id("news").handle(String.class, (s, ctx) -> null);
     broker.start();
+    if (backend.real()) {
+      // start() returns once the consume loop is started, not once it has polled Redis the first time.
+      eventually().until(() -> broker.health().subscription("jobs").lastPoll() != null);
+    }
 
     Health health = broker.health();
     assertThat(health.status()).isEqualTo(Status.UP);
