@@ -97,7 +97,8 @@ public final class Announcer {
   private void tick() {
     try {
       Broker b = broker.get();
-      if (b == null) {
+      if (b == null || connections.reconnecting()) {
+        // While Redis is away, commands would only pile up in the request queue that publishes share.
         return;
       }
       long now = System.currentTimeMillis();
