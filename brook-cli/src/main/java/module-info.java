@@ -2,6 +2,7 @@
 module dev.brook.cli {
   requires dev.brook.redis;
   requires dev.brook.asyncapi;
+  requires dev.brook.console;
   requires info.picocli;
   requires jdk.httpserver;
   requires ch.qos.logback.classic;

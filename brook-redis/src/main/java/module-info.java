@@ -14,7 +14,7 @@ module dev.brook.redis {
   requires io.netty.resolver.dns;
 
   exports dev.brook.redis;
-  exports dev.brook.redis.internal to dev.brook.testing;
+  exports dev.brook.redis.internal to dev.brook.testing, dev.brook.console;
   // The in-memory test broker models each kind next to its consumer.
   exports dev.brook.redis.internal.pubsub to dev.brook.testing;
   exports dev.brook.redis.internal.shard to dev.brook.testing;

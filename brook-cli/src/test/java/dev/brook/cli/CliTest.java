@@ -70,7 +70,7 @@ class CliTest {
 
     Run noCommand = brook();
     assertThat(noCommand.code()).isEqualTo(2);
-    assertThat(noCommand.errLines()).containsExactly("brook: Missing a command: run, publish, docs or health (see 'brook --help')");
+    assertThat(noCommand.errLines()).containsExactly("brook: Missing a command: run, publish, docs, health or console (see 'brook --help')");
 
     Run notJson = brook("publish", "--channel", "orders", "{id: 1");
     assertThat(notJson.code()).isEqualTo(2);

@@ -95,6 +95,16 @@ final class Processes {
       return lines;
     }
 
+    long pid() {
+      return process.pid();
+    }
+
+    /** SIGKILL by PID, as a crash; waits until the process is gone. */
+    void kill(Duration timeout) throws InterruptedException {
+      process.toHandle().destroyForcibly();
+      assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)).as("killed within %s", timeout).isTrue();
+    }
+
     /** The first line matching, waiting up to the timeout; fails with everything printed so far. */
     String awaitLine(Predicate<String> match, Duration timeout) throws InterruptedException {
       long deadline = System.nanoTime() + timeout.toNanos();

@@ -57,6 +57,18 @@ public final class RedisBroker extends BrokerBase {
     super(transport, b);
     this.transport = transport;
     this.url = url;
+    if (b.announce) {
+      transport.announce(b.appName != null ? b.appName : b.clientName, this);
+    }
+  }
+
+  /**
+   * The id this broker announces itself under in Redis (for the Brook console), a random UUID per
+   * broker; empty when built with {@link Builder#announce(boolean) announce(false)}.
+   */
+  public java.util.Optional<String> instanceId() {
+    var a = transport.announcer();
+    return a == null ? java.util.Optional.empty() : java.util.Optional.of(a.id());
   }
 
   /** A broker for this URL with every default; see {@link Builder} for them. */
@@ -141,6 +153,8 @@ public final class RedisBroker extends BrokerBase {
   public static final class Builder extends BrokerBase.Builder<Builder> {
     private String url = "redis://127.0.0.1:6379";
     private String clientName = "brook";
+    private String appName;
+    private boolean announce = true;
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration commandTimeout = Duration.ofSeconds(5);
     private int requestQueueSize = 10_000;
@@ -153,6 +167,33 @@ public final class RedisBroker extends BrokerBase {
     private final java.util.List<String> clientOptionsSet = new java.util.ArrayList<>();
 
     private Builder() {}
+
+    /**
+     * The application name this broker announces itself with to the Brook console; defaults to the
+     * {@link #clientName client name}.
+     */
+    public Builder appName(String appName) {
+      once("appName");
+      if (appName == null || appName.isBlank()) {
+        throw new IllegalArgumentException("appName must be non-blank, was '" + appName + "'.");
+      }
+      this.appName = appName;
+      return this;
+    }
+
+    /**
+     * Whether the broker announces itself in Redis for the Brook console (default true): from its
+     * first connect until close, a key {@code brook:broker:{<instanceId>}} (JSON: app, host, pid,
+     * version, start time, subscriptions with their states and counts) renewed every 2 s on the
+     * broker's timer thread with a TTL of 6 s, indexed in the sorted set {@code brook:brokers};
+     * and every 0.5 s it reads the console's pause/resume commands from {@code
+     * brook:control:{<instanceId>}}. {@code false} writes and reads none of these.
+     */
+    public Builder announce(boolean announce) {
+      once("announce");
+      this.announce = announce;
+      return this;
+    }
 
     /**
      * {@code redis://[user:password@]host:port/db} ({@code rediss://} for TLS) for one Redis;

@@ -11,8 +11,8 @@ import picocli.CommandLine.Command;
  * printed (one line, the Redis password masked) and the exit codes (1 failed, 2 bad command line).
  */
 @Command(name = "brook", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-    description = "Run Brook services, publish and request from the shell, generate and serve AsyncAPI docs, check health.",
-    subcommands = {RunCommand.class, PublishCommand.class, DocsCommand.class, HealthCommand.class},
+    description = "Run Brook services, publish and request from the shell, generate and serve AsyncAPI docs, check health, serve the console.",
+    subcommands = {RunCommand.class, PublishCommand.class, DocsCommand.class, HealthCommand.class, ConsoleCommand.class},
     footer = {"", "Exit codes: 0 done, 1 the command failed, 2 the command line is wrong (brook health: 3 DOWN).",
         "Run 'brook COMMAND --help' for a command's options."})
 public final class BrookCommand implements Runnable {
@@ -24,7 +24,7 @@ public final class BrookCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "Missing a command: run, publish, docs or health");
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing a command: run, publish, docs, health or console");
   }
 
   public static CommandLine commandLine(PrintWriter out, PrintWriter err) {

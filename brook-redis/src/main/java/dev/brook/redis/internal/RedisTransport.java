@@ -41,6 +41,7 @@ public final class RedisTransport implements Transport, Backlogs {
   private final ShardChannelKind shardChannels;
   private final RedisKinds kinds;
   private final RedisProducer producer;
+  private volatile Announcer announcer;
 
   public RedisTransport(RedisURI uri, String maskedUrl, TransportOptions options) {
     this(uri, maskedUrl, options, Timing.SYSTEM);
@@ -162,6 +163,23 @@ public final class RedisTransport implements Transport, Backlogs {
   @Override
   public void connect() {
     connections.connect();
+    Announcer a = announcer;
+    if (a != null) {
+      a.start();
+    }
+  }
+
+  /** Announces the broker in Redis from its first connect on (see {@link Announcer}); set once, before any connect. */
+  public Announcer announce(String app, dev.brook.Broker broker) {
+    Announcer a = new Announcer(connections, app);
+    a.broker(broker);
+    this.announcer = a;
+    return a;
+  }
+
+  /** The announcer, or null when the broker does not announce itself. */
+  public Announcer announcer() {
+    return announcer;
   }
 
   @Override
@@ -281,6 +299,10 @@ public final class RedisTransport implements Transport, Backlogs {
   @Override
   public void close() {
     try {
+      Announcer a = announcer;
+      if (a != null) {
+        a.close();
+      }
       connections.close();
     } finally {
       consumerNames.close();

@@ -45,6 +45,7 @@ class ApiDumpTest {
     MODULES.put("brook-redis", dev.brook.redis.RedisBroker.class);
     MODULES.put("brook-testing", dev.brook.testing.TestRedisBroker.class);
     MODULES.put("brook-asyncapi", dev.brook.asyncapi.AsyncApi.class);
+    MODULES.put("brook-console", dev.brook.console.BrookConsole.class);
     MODULES.put("brook-opentelemetry", dev.brook.opentelemetry.BrookTracing.class);
     MODULES.put("brook-micrometer", dev.brook.micrometer.BrookMetrics.class);
     MODULES.put("brook-spring-boot", dev.brook.spring.boot.autoconfigure.BrookAutoConfiguration.class);

@@ -1,0 +1,266 @@
+package dev.brook.console;
+
+import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.stream;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.brook.Subscription;
+import dev.brook.redis.RedisBroker;
+import dev.brook.testing.RedisServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The console's JSON API on a private redis-server, over the JDK HTTP client: each view (brokers,
+ * destinations with list and stream backlog, dead letters with their error), each action (replay,
+ * delete, purge, pause/resume, publish), read-only refusal and token refusal.
+ */
+class ConsoleApiTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  private RedisServer server;
+  private RedisBroker broker;
+  private final AtomicBoolean broken = new AtomicBoolean(true);
+  private final List<String> handled = new CopyOnWriteArrayList<>();
+  private Subscription jobs;
+  private HttpClient http;
+  private final java.util.Deque<AutoCloseable> toClose = new java.util.ArrayDeque<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    server = RedisServer.start();
+    broker = RedisBroker.builder().url(server.url()).appName("billing").build();
+    jobs = broker.subscriber(list("jobs").deadLetter()).id("jobs-worker").handle(String.class, (job, ctx) -> {
+      if (broken.get() && job.startsWith("poison")) {
+        throw new IllegalStateException("cannot handle " + job);
+      }
+      handled.add(job);
+      return null;
+    });
+    broker.subscriber(stream("events").group("audit")).id("events-audit").handle(String.class, (e, ctx) -> {
+      if (e.startsWith("poison")) {
+        throw new IllegalArgumentException("bad event " + e);
+      }
+      return null;
+    });
+    broker.start();
+    http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    while (!toClose.isEmpty()) {
+      toClose.pop().close();
+    }
+    if (http != null) {
+      http.close();
+    }
+    if (broker != null) {
+      broker.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  /** Serves a console on 127.0.0.1 and returns its base URI. */
+  private URI serve(BrookConsole.Builder options) throws Exception {
+    BrookConsole console = options.url(server.url()).build();
+    HttpServer httpServer = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    httpServer.createContext("/", console);
+    httpServer.start();
+    toClose.push(console);
+    toClose.push(() -> httpServer.stop(0));
+    return URI.create("http://127.0.0.1:" + httpServer.getAddress().getPort() + "/");
+  }
+
+  private JsonNode get(URI base, String path) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return JSON.readTree(r.body());
+  }
+
+  private HttpResponse<String> post(URI base, String action, Map<String, ?> body, String token) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve("api/" + action)).timeout(Duration.ofSeconds(10))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private JsonNode destination(URI base, String kind, String name) throws Exception {
+    for (JsonNode d : get(base, "api/overview").get("destinations")) {
+      if (d.get("kind").asText().equals(kind) && d.get("name").asText().equals(name)) {
+        return d;
+      }
+    }
+    return null;
+  }
+
+  @Test
+  void pageAndAssetsAreServedFromTheJar() throws Exception {
+    URI base = serve(BrookConsole.builder());
+    for (String asset : List.of("", "console.js", "console.css")) {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve(asset)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).doesNotContain("http://", "https://"); // no external requests
+    }
+  }
+
+  @Test
+  void brokersAndDestinationsShowWhatRuns() throws Exception {
+    URI base = serve(BrookConsole.builder());
+    await().atMost(WAIT).until(() -> get(base, "api/brokers").get("brokers").size() == 1
+        && get(base, "api/brokers").get("brokers").get(0).get("subscriptions").size() == 2);
+    // A killed broker: its index entry outlives its expired key; the console leaves it out, and prunes it once expired.
+    server.command("ZADD", "brook:brokers", Long.toString(System.currentTimeMillis() + 60_000), "killed");
+    server.command("ZADD", "brook:brokers", Long.toString(System.currentTimeMillis() - 1), "expired");
+    assertThat(get(base, "api/brokers").get("brokers")).hasSize(1);
+    assertThat(server.command("ZSCORE", "brook:brokers", "expired")).isNull();
+    JsonNode b = get(base, "api/brokers").get("brokers").get(0);
+    assertThat(b.get("app").asText()).isEqualTo("billing");
+    assertThat(b.get("id").asText()).isEqualTo(broker.instanceId().orElseThrow());
+    assertThat(b.get("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
+
+    jobs.stop(); // so that the list keeps its items
+    broker.publish("a", list("jobs"));
+    broker.publish("b", list("jobs"));
+    JsonNode jobsView = destination(base, "list", "jobs");
+    assertThat(jobsView.get("length").asLong()).isEqualTo(2);
+    assertThat(jobsView.get("deadLetters").asLong()).isZero();
+
+    broker.publish("poison-1", stream("events"));
+    await().atMost(WAIT).until(() -> destination(base, "stream", "events").get("deadLetters").asLong() == 1);
+    JsonNode events = destination(base, "stream", "events");
+    assertThat(events.get("groups")).hasSize(1);
+    JsonNode group = events.get("groups").get(0);
+    assertThat(group.get("name").asText()).isEqualTo("audit");
+    assertThat(group.get("consumers")).hasSize(1);
+    assertThat(group.get("pending").asLong()).isZero();
+    JsonNode dl = get(base, "api/deadletters?kind=stream&destination=events");
+    assertThat(dl.get("count").asLong()).isEqualTo(1);
+    assertThat(dl.get("deadLetters").get(0).get("error").asText()).contains("bad event poison-1");
+    assertThat(dl.get("deadLetters").get(0).get("payload").asText()).isEqualTo("poison-1");
+  }
+
+  @Test
+  void replayDeleteAndPurgeDeadLetters() throws Exception {
+    URI base = serve(BrookConsole.builder());
+    broker.publish("poison-1", list("jobs"), Map.of("tenant", "a"));
+    broker.publish("poison-2", list("jobs"), Map.of("tenant", "b"));
+    broker.publish("poison-3", list("jobs"), Map.of("tenant", "b"));
+    await().atMost(WAIT).until(() -> get(base, "api/deadletters?kind=list&destination=jobs").get("count").asLong() == 3);
+    JsonNode letters = get(base, "api/deadletters?kind=list&destination=jobs").get("deadLetters");
+    assertThat(letters.get(0).get("error").asText()).contains("cannot handle poison-1");
+    assertThat(letters.get(0).get("headers").get("tenant").asText()).isEqualTo("a");
+
+    broken.set(false); // the handler is fixed
+    HttpResponse<String> one = post(base, "replay", Map.of("kind", "list", "destination", "jobs", "id", "0"), null);
+    assertThat(one.statusCode()).as(one.body()).isEqualTo(200);
+    assertThat(JSON.readTree(one.body()).get("replayed").asInt()).isEqualTo(1);
+    await().atMost(WAIT).until(() -> handled.contains("poison-1"));
+
+    broken.set(true);
+    HttpResponse<String> del = post(base, "delete", Map.of("kind", "list", "destination", "jobs", "id", "0"), null);
+    assertThat(JSON.readTree(del.body()).get("deleted").asBoolean()).isTrue();
+    assertThat(get(base, "api/deadletters?kind=list&destination=jobs").get("count").asLong()).isEqualTo(1);
+
+    broken.set(false);
+    HttpResponse<String> none = post(base, "replay", Map.of("kind", "list", "destination", "jobs", "header", "tenant",
+        "value", "a"), null);
+    assertThat(JSON.readTree(none.body()).get("replayed").asInt()).isZero();
+    HttpResponse<String> all = post(base, "replay", Map.of("kind", "list", "destination", "jobs", "header", "tenant",
+        "value", "b"), null);
+    assertThat(JSON.readTree(all.body()).get("replayed").asInt()).isEqualTo(1);
+    await().atMost(WAIT).until(() -> handled.contains("poison-3"));
+    assertThat(handled).containsExactly("poison-1", "poison-3");
+
+    broken.set(true);
+    broker.publish("poison-4", list("jobs"));
+    broker.publish("poison-5", list("jobs"));
+    await().atMost(WAIT).until(() -> get(base, "api/deadletters?kind=list&destination=jobs").get("count").asLong() == 2);
+    HttpResponse<String> purge = post(base, "purge", Map.of("kind", "list", "destination", "jobs"), null);
+    assertThat(JSON.readTree(purge.body()).get("purged").asLong()).isEqualTo(2);
+    assertThat(get(base, "api/deadletters?kind=list&destination=jobs").get("count").asLong()).isZero();
+  }
+
+  @Test
+  void pauseAndResumeReachTheBrokerWithinASecond() throws Exception {
+    URI base = serve(BrookConsole.builder());
+    await().atMost(WAIT).until(() -> get(base, "api/brokers").get("brokers").size() == 1);
+    long start = System.nanoTime();
+    HttpResponse<String> pause = post(base, "pause", Map.of("subscription", "jobs-worker"), null);
+    assertThat(pause.statusCode()).as(pause.body()).isEqualTo(200);
+    assertThat(JSON.readTree(pause.body()).get("brokers").asInt()).isEqualTo(1);
+    await().atMost(WAIT).until(() -> jobs.state() == Subscription.State.STOPPED);
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+    broker.publish("while-paused", list("jobs"));
+    await().atMost(WAIT).until(() -> destination(base, "list", "jobs").get("length").asLong() == 1);
+
+    HttpResponse<String> resume = post(base, "resume", Map.of("subscription", "jobs-worker"), null);
+    assertThat(resume.statusCode()).isEqualTo(200);
+    await().atMost(WAIT).until(() -> handled.contains("while-paused"));
+    assertThat(jobs.state()).isEqualTo(Subscription.State.RUNNING);
+
+    HttpResponse<String> unknown = post(base, "pause", Map.of("subscription", "nobody"), null);
+    assertThat(unknown.statusCode()).isEqualTo(400);
+  }
+
+  @Test
+  void publishChecksJsonSyntax() throws Exception {
+    URI base = serve(BrookConsole.builder());
+    HttpResponse<String> ok = post(base, "publish", Map.of("kind", "list", "destination", "jobs", "payload", "from-console"), null);
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    await().atMost(WAIT).until(() -> handled.contains("from-console"));
+    HttpResponse<String> bad = post(base, "publish", Map.of("kind", "list", "destination", "jobs", "payload", "{\"id\": "), null);
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(bad.body()).contains("does not parse");
+  }
+
+  @Test
+  void readOnlyRefusesEveryAction() throws Exception {
+    URI base = serve(BrookConsole.builder().readOnly(true));
+    assertThat(get(base, "api/overview").get("readOnly").asBoolean()).isTrue();
+    for (String action : List.of("replay", "delete", "purge", "pause", "resume", "publish")) {
+      HttpResponse<String> r = post(base, action, Map.of("kind", "list", "destination", "jobs", "id", "0",
+          "subscription", "jobs-worker", "payload", "x"), null);
+      assertThat(r.statusCode()).as(action).isEqualTo(403);
+      assertThat(r.body()).contains("read-only");
+    }
+    assertThat(jobs.state()).isEqualTo(Subscription.State.RUNNING);
+  }
+
+  @Test
+  void aTokenIsRequiredForActionsWhenSet() throws Exception {
+    URI base = serve(BrookConsole.builder().token("s3cret"));
+    get(base, "api/overview"); // views need none
+    HttpResponse<String> none = post(base, "purge", Map.of("kind", "list", "destination", "jobs"), null);
+    assertThat(none.statusCode()).isEqualTo(403);
+    assertThat(none.body()).contains("token");
+    HttpResponse<String> wrong = post(base, "purge", Map.of("kind", "list", "destination", "jobs"), "nope");
+    assertThat(wrong.statusCode()).isEqualTo(403);
+    HttpResponse<String> right = post(base, "purge", Map.of("kind", "list", "destination", "jobs"), "s3cret");
+    assertThat(right.statusCode()).isEqualTo(200);
+  }
+}
