@@ -9,6 +9,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
@@ -119,6 +120,10 @@ public final class RedisConnections {
   private volatile boolean disconnectLogged;
   /** Losses of any of the broker's connections (metrics); counted on Lettuce I/O threads. */
   private final java.util.concurrent.atomic.LongAdder losses = new java.util.concurrent.atomic.LongAdder();
+  /** Cluster: consumers to tell when the master of their key's slot failed and another took over. */
+  private final java.util.Set<MasterWatch> masterWatches = ConcurrentHashMap.newKeySet();
+  /** Cluster: the subscription to Lettuce's topology events; disposed by close. */
+  private volatile reactor.core.Disposable topologyEvents;
   /** {@link #timer()}: created at first use, shut down by close. */
   private ScheduledThreadPoolExecutor timer;
   private boolean timerStopped;
@@ -259,6 +264,122 @@ public final class RedisConnections {
       connection = opened;
       connected = true;
     });
+    if (created.cluster() != null) {
+      // Lettuce publishes a ClusterTopologyChangedEvent when a refresh finds another topology (and
+      // before it applies it): the one place a promoted replica shows up as such.
+      topologyEvents = created.cluster().getResources().eventBus().get()
+          .filter(ClusterTopologyChangedEvent.class::isInstance)
+          .subscribe(e -> topologyChanged((ClusterTopologyChangedEvent) e));
+    }
+  }
+
+  /**
+   * A consumer's wish to hear that the master of {@code key}'s slot failed and a replica took over
+   * ({@link #watchMaster}); {@code failedOver} gets the new master's address, on {@code brook-timer},
+   * once Lettuce routes the slot there.
+   */
+  public static final class MasterWatch {
+    final int slot;
+    final java.util.function.Consumer<String> failedOver;
+
+    MasterWatch(int slot, java.util.function.Consumer<String> failedOver) {
+      this.slot = slot;
+      this.failedOver = failedOver;
+    }
+  }
+
+  /**
+   * Cluster only (null on one node): calls {@code failedOver} when the master of {@code key}'s slot
+   * fails and another node takes its slots over, so that a consumer can end a read in flight on the
+   * dead master at once instead of when it times out (Lettuce keeps a command in flight on a node
+   * connection that is reconnecting, and does not move it). Not for a reshard or a manual failover:
+   * the old master is alive then and Redis itself redirects or unblocks what was blocked on it.
+   */
+  public MasterWatch watchMaster(byte[] key, java.util.function.Consumer<String> failedOver) {
+    if (!isCluster()) {
+      return null;
+    }
+    MasterWatch w = new MasterWatch(SlotHash.getSlot(key), failedOver);
+    masterWatches.add(w);
+    return w;
+  }
+
+  /** Ends a {@link #watchMaster}; null is ignored. */
+  public void unwatch(MasterWatch w) {
+    if (w != null) {
+      masterWatches.remove(w);
+    }
+  }
+
+  /** On Lettuce's event thread: finds the watched slots whose master failed and was replaced. */
+  private void topologyChanged(ClusterTopologyChangedEvent event) {
+    if (closed || masterWatches.isEmpty()) {
+      return;
+    }
+    Map<MasterWatch, RedisClusterNode> due = new java.util.HashMap<>();
+    for (MasterWatch w : masterWatches) {
+      RedisClusterNode before = masterOf(event.before(), w.slot);
+      RedisClusterNode after = masterOf(event.after(), w.slot);
+      if (before == null || after == null || before.getNodeId().equals(after.getNodeId())) {
+        continue;
+      }
+      RedisClusterNode old = event.after().stream().filter(n -> n.getNodeId().equals(before.getNodeId())).findFirst()
+          .orElse(null);
+      if (old != null && !old.is(RedisClusterNode.NodeFlag.FAIL) && !old.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)) {
+        continue; // alive: a reshard or a manual failover, which Redis redirects or unblocks itself
+      }
+      due.put(w, after);
+    }
+    if (!due.isEmpty()) {
+      try {
+        timer().execute(() -> afterReload(due, 0));
+      } catch (RuntimeException closing) {
+        LOG.debug("Not telling consumers of a failover of {}: closing", masked, closing);
+      }
+    }
+  }
+
+  /**
+   * Lettuce publishes the event before it applies the new topology: waits (10 ms steps, at most a
+   * second) until its partitions route each slot to the new master, so a read issued again goes
+   * there, then tells the watchers.
+   */
+  private void afterReload(Map<MasterWatch, RedisClusterNode> due, int attempt) {
+    LettuceClient c = owned;
+    if (closed || c == null || c.cluster() == null) {
+      return;
+    }
+    io.lettuce.core.cluster.models.partitions.Partitions partitions = c.cluster().getPartitions();
+    boolean applied = due.entrySet().stream().allMatch(e -> {
+      RedisClusterNode now = partitions.getMasterBySlot(e.getKey().slot);
+      return now != null && now.getNodeId().equals(e.getValue().getNodeId());
+    });
+    if (!applied && attempt < 100) {
+      try {
+        timer().schedule(() -> afterReload(due, attempt + 1), 10, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException closing) {
+        LOG.debug("Not telling consumers of a failover of {}: closing", masked, closing);
+      }
+      return;
+    }
+    due.forEach((w, node) -> {
+      if (masterWatches.contains(w)) {
+        try {
+          w.failedOver.accept(node.getUri().getHost() + ":" + node.getUri().getPort());
+        } catch (RuntimeException e) {
+          LOG.warn("Telling a consumer of {} that its master failed over failed: {}", masked, e.toString(), e);
+        }
+      }
+    });
+  }
+
+  private static RedisClusterNode masterOf(List<RedisClusterNode> nodes, int slot) {
+    for (RedisClusterNode n : nodes) {
+      if (n.is(RedisClusterNode.NodeFlag.UPSTREAM) && n.hasSlot(slot)) {
+        return n;
+      }
+    }
+    return null;
   }
 
   /**
@@ -689,6 +810,12 @@ public final class RedisConnections {
   }
 
   private void closeConnections() {
+    reactor.core.Disposable events = topologyEvents;
+    topologyEvents = null;
+    if (events != null) {
+      events.dispose();
+    }
+    masterWatches.clear();
     flush();
     List<AutoCloseable> connections = new ArrayList<>();
     LettuceClient mine;
