@@ -606,6 +606,19 @@ public final class RedisConnections {
     return cc.getConnection(master.getUri().getHost(), master.getUri().getPort());
   }
 
+  /**
+   * Cluster: the durable publishes' connection to the node at {@code host:port}, where a MOVED or ASK
+   * sent a durable write ({@link RedisProducer#sendDurable}); Lettuce refuses a node its view of the
+   * cluster does not know.
+   */
+  public CompletableFuture<StatefulRedisConnection<byte[], byte[]>> durableNodeConnection(String host, int port) {
+    StatefulRedisClusterConnection<byte[], byte[]> cc = durableCluster;
+    if (cc == null || closed) {
+      return CompletableFuture.failedFuture(closedError());
+    }
+    return cc.getConnectionAsync(host, port);
+  }
+
   /** Whether Redis answered MOVED or ASK, anywhere in the chain (a publish's error wraps Redis' reply). */
   private static boolean redirected(Throwable error) {
     for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
