@@ -459,6 +459,60 @@ class ClusterTest {
     assertThat(received.payloads()).containsExactly("first", "orphan");
   }
 
+  /**
+   * A node connection under a cluster connection dropped: counted in connectionLosses, logged as one WARN and one
+   * INFO (as on one node), and health shows the broker reconnecting while a node that serves slots is unreachable.
+   */
+  @Test
+  void nodeConnectionLossesAreCountedLoggedAndShownInHealth() {
+    ch.qos.logback.classic.Logger brookLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        "dev.brook.redis.Connection");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+        new ch.qos.logback.core.read.ListAppender<>();
+    log.start();
+    brookLog.addAppender(log);
+    try {
+      RedisBroker broker = broker();
+      Calls<String> received = new Calls<>();
+      broker.subscriber(list("{loss}jobs")).handle(String.class, received);
+      broker.start();
+      broker.publish("first", list("{loss}jobs"));
+      received.awaitOne();
+      assertThat(broker.connectionLosses()).isZero();
+      RedisServer master = cluster.masterFor("{loss}jobs");
+      String reader = null;
+      for (String line : ((String) master.command("CLIENT", "LIST")).split("\r?\n")) {
+        if (line.contains(" name=brook ") && line.contains(" cmd=blmove")) {
+          reader = line.substring(3, line.indexOf(' '));
+        }
+      }
+      assertThat(reader).as("the consumer's blocked BLMOVE on %s", master).isNotNull();
+      master.command("CLIENT", "KILL", "ID", reader);
+      await().atMost(Duration.ofSeconds(5)).until(() -> log.list.stream()
+          .anyMatch(e -> e.getFormattedMessage().startsWith("Reconnected to")));
+      assertThat(broker.connectionLosses()).isEqualTo(1);
+      assertThat(log.list.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList())
+          .hasSize(2)
+          .satisfies(lines -> assertThat(lines.get(0)).startsWith("WARN Lost the connection to ").contains("a node of"))
+          .satisfies(lines -> assertThat(lines.get(1)).startsWith("INFO Reconnected to"));
+      broker.publish("second", list("{loss}jobs"));
+      await().atMost(Duration.ofSeconds(5)).until(() -> received.count() == 2);
+      await().atMost(Duration.ofSeconds(5)).until(() -> broker.health().status() == dev.brook.Health.Status.UP);
+
+      // A master killed: its node connections reconnect in vain until its replica took its slots over.
+      master.kill();
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+          .until(() -> broker.health().server().reconnecting());
+      assertThat(broker.health().status()).isNotEqualTo(dev.brook.Health.Status.UP);
+      await().atMost(Duration.ofSeconds(15)).until(() -> cluster.masterFor("{loss}jobs") != master);
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+          .until(() -> !broker.health().server().reconnecting());
+      assertThat(broker.connectionLosses()).isGreaterThan(1);
+    } finally {
+      brookLog.detachAppender(log);
+    }
+  }
+
   @Test
   void aStopRacingAFailoverEndsPromptly() {
     String streamName = "{race}events";

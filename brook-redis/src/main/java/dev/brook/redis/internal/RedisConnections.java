@@ -313,6 +313,7 @@ public final class RedisConnections {
 
   /** On Lettuce's event thread: finds the watched slots whose master failed and was replaced. */
   private void topologyChanged(ClusterTopologyChangedEvent event) {
+    nodesRecovered(event.after()); // a dead node's slots went to its replica: that loss is over
     if (closed || masterWatches.isEmpty()) {
       return;
     }
@@ -450,9 +451,58 @@ public final class RedisConnections {
     }
   }
 
-  /** Whether a connection of this transport was lost and is not back yet (for health). */
+  /**
+   * Whether a connection of this transport was lost and is not back yet (for health). On a cluster:
+   * a node connection that dropped and is not back, to a node that still serves slots (one whose
+   * slots a replica took over is no longer needed, though Lettuce keeps trying it).
+   */
   public boolean reconnecting() {
-    return disconnectLogged && !closed;
+    if (closed) {
+      return false;
+    }
+    if (!isCluster()) {
+      return disconnectLogged;
+    }
+    LettuceClient c = owned;
+    return c != null && c.cluster() != null && !relevantDownNodes(c.cluster().getPartitions().getPartitions()).isEmpty();
+  }
+
+  /** Cluster: node connections that dropped and are not back, with the address they had. */
+  private final Map<RedisChannelHandler<?, ?>, SocketAddress> downNodes = new ConcurrentHashMap<>();
+  /** Cluster: where each node connection last connected. */
+  private final Map<RedisChannelHandler<?, ?>, SocketAddress> nodeAddresses =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /** The addresses of the down node connections whose node still serves slots in {@code nodes}. */
+  private List<SocketAddress> relevantDownNodes(Iterable<RedisClusterNode> nodes) {
+    downNodes.keySet().removeIf(RedisChannelHandler::isClosed); // Lettuce gave up on them (node left the cluster)
+    List<SocketAddress> relevant = new ArrayList<>();
+    for (SocketAddress a : downNodes.values()) {
+      for (RedisClusterNode n : nodes) {
+        if (!n.hasNoSlots() && sameAddress(a, n.getUri())) {
+          relevant.add(a);
+          break;
+        }
+      }
+    }
+    return relevant;
+  }
+
+  private static boolean sameAddress(SocketAddress a, RedisURI node) {
+    if (!(a instanceof java.net.InetSocketAddress isa) || isa.getPort() != node.getPort()) {
+      return false;
+    }
+    return node.getHost().equals(isa.getHostString())
+        || isa.getAddress() != null && node.getHost().equals(isa.getAddress().getHostAddress());
+  }
+
+  /** Cluster: the INFO of the WARN/INFO pair once no node connection that matters is down. */
+  private void nodesRecovered(Iterable<RedisClusterNode> nodes) {
+    if (disconnectLogged && !closed && relevantDownNodes(nodes).isEmpty()) {
+      disconnectLogged = false;
+      LOG.info("Reconnected to {}: every node that serves slots is connected again (a node whose slots its replica took "
+          + "over is retried in the background).", masked);
+    }
   }
 
   /** Whether {@link #connect()} has succeeded. */
@@ -1138,6 +1188,16 @@ public final class RedisConnections {
         // every consumer looks again (one LRANGE or XPENDING each; reconnects are rare).
         adopted.values().forEach(Events::reconnected);
       }
+      if (clusterSeeds != null && events == null && c != connection) {
+        nodeAddresses.put(c, address);
+        if (downNodes.remove(c) != null) {
+          LettuceClient client = owned;
+          if (client != null && client.cluster() != null) {
+            nodesRecovered(client.cluster().getPartitions().getPartitions());
+          }
+        }
+        return;
+      }
       if (disconnectLogged && (events != null || c == connection)) {
         disconnectLogged = false;
         LOG.info("Reconnected to {}; channels and patterns are subscribed again.", masked);
@@ -1150,6 +1210,22 @@ public final class RedisConnections {
       // List/Stream consumer, or everything at close) is no longer registered here when it goes.
       Events events = adopted.get(c);
       boolean ours = events != null || c == connection;
+      if (!closed && !ours && clusterSeeds != null && !c.isClosed()) {
+        // A node connection under one of our cluster connections dropped (closed on purpose, as a stopped
+        // consumer's or a topology refresh's probe, it says isClosed). Lettuce reconnects it.
+        SocketAddress address = nodeAddresses.get(c);
+        if (address != null) {
+          losses.increment();
+          downNodes.put(c, address);
+          if (!disconnectLogged) {
+            disconnectLogged = true;
+            LOG.warn("Lost the connection to {} (a node of {}); reconnecting in the background.", address, masked);
+          } else {
+            LOG.debug("Lost another connection to {} (a node of {})", address, masked);
+          }
+        }
+        return;
+      }
       if (closed || !ours) {
         return;
       }
