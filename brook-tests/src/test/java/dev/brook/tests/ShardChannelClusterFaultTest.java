@@ -92,6 +92,11 @@ class ShardChannelClusterFaultTest {
     return lost;
   }
 
+  private static dev.brook.Health.SubscriptionHealth shardHealth(RedisBroker broker) {
+    return broker.health().subscriptions().stream().filter(h -> h.id().equals("shard-channel:sc-failover")).findFirst()
+        .orElseThrow();
+  }
+
   @Test
   void theSlotsMasterKilled_subscribesAgainOnThePromotedReplica() {
     RedisBroker broker = started();
@@ -103,10 +108,19 @@ class ShardChannelClusterFaultTest {
     assertThat(subscribersOnOwner("sc-failover")).isEqualTo(1);
 
     old.kill();
+    // Until it is subscribed again on the promoted replica, health names the lost shard channel.
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        .until(() -> shardHealth(broker).problem() != null);
+    dev.brook.Health.SubscriptionHealth lost = shardHealth(broker);
+    assertThat(lost.status()).isEqualTo(dev.brook.Health.Status.DEGRADED);
+    assertThat(lost.problem()).contains("shard channel 'sc-failover'").contains("subscribes it again");
+    assertThat(broker.health().status()).isEqualTo(dev.brook.Health.Status.DEGRADED);
     publishUntilBack(broker, "sc-failover", calls, "failover");
 
     assertThat(cluster.masterFor("sc-failover")).isNotSameAs(old);
     assertThat(subscribersOnOwner("sc-failover")).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> shardHealth(broker).problem() == null);
+    assertThat(shardHealth(broker).status()).isEqualTo(dev.brook.Health.Status.UP);
     assertThat(broker.pubSubMetrics().disconnects()).isEqualTo(1); // one gap, however many attempts it took
   }
 

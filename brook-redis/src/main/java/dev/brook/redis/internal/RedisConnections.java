@@ -473,6 +473,12 @@ public final class RedisConnections {
   private final Map<RedisChannelHandler<?, ?>, SocketAddress> nodeAddresses =
       java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
+  /** Cluster: whether one of the broker's connections to {@code node} dropped and is not back (for health). */
+  public boolean nodeConnectionDown(RedisURI node) {
+    downNodes.keySet().removeIf(RedisChannelHandler::isClosed);
+    return downNodes.values().stream().anyMatch(a -> sameAddress(a, node));
+  }
+
   /** The addresses of the down node connections whose node still serves slots in {@code nodes}. */
   private List<SocketAddress> relevantDownNodes(Iterable<RedisClusterNode> nodes) {
     downNodes.keySet().removeIf(RedisChannelHandler::isClosed); // Lettuce gave up on them (node left the cluster)

@@ -50,7 +50,7 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
   public Transport.Consumer consumer(ShardChannelDestination channel, String subscriptionId, Transport.Sink sink) {
     // The connection opens at start, not when the subscription is declared.
     return new Transport.Consumer() {
-      private Transport.Consumer delegate;
+      private volatile Transport.Consumer delegate;
 
       @Override
       public void start() {
@@ -63,6 +63,12 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
         if (delegate != null) {
           delegate.stop();
         }
+      }
+
+      @Override
+      public String problem() {
+        Transport.Consumer d = delegate;
+        return d == null ? null : d.problem();
       }
     };
   }
@@ -120,6 +126,7 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
               .mapToLong(Long::longValue).sum()),
           connections.masked(), context.options().maxMessageSize(), context.timing(),
           () -> connections.isClosed() ? connections.closedError() : null);
+      created.nodeDown(connections::nodeConnectionDown);
       connections.adopt(connection, created); // closes it and throws when the transport closed meanwhile
       if (created.clustered()) {
         java.util.concurrent.ScheduledExecutorService timer = connections.timer();

@@ -131,6 +131,13 @@ final class ShardHub implements RedisConnections.Events {
     this.soon = executor;
   }
 
+  /** Cluster: whether a node connection of the broker to a node is down ({@code RedisConnections#nodeConnectionDown}), for health. */
+  private volatile java.util.function.Predicate<io.lettuce.core.RedisURI> nodeDown;
+
+  void nodeDown(java.util.function.Predicate<io.lettuce.core.RedisURI> test) {
+    nodeDown = test;
+  }
+
   /** The hub's Pub/Sub connection (a cluster one on a cluster), for tests and diagnostics. */
   StatefulRedisPubSubConnection<byte[], byte[]> connection() {
     return connection;
@@ -155,6 +162,8 @@ final class ShardHub implements RedisConnections.Events {
     volatile boolean lost;
     /** A resubscription was logged at WARN and not yet confirmed: retries log at DEBUG (no storm in an outage). */
     volatile boolean warned;
+    /** Why the last resubscription was made, for health. */
+    volatile String why;
 
     Route(String name) {
       this.name = name;
@@ -174,7 +183,45 @@ final class ShardHub implements RedisConnections.Events {
       public void stop() {
         remove(channel, sink);
       }
+
+      @Override
+      public String problem() {
+        Route route = routes.get(channel);
+        return route == null ? null : problemOf(route);
+      }
     };
+  }
+
+  /**
+   * For health: why the route hears nothing now, and what Brook does about it; null while it is
+   * subscribed on a node that is connected. Never blocks (a node connection not at hand is not asked).
+   */
+  private String problemOf(Route route) {
+    String again = " Brook subscribes it again on the slot's master (checked every " + CHECK_PERIOD.toMillis()
+        + " ms); messages published to it meanwhile are lost.";
+    RedisFuture<Void> pending = route.subscribed;
+    if (route.lost) {
+      return "shard channel '" + route.name + "' is not subscribed: Redis dropped the subscription (its slot moved, or "
+          + "nobody was subscribed on the slot's master)." + again;
+    }
+    if (pending != null && pending.toCompletableFuture().isCompletedExceptionally()) {
+      return "shard channel '" + route.name + "' is not subscribed: its last SSUBSCRIBE failed." + again;
+    }
+    if (route.warned) {
+      return "shard channel '" + route.name + "' was lost and is being subscribed again (" + route.why + "; not "
+          + "confirmed by Redis yet); messages published to it meanwhile are lost.";
+    }
+    String nodeId = route.nodeId;
+    java.util.function.Predicate<io.lettuce.core.RedisURI> down = nodeDown;
+    if (cluster != null && nodeId != null && down != null) {
+      RedisClusterNode node = cluster.getPartitions().getPartitionByNodeId(nodeId);
+      if (node != null && down.test(node.getUri())) {
+        return "shard channel '" + route.name + "' is not subscribed: the connection to its node " + node.getUri().getHost()
+            + ":" + node.getUri().getPort() + " is down (Lettuce reconnects it; if the node failed, its replica takes the "
+            + "slot over)." + again;
+      }
+    }
+    return null;
   }
 
   private void add(String name, Transport.Sink sink) {
@@ -345,6 +392,7 @@ final class ShardHub implements RedisConnections.Events {
       }
       route.lost = false;
       route.nodeId = null;
+      route.why = why;
       route.subscribed = connection.async().ssubscribe(route.bytes); // routed to the slot's owner now
     } finally {
       lock.unlock();
