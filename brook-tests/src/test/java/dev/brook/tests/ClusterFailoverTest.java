@@ -89,7 +89,10 @@ class ClusterFailoverTest {
       System.out.println("Cluster failover with waitForReplicas(1, 500 ms): " + report);
       report.assertResumed();
       assertThat(report.lost()).as("acknowledged messages lost").isZero();
-      assertThat(load.journal.failed.get()).as("publishes refused while the replica lagged").isPositive();
+      // A durable write answered MOVED (re-sent by Lettuce to the restarted old master, now a replica) is sent again
+      // to the new master with its WAIT, so none fails for that; a failure may only be WAIT's count or a timeout.
+      assertThat(load.journal.lastFailure).as("last durable publish failure")
+          .satisfiesAnyOf(f -> assertThat(f).isNull(), f -> assertThat(f).doesNotContain("MOVED"));
     }
   }
 
