@@ -124,6 +124,38 @@ class ShardChannelClusterFaultTest {
     assertThat(broker.pubSubMetrics().disconnects()).isEqualTo(1); // one gap, however many attempts it took
   }
 
+  /** How many PUBSUB SHARDNUMSUB commands {@code node} ran since its last CONFIG RESETSTAT. */
+  private static long shardNumsubCalls(RedisServer node) {
+    for (String line : String.valueOf(node.command("INFO", "commandstats")).split("\r?\n")) {
+      if (line.startsWith("cmdstat_pubsub|shardnumsub:calls=")) {
+        return Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(',')));
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void theSubscriberCheckSendsOneShardNumsubPerNode() {
+    RedisBroker broker = started();
+    java.util.Map<RedisServer, Integer> perMaster = new java.util.HashMap<>();
+    List<String> names = new ArrayList<>();
+    for (int i = 0; names.size() < 2 * cluster.masters().size(); i++) {
+      String name = "sc-count-" + i;
+      RedisServer owner = cluster.masterFor(name);
+      if (perMaster.merge(owner, 1, Integer::sum) <= 2) {
+        names.add(name);
+      }
+    }
+    names.forEach(n -> broker.subscriber(shardChannel(n)).handle(Integer.class, (x, ctx) -> null));
+    cluster.masters().forEach(m -> m.command("CONFIG", "RESETSTAT"));
+    // The check counts every 5 s; the commands of one count go out together.
+    await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(20))
+        .until(() -> cluster.masters().stream().allMatch(m -> shardNumsubCalls(m) >= 1));
+    for (RedisServer m : cluster.masters()) {
+      assertThat(shardNumsubCalls(m)).as("PUBSUB SHARDNUMSUB on %s, which owns 2 of the channels", m).isEqualTo(1);
+    }
+  }
+
   @Test
   void theSlotMovedToAnotherMaster_subscribesAgainOnTheNewOwner() {
     RedisBroker broker = started();

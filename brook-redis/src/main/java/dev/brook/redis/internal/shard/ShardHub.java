@@ -17,6 +17,8 @@ import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -67,7 +69,12 @@ final class ShardHub implements RedisConnections.Events {
   /** The same connection on a cluster; null on one server. */
   private final StatefulRedisClusterPubSubConnection<byte[], byte[]> cluster;
   /** Asks the owning master how many clients subscribe to a shard channel (PUBSUB SHARDNUMSUB); null on one server. */
-  private final java.util.function.Function<byte[], java.util.concurrent.CompletionStage<Long>> subscribers;
+  /**
+   * {@code PUBSUB SHARDNUMSUB} of several channels on one node (by node id): the number of
+   * subscribers of each, by channel name. One command per node and count, not per channel.
+   */
+  private final java.util.function.BiFunction<String, List<byte[]>,
+      java.util.concurrent.CompletionStage<Map<String, Long>>> subscribers;
   private final String server;
   private final int maxMessageSize;
   private final Timing timing;
@@ -89,7 +96,8 @@ final class ShardHub implements RedisConnections.Events {
   private long downtimeNanos;
 
   ShardHub(StatefulRedisPubSubConnection<byte[], byte[]> connection,
-      java.util.function.Function<byte[], java.util.concurrent.CompletionStage<Long>> subscribers, String server,
+      java.util.function.BiFunction<String, List<byte[]>, java.util.concurrent.CompletionStage<Map<String, Long>>> subscribers,
+      String server,
       int maxMessageSize, Timing timing, Supplier<RuntimeException> closedError) {
     this.connection = connection;
     this.cluster = connection instanceof StatefulRedisClusterPubSubConnection<byte[], byte[]> c ? c : null;
@@ -361,6 +369,7 @@ final class ShardHub implements RedisConnections.Events {
     try {
       Partitions partitions = cluster.getPartitions();
       boolean count = ++checks % COUNT_EVERY == 0;
+      Map<String, List<Route>> toCount = count && subscribers != null ? new java.util.HashMap<>() : null;
       for (Route route : routes.values()) {
         RedisFuture<Void> pending = route.subscribed;
         if (pending != null && !pending.isDone()) {
@@ -371,17 +380,34 @@ final class ShardHub implements RedisConnections.Events {
         if (route.lost || moved || pending != null && pending.toCompletableFuture().isCompletedExceptionally()) {
           resubscribe(route, route.lost ? "Redis unsubscribed it" : moved ? "its slot " + route.slot + " moved to "
               + owner.getUri().getHost() + ":" + owner.getUri().getPort() : "the last SSUBSCRIBE failed");
-        } else if (count && subscribers != null) {
-          subscribers.apply(route.bytes).whenComplete((n, error) -> {
-            if (error == null && n != null && n == 0 && routes.get(route.name) == route) {
-              route.lost = true; // nobody subscribed on the owner: repaired on the next check
-            }
-          });
+        } else if (toCount != null && owner != null) {
+          toCount.computeIfAbsent(owner.getNodeId(), id -> new ArrayList<>()).add(route);
         }
+      }
+      if (toCount != null) {
+        toCount.forEach(this::count);
       }
     } catch (RuntimeException e) {
       LOG.debug("Checking the shard channel subscriptions on {} failed; trying again", server, e);
     }
+  }
+
+  /** One PUBSUB SHARDNUMSUB on {@code nodeId} for all its routes; a route with no subscriber there is lost. */
+  private void count(String nodeId, List<Route> owned) {
+    List<byte[]> channels = new ArrayList<>(owned.size());
+    owned.forEach(r -> channels.add(r.bytes));
+    subscribers.apply(nodeId, channels).whenComplete((counts, error) -> {
+      if (error != null || counts == null) {
+        LOG.debug("Counting the subscribers of {} shard channel(s) on node {} failed", owned.size(), nodeId, error);
+        return;
+      }
+      for (Route route : owned) {
+        Long n = counts.get(route.name);
+        if (n != null && n == 0 && routes.get(route.name) == route) {
+          route.lost = true; // nobody subscribed on the owner: repaired on the next check
+        }
+      }
+    });
   }
 
   private void resubscribe(Route route, String why) {
