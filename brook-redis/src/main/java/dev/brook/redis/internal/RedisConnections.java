@@ -311,29 +311,49 @@ public final class RedisConnections {
     }
   }
 
-  /** On Lettuce's event thread: finds the watched slots whose master failed and was replaced. */
-  private void topologyChanged(ClusterTopologyChangedEvent event) {
-    nodesRecovered(event.after()); // a dead node's slots went to its replica: that loss is over
-    if (closed || masterWatches.isEmpty()) {
+  /** Cluster: publishes in flight on slot-routed commands (list, stream, shard channel), by their slot; see {@link #trackPublish}. */
+  private final Map<CompletableFuture<?>, Integer> publishesInFlight = new ConcurrentHashMap<>();
+
+  /**
+   * Cluster only: remembers a publish in flight to {@code key}'s slot until it completes, so that a
+   * failover of that slot's master cancels it at once ({@link RedisProducer#failure} then says what
+   * happened) instead of leaving it to wait out the command timeout on the dead master.
+   */
+  public void trackPublish(byte[] key, CompletableFuture<?> sent) {
+    if (sent.isDone()) {
       return;
     }
+    publishesInFlight.put(sent, SlotHash.getSlot(key));
+    sent.whenComplete((ok, e) -> publishesInFlight.remove(sent));
+  }
+
+  /** On Lettuce's event thread: finds the watched slots and publishes whose master failed and was replaced. */
+  private void topologyChanged(ClusterTopologyChangedEvent event) {
+    nodesRecovered(event.after()); // a dead node's slots went to its replica: that loss is over
+    if (closed || masterWatches.isEmpty() && publishesInFlight.isEmpty()) {
+      return;
+    }
+    Map<Integer, java.util.Optional<RedisClusterNode>> bySlot = new java.util.HashMap<>();
+    java.util.function.IntFunction<RedisClusterNode> failedOverTo = slot -> bySlot.computeIfAbsent(slot,
+        x -> java.util.Optional.ofNullable(failedOverTo(event, slot))).orElse(null);
     Map<MasterWatch, RedisClusterNode> due = new java.util.HashMap<>();
     for (MasterWatch w : masterWatches) {
-      RedisClusterNode before = masterOf(event.before(), w.slot);
-      RedisClusterNode after = masterOf(event.after(), w.slot);
-      if (before == null || after == null || before.getNodeId().equals(after.getNodeId())) {
-        continue;
+      RedisClusterNode after = failedOverTo.apply(w.slot);
+      if (after != null) {
+        due.put(w, after);
       }
-      RedisClusterNode old = event.after().stream().filter(n -> n.getNodeId().equals(before.getNodeId())).findFirst()
-          .orElse(null);
-      if (old != null && !old.is(RedisClusterNode.NodeFlag.FAIL) && !old.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)) {
-        continue; // alive: a reshard or a manual failover, which Redis redirects or unblocks itself
-      }
-      due.put(w, after);
     }
-    if (!due.isEmpty()) {
+    List<CompletableFuture<?>> publishes = new ArrayList<>();
+    publishesInFlight.forEach((f, slot) -> {
+      if (failedOverTo.apply(slot) != null) {
+        publishes.add(f);
+      }
+    });
+    Map<Integer, RedisClusterNode> slots = new java.util.HashMap<>();
+    bySlot.forEach((slot, node) -> node.ifPresent(n -> slots.put(slot, n)));
+    if (!slots.isEmpty()) {
       try {
-        timer().execute(() -> afterReload(due, 0));
+        timer().execute(() -> afterReload(slots, due, publishes, 0));
       } catch (RuntimeException closing) {
         LOG.debug("Not telling consumers of a failover of {}: closing", masked, closing);
       }
@@ -341,27 +361,50 @@ public final class RedisConnections {
   }
 
   /**
-   * Lettuce publishes the event before it applies the new topology: waits (10 ms steps, at most a
-   * second) until its partitions route each slot to the new master, so a read issued again goes
-   * there, then tells the watchers.
+   * The new master of {@code slot} when the event shows its master failed and another took its
+   * slots; null otherwise — also for a reshard or a manual failover: the old master is alive then
+   * and Redis itself redirects or unblocks what was sent to it.
    */
-  private void afterReload(Map<MasterWatch, RedisClusterNode> due, int attempt) {
+  private static RedisClusterNode failedOverTo(ClusterTopologyChangedEvent event, int slot) {
+    RedisClusterNode before = masterOf(event.before(), slot);
+    RedisClusterNode after = masterOf(event.after(), slot);
+    if (before == null || after == null || before.getNodeId().equals(after.getNodeId())) {
+      return null;
+    }
+    RedisClusterNode old = event.after().stream().filter(n -> n.getNodeId().equals(before.getNodeId())).findFirst()
+        .orElse(null);
+    if (old != null && !old.is(RedisClusterNode.NodeFlag.FAIL) && !old.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)) {
+      return null;
+    }
+    return after;
+  }
+
+  /**
+   * Lettuce publishes the event before it applies the new topology: waits (10 ms steps, at most a
+   * second) until its partitions route each slot to the new master, so a read or publish issued
+   * again goes there, then tells the watchers and cancels the publishes in flight to the dead one.
+   */
+  private void afterReload(Map<Integer, RedisClusterNode> slots, Map<MasterWatch, RedisClusterNode> due,
+      List<CompletableFuture<?>> publishes, int attempt) {
     LettuceClient c = owned;
     if (closed || c == null || c.cluster() == null) {
       return;
     }
     io.lettuce.core.cluster.models.partitions.Partitions partitions = c.cluster().getPartitions();
-    boolean applied = due.entrySet().stream().allMatch(e -> {
-      RedisClusterNode now = partitions.getMasterBySlot(e.getKey().slot);
+    boolean applied = slots.entrySet().stream().allMatch(e -> {
+      RedisClusterNode now = partitions.getMasterBySlot(e.getKey());
       return now != null && now.getNodeId().equals(e.getValue().getNodeId());
     });
     if (!applied && attempt < 100) {
       try {
-        timer().schedule(() -> afterReload(due, attempt + 1), 10, TimeUnit.MILLISECONDS);
+        timer().schedule(() -> afterReload(slots, due, publishes, attempt + 1), 10, TimeUnit.MILLISECONDS);
       } catch (RuntimeException closing) {
         LOG.debug("Not telling consumers of a failover of {}: closing", masked, closing);
       }
       return;
+    }
+    for (CompletableFuture<?> f : publishes) {
+      f.cancel(false); // RedisProducer.failure says the master failed while it was in flight
     }
     due.forEach((w, node) -> {
       if (masterWatches.contains(w)) {
@@ -885,6 +928,7 @@ public final class RedisConnections {
       events.dispose();
     }
     masterWatches.clear();
+    publishesInFlight.clear();
     flush();
     List<AutoCloseable> connections = new ArrayList<>();
     LettuceClient mine;

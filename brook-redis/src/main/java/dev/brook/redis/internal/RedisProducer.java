@@ -37,8 +37,12 @@ public final class RedisProducer {
   private final RedisConnections connections;
   private final TransportOptions options;
 
+  /** Whether the transport is a cluster: publishes are then tracked for failovers ({@link RedisConnections#trackPublish}). */
+  private final boolean cluster;
+
   public RedisProducer(RedisConnections connections) {
     this.connections = connections;
+    this.cluster = connections.isCluster();
     this.options = connections.options();
   }
 
@@ -305,7 +309,15 @@ public final class RedisProducer {
 
   /** Completes when Redis has the message, or fails with a BrookException that says why and what to do. */
   public CompletableFuture<Void> published(Destination destination, CompletionStage<?> sent) {
-    return sent.toCompletableFuture().handle((ok, error) -> {
+    CompletableFuture<?> f = sent.toCompletableFuture();
+    if (cluster && (destination instanceof dev.brook.redis.ListDestination
+        || destination instanceof dev.brook.redis.StreamDestination
+        || destination instanceof dev.brook.redis.ShardChannelDestination)) {
+      // Routed by the slot of its name: a failover of that slot's master cancels it ({@link #failure}).
+      connections.trackPublish(((dev.brook.redis.RedisDestination) destination).name()
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8), f);
+    }
+    return f.handle((ok, error) -> {
       if (error != null) {
         throw failure(destination, error);
       }
@@ -327,6 +339,12 @@ public final class RedisProducer {
                   + "just before the connection dropped. Check that Redis is running there and publish it again"
               : ". Redis may still store the message. Check the load on Redis")
           + "; RedisBroker.builder().commandTimeout(...) sets how long a publish waits.", e);
+    }
+    if (e instanceof java.util.concurrent.CancellationException && connections.isCluster()) {
+      return new BrookException("Could not publish to " + destination.key() + ": the master of its hash slot on " + masked
+          + " failed while the message was on its way, and a replica took its place. Redis may or may not have stored "
+          + "it (on the failed master, replicated or not): publish it again, which goes to the new master (a retry may "
+          + "store it twice).", e);
     }
     if (kind instanceof RedisErrors.ReadOnly) {
       connections.failed(kind);
