@@ -114,7 +114,8 @@ class ShardChannelClusterFaultTest {
     dev.brook.Health.SubscriptionHealth lost = shardHealth(broker);
     assertThat(lost.status()).isEqualTo(dev.brook.Health.Status.DEGRADED);
     assertThat(lost.problem()).contains("shard channel 'sc-failover'").contains("subscribes it again");
-    assertThat(broker.health().status()).isEqualTo(dev.brook.Health.Status.DEGRADED);
+    // DEGRADED, or DOWN when the health PING's node (the command connection's default one) is the one killed.
+    assertThat(broker.health().status()).isNotEqualTo(dev.brook.Health.Status.UP);
     publishUntilBack(broker, "sc-failover", calls, "failover");
 
     assertThat(cluster.masterFor("sc-failover")).isNotSameAs(old);
