@@ -120,7 +120,7 @@ class ShardChannelClusterFaultTest {
 
     assertThat(cluster.masterFor("sc-failover")).isNotSameAs(old);
     assertThat(subscribersOnOwner("sc-failover")).isEqualTo(1);
-    await().atMost(Duration.ofSeconds(5)).until(() -> shardHealth(broker).problem() == null);
+    await().atMost(Duration.ofSeconds(15)).until(() -> shardHealth(broker).problem() == null);
     assertThat(shardHealth(broker).status()).isEqualTo(dev.brook.Health.Status.UP);
     assertThat(broker.pubSubMetrics().disconnects()).isEqualTo(1); // one gap, however many attempts it took
   }
