@@ -320,7 +320,7 @@ public final class RedisConnections {
    * happened) instead of leaving it to wait out the command timeout on the dead master.
    */
   public void trackPublish(byte[] key, CompletableFuture<?> sent) {
-    if (sent.isDone()) {
+    if (!isCluster() || sent.isDone()) {
       return;
     }
     publishesInFlight.put(sent, SlotHash.getSlot(key));

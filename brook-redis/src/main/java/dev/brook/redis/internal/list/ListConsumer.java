@@ -504,8 +504,12 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args)
-        .whenComplete((ok, e) -> connections.failed(e));
+    CompletionStage<?> sent = ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
+        new byte[][] {processingKey, queueKey, deadKey}, args).whenComplete((ok, e) -> connections.failed(e));
+    // On a cluster, a failover of the list's master cancels it at once (the settler retries on the new master)
+    // rather than letting it wait out commandTimeout while the loop waits for its settlements.
+    connections.trackPublish(processingKey, sent.toCompletableFuture());
+    return sent;
   }
 
   /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */

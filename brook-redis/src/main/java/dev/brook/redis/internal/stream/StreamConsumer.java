@@ -859,8 +859,11 @@ final class StreamConsumer extends ConsumeLoop {
         default -> { }
       }
     }
-    return StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
-        args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
+    CompletionStage<?> sent = StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
+        new byte[][] {key, bytes(stream.deadLetterKey())}, args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
+    // On a cluster, a failover of the stream's master cancels it at once (the settler retries on the new master).
+    connections.trackPublish(key, sent.toCompletableFuture());
+    return sent;
   }
 
   /** On the I/O thread: Redis settled these; they may be delivered again only if they come back. */
