@@ -7,6 +7,8 @@
 module dev.brook.redis {
   requires transitive dev.brook.core;
   requires transitive lettuce.core;
+  // Lettuce's event bus (cluster topology changes) is a Flux.
+  requires reactor.core;
   requires io.netty.common;
   requires io.netty.transport;
   requires io.netty.handler;

@@ -254,6 +254,8 @@ class DefaultSubscription implements Subscription {
       problem = "subscription '" + id + "': its consume loop has not read from the server for "
           + (nowMillis - lastPoll) + " ms (stuckAfter " + options.stuckAfter().toMillis() + " ms): its buffer is full "
           + "(handlers slower than arrivals) or the loop is blocked.";
+    } else if (c != null && c.problem() instanceof String transportProblem) {
+      problem = "subscription '" + id + "': " + transportProblem;
     } else if (lag > options.maxLag()) {
       problem = "subscription '" + id + "': its group lags " + lag + " entries behind the stream (maxLag "
           + options.maxLag() + "): consumers are slower than producers.";

@@ -175,6 +175,15 @@ public interface Transport {
     default long lastPoll() {
       return 0L;
     }
+
+    /**
+     * For {@code Broker.health()}: why this consumer receives nothing now although it runs (a
+     * subscription the server dropped and the transport is restoring), naming the destination and
+     * what is being done; null (the default) when it is fine. Cheap and non-blocking.
+     */
+    default String problem() {
+      return null;
+    }
   }
 
   /**

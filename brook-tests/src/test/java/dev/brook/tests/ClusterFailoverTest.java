@@ -74,6 +74,10 @@ class ClusterFailoverTest {
       LOG.info("Cluster failover without waitForReplicas: {}", report);
       System.out.println("Cluster failover without waitForReplicas: " + report);
       report.assertResumed();
+      // Reads and publishes in flight on the dead master are cancelled once Lettuce has seen the promotion (lists
+      // and streams resumed 3.0 s after the kill in two runs, 5.3 s in one under the full suite's load, when no
+      // ClusterTopologyChangedEvent named the failover): measured and reported, not asserted here;
+      // ClusterTest.aFailoverEndsTheReadsInFlightOnTheDeadMasterAtOnce asserts the consumers' part.
       // Asynchronous replication: what the master acknowledged while its replica lagged is gone.
       assertThat(report.lost()).as("acknowledged messages the promoted replica never had").isPositive();
     }
@@ -89,7 +93,10 @@ class ClusterFailoverTest {
       System.out.println("Cluster failover with waitForReplicas(1, 500 ms): " + report);
       report.assertResumed();
       assertThat(report.lost()).as("acknowledged messages lost").isZero();
-      assertThat(load.journal.failed.get()).as("publishes refused while the replica lagged").isPositive();
+      // A durable write answered MOVED (re-sent by Lettuce to the restarted old master, now a replica) is sent again
+      // to the new master with its WAIT, so none fails for that; a failure may only be WAIT's count or a timeout.
+      assertThat(load.journal.lastFailure).as("last durable publish failure")
+          .satisfiesAnyOf(f -> assertThat(f).isNull(), f -> assertThat(f).doesNotContain("MOVED"));
     }
   }
 

@@ -390,6 +390,49 @@ class ClusterTest {
     assertThat(onList.payloads().stream().filter(p -> p.startsWith("after-")).toList()).isEqualTo(sent);
   }
 
+  /**
+   * A List and a Stream group consumer blocked on a master that is SIGKILLed: Lettuce keeps their reads in flight on
+   * the node connection that is reconnecting to the dead node, so without Brook ending them on the topology change
+   * they would wait out the command timeout (10 s here, from when the read was sent) before reading on the promoted
+   * replica. With it they read there as soon as Lettuce's refresh has seen the promotion.
+   */
+  @Test
+  void aFailoverEndsTheReadsInFlightOnTheDeadMasterAtOnce() {
+    String streamName = "{rf}events";
+    String listName = "{rf}jobs";
+    RedisBroker broker = resources.broker(cluster.url(), b -> b.commandTimeout(Duration.ofSeconds(10)));
+    Calls<String> onStream = new Calls<>();
+    Calls<String> onList = new Calls<>();
+    broker.subscriber(stream(streamName).group("g")).handle(String.class, onStream);
+    broker.subscriber(list(listName)).handle(String.class, onList);
+    broker.start();
+    broker.publish("before", stream(streamName));
+    broker.publish("before", list(listName));
+    onStream.awaitOne();
+    onList.awaitOne();
+
+    RedisServer master = cluster.masterFor(streamName);
+    long killed = System.nanoTime();
+    master.kill(); // both consumers' blocked reads are on it
+    await().atMost(Duration.ofSeconds(15)).until(() -> cluster.masterFor(streamName) != master);
+    long promoted = System.nanoTime();
+    // A broker connected after the promotion publishes straight to the new master.
+    RedisBroker publisher = broker();
+    await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20)).ignoreExceptions()
+        .until(() -> publisher.publishAsync("after", stream(streamName), Map.of()).get(2, java.util.concurrent.TimeUnit.SECONDS) == null);
+    publisher.publish("after", list(listName));
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10))
+        .until(() -> onStream.payloads().contains("after") && onList.payloads().contains("after"));
+    long resumed = System.nanoTime();
+    System.out.printf("Reads ended by the failover: promoted %d ms, both consumers handled again %d ms after the kill%n",
+        (promoted - killed) / 1_000_000, (resumed - killed) / 1_000_000);
+    // The reads in flight were sent at most 2 s (the block time) before the kill: without ending them they would
+    // fail 8-10 s after it. Promotion (~2-3 s) plus Lettuce's refresh (at most a second later) is well below.
+    assertThat(Duration.ofNanos(resumed - killed)).isLessThan(Duration.ofSeconds(7));
+    assertThat(onStream.payloads()).containsExactly("before", "after");
+    assertThat(onList.payloads()).containsExactly("before", "after");
+  }
+
   @Test
   void aConsumerLooksAgainAfterItsNodeConnectionIsBack() {
     RedisBroker broker = broker();
@@ -414,6 +457,60 @@ class ClusterTest {
     // Lettuce reconnects and sends the read again, without an error; only the reconnect tells the consumer.
     await().atMost(Duration.ofSeconds(5)).until(() -> received.count() == 2);
     assertThat(received.payloads()).containsExactly("first", "orphan");
+  }
+
+  /**
+   * A node connection under a cluster connection dropped: counted in connectionLosses, logged as one WARN and one
+   * INFO (as on one node), and health shows the broker reconnecting while a node that serves slots is unreachable.
+   */
+  @Test
+  void nodeConnectionLossesAreCountedLoggedAndShownInHealth() {
+    ch.qos.logback.classic.Logger brookLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        "dev.brook.redis.Connection");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+        new ch.qos.logback.core.read.ListAppender<>();
+    log.start();
+    brookLog.addAppender(log);
+    try {
+      RedisBroker broker = broker();
+      Calls<String> received = new Calls<>();
+      broker.subscriber(list("{loss}jobs")).handle(String.class, received);
+      broker.start();
+      broker.publish("first", list("{loss}jobs"));
+      received.awaitOne();
+      assertThat(broker.connectionLosses()).isZero();
+      RedisServer master = cluster.masterFor("{loss}jobs");
+      String reader = null;
+      for (String line : ((String) master.command("CLIENT", "LIST")).split("\r?\n")) {
+        if (line.contains(" name=brook ") && line.contains(" cmd=blmove")) {
+          reader = line.substring(3, line.indexOf(' '));
+        }
+      }
+      assertThat(reader).as("the consumer's blocked BLMOVE on %s", master).isNotNull();
+      master.command("CLIENT", "KILL", "ID", reader);
+      await().atMost(Duration.ofSeconds(5)).until(() -> log.list.stream()
+          .anyMatch(e -> e.getFormattedMessage().startsWith("Reconnected to")));
+      assertThat(broker.connectionLosses()).isEqualTo(1);
+      assertThat(log.list.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList())
+          .hasSize(2)
+          .satisfies(lines -> assertThat(lines.get(0)).startsWith("WARN Lost the connection to ").contains("a node of"))
+          .satisfies(lines -> assertThat(lines.get(1)).startsWith("INFO Reconnected to"));
+      broker.publish("second", list("{loss}jobs"));
+      await().atMost(Duration.ofSeconds(5)).until(() -> received.count() == 2);
+      await().atMost(Duration.ofSeconds(5)).until(() -> broker.health().status() == dev.brook.Health.Status.UP);
+
+      // A master killed: its node connections reconnect in vain until its replica took its slots over.
+      master.kill();
+      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+          .until(() -> broker.health().server().reconnecting());
+      assertThat(broker.health().status()).isNotEqualTo(dev.brook.Health.Status.UP);
+      await().atMost(Duration.ofSeconds(15)).until(() -> cluster.masterFor("{loss}jobs") != master);
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+          .until(() -> !broker.health().server().reconnecting());
+      assertThat(broker.connectionLosses()).isGreaterThan(1);
+    } finally {
+      brookLog.detachAppender(log);
+    }
   }
 
   @Test

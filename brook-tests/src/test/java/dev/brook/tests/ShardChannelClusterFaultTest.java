@@ -92,6 +92,11 @@ class ShardChannelClusterFaultTest {
     return lost;
   }
 
+  private static dev.brook.Health.SubscriptionHealth shardHealth(RedisBroker broker) {
+    return broker.health().subscriptions().stream().filter(h -> h.id().equals("shard-channel:sc-failover")).findFirst()
+        .orElseThrow();
+  }
+
   @Test
   void theSlotsMasterKilled_subscribesAgainOnThePromotedReplica() {
     RedisBroker broker = started();
@@ -103,11 +108,53 @@ class ShardChannelClusterFaultTest {
     assertThat(subscribersOnOwner("sc-failover")).isEqualTo(1);
 
     old.kill();
+    // Until it is subscribed again on the promoted replica, health names the lost shard channel.
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        .until(() -> shardHealth(broker).problem() != null);
+    dev.brook.Health.SubscriptionHealth lost = shardHealth(broker);
+    assertThat(lost.status()).isEqualTo(dev.brook.Health.Status.DEGRADED);
+    assertThat(lost.problem()).contains("shard channel 'sc-failover'").contains("subscribes it again");
+    // DEGRADED, or DOWN when the health PING's node (the command connection's default one) is the one killed.
+    assertThat(broker.health().status()).isNotEqualTo(dev.brook.Health.Status.UP);
     publishUntilBack(broker, "sc-failover", calls, "failover");
 
     assertThat(cluster.masterFor("sc-failover")).isNotSameAs(old);
     assertThat(subscribersOnOwner("sc-failover")).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(15)).until(() -> shardHealth(broker).problem() == null);
+    assertThat(shardHealth(broker).status()).isEqualTo(dev.brook.Health.Status.UP);
     assertThat(broker.pubSubMetrics().disconnects()).isEqualTo(1); // one gap, however many attempts it took
+  }
+
+  /** How many PUBSUB SHARDNUMSUB commands {@code node} ran since its last CONFIG RESETSTAT. */
+  private static long shardNumsubCalls(RedisServer node) {
+    for (String line : String.valueOf(node.command("INFO", "commandstats")).split("\r?\n")) {
+      if (line.startsWith("cmdstat_pubsub|shardnumsub:calls=")) {
+        return Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(',')));
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void theSubscriberCheckSendsOneShardNumsubPerNode() {
+    RedisBroker broker = started();
+    java.util.Map<RedisServer, Integer> perMaster = new java.util.HashMap<>();
+    List<String> names = new ArrayList<>();
+    for (int i = 0; names.size() < 2 * cluster.masters().size(); i++) {
+      String name = "sc-count-" + i;
+      RedisServer owner = cluster.masterFor(name);
+      if (perMaster.merge(owner, 1, Integer::sum) <= 2) {
+        names.add(name);
+      }
+    }
+    names.forEach(n -> broker.subscriber(shardChannel(n)).handle(Integer.class, (x, ctx) -> null));
+    cluster.masters().forEach(m -> m.command("CONFIG", "RESETSTAT"));
+    // The check counts every 5 s; the commands of one count go out together.
+    await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(20))
+        .until(() -> cluster.masters().stream().allMatch(m -> shardNumsubCalls(m) >= 1));
+    for (RedisServer m : cluster.masters()) {
+      assertThat(shardNumsubCalls(m)).as("PUBSUB SHARDNUMSUB on %s, which owns 2 of the channels", m).isEqualTo(1);
+    }
   }
 
   @Test

@@ -9,6 +9,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
@@ -119,6 +120,10 @@ public final class RedisConnections {
   private volatile boolean disconnectLogged;
   /** Losses of any of the broker's connections (metrics); counted on Lettuce I/O threads. */
   private final java.util.concurrent.atomic.LongAdder losses = new java.util.concurrent.atomic.LongAdder();
+  /** Cluster: consumers to tell when the master of their key's slot failed and another took over. */
+  private final java.util.Set<MasterWatch> masterWatches = ConcurrentHashMap.newKeySet();
+  /** Cluster: the subscription to Lettuce's topology events; disposed by close. */
+  private volatile reactor.core.Disposable topologyEvents;
   /** {@link #timer()}: created at first use, shut down by close. */
   private ScheduledThreadPoolExecutor timer;
   private boolean timerStopped;
@@ -259,6 +264,166 @@ public final class RedisConnections {
       connection = opened;
       connected = true;
     });
+    if (created.cluster() != null) {
+      // Lettuce publishes a ClusterTopologyChangedEvent when a refresh finds another topology (and
+      // before it applies it): the one place a promoted replica shows up as such.
+      topologyEvents = created.cluster().getResources().eventBus().get()
+          .filter(ClusterTopologyChangedEvent.class::isInstance)
+          .subscribe(e -> topologyChanged((ClusterTopologyChangedEvent) e));
+    }
+  }
+
+  /**
+   * A consumer's wish to hear that the master of {@code key}'s slot failed and a replica took over
+   * ({@link #watchMaster}); {@code failedOver} gets the new master's address, on {@code brook-timer},
+   * once Lettuce routes the slot there.
+   */
+  public static final class MasterWatch {
+    final int slot;
+    final java.util.function.Consumer<String> failedOver;
+
+    MasterWatch(int slot, java.util.function.Consumer<String> failedOver) {
+      this.slot = slot;
+      this.failedOver = failedOver;
+    }
+  }
+
+  /**
+   * Cluster only (null on one node): calls {@code failedOver} when the master of {@code key}'s slot
+   * fails and another node takes its slots over, so that a consumer can end a read in flight on the
+   * dead master at once instead of when it times out (Lettuce keeps a command in flight on a node
+   * connection that is reconnecting, and does not move it). Not for a reshard or a manual failover:
+   * the old master is alive then and Redis itself redirects or unblocks what was blocked on it.
+   */
+  public MasterWatch watchMaster(byte[] key, java.util.function.Consumer<String> failedOver) {
+    if (!isCluster()) {
+      return null;
+    }
+    MasterWatch w = new MasterWatch(SlotHash.getSlot(key), failedOver);
+    masterWatches.add(w);
+    return w;
+  }
+
+  /** Ends a {@link #watchMaster}; null is ignored. */
+  public void unwatch(MasterWatch w) {
+    if (w != null) {
+      masterWatches.remove(w);
+    }
+  }
+
+  /** Cluster: publishes in flight on slot-routed commands (list, stream, shard channel), by their slot; see {@link #trackPublish}. */
+  private final Map<CompletableFuture<?>, Integer> publishesInFlight = new ConcurrentHashMap<>();
+
+  /**
+   * Cluster only: remembers a publish in flight to {@code key}'s slot until it completes, so that a
+   * failover of that slot's master cancels it at once ({@link RedisProducer#failure} then says what
+   * happened) instead of leaving it to wait out the command timeout on the dead master.
+   */
+  public void trackPublish(byte[] key, CompletableFuture<?> sent) {
+    if (!isCluster() || sent.isDone()) {
+      return;
+    }
+    publishesInFlight.put(sent, SlotHash.getSlot(key));
+    sent.whenComplete((ok, e) -> publishesInFlight.remove(sent));
+  }
+
+  /** On Lettuce's event thread: finds the watched slots and publishes whose master failed and was replaced. */
+  private void topologyChanged(ClusterTopologyChangedEvent event) {
+    nodesRecovered(event.after()); // a dead node's slots went to its replica: that loss is over
+    if (closed || masterWatches.isEmpty() && publishesInFlight.isEmpty()) {
+      return;
+    }
+    Map<Integer, java.util.Optional<RedisClusterNode>> bySlot = new java.util.HashMap<>();
+    java.util.function.IntFunction<RedisClusterNode> failedOverTo = slot -> bySlot.computeIfAbsent(slot,
+        x -> java.util.Optional.ofNullable(failedOverTo(event, slot))).orElse(null);
+    Map<MasterWatch, RedisClusterNode> due = new java.util.HashMap<>();
+    for (MasterWatch w : masterWatches) {
+      RedisClusterNode after = failedOverTo.apply(w.slot);
+      if (after != null) {
+        due.put(w, after);
+      }
+    }
+    List<CompletableFuture<?>> publishes = new ArrayList<>();
+    publishesInFlight.forEach((f, slot) -> {
+      if (failedOverTo.apply(slot) != null) {
+        publishes.add(f);
+      }
+    });
+    Map<Integer, RedisClusterNode> slots = new java.util.HashMap<>();
+    bySlot.forEach((slot, node) -> node.ifPresent(n -> slots.put(slot, n)));
+    if (!slots.isEmpty()) {
+      try {
+        timer().execute(() -> afterReload(slots, due, publishes, 0));
+      } catch (RuntimeException closing) {
+        LOG.debug("Not telling consumers of a failover of {}: closing", masked, closing);
+      }
+    }
+  }
+
+  /**
+   * The new master of {@code slot} when the event shows its master failed and another took its
+   * slots; null otherwise — also for a reshard or a manual failover: the old master is alive then
+   * and Redis itself redirects or unblocks what was sent to it.
+   */
+  private static RedisClusterNode failedOverTo(ClusterTopologyChangedEvent event, int slot) {
+    RedisClusterNode before = masterOf(event.before(), slot);
+    RedisClusterNode after = masterOf(event.after(), slot);
+    if (before == null || after == null || before.getNodeId().equals(after.getNodeId())) {
+      return null;
+    }
+    RedisClusterNode old = event.after().stream().filter(n -> n.getNodeId().equals(before.getNodeId())).findFirst()
+        .orElse(null);
+    if (old != null && !old.is(RedisClusterNode.NodeFlag.FAIL) && !old.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL)) {
+      return null;
+    }
+    return after;
+  }
+
+  /**
+   * Lettuce publishes the event before it applies the new topology: waits (10 ms steps, at most a
+   * second) until its partitions route each slot to the new master, so a read or publish issued
+   * again goes there, then tells the watchers and cancels the publishes in flight to the dead one.
+   */
+  private void afterReload(Map<Integer, RedisClusterNode> slots, Map<MasterWatch, RedisClusterNode> due,
+      List<CompletableFuture<?>> publishes, int attempt) {
+    LettuceClient c = owned;
+    if (closed || c == null || c.cluster() == null) {
+      return;
+    }
+    io.lettuce.core.cluster.models.partitions.Partitions partitions = c.cluster().getPartitions();
+    boolean applied = slots.entrySet().stream().allMatch(e -> {
+      RedisClusterNode now = partitions.getMasterBySlot(e.getKey());
+      return now != null && now.getNodeId().equals(e.getValue().getNodeId());
+    });
+    if (!applied && attempt < 100) {
+      try {
+        timer().schedule(() -> afterReload(slots, due, publishes, attempt + 1), 10, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException closing) {
+        LOG.debug("Not telling consumers of a failover of {}: closing", masked, closing);
+      }
+      return;
+    }
+    for (CompletableFuture<?> f : publishes) {
+      f.cancel(false); // RedisProducer.failure says the master failed while it was in flight
+    }
+    due.forEach((w, node) -> {
+      if (masterWatches.contains(w)) {
+        try {
+          w.failedOver.accept(node.getUri().getHost() + ":" + node.getUri().getPort());
+        } catch (RuntimeException e) {
+          LOG.warn("Telling a consumer of {} that its master failed over failed: {}", masked, e.toString(), e);
+        }
+      }
+    });
+  }
+
+  private static RedisClusterNode masterOf(List<RedisClusterNode> nodes, int slot) {
+    for (RedisClusterNode n : nodes) {
+      if (n.is(RedisClusterNode.NodeFlag.UPSTREAM) && n.hasSlot(slot)) {
+        return n;
+      }
+    }
+    return null;
   }
 
   /**
@@ -329,9 +494,64 @@ public final class RedisConnections {
     }
   }
 
-  /** Whether a connection of this transport was lost and is not back yet (for health). */
+  /**
+   * Whether a connection of this transport was lost and is not back yet (for health). On a cluster:
+   * a node connection that dropped and is not back, to a node that still serves slots (one whose
+   * slots a replica took over is no longer needed, though Lettuce keeps trying it).
+   */
   public boolean reconnecting() {
-    return disconnectLogged && !closed;
+    if (closed) {
+      return false;
+    }
+    if (!isCluster()) {
+      return disconnectLogged;
+    }
+    LettuceClient c = owned;
+    return c != null && c.cluster() != null && !relevantDownNodes(c.cluster().getPartitions().getPartitions()).isEmpty();
+  }
+
+  /** Cluster: node connections that dropped and are not back, with the address they had. */
+  private final Map<RedisChannelHandler<?, ?>, SocketAddress> downNodes = new ConcurrentHashMap<>();
+  /** Cluster: where each node connection last connected. */
+  private final Map<RedisChannelHandler<?, ?>, SocketAddress> nodeAddresses =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /** Cluster: whether one of the broker's connections to {@code node} dropped and is not back (for health). */
+  public boolean nodeConnectionDown(RedisURI node) {
+    downNodes.keySet().removeIf(RedisChannelHandler::isClosed);
+    return downNodes.values().stream().anyMatch(a -> sameAddress(a, node));
+  }
+
+  /** The addresses of the down node connections whose node still serves slots in {@code nodes}. */
+  private List<SocketAddress> relevantDownNodes(Iterable<RedisClusterNode> nodes) {
+    downNodes.keySet().removeIf(RedisChannelHandler::isClosed); // Lettuce gave up on them (node left the cluster)
+    List<SocketAddress> relevant = new ArrayList<>();
+    for (SocketAddress a : downNodes.values()) {
+      for (RedisClusterNode n : nodes) {
+        if (!n.hasNoSlots() && sameAddress(a, n.getUri())) {
+          relevant.add(a);
+          break;
+        }
+      }
+    }
+    return relevant;
+  }
+
+  private static boolean sameAddress(SocketAddress a, RedisURI node) {
+    if (!(a instanceof java.net.InetSocketAddress isa) || isa.getPort() != node.getPort()) {
+      return false;
+    }
+    return node.getHost().equals(isa.getHostString())
+        || isa.getAddress() != null && node.getHost().equals(isa.getAddress().getHostAddress());
+  }
+
+  /** Cluster: the INFO of the WARN/INFO pair once no node connection that matters is down. */
+  private void nodesRecovered(Iterable<RedisClusterNode> nodes) {
+    if (disconnectLogged && !closed && relevantDownNodes(nodes).isEmpty()) {
+      disconnectLogged = false;
+      LOG.info("Reconnected to {}: every node that serves slots is connected again (a node whose slots its replica took "
+          + "over is retried in the background).", masked);
+    }
   }
 
   /** Whether {@link #connect()} has succeeded. */
@@ -483,6 +703,19 @@ public final class RedisConnections {
           + "is under way); the durable publish was not sent. Publish again.");
     }
     return cc.getConnection(master.getUri().getHost(), master.getUri().getPort());
+  }
+
+  /**
+   * Cluster: the durable publishes' connection to the node at {@code host:port}, where a MOVED or ASK
+   * sent a durable write ({@link RedisProducer#sendDurable}); Lettuce refuses a node its view of the
+   * cluster does not know.
+   */
+  public CompletableFuture<StatefulRedisConnection<byte[], byte[]>> durableNodeConnection(String host, int port) {
+    StatefulRedisClusterConnection<byte[], byte[]> cc = durableCluster;
+    if (cc == null || closed) {
+      return CompletableFuture.failedFuture(closedError());
+    }
+    return cc.getConnectionAsync(host, port);
   }
 
   /** Whether Redis answered MOVED or ASK, anywhere in the chain (a publish's error wraps Redis' reply). */
@@ -689,6 +922,13 @@ public final class RedisConnections {
   }
 
   private void closeConnections() {
+    reactor.core.Disposable events = topologyEvents;
+    topologyEvents = null;
+    if (events != null) {
+      events.dispose();
+    }
+    masterWatches.clear();
+    publishesInFlight.clear();
     flush();
     List<AutoCloseable> connections = new ArrayList<>();
     LettuceClient mine;
@@ -998,6 +1238,16 @@ public final class RedisConnections {
         // every consumer looks again (one LRANGE or XPENDING each; reconnects are rare).
         adopted.values().forEach(Events::reconnected);
       }
+      if (clusterSeeds != null && events == null && c != connection) {
+        nodeAddresses.put(c, address);
+        if (downNodes.remove(c) != null) {
+          LettuceClient client = owned;
+          if (client != null && client.cluster() != null) {
+            nodesRecovered(client.cluster().getPartitions().getPartitions());
+          }
+        }
+        return;
+      }
       if (disconnectLogged && (events != null || c == connection)) {
         disconnectLogged = false;
         LOG.info("Reconnected to {}; channels and patterns are subscribed again.", masked);
@@ -1010,6 +1260,22 @@ public final class RedisConnections {
       // List/Stream consumer, or everything at close) is no longer registered here when it goes.
       Events events = adopted.get(c);
       boolean ours = events != null || c == connection;
+      if (!closed && !ours && clusterSeeds != null && !c.isClosed()) {
+        // A node connection under one of our cluster connections dropped (closed on purpose, as a stopped
+        // consumer's or a topology refresh's probe, it says isClosed). Lettuce reconnects it.
+        SocketAddress address = nodeAddresses.get(c);
+        if (address != null) {
+          losses.increment();
+          downNodes.put(c, address);
+          if (!disconnectLogged) {
+            disconnectLogged = true;
+            LOG.warn("Lost the connection to {} (a node of {}); reconnecting in the background.", address, masked);
+          } else {
+            LOG.debug("Lost another connection to {} (a node of {})", address, masked);
+          }
+        }
+        return;
+      }
       if (closed || !ours) {
         return;
       }

@@ -37,8 +37,12 @@ public final class RedisProducer {
   private final RedisConnections connections;
   private final TransportOptions options;
 
+  /** Whether the transport is a cluster: publishes are then tracked for failovers ({@link RedisConnections#trackPublish}). */
+  private final boolean cluster;
+
   public RedisProducer(RedisConnections connections) {
     this.connections = connections;
+    this.cluster = connections.isCluster();
     this.options = connections.options();
   }
 
@@ -146,9 +150,7 @@ public final class RedisProducer {
     }
     java.util.Map<StatefulRedisConnection<byte[], byte[]>, AsyncCommand<byte[], byte[], Long>> waits = new java.util.HashMap<>();
     waitFor.forEach((c, d) -> {
-      AsyncCommand<byte[], byte[], Long> wait = new AsyncCommand<>(new Command<>(CommandType.WAIT,
-          new IntegerOutput<>(ByteArrayCodec.INSTANCE), new CommandArgs<>(ByteArrayCodec.INSTANCE)
-              .add(d.replicas()).add(d.timeout().toMillis())));
+      AsyncCommand<byte[], byte[], Long> wait = waitCommand(d);
       waits.put(c, wait);
       byConnection.get(c).add(wait);
     });
@@ -156,13 +158,106 @@ public final class RedisProducer {
     for (int i = 0; i < writes.size(); i++) {
       DurableWrite w = writes.get(i);
       StatefulRedisConnection<byte[], byte[]> c = connectionOf.get(i);
-      CompletableFuture<Void> written = published(w.destination(),
-          CompletableFuture.allOf(w.writes().toArray(CompletableFuture<?>[]::new)))
-          .whenComplete((ok, e) -> connections.failed(c, e));
-      results.add(w.durability().waits() ? replicated(w, written, waits.get(c)) : written);
+      results.add(outcome(w, c, CompletableFuture.allOf(w.writes().toArray(CompletableFuture<?>[]::new)), waits.get(c), 0));
     }
     byConnection.forEach(this::dispatch);
     return results;
+  }
+
+  private static AsyncCommand<byte[], byte[], Long> waitCommand(Durability d) {
+    return new AsyncCommand<>(new Command<>(CommandType.WAIT, new IntegerOutput<>(ByteArrayCodec.INSTANCE),
+        new CommandArgs<>(ByteArrayCodec.INSTANCE).add(d.replicas()).add(d.timeout().toMillis())));
+  }
+
+  /** How often one durable write follows MOVED/ASK before it fails with the last redirect. */
+  private static final int MAX_REDIRECTS = 5;
+
+  /**
+   * A durable write's future: when Redis answered its commands (then WAIT counted its replicas, if
+   * it asks for any). On a cluster a write answered {@code MOVED} or {@code ASK} was not stored
+   * (the node no longer serves, or is handing over, its slot): it is sent again, with its WAIT, to
+   * the node Redis named ({@code ASKING} first for ASK), at most {@link #MAX_REDIRECTS} times; the
+   * MOVED also makes Lettuce refresh its topology ({@link RedisConnections#failed}), so the next
+   * writes go to the new owner directly. Lettuce's own redirects cannot serve here: the write and its
+   * WAIT must reach the same node on one connection.
+   */
+  private CompletableFuture<Void> outcome(DurableWrite w, StatefulRedisConnection<byte[], byte[]> c,
+      CompletableFuture<Void> raw, AsyncCommand<byte[], byte[], Long> wait, int redirects) {
+    return raw.handle((ok, e) -> e).thenCompose(e -> {
+      Redirect to = e == null || redirects >= MAX_REDIRECTS || !connections.isCluster() ? null : Redirect.of(e);
+      if (to != null) {
+        connections.failed(c, e);
+        // Asynchronously: this runs on a Lettuce I/O thread, which must not wait for a connect.
+        return connections.durableNodeConnection(to.host(), to.port())
+            .handle((node, unreachable) -> {
+              if (node == null) {
+                e.addSuppressed(unreachable); // the node named cannot be used: fail with the redirect
+                return finished(w, c, e, wait);
+              }
+              return resend(w, node, to.ask(), redirects + 1);
+            }).thenCompose(f -> f);
+      }
+      return finished(w, c, e, wait);
+    });
+  }
+
+  /** The write's outcome once no redirect is followed: the publish error, or WAIT's count. */
+  private CompletableFuture<Void> finished(DurableWrite w, StatefulRedisConnection<byte[], byte[]> c, Throwable e,
+      AsyncCommand<byte[], byte[], Long> wait) {
+    {
+      CompletableFuture<Void> written = published(w.destination(),
+          e == null ? CompletableFuture.completedFuture(null) : CompletableFuture.failedFuture(e))
+          .whenComplete((x, error) -> connections.failed(c, error));
+      return w.durability().waits() ? replicated(w, written, wait) : written;
+    }
+  }
+
+  /** Sends copies of {@code w}'s commands and its WAIT to the node a redirect named. */
+  private CompletableFuture<Void> resend(DurableWrite w, StatefulRedisConnection<byte[], byte[]> node, boolean ask,
+      int redirects) {
+    List<AsyncCommand<byte[], byte[], ?>> copies = new java.util.ArrayList<>(w.writes().size());
+    for (AsyncCommand<byte[], byte[], ?> c : w.writes()) {
+      // Only success or failure matters to a durable write, so any reply fits ArrayOutput.
+      copies.add(new AsyncCommand<>(new Command<>(c.getType(), new io.lettuce.core.output.ArrayOutput<>(ByteArrayCodec.INSTANCE),
+          c.getArgs())));
+    }
+    List<RedisCommand<byte[], byte[], ?>> send = new java.util.ArrayList<>(copies.size() + 2);
+    if (ask) {
+      send.add(new AsyncCommand<>(new Command<>(CommandType.ASKING, new io.lettuce.core.output.StatusOutput<>(ByteArrayCodec.INSTANCE))));
+    }
+    send.addAll(copies);
+    AsyncCommand<byte[], byte[], Long> wait = w.durability().waits() ? waitCommand(w.durability()) : null;
+    if (wait != null) {
+      send.add(wait);
+    }
+    DurableWrite again = new DurableWrite(w.destination(), w.key(), copies, w.durability());
+    CompletableFuture<Void> result = outcome(again, node, CompletableFuture.allOf(copies.toArray(CompletableFuture<?>[]::new)),
+        wait, redirects);
+    dispatch(node, send);
+    return result;
+  }
+
+  /** A {@code MOVED slot host:port} or {@code ASK slot host:port} reply found in an error's chain. */
+  record Redirect(boolean ask, String host, int port) {
+    static Redirect of(Throwable error) {
+      for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        String text = String.valueOf(t.getMessage());
+        boolean ask = text.startsWith("ASK ");
+        if (!ask && !text.startsWith("MOVED ")) {
+          continue;
+        }
+        String[] parts = text.trim().split(" ");
+        int colon = parts.length < 3 ? -1 : parts[2].lastIndexOf(':');
+        if (colon > 0) {
+          try {
+            return new Redirect(ask, parts[2].substring(0, colon), Integer.parseInt(parts[2].substring(colon + 1)));
+          } catch (NumberFormatException notARedirect) {
+            return null;
+          }
+        }
+      }
+      return null;
+    }
   }
 
   /** The write's future once WAIT has counted its replicas. */
@@ -214,7 +309,15 @@ public final class RedisProducer {
 
   /** Completes when Redis has the message, or fails with a BrookException that says why and what to do. */
   public CompletableFuture<Void> published(Destination destination, CompletionStage<?> sent) {
-    return sent.toCompletableFuture().handle((ok, error) -> {
+    CompletableFuture<?> f = sent.toCompletableFuture();
+    if (cluster && (destination instanceof dev.brook.redis.ListDestination
+        || destination instanceof dev.brook.redis.StreamDestination
+        || destination instanceof dev.brook.redis.ShardChannelDestination)) {
+      // Routed by the slot of its name: a failover of that slot's master cancels it ({@link #failure}).
+      connections.trackPublish(((dev.brook.redis.RedisDestination) destination).name()
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8), f);
+    }
+    return f.handle((ok, error) -> {
       if (error != null) {
         throw failure(destination, error);
       }
@@ -236,6 +339,12 @@ public final class RedisProducer {
                   + "just before the connection dropped. Check that Redis is running there and publish it again"
               : ". Redis may still store the message. Check the load on Redis")
           + "; RedisBroker.builder().commandTimeout(...) sets how long a publish waits.", e);
+    }
+    if (e instanceof java.util.concurrent.CancellationException && connections.isCluster()) {
+      return new BrookException("Could not publish to " + destination.key() + ": the master of its hash slot on " + masked
+          + " failed while the message was on its way, and a replica took its place. Redis may or may not have stored "
+          + "it (on the failed master, replicated or not): publish it again, which goes to the new master (a retry may "
+          + "store it twice).", e);
     }
     if (kind instanceof RedisErrors.ReadOnly) {
       connections.failed(kind);

@@ -136,6 +136,13 @@ final class ListConsumer extends ConsumeLoop {
   private RedisConnections.Dedicated connection;
   private RedisClusterCommands<byte[], byte[]> redis;
   private RedisClusterAsyncCommands<byte[], byte[]> async;
+  /** The read in flight (its two commands), for {@link #masterFailedOver}; null between reads. */
+  private volatile CompletionStage<?> readingFirst;
+  private volatile CompletionStage<?> readingRest;
+  /** Cluster: set when a failover ended the read in flight: where the slot went, for the log line. */
+  private volatile String failedOverTo;
+  /** Cluster: the failover watch of the queue's slot; null on one node. */
+  private RedisConnections.MasterWatch masterWatch;
 
   ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink) {
     super(LOG, context.timing(), Backoffs.RETRY, list.key());
@@ -201,6 +208,7 @@ final class ListConsumer extends ConsumeLoop {
       running = true;
       redis = connection.sync();
       async = connection.async();
+      masterWatch = connections.watchMaster(queueKey, this::masterFailedOver);
       String type = redis.type(queueKey);
       if (!"list".equals(type) && !"none".equals(type)) {
         throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': the key holds a " + type
@@ -215,6 +223,7 @@ final class ListConsumer extends ConsumeLoop {
       }
     } catch (RuntimeException e) {
       running = false;
+      connections.unwatch(masterWatch);
       if (heartbeat != null) {
         heartbeat.stop(false);
       }
@@ -234,6 +243,37 @@ final class ListConsumer extends ConsumeLoop {
     startLoop("brook-list:" + list.name());
   }
 
+  /**
+   * On {@code brook-timer}, cluster only: the master of the queue's slot failed and {@code node} took
+   * over. A read in flight on the dead master would wait out the command timeout (Lettuce keeps it
+   * on the reconnecting node connection): cancel it, and the loop looks in the processing list for
+   * what that read may have moved (as after any lost reply) and reads again, on the new master.
+   */
+  private void masterFailedOver(String node) {
+    CompletionStage<?> first = readingFirst;
+    CompletionStage<?> rest = readingRest;
+    if (first == null || !running) {
+      return; // between reads: the next one is routed to the new master
+    }
+    failedOverTo = node;
+    first.toCompletableFuture().cancel(false);
+    if (rest != null) {
+      rest.toCompletableFuture().cancel(false);
+    }
+  }
+
+  @Override
+  protected boolean onFailure(RuntimeException e) {
+    String node = failedOverTo;
+    if (node != null && e instanceof java.util.concurrent.CancellationException) {
+      failedOverTo = null;
+      LOG.info("The master of {} failed and {} took over: reading there, after looking for what the read cut off may "
+          + "have moved.", list.key(), node);
+      return true; // rescan is set: the loop looks in the processing list first
+    }
+    return super.onFailure(e);
+  }
+
   @Override
   protected void reachedReplica() {
     RedisConnections.Dedicated c = connection;
@@ -248,6 +288,7 @@ final class ListConsumer extends ConsumeLoop {
       stopping = true;
     }
     stopLoop();
+    connections.unwatch(masterWatch);
     RedisConnections.Dedicated c = connection;
     if (c != null) {
       // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
@@ -330,8 +371,17 @@ final class ListConsumer extends ConsumeLoop {
         rest = redis.lpop(queueKey, room - 1);
       }
     }
-    byte[] one = await(first);
-    List<byte[]> more = rest == null ? null : await(rest);
+    readingRest = rest;
+    readingFirst = first;
+    byte[] one;
+    List<byte[]> more;
+    try {
+      one = await(first);
+      more = rest == null ? null : await(rest);
+    } finally {
+      readingFirst = null;
+      readingRest = null;
+    }
     if (more == null || more.isEmpty()) {
       return one == null ? List.of() : List.of(one);
     }
@@ -454,8 +504,12 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args)
-        .whenComplete((ok, e) -> connections.failed(e));
+    CompletionStage<?> sent = ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
+        new byte[][] {processingKey, queueKey, deadKey}, args).whenComplete((ok, e) -> connections.failed(e));
+    // On a cluster, a failover of the list's master cancels it at once (the settler retries on the new master)
+    // rather than letting it wait out commandTimeout while the loop waits for its settlements.
+    connections.trackPublish(processingKey, sent.toCompletableFuture());
+    return sent;
   }
 
   /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */

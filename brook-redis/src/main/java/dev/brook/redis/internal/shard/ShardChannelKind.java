@@ -50,7 +50,7 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
   public Transport.Consumer consumer(ShardChannelDestination channel, String subscriptionId, Transport.Sink sink) {
     // The connection opens at start, not when the subscription is declared.
     return new Transport.Consumer() {
-      private Transport.Consumer delegate;
+      private volatile Transport.Consumer delegate;
 
       @Override
       public void start() {
@@ -63,6 +63,12 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
         if (delegate != null) {
           delegate.stop();
         }
+      }
+
+      @Override
+      public String problem() {
+        Transport.Consumer d = delegate;
+        return d == null ? null : d.problem();
       }
     };
   }
@@ -85,6 +91,25 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
   public PubSubMetrics metrics() {
     ShardHub h = hub;
     return h == null ? PubSubMetrics.NONE : h.metrics();
+  }
+
+  /**
+   * {@code PUBSUB SHARDNUMSUB} of {@code channels} on one node, sent on the command connection's
+   * connection to it (Redis counts only its own subscribers): by channel name.
+   */
+  @SuppressWarnings("unchecked")
+  private java.util.concurrent.CompletionStage<java.util.Map<String, Long>> subscriberCounts(String nodeId,
+      java.util.List<byte[]> channels) {
+    if (!(context.connections().commandConnection() instanceof io.lettuce.core.cluster.api.StatefulRedisClusterConnection<?, ?> cc)) {
+      return CompletableFuture.failedFuture(new IllegalStateException("not a cluster"));
+    }
+    return ((io.lettuce.core.cluster.api.StatefulRedisClusterConnection<byte[], byte[]>) cc).getConnectionAsync(nodeId)
+        .thenCompose(node -> node.async().pubsubShardNumsub(channels.toArray(byte[][]::new)))
+        .thenApply(counts -> {
+          java.util.Map<String, Long> byName = new java.util.HashMap<>();
+          counts.forEach((k, v) -> byName.put(new String(k, java.nio.charset.StandardCharsets.UTF_8), v));
+          return byName;
+        });
   }
 
   /** Opens the sharded Pub/Sub connection once; concurrent callers wait for the first one's. */
@@ -116,10 +141,10 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
     try {
       StatefulRedisPubSubConnection<byte[], byte[]> connection = connections.connectPubSub();
       ShardHub created = new ShardHub(connection,
-          channel -> connections.commands().pubsubShardNumsub(channel).thenApply(counts -> counts.values().stream()
-              .mapToLong(Long::longValue).sum()),
+          (nodeId, channels) -> subscriberCounts(nodeId, channels),
           connections.masked(), context.options().maxMessageSize(), context.timing(),
           () -> connections.isClosed() ? connections.closedError() : null);
+      created.nodeDown(connections::nodeConnectionDown);
       connections.adopt(connection, created); // closes it and throws when the transport closed meanwhile
       if (created.clustered()) {
         java.util.concurrent.ScheduledExecutorService timer = connections.timer();

@@ -17,6 +17,8 @@ import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -67,7 +69,12 @@ final class ShardHub implements RedisConnections.Events {
   /** The same connection on a cluster; null on one server. */
   private final StatefulRedisClusterPubSubConnection<byte[], byte[]> cluster;
   /** Asks the owning master how many clients subscribe to a shard channel (PUBSUB SHARDNUMSUB); null on one server. */
-  private final java.util.function.Function<byte[], java.util.concurrent.CompletionStage<Long>> subscribers;
+  /**
+   * {@code PUBSUB SHARDNUMSUB} of several channels on one node (by node id): the number of
+   * subscribers of each, by channel name. One command per node and count, not per channel.
+   */
+  private final java.util.function.BiFunction<String, List<byte[]>,
+      java.util.concurrent.CompletionStage<Map<String, Long>>> subscribers;
   private final String server;
   private final int maxMessageSize;
   private final Timing timing;
@@ -89,7 +96,8 @@ final class ShardHub implements RedisConnections.Events {
   private long downtimeNanos;
 
   ShardHub(StatefulRedisPubSubConnection<byte[], byte[]> connection,
-      java.util.function.Function<byte[], java.util.concurrent.CompletionStage<Long>> subscribers, String server,
+      java.util.function.BiFunction<String, List<byte[]>, java.util.concurrent.CompletionStage<Map<String, Long>>> subscribers,
+      String server,
       int maxMessageSize, Timing timing, Supplier<RuntimeException> closedError) {
     this.connection = connection;
     this.cluster = connection instanceof StatefulRedisClusterPubSubConnection<byte[], byte[]> c ? c : null;
@@ -131,6 +139,13 @@ final class ShardHub implements RedisConnections.Events {
     this.soon = executor;
   }
 
+  /** Cluster: whether a node connection of the broker to a node is down ({@code RedisConnections#nodeConnectionDown}), for health. */
+  private volatile java.util.function.Predicate<io.lettuce.core.RedisURI> nodeDown;
+
+  void nodeDown(java.util.function.Predicate<io.lettuce.core.RedisURI> test) {
+    nodeDown = test;
+  }
+
   /** The hub's Pub/Sub connection (a cluster one on a cluster), for tests and diagnostics. */
   StatefulRedisPubSubConnection<byte[], byte[]> connection() {
     return connection;
@@ -155,6 +170,8 @@ final class ShardHub implements RedisConnections.Events {
     volatile boolean lost;
     /** A resubscription was logged at WARN and not yet confirmed: retries log at DEBUG (no storm in an outage). */
     volatile boolean warned;
+    /** Why the last resubscription was made, for health. */
+    volatile String why;
 
     Route(String name) {
       this.name = name;
@@ -174,7 +191,45 @@ final class ShardHub implements RedisConnections.Events {
       public void stop() {
         remove(channel, sink);
       }
+
+      @Override
+      public String problem() {
+        Route route = routes.get(channel);
+        return route == null ? null : problemOf(route);
+      }
     };
+  }
+
+  /**
+   * For health: why the route hears nothing now, and what Brook does about it; null while it is
+   * subscribed on a node that is connected. Never blocks (a node connection not at hand is not asked).
+   */
+  private String problemOf(Route route) {
+    String again = " Brook subscribes it again on the slot's master (checked every " + CHECK_PERIOD.toMillis()
+        + " ms); messages published to it meanwhile are lost.";
+    RedisFuture<Void> pending = route.subscribed;
+    if (route.lost) {
+      return "shard channel '" + route.name + "' is not subscribed: Redis dropped the subscription (its slot moved, or "
+          + "nobody was subscribed on the slot's master)." + again;
+    }
+    if (pending != null && pending.toCompletableFuture().isCompletedExceptionally()) {
+      return "shard channel '" + route.name + "' is not subscribed: its last SSUBSCRIBE failed." + again;
+    }
+    if (route.warned) {
+      return "shard channel '" + route.name + "' was lost and is being subscribed again (" + route.why + "; not "
+          + "confirmed by Redis yet); messages published to it meanwhile are lost.";
+    }
+    String nodeId = route.nodeId;
+    java.util.function.Predicate<io.lettuce.core.RedisURI> down = nodeDown;
+    if (cluster != null && nodeId != null && down != null) {
+      RedisClusterNode node = cluster.getPartitions().getPartitionByNodeId(nodeId);
+      if (node != null && down.test(node.getUri())) {
+        return "shard channel '" + route.name + "' is not subscribed: the connection to its node " + node.getUri().getHost()
+            + ":" + node.getUri().getPort() + " is down (Lettuce reconnects it; if the node failed, its replica takes the "
+            + "slot over)." + again;
+      }
+    }
+    return null;
   }
 
   private void add(String name, Transport.Sink sink) {
@@ -314,6 +369,7 @@ final class ShardHub implements RedisConnections.Events {
     try {
       Partitions partitions = cluster.getPartitions();
       boolean count = ++checks % COUNT_EVERY == 0;
+      Map<String, List<Route>> toCount = count && subscribers != null ? new java.util.HashMap<>() : null;
       for (Route route : routes.values()) {
         RedisFuture<Void> pending = route.subscribed;
         if (pending != null && !pending.isDone()) {
@@ -324,17 +380,34 @@ final class ShardHub implements RedisConnections.Events {
         if (route.lost || moved || pending != null && pending.toCompletableFuture().isCompletedExceptionally()) {
           resubscribe(route, route.lost ? "Redis unsubscribed it" : moved ? "its slot " + route.slot + " moved to "
               + owner.getUri().getHost() + ":" + owner.getUri().getPort() : "the last SSUBSCRIBE failed");
-        } else if (count && subscribers != null) {
-          subscribers.apply(route.bytes).whenComplete((n, error) -> {
-            if (error == null && n != null && n == 0 && routes.get(route.name) == route) {
-              route.lost = true; // nobody subscribed on the owner: repaired on the next check
-            }
-          });
+        } else if (toCount != null && owner != null) {
+          toCount.computeIfAbsent(owner.getNodeId(), id -> new ArrayList<>()).add(route);
         }
+      }
+      if (toCount != null) {
+        toCount.forEach(this::count);
       }
     } catch (RuntimeException e) {
       LOG.debug("Checking the shard channel subscriptions on {} failed; trying again", server, e);
     }
+  }
+
+  /** One PUBSUB SHARDNUMSUB on {@code nodeId} for all its routes; a route with no subscriber there is lost. */
+  private void count(String nodeId, List<Route> owned) {
+    List<byte[]> channels = new ArrayList<>(owned.size());
+    owned.forEach(r -> channels.add(r.bytes));
+    subscribers.apply(nodeId, channels).whenComplete((counts, error) -> {
+      if (error != null || counts == null) {
+        LOG.debug("Counting the subscribers of {} shard channel(s) on node {} failed", owned.size(), nodeId, error);
+        return;
+      }
+      for (Route route : owned) {
+        Long n = counts.get(route.name);
+        if (n != null && n == 0 && routes.get(route.name) == route) {
+          route.lost = true; // nobody subscribed on the owner: repaired on the next check
+        }
+      }
+    });
   }
 
   private void resubscribe(Route route, String why) {
@@ -345,6 +418,7 @@ final class ShardHub implements RedisConnections.Events {
       }
       route.lost = false;
       route.nodeId = null;
+      route.why = why;
       route.subscribed = connection.async().ssubscribe(route.bytes); // routed to the slot's owner now
     } finally {
       lock.unlock();

@@ -133,6 +133,12 @@ final class StreamConsumer extends ConsumeLoop {
   private volatile boolean waitingForRoom;
   private RedisConnections.Dedicated connection;
   private RedisClusterCommands<byte[], byte[]> redis;
+  /** Cluster: the failover watch of the stream's slot (blocking reads then go async, to be cancelled); null on one node. */
+  private RedisConnections.MasterWatch masterWatch;
+  /** Cluster: the blocking read in flight, for {@link #masterFailedOver}; null between reads. */
+  private volatile java.util.concurrent.CompletableFuture<?> reading;
+  /** Cluster: set when a failover ended the read in flight: where the slot went, for the log line. */
+  private volatile String failedOverTo;
   // The loop's position, on its thread. Group mode: the last own pending id looked at (null: from
   // the start), whether they were all read, the takeover's cursor, when the next takeover is due,
   // whether clientId is current. Without a group: the id read up to.
@@ -244,6 +250,7 @@ final class StreamConsumer extends ConsumeLoop {
       connection = connections.dedicatedConnection(() -> rescan = true);
       running = true;
       redis = connection.sync();
+      masterWatch = connections.watchMaster(key, this::masterFailedOver);
       warnGroupOnly(stream, subscriptionId);
       Duration poll = stream.pollIntervalTime();
       if (poll != null && poll.toMillis() * 2 >= commandTimeout.toMillis()) {
@@ -272,6 +279,7 @@ final class StreamConsumer extends ConsumeLoop {
     } finally {
       if (!started) {
         running = false;
+        connections.unwatch(masterWatch);
         if (connection != null) {
           connections.closeDedicated(connection);
           connection = null;
@@ -319,6 +327,7 @@ final class StreamConsumer extends ConsumeLoop {
   @Override
   public void stop() {
     stopLoop();
+    connections.unwatch(masterWatch);
     Thread t = loopThread();
     if (t != null && t != Thread.currentThread() && waitingForRoom) {
       t.interrupt();
@@ -488,6 +497,14 @@ final class StreamConsumer extends ConsumeLoop {
    */
   @Override
   protected boolean onFailure(RuntimeException e) {
+    String node = failedOverTo;
+    if (node != null && e instanceof java.util.concurrent.CancellationException) {
+      failedOverTo = null;
+      knowsClientId = false;
+      LOG.info("The master of {} failed and {} took over: reading there{}.", stream.key(), node,
+          grouped() ? ", after re-reading this consumer's pending entries" : "");
+      return true; // rescan is set: a group consumer looks at its pending entries first
+    }
     if (!grouped() || !(e instanceof RedisErrors.NoGroup || e instanceof RedisErrors.Unblocked)) {
       return super.onFailure(e);
     }
@@ -539,8 +556,7 @@ final class StreamConsumer extends ConsumeLoop {
     int room = room();
     if (stream.noAcks()) {
       // NOACK: Redis keeps nothing pending, so there is nothing of ours to claim or retry
-      List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
-          XReadArgs.Builder.count(room).block(blockMillis).noack(true), XReadArgs.StreamOffset.lastConsumed(key));
+      List<StreamMessage<byte[], byte[]>> fresh = readGroup(XReadArgs.Builder.count(room).block(blockMillis).noack(true));
       if (!fresh.isEmpty()) {
         List<StreamInbound> batch = new ArrayList<>(fresh.size());
         for (StreamMessage<byte[], byte[]> m : fresh) {
@@ -579,8 +595,7 @@ final class StreamConsumer extends ConsumeLoop {
         firstPendingRead = false;
       }
     } else {
-      List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
-          XReadArgs.Builder.count(room).block(blockFor()), XReadArgs.StreamOffset.lastConsumed(key));
+      List<StreamMessage<byte[], byte[]>> fresh = readGroup(XReadArgs.Builder.count(room).block(blockFor()));
       if (!fresh.isEmpty()) {
         List<StreamInbound> batch = new ArrayList<>(fresh.size());
         for (StreamMessage<byte[], byte[]> m : fresh) {
@@ -713,11 +728,53 @@ final class StreamConsumer extends ConsumeLoop {
     sink.acceptAll(batch);
   }
 
+  /** A blocking XREADGROUP: on one node through the sync API; on a cluster async, so that a failover can end it. */
+  @SuppressWarnings("unchecked") // one StreamOffset through Lettuce's generic varargs
+  private List<StreamMessage<byte[], byte[]>> readGroup(XReadArgs args) {
+    return masterWatch == null ? redis.xreadgroup(me, args, XReadArgs.StreamOffset.lastConsumed(key))
+        : awaitRead(connection.async().xreadgroup(me, args, XReadArgs.StreamOffset.lastConsumed(key)));
+  }
+
+  /** Waits for a blocking read as the sync API would, leaving it in {@code reading} for {@link #masterFailedOver}. */
+  private <T> T awaitRead(io.lettuce.core.RedisFuture<T> read) {
+    java.util.concurrent.CompletableFuture<T> f = read.toCompletableFuture();
+    reading = f;
+    try {
+      return f.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw cause instanceof RuntimeException r ? r : new io.lettuce.core.RedisException(cause);
+    } catch (InterruptedException e) {
+      f.cancel(false);
+      Thread.currentThread().interrupt();
+      throw new io.lettuce.core.RedisCommandInterruptedException(e);
+    } finally {
+      reading = null;
+    }
+  }
+
+  /**
+   * On {@code brook-timer}, cluster only: the master of the stream's slot failed and {@code node}
+   * took over. A read in flight on the dead master would wait out the command timeout (Lettuce keeps
+   * it on the reconnecting node connection): cancel it; the loop reads again on the new master, a
+   * group consumer after re-reading its pending entries (what the cut-off read may have taken).
+   */
+  private void masterFailedOver(String node) {
+    java.util.concurrent.CompletableFuture<?> f = reading;
+    if (f == null || !running) {
+      return; // between reads: the next one is routed to the new master
+    }
+    failedOverTo = node;
+    f.cancel(false);
+  }
+
   // ---- no group -----------------------------------------------------------------------------
 
   private void readRound() {
-    List<StreamMessage<byte[], byte[]>> read = redis.xread(XReadArgs.Builder.count(room()).block(blockMillis),
-        XReadArgs.StreamOffset.from(key, lastId));
+    XReadArgs args = XReadArgs.Builder.count(room()).block(blockMillis);
+    List<StreamMessage<byte[], byte[]>> read = masterWatch == null
+        ? redis.xread(args, XReadArgs.StreamOffset.from(key, lastId))
+        : awaitRead(connection.async().xread(args, XReadArgs.StreamOffset.from(key, lastId)));
     if (!read.isEmpty()) {
       List<StreamInbound> batch = new ArrayList<>(read.size());
       for (StreamMessage<byte[], byte[]> m : read) {
@@ -833,8 +890,11 @@ final class StreamConsumer extends ConsumeLoop {
         default -> { }
       }
     }
-    return StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
-        args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
+    CompletionStage<?> sent = StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
+        new byte[][] {key, bytes(stream.deadLetterKey())}, args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
+    // On a cluster, a failover of the stream's master cancels it at once (the settler retries on the new master).
+    connections.trackPublish(key, sent.toCompletableFuture());
+    return sent;
   }
 
   /** On the I/O thread: Redis settled these; they may be delivered again only if they come back. */
