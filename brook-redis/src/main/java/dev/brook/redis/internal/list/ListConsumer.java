@@ -133,11 +133,21 @@ final class ListConsumer extends ConsumeLoop {
   /** Reliable mode: renewed while the consumer runs, deleted after its drain; null in at-most-once mode. */
   private final Heartbeat heartbeat;
   private long nextRecoveryNanos;
+  /**
+   * When to look at the delayed set next ({@link dev.brook.redis.internal.Delayed}): at once, then
+   * when its next member is due, and at least once per blocking read for members published meanwhile.
+   */
+  private final dev.brook.redis.internal.Delayed.Promotion promotion;
   private RedisConnections.Dedicated connection;
   private RedisClusterCommands<byte[], byte[]> redis;
   private RedisClusterAsyncCommands<byte[], byte[]> async;
 
-  ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink) {
+  /** Hears of a new earliest delayed message and ends the blocking read for it. */
+  private final dev.brook.redis.internal.Delayed.Wake wake;
+
+  ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink,
+      dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards,
+      dev.brook.redis.internal.Delayed.Local local) {
     super(LOG, context.timing(), Backoffs.RETRY, list.key());
     Duration commandTimeout = context.options().commandTimeout();
     this.context = context;
@@ -153,6 +163,8 @@ final class ListConsumer extends ConsumeLoop {
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
         : Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
+    this.promotion = new dev.brook.redis.internal.Delayed.Promotion(context.timing(), (long) (blockSeconds * 1e9));
+    this.wake = new dev.brook.redis.internal.Delayed.Wake(shards, local, list.name(), subscriptionId, promotion, connections);
     this.settler = list.isAtMostOnce() ? null
         : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
             context.timing());
@@ -201,6 +213,7 @@ final class ListConsumer extends ConsumeLoop {
       running = true;
       redis = connection.sync();
       async = connection.async();
+      wake.start(connections.blockedClient(connection, queueKey));
       String type = redis.type(queueKey);
       if (!"list".equals(type) && !"none".equals(type)) {
         throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': the key holds a " + type
@@ -215,6 +228,7 @@ final class ListConsumer extends ConsumeLoop {
       }
     } catch (RuntimeException e) {
       running = false;
+      wake.stop();
       if (heartbeat != null) {
         heartbeat.stop(false);
       }
@@ -248,6 +262,7 @@ final class ListConsumer extends ConsumeLoop {
       stopping = true;
     }
     stopLoop();
+    wake.stop();
     RedisConnections.Dedicated c = connection;
     if (c != null) {
       // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
@@ -307,7 +322,27 @@ final class ListConsumer extends ConsumeLoop {
       nextRecoveryNanos = timing.nanoTime() + list.heartbeatTtl().toNanos();
       recoverAbandoned();
     }
-    deliverAll(fetch(Math.max(1, Math.min(MAX_FETCH, sink.room()))));
+    double block = promote();
+    deliverAll(fetch(Math.max(1, Math.min(MAX_FETCH, sink.room())), block));
+  }
+
+  /**
+   * Moves due delayed messages into the list when one may be due (one script, before the read, so
+   * the read finds them), and returns how long the read may block: no longer than until the next
+   * delayed message is due.
+   */
+  private double promote() throws InterruptedException {
+    if (promotion.due()) {
+      List<Long> answer = await(dev.brook.redis.internal.Delayed.promote(async, list.name(), 'l', 0));
+      promotion.promoted(answer);
+      wake.promoted(answer);
+    }
+    return promotion.blockMillis(Math.round(blockSeconds * 1000)) / 1000.0;
+  }
+
+  /** Looks at the delayed set before the next read (a delayed publish may be due sooner than known). */
+  public void delayedChanged() {
+    promotion.changed();
   }
 
   /**
@@ -315,7 +350,7 @@ final class ListConsumer extends ConsumeLoop {
    * {@code room - 1} more. Redis runs the second command of a blocked client as soon as the first
    * returns, so the second takes what arrived together with the item that woke the first.
    */
-  private List<byte[]> fetch(int room) throws InterruptedException {
+  private List<byte[]> fetch(int room, double blockSeconds) throws InterruptedException {
     RedisClusterAsyncCommands<byte[], byte[]> redis = async;
     CompletionStage<byte[]> first;
     CompletionStage<List<byte[]>> rest = null;

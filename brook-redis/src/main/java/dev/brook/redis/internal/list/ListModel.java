@@ -48,8 +48,17 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
   /** Nacked items in their consumer's processing list until their back-off ends, in the order nacked. */
   private final List<Waiting> waiting = new ArrayList<>();
 
+  /** Delayed publishes and dedup keys ({@link dev.brook.redis.internal.Delayed} in memory). */
+  private final dev.brook.redis.internal.MemoryDelayed<ListDestination> delayed;
+
   public ListModel(MemoryRedis redis) {
     this.redis = redis;
+    this.delayed = new dev.brook.redis.internal.MemoryDelayed<>(redis, this::sendBatch);
+  }
+
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(ListDestination list, Frame frame, dev.brook.PublishOptions options) {
+    return delayed.send(list, list.name(), frame, options);
   }
 
   @Override
@@ -165,6 +174,7 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
   /** Consumers whose heartbeat period passed take back abandoned processing lists; nacked items whose back-off is over go back. */
   @Override
   public void clockMoved() {
+    delayed.clockMoved();
     long now = redis.now();
     for (List<Reader> listReaders : List.copyOf(readers.values())) {
       for (Reader r : List.copyOf(listReaders)) {
