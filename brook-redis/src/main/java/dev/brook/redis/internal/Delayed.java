@@ -251,7 +251,7 @@ public final class Delayed {
     }
 
     /** A delayed message may be due sooner than known: promote before the next read, ending the current one. */
-    void seen() {
+    public void seen() {
       wanted = true;
       promotion.changed();
       RedisConnections.Blocked b = blocked;

@@ -86,16 +86,8 @@ final class ListConsumer extends ConsumeLoop {
     static final byte REQUEUE = 'Q';
     static final byte DEAD = 'D';
     static final byte DROP = 'X';
-  }
-
-  /** A nacked item waiting for its back-off, and what goes back to the queue then. */
-  private static final class Backoff {
-    final byte[] requeued;
-    volatile ScheduledFuture<?> timer;
-
-    Backoff(byte[] requeued) {
-      this.requeued = requeued;
-    }
+    /** To the delayed set: the replacement is {@code <delay ms>:<member>} (see {@link ListScripts#SETTLE}). */
+    static final byte RETRY = 'R';
   }
 
   private final RedisContext context;
@@ -108,6 +100,7 @@ final class ListConsumer extends ConsumeLoop {
   private final byte[] queueKey;
   private final byte[] processingKey;
   private final byte[] deadKey;
+  private final byte[] delayedKey;
   private final String heartbeatPrefix;
   private final String processingPrefix;
   private final double blockSeconds;
@@ -116,8 +109,6 @@ final class ListConsumer extends ConsumeLoop {
   private final Set<ListInbound> inFlight = ConcurrentHashMap.newKeySet();
   /** Reliable mode: acks, requeues, dead letters on their way; null in at-most-once mode. */
   private final Settler<Op> settler;
-  /** Nacked items in the processing list until their back-off ends. */
-  private final Map<ListInbound, Backoff> backingOff = new ConcurrentHashMap<>();
   /** Given back during the stop; the give-back after the drain moves them, in the order fetched. */
   private final Set<ListInbound> released = ConcurrentHashMap.newKeySet();
   /** Guards {@code stopping}/{@code gaveBack} against releases and nacks racing the give-back. */
@@ -160,6 +151,7 @@ final class ListConsumer extends ConsumeLoop {
     this.processingPrefix = Keys.derived(list.name(), "processing:");
     this.processingKey = bytes(processingPrefix + consumerName);
     this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
+    this.delayedKey = bytes(dev.brook.redis.internal.Delayed.key(list.name()));
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
         : Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
@@ -174,7 +166,7 @@ final class ListConsumer extends ConsumeLoop {
       // the poll interval of the wait for settlements.
       settler.afterDone(this::wake);
     }
-    this.settlementsFull = () -> settler.outstanding() + backingOff.size() >= capacity;
+    this.settlementsFull = () -> settler.outstanding() >= capacity;
     this.heartbeat = list.isAtMostOnce() ? null
         : new Heartbeat(connections, context.timing(), list, consumerName, bytes(heartbeatPrefix + consumerName));
   }
@@ -489,14 +481,19 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args)
+    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey, delayedKey}, args)
         .whenComplete((ok, e) -> connections.failed(e));
   }
 
   /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */
   private void confirmed(List<Op> batch) {
+    boolean retried = false;
     for (Op op : batch) {
       inFlight.remove(op.message());
+      retried |= op.kind() == Op.RETRY;
+    }
+    if (retried) {
+      wake.seen(); // promote it when due, rather than at the end of the current read
     }
     wake();
   }
@@ -521,10 +518,16 @@ final class ListConsumer extends ConsumeLoop {
   }
 
   /**
-   * Back to the head of the queue after a back-off, with one more delivery counted; the nack of the
-   * last allowed delivery dead-letters it instead.
+   * Into the List's delayed set ({@link dev.brook.redis.internal.Delayed}) for the back-off, with one
+   * more delivery counted ({@code x-deliveries}) and the error ({@code x-last-error}), in the same
+   * script that takes it out of the processing list: a nacked item is always in Redis, in one place.
+   * The consumers promote it back to the queue when due. The nack of the last allowed delivery
+   * dead-letters it instead.
+   *
+   * @param delay the subscription's retry back-off for this attempt, or null for the default
+   *     ({@link ListDeliveries#backoffMillis})
    */
-  void nack(ListInbound m, String reason) {
+  void nack(ListInbound m, String reason, Duration delay) {
     if (!reliable()) {
       return;
     }
@@ -533,33 +536,14 @@ final class ListConsumer extends ConsumeLoop {
       deadLetter(m, ListDeliveries.exhausted(delivery, list.maxDeliveryCount(), reason), delivery);
       return;
     }
-    byte[] again = m.unreadable() != null ? m.raw() : ListDeliveries.requeued(m.frame(), delivery);
-    Backoff b = new Backoff(again);
-    synchronized (giveBackLock) {
-      if (stopping && !gaveBack) {
-        backingOff.put(m, b); // the give-back after the drain sends it back at once
-        return;
-      }
-      if (!stopping) {
-        backingOff.put(m, b);
-        try {
-          b.timer = connections.timer().schedule(() -> backoffOver(m), ListDeliveries.backoffMillis(delivery),
-              TimeUnit.MILLISECONDS);
-          return;
-        } catch (RejectedExecutionException | IllegalStateException closed) {
-          backingOff.remove(m);
-        }
-      }
-    }
-    settler.submit(new Op(Op.REQUEUE, m, m.raw(), again));
-  }
-
-  /** On the timer thread: the back-off of a nacked item is over. */
-  private void backoffOver(ListInbound m) {
-    Backoff b = backingOff.remove(m);
-    if (b != null) {
-      settler.submit(new Op(Op.REQUEUE, m, m.raw(), b.requeued));
-    }
+    byte[] again = m.unreadable() != null ? m.raw() : ListDeliveries.requeued(m.frame(), delivery, reason);
+    long ms = delay != null ? Math.max(0, delay.toMillis()) : ListDeliveries.backoffMillis(delivery);
+    byte[] member = dev.brook.redis.internal.Delayed.member(again);
+    byte[] prefix = bytes(ms + ":");
+    byte[] replacement = new byte[prefix.length + member.length];
+    System.arraycopy(prefix, 0, replacement, 0, prefix.length);
+    System.arraycopy(member, 0, replacement, prefix.length, member.length);
+    settler.submit(new Op(Op.RETRY, m, m.raw(), replacement));
   }
 
   /**
@@ -635,9 +619,9 @@ final class ListConsumer extends ConsumeLoop {
   /**
    * After the drain: every message this consumer handed out is settled, given back or (a handler
    * that ignored the interrupt) still held. Waits for the settlements on their way, then moves the
-   * processing list back to the head of the queue in the order it holds — given-back messages,
-   * nacked ones waiting for their back-off (with their delivery count) and items Redis moved for a
-   * read the stop cut off — leaving only what a handler still holds.
+   * processing list back to the head of the queue in the order it holds — given-back messages and
+   * items Redis moved for a read the stop cut off — leaving only what a handler still holds (nacked
+   * ones wait in the delayed set).
    */
   private void giveBack() {
     settler.awaitIdle(System.nanoTime() + TimeUnit.SECONDS.toNanos(2));
@@ -646,19 +630,6 @@ final class ListConsumer extends ConsumeLoop {
     List<byte[]> keep = new ArrayList<>();
     synchronized (giveBackLock) {
       gaveBack = true;
-      for (ListInbound m : List.copyOf(backingOff.keySet())) {
-        Backoff b = backingOff.remove(m);
-        if (b == null) {
-          continue; // its back-off just ended: the requeue is on its way
-        }
-        ScheduledFuture<?> t = b.timer;
-        if (t != null) {
-          t.cancel(false);
-        }
-        back.add(m);
-        pairs.add(m.raw());
-        pairs.add(b.requeued);
-      }
       back.addAll(released);
       released.clear();
       Set<ListInbound> going = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());

@@ -284,10 +284,10 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
       if (outcome == MemoryInbound.Outcome.NACK && delivery < list.maxDeliveryCount()) {
         // Stays in the processing list for the back-off (the manual clock), then back at the head.
         if (key(r.processingKey).stream().anyMatch(v -> Arrays.equals(v, item.raw()))) {
-          byte[] again = ListDeliveries.requeued(item.frame(), delivery);
+          byte[] again = ListDeliveries.requeued(item.frame(), delivery, reason);
           boolean stopped = !readers.getOrDefault(list.name(), List.of()).contains(r);
           long now = redis.now();
-          waiting.add(new Waiting(r, item.raw(), again, stopped ? now : now + ListDeliveries.backoffMillis(delivery)));
+          waiting.add(new Waiting(r, item.raw(), again, stopped ? now : now + item.nackDelayMillis(ListDeliveries.backoffMillis(delivery))));
           if (stopped) {
             requeueWaiting(w -> w.reader == r);
           }

@@ -754,7 +754,7 @@ final class StreamConsumer extends ConsumeLoop {
    * The handler failed (or nacked): claimed again after the back-off, or dead-lettered when this
    * was attempt maxDeliveries.
    */
-  void nacked(StreamInbound entry, String reason) {
+  void nacked(StreamInbound entry, String reason, Duration delay) {
     if (!settles()) {
       return;
     }
@@ -768,7 +768,11 @@ final class StreamConsumer extends ConsumeLoop {
       lastErrors.put(entry.id(), reason);
     }
     // Into retries before out of inFlight: the loop must always see it in one of them.
-    retries.schedule(entry.id(), entry.deliveryCount());
+    if (delay != null) {
+      retries.schedule(entry.id(), delay);
+    } else {
+      retries.schedule(entry.id(), entry.deliveryCount());
+    }
     inFlight.remove(entry.id());
   }
 

@@ -237,7 +237,7 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
           if (reason != null) {
             r.lastErrors.put(item.id, reason);
           }
-          r.retries.put(item.id, redis.now() + Backoffs.STREAM_NACK.createDelay(item.count).toMillis());
+          r.retries.put(item.id, redis.now() + item.nackDelayMillis(Backoffs.STREAM_NACK.createDelay(item.count).toMillis()));
         }
         case REJECT -> s.deadLetter(item, reason);
         case RELEASE -> {
