@@ -57,12 +57,14 @@ import org.slf4j.LoggerFactory;
  * back-offs outstanding reach the subscription's buffer size, so Redis never holds more unconfirmed
  * work than the buffer, and acknowledgements cannot pile up on the shared connection.
  *
- * <p>Nack: the item stays in the processing list for a back-off ({@link ListDeliveries}), then goes
- * back to the head of the queue re-encoded with its delivery count; the nack of its {@code
- * maxDeliveries}-th delivery dead-letters it instead.
+ * <p>Nack: the settlement script moves the item from the processing list to the List's delayed set
+ * ({@link dev.brook.redis.internal.Delayed}), re-encoded with its delivery count and last error, due
+ * after the subscription's retry back-off or {@link ListDeliveries}' default; the consumers promote
+ * it to the tail of the queue when due. The nack of its {@code maxDeliveries}-th delivery
+ * dead-letters it instead. Before each read the consumer promotes due delayed items (when one may be
+ * due) and bounds the read by the next due time.
  *
- * <p>Stop: give-backs (buffered messages, interrupted handlers, nacked items waiting for their
- * back-off) are collected and, once the drain is over, moved back together with what Redis moved
+ * <p>Stop: give-backs (buffered messages, interrupted handlers) are collected and, once the drain is over, moved back together with what Redis moved
  * for a read the stop cut off: one script puts the processing list back at the head of the queue in
  * the order it was fetched, so a stop never reorders the queue.
  *
@@ -117,7 +119,7 @@ final class ListConsumer extends ConsumeLoop {
   private boolean gaveBack;
   /** The subscription's buffer size: outstanding settlements and back-offs never exceed it. */
   private int capacity = 1;
-  /** Unconfirmed settlements and back-offs fill the buffer size: the loop waits (one instance, no allocation per round). */
+  /** Unconfirmed settlements fill the buffer size: the loop waits (one instance, no allocation per round). */
   private final java.util.function.BooleanSupplier settlementsFull;
   /** At most 10 WARN lines a minute for dropped items; the rest at DEBUG, with a count. */
   private final WarnLimit dropWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);

@@ -30,7 +30,8 @@ import java.util.function.Predicate;
  * list (named as {@code ConsumerNames} names it) until settled: release puts it back at the head
  * (several in their order); nack leaves it there for its back-off ({@link ListDeliveries}, on the
  * {@linkplain MemoryRedis#advance clock}, or none when the consumer has stopped), then puts it back
- * at the head with {@code x-deliveries}; the nack of delivery {@code maxDeliveries} and reject go
+ * at the head with {@code x-deliveries} (Redis keeps a nacked item in the delayed set instead and
+ * promotes it to the tail: the model differs in where it waits, not in when it comes back); the nack of delivery {@code maxDeliveries} and reject go
  * to {@code {list}:dlq} when the list has one, else are dropped. A starting consumer first takes
  * back the processing lists of consumers that are gone (whose heartbeat a stopped consumer deletes
  * once drained), then its own, and looks again every heartbeat period of the clock. At-most-once
