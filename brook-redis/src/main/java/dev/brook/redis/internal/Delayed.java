@@ -340,6 +340,8 @@ public final class Delayed {
     private final Timing timing;
     private final long idleNanos;
     private volatile long nextNanos;
+    /** Counts {@link #changed} calls: a change during a promotion must not be overwritten by its answer. */
+    private final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
 
     /** @param idleNanos how long to go without looking when no member is known: one blocking read */
     public Promotion(Timing timing, long idleNanos) {
@@ -353,12 +355,25 @@ public final class Delayed {
       return timing.nanoTime() - nextNanos >= 0;
     }
 
-    /** Records the answer {moved, ms until next due or -1} of a promotion. */
-    public void promoted(List<Long> answer) {
+    /** Taken before a promotion and given to {@link #promoted}. */
+    public long mark() {
+      return changes.get();
+    }
+
+    /**
+     * Records the answer {moved, ms until next due or -1} of a promotion begun at {@code mark}; a
+     * wake-up that came meanwhile (its member may be missing from the answer) keeps the next
+     * promotion due at once.
+     */
+    public void promoted(List<Long> answer, long mark) {
       long now = timing.nanoTime();
       long wait = answer.get(1);
-      nextNanos = answer.get(0) >= PROMOTE_LIMIT ? now
+      long next = answer.get(0) >= PROMOTE_LIMIT ? now
           : now + (wait < 0 ? idleNanos : Math.min(idleNanos, wait * 1_000_000L));
+      nextNanos = next;
+      if (changes.get() != mark) {
+        nextNanos = now;
+      }
     }
 
     /** {@code blockMillis}, or less when a delayed member is due sooner (at least 1). */
@@ -369,6 +384,7 @@ public final class Delayed {
 
     /** A delayed publish may be due sooner than known: look before the next read. */
     public void changed() {
+      changes.incrementAndGet();
       nextNanos = timing.nanoTime();
     }
   }

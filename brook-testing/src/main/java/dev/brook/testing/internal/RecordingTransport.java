@@ -321,6 +321,11 @@ public final class RecordingTransport implements Transport, dev.brook.redis.inte
     }
 
     @Override
+    public void nack(String reason, java.time.Duration delay) {
+      real.nack(reason, delay);
+    }
+
+    @Override
     public void reject(String reason, Throwable error) {
       real.reject(reason, error);
     }

@@ -327,17 +327,14 @@ final class ListConsumer extends ConsumeLoop {
    */
   private double promote() throws InterruptedException {
     if (promotion.due()) {
+      long mark = promotion.mark();
       List<Long> answer = await(dev.brook.redis.internal.Delayed.promote(async, list.name(), 'l', 0));
-      promotion.promoted(answer);
+      promotion.promoted(answer, mark);
       wake.promoted(answer);
     }
     return promotion.blockMillis(Math.round(blockSeconds * 1000)) / 1000.0;
   }
 
-  /** Looks at the delayed set before the next read (a delayed publish may be due sooner than known). */
-  public void delayedChanged() {
-    promotion.changed();
-  }
 
   /**
    * One round trip: a blocking pop of the head item pipelined with a non-blocking one of up to

@@ -453,16 +453,13 @@ final class StreamConsumer extends ConsumeLoop {
     knowsClientId = false; // a reconnect gives the connection a new id
   }
 
-  /** Looks at the delayed set before the next read (a delayed publish may be due sooner than known). */
-  public void delayedChanged() {
-    promotion.changed();
-  }
 
   @Override
   protected void round() {
     if (promotion.due()) {
+      long mark = promotion.mark();
       List<Long> answer = dev.brook.redis.internal.Delayed.promote(redis, stream.name(), 's', stream.maxLength());
-      promotion.promoted(answer);
+      promotion.promoted(answer, mark);
       wake.promoted(answer);
     }
     if (grouped()) {
