@@ -89,6 +89,13 @@ public final class RecordingTransport implements Transport, dev.brook.redis.inte
   }
 
   @Override
+  public CompletableFuture<dev.brook.PublishResult> send(Destination destination, Frame frame,
+      dev.brook.PublishOptions options) {
+    record(destination, List.of(frame));
+    return real.send(destination, frame, options);
+  }
+
+  @Override
   public CompletableFuture<Void> sendBatch(Destination destination, List<Frame> frames) {
     record(destination, frames);
     return real.sendBatch(destination, frames);
@@ -316,6 +323,11 @@ public final class RecordingTransport implements Transport, dev.brook.redis.inte
     @Override
     public void nack(String reason) {
       real.nack(reason);
+    }
+
+    @Override
+    public void nack(String reason, java.time.Duration delay) {
+      real.nack(reason, delay);
     }
 
     @Override

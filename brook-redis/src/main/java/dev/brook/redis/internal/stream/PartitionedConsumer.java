@@ -509,7 +509,7 @@ final class PartitionedConsumer implements Transport.Consumer {
       if (stream.atLeastOnce()) {
         takeOverPending(redis, slot);
       }
-      StreamConsumer consumer = new StreamConsumer(context, slot.partition, subscriptionId, sink, member);
+      StreamConsumer consumer = new StreamConsumer(context, slot.partition, subscriptionId, sink, member, null, null);
       consumer.start();
       slot.consumer = consumer;
       slot.state = State.HELD;

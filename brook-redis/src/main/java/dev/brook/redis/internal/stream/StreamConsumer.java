@@ -106,6 +106,8 @@ final class StreamConsumer extends ConsumeLoop {
   private final byte[] group;
   private final Consumer<byte[]> me;
   private final long blockMillis;
+  /** When to look at the delayed set next ({@link dev.brook.redis.internal.Delayed}). */
+  private final dev.brook.redis.internal.Delayed.Promotion promotion;
   private final long claimEveryMillis;
   private final Duration commandTimeout;
   /** Why an entry was last nacked here, for its dead-letter headers (bounded). */
@@ -149,16 +151,23 @@ final class StreamConsumer extends ConsumeLoop {
   private boolean knowsClientId;
   private String lastId;
 
+  /** Hears of a new earliest delayed message and ends the blocking read for it. */
+  private final dev.brook.redis.internal.Delayed.Wake wake;
+
+  /** A consumer with no wake-up for delayed messages (it still promotes them before each read). */
   StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink) {
-    this(context, stream, subscriptionId, sink, null);
+    this(context, stream, subscriptionId, sink, null, null, null);
   }
 
   /**
    * @param memberName the consumer's name in the group, or null to derive it ({@code ConsumerNames});
    *     a partition's consumer is given its partitioned stream's member name
+   * @param shards the shard channel kind the wake-up for delayed messages subscribes with; null for none
+   * @param local this broker's delayed publishes, which wake its consumers at once; null for none
    */
   StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink,
-      String memberName) {
+      String memberName, dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards,
+      dev.brook.redis.internal.Delayed.Local local) {
     super(LOG, context.timing(), Backoffs.RETRY, stream.key());
     Duration commandTimeout = context.options().commandTimeout();
     this.context = context;
@@ -181,6 +190,10 @@ final class StreamConsumer extends ConsumeLoop {
     this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
         this::confirmed, this::abandoned, context.timing());
     this.retries = new StreamRetries(context.timing(), Backoffs.STREAM_NACK);
+    this.promotion = new dev.brook.redis.internal.Delayed.Promotion(context.timing(),
+        TimeUnit.MILLISECONDS.toNanos(blockMillis));
+    this.wake = new dev.brook.redis.internal.Delayed.Wake(shards, local, stream.name(), subscriptionId, promotion,
+        context.connections());
     if (settler != null) {
       // Woken when a settlement stops counting as outstanding, not only when it is confirmed (the
       // count falls after that): a consumer waiting for settlements would otherwise wait out the
@@ -272,6 +285,7 @@ final class StreamConsumer extends ConsumeLoop {
           redis.xread(XReadArgs.Builder.count(1), XReadArgs.StreamOffset.from(key, lastId));
         }
       }
+      wake.start(connections.blockedClient(connection, key));
       startLoop("brook-stream:" + stream.name());
       started = true;
     } catch (RedisCommandExecutionException e) {
@@ -280,6 +294,7 @@ final class StreamConsumer extends ConsumeLoop {
       if (!started) {
         running = false;
         connections.unwatch(masterWatch);
+        wake.stop();
         if (connection != null) {
           connections.closeDedicated(connection);
           connection = null;
@@ -328,6 +343,7 @@ final class StreamConsumer extends ConsumeLoop {
   public void stop() {
     stopLoop();
     connections.unwatch(masterWatch);
+    wake.stop();
     Thread t = loopThread();
     if (t != null && t != Thread.currentThread() && waitingForRoom) {
       t.interrupt();
@@ -479,8 +495,15 @@ final class StreamConsumer extends ConsumeLoop {
     knowsClientId = false; // a reconnect gives the connection a new id
   }
 
+
   @Override
   protected void round() {
+    if (promotion.due()) {
+      long mark = promotion.mark();
+      List<Long> answer = dev.brook.redis.internal.Delayed.promote(redis, stream.name(), 's', stream.maxLength());
+      promotion.promoted(answer, mark);
+      wake.promoted(answer);
+    }
     if (grouped()) {
       groupRound();
     } else {
@@ -552,11 +575,12 @@ final class StreamConsumer extends ConsumeLoop {
       // On a cluster: the node connection the read on this key goes to, asked again after a failure.
       clientId = connections.blockedClient(connection, key);
       knowsClientId = clientId != null;
+      wake.blocked(clientId);
     }
     int room = room();
     if (stream.noAcks()) {
       // NOACK: Redis keeps nothing pending, so there is nothing of ours to claim or retry
-      List<StreamMessage<byte[], byte[]>> fresh = readGroup(XReadArgs.Builder.count(room).block(blockMillis).noack(true));
+      List<StreamMessage<byte[], byte[]>> fresh = readGroup(XReadArgs.Builder.count(room).block(promotion.blockMillis(blockMillis)).noack(true));
       if (!fresh.isEmpty()) {
         List<StreamInbound> batch = new ArrayList<>(fresh.size());
         for (StreamMessage<byte[], byte[]> m : fresh) {
@@ -643,7 +667,7 @@ final class StreamConsumer extends ConsumeLoop {
 
   /** How long a new-entry read may block: shorter while entries are out (one may be nacked) or a retry is due. */
   private long blockFor() {
-    return retries.blockMillis(inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS));
+    return promotion.blockMillis(retries.blockMillis(inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS)));
   }
 
   /**
@@ -771,7 +795,7 @@ final class StreamConsumer extends ConsumeLoop {
   // ---- no group -----------------------------------------------------------------------------
 
   private void readRound() {
-    XReadArgs args = XReadArgs.Builder.count(room()).block(blockMillis);
+    XReadArgs args = XReadArgs.Builder.count(room()).block(promotion.blockMillis(blockMillis));
     List<StreamMessage<byte[], byte[]>> read = masterWatch == null
         ? redis.xread(args, XReadArgs.StreamOffset.from(key, lastId))
         : awaitRead(connection.async().xread(args, XReadArgs.StreamOffset.from(key, lastId)));
@@ -817,7 +841,7 @@ final class StreamConsumer extends ConsumeLoop {
    * The handler failed (or nacked): claimed again after the back-off, or dead-lettered when this
    * was attempt maxDeliveries.
    */
-  void nacked(StreamInbound entry, String reason) {
+  void nacked(StreamInbound entry, String reason, Duration delay) {
     if (!settles()) {
       return;
     }
@@ -831,7 +855,11 @@ final class StreamConsumer extends ConsumeLoop {
       lastErrors.put(entry.id(), reason);
     }
     // Into retries before out of inFlight: the loop must always see it in one of them.
-    retries.schedule(entry.id(), entry.deliveryCount());
+    if (delay != null) {
+      retries.schedule(entry.id(), delay);
+    } else {
+      retries.schedule(entry.id(), entry.deliveryCount());
+    }
     inFlight.remove(entry.id());
   }
 

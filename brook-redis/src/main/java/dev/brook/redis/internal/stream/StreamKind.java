@@ -33,8 +33,15 @@ public final class StreamKind implements RedisKind<StreamDestination> {
   /** The next partition of a message without a key (partitioned streams only). */
   private final java.util.concurrent.atomic.AtomicInteger roundRobin = new java.util.concurrent.atomic.AtomicInteger();
 
-  public StreamKind(RedisContext context) {
+  /** The sharded channels, on which consumers hear of a new earliest delayed message ({@link dev.brook.redis.internal.Delayed#wakeOn}). */
+  private final dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards;
+  /** This transport's consumers by destination, woken by its own delayed publishes. */
+  private final dev.brook.redis.internal.Delayed.Local local;
+
+  public StreamKind(RedisContext context, dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards) {
     this.context = context;
+    this.shards = shards;
+    this.local = new dev.brook.redis.internal.Delayed.Local();
     this.producer = context.producer();
   }
 
@@ -49,7 +56,7 @@ public final class StreamKind implements RedisKind<StreamDestination> {
       return stream.groupName() == null ? PartitionedConsumer.readers(context, stream, subscriptionId, sink)
           : new PartitionedConsumer(context, stream, subscriptionId, sink);
     }
-    return new StreamConsumer(context, stream, subscriptionId, sink);
+    return new StreamConsumer(context, stream, subscriptionId, sink, null, shards, local);
   }
 
   @Override
@@ -64,6 +71,20 @@ public final class StreamKind implements RedisKind<StreamDestination> {
       args.maxlen(stream.maxLength()).approximateTrimming();
     }
     return producer.published(stream, producer.commands().xadd(key(stream, frame), args, Map.of(StreamInbound.DATA_FIELD, value)));
+  }
+
+  /** A delayed or deduplicated publish: one script ({@link dev.brook.redis.internal.Delayed}); no WAIT. */
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(StreamDestination stream, Frame frame,
+      dev.brook.PublishOptions options) {
+    if (options.isEmpty()) {
+      return send(stream, frame).thenApply(v -> dev.brook.PublishResult.PUBLISHED);
+    }
+    // On a partitioned stream the message waits in its partition's delayed set, which that partition's
+    // consumer promotes (each partition is a stream of its own).
+    String target = stream.partitionCount() > 1 ? Partitions.target(stream, frame, roundRobin) : stream.name();
+    return dev.brook.redis.internal.Delayed.publish(producer, local, stream, target, 's', stream.maxLength(),
+        producer.encode(stream, frame), options);
   }
 
   /**

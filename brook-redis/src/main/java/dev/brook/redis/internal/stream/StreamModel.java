@@ -37,8 +37,17 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
   /** The next partition of a message without a key, as {@link StreamKind} keeps it. */
   private final java.util.concurrent.atomic.AtomicInteger roundRobin = new java.util.concurrent.atomic.AtomicInteger();
 
+  /** Delayed publishes and dedup keys ({@link dev.brook.redis.internal.Delayed} in memory). */
+  private final dev.brook.redis.internal.MemoryDelayed<StreamDestination> delayed;
+
   public StreamModel(MemoryRedis redis) {
     this.redis = redis;
+    this.delayed = new dev.brook.redis.internal.MemoryDelayed<>(redis, this::sendBatch);
+  }
+
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(StreamDestination stream, Frame frame, dev.brook.PublishOptions options) {
+    return delayed.send(stream, stream.name(), frame, options);
   }
 
   @Override
@@ -220,6 +229,7 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
 
   @Override
   public void clockMoved() {
+    delayed.clockMoved();
     for (MemoryStream s : List.copyOf(streams.values())) {
       s.reclaim();
     }
@@ -263,7 +273,7 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
           if (reason != null) {
             r.lastErrors.put(item.id, reason);
           }
-          r.retries.put(item.id, redis.now() + Backoffs.STREAM_NACK.createDelay(item.count).toMillis());
+          r.retries.put(item.id, redis.now() + item.nackDelayMillis(Backoffs.STREAM_NACK.createDelay(item.count).toMillis()));
         }
         case REJECT -> s.deadLetter(item, reason);
         case RELEASE -> {
