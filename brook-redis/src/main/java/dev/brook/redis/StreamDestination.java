@@ -3,6 +3,7 @@ package dev.brook.redis;
 import dev.brook.Destination;
 import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.jobs.JobOptions;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -57,17 +58,20 @@ public final class StreamDestination implements RedisDestination {
   private final Duration pollInterval;
   /** null: the broker's default ({@code RedisBroker.builder().waitForReplicas}). */
   private final Durability durability;
+  /** Rate limit and idempotency ({@code JobOptions.NONE} when none). */
+  private final JobOptions jobs;
 
   StreamDestination(String name) {
-    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, null);
+    this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, null, JobOptions.NONE);
   }
 
   private StreamDestination(String name, String group, String consumer, String startFrom, Duration minIdle,
-      int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval, Durability durability) {
+      int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval, Durability durability, JobOptions jobs) {
     this.declare = declare;
     this.noAck = noAck;
     this.pollInterval = pollInterval;
     this.durability = durability;
+    this.jobs = jobs;
     this.name = name;
     this.group = group;
     this.consumer = consumer;
@@ -90,21 +94,21 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination group(String group) {
     Objects.requireNonNull(group, "group");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
   public StreamDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   /** Where a new group (or a reader without group) starts: {@link #LATEST} (default), {@link #BEGINNING} or an entry id. */
   public StreamDestination startFrom(String id) {
     Objects.requireNonNull(id, "startFrom");
     return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   /**
@@ -119,7 +123,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   /**
@@ -132,13 +136,13 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   /** XDEL acknowledged entries too, so the stream holds only what is not yet handled. */
   public StreamDestination deleteOnAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   /**
@@ -153,7 +157,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination declare(boolean declare) {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   /**
@@ -164,7 +168,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination noAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, true, pollInterval, durability);
+        declare, true, pollInterval, durability, jobs);
   }
 
   /**
@@ -181,7 +185,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, interval, durability);
+        declare, noAck, interval, durability, jobs);
   }
 
   /** Publishing trims the stream to about this many entries ({@code XADD MAXLEN ~ n}); 0 (default) keeps all. */
@@ -190,7 +194,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxLen must not be negative, was " + maxLen + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   @Override
@@ -286,7 +290,7 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination waitForReplicas(int replicas, Duration timeout) {
     Durability d = Durability.of(replicas, timeout);
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, d);
+        declare, noAck, pollInterval, d, jobs);
   }
 
   /** The replicas a publish waits for ({@link #waitForReplicas}); -1 when the broker's default applies. */
@@ -299,10 +303,55 @@ public final class StreamDestination implements RedisDestination {
     return durability == null ? null : durability.timeout();
   }
 
+
+  /**
+   * A rate limit shared by every consumer of this stream in every process: at most {@code
+   * messages} deliveries per {@code per} (a burst of up to {@code messages}, then evenly), counted
+   * by a token bucket in Redis ({@code {name}:rate}, one Lua script per read, on Redis' own
+   * clock so the processes' clocks do not matter). A consumer takes tokens <em>before</em> it reads
+   * and reads no more messages than it got tokens, giving back those it did not use; without a
+   * token it waits until the next one is due, holding no message. Redeliveries count like new
+   * messages. See docs/jobs.md, "Rate limits".
+   */
+  public StreamDestination rateLimit(int messages, Duration per) {
+    return withJobs(jobs.withRate(messages, per));
+  }
+
+  /**
+   * Skips a message whose {@code message_id} this stream's consumers already completed within
+   * {@code ttl}: the id is recorded when the message is acknowledged (a key {@code
+   * {name}:done:<id>} with that TTL) and a delivery of a recorded id is acknowledged without
+   * running the handler. Messages without a {@code message_id} header (see {@code
+   * RedisBroker.builder().messageIds}) are always handled. See docs/jobs.md, "Idempotent consumers".
+   */
+  public StreamDestination idempotent(Duration ttl) {
+    return withJobs(jobs.withIdempotent(ttl));
+  }
+
+  private StreamDestination withJobs(JobOptions jobs) {
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval, durability, jobs);
+  }
+
+  /** The messages per {@link #rateLimitPeriod()} set with {@link #rateLimit}, 0 when there is no rate limit. */
+  public int rateLimitCount() {
+    return jobs.rate();
+  }
+
+  /** The period of {@link #rateLimit}, null when there is no rate limit. */
+  public Duration rateLimitPeriod() {
+    return jobs.rateLimited() ? Duration.ofMillis(jobs.perMillis()) : null;
+  }
+
+  /** The window set with {@link #idempotent}, null when consumption is not idempotent. */
+  public Duration idempotentTtl() {
+    return jobs.idempotentTtl();
+  }
+
   @Override
   public StreamDestination withName(String name) {
     return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability);
+        declare, noAck, pollInterval, durability, jobs);
   }
 
   @Override
@@ -311,7 +360,7 @@ public final class StreamDestination implements RedisDestination {
         && Objects.equals(s.consumer, consumer) && s.startFrom.equals(startFrom) && s.minIdle.equals(minIdle)
         && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen
         && s.declare == declare && s.noAck == noAck && Objects.equals(s.pollInterval, pollInterval)
-        && Objects.equals(s.durability, durability);
+        && Objects.equals(s.durability, durability) && s.jobs.equals(jobs);
   }
 
   @Override

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "brook", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
     description = "Run Brook services, publish and request from the shell, generate and serve AsyncAPI docs, check health.",
-    subcommands = {RunCommand.class, PublishCommand.class, DocsCommand.class, HealthCommand.class},
+    subcommands = {RunCommand.class, PublishCommand.class, DocsCommand.class, HealthCommand.class, DlqCommand.class},
     footer = {"", "Exit codes: 0 done, 1 the command failed, 2 the command line is wrong (brook health: 3 DOWN).",
         "Run 'brook COMMAND --help' for a command's options."})
 public final class BrookCommand implements Runnable {

@@ -83,6 +83,7 @@ final class ListConsumer extends ConsumeLoop {
   /** One settlement for the SETTLE script; {@code message} leaves {@code inFlight} once Redis confirmed it. */
   record Op(byte kind, ListInbound message, byte[] value, byte[] replacement) {
     static final byte ACK = 'A';
+    static final byte ACK_DONE = 'I';
     static final byte REQUEUE = 'Q';
     static final byte DEAD = 'D';
     static final byte DROP = 'X';
@@ -133,6 +134,13 @@ final class ListConsumer extends ConsumeLoop {
   /** Reliable mode: renewed while the consumer runs, deleted after its drain; null in at-most-once mode. */
   private final Heartbeat heartbeat;
   private long nextRecoveryNanos;
+  /** {@code {jobs}:done}: ids completed by an idempotent subscription (see {@link ListScripts#DONE}). */
+  private final byte[] doneKey;
+  /** {@code idempotent(ttl)} in ms, or null. */
+  private final Long idempotentTtl;
+  /** {@code rateLimit}: the shared token bucket, or null. */
+  private final dev.brook.redis.internal.jobs.RateLimiter limiter;
+  private static final String MESSAGE_ID = "message_id";
   private RedisConnections.Dedicated connection;
   private RedisClusterCommands<byte[], byte[]> redis;
   private RedisClusterAsyncCommands<byte[], byte[]> async;
@@ -150,6 +158,11 @@ final class ListConsumer extends ConsumeLoop {
     this.processingPrefix = Keys.derived(list.name(), "processing:");
     this.processingKey = bytes(processingPrefix + consumerName);
     this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
+    this.doneKey = bytes(Keys.derived(list.name(), "done"));
+    this.idempotentTtl = list.idempotentTtl() != null && !list.isAtMostOnce() ? list.idempotentTtl().toMillis() : null;
+    this.limiter = list.rateLimitCount() > 0
+        ? new dev.brook.redis.internal.jobs.RateLimiter(list.name(), list.rateLimitCount(), list.rateLimitPeriod().toMillis())
+        : null;
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
         : Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
@@ -307,7 +320,20 @@ final class ListConsumer extends ConsumeLoop {
       nextRecoveryNanos = timing.nanoTime() + list.heartbeatTtl().toNanos();
       recoverAbandoned();
     }
-    deliverAll(fetch(Math.max(1, Math.min(MAX_FETCH, sink.room()))));
+    int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
+    if (limiter == null) {
+      deliverAll(fetch(room));
+      return;
+    }
+    // Tokens first, then read at most that many: nothing is read that may not run now.
+    long granted = limiter.take(redis, room);
+    if (granted < 0) {
+      sleepWhileRunning(-granted);
+      return;
+    }
+    List<byte[]> values = fetch((int) granted);
+    limiter.refund(redis, (int) granted - values.size());
+    deliverAll(values);
   }
 
   /**
@@ -361,6 +387,12 @@ final class ListConsumer extends ConsumeLoop {
     for (byte[] v : values) {
       messages.add(new ListInbound(this, v));
     }
+    if (idempotentTtl != null) {
+      messages = skipDone(messages);
+      if (messages.isEmpty()) {
+        return;
+      }
+    }
     if (reliable()) {
       inFlight.addAll(messages);
     }
@@ -369,6 +401,43 @@ final class ListConsumer extends ConsumeLoop {
     } else {
       sink.acceptAll(messages);
     }
+  }
+
+  /**
+   * Idempotent subscriptions: messages whose id was completed within the window are acknowledged
+   * (a plain ack: their id stays recorded) without reaching the handler. One script call per read.
+   */
+  private List<ListInbound> skipDone(List<ListInbound> messages) {
+    List<ListInbound> withId = new ArrayList<>();
+    List<byte[]> ids = new ArrayList<>();
+    for (ListInbound m : messages) {
+      String id = m.frame().headers().get(MESSAGE_ID);
+      if (id != null) {
+        withId.add(m);
+        ids.add(bytes(id));
+      }
+    }
+    if (ids.isEmpty()) {
+      return messages;
+    }
+    List<Long> done = ListScripts.DONE.call(redis, ScriptOutputType.MULTI, new byte[][] {doneKey}, ids.toArray(new byte[0][]));
+    List<ListInbound> keep = new ArrayList<>(messages.size());
+    java.util.Set<ListInbound> skip = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (int i = 0; i < withId.size(); i++) {
+      if (done.get(i) == 1L) {
+        skip.add(withId.get(i));
+      }
+    }
+    for (ListInbound m : messages) {
+      if (skip.contains(m)) {
+        inFlight.add(m);
+        settler.submit(new Op(Op.ACK, m, m.raw(), null));
+        LOG.debug("Skipped message {} of {}: already completed (idempotent)", m.frame().headers().get(MESSAGE_ID), list.key());
+      } else {
+        keep.add(m);
+      }
+    }
+    return keep;
   }
 
   /**
@@ -454,7 +523,7 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey}, args)
+    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey, doneKey}, args)
         .whenComplete((ok, e) -> connections.failed(e));
   }
 
@@ -468,8 +537,19 @@ final class ListConsumer extends ConsumeLoop {
 
   void ack(ListInbound m) {
     if (reliable()) {
-      settler.submit(new Op(Op.ACK, m, m.raw(), null));
+      settler.submit(ackOp(m));
     }
+  }
+
+  /** A plain ack, or with {@code idempotent(ttl)} an ack that records the message id as done, in the same script. */
+  private Op ackOp(ListInbound m) {
+    if (idempotentTtl != null) {
+      String id = m.frame().headers().get(MESSAGE_ID);
+      if (id != null) {
+        return new Op(Op.ACK_DONE, m, m.raw(), bytes(idempotentTtl + ":" + id));
+      }
+    }
+    return new Op(Op.ACK, m, m.raw(), null);
   }
 
   /** A whole batch, in the order it was fetched. */
@@ -480,7 +560,7 @@ final class ListConsumer extends ConsumeLoop {
     List<Op> ops = new ArrayList<>(batch.size());
     for (Inbound m : batch) {
       ListInbound l = (ListInbound) m;
-      ops.add(new Op(Op.ACK, l, l.raw(), null));
+      ops.add(ackOp(l));
     }
     settler.submitAll(ops);
   }

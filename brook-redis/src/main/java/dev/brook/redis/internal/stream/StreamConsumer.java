@@ -133,6 +133,11 @@ final class StreamConsumer extends ConsumeLoop {
   private volatile boolean waitingForRoom;
   private RedisConnections.Dedicated connection;
   private RedisClusterCommands<byte[], byte[]> redis;
+  /** {@code rateLimit}: the shared token bucket, or null. */
+  private final dev.brook.redis.internal.jobs.RateLimiter limiter;
+  /** Loop thread only: tokens of this round (MAX_VALUE without a rate limit) and messages delivered in it. */
+  private int tokens = Integer.MAX_VALUE;
+  private int delivered;
   // The loop's position, on its thread. Group mode: the last own pending id looked at (null: from
   // the start), whether they were all read, the takeover's cursor, when the next takeover is due,
   // whether clientId is current. Without a group: the id read up to.
@@ -149,6 +154,9 @@ final class StreamConsumer extends ConsumeLoop {
     this.context = context;
     this.connections = context.connections();
     this.stream = stream;
+    this.limiter = stream.rateLimitCount() > 0
+        ? new dev.brook.redis.internal.jobs.RateLimiter(stream.name(), stream.rateLimitCount(), stream.rateLimitPeriod().toMillis())
+        : null;
     this.subscriptionId = subscriptionId;
     this.sink = sink;
     this.commandTimeout = commandTimeout;
@@ -441,10 +449,35 @@ final class StreamConsumer extends ConsumeLoop {
 
   @Override
   protected void round() {
-    if (grouped()) {
-      groupRound();
-    } else {
-      readRound();
+    if (limiter == null) {
+      if (grouped()) {
+        groupRound();
+      } else {
+        readRound();
+      }
+      return;
+    }
+    // Tokens first, then read (or claim) at most that many: nothing is read that may not run now.
+    long granted = limiter.take(redis, room());
+    if (granted < 0) {
+      sleepWhileRunning(-granted);
+      return;
+    }
+    tokens = (int) granted;
+    delivered = 0;
+    try {
+      if (grouped()) {
+        groupRound();
+      } else {
+        readRound();
+      }
+    } finally {
+      tokens = Integer.MAX_VALUE;
+      try {
+        limiter.refund(redis, (int) granted - delivered);
+      } catch (RuntimeException e) {
+        LOG.debug("Could not give back unused tokens of {}", stream.key(), e);
+      }
     }
   }
 
@@ -515,6 +548,7 @@ final class StreamConsumer extends ConsumeLoop {
         for (StreamMessage<byte[], byte[]> m : fresh) {
           batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
         }
+        delivered += batch.size();
         sink.acceptAll(batch);
       }
       return;
@@ -584,7 +618,8 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   private int room() {
-    return Math.max(1, Math.min(MAX_FETCH, sink.room()));
+    int cap = limiter == null ? MAX_FETCH : Math.min(MAX_FETCH, tokens - delivered);
+    return Math.max(1, Math.min(cap, sink.room()));
   }
 
   /**
@@ -679,6 +714,7 @@ final class StreamConsumer extends ConsumeLoop {
     for (StreamInbound in : batch) {
       inFlight.add(in.id());
     }
+    delivered += batch.size();
     sink.acceptAll(batch);
   }
 
@@ -693,6 +729,7 @@ final class StreamConsumer extends ConsumeLoop {
         batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
       }
       lastId = read.get(read.size() - 1).getId();
+      delivered += batch.size();
       sink.acceptAll(batch);
     }
   }
