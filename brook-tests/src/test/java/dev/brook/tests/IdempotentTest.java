@@ -74,4 +74,25 @@ class IdempotentTest extends RedisTestBase {
     await().atMost(Duration.ofSeconds(5)).until(() -> handled.size() == 2);
     assertThat(handled).containsExactly("a", "b");
   }
+
+  @Test
+  void aStreamGroupSkipsACompletedId() {
+    RedisBroker b = broker();
+    List<String> handled = Collections.synchronizedList(new ArrayList<>());
+    b.subscriber(dev.brook.redis.Redis.stream("events").group("g").idempotent(Duration.ofMinutes(1)))
+        .handle(String.class, (s, ctx) -> {
+          handled.add(s);
+          return null;
+        });
+    b.start();
+    RedisBroker publisher = broker();
+    publisher.publish("first", dev.brook.redis.Redis.stream("events"), Map.of("message_id", "m1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> redis.command("ZSCORE", "{events}:done", "m1") != null);
+    publisher.publish("again", dev.brook.redis.Redis.stream("events"), Map.of("message_id", "m1"));
+    publisher.publish("other", dev.brook.redis.Redis.stream("events"), Map.of("message_id", "m2"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> handled.size() == 2);
+    await().atMost(Duration.ofSeconds(5)).until(() ->
+        ((List<?>) redis.command("XPENDING", "events", "g")).get(0).equals(0L));
+    assertThat(handled).containsExactly("first", "other");
+  }
 }

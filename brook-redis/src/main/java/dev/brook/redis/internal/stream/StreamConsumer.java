@@ -137,6 +137,10 @@ final class StreamConsumer extends ConsumeLoop {
   private final dev.brook.redis.internal.jobs.RateLimiter limiter;
   /** Loop thread only: tokens of this round (MAX_VALUE without a rate limit) and messages delivered in it. */
   private int tokens = Integer.MAX_VALUE;
+  /** {@code {events}:done}: message ids completed by an idempotent subscription. */
+  private final byte[] doneKey;
+  /** {@code idempotent(ttl)} in ms (group subscriptions that acknowledge), or null. */
+  private final Long idempotentTtl;
   private int delivered;
   // The loop's position, on its thread. Group mode: the last own pending id looked at (null: from
   // the start), whether they were all read, the takeover's cursor, when the next takeover is due,
@@ -154,6 +158,9 @@ final class StreamConsumer extends ConsumeLoop {
     this.context = context;
     this.connections = context.connections();
     this.stream = stream;
+    this.doneKey = bytes(dev.brook.redis.internal.Keys.derived(stream.name(), "done"));
+    this.idempotentTtl = stream.idempotentTtl() != null && stream.groupName() != null && !stream.noAcks()
+        ? stream.idempotentTtl().toMillis() : null;
     this.limiter = stream.rateLimitCount() > 0
         ? new dev.brook.redis.internal.jobs.RateLimiter(stream.name(), stream.rateLimitCount(), stream.rateLimitPeriod().toMillis())
         : null;
@@ -708,6 +715,9 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   private void deliver(List<StreamInbound> batch) {
+    if (idempotentTtl != null && !batch.isEmpty()) {
+      batch = skipDone(batch);
+    }
     if (batch.isEmpty()) {
       return;
     }
@@ -757,9 +767,57 @@ final class StreamConsumer extends ConsumeLoop {
     List<Settlement> batch = new ArrayList<>(entries.size());
     for (StreamInbound e : entries) {
       lastErrors.remove(e.id());
-      batch.add(new Settlement('a', e.id(), e.deliveryCount(), null));
+      batch.add(ackSettlement(e));
     }
     settler.submitAll(batch);
+  }
+
+  /** A plain ack, or with {@code idempotent(ttl)} one that records the message id as done, in the same script. */
+  private Settlement ackSettlement(StreamInbound e) {
+    if (idempotentTtl != null) {
+      String messageId = e.frame().headers().get("message_id");
+      if (messageId != null) {
+        return new Settlement('i', e.id(), e.deliveryCount(), bytes(idempotentTtl + ":" + messageId));
+      }
+    }
+    return new Settlement('a', e.id(), e.deliveryCount(), null);
+  }
+
+  /**
+   * Idempotent subscriptions: entries whose message id was completed within the window are
+   * acknowledged without reaching the handler. One script call per read.
+   */
+  private List<StreamInbound> skipDone(List<StreamInbound> batch) {
+    List<StreamInbound> withId = new ArrayList<>();
+    List<byte[]> ids = new ArrayList<>();
+    for (StreamInbound e : batch) {
+      String id = e.frame().headers().get("message_id");
+      if (id != null) {
+        withId.add(e);
+        ids.add(bytes(id));
+      }
+    }
+    if (ids.isEmpty()) {
+      return batch;
+    }
+    List<Long> done = StreamScripts.DONE.call(redis, ScriptOutputType.MULTI, new byte[][] {doneKey}, ids.toArray(new byte[0][]));
+    java.util.Set<StreamInbound> skip = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (int i = 0; i < withId.size(); i++) {
+      if (done.get(i) == 1L) {
+        skip.add(withId.get(i));
+      }
+    }
+    List<StreamInbound> keep = new ArrayList<>(batch.size());
+    for (StreamInbound e : batch) {
+      if (skip.contains(e)) {
+        inFlight.add(e.id());
+        settler.submit(new Settlement('a', e.id(), e.deliveryCount(), null));
+        LOG.debug("Skipped entry {} of {}: message already completed (idempotent)", e.id(), stream.key());
+      } else {
+        keep.add(e);
+      }
+    }
+    return keep;
   }
 
   /**
@@ -834,12 +892,12 @@ final class StreamConsumer extends ConsumeLoop {
       args.add(new byte[] {(byte) s.op()});
       args.add(bytes(s.id()));
       switch (s.op()) {
-        case 'd' -> args.add(s.value());
+        case 'd', 'i' -> args.add(s.value());
         case 'r' -> args.add(bytes(Long.toString(s.attempt())));
         default -> { }
       }
     }
-    return StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey())},
+    return StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key, bytes(stream.deadLetterKey()), doneKey},
         args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
   }
 
