@@ -137,7 +137,10 @@ public final class Cron {
 
   /** The first firing time strictly after {@code after}, in {@code zone}; null when none within 5 years (e.g. Feb 30). */
   public ZonedDateTime next(ZonedDateTime after, ZoneId zone) {
-    ZonedDateTime t = after.withZoneSameInstant(zone).truncatedTo(ChronoUnit.MINUTES).plusMinutes(1);
+    ZonedDateTime from = after.withZoneSameInstant(zone);
+    // A local time repeated by a daylight-saving overlap fires once: a candidate must be later in local time too.
+    java.time.LocalDateTime local = from.toLocalDateTime();
+    ZonedDateTime t = from.truncatedTo(ChronoUnit.MINUTES).plusMinutes(1);
     ZonedDateTime limit = t.plusYears(5);
     while (t.isBefore(limit)) {
       if (!months.get(t.getMonthValue())) {
@@ -152,7 +155,7 @@ public final class Cron {
         t = t.truncatedTo(ChronoUnit.HOURS).plusHours(1);
         continue;
       }
-      if (!minutes.get(t.getMinute())) {
+      if (!minutes.get(t.getMinute()) || !t.toLocalDateTime().isAfter(local)) {
         t = t.plusMinutes(1);
         continue;
       }
