@@ -245,6 +245,35 @@ public final class ListDestination implements RedisDestination {
   }
 
   /**
+   * A rate limit per key, so one tenant cannot starve the others: at most {@code messages} per
+   * {@code per} for the messages whose header {@code header} holds the same value, shared by every
+   * consumer of this list (a token bucket {@code {name}:rate:<key>} in Redis). A message over its
+   * key's limit does not wait in the consumer, nor block the messages behind it: one Lua script
+   * moves it from the processing list to {@code {name}:wait:<key>} and records when its key's next
+   * token is due in {@code {name}:waiting}; consumers move due ones back to the head of the queue.
+   * Messages without the header are not limited by key. Applies after {@link #rateLimit}, if any.
+   * Reliable lists only. See docs/jobs.md, "Rate limits".
+   */
+  public ListDestination rateLimitPerKey(String header, int messages, Duration per) {
+    return withJobs(jobs.withKeyRate(header, messages, per));
+  }
+
+  /** The header {@link #rateLimitPerKey} reads the key from, null when there is no per-key limit. */
+  public String rateLimitKeyHeader() {
+    return jobs.keyHeader();
+  }
+
+  /** The messages per {@link #rateLimitPerKeyPeriod()} of {@link #rateLimitPerKey}, 0 when none. */
+  public int rateLimitPerKeyCount() {
+    return jobs.keyRate();
+  }
+
+  /** The period of {@link #rateLimitPerKey}, null when none. */
+  public Duration rateLimitPerKeyPeriod() {
+    return jobs.keyHeader() == null ? null : Duration.ofMillis(jobs.keyPerMillis());
+  }
+
+  /**
    * Skips a message whose {@code message_id} this list's consumers already completed within
    * {@code ttl}: the id is recorded when the message is acknowledged (a key {@code
    * {name}:done:<id>} with that TTL) and a delivery of a recorded id is acknowledged without

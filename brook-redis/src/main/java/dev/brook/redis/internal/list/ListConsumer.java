@@ -140,6 +140,11 @@ final class ListConsumer extends ConsumeLoop {
   private final Long idempotentTtl;
   /** {@code rateLimit}: the shared token bucket, or null. */
   private final dev.brook.redis.internal.jobs.RateLimiter limiter;
+  /** {@code rateLimitPerKey}: per-key buckets and waiting lists, or null; the header holding the key. */
+  private final dev.brook.redis.internal.jobs.KeyLimiter keyLimiter;
+  private final String keyHeader;
+  /** Loop thread: this round's read wait when a parked key falls due sooner than the poll interval, else -1. */
+  private double blockThisRound = -1;
   private static final String MESSAGE_ID = "message_id";
   private RedisConnections.Dedicated connection;
   private RedisClusterCommands<byte[], byte[]> redis;
@@ -163,6 +168,9 @@ final class ListConsumer extends ConsumeLoop {
     this.limiter = list.rateLimitCount() > 0
         ? new dev.brook.redis.internal.jobs.RateLimiter(list.name(), list.rateLimitCount(), list.rateLimitPeriod().toMillis())
         : null;
+    this.keyHeader = list.isAtMostOnce() ? null : list.rateLimitKeyHeader();
+    this.keyLimiter = keyHeader == null ? null
+        : new dev.brook.redis.internal.jobs.KeyLimiter(list.name(), list.rateLimitPerKeyCount(), list.rateLimitPerKeyPeriod().toMillis());
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
         : Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
@@ -321,6 +329,15 @@ final class ListConsumer extends ConsumeLoop {
       recoverAbandoned();
     }
     int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
+    blockThisRound = -1;
+    if (keyLimiter != null) {
+      // Parked messages whose key has a token again go back to the head first; the read then waits
+      // no longer than until the next key is due, so no thread or poll is needed for them.
+      long nextDue = keyLimiter.promote(redis, queueKey);
+      if (nextDue >= 0) {
+        blockThisRound = Math.max(0.01, Math.min(blockSeconds, nextDue / 1000.0));
+      }
+    }
     if (limiter == null) {
       deliverAll(fetch(room));
       return;
@@ -346,7 +363,7 @@ final class ListConsumer extends ConsumeLoop {
     CompletionStage<byte[]> first;
     CompletionStage<List<byte[]>> rest = null;
     if (reliable()) {
-      first = redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockSeconds);
+      first = redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockThisRound > 0 ? blockThisRound : blockSeconds);
       if (room > 1) {
         rest = ListScripts.MOVE_N.call(redis, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(room - 1)));
       }
@@ -393,6 +410,12 @@ final class ListConsumer extends ConsumeLoop {
         return;
       }
     }
+    if (keyLimiter != null) {
+      messages = admitByKey(messages);
+      if (messages.isEmpty()) {
+        return;
+      }
+    }
     if (reliable()) {
       inFlight.addAll(messages);
     }
@@ -401,6 +424,44 @@ final class ListConsumer extends ConsumeLoop {
     } else {
       sink.acceptAll(messages);
     }
+  }
+
+  /**
+   * Per-key rate limits: messages whose key has no token left are parked in their key's waiting
+   * list (moved there from the processing list by the same script) instead of being delivered.
+   */
+  private List<ListInbound> admitByKey(List<ListInbound> messages) {
+    List<ListInbound> keyed = new ArrayList<>();
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> raws = new ArrayList<>();
+    for (ListInbound m : messages) {
+      String k = m.frame().headers().get(keyHeader);
+      if (k != null) {
+        keyed.add(m);
+        keys.add(bytes(k));
+        raws.add(m.raw());
+      }
+    }
+    if (keyed.isEmpty()) {
+      return messages;
+    }
+    boolean[] admitted = keyLimiter.admit(redis, processingKey, keys, raws);
+    java.util.Set<ListInbound> parked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (int i = 0; i < keyed.size(); i++) {
+      if (!admitted[i]) {
+        parked.add(keyed.get(i));
+      }
+    }
+    if (parked.isEmpty()) {
+      return messages;
+    }
+    List<ListInbound> keep = new ArrayList<>(messages.size() - parked.size());
+    for (ListInbound m : messages) {
+      if (!parked.contains(m)) {
+        keep.add(m);
+      }
+    }
+    return keep;
   }
 
   /**
