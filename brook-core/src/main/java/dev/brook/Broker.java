@@ -38,6 +38,28 @@ public interface Broker extends AutoCloseable {
   /** Publishes with headers (sent after Brook's own {@code correlation_id} and {@code content-type}). */
   void publish(Object payload, Destination destination, Map<String, String> headers);
 
+  /**
+   * Publishes with options — a delay or a due instant, a dedup key (see {@link PublishOptions}) —
+   * and waits until the server has taken the message or dropped it as a duplicate, which the
+   * result tells. The broker's publish middlewares run as for any publish; the options go with the
+   * message they pass on.
+   *
+   * @throws IllegalArgumentException when the destination does not support an option (on Redis:
+   *     delays and dedup keys are for Lists and Streams)
+   * @throws BrookException when publishing fails
+   */
+  PublishResult publish(Object payload, Destination destination, PublishOptions options);
+
+  /** Publishes with headers and options; see {@link #publish(Object, Destination, PublishOptions)}. */
+  PublishResult publish(Object payload, Destination destination, Map<String, String> headers, PublishOptions options);
+
+  /**
+   * Publishes with headers and options without waiting; the future completes with the result
+   * (see {@link #publish(Object, Destination, PublishOptions)}), never on the transport's I/O thread.
+   */
+  CompletableFuture<PublishResult> publishAsync(Object payload, Destination destination, Map<String, String> headers,
+      PublishOptions options);
+
   /** Publishes without waiting; the future completes when the server has taken the message. */
   CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers);
 

@@ -84,6 +84,28 @@ public interface SubscriberBuilder {
    */
   SubscriberBuilder middleware(Middleware... middlewares);
 
+  /**
+   * Interrupts the handler's thread when it runs longer than {@code timeout} for one message (or
+   * batch) and fails the message with {@link HandlerTimeoutException}, which the {@link AckPolicy}
+   * settles as any failure (a nack retries it, a reject dead-letters it). The handler must stop when
+   * interrupted (blocking calls throw; a loop checks {@code Thread.interrupted()}); the worker goes
+   * on with the next message with its interrupt cleared. Runs around the handler, inside the
+   * middlewares; costs one virtual thread per message while set.
+   *
+   * @throws IllegalArgumentException when the timeout is not positive
+   */
+  SubscriberBuilder timeout(java.time.Duration timeout);
+
+  /**
+   * Retries a message whose handler failed after the back-off for its attempt, up to the
+   * destination's {@code maxDeliveries}, after which it is dead-lettered: a failure is settled as a
+   * nack (whatever the {@link AckPolicy} says for failures; a {@link RejectMessage} or bad input
+   * still rejects). On a reliable List the message waits in the List's delayed set (see {@code
+   * PublishOptions.delay}) with its attempt in the {@code x-deliveries} header and the error in
+   * {@code x-last-error}; on a Stream group it stays pending and is claimed again when due.
+   */
+  SubscriberBuilder retry(Backoff backoff);
+
   /** Registers the handler for payloads of this class. */
   <T> Subscription handle(Class<T> payloadType, Handler<? super T> handler);
 

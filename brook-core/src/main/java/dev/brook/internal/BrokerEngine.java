@@ -308,6 +308,16 @@ public final class BrokerEngine {
     publishing.await(publishAsync(payload, destination, headers), destination);
   }
 
+  public dev.brook.PublishResult publish(Object payload, Destination destination, Map<String, String> headers,
+      dev.brook.PublishOptions options) {
+    return publishing.publish(payload, destination, headers, options, middlewares);
+  }
+
+  public CompletableFuture<dev.brook.PublishResult> publishAsync(Object payload, Destination destination,
+      Map<String, String> headers, dev.brook.PublishOptions options) {
+    return publishing.publishAsync(payload, destination, headers, options, middlewares);
+  }
+
   public void pipeline(java.util.function.Consumer<dev.brook.Pipeline> commands) {
     publishing.pipeline(commands, middlewares);
   }

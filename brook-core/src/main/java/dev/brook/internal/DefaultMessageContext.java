@@ -257,6 +257,28 @@ final class DefaultMessageContext extends ConsumeCursor implements MessageContex
     }
   }
 
+  /**
+   * A failure under {@code retry(backoff)}: a nack with the back-off of each message's attempt
+   * ({@link dev.brook.spi.Inbound#nack(String, java.time.Duration)}), unless a stop interrupted the
+   * handler (then the message is given back, as without retry).
+   */
+  void retry(Throwable t, dev.brook.Backoff backoff) {
+    if (pipeline.interruptedByStop(t) || settled.get() != 0) {
+      return;
+    }
+    String why = t.getClass().getName() + ": " + t.getMessage();
+    if (settled.compareAndSet(0, SETTLED_NACK)) {
+      countExhausted();
+      if (batch == null) {
+        inbound.nack(why, backoff.delay(inbound.deliveryCount()));
+      } else {
+        for (dev.brook.spi.Inbound m : batch) {
+          m.nack(why, backoff.delay(m.deliveryCount()));
+        }
+      }
+    }
+  }
+
   /** A nack of a message's last allowed delivery dead-letters it: counted with the rejected ones. */
   private void countExhausted() {
     int max = destination().maxDeliveries();

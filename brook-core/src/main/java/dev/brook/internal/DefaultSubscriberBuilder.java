@@ -94,6 +94,40 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
     return this;
   }
 
+  private java.time.Duration timeout;
+  private dev.brook.Backoff retry;
+
+  @Override
+  public SubscriberBuilder retry(dev.brook.Backoff backoff) {
+    this.retry = Objects.requireNonNull(backoff, "backoff");
+    return this;
+  }
+
+  @Override
+  public SubscriberBuilder timeout(java.time.Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isZero() || timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout " + timeout + " of " + destination.key() + " is not positive.");
+    }
+    this.timeout = timeout;
+    return this;
+  }
+
+  /** The middlewares given, then the retry link, and the timeout innermost (around the handler alone). */
+  private List<Middleware> chain(String idOrKey) {
+    if (timeout == null && retry == null) {
+      return List.copyOf(middlewares);
+    }
+    List<Middleware> all = new ArrayList<>(middlewares);
+    if (retry != null) {
+      all.add(new RetryLink(retry));
+    }
+    if (timeout != null) {
+      all.add(new HandlerTimeout(idOrKey, timeout));
+    }
+    return List.copyOf(all);
+  }
+
   @Override
   public SubscriberBuilder middleware(Middleware... middlewares) {
     for (Middleware m : middlewares) {
@@ -236,7 +270,7 @@ final class DefaultSubscriberBuilder implements SubscriberBuilder {
     Objects.requireNonNull(payloadType, "payloadType");
     Objects.requireNonNull(handler, "handler");
     return registrar.apply(new SubscriptionSpec(id, destination, payloadType, (Handler<Object>) handler,
-        List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0, List.copyOf(middlewares), null, null,
+        List.copyOf(publishTo), concurrency, ackPolicy, batch ? batchSize : 0, chain(id != null ? id : destination.key()), null, null,
         List.copyOf(publishBatchTo), noReply, SubscriptionHooks.of(null, parser, decoder)));
   }
 }

@@ -70,6 +70,41 @@ final class Publishing {
     return engine.transport().send(destination, frame);
   }
 
+  /**
+   * Sends one message with options through the publish scope: the middlewares see it as any
+   * publish (payload, destination, headers); the options go with it to the transport.
+   */
+  CompletableFuture<dev.brook.PublishResult> dispatch(Object payload, Destination destination,
+      Map<String, String> headers, dev.brook.PublishOptions options, Middleware[] middlewares) {
+    Objects.requireNonNull(destination, "destination");
+    Objects.requireNonNull(headers, "headers");
+    Objects.requireNonNull(options, "options");
+    engine.ensurePublishing();
+    engine.transport().connect();
+    if (middlewares.length == 0) {
+      return engine.transport().send(destination, engine.codec().encode(payload, headers), options);
+    }
+    dev.brook.PublishResult[] result = new dev.brook.PublishResult[1];
+    return PublishStep.run(middlewares, new PublishCommand(payload, destination, headers),
+        c -> engine.transport().send(c.destination(), engine.codec().encode(c.payload(), c.headers()), options)
+            .thenAccept(r -> result[0] = r))
+        .thenApply(v -> result[0] == null ? dev.brook.PublishResult.PUBLISHED : result[0]);
+  }
+
+  /** Publishes with options and waits for the result. */
+  dev.brook.PublishResult publish(Object payload, Destination destination, Map<String, String> headers,
+      dev.brook.PublishOptions options, Middleware[] middlewares) {
+    CompletableFuture<dev.brook.PublishResult> f = dispatch(payload, destination, headers, options, middlewares);
+    await(f.thenApply(r -> null), destination);
+    return f.join();
+  }
+
+  /** Publishes with options without waiting; stages never run on the transport's I/O thread. */
+  CompletableFuture<dev.brook.PublishResult> publishAsync(Object payload, Destination destination,
+      Map<String, String> headers, dev.brook.PublishOptions options, Middleware[] middlewares) {
+    return UserFuture.of(dispatch(payload, destination, headers, options, middlewares));
+  }
+
   /** Dependent stages of the returned future never run on the transport's I/O thread ({@link UserFuture}). */
   CompletableFuture<Void> publishAsync(Object payload, Destination destination, Map<String, String> headers,
       Middleware[] middlewares) {
@@ -226,7 +261,7 @@ final class Publishing {
     engine.transport().connect();
   }
 
-  void await(CompletableFuture<Void> f, Destination destination) {
+  void await(CompletableFuture<?> f, Destination destination) {
     try {
       f.get();
     } catch (InterruptedException e) {

@@ -114,6 +114,23 @@ public abstract class BrokerBase implements Broker {
   }
 
   @Override
+  public final dev.brook.PublishResult publish(Object payload, Destination destination, dev.brook.PublishOptions options) {
+    return engine.publish(payload, destination, Map.of(), options);
+  }
+
+  @Override
+  public final dev.brook.PublishResult publish(Object payload, Destination destination, Map<String, String> headers,
+      dev.brook.PublishOptions options) {
+    return engine.publish(payload, destination, headers, options);
+  }
+
+  @Override
+  public final CompletableFuture<dev.brook.PublishResult> publishAsync(Object payload, Destination destination,
+      Map<String, String> headers, dev.brook.PublishOptions options) {
+    return engine.publishAsync(payload, destination, headers, options);
+  }
+
+  @Override
   public final void publishBatch(Collection<?> payloads, Destination destination) {
     engine.publishBatch(payloads, destination);
   }

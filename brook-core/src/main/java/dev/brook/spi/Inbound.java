@@ -84,6 +84,14 @@ public interface Inbound {
   default void nack(String reason) {}
 
   /**
+   * Deliver again no sooner than {@code delay} (the subscription's {@code retry} back-off); the
+   * default ignores the delay and nacks as {@link #nack(String)}, whose own back-off applies.
+   */
+  default void nack(String reason, java.time.Duration delay) {
+    nack(reason);
+  }
+
+  /**
    * Give up on it: to the dead letter with the reason where there is one, else drop.
    *
    * @param reason one line for the {@code x-error} header

@@ -32,6 +32,22 @@ public interface Transport {
   /** Sends one message; the future completes when the server has taken it. */
   CompletableFuture<Void> send(Destination destination, Frame frame);
 
+  /**
+   * Sends one message with options (a delay, a dedup key); the future completes with what became of
+   * it once the server answered. The default sends a message without options and refuses any
+   * option: a transport that supports some overrides it.
+   *
+   * @throws IllegalArgumentException when the destination does not support an option given
+   */
+  default CompletableFuture<dev.brook.PublishResult> send(Destination destination, Frame frame,
+      dev.brook.PublishOptions options) {
+    if (!options.isEmpty()) {
+      throw new IllegalArgumentException(getClass().getName() + " does not support " + options + " on "
+          + destination.key() + ". Publish without options.");
+    }
+    return send(destination, frame).thenApply(v -> dev.brook.PublishResult.PUBLISHED);
+  }
+
   /** Sends several messages to one destination, in order; transports override it to batch. */
   default CompletableFuture<Void> sendBatch(Destination destination, java.util.List<Frame> frames) {
     CompletableFuture<?>[] all = new CompletableFuture<?>[frames.size()];

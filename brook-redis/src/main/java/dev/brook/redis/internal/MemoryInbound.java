@@ -63,6 +63,21 @@ public abstract class MemoryInbound implements Inbound {
     settle(Outcome.NACK, reason);
   }
 
+  /** The retry back-off a subscription asked for with its nack, or -1 (see {@link #nackDelayMillis}). */
+  private volatile long nackDelayMillis = -1;
+
+  @Override
+  public final void nack(String reason, java.time.Duration delay) {
+    nackDelayMillis = Math.max(0, delay.toMillis());
+    settle(Outcome.NACK, reason);
+  }
+
+  /** The back-off of this nack: the subscription's ({@code retry}), else {@code otherwise}. */
+  public final long nackDelayMillis(long otherwise) {
+    long d = nackDelayMillis;
+    return d >= 0 ? d : otherwise;
+  }
+
   @Override
   public final void reject(String reason, Throwable error) {
     settle(Outcome.REJECT, reason);

@@ -33,6 +33,18 @@ public interface RedisKind<D extends Destination> {
   CompletableFuture<Void> send(D destination, Frame frame);
 
   /**
+   * Sends one message with options (a delay, a dedup key; see {@link Delayed}); the default refuses
+   * any option, as Pub/Sub has nowhere to keep a message.
+   */
+  default CompletableFuture<dev.brook.PublishResult> send(D destination, Frame frame, dev.brook.PublishOptions options) {
+    if (!options.isEmpty()) {
+      throw new IllegalArgumentException("Cannot publish to " + destination.key() + " with " + options
+          + ": delays and dedup keys are for Lists and Streams, which keep a message until it is due.");
+    }
+    return send(destination, frame).thenApply(v -> dev.brook.PublishResult.PUBLISHED);
+  }
+
+  /**
    * The command that publishes one message, built by hand and not yet sent, so a pipeline can write
    * the commands of several kinds at once ({@code RedisTransport.sendPipeline}); the caller dispatches
    * it, and it completes when Redis answered. Null (the default) when the kind cannot: the pipeline

@@ -32,6 +32,16 @@ public final class RedisKinds {
     return send(of(destination, "publish to"), destination, frame);
   }
 
+  public CompletableFuture<dev.brook.PublishResult> send(Destination destination, Frame frame,
+      dev.brook.PublishOptions options) {
+    return send(of(destination, "publish to"), destination, frame, options);
+  }
+
+  private static <D extends Destination> CompletableFuture<dev.brook.PublishResult> send(RedisKind<D> kind,
+      Destination destination, Frame frame, dev.brook.PublishOptions options) {
+    return kind.send(kind.type().cast(destination), frame, options);
+  }
+
   public CompletableFuture<Void> sendBatch(Destination destination, List<Frame> frames) {
     return sendBatch(of(destination, "publish to"), destination, frames);
   }

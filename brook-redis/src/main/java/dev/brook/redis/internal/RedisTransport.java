@@ -63,8 +63,8 @@ public final class RedisTransport implements Transport, Backlogs {
     this.pubSub = new PubSub(context);
     this.shardChannels = new ShardChannelKind(context);
     // Every kind this transport serves, in one place.
-    this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), shardChannels, new ListKind(context),
-        new StreamKind(context)));
+    this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), shardChannels, new ListKind(context, shardChannels),
+        new StreamKind(context, shardChannels)));
   }
 
   /** The shard channels' kind (its hub, for diagnostics and tests). */
@@ -175,6 +175,12 @@ public final class RedisTransport implements Transport, Backlogs {
   }
 
   /** One RPUSH for a List; pipelined XADDs for a Stream; pipelined PUBLISHes for a channel. */
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(Destination destination, Frame frame,
+      dev.brook.PublishOptions options) {
+    return kinds.send(destination, frame, options);
+  }
+
   @Override
   public CompletableFuture<Void> sendBatch(Destination destination, List<Frame> frames) {
     if (frames.isEmpty()) {

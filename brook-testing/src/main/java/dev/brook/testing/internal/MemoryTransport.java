@@ -146,6 +146,25 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
     return sendBatch(destination, List.of(frame));
   }
 
+  /** A publish with options: the model decides (kept until due, dropped as a duplicate, or written now). */
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(Destination destination, Frame frame,
+      dev.brook.PublishOptions options) {
+    CompletableFuture<dev.brook.PublishResult> sent = kinds.send(destination, frame, options);
+    if (sent.isCompletedExceptionally() || !waitForHandlers.getAsBoolean() || onWorkerThread()) {
+      return sent;
+    }
+    Throwable failure;
+    try {
+      failure = redis.awaitQuiet(Duration.ofSeconds(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return CompletableFuture.failedFuture(e);
+    }
+    rethrow(failure);
+    return sent;
+  }
+
   /** Whether a publish from outside Brook's worker threads waits until the handlers it reached are done. */
   public void waitsForHandlers(BooleanSupplier synchronous) {
     this.waitForHandlers = synchronous;

@@ -84,6 +84,13 @@ public final class RecordingTransport implements Transport, dev.brook.redis.inte
   }
 
   @Override
+  public CompletableFuture<dev.brook.PublishResult> send(Destination destination, Frame frame,
+      dev.brook.PublishOptions options) {
+    record(destination, List.of(frame));
+    return real.send(destination, frame, options);
+  }
+
+  @Override
   public CompletableFuture<Void> sendBatch(Destination destination, List<Frame> frames) {
     record(destination, frames);
     return real.sendBatch(destination, frames);

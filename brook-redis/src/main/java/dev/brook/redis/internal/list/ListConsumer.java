@@ -57,12 +57,14 @@ import org.slf4j.LoggerFactory;
  * back-offs outstanding reach the subscription's buffer size, so Redis never holds more unconfirmed
  * work than the buffer, and acknowledgements cannot pile up on the shared connection.
  *
- * <p>Nack: the item stays in the processing list for a back-off ({@link ListDeliveries}), then goes
- * back to the head of the queue re-encoded with its delivery count; the nack of its {@code
- * maxDeliveries}-th delivery dead-letters it instead.
+ * <p>Nack: the settlement script moves the item from the processing list to the List's delayed set
+ * ({@link dev.brook.redis.internal.Delayed}), re-encoded with its delivery count and last error, due
+ * after the subscription's retry back-off or {@link ListDeliveries}' default; the consumers promote
+ * it to the tail of the queue when due. The nack of its {@code maxDeliveries}-th delivery
+ * dead-letters it instead. Before each read the consumer promotes due delayed items (when one may be
+ * due) and bounds the read by the next due time.
  *
- * <p>Stop: give-backs (buffered messages, interrupted handlers, nacked items waiting for their
- * back-off) are collected and, once the drain is over, moved back together with what Redis moved
+ * <p>Stop: give-backs (buffered messages, interrupted handlers) are collected and, once the drain is over, moved back together with what Redis moved
  * for a read the stop cut off: one script puts the processing list back at the head of the queue in
  * the order it was fetched, so a stop never reorders the queue.
  *
@@ -87,16 +89,8 @@ final class ListConsumer extends ConsumeLoop {
     static final byte REQUEUE = 'Q';
     static final byte DEAD = 'D';
     static final byte DROP = 'X';
-  }
-
-  /** A nacked item waiting for its back-off, and what goes back to the queue then. */
-  private static final class Backoff {
-    final byte[] requeued;
-    volatile ScheduledFuture<?> timer;
-
-    Backoff(byte[] requeued) {
-      this.requeued = requeued;
-    }
+    /** To the delayed set: the replacement is {@code <delay ms>:<member>} (see {@link ListScripts#SETTLE}). */
+    static final byte RETRY = 'R';
   }
 
   private final RedisContext context;
@@ -109,6 +103,7 @@ final class ListConsumer extends ConsumeLoop {
   private final byte[] queueKey;
   private final byte[] processingKey;
   private final byte[] deadKey;
+  private final byte[] delayedKey;
   private final String heartbeatPrefix;
   private final String processingPrefix;
   private final double blockSeconds;
@@ -117,8 +112,6 @@ final class ListConsumer extends ConsumeLoop {
   private final Set<ListInbound> inFlight = ConcurrentHashMap.newKeySet();
   /** Reliable mode: acks, requeues, dead letters on their way; null in at-most-once mode. */
   private final Settler<Op> settler;
-  /** Nacked items in the processing list until their back-off ends. */
-  private final Map<ListInbound, Backoff> backingOff = new ConcurrentHashMap<>();
   /** Given back during the stop; the give-back after the drain moves them, in the order fetched. */
   private final Set<ListInbound> released = ConcurrentHashMap.newKeySet();
   /** Guards {@code stopping}/{@code gaveBack} against releases and nacks racing the give-back. */
@@ -127,7 +120,7 @@ final class ListConsumer extends ConsumeLoop {
   private boolean gaveBack;
   /** The subscription's buffer size: outstanding settlements and back-offs never exceed it. */
   private int capacity = 1;
-  /** Unconfirmed settlements and back-offs fill the buffer size: the loop waits (one instance, no allocation per round). */
+  /** Unconfirmed settlements fill the buffer size: the loop waits (one instance, no allocation per round). */
   private final java.util.function.BooleanSupplier settlementsFull;
   /** At most 10 WARN lines a minute for dropped items; the rest at DEBUG, with a count. */
   private final WarnLimit dropWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
@@ -143,14 +136,22 @@ final class ListConsumer extends ConsumeLoop {
   /** {@code rateLimitPerKey}: per-key buckets and waiting lists, or null; the header holding the key. */
   private final dev.brook.redis.internal.jobs.KeyLimiter keyLimiter;
   private final String keyHeader;
-  /** Loop thread: this round's read wait when a parked key falls due sooner than the poll interval, else -1. */
-  private double blockThisRound = -1;
   private static final String MESSAGE_ID = "message_id";
+  /**
+   * When to look at the delayed set next ({@link dev.brook.redis.internal.Delayed}): at once, then
+   * when its next member is due, and at least once per blocking read for members published meanwhile.
+   */
+  private final dev.brook.redis.internal.Delayed.Promotion promotion;
   private RedisConnections.Dedicated connection;
   private RedisClusterCommands<byte[], byte[]> redis;
   private RedisClusterAsyncCommands<byte[], byte[]> async;
 
-  ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink) {
+  /** Hears of a new earliest delayed message and ends the blocking read for it. */
+  private final dev.brook.redis.internal.Delayed.Wake wake;
+
+  ListConsumer(RedisContext context, ListDestination list, String subscriptionId, Transport.Sink sink,
+      dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards,
+      dev.brook.redis.internal.Delayed.Local local) {
     super(LOG, context.timing(), Backoffs.RETRY, list.key());
     Duration commandTimeout = context.options().commandTimeout();
     this.context = context;
@@ -171,9 +172,12 @@ final class ListConsumer extends ConsumeLoop {
     this.keyHeader = list.isAtMostOnce() ? null : list.rateLimitKeyHeader();
     this.keyLimiter = keyHeader == null ? null
         : new dev.brook.redis.internal.jobs.KeyLimiter(list.name(), list.rateLimitPerKeyCount(), list.rateLimitPerKeyPeriod().toMillis());
+    this.delayedKey = bytes(dev.brook.redis.internal.Delayed.key(list.name()));
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
         : Math.max(0.1, Math.min(2.0, commandTimeout.toMillis() / 2000.0));
+    this.promotion = new dev.brook.redis.internal.Delayed.Promotion(context.timing(), (long) (blockSeconds * 1e9));
+    this.wake = new dev.brook.redis.internal.Delayed.Wake(shards, local, list.name(), subscriptionId, promotion, connections);
     this.settler = list.isAtMostOnce() ? null
         : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
             context.timing());
@@ -183,7 +187,7 @@ final class ListConsumer extends ConsumeLoop {
       // the poll interval of the wait for settlements.
       settler.afterDone(this::wake);
     }
-    this.settlementsFull = () -> settler.outstanding() + backingOff.size() >= capacity;
+    this.settlementsFull = () -> settler.outstanding() >= capacity;
     this.heartbeat = list.isAtMostOnce() ? null
         : new Heartbeat(connections, context.timing(), list, consumerName, bytes(heartbeatPrefix + consumerName));
   }
@@ -222,6 +226,7 @@ final class ListConsumer extends ConsumeLoop {
       running = true;
       redis = connection.sync();
       async = connection.async();
+      wake.start(connections.blockedClient(connection, queueKey));
       String type = redis.type(queueKey);
       if (!"list".equals(type) && !"none".equals(type)) {
         throw new dev.brook.BrookException("Cannot consume list '" + list.name() + "': the key holds a " + type
@@ -236,6 +241,7 @@ final class ListConsumer extends ConsumeLoop {
       }
     } catch (RuntimeException e) {
       running = false;
+      wake.stop();
       if (heartbeat != null) {
         heartbeat.stop(false);
       }
@@ -269,6 +275,7 @@ final class ListConsumer extends ConsumeLoop {
       stopping = true;
     }
     stopLoop();
+    wake.stop();
     RedisConnections.Dedicated c = connection;
     if (c != null) {
       // Ends a BLMOVE/BLPOP in progress. An item Redis moved just before is in our processing
@@ -328,18 +335,18 @@ final class ListConsumer extends ConsumeLoop {
       nextRecoveryNanos = timing.nanoTime() + list.heartbeatTtl().toNanos();
       recoverAbandoned();
     }
+    double block = promote();
     int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
-    blockThisRound = -1;
     if (keyLimiter != null) {
       // Parked messages whose key has a token again go back to the head first; the read then waits
       // no longer than until the next key is due, so no thread or poll is needed for them.
       long nextDue = keyLimiter.promote(redis, queueKey);
       if (nextDue >= 0) {
-        blockThisRound = Math.max(0.01, Math.min(blockSeconds, nextDue / 1000.0));
+        block = Math.max(0.01, Math.min(block, nextDue / 1000.0));
       }
     }
     if (limiter == null) {
-      deliverAll(fetch(room));
+      deliverAll(fetch(room, block));
       return;
     }
     // Tokens first, then read at most that many: nothing is read that may not run now.
@@ -348,9 +355,28 @@ final class ListConsumer extends ConsumeLoop {
       sleepWhileRunning(-granted);
       return;
     }
-    List<byte[]> values = fetch((int) granted);
+    List<byte[]> values = fetch((int) granted, block);
     limiter.refund(redis, (int) granted - values.size());
     deliverAll(values);
+  }
+
+  /**
+   * Moves due delayed messages into the list when one may be due (one script, before the read, so
+   * the read finds them), and returns how long the read may block: no longer than until the next
+   * delayed message is due.
+   */
+  private double promote() throws InterruptedException {
+    if (promotion.due()) {
+      List<Long> answer = await(dev.brook.redis.internal.Delayed.promote(async, list.name(), 'l', 0));
+      promotion.promoted(answer);
+      wake.promoted(answer);
+    }
+    return promotion.blockMillis(Math.round(blockSeconds * 1000)) / 1000.0;
+  }
+
+  /** Looks at the delayed set before the next read (a delayed publish may be due sooner than known). */
+  public void delayedChanged() {
+    promotion.changed();
   }
 
   /**
@@ -358,12 +384,12 @@ final class ListConsumer extends ConsumeLoop {
    * {@code room - 1} more. Redis runs the second command of a blocked client as soon as the first
    * returns, so the second takes what arrived together with the item that woke the first.
    */
-  private List<byte[]> fetch(int room) throws InterruptedException {
+  private List<byte[]> fetch(int room, double blockSeconds) throws InterruptedException {
     RedisClusterAsyncCommands<byte[], byte[]> redis = async;
     CompletionStage<byte[]> first;
     CompletionStage<List<byte[]>> rest = null;
     if (reliable()) {
-      first = redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockThisRound > 0 ? blockThisRound : blockSeconds);
+      first = redis.blmove(queueKey, processingKey, LMoveArgs.Builder.leftRight(), blockSeconds);
       if (room > 1) {
         rest = ListScripts.MOVE_N.call(redis, ScriptOutputType.MULTI, new byte[][] {queueKey, processingKey}, bytes(Integer.toString(room - 1)));
       }
@@ -584,14 +610,19 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
-    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey, doneKey}, args)
+    return ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey, deadKey, delayedKey, doneKey}, args)
         .whenComplete((ok, e) -> connections.failed(e));
   }
 
   /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */
   private void confirmed(List<Op> batch) {
+    boolean retried = false;
     for (Op op : batch) {
       inFlight.remove(op.message());
+      retried |= op.kind() == Op.RETRY;
+    }
+    if (retried) {
+      wake.seen(); // promote it when due, rather than at the end of the current read
     }
     wake();
   }
@@ -627,10 +658,16 @@ final class ListConsumer extends ConsumeLoop {
   }
 
   /**
-   * Back to the head of the queue after a back-off, with one more delivery counted; the nack of the
-   * last allowed delivery dead-letters it instead.
+   * Into the List's delayed set ({@link dev.brook.redis.internal.Delayed}) for the back-off, with one
+   * more delivery counted ({@code x-deliveries}) and the error ({@code x-last-error}), in the same
+   * script that takes it out of the processing list: a nacked item is always in Redis, in one place.
+   * The consumers promote it back to the queue when due. The nack of the last allowed delivery
+   * dead-letters it instead.
+   *
+   * @param delay the subscription's retry back-off for this attempt, or null for the default
+   *     ({@link ListDeliveries#backoffMillis})
    */
-  void nack(ListInbound m, String reason) {
+  void nack(ListInbound m, String reason, Duration delay) {
     if (!reliable()) {
       return;
     }
@@ -639,33 +676,14 @@ final class ListConsumer extends ConsumeLoop {
       deadLetter(m, ListDeliveries.exhausted(delivery, list.maxDeliveryCount(), reason), delivery);
       return;
     }
-    byte[] again = m.unreadable() != null ? m.raw() : ListDeliveries.requeued(m.frame(), delivery);
-    Backoff b = new Backoff(again);
-    synchronized (giveBackLock) {
-      if (stopping && !gaveBack) {
-        backingOff.put(m, b); // the give-back after the drain sends it back at once
-        return;
-      }
-      if (!stopping) {
-        backingOff.put(m, b);
-        try {
-          b.timer = connections.timer().schedule(() -> backoffOver(m), ListDeliveries.backoffMillis(delivery),
-              TimeUnit.MILLISECONDS);
-          return;
-        } catch (RejectedExecutionException | IllegalStateException closed) {
-          backingOff.remove(m);
-        }
-      }
-    }
-    settler.submit(new Op(Op.REQUEUE, m, m.raw(), again));
-  }
-
-  /** On the timer thread: the back-off of a nacked item is over. */
-  private void backoffOver(ListInbound m) {
-    Backoff b = backingOff.remove(m);
-    if (b != null) {
-      settler.submit(new Op(Op.REQUEUE, m, m.raw(), b.requeued));
-    }
+    byte[] again = m.unreadable() != null ? m.raw() : ListDeliveries.requeued(m.frame(), delivery, reason);
+    long ms = delay != null ? Math.max(0, delay.toMillis()) : ListDeliveries.backoffMillis(delivery);
+    byte[] member = dev.brook.redis.internal.Delayed.member(again);
+    byte[] prefix = bytes(ms + ":");
+    byte[] replacement = new byte[prefix.length + member.length];
+    System.arraycopy(prefix, 0, replacement, 0, prefix.length);
+    System.arraycopy(member, 0, replacement, prefix.length, member.length);
+    settler.submit(new Op(Op.RETRY, m, m.raw(), replacement));
   }
 
   /**
@@ -741,9 +759,9 @@ final class ListConsumer extends ConsumeLoop {
   /**
    * After the drain: every message this consumer handed out is settled, given back or (a handler
    * that ignored the interrupt) still held. Waits for the settlements on their way, then moves the
-   * processing list back to the head of the queue in the order it holds — given-back messages,
-   * nacked ones waiting for their back-off (with their delivery count) and items Redis moved for a
-   * read the stop cut off — leaving only what a handler still holds.
+   * processing list back to the head of the queue in the order it holds — given-back messages and
+   * items Redis moved for a read the stop cut off — leaving only what a handler still holds (nacked
+   * ones wait in the delayed set).
    */
   private void giveBack() {
     settler.awaitIdle(System.nanoTime() + TimeUnit.SECONDS.toNanos(2));
@@ -752,19 +770,6 @@ final class ListConsumer extends ConsumeLoop {
     List<byte[]> keep = new ArrayList<>();
     synchronized (giveBackLock) {
       gaveBack = true;
-      for (ListInbound m : List.copyOf(backingOff.keySet())) {
-        Backoff b = backingOff.remove(m);
-        if (b == null) {
-          continue; // its back-off just ended: the requeue is on its way
-        }
-        ScheduledFuture<?> t = b.timer;
-        if (t != null) {
-          t.cancel(false);
-        }
-        back.add(m);
-        pairs.add(m.raw());
-        pairs.add(b.requeued);
-      }
       back.addAll(released);
       released.clear();
       Set<ListInbound> going = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());

@@ -17,6 +17,9 @@ public final class ListDeliveries {
 
   private ListDeliveries() {}
 
+  /** The error of the last failed delivery of a retried item. */
+  public static final String LAST_ERROR_HEADER = "x-last-error";
+
   /** This delivery's number: one more than the item's header says (1 without the header, or an unreadable one). */
   public static long deliveryCount(Frame frame) {
     String v = frame.header(ListDestination.DELIVERIES_HEADER);
@@ -38,8 +41,16 @@ public final class ListDeliveries {
 
   /** The value that goes back to the queue after the {@code deliveries}-th delivery was nacked. */
   public static byte[] requeued(Frame frame, long deliveries) {
+    return requeued(frame, deliveries, null);
+  }
+
+  /** {@link #requeued(Frame, long)} with the error of the failed delivery in {@code x-last-error} (when not null). */
+  public static byte[] requeued(Frame frame, long deliveries, String lastError) {
     Map<String, String> headers = new LinkedHashMap<>(frame.headers());
     headers.put(ListDestination.DELIVERIES_HEADER, Long.toString(deliveries));
+    if (lastError != null) {
+      headers.put(LAST_ERROR_HEADER, lastError.length() > 1000 ? lastError.substring(0, 1000) : lastError);
+    }
     return Envelope.encode(headers, frame.payload());
   }
 

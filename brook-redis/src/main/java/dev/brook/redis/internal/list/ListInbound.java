@@ -87,7 +87,12 @@ final class ListInbound implements Inbound {
 
   @Override
   public void nack(String reason) {
-    owner.nack(this, reason);
+    owner.nack(this, reason, null);
+  }
+
+  @Override
+  public void nack(String reason, java.time.Duration delay) {
+    owner.nack(this, reason, delay);
   }
 
   @Override

@@ -26,8 +26,15 @@ public final class ListKind implements RedisKind<ListDestination> {
   private final RedisContext context;
   private final RedisProducer producer;
 
-  public ListKind(RedisContext context) {
+  /** The sharded channels, on which consumers hear of a new earliest delayed message ({@link dev.brook.redis.internal.Delayed#wakeOn}). */
+  private final dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards;
+  /** This transport's consumers by destination, woken by its own delayed publishes. */
+  private final dev.brook.redis.internal.Delayed.Local local;
+
+  public ListKind(RedisContext context, dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards) {
     this.context = context;
+    this.shards = shards;
+    this.local = new dev.brook.redis.internal.Delayed.Local();
     this.producer = context.producer();
   }
 
@@ -38,7 +45,7 @@ public final class ListKind implements RedisKind<ListDestination> {
 
   @Override
   public Transport.Consumer consumer(ListDestination list, String subscriptionId, Transport.Sink sink) {
-    return new ListConsumer(context, list, subscriptionId, sink);
+    return new ListConsumer(context, list, subscriptionId, sink, shards, local);
   }
 
   @Override
@@ -49,6 +56,15 @@ public final class ListKind implements RedisKind<ListDestination> {
     }
     byte[] value = producer.encode(list, frame);
     return producer.published(list, producer.commands().rpush(key(list), value));
+  }
+
+  /** A delayed or deduplicated publish: one script ({@link dev.brook.redis.internal.Delayed}); no WAIT. */
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(ListDestination list, Frame frame, dev.brook.PublishOptions options) {
+    if (options.isEmpty()) {
+      return send(list, frame).thenApply(v -> dev.brook.PublishResult.PUBLISHED);
+    }
+    return dev.brook.redis.internal.Delayed.publish(producer, local, list, list.name(), 'l', 0, producer.encode(list, frame), options);
   }
 
   /** What a publish waits for: null, unless the list or the broker asks for replicas ({@code waitForReplicas}). */

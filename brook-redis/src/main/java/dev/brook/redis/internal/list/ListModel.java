@@ -30,7 +30,8 @@ import java.util.function.Predicate;
  * list (named as {@code ConsumerNames} names it) until settled: release puts it back at the head
  * (several in their order); nack leaves it there for its back-off ({@link ListDeliveries}, on the
  * {@linkplain MemoryRedis#advance clock}, or none when the consumer has stopped), then puts it back
- * at the head with {@code x-deliveries}; the nack of delivery {@code maxDeliveries} and reject go
+ * at the head with {@code x-deliveries} (Redis keeps a nacked item in the delayed set instead and
+ * promotes it to the tail: the model differs in where it waits, not in when it comes back); the nack of delivery {@code maxDeliveries} and reject go
  * to {@code {list}:dlq} when the list has one, else are dropped. A starting consumer first takes
  * back the processing lists of consumers that are gone (whose heartbeat a stopped consumer deletes
  * once drained), then its own, and looks again every heartbeat period of the clock. At-most-once
@@ -48,8 +49,17 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
   /** Nacked items in their consumer's processing list until their back-off ends, in the order nacked. */
   private final List<Waiting> waiting = new ArrayList<>();
 
+  /** Delayed publishes and dedup keys ({@link dev.brook.redis.internal.Delayed} in memory). */
+  private final dev.brook.redis.internal.MemoryDelayed<ListDestination> delayed;
+
   public ListModel(MemoryRedis redis) {
     this.redis = redis;
+    this.delayed = new dev.brook.redis.internal.MemoryDelayed<>(redis, this::sendBatch);
+  }
+
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(ListDestination list, Frame frame, dev.brook.PublishOptions options) {
+    return delayed.send(list, list.name(), frame, options);
   }
 
   @Override
@@ -165,6 +175,7 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
   /** Consumers whose heartbeat period passed take back abandoned processing lists; nacked items whose back-off is over go back. */
   @Override
   public void clockMoved() {
+    delayed.clockMoved();
     long now = redis.now();
     for (List<Reader> listReaders : List.copyOf(readers.values())) {
       for (Reader r : List.copyOf(listReaders)) {
@@ -274,10 +285,10 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
       if (outcome == MemoryInbound.Outcome.NACK && delivery < list.maxDeliveryCount()) {
         // Stays in the processing list for the back-off (the manual clock), then back at the head.
         if (key(r.processingKey).stream().anyMatch(v -> Arrays.equals(v, item.raw()))) {
-          byte[] again = ListDeliveries.requeued(item.frame(), delivery);
+          byte[] again = ListDeliveries.requeued(item.frame(), delivery, reason);
           boolean stopped = !readers.getOrDefault(list.name(), List.of()).contains(r);
           long now = redis.now();
-          waiting.add(new Waiting(r, item.raw(), again, stopped ? now : now + ListDeliveries.backoffMillis(delivery)));
+          waiting.add(new Waiting(r, item.raw(), again, stopped ? now : now + item.nackDelayMillis(ListDeliveries.backoffMillis(delivery))));
           if (stopped) {
             requeueWaiting(w -> w.reader == r);
           }

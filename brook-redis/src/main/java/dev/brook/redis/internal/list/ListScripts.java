@@ -20,10 +20,11 @@ final class ListScripts {
       return items""");
 
   /**
-   * A batch of settlements. KEYS: processing list, queue, dead letter, done set. ARGV: triples (op, value,
-   * new value): A ack, I ack and record the id as done (new value {@code <ttl ms>:<message id>}: a
-   * score of Redis' now + ttl in the done set, whose expired ids the same call prunes), Q requeue (the new value to the queue head), D dead letter (the new value to
-   * the dead letter), X drop. Q, D and X act only when the value is still in the processing list
+   * A batch of settlements. KEYS: processing list, queue, dead letter, delayed set, done set. ARGV: triples
+   * (op, value, new value): A ack, I ack and record the id as done (new value {@code <ttl ms>:<message id>}:
+   * a score of Redis' now + ttl in the done set, KEYS[5], whose expired ids the same call prunes), Q requeue (the new value to the queue head), D dead letter (the
+   * new value to the dead letter), X drop, R retry (the new value is {@code <delay ms>:<member>}: the
+   * member goes to the delayed set, due at the server's time plus the delay). Q, D and X act only when the value is still in the processing list
    * (recovered meanwhile: another consumer has it). Acks come last: they usually are the head of the
    * processing list (settled about in the order fetched), and those are trimmed off in a few calls;
    * the rest are removed one LREM each.
@@ -43,11 +44,20 @@ final class ListScripts {
               local t = redis.call('TIME')
               now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             end
-            redis.call('ZADD', KEYS[4], now + tonumber(string.sub(r, 1, c - 1)), string.sub(r, c + 1))
+            redis.call('ZADD', KEYS[5], now + tonumber(string.sub(r, 1, c - 1)), string.sub(r, c + 1))
           end
         elseif redis.call('LREM', p, 1, ARGV[i + 1]) > 0 then
           if op == 'Q' then redis.call('LPUSH', KEYS[2], ARGV[i + 2])
-          elseif op == 'D' then redis.call('RPUSH', KEYS[3], ARGV[i + 2]) end
+          elseif op == 'D' then redis.call('RPUSH', KEYS[3], ARGV[i + 2])
+          elseif op == 'R' then
+            local nv = ARGV[i + 2]
+            local c = string.find(nv, ':', 1, true)
+            local m = string.sub(nv, c + 1)
+            local t = redis.call('TIME')
+            local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(string.sub(nv, 1, c - 1))
+            redis.call('ZADD', KEYS[4], due, m)
+            if redis.call('ZRANGE', KEYS[4], 0, 0)[1] == m then redis.call('SPUBLISH', KEYS[4], due) end
+          end
         end
       end
       while acks > 0 do
@@ -69,7 +79,7 @@ final class ListScripts {
           if c > 0 then redis.call('LREM', p, c, v) end
         end
       end
-      if now then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now) end
+      if now then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now) end
       return 1""");
 
   /**

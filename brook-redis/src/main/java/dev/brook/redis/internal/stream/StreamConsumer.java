@@ -106,6 +106,8 @@ final class StreamConsumer extends ConsumeLoop {
   private final byte[] group;
   private final Consumer<byte[]> me;
   private final long blockMillis;
+  /** When to look at the delayed set next ({@link dev.brook.redis.internal.Delayed}). */
+  private final dev.brook.redis.internal.Delayed.Promotion promotion;
   private final long claimEveryMillis;
   private final Duration commandTimeout;
   /** Why an entry was last nacked here, for its dead-letter headers (bounded). */
@@ -152,7 +154,12 @@ final class StreamConsumer extends ConsumeLoop {
   private boolean knowsClientId;
   private String lastId;
 
-  StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink) {
+  /** Hears of a new earliest delayed message and ends the blocking read for it. */
+  private final dev.brook.redis.internal.Delayed.Wake wake;
+
+  StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink,
+      dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards,
+      dev.brook.redis.internal.Delayed.Local local) {
     super(LOG, context.timing(), Backoffs.RETRY, stream.key());
     Duration commandTimeout = context.options().commandTimeout();
     this.context = context;
@@ -180,6 +187,10 @@ final class StreamConsumer extends ConsumeLoop {
     this.settler = group == null ? null : new Settler<>("settlements of " + stream.key(), SETTLE_BATCH, this::send,
         this::confirmed, this::abandoned, context.timing());
     this.retries = new StreamRetries(context.timing(), Backoffs.STREAM_NACK);
+    this.promotion = new dev.brook.redis.internal.Delayed.Promotion(context.timing(),
+        TimeUnit.MILLISECONDS.toNanos(blockMillis));
+    this.wake = new dev.brook.redis.internal.Delayed.Wake(shards, local, stream.name(), subscriptionId, promotion,
+        context.connections());
     if (settler != null) {
       // Woken when a settlement stops counting as outstanding, not only when it is confirmed (the
       // count falls after that): a consumer waiting for settlements would otherwise wait out the
@@ -270,6 +281,7 @@ final class StreamConsumer extends ConsumeLoop {
           redis.xread(XReadArgs.Builder.count(1), XReadArgs.StreamOffset.from(key, lastId));
         }
       }
+      wake.start(connections.blockedClient(connection, key));
       startLoop("brook-stream:" + stream.name());
       started = true;
     } catch (RedisCommandExecutionException e) {
@@ -277,6 +289,7 @@ final class StreamConsumer extends ConsumeLoop {
     } finally {
       if (!started) {
         running = false;
+        wake.stop();
         if (connection != null) {
           connections.closeDedicated(connection);
           connection = null;
@@ -324,6 +337,7 @@ final class StreamConsumer extends ConsumeLoop {
   @Override
   public void stop() {
     stopLoop();
+    wake.stop();
     Thread t = loopThread();
     if (t != null && t != Thread.currentThread() && waitingForRoom) {
       t.interrupt();
@@ -454,8 +468,18 @@ final class StreamConsumer extends ConsumeLoop {
     knowsClientId = false; // a reconnect gives the connection a new id
   }
 
+  /** Looks at the delayed set before the next read (a delayed publish may be due sooner than known). */
+  public void delayedChanged() {
+    promotion.changed();
+  }
+
   @Override
   protected void round() {
+    if (promotion.due()) {
+      List<Long> answer = dev.brook.redis.internal.Delayed.promote(redis, stream.name(), 's', stream.maxLength());
+      promotion.promoted(answer);
+      wake.promoted(answer);
+    }
     if (limiter == null) {
       if (grouped()) {
         groupRound();
@@ -544,12 +568,13 @@ final class StreamConsumer extends ConsumeLoop {
       // On a cluster: the node connection the read on this key goes to, asked again after a failure.
       clientId = connections.blockedClient(connection, key);
       knowsClientId = clientId != null;
+      wake.blocked(clientId);
     }
     int room = room();
     if (stream.noAcks()) {
       // NOACK: Redis keeps nothing pending, so there is nothing of ours to claim or retry
       List<StreamMessage<byte[], byte[]>> fresh = redis.xreadgroup(me,
-          XReadArgs.Builder.count(room).block(blockMillis).noack(true), XReadArgs.StreamOffset.lastConsumed(key));
+          XReadArgs.Builder.count(room).block(promotion.blockMillis(blockMillis)).noack(true), XReadArgs.StreamOffset.lastConsumed(key));
       if (!fresh.isEmpty()) {
         List<StreamInbound> batch = new ArrayList<>(fresh.size());
         for (StreamMessage<byte[], byte[]> m : fresh) {
@@ -639,7 +664,7 @@ final class StreamConsumer extends ConsumeLoop {
 
   /** How long a new-entry read may block: shorter while entries are out (one may be nacked) or a retry is due. */
   private long blockFor() {
-    return retries.blockMillis(inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS));
+    return promotion.blockMillis(retries.blockMillis(inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS)));
   }
 
   /**
@@ -731,7 +756,7 @@ final class StreamConsumer extends ConsumeLoop {
   // ---- no group -----------------------------------------------------------------------------
 
   private void readRound() {
-    List<StreamMessage<byte[], byte[]>> read = redis.xread(XReadArgs.Builder.count(room()).block(blockMillis),
+    List<StreamMessage<byte[], byte[]>> read = redis.xread(XReadArgs.Builder.count(room()).block(promotion.blockMillis(blockMillis)),
         XReadArgs.StreamOffset.from(key, lastId));
     if (!read.isEmpty()) {
       List<StreamInbound> batch = new ArrayList<>(read.size());
@@ -824,7 +849,7 @@ final class StreamConsumer extends ConsumeLoop {
    * The handler failed (or nacked): claimed again after the back-off, or dead-lettered when this
    * was attempt maxDeliveries.
    */
-  void nacked(StreamInbound entry, String reason) {
+  void nacked(StreamInbound entry, String reason, Duration delay) {
     if (!settles()) {
       return;
     }
@@ -838,7 +863,11 @@ final class StreamConsumer extends ConsumeLoop {
       lastErrors.put(entry.id(), reason);
     }
     // Into retries before out of inFlight: the loop must always see it in one of them.
-    retries.schedule(entry.id(), entry.deliveryCount());
+    if (delay != null) {
+      retries.schedule(entry.id(), delay);
+    } else {
+      retries.schedule(entry.id(), entry.deliveryCount());
+    }
     inFlight.remove(entry.id());
   }
 

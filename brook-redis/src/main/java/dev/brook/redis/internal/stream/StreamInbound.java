@@ -174,7 +174,12 @@ final class StreamInbound implements Inbound {
 
   @Override
   public void nack(String reason) {
-    owner.nacked(this, reason);
+    owner.nacked(this, reason, null);
+  }
+
+  @Override
+  public void nack(String reason, java.time.Duration delay) {
+    owner.nacked(this, reason, delay);
   }
 
   @Override

@@ -31,8 +31,15 @@ public final class StreamKind implements RedisKind<StreamDestination> {
   private final RedisContext context;
   private final RedisProducer producer;
 
-  public StreamKind(RedisContext context) {
+  /** The sharded channels, on which consumers hear of a new earliest delayed message ({@link dev.brook.redis.internal.Delayed#wakeOn}). */
+  private final dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards;
+  /** This transport's consumers by destination, woken by its own delayed publishes. */
+  private final dev.brook.redis.internal.Delayed.Local local;
+
+  public StreamKind(RedisContext context, dev.brook.redis.internal.RedisKind<dev.brook.redis.ShardChannelDestination> shards) {
     this.context = context;
+    this.shards = shards;
+    this.local = new dev.brook.redis.internal.Delayed.Local();
     this.producer = context.producer();
   }
 
@@ -43,7 +50,7 @@ public final class StreamKind implements RedisKind<StreamDestination> {
 
   @Override
   public Transport.Consumer consumer(StreamDestination stream, String subscriptionId, Transport.Sink sink) {
-    return new StreamConsumer(context, stream, subscriptionId, sink);
+    return new StreamConsumer(context, stream, subscriptionId, sink, shards, local);
   }
 
   @Override
@@ -59,6 +66,17 @@ public final class StreamKind implements RedisKind<StreamDestination> {
       args.maxlen(stream.maxLength()).approximateTrimming();
     }
     return producer.published(stream, producer.commands().xadd(key(stream), args, Map.of(StreamInbound.DATA_FIELD, value)));
+  }
+
+  /** A delayed or deduplicated publish: one script ({@link dev.brook.redis.internal.Delayed}); no WAIT. */
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(StreamDestination stream, Frame frame,
+      dev.brook.PublishOptions options) {
+    if (options.isEmpty()) {
+      return send(stream, frame).thenApply(v -> dev.brook.PublishResult.PUBLISHED);
+    }
+    return dev.brook.redis.internal.Delayed.publish(producer, local, stream, stream.name(), 's', stream.maxLength(),
+        producer.encode(stream, frame), options);
   }
 
   /**

@@ -35,8 +35,17 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
   final MemoryRedis redis;
   private final Map<String, MemoryStream> streams = new HashMap<>();
 
+  /** Delayed publishes and dedup keys ({@link dev.brook.redis.internal.Delayed} in memory). */
+  private final dev.brook.redis.internal.MemoryDelayed<StreamDestination> delayed;
+
   public StreamModel(MemoryRedis redis) {
     this.redis = redis;
+    this.delayed = new dev.brook.redis.internal.MemoryDelayed<>(redis, this::sendBatch);
+  }
+
+  @Override
+  public CompletableFuture<dev.brook.PublishResult> send(StreamDestination stream, Frame frame, dev.brook.PublishOptions options) {
+    return delayed.send(stream, stream.name(), frame, options);
   }
 
   @Override
@@ -184,6 +193,7 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
 
   @Override
   public void clockMoved() {
+    delayed.clockMoved();
     for (MemoryStream s : List.copyOf(streams.values())) {
       s.reclaim();
     }
@@ -227,7 +237,7 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
           if (reason != null) {
             r.lastErrors.put(item.id, reason);
           }
-          r.retries.put(item.id, redis.now() + Backoffs.STREAM_NACK.createDelay(item.count).toMillis());
+          r.retries.put(item.id, redis.now() + item.nackDelayMillis(Backoffs.STREAM_NACK.createDelay(item.count).toMillis()));
         }
         case REJECT -> s.deadLetter(item, reason);
         case RELEASE -> {

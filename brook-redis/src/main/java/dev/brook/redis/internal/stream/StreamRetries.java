@@ -33,6 +33,11 @@ final class StreamRetries {
     due.put(id, timing.nanoTime() + backoff.createDelay(attempt).toNanos());
   }
 
+  /** Retry this entry after {@code delay} (a subscription's retry back-off). */
+  void schedule(String id, java.time.Duration delay) {
+    due.put(id, timing.nanoTime() + Math.max(0, delay.toNanos()));
+  }
+
   boolean contains(String id) {
     return due.containsKey(id);
   }
