@@ -3,6 +3,7 @@ package dev.brook.redis;
 import dev.brook.Destination;
 import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.jobs.JobOptions;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -47,15 +48,18 @@ public final class ListDestination implements RedisDestination {
   private final Duration pollInterval;
   /** null: the broker's default ({@code RedisBroker.builder().waitForReplicas}). */
   private final Durability durability;
+  /** Rate limit and idempotency ({@code JobOptions.NONE} when none). */
+  private final JobOptions jobs;
 
   ListDestination(String name) {
-    this(checkName(name), false, null, null, Duration.ofSeconds(10), 5, null, null);
+    this(checkName(name), false, null, null, Duration.ofSeconds(10), 5, null, null, JobOptions.NONE);
   }
 
   private ListDestination(String name, boolean atMostOnce, String deadLetter, String consumer, Duration heartbeat,
-      int maxDeliveries, Duration pollInterval, Durability durability) {
+      int maxDeliveries, Duration pollInterval, Durability durability, JobOptions jobs) {
     this.pollInterval = pollInterval;
     this.durability = durability;
+    this.jobs = jobs;
     this.name = name;
     this.atMostOnce = atMostOnce;
     this.deadLetter = deadLetter;
@@ -74,13 +78,13 @@ public final class ListDestination implements RedisDestination {
 
   /** Plain BLPOP: an item is gone from Redis once popped (FastStream's list semantics). */
   public ListDestination atMostOnce() {
-    return new ListDestination(name, true, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability);
+    return new ListDestination(name, true, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability, jobs);
   }
 
   /** Rejected items go to {@code {name}:dlq} (a list), with the reason in the envelope's {@code x-error} header. */
   public ListDestination deadLetter() {
     return new ListDestination(name, atMostOnce, Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries,
-        pollInterval, durability);
+        pollInterval, durability, jobs);
   }
 
   /**
@@ -92,7 +96,7 @@ public final class ListDestination implements RedisDestination {
    */
   public ListDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability, jobs);
   }
 
   /**
@@ -103,7 +107,7 @@ public final class ListDestination implements RedisDestination {
     if (ttl.toMillis() < 300) {
       throw new IllegalArgumentException("heartbeat must be at least 300 ms, was " + ttl + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl, maxDeliveries, pollInterval, durability);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, ttl, maxDeliveries, pollInterval, durability, jobs);
   }
 
   /**
@@ -115,7 +119,7 @@ public final class ListDestination implements RedisDestination {
     if (maxDeliveries < 1) {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability, jobs);
   }
 
   /**
@@ -130,7 +134,7 @@ public final class ListDestination implements RedisDestination {
     if (interval.isNegative() || interval.isZero()) {
       throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
     }
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, interval, durability);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, interval, durability, jobs);
   }
 
   /** The read's wait set with {@link #pollInterval(Duration)}, or null for the default. */
@@ -213,7 +217,7 @@ public final class ListDestination implements RedisDestination {
    */
   public ListDestination waitForReplicas(int replicas, Duration timeout) {
     Durability d = Durability.of(replicas, timeout);
-    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, d);
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, d, jobs);
   }
 
   /** The replicas a publish waits for ({@link #waitForReplicas}); -1 when the broker's default applies. */
@@ -226,10 +230,83 @@ public final class ListDestination implements RedisDestination {
     return durability == null ? null : durability.timeout();
   }
 
+
+  /**
+   * A rate limit shared by every consumer of this list in every process: at most {@code
+   * messages} deliveries per {@code per} (a burst of up to {@code messages}, then evenly), counted
+   * by a token bucket in Redis ({@code {name}:rate}, one Lua script per read, on Redis' own
+   * clock so the processes' clocks do not matter). A consumer takes tokens <em>before</em> it reads
+   * and reads no more messages than it got tokens, giving back those it did not use; without a
+   * token it waits until the next one is due, holding no message. Redeliveries count like new
+   * messages. See docs/jobs.md, "Rate limits".
+   */
+  public ListDestination rateLimit(int messages, Duration per) {
+    return withJobs(jobs.withRate(messages, per));
+  }
+
+  /**
+   * A rate limit per key, so one tenant cannot starve the others: at most {@code messages} per
+   * {@code per} for the messages whose header {@code header} holds the same value, shared by every
+   * consumer of this list (a token bucket {@code {name}:rate:<key>} in Redis). A message over its
+   * key's limit does not wait in the consumer, nor block the messages behind it: one Lua script
+   * moves it from the processing list to {@code {name}:wait:<key>} and records when its key's next
+   * token is due in {@code {name}:waiting}; consumers move due ones back to the head of the queue.
+   * Messages without the header are not limited by key. Applies after {@link #rateLimit}, if any.
+   * Reliable lists only. See docs/jobs.md, "Rate limits".
+   */
+  public ListDestination rateLimitPerKey(String header, int messages, Duration per) {
+    return withJobs(jobs.withKeyRate(header, messages, per));
+  }
+
+  /** The header {@link #rateLimitPerKey} reads the key from, null when there is no per-key limit. */
+  public String rateLimitKeyHeader() {
+    return jobs.keyHeader();
+  }
+
+  /** The messages per {@link #rateLimitPerKeyPeriod()} of {@link #rateLimitPerKey}, 0 when none. */
+  public int rateLimitPerKeyCount() {
+    return jobs.keyRate();
+  }
+
+  /** The period of {@link #rateLimitPerKey}, null when none. */
+  public Duration rateLimitPerKeyPeriod() {
+    return jobs.keyHeader() == null ? null : Duration.ofMillis(jobs.keyPerMillis());
+  }
+
+  /**
+   * Skips a message whose {@code message_id} this list's consumers already completed within
+   * {@code ttl}: the id is recorded when the message is acknowledged (a key {@code
+   * {name}:done:<id>} with that TTL) and a delivery of a recorded id is acknowledged without
+   * running the handler. Messages without a {@code message_id} header (see {@code
+   * RedisBroker.builder().messageIds}) are always handled. See docs/jobs.md, "Idempotent consumers".
+   */
+  public ListDestination idempotent(Duration ttl) {
+    return withJobs(jobs.withIdempotent(ttl));
+  }
+
+  private ListDestination withJobs(JobOptions jobs) {
+    return new ListDestination(name, atMostOnce, deadLetter, consumer, heartbeat, maxDeliveries, pollInterval, durability, jobs);
+  }
+
+  /** The messages per {@link #rateLimitPeriod()} set with {@link #rateLimit}, 0 when there is no rate limit. */
+  public int rateLimitCount() {
+    return jobs.rate();
+  }
+
+  /** The period of {@link #rateLimit}, null when there is no rate limit. */
+  public Duration rateLimitPeriod() {
+    return jobs.rateLimited() ? Duration.ofMillis(jobs.perMillis()) : null;
+  }
+
+  /** The window set with {@link #idempotent}, null when consumption is not idempotent. */
+  public Duration idempotentTtl() {
+    return jobs.idempotentTtl();
+  }
+
   @Override
   public ListDestination withName(String name) {
     return new ListDestination(checkName(name), atMostOnce,
-        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries, pollInterval, durability);
+        deadLetter == null ? null : Keys.derived(name, "dlq"), consumer, heartbeat, maxDeliveries, pollInterval, durability, jobs);
   }
 
   @Override
@@ -237,7 +314,7 @@ public final class ListDestination implements RedisDestination {
     return o instanceof ListDestination l && l.name.equals(name) && l.atMostOnce == atMostOnce
         && Objects.equals(l.deadLetter, deadLetter) && Objects.equals(l.consumer, consumer) && l.heartbeat.equals(heartbeat)
         && l.maxDeliveries == maxDeliveries && Objects.equals(l.pollInterval, pollInterval)
-        && Objects.equals(l.durability, durability);
+        && Objects.equals(l.durability, durability) && l.jobs.equals(jobs);
   }
 
   @Override

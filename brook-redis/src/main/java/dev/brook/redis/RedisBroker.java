@@ -134,6 +134,76 @@ public final class RedisBroker extends BrokerBase {
     return transport.connectionLosses();
   }
 
+  private final java.util.concurrent.ConcurrentMap<String, dev.brook.redis.internal.jobs.ScheduleRunner> schedules =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Publishes {@code payload.get()} to {@code destination} at every tick of {@code schedule}, once
+   * per tick however many replicas (brokers, processes) register a schedule of this name: a Lua
+   * claim on {@code {brook:schedule:<name>}:last} in Redis lets one fire each tick. Ticks missed
+   * while no replica ran follow {@link Schedule#missedTicks(MissedTicks)}. The message carries the
+   * headers {@code x-schedule} (the name) and {@code x-schedule-tick} (the tick, ISO-8601).
+   *
+   * <p>Runs on the broker's timer thread, which only starts a short virtual thread per tick (the
+   * supplier and the publish run there); a tick is not fired again when its publish fails (logged at
+   * ERROR). Runs until {@link ScheduleHandle#cancel()} or {@link #close()}, which leaves no timer
+   * behind. Connects to Redis if the broker has not yet; it need not be started.
+   *
+   * @throws IllegalArgumentException when this broker already runs a schedule of this name
+   * @throws UnsupportedOperationException on a test broker (see docs/testing.md)
+   */
+  public ScheduleHandle schedule(String name, Schedule schedule, java.util.function.Supplier<?> payload,
+      dev.brook.Destination destination) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(schedule, "schedule");
+    Objects.requireNonNull(payload, "payload");
+    Objects.requireNonNull(destination, "destination");
+    if (isClosed()) {
+      throw new IllegalStateException("Cannot schedule '" + name + "': broker " + url + " is closed.");
+    }
+    dev.brook.redis.internal.RedisTransport t = redisTransport("schedule '" + name + "'");
+    t.connect();
+    dev.brook.redis.internal.jobs.ScheduleRunner runner = new dev.brook.redis.internal.jobs.ScheduleRunner(name, schedule,
+        payload, destination, this::publish, t.connections(), System::currentTimeMillis, r -> schedules.remove(r.name(), r));
+    if (schedules.putIfAbsent(name, runner) != null) {
+      throw new IllegalArgumentException("This broker already runs a schedule named '" + name + "'; cancel it first "
+          + "(broker.schedules()) or choose another name.");
+    }
+    runner.start();
+    return runner;
+  }
+
+  /** The schedules this broker runs now, in no particular order. */
+  public java.util.List<ScheduleHandle> schedules() {
+    return java.util.List.copyOf(schedules.values());
+  }
+
+  /**
+   * The dead letters of a List or Stream (their {@code {name}:dlq}), to list, replay and purge; see
+   * {@link DeadLetters}. Connects to Redis if the broker has not yet.
+   *
+   * @throws IllegalArgumentException when the destination is neither a list nor a stream
+   * @throws UnsupportedOperationException on a test broker (see docs/testing.md)
+   */
+  public DeadLetters deadLetters(dev.brook.Destination destination) {
+    Objects.requireNonNull(destination, "destination");
+    if (isClosed()) {
+      throw new IllegalStateException("Cannot read dead letters of " + destination + ": broker " + url + " is closed.");
+    }
+    dev.brook.redis.internal.RedisTransport t = redisTransport("dead letters of " + destination);
+    t.connect();
+    return new DeadLetters(t.connections().syncCommands(), destination);
+  }
+
+  private dev.brook.redis.internal.RedisTransport redisTransport(String what) {
+    dev.brook.spi.Transport t = dev.brook.spi.Brokers.transport(this);
+    if (t instanceof dev.brook.redis.internal.RedisTransport rt) {
+      return rt;
+    }
+    throw new UnsupportedOperationException("The transport " + t.describe() + " cannot run " + what
+        + "; use a RedisBroker on a real Redis (a test broker does not model it yet).");
+  }
+
   @Override
   public String toString() {
     return "RedisBroker[" + url + (isClosed() ? ", closed" : "") + "]";

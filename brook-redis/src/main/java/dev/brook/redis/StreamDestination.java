@@ -3,6 +3,7 @@ package dev.brook.redis;
 import dev.brook.Destination;
 import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.jobs.JobOptions;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -74,21 +75,24 @@ public final class StreamDestination implements RedisDestination {
   /** 1: one stream under {@code name}; more: {@code {name:0}} … {@code {name:n-1}}. */
   private final int partitions;
   private final Duration leaseTime;
+  /** Rate limit and idempotency ({@code JobOptions.NONE} when none). */
+  private final JobOptions jobs;
 
   StreamDestination(String name) {
     this(checkName(name), null, null, LATEST, Duration.ofSeconds(30), 5, false, 0, true, false, null, null, 1,
-        DEFAULT_LEASE_TIME);
+        DEFAULT_LEASE_TIME, JobOptions.NONE);
   }
 
   private StreamDestination(String name, String group, String consumer, String startFrom, Duration minIdle,
       int maxDeliveries, boolean deleteOnAck, long maxLen, boolean declare, boolean noAck, Duration pollInterval,
-      Durability durability, int partitions, Duration leaseTime) {
+      Durability durability, int partitions, Duration leaseTime, JobOptions jobs) {
     this.partitions = partitions;
     this.leaseTime = leaseTime;
     this.declare = declare;
     this.noAck = noAck;
     this.pollInterval = pollInterval;
     this.durability = durability;
+    this.jobs = jobs;
     this.name = name;
     this.group = group;
     this.consumer = consumer;
@@ -111,21 +115,21 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination group(String group) {
     Objects.requireNonNull(group, "group");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
   public StreamDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /** Where a new group (or a reader without group) starts: {@link #LATEST} (default), {@link #BEGINNING} or an entry id. */
   public StreamDestination startFrom(String id) {
     Objects.requireNonNull(id, "startFrom");
     return new StreamDestination(name, group, consumer, id, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /**
@@ -140,7 +144,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("minIdle must be positive, was " + minIdle + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /**
@@ -153,13 +157,13 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxDeliveries must be at least 1, was " + maxDeliveries + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /** XDEL acknowledged entries too, so the stream holds only what is not yet handled. */
   public StreamDestination deleteOnAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, true, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /**
@@ -174,7 +178,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination declare(boolean declare) {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /**
@@ -185,7 +189,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination noAck() {
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, true, pollInterval, durability, partitions, leaseTime);
+        declare, true, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /**
@@ -202,7 +206,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("pollInterval must be positive, was " + interval + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, interval, durability, partitions, leaseTime);
+        declare, noAck, interval, durability, partitions, leaseTime, jobs);
   }
 
   /** Publishing trims the stream to about this many entries ({@code XADD MAXLEN ~ n}); 0 (default) keeps all. */
@@ -211,7 +215,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("maxLen must not be negative, was " + maxLen + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /**
@@ -243,7 +247,7 @@ public final class StreamDestination implements RedisDestination {
     }
     checkPartitionable(name, n);
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, n, leaseTime);
+        declare, noAck, pollInterval, durability, n, leaseTime, jobs);
   }
 
   private static void checkPartitionable(String name, int n) {
@@ -266,7 +270,7 @@ public final class StreamDestination implements RedisDestination {
       throw new IllegalArgumentException("leaseTime must be at least 300 ms, was " + leaseTime + ".");
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   /** How many partitions: 1 for a plain stream; see {@link #partitions(int)}. */
@@ -296,7 +300,7 @@ public final class StreamDestination implements RedisDestination {
    */
   public StreamDestination partition(int i) {
     return new StreamDestination(partitionKey(i), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck,
-        maxLen, declare, noAck, pollInterval, durability, 1, leaseTime);
+        maxLen, declare, noAck, pollInterval, durability, 1, leaseTime, jobs);
   }
 
   @Override
@@ -395,7 +399,7 @@ public final class StreamDestination implements RedisDestination {
   public StreamDestination waitForReplicas(int replicas, Duration timeout) {
     Durability d = Durability.of(replicas, timeout);
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, d, partitions, leaseTime);
+        declare, noAck, pollInterval, d, partitions, leaseTime, jobs);
   }
 
   /** The replicas a publish waits for ({@link #waitForReplicas}); -1 when the broker's default applies. */
@@ -408,11 +412,56 @@ public final class StreamDestination implements RedisDestination {
     return durability == null ? null : durability.timeout();
   }
 
+
+  /**
+   * A rate limit shared by every consumer of this stream in every process: at most {@code
+   * messages} deliveries per {@code per} (a burst of up to {@code messages}, then evenly), counted
+   * by a token bucket in Redis ({@code {name}:rate}, one Lua script per read, on Redis' own
+   * clock so the processes' clocks do not matter). A consumer takes tokens <em>before</em> it reads
+   * and reads no more messages than it got tokens, giving back those it did not use; without a
+   * token it waits until the next one is due, holding no message. Redeliveries count like new
+   * messages. See docs/jobs.md, "Rate limits".
+   */
+  public StreamDestination rateLimit(int messages, Duration per) {
+    return withJobs(jobs.withRate(messages, per));
+  }
+
+  /**
+   * Skips a message whose {@code message_id} this stream's consumers already completed within
+   * {@code ttl}: the id is recorded when the message is acknowledged (a key {@code
+   * {name}:done:<id>} with that TTL) and a delivery of a recorded id is acknowledged without
+   * running the handler. Messages without a {@code message_id} header (see {@code
+   * RedisBroker.builder().messageIds}) are always handled. See docs/jobs.md, "Idempotent consumers".
+   */
+  public StreamDestination idempotent(Duration ttl) {
+    return withJobs(jobs.withIdempotent(ttl));
+  }
+
+  private StreamDestination withJobs(JobOptions jobs) {
+    return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
+  }
+
+  /** The messages per {@link #rateLimitPeriod()} set with {@link #rateLimit}, 0 when there is no rate limit. */
+  public int rateLimitCount() {
+    return jobs.rate();
+  }
+
+  /** The period of {@link #rateLimit}, null when there is no rate limit. */
+  public Duration rateLimitPeriod() {
+    return jobs.rateLimited() ? Duration.ofMillis(jobs.perMillis()) : null;
+  }
+
+  /** The window set with {@link #idempotent}, null when consumption is not idempotent. */
+  public Duration idempotentTtl() {
+    return jobs.idempotentTtl();
+  }
+
   @Override
   public StreamDestination withName(String name) {
     checkPartitionable(checkName(name), partitions);
     return new StreamDestination(checkName(name), group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
-        declare, noAck, pollInterval, durability, partitions, leaseTime);
+        declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
 
   @Override
@@ -421,7 +470,8 @@ public final class StreamDestination implements RedisDestination {
         && Objects.equals(s.consumer, consumer) && s.startFrom.equals(startFrom) && s.minIdle.equals(minIdle)
         && s.maxDeliveries == maxDeliveries && s.deleteOnAck == deleteOnAck && s.maxLen == maxLen
         && s.declare == declare && s.noAck == noAck && Objects.equals(s.pollInterval, pollInterval)
-        && Objects.equals(s.durability, durability) && s.partitions == partitions && s.leaseTime.equals(leaseTime);
+        && Objects.equals(s.durability, durability) && s.partitions == partitions && s.leaseTime.equals(leaseTime)
+        && s.jobs.equals(jobs);
   }
 
   @Override

@@ -11,8 +11,9 @@ import picocli.CommandLine.Command;
  * printed (one line, the Redis password masked) and the exit codes (1 failed, 2 bad command line).
  */
 @Command(name = "brook", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-    description = "Run Brook services, publish and request from the shell, generate and serve AsyncAPI docs, check health, serve the console.",
-    subcommands = {RunCommand.class, PublishCommand.class, DocsCommand.class, HealthCommand.class, ConsoleCommand.class},
+    description = "Run Brook services, publish and request from the shell, generate and serve AsyncAPI docs, check health, work dead letters, serve the console.",
+    subcommands = {RunCommand.class, PublishCommand.class, DocsCommand.class, HealthCommand.class, DlqCommand.class,
+        ConsoleCommand.class},
     footer = {"", "Exit codes: 0 done, 1 the command failed, 2 the command line is wrong (brook health: 3 DOWN).",
         "Run 'brook COMMAND --help' for a command's options."})
 public final class BrookCommand implements Runnable {

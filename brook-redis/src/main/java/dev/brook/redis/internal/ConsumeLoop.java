@@ -179,6 +179,11 @@ public abstract class ConsumeLoop implements Transport.Consumer {
     }
   }
 
+  /** Sleeps {@code millis} on the transport's clock (a rate limit's wait for its next token); false when the consumer stops meanwhile. */
+  protected final boolean sleepWhileRunning(long millis) {
+    return pause(Duration.ofMillis(millis));
+  }
+
   /** The back-off after a failed round, on the transport's clock; false when the consumer stops meanwhile. */
   private boolean pause(Duration delay) {
     lock.lock();

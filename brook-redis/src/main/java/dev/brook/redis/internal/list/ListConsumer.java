@@ -85,6 +85,7 @@ final class ListConsumer extends ConsumeLoop {
   /** One settlement for the SETTLE script; {@code message} leaves {@code inFlight} once Redis confirmed it. */
   record Op(byte kind, ListInbound message, byte[] value, byte[] replacement) {
     static final byte ACK = 'A';
+    static final byte ACK_DONE = 'I';
     static final byte REQUEUE = 'Q';
     static final byte DEAD = 'D';
     static final byte DROP = 'X';
@@ -126,6 +127,16 @@ final class ListConsumer extends ConsumeLoop {
   /** Reliable mode: renewed while the consumer runs, deleted after its drain; null in at-most-once mode. */
   private final Heartbeat heartbeat;
   private long nextRecoveryNanos;
+  /** {@code {jobs}:done}: ids completed by an idempotent subscription (see {@link ListScripts#DONE}). */
+  private final byte[] doneKey;
+  /** {@code idempotent(ttl)} in ms, or null. */
+  private final Long idempotentTtl;
+  /** {@code rateLimit}: the shared token bucket, or null. */
+  private final dev.brook.redis.internal.jobs.RateLimiter limiter;
+  /** {@code rateLimitPerKey}: per-key buckets and waiting lists, or null; the header holding the key. */
+  private final dev.brook.redis.internal.jobs.KeyLimiter keyLimiter;
+  private final String keyHeader;
+  private static final String MESSAGE_ID = "message_id";
   /**
    * When to look at the delayed set next ({@link dev.brook.redis.internal.Delayed}): at once, then
    * when its next member is due, and at least once per blocking read for members published meanwhile.
@@ -160,6 +171,14 @@ final class ListConsumer extends ConsumeLoop {
     this.processingPrefix = Keys.derived(list.name(), "processing:");
     this.processingKey = bytes(processingPrefix + consumerName);
     this.heartbeatPrefix = Keys.derived(list.name(), "heartbeat:");
+    this.doneKey = bytes(Keys.derived(list.name(), "done"));
+    this.idempotentTtl = list.idempotentTtl() != null && !list.isAtMostOnce() ? list.idempotentTtl().toMillis() : null;
+    this.limiter = list.rateLimitCount() > 0
+        ? new dev.brook.redis.internal.jobs.RateLimiter(list.name(), list.rateLimitCount(), list.rateLimitPeriod().toMillis())
+        : null;
+    this.keyHeader = list.isAtMostOnce() ? null : list.rateLimitKeyHeader();
+    this.keyLimiter = keyHeader == null ? null
+        : new dev.brook.redis.internal.jobs.KeyLimiter(list.name(), list.rateLimitPerKeyCount(), list.rateLimitPerKeyPeriod().toMillis());
     this.delayedKey = bytes(dev.brook.redis.internal.Delayed.key(list.name()));
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
@@ -358,7 +377,28 @@ final class ListConsumer extends ConsumeLoop {
       recoverAbandoned();
     }
     double block = promote();
-    deliverAll(fetch(Math.max(1, Math.min(MAX_FETCH, sink.room())), block));
+    int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
+    if (keyLimiter != null) {
+      // Parked messages whose key has a token again go back to the head first; the read then waits
+      // no longer than until the next key is due, so no thread or poll is needed for them.
+      long nextDue = keyLimiter.promote(redis, queueKey);
+      if (nextDue >= 0) {
+        block = Math.max(0.01, Math.min(block, nextDue / 1000.0));
+      }
+    }
+    if (limiter == null) {
+      deliverAll(fetch(room, block));
+      return;
+    }
+    // Tokens first, then read at most that many: nothing is read that may not run now.
+    long granted = limiter.take(redis, room);
+    if (granted < 0) {
+      sleepWhileRunning(-granted);
+      return;
+    }
+    List<byte[]> values = fetch((int) granted, block);
+    limiter.refund(redis, (int) granted - values.size());
+    deliverAll(values);
   }
 
   /**
@@ -437,6 +477,18 @@ final class ListConsumer extends ConsumeLoop {
     for (byte[] v : values) {
       messages.add(new ListInbound(this, v));
     }
+    if (idempotentTtl != null) {
+      messages = skipDone(messages);
+      if (messages.isEmpty()) {
+        return;
+      }
+    }
+    if (keyLimiter != null) {
+      messages = admitByKey(messages);
+      if (messages.isEmpty()) {
+        return;
+      }
+    }
     if (reliable()) {
       inFlight.addAll(messages);
     }
@@ -445,6 +497,81 @@ final class ListConsumer extends ConsumeLoop {
     } else {
       sink.acceptAll(messages);
     }
+  }
+
+  /**
+   * Per-key rate limits: messages whose key has no token left are parked in their key's waiting
+   * list (moved there from the processing list by the same script) instead of being delivered.
+   */
+  private List<ListInbound> admitByKey(List<ListInbound> messages) {
+    List<ListInbound> keyed = new ArrayList<>();
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> raws = new ArrayList<>();
+    for (ListInbound m : messages) {
+      String k = m.frame().headers().get(keyHeader);
+      if (k != null) {
+        keyed.add(m);
+        keys.add(bytes(k));
+        raws.add(m.raw());
+      }
+    }
+    if (keyed.isEmpty()) {
+      return messages;
+    }
+    boolean[] admitted = keyLimiter.admit(redis, processingKey, keys, raws);
+    java.util.Set<ListInbound> parked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (int i = 0; i < keyed.size(); i++) {
+      if (!admitted[i]) {
+        parked.add(keyed.get(i));
+      }
+    }
+    if (parked.isEmpty()) {
+      return messages;
+    }
+    List<ListInbound> keep = new ArrayList<>(messages.size() - parked.size());
+    for (ListInbound m : messages) {
+      if (!parked.contains(m)) {
+        keep.add(m);
+      }
+    }
+    return keep;
+  }
+
+  /**
+   * Idempotent subscriptions: messages whose id was completed within the window are acknowledged
+   * (a plain ack: their id stays recorded) without reaching the handler. One script call per read.
+   */
+  private List<ListInbound> skipDone(List<ListInbound> messages) {
+    List<ListInbound> withId = new ArrayList<>();
+    List<byte[]> ids = new ArrayList<>();
+    for (ListInbound m : messages) {
+      String id = m.frame().headers().get(MESSAGE_ID);
+      if (id != null) {
+        withId.add(m);
+        ids.add(bytes(id));
+      }
+    }
+    if (ids.isEmpty()) {
+      return messages;
+    }
+    List<Long> done = ListScripts.DONE.call(redis, ScriptOutputType.MULTI, new byte[][] {doneKey}, ids.toArray(new byte[0][]));
+    List<ListInbound> keep = new ArrayList<>(messages.size());
+    java.util.Set<ListInbound> skip = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (int i = 0; i < withId.size(); i++) {
+      if (done.get(i) == 1L) {
+        skip.add(withId.get(i));
+      }
+    }
+    for (ListInbound m : messages) {
+      if (skip.contains(m)) {
+        inFlight.add(m);
+        settler.submit(new Op(Op.ACK, m, m.raw(), null));
+        LOG.debug("Skipped message {} of {}: already completed (idempotent)", m.frame().headers().get(MESSAGE_ID), list.key());
+      } else {
+        keep.add(m);
+      }
+    }
+    return keep;
   }
 
   /**
@@ -531,7 +658,7 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
     CompletionStage<?> sent = ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
-        new byte[][] {processingKey, queueKey, deadKey, delayedKey}, args).whenComplete((ok, e) -> connections.failed(e));
+        new byte[][] {processingKey, queueKey, deadKey, delayedKey, doneKey}, args).whenComplete((ok, e) -> connections.failed(e));
     // On a cluster, a failover of the list's master cancels it at once (the settler retries on the new master)
     // rather than letting it wait out commandTimeout while the loop waits for its settlements.
     connections.trackPublish(processingKey, sent.toCompletableFuture());
@@ -553,8 +680,19 @@ final class ListConsumer extends ConsumeLoop {
 
   void ack(ListInbound m) {
     if (reliable()) {
-      settler.submit(new Op(Op.ACK, m, m.raw(), null));
+      settler.submit(ackOp(m));
     }
+  }
+
+  /** A plain ack, or with {@code idempotent(ttl)} an ack that records the message id as done, in the same script. */
+  private Op ackOp(ListInbound m) {
+    if (idempotentTtl != null) {
+      String id = m.frame().headers().get(MESSAGE_ID);
+      if (id != null) {
+        return new Op(Op.ACK_DONE, m, m.raw(), bytes(idempotentTtl + ":" + id));
+      }
+    }
+    return new Op(Op.ACK, m, m.raw(), null);
   }
 
   /** A whole batch, in the order it was fetched. */
@@ -565,7 +703,7 @@ final class ListConsumer extends ConsumeLoop {
     List<Op> ops = new ArrayList<>(batch.size());
     for (Inbound m : batch) {
       ListInbound l = (ListInbound) m;
-      ops.add(new Op(Op.ACK, l, l.raw(), null));
+      ops.add(ackOp(l));
     }
     settler.submitAll(ops);
   }

@@ -20,8 +20,9 @@ final class ListScripts {
       return items""");
 
   /**
-   * A batch of settlements. KEYS: processing list, queue, dead letter, delayed set. ARGV: triples
-   * (op, value, new value): A ack, Q requeue (the new value to the queue head), D dead letter (the
+   * A batch of settlements. KEYS: processing list, queue, dead letter, delayed set, done set. ARGV: triples
+   * (op, value, new value): A ack, I ack and record the id as done (new value {@code <ttl ms>:<message id>}:
+   * a score of Redis' now + ttl in the done set, KEYS[5], whose expired ids the same call prunes), Q requeue (the new value to the queue head), D dead letter (the
    * new value to the dead letter), X drop, R retry (the new value is {@code <delay ms>:<member>}: the
    * member goes to the delayed set, due at the server's time plus the delay). Q, D and X act only when the value is still in the processing list
    * (recovered meanwhile: another consumer has it). Acks come last: they usually are the head of the
@@ -30,12 +31,21 @@ final class ListScripts {
    */
   static final Script SETTLE = new Script("""
       local p = KEYS[1]
-      local want, acks = {}, 0
+      local want, acks, now = {}, 0, nil
       for i = 1, #ARGV, 3 do
         local op = ARGV[i]
-        if op == 'A' then
+        if op == 'A' or op == 'I' then
           want[ARGV[i + 1]] = (want[ARGV[i + 1]] or 0) + 1
           acks = acks + 1
+          if op == 'I' then
+            local r = ARGV[i + 2]
+            local c = string.find(r, ':', 1, true)
+            if not now then
+              local t = redis.call('TIME')
+              now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            end
+            redis.call('ZADD', KEYS[5], now + tonumber(string.sub(r, 1, c - 1)), string.sub(r, c + 1))
+          end
         elseif redis.call('LREM', p, 1, ARGV[i + 1]) > 0 then
           if op == 'Q' then redis.call('LPUSH', KEYS[2], ARGV[i + 2])
           elseif op == 'D' then redis.call('RPUSH', KEYS[3], ARGV[i + 2])
@@ -69,7 +79,23 @@ final class ListScripts {
           if c > 0 then redis.call('LREM', p, c, v) end
         end
       end
+      if now then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now) end
       return 1""");
+
+  /**
+   * Idempotent consumers: which of these message ids were completed within their window. KEYS[1]
+   * the done set ({@code {jobs}:done}, id → expiry in ms on Redis' clock); ARGV the ids. Returns
+   * 1/0 per id.
+   */
+  static final Script DONE = new Script("""
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local out = {}
+      for i = 1, #ARGV do
+        local e = redis.call('ZSCORE', KEYS[1], ARGV[i])
+        out[i] = (e and tonumber(e) > now) and 1 or 0
+      end
+      return out""");
 
   /**
    * The stop's give-back: the processing list back to the queue head, in the order it holds (the

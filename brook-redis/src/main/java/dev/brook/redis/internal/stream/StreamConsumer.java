@@ -141,6 +141,15 @@ final class StreamConsumer extends ConsumeLoop {
   private volatile java.util.concurrent.CompletableFuture<?> reading;
   /** Cluster: set when a failover ended the read in flight: where the slot went, for the log line. */
   private volatile String failedOverTo;
+  /** {@code rateLimit}: the shared token bucket, or null. */
+  private final dev.brook.redis.internal.jobs.RateLimiter limiter;
+  /** Loop thread only: tokens of this round (MAX_VALUE without a rate limit) and messages delivered in it. */
+  private int tokens = Integer.MAX_VALUE;
+  /** {@code {events}:done}: message ids completed by an idempotent subscription. */
+  private final byte[] doneKey;
+  /** {@code idempotent(ttl)} in ms (group subscriptions that acknowledge), or null. */
+  private final Long idempotentTtl;
+  private int delivered;
   // The loop's position, on its thread. Group mode: the last own pending id looked at (null: from
   // the start), whether they were all read, the takeover's cursor, when the next takeover is due,
   // whether clientId is current. Without a group: the id read up to.
@@ -173,6 +182,12 @@ final class StreamConsumer extends ConsumeLoop {
     this.context = context;
     this.connections = context.connections();
     this.stream = stream;
+    this.doneKey = bytes(dev.brook.redis.internal.Keys.derived(stream.name(), "done"));
+    this.idempotentTtl = stream.idempotentTtl() != null && stream.groupName() != null && !stream.noAcks()
+        ? stream.idempotentTtl().toMillis() : null;
+    this.limiter = stream.rateLimitCount() > 0
+        ? new dev.brook.redis.internal.jobs.RateLimiter(stream.name(), stream.rateLimitCount(), stream.rateLimitPeriod().toMillis())
+        : null;
     this.subscriptionId = subscriptionId;
     this.sink = sink;
     this.commandTimeout = commandTimeout;
@@ -504,10 +519,35 @@ final class StreamConsumer extends ConsumeLoop {
       promotion.promoted(answer, mark);
       wake.promoted(answer);
     }
-    if (grouped()) {
-      groupRound();
-    } else {
-      readRound();
+    if (limiter == null) {
+      if (grouped()) {
+        groupRound();
+      } else {
+        readRound();
+      }
+      return;
+    }
+    // Tokens first, then read (or claim) at most that many: nothing is read that may not run now.
+    long granted = limiter.take(redis, room());
+    if (granted < 0) {
+      sleepWhileRunning(-granted);
+      return;
+    }
+    tokens = (int) granted;
+    delivered = 0;
+    try {
+      if (grouped()) {
+        groupRound();
+      } else {
+        readRound();
+      }
+    } finally {
+      tokens = Integer.MAX_VALUE;
+      try {
+        limiter.refund(redis, (int) granted - delivered);
+      } catch (RuntimeException e) {
+        LOG.debug("Could not give back unused tokens of {}", stream.key(), e);
+      }
     }
   }
 
@@ -586,6 +626,7 @@ final class StreamConsumer extends ConsumeLoop {
         for (StreamMessage<byte[], byte[]> m : fresh) {
           batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
         }
+        delivered += batch.size();
         sink.acceptAll(batch);
       }
       return;
@@ -654,7 +695,8 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   private int room() {
-    return Math.max(1, Math.min(MAX_FETCH, sink.room()));
+    int cap = limiter == null ? MAX_FETCH : Math.min(MAX_FETCH, tokens - delivered);
+    return Math.max(1, Math.min(cap, sink.room()));
   }
 
   /**
@@ -743,12 +785,16 @@ final class StreamConsumer extends ConsumeLoop {
   }
 
   private void deliver(List<StreamInbound> batch) {
+    if (idempotentTtl != null && !batch.isEmpty()) {
+      batch = skipDone(batch);
+    }
     if (batch.isEmpty()) {
       return;
     }
     for (StreamInbound in : batch) {
       inFlight.add(in.id());
     }
+    delivered += batch.size();
     sink.acceptAll(batch);
   }
 
@@ -805,6 +851,7 @@ final class StreamConsumer extends ConsumeLoop {
         batch.add(new StreamInbound(this, m.getId(), m.getBody(), 1));
       }
       lastId = read.get(read.size() - 1).getId();
+      delivered += batch.size();
       sink.acceptAll(batch);
     }
   }
@@ -832,9 +879,57 @@ final class StreamConsumer extends ConsumeLoop {
     List<Settlement> batch = new ArrayList<>(entries.size());
     for (StreamInbound e : entries) {
       lastErrors.remove(e.id());
-      batch.add(new Settlement('a', e.id(), e.deliveryCount(), null));
+      batch.add(ackSettlement(e));
     }
     settler.submitAll(batch);
+  }
+
+  /** A plain ack, or with {@code idempotent(ttl)} one that records the message id as done, in the same script. */
+  private Settlement ackSettlement(StreamInbound e) {
+    if (idempotentTtl != null) {
+      String messageId = e.frame().headers().get("message_id");
+      if (messageId != null) {
+        return new Settlement('i', e.id(), e.deliveryCount(), bytes(idempotentTtl + ":" + messageId));
+      }
+    }
+    return new Settlement('a', e.id(), e.deliveryCount(), null);
+  }
+
+  /**
+   * Idempotent subscriptions: entries whose message id was completed within the window are
+   * acknowledged without reaching the handler. One script call per read.
+   */
+  private List<StreamInbound> skipDone(List<StreamInbound> batch) {
+    List<StreamInbound> withId = new ArrayList<>();
+    List<byte[]> ids = new ArrayList<>();
+    for (StreamInbound e : batch) {
+      String id = e.frame().headers().get("message_id");
+      if (id != null) {
+        withId.add(e);
+        ids.add(bytes(id));
+      }
+    }
+    if (ids.isEmpty()) {
+      return batch;
+    }
+    List<Long> done = StreamScripts.DONE.call(redis, ScriptOutputType.MULTI, new byte[][] {doneKey}, ids.toArray(new byte[0][]));
+    java.util.Set<StreamInbound> skip = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (int i = 0; i < withId.size(); i++) {
+      if (done.get(i) == 1L) {
+        skip.add(withId.get(i));
+      }
+    }
+    List<StreamInbound> keep = new ArrayList<>(batch.size());
+    for (StreamInbound e : batch) {
+      if (skip.contains(e)) {
+        inFlight.add(e.id());
+        settler.submit(new Settlement('a', e.id(), e.deliveryCount(), null));
+        LOG.debug("Skipped entry {} of {}: message already completed (idempotent)", e.id(), stream.key());
+      } else {
+        keep.add(e);
+      }
+    }
+    return keep;
   }
 
   /**
@@ -913,13 +1008,13 @@ final class StreamConsumer extends ConsumeLoop {
       args.add(new byte[] {(byte) s.op()});
       args.add(bytes(s.id()));
       switch (s.op()) {
-        case 'd' -> args.add(s.value());
+        case 'd', 'i' -> args.add(s.value());
         case 'r' -> args.add(bytes(Long.toString(s.attempt())));
         default -> { }
       }
     }
     CompletionStage<?> sent = StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
-        new byte[][] {key, bytes(stream.deadLetterKey())}, args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
+        new byte[][] {key, bytes(stream.deadLetterKey()), doneKey}, args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
     // On a cluster, a failover of the stream's master cancels it at once (the settler retries on the new master).
     connections.trackPublish(key, sent.toCompletableFuture());
     return sent;

@@ -53,7 +53,8 @@ final class StreamScripts {
 
   /**
    * One batch of settlements: {@code a id} acknowledges (one XACK for all, plus XDEL with
-   * deleteOnAck), {@code d id value} dead-letters (XADD to KEYS[2] only if XACK still found it
+   * deleteOnAck), {@code i id ttl:messageId} acknowledges and records the message id in the done
+   * set KEYS[3] until Redis' now + ttl (idempotent consumers; expired ids are pruned here), {@code d id value} dead-letters (XADD to KEYS[2] only if XACK still found it
    * pending, so a batch sent twice writes one dead letter), {@code r id n} gives back an entry
    * delivered as attempt n, if this consumer still owns it at that count: the counter goes back to
    * n-1 and it is made idle, so any consumer may take it.
@@ -61,13 +62,23 @@ final class StreamScripts {
   static final Script SETTLE = new Script("""
       local key, group, me = KEYS[1], ARGV[1], ARGV[2]
       local del, idle = ARGV[3] == '1', ARGV[4]
-      local acks = {}
+      local acks, now = {}, nil
       local i = 5
       while i <= #ARGV do
         local op, id = ARGV[i], ARGV[i + 1]
         if op == 'a' then
           acks[#acks + 1] = id
           i = i + 2
+        elseif op == 'i' then
+          acks[#acks + 1] = id
+          local r = ARGV[i + 2]
+          local c = string.find(r, ':', 1, true)
+          if not now then
+            local t = redis.call('TIME')
+            now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          end
+          redis.call('ZADD', KEYS[3], now + tonumber(string.sub(r, 1, c - 1)), string.sub(r, c + 1))
+          i = i + 3
         elseif op == 'd' then
           if redis.call('XACK', key, group, id) == 1 then
             redis.call('XADD', KEYS[2], '*', '__data__', ARGV[i + 2])
@@ -92,6 +103,19 @@ final class StreamScripts {
           redis.call('XDEL', key, unpack(acks, j, last))
         end
       end
+      if now then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
       return #acks
+      """);
+
+  /** Idempotent consumers: which of these message ids (ARGV) the done set KEYS[1] holds unexpired; 1/0 each. */
+  static final Script DONE = new Script("""
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      local out = {}
+      for i = 1, #ARGV do
+        local e = redis.call('ZSCORE', KEYS[1], ARGV[i])
+        out[i] = (e and tonumber(e) > now) and 1 or 0
+      end
+      return out
       """);
 }

@@ -1,0 +1,240 @@
+package dev.brook.redis;
+
+import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.Envelope;
+import dev.brook.redis.internal.Script;
+import dev.brook.spi.Frame;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Predicate;
+
+/**
+ * The dead letters of one List or Stream, as a workflow: {@link #list}, {@link #replay(String)}
+ * (one), {@link #replay(Predicate)} (those whose headers match), {@link #replayAll()}, {@link
+ * #purge()}. Obtained from {@link RedisBroker#deadLetters(dev.brook.Destination)}; each call is a
+ * few commands on the broker's command connection. Thread-safe.
+ *
+ * <p>A List's dead letters are the list {@code {jobs}:dlq}, a Stream's the stream {@code
+ * {events}:dlq}; each holds the original envelope plus {@code x-error} (the last error), {@code
+ * x-delivery-count} (the attempts) and {@code x-original} (and for streams {@code x-original-id},
+ * {@code x-group}). A replay removes the dead letter and publishes the original headers and payload
+ * again, without those headers, in one Lua script (the dead-letter key shares the destination's
+ * hash tag), so a replayed message is never both replayed and still dead, and starts with a fresh
+ * count of deliveries. Replay appends at the tail of the queue, or as a new stream entry.
+ *
+ * <p>Ids: a stream dead letter's id is its entry id in the dead-letter stream; a list dead
+ * letter's id is its {@code message_id} header when it has one, else {@code sha1:} and the first
+ * 16 hex digits of its stored bytes' SHA-1 (identical dead letters share an id; replaying it takes
+ * one of them).
+ */
+public final class DeadLetters {
+
+  /** One dead letter: its id (see the class), headers (dead-letter headers included), payload, error and attempts. */
+  public record Entry(String id, Map<String, String> headers, byte[] payload) {
+
+    /** The last error ({@code x-error}), or an empty string. */
+    public String error() {
+      return headers.getOrDefault(DeadLetter.ERROR, "");
+    }
+
+    /** How many times it was delivered before it died ({@code x-delivery-count}), 0 when unknown. */
+    public long attempts() {
+      try {
+        return Long.parseLong(headers.getOrDefault(DeadLetter.DELIVERIES, "0"));
+      } catch (NumberFormatException e) {
+        return 0;
+      }
+    }
+
+    /** The payload as UTF-8 text. */
+    public String payloadText() {
+      return new String(payload, StandardCharsets.UTF_8);
+    }
+  }
+
+  private static final String DATA_FIELD = "__data__";
+
+  /** KEYS[1] dlq list, KEYS[2] queue; ARGV[1] stored value, ARGV[2] value to push: 1 when it was still there. */
+  private static final Script LIST_REPLAY = new Script("""
+      if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+        redis.call('RPUSH', KEYS[2], ARGV[2])
+        return 1
+      end
+      return 0
+      """);
+
+  /** KEYS[1] dlq stream, KEYS[2] stream; ARGV[1] dlq entry id, ARGV[2] envelope: 1 when it was still there. */
+  private static final Script STREAM_REPLAY = new Script("""
+      if redis.call('XDEL', KEYS[1], ARGV[1]) == 1 then
+        redis.call('XADD', KEYS[2], '*', 'DATA', ARGV[2])
+        return 1
+      end
+      return 0
+      """.replace("DATA", DATA_FIELD));
+
+  private static final java.util.Set<String> DEAD_HEADERS = java.util.Set.of(DeadLetter.ERROR, DeadLetter.DELIVERIES,
+      DeadLetter.ORIGINAL, DeadLetter.ORIGINAL_ID, DeadLetter.GROUP);
+
+  private final RedisClusterCommands<byte[], byte[]> redis;
+  private final String destination;
+  private final boolean stream;
+  private final byte[] queue;
+  private final byte[] dlq;
+
+  DeadLetters(RedisClusterCommands<byte[], byte[]> redis, dev.brook.Destination destination) {
+    this.redis = redis;
+    if (destination instanceof ListDestination l) {
+      this.stream = false;
+      this.queue = bytes(l.name());
+      this.dlq = bytes(l.deadLetterKey() != null ? l.deadLetterKey() : dev.brook.redis.internal.Keys.derived(l.name(), "dlq"));
+    } else if (destination instanceof StreamDestination s) {
+      this.stream = true;
+      this.queue = bytes(s.name());
+      this.dlq = bytes(s.deadLetterKey());
+    } else {
+      throw new IllegalArgumentException("Only lists and streams have dead letters, not " + destination
+          + ". Use Redis.list(name) or Redis.stream(name).");
+    }
+    this.destination = destination.toString();
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** How many dead letters wait. */
+  public long count() {
+    return stream ? redis.xlen(dlq) : redis.llen(dlq);
+  }
+
+  /** The first {@code max} dead letters, oldest first. */
+  public List<Entry> list(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max must be at least 1, was " + max + ".");
+    }
+    List<Entry> out = new ArrayList<>();
+    if (stream) {
+      for (StreamMessage<byte[], byte[]> m : redis.xrange(dlq, Range.create("-", "+"), Limit.from(max))) {
+        out.add(entry(m.getId(), value(m)));
+      }
+    } else {
+      for (byte[] raw : redis.lrange(dlq, 0, max - 1)) {
+        out.add(entry(listId(raw), raw));
+      }
+    }
+    return out;
+  }
+
+  /** Every dead letter, oldest first. */
+  public List<Entry> list() {
+    return list(Integer.MAX_VALUE);
+  }
+
+  private static byte[] value(StreamMessage<byte[], byte[]> m) {
+    for (Map.Entry<byte[], byte[]> f : m.getBody().entrySet()) {
+      if (new String(f.getKey(), StandardCharsets.UTF_8).equals(DATA_FIELD)) {
+        return f.getValue();
+      }
+    }
+    return new byte[0];
+  }
+
+  private static Entry entry(String id, byte[] raw) {
+    Frame f = Envelope.decode(raw);
+    return new Entry(id, Map.copyOf(f.headers()), f.payload());
+  }
+
+  private static String listId(byte[] raw) {
+    String messageId = Envelope.decode(raw).headers().get("message_id");
+    if (messageId != null) {
+      return messageId;
+    }
+    try {
+      byte[] sha = java.security.MessageDigest.getInstance("SHA-1").digest(raw);
+      return "sha1:" + HexFormat.of().formatHex(sha, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Replays the dead letter with this id; false when there is none (already replayed or purged). */
+  public boolean replay(String id) {
+    Objects.requireNonNull(id, "id");
+    if (stream) {
+      List<StreamMessage<byte[], byte[]>> found = redis.xrange(dlq, Range.create(id, id));
+      return !found.isEmpty() && replayStream(id, value(found.getFirst()));
+    }
+    for (byte[] raw : redis.lrange(dlq, 0, -1)) {
+      if (listId(raw).equals(id)) {
+        return replayList(raw);
+      }
+    }
+    return false;
+  }
+
+  /** Replays every dead letter whose headers (dead-letter headers included) match; returns how many. */
+  public int replay(Predicate<Map<String, String>> headers) {
+    Objects.requireNonNull(headers, "headers");
+    int n = 0;
+    if (stream) {
+      for (StreamMessage<byte[], byte[]> m : redis.xrange(dlq, Range.create("-", "+"))) {
+        byte[] raw = value(m);
+        if (headers.test(Envelope.decode(raw).headers()) && replayStream(m.getId(), raw)) {
+          n++;
+        }
+      }
+    } else {
+      for (byte[] raw : redis.lrange(dlq, 0, -1)) {
+        if (headers.test(Envelope.decode(raw).headers()) && replayList(raw)) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Replays every dead letter, oldest first; returns how many. */
+  public int replayAll() {
+    return replay(h -> true);
+  }
+
+  /** Deletes every dead letter; returns how many there were. */
+  public long purge() {
+    long n = count();
+    redis.del(dlq);
+    return n;
+  }
+
+  private boolean replayList(byte[] raw) {
+    Long done = LIST_REPLAY.call(redis, ScriptOutputType.INTEGER, new byte[][] {dlq, queue}, raw, revived(raw));
+    return done != null && done == 1L;
+  }
+
+  private boolean replayStream(String id, byte[] raw) {
+    Long done = STREAM_REPLAY.call(redis, ScriptOutputType.INTEGER, new byte[][] {dlq, queue}, bytes(id), revived(raw));
+    return done != null && done == 1L;
+  }
+
+  /** The original envelope: the dead letter's headers without the dead-letter ones. */
+  private static byte[] revived(byte[] raw) {
+    Frame f = Envelope.decode(raw);
+    Map<String, String> headers = new LinkedHashMap<>(f.headers());
+    headers.keySet().removeAll(DEAD_HEADERS);
+    return Envelope.encode(headers, f.payload());
+  }
+
+  @Override
+  public String toString() {
+    return "dead letters of " + destination;
+  }
+}

@@ -1,0 +1,255 @@
+package dev.brook.redis.internal.jobs;
+
+import dev.brook.Destination;
+import dev.brook.internal.WarnLimit;
+import dev.brook.redis.MissedTicks;
+import dev.brook.redis.Schedule;
+import dev.brook.redis.ScheduleHandle;
+import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.RedisConnections;
+import dev.brook.redis.internal.Script;
+import io.lettuce.core.ScriptOutputType;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One schedule on one broker. The broker's {@code brook-timer} wakes it at each tick; the tick's
+ * work (Redis round trips, the supplier, the publish) runs on a short virtual thread {@code
+ * brook-schedule:<name>}, never on the timer. Each replica computes the same ticks; {@link #CLAIM}
+ * lets one replica fire each: the key {@code {brook:schedule:<name>}:last} holds the latest tick
+ * fired (or skipped), and a tick is claimed only when it is later. Claims are in tick order, so a
+ * tick is fired at most once across replicas; one key per schedule, whatever the period.
+ *
+ * <p>Missed ticks (those between the stored last tick and now) follow the schedule's {@link
+ * MissedTicks}. A schedule never seen before fires only a tick reached on time.
+ *
+ * <p>Lifecycle: {@link #cancel()} cancels the timer task; closing the broker shuts the timer down,
+ * and a tick thread in flight ends when it finds the timer gone.
+ */
+public final class ScheduleRunner implements ScheduleHandle {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ScheduleRunner.class);
+  /** How late a tick may be looked at and still count as on time. */
+  static final long ON_TIME_MILLIS = 1000;
+  static final int MAX_CATCH_UP = 1000;
+
+  /** KEYS[1] last tick; ARGV[1] the tick: 1 when it is later than the last one (and now is), else 0. */
+  static final Script CLAIM = new Script("""
+      local last = redis.call('GET', KEYS[1])
+      if last and tonumber(last) >= tonumber(ARGV[1]) then return 0 end
+      redis.call('SET', KEYS[1], ARGV[1])
+      return 1
+      """);
+
+  private final String name;
+  private final Schedule schedule;
+  private final Supplier<?> payload;
+  private final Destination destination;
+  private final Publish publish;
+  private final RedisConnections connections;
+  private final LongSupplier clock;
+  private final Consumer<ScheduleRunner> onCancel;
+  private final byte[] key;
+  private final AtomicLong fired = new AtomicLong();
+  private final WarnLimit warnings = WarnLimit.perMinute(10);
+  private volatile boolean cancelled;
+  private ScheduledFuture<?> next;
+
+  /** How a tick publishes: the broker's own publish (codec, middlewares). */
+  public interface Publish {
+    void publish(Object payload, Destination destination, Map<String, String> headers);
+  }
+
+  public ScheduleRunner(String name, Schedule schedule, Supplier<?> payload, Destination destination, Publish publish,
+      RedisConnections connections, LongSupplier clock, Consumer<ScheduleRunner> onCancel) {
+    this.name = name;
+    this.schedule = schedule;
+    this.payload = payload;
+    this.destination = destination;
+    this.publish = publish;
+    this.connections = connections;
+    this.clock = clock;
+    this.onCancel = onCancel;
+    this.key = lastKey(name).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** {@code {brook:schedule:<name>}:last}. */
+  public static String lastKey(String name) {
+    return Keys.derived("brook:schedule:" + name, "last");
+  }
+
+  /** Looks at once (catching up per the policy), then at every tick. */
+  public void start() {
+    arm(0);
+  }
+
+  private synchronized void arm(long delayMillis) {
+    if (cancelled) {
+      return;
+    }
+    next = connections.timer().schedule(() -> {
+      try {
+        Thread.ofVirtual().name("brook-schedule:" + name).start(this::tick);
+      } catch (RuntimeException e) {
+        LOG.warn("Schedule '{}' could not start its tick: {}", name, e.toString());
+      }
+    }, Math.max(0, delayMillis), TimeUnit.MILLISECONDS);
+  }
+
+  private void tick() {
+    if (cancelled) {
+      return;
+    }
+    try {
+      check();
+    } catch (RuntimeException e) {
+      if (cancelled || connections.isClosed()) {
+        return;
+      }
+      long suppressed = warnings.acquire();
+      if (suppressed >= 0) {
+        LOG.warn("Schedule '{}' could not check its tick: {}. It looks again at the next tick.", name, e.toString());
+      }
+    }
+    long now = clock.getAsLong();
+    long nextTick = schedule.nextTick(now);
+    if (nextTick == Long.MAX_VALUE || connections.isClosed()) {
+      return;
+    }
+    try {
+      arm(nextTick - now);
+    } catch (RuntimeException e) {
+      // The timer is gone: the broker closed.
+    }
+  }
+
+  private void check() {
+    long now = clock.getAsLong();
+    long latest = schedule.lastTick(now);
+    if (latest == Long.MIN_VALUE) {
+      return;
+    }
+    byte[] stored = connections.syncCommands().get(key);
+    boolean onTime = now - latest <= ON_TIME_MILLIS;
+    List<Long> due = new ArrayList<>();
+    if (stored == null) {
+      if (onTime) {
+        due.add(latest);
+      }
+    } else {
+      long last = Long.parseLong(new String(stored, StandardCharsets.US_ASCII));
+      if (latest <= last) {
+        return;
+      }
+      switch (schedule.missedTicks()) {
+        case SKIP -> {
+          if (onTime) {
+            due.add(latest);
+          }
+        }
+        case FIRE_ONCE -> due.add(latest);
+        case FIRE_ALL -> {
+          ArrayDeque<Long> ticks = new ArrayDeque<>();
+          long dropped = 0;
+          for (long t = schedule.nextTick(last); t <= latest; t = schedule.nextTick(t)) {
+            ticks.addLast(t);
+            if (ticks.size() > MAX_CATCH_UP) {
+              ticks.removeFirst();
+              dropped++;
+            }
+          }
+          if (dropped > 0) {
+            LOG.warn("Schedule '{}' missed {} ticks; firing the latest {} and dropping the older {}.", name,
+                dropped + ticks.size(), ticks.size(), dropped);
+          }
+          due.addAll(ticks);
+        }
+      }
+    }
+    for (long t : due) {
+      if (cancelled) {
+        return;
+      }
+      if (claim(t)) {
+        fire(t);
+      }
+    }
+    if (due.isEmpty() || due.getLast() < latest) {
+      claim(latest); // skipped: recorded so the next look does not count it as missed again
+    }
+  }
+
+  private boolean claim(long tick) {
+    Long won = CLAIM.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {key},
+        Long.toString(tick).getBytes(StandardCharsets.US_ASCII));
+    return won != null && won == 1L;
+  }
+
+  private void fire(long tick) {
+    try {
+      Object value = payload.get();
+      publish.publish(value, destination, Map.of("x-schedule", name, "x-schedule-tick", Instant.ofEpochMilli(tick).toString()));
+      fired.incrementAndGet();
+    } catch (RuntimeException e) {
+      if (cancelled || connections.isClosed()) {
+        return;
+      }
+      // The tick is claimed: it is not fired again by another replica. Say so.
+      LOG.error("Schedule '{}' failed to fire its tick {} to {}: {}. The tick is lost; the schedule goes on.", name,
+          Instant.ofEpochMilli(tick), destination, e.toString(), e);
+    }
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public Schedule schedule() {
+    return schedule;
+  }
+
+  @Override
+  public long fired() {
+    return fired.get();
+  }
+
+  @Override
+  public void cancel() {
+    ScheduledFuture<?> f;
+    synchronized (this) {
+      if (cancelled) {
+        return;
+      }
+      cancelled = true;
+      f = next;
+    }
+    if (f != null) {
+      f.cancel(false);
+    }
+    onCancel.accept(this);
+  }
+
+  @Override
+  public boolean isCancelled() {
+    return cancelled;
+  }
+
+  @Override
+  public String toString() {
+    return "schedule '" + name + "' " + schedule + " → " + destination;
+  }
+}

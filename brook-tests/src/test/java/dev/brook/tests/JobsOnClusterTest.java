@@ -1,0 +1,73 @@
+package dev.brook.tests;
+
+import static dev.brook.redis.Redis.list;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.brook.redis.RedisBroker;
+import dev.brook.redis.Schedule;
+import dev.brook.redis.ScheduleHandle;
+import dev.brook.testing.RedisCluster;
+import dev.brook.testing.WithRedisCluster;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The job features on a Redis Cluster: every key a feature's scripts touch shares the destination's
+ * hash tag (or the schedule's), so the scripts run in one slot — a shared and a per-key rate limit,
+ * idempotency, dead letters and a schedule all work across the cluster's masters.
+ */
+@WithRedisCluster(shared = true)
+class JobsOnClusterTest {
+
+  private final RedisCluster cluster;
+  private final TestResources resources = new TestResources();
+
+  JobsOnClusterTest(RedisCluster cluster) {
+    this.cluster = cluster;
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    resources.close();
+  }
+
+  private RedisBroker broker() {
+    return resources.broker(cluster.url(), b -> {});
+  }
+
+  @Test
+  void rateLimitsIdempotencyDeadLettersAndSchedulesRunInOneSlot() {
+    RedisBroker b = broker();
+    List<String> handled = Collections.synchronizedList(new ArrayList<>());
+    b.subscriber(list("cjobs").rateLimit(50, Duration.ofSeconds(1)).rateLimitPerKey("tenant", 40, Duration.ofSeconds(1))
+        .idempotent(Duration.ofMinutes(1)).deadLetter()).concurrency(4).handle(String.class, (s, ctx) -> {
+          if (s.startsWith("bad")) {
+            throw new IllegalStateException("bad job");
+          }
+          handled.add(s);
+          return null;
+        });
+    b.start();
+    RedisBroker publisher = broker();
+    for (String s : IntStream.range(0, 60).mapToObj(i -> "job" + i).toList()) {
+      publisher.publish(s, list("cjobs"), Map.of("tenant", "t" + (s.hashCode() % 2), "message_id", s));
+    }
+    publisher.publish("job0", list("cjobs"), Map.of("message_id", "job0")); // a duplicate: skipped
+    publisher.publish("bad1", list("cjobs"), Map.of("message_id", "bad1"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> handled.size() == 60 && b.deadLetters(list("cjobs")).count() == 1);
+    assertThat(handled).doesNotHaveDuplicates();
+    assertThat(b.deadLetters(list("cjobs")).replay("bad1")).isTrue();
+
+    ScheduleHandle tick = b.schedule("cluster-tick", Schedule.every(Duration.ofMillis(100)), () -> "t", list("cticks"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> tick.fired() >= 3);
+    tick.cancel();
+    assertThat(cluster.masterFor("{cjobs}:rate").port()).isEqualTo(cluster.masterFor("cjobs").port());
+  }
+}
