@@ -37,8 +37,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Keys</b> (stream {@code orders}, group {@code g}): the member set {@code
  * {orders}:members:g}, a sorted set of member name → expiry (Redis' {@code TIME}, ms); the lease of
- * partition i {@code {orders:i}:lease:g}, a string holding the owner's name with a TTL. Each lease
- * shares its partition's slot, so every script below touches one slot.
+ * partition i {@code {orders:i}:lease:g}, a string holding the owner's name and instance ({@code
+ * <member>#<random>}) with a TTL. Each lease shares its partition's slot, so every script below
+ * touches one slot. The instance part keeps a subscription that replaces another under the same
+ * member name (REPLACE, a restart) from taking the old one's leases as its own while the old one may
+ * still hold entries: it takes each partition once the old one has released it (or its lease expired).
  *
  * <p><b>Protocol.</b> Every third of the lease time the transport's timer thread ({@code
  * brook-timer}, asynchronous, never blocking) re-registers the member ({@link #MEMBERS}: drops
@@ -150,6 +153,8 @@ final class PartitionedConsumer implements Transport.Consumer {
   /** This member's name: the group consumer name the stream would have unpartitioned. */
   private final String member;
   private final byte[] memberBytes;
+  /** What this instance writes into the leases it holds: the member name and a random instance token. */
+  private final byte[] leaseOwner;
   private final byte[] membersKey;
   private final long leaseMillis;
   private final long renewMillis;
@@ -185,6 +190,7 @@ final class PartitionedConsumer implements Transport.Consumer {
         : stream.consumerName();
     this.member = context.consumerNames().name(explicit, stream.key(), subscriptionId);
     this.memberBytes = bytes(member);
+    this.leaseOwner = bytes(member + "#" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
     this.membersKey = bytes(membersKey(stream));
     this.leaseMillis = stream.leaseDuration().toMillis();
     this.renewMillis = Math.max(50, leaseMillis / 3);
@@ -493,7 +499,7 @@ final class PartitionedConsumer implements Transport.Consumer {
   private boolean acquire(Slot slot) {
     RedisClusterCommands<byte[], byte[]> redis = connections.syncCommands();
     long sent = System.nanoTime();
-    Long got = ACQUIRE.call(redis, ScriptOutputType.INTEGER, new byte[][] {slot.leaseKey}, memberBytes,
+    Long got = ACQUIRE.call(redis, ScriptOutputType.INTEGER, new byte[][] {slot.leaseKey}, leaseOwner,
         bytes(Long.toString(leaseMillis)));
     if (got == null || got != 1L) {
       return false;
@@ -596,7 +602,7 @@ final class PartitionedConsumer implements Transport.Consumer {
 
   private void releaseLease(Slot slot) {
     try {
-      RELEASE.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {slot.leaseKey}, memberBytes);
+      RELEASE.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {slot.leaseKey}, leaseOwner);
     } catch (RuntimeException e) {
       warn("Could not delete the lease of partition " + slot.partition.name() + " of " + stream.key() + ": " + e
           + "; it expires after " + stream.leaseDuration(), e);
@@ -636,7 +642,7 @@ final class PartitionedConsumer implements Transport.Consumer {
         if (state == State.FREE) {
           continue;
         }
-        RENEW.<Long>call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {slot.leaseKey}, memberBytes,
+        RENEW.<Long>call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {slot.leaseKey}, leaseOwner,
             lease).whenComplete((ok, e) -> {
               if (e != null) {
                 renewFailed(e);
