@@ -253,11 +253,30 @@ public final class Delayed {
     /** A delayed message may be due sooner than known: promote before the next read, ending the current one. */
     public void seen() {
       wanted = true;
-      promotion.changed();
+      unblockUntilNoticed(promotion.changed(), 0);
+    }
+
+    /**
+     * Ends the consumer's blocking read so it promotes before reading again. CLIENT UNBLOCK goes on
+     * another connection than the read, so it can reach Redis just before a read the loop had already
+     * sized with the old due time (Redis answers 0: nothing blocked); then it is sent again, every 10
+     * ms for at most 200 ms, until a promotion has begun since the change.
+     */
+    private void unblockUntilNoticed(long change, int tries) {
       RedisConnections.Blocked b = blocked;
-      if (b != null && running) {
-        connections.unblock(b).whenComplete((n, e) -> { });
+      if (b == null || !running || promotion.noticed(change)) {
+        return;
       }
+      connections.unblock(b).whenComplete((n, e) -> {
+        if (e == null && n != null && n == 0L && tries < 20 && running && !promotion.noticed(change)) {
+          try {
+            connections.timer().schedule(() -> unblockUntilNoticed(change, tries + 1), 10,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+          } catch (RuntimeException closed) {
+            // the broker is closing: nothing left to wake
+          }
+        }
+      });
     }
 
     /** Unsubscribes; idempotent. */
@@ -355,9 +374,19 @@ public final class Delayed {
       return timing.nanoTime() - nextNanos >= 0;
     }
 
+    /** The {@link #changes} count when the latest promotion began (-1 before the first). */
+    private volatile long lastMark = -1;
+
     /** Taken before a promotion and given to {@link #promoted}. */
     public long mark() {
-      return changes.get();
+      long mark = changes.get();
+      lastMark = mark;
+      return mark;
+    }
+
+    /** Whether a promotion began after change number {@code change} ({@link #changed}'s return). */
+    public boolean noticed(long change) {
+      return lastMark >= change;
     }
 
     /**
@@ -383,9 +412,10 @@ public final class Delayed {
     }
 
     /** A delayed publish may be due sooner than known: look before the next read. */
-    public void changed() {
-      changes.incrementAndGet();
+    public long changed() {
+      long change = changes.incrementAndGet();
       nextNanos = timing.nanoTime();
+      return change;
     }
   }
 
