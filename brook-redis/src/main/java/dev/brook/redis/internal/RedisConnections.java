@@ -107,6 +107,8 @@ public final class RedisConnections {
   private volatile RedisClusterCommands<byte[], byte[]> sync;
   /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
   private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
+  /** Waits for connections being opened ({@link #connectEndedByClose}); close() ends them. */
+  private final java.util.Set<CompletableFuture<?>> connectWaits = ConcurrentHashMap.newKeySet();
   /** When {@link #reroute} last ended a connection that had reached a replica (System.nanoTime()). */
   private final Map<StatefulConnection<?, ?>, Long> rerouted = new ConcurrentHashMap<>();
   private volatile long lastRerouteWarning;
@@ -608,10 +610,62 @@ public final class RedisConnections {
     try {
       // outside the lock: opened concurrently. On a cluster Lettuce subscribes on one node (PUBLISH
       // reaches every node) and, when that node fails, reconnects to another and subscribes again.
-      return c.cluster() != null ? c.cluster().connectPubSub(ByteArrayCodec.INSTANCE)
-          : c.client().connectPubSub(ByteArrayCodec.INSTANCE, uri);
+      if (c.cluster() != null) {
+        return connectEndedByClose(c, c.cluster().connectPubSubAsync(ByteArrayCodec.INSTANCE));
+      }
+      return connectEndedByClose(c, c.client().connectPubSubAsync(ByteArrayCodec.INSTANCE, uri).toCompletableFuture());
     } catch (RuntimeException e) {
       throw closed ? closedError() : connectFailure(e, c);
+    }
+  }
+
+  /**
+   * Waits for a connection being opened, but not past {@link #close()}: Lettuce's blocking
+   * {@code connect} waits without a bound of its own, and a connect whose handshake was under way
+   * when close() shut the client down could then block its caller for good (seen in
+   * RedisTransportRaceTest: 2 of 40 consumer connects never returned). close() ends every wait
+   * registered here with the "closed" error; a connection that arrives after that is closed at once.
+   * The wait is also bounded by the connect timeout plus twice the command timeout.
+   */
+  private <C extends StatefulConnection<?, ?>> C connectEndedByClose(LettuceClient c, CompletableFuture<C> opening) {
+    CompletableFuture<C> waiter = new CompletableFuture<>();
+    connectWaits.add(waiter);
+    opening.whenComplete((opened, error) -> {
+      if (error != null) {
+        waiter.completeExceptionally(error);
+      } else if (!waiter.complete(opened)) {
+        closeQuietly(opened); // close() or the bound ended the wait: nobody will adopt it
+      }
+    });
+    if (closed) {
+      waiter.completeExceptionally(closedError()); // close() may have run before the add above
+    }
+    Duration bound = connectTimeout.plus(commandTimeout.multipliedBy(2));
+    try {
+      return waiter.get(bound.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : e.getCause();
+      throw cause instanceof RuntimeException r ? r : new io.lettuce.core.RedisConnectionException(String.valueOf(cause), cause);
+    } catch (java.util.concurrent.TimeoutException e) {
+      if (!waiter.completeExceptionally(e)) {
+        return waiter.join(); // it arrived just now
+      }
+      throw connectFailure(new io.lettuce.core.RedisConnectionException("Connecting did not finish within "
+          + bound.toMillis() + " ms (connectTimeout plus twice commandTimeout)", e), c);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      waiter.completeExceptionally(e);
+      throw new BrookException("Interrupted while connecting to " + masked + ".", e);
+    } finally {
+      connectWaits.remove(waiter);
+    }
+  }
+
+  private void closeQuietly(StatefulConnection<?, ?> opened) {
+    try {
+      opened.closeAsync();
+    } catch (RuntimeException e) {
+      LOG.debug("Closing a connection to {} that arrived after its wait ended failed", masked, e);
     }
   }
 
@@ -636,10 +690,11 @@ public final class RedisConnections {
     try {
       // outside the lock: consumers connect concurrently
       if (c.cluster() != null) {
-        StatefulRedisClusterConnection<byte[], byte[]> cc = c.cluster().connect(ByteArrayCodec.INSTANCE);
+        StatefulRedisClusterConnection<byte[], byte[]> cc = connectEndedByClose(c, c.cluster().connectAsync(ByteArrayCodec.INSTANCE));
         opened = new Dedicated(cc, cc.sync(), cc.async());
       } else {
-        StatefulRedisConnection<byte[], byte[]> sc = c.client().connect(ByteArrayCodec.INSTANCE, uri);
+        StatefulRedisConnection<byte[], byte[]> sc = connectEndedByClose(c,
+            c.client().connectAsync(ByteArrayCodec.INSTANCE, uri).toCompletableFuture());
         opened = new Dedicated(sc, sc.sync(), sc.async());
       }
     } catch (RuntimeException e) {
@@ -913,6 +968,9 @@ public final class RedisConnections {
       connected = false;
     } finally {
       lock.unlock();
+    }
+    for (CompletableFuture<?> waiter : connectWaits) {
+      waiter.completeExceptionally(closedError());
     }
     try {
       closeConnections();

@@ -1,12 +1,11 @@
 package dev.brook.redis.internal.pubsub;
 
 import dev.brook.redis.PubSubMetrics;
+import dev.brook.redis.internal.OpenOnce;
 import dev.brook.redis.internal.RedisConnections;
 import dev.brook.redis.internal.RedisContext;
 import dev.brook.spi.Transport;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
@@ -20,11 +19,7 @@ public final class PubSub {
   private final RedisContext context;
   private final ChannelKind channels;
   private final PatternKind patterns;
-  /** Guards {@code opening}; never held across I/O. */
-  private final ReentrantLock lock = new ReentrantLock();
-  /** The hub being opened or open; null before and after a failed attempt. */
-  private CompletableFuture<PubSubHub> opening;
-  private volatile PubSubHub hub;
+  private final OpenOnce<PubSubHub> hub = new OpenOnce<>();
 
   public PubSub(RedisContext context) {
     this.context = context;
@@ -42,37 +37,14 @@ public final class PubSub {
 
   /** What the shared Pub/Sub connection saw: messages, losses and the messages estimated lost with them. */
   public PubSubMetrics metrics() {
-    PubSubHub h = hub;
+    PubSubHub h = hub.peek();
     return h == null ? PubSubMetrics.NONE : h.metrics();
   }
 
   /** Opens the shared Pub/Sub connection once; concurrent callers wait for the first one's. */
   PubSubHub hub() {
-    PubSubHub h = hub;
-    if (h != null) {
-      return h;
-    }
     RedisConnections connections = context.connections();
-    connections.connect();
-    CompletableFuture<PubSubHub> attempt;
-    boolean mine;
-    lock.lock();
-    try {
-      if (connections.isClosed()) {
-        throw connections.closedError();
-      }
-      mine = opening == null;
-      if (mine) {
-        opening = new CompletableFuture<>();
-      }
-      attempt = opening;
-    } finally {
-      lock.unlock();
-    }
-    if (!mine) {
-      return connections.await(attempt);
-    }
-    try {
+    return hub.get(connections, () -> {
       StatefulRedisPubSubConnection<byte[], byte[]> connection = connections.connectPubSub();
       PubSubHub created = new PubSubHub(connection, connections.masked(), context.options().maxMessageSize(),
           context.timing(), () -> connections.isClosed() ? connections.closedError() : null);
@@ -80,21 +52,8 @@ public final class PubSub {
       if (connections.isCluster()) {
         created.startProbe(connections); // Brook's own check that the connection hears (PubSubProbe)
       }
-      hub = created;
-      attempt.complete(created);
       return created;
-    } catch (RuntimeException | Error e) {
-      lock.lock();
-      try {
-        if (opening == attempt) {
-          opening = null;
-        }
-      } finally {
-        lock.unlock();
-      }
-      attempt.completeExceptionally(e);
-      throw e;
-    }
+    });
   }
 
   /** Opens the Pub/Sub connection at start, not when the subscription is declared. */

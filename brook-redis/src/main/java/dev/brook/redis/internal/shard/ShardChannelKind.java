@@ -2,6 +2,7 @@ package dev.brook.redis.internal.shard;
 
 import dev.brook.redis.PubSubMetrics;
 import dev.brook.redis.ShardChannelDestination;
+import dev.brook.redis.internal.OpenOnce;
 import dev.brook.redis.internal.RedisConnections;
 import dev.brook.redis.internal.RedisContext;
 import dev.brook.redis.internal.RedisKind;
@@ -18,7 +19,6 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Sharded Pub/Sub channels (Redis 7): SSUBSCRIBE on this kind's own {@link ShardHub}, opened by the
@@ -31,10 +31,7 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
 
   private final RedisContext context;
   private final RedisProducer producer;
-  /** Guards {@code opening}; never held across I/O. */
-  private final ReentrantLock lock = new ReentrantLock();
-  private CompletableFuture<ShardHub> opening;
-  private volatile ShardHub hub;
+  private final OpenOnce<ShardHub> hub = new OpenOnce<>();
 
   public ShardChannelKind(RedisContext context) {
     this.context = context;
@@ -89,7 +86,7 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
 
   /** What the sharded Pub/Sub connection saw; every counter zero before it opened. */
   public PubSubMetrics metrics() {
-    ShardHub h = hub;
+    ShardHub h = hub.peek();
     return h == null ? PubSubMetrics.NONE : h.metrics();
   }
 
@@ -114,31 +111,8 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
 
   /** Opens the sharded Pub/Sub connection once; concurrent callers wait for the first one's. */
   ShardHub hub() {
-    ShardHub h = hub;
-    if (h != null) {
-      return h;
-    }
     RedisConnections connections = context.connections();
-    connections.connect();
-    CompletableFuture<ShardHub> attempt;
-    boolean mine;
-    lock.lock();
-    try {
-      if (connections.isClosed()) {
-        throw connections.closedError();
-      }
-      mine = opening == null;
-      if (mine) {
-        opening = new CompletableFuture<>();
-      }
-      attempt = opening;
-    } finally {
-      lock.unlock();
-    }
-    if (!mine) {
-      return connections.await(attempt);
-    }
-    try {
+    return hub.get(connections, () -> {
       StatefulRedisPubSubConnection<byte[], byte[]> connection = connections.connectPubSub();
       ShardHub created = new ShardHub(connection,
           (nodeId, channels) -> subscriberCounts(nodeId, channels),
@@ -152,25 +126,12 @@ public final class ShardChannelKind implements RedisKind<ShardChannelDestination
             ShardHub.CHECK_PERIOD.toMillis(), ShardHub.CHECK_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         created.checkOn(timer);
       }
-      hub = created;
-      attempt.complete(created);
       return created;
-    } catch (RuntimeException | Error e) {
-      lock.lock();
-      try {
-        if (opening == attempt) {
-          opening = null;
-        }
-      } finally {
-        lock.unlock();
-      }
-      attempt.completeExceptionally(e);
-      throw e;
-    }
+    });
   }
 
   /** The hub once opened, else null; for tests and diagnostics. */
   ShardHub openHub() {
-    return hub;
+    return hub.peek();
   }
 }
