@@ -85,4 +85,39 @@ class AnnouncementTest {
           .get("subscriptions").get(0).get("paused").asBoolean());
     }
   }
+
+  @Test
+  void aResumeWrittenWhilePauseDrainsRunsAfterItAndCloseLeavesNoControlThread() throws Exception {
+    java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    try (RedisServer server = RedisServer.start(); TestResources resources = new TestResources()) {
+      RedisBroker broker = resources.broker(server.url(), b -> {});
+      Subscription sub = broker.subscriber(list("jobs")).id("jobs-worker").handle(String.class, (s, ctx) -> {
+        busy.countDown();
+        release.await(); // the pause's stop drains this handler
+        return null;
+      });
+      broker.start();
+      String id = broker.instanceId().orElseThrow();
+      broker.publish("slow", list("jobs"));
+      assertThat(busy.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+      server.command("RPUSH", "brook:control:{" + id + "}", "pause jobs-worker");
+      // Popped: the pause's stop now waits for the busy handler. The resumes below are popped by a
+      // later tick while it still drains: they must not overtake the pause.
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Long) server.command("LLEN", "brook:control:{" + id + "}") == 0L);
+      server.command("RPUSH", "brook:control:{" + id + "}", "resume jobs-worker\r\nforged line");
+      server.command("RPUSH", "brook:control:{" + id + "}", "resume jobs-worker");
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Long) server.command("LLEN", "brook:control:{" + id + "}") == 0L);
+      release.countDown();
+      await().atMost(Duration.ofSeconds(10)).until(() -> sub.state() == Subscription.State.RUNNING);
+      await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(3)).until(() -> sub.state() == Subscription.State.RUNNING);
+
+      // A pause in hand when the broker closes: close waits for it, and no brook-control thread is left.
+      server.command("RPUSH", "brook:control:{" + id + "}", "pause jobs-worker");
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Long) server.command("LLEN", "brook:control:{" + id + "}") == 0L);
+      broker.close();
+      assertThat(Threads.brookThreads()).noneMatch(n -> n.startsWith("brook-control"));
+    }
+  }
 }

@@ -7,6 +7,7 @@ import dev.brook.Broker;
 import dev.brook.Destination;
 import dev.brook.Subscription;
 import dev.brook.SubscriptionMetrics;
+import dev.brook.internal.LogText;
 import dev.brook.internal.WarnLimit;
 import dev.brook.redis.StreamDestination;
 import io.lettuce.core.Range;
@@ -34,9 +35,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every {@link #TICK_MS} the same timer pops the broker's control list {@code
  * brook:control:{<id>}} (commands {@code pause <subscription id>} / {@code resume <subscription
- * id>}, written by the console) and stops or starts that subscription on a short virtual thread,
- * since a stop drains and must not block the timer. A paused subscription is a stopped one, its id
- * kept; the announcement marks it {@code paused}.
+ * id>}, written by the console) and stops or starts that subscription on a short virtual thread
+ * {@code brook-control}, since a stop drains and must not block the timer; commands run one at a
+ * time in the order written, and {@link #close()} waits for the one in hand. A paused subscription
+ * is a stopped one, its id kept; the announcement marks it {@code paused}.
  */
 public final class Announcer {
 
@@ -54,6 +56,10 @@ public final class Announcer {
   private final long startedAt = System.currentTimeMillis();
   private final WarnLimit warnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   private final Set<String> paused = ConcurrentHashMap.newKeySet();
+  /** Console commands popped and not yet obeyed, in the order written. */
+  private final java.util.Queue<String> control = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** The thread obeying {@link #control}, or null; guarded by this. */
+  private Thread controlThread;
   /** The broker, weakly: the cleaner must still find an abandoned broker unreachable. */
   private volatile WeakReference<Broker> broker = new WeakReference<>(null);
   private ScheduledFuture<?> schedule;
@@ -133,46 +139,75 @@ public final class Announcer {
     }
   }
 
+  /**
+   * Runs the popped commands on the control thread, one after the other in the order the console
+   * wrote them: a stop drains and must not block the timer, and a "resume" must not overtake the
+   * "pause" before it (two threads could). One short virtual thread {@code brook-control} at a time,
+   * started when commands arrive and ended when none are left; {@link #close()} waits for it.
+   */
   private void obey(List<byte[]> commands) {
-    Thread.ofVirtual().name("brook-control").start(() -> {
-      Broker b = broker.get();
-      if (b == null) {
-        return;
+    for (byte[] raw : commands) {
+      control.add(new String(raw, StandardCharsets.UTF_8));
+    }
+    synchronized (this) {
+      if (closed || (controlThread != null && controlThread.isAlive())) {
+        return; // the running one takes them; after close, nothing runs
       }
-      for (byte[] raw : commands) {
-        String command = new String(raw, StandardCharsets.UTF_8);
-        int space = command.indexOf(' ');
-        String verb = space < 0 ? command : command.substring(0, space);
-        String sub = space < 0 ? "" : command.substring(space + 1);
-        Subscription s = b.subscription(sub);
-        if (s == null) {
-          LOG.warn("Console command '{}' names no subscription of broker {}; ignored.", command, id);
-          continue;
-        }
-        try {
-          switch (verb) {
-            case "pause" -> {
-              paused.add(sub);
-              s.stop();
-              LOG.info("Subscription '{}' paused from the console.", sub);
-            }
-            case "resume" -> {
-              paused.remove(sub);
-              s.start();
-              LOG.info("Subscription '{}' resumed from the console.", sub);
-            }
-            default -> LOG.warn("Unknown console command '{}' for broker {}; ignored.", command, id);
-          }
-        } catch (RuntimeException e) {
-          LOG.warn("Console command '{}' failed on subscription '{}': {}", command, sub, e.toString());
+      controlThread = Thread.ofVirtual().name("brook-control").start(this::runControl);
+    }
+  }
+
+  private void runControl() {
+    while (true) {
+      String command;
+      synchronized (this) {
+        command = closed ? null : control.poll();
+        if (command == null) {
+          controlThread = null; // under the lock: obey() starts another for commands added after this
+          control.clear();
+          return;
         }
       }
-      try {
-        announce(b, System.currentTimeMillis());
-      } catch (RuntimeException e) {
-        warn(e);
+      obey(command);
+    }
+  }
+
+  private void obey(String command) {
+    Broker b = broker.get();
+    if (b == null) {
+      return;
+    }
+    int space = command.indexOf(' ');
+    String verb = space < 0 ? command : command.substring(0, space);
+    String sub = space < 0 ? "" : command.substring(space + 1);
+    Subscription s = b.subscription(sub);
+    if (s == null) {
+      LOG.warn("Console command '{}' names no subscription of broker {}; ignored.", LogText.escape(command), id);
+      return;
+    }
+    try {
+      switch (verb) {
+        case "pause" -> {
+          paused.add(sub);
+          s.stop();
+          LOG.info("Subscription '{}' paused from the console.", LogText.escape(sub));
+        }
+        case "resume" -> {
+          paused.remove(sub);
+          s.start();
+          LOG.info("Subscription '{}' resumed from the console.", LogText.escape(sub));
+        }
+        default -> LOG.warn("Unknown console command '{}' for broker {}; ignored.", LogText.escape(command), id);
       }
-    });
+    } catch (RuntimeException e) {
+      LOG.warn("Console command '{}' failed on subscription '{}': {}", LogText.escape(command), LogText.escape(sub),
+          LogText.escape(e.toString()));
+    }
+    try {
+      announce(b, System.currentTimeMillis());
+    } catch (RuntimeException e) {
+      warn(e);
+    }
   }
 
   private byte[] describe(Broker b, long now) {
@@ -226,6 +261,7 @@ public final class Announcer {
   /** Stops the renewals and deletes the announcement (waiting at most a second; it expires anyway). */
   public void close() {
     boolean wasStarted;
+    Thread running;
     synchronized (this) {
       if (closed) {
         return;
@@ -234,6 +270,17 @@ public final class Announcer {
       wasStarted = schedule != null;
       if (schedule != null) {
         schedule.cancel(false);
+      }
+      running = controlThread;
+    }
+    if (running != null) {
+      // It obeys no further command once closed; let the one in hand (a stop drains) finish.
+      try {
+        if (!running.join(java.time.Duration.ofSeconds(10))) {
+          LOG.warn("A console command on broker {} was still running 10 s into close; the broker closes anyway.", id);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }
     if (!wasStarted || connections.isClosed()) {
