@@ -28,7 +28,10 @@ import java.util.function.Consumer;
  * keeps what the subscription cannot take yet.
  *
  * <p>Threads: {@link #offer} runs on transport threads and never blocks; workers run {@code
- * process}; {@link #drain} runs on the thread stopping the subscription.
+ * process}; {@link #drain} runs on the thread stopping the subscription. A drain (and a {@link
+ * #withdraw}) takes the messages that go back out of the buffer in one step for the workers, so a
+ * stop never reorders healthy messages: what goes back is what no worker took, and no worker took a
+ * message behind one that goes back.
  */
 final class Mailbox {
 
@@ -48,6 +51,16 @@ final class Mailbox {
   /** Live workers and since when each is busy with its current messages (for health: a stuck handler). */
   private final ConcurrentHashMap<Thread, Busy> workers = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
+  /**
+   * Held while a worker takes from the queue and while a stop (or a partition's hand-over) takes
+   * buffered messages out to give them back, so the two never interleave. Without it a worker that
+   * finished its message during a drain polled the queue's head while the drain was polling it too:
+   * it handled whatever message the drain had reached, and the earlier messages of the same key the
+   * drain had already taken went back to Redis and were handled after it, by the replacement (the
+   * per-key reordering seen across a REPLACE of a partitioned stream). Never held across I/O or a
+   * handler; uncontended except at a stop.
+   */
+  private final ReentrantLock takeLock = new ReentrantLock();
   private final Condition idle = lock.newCondition();
   private final Condition room = lock.newCondition();
   private volatile boolean waitingForRoom;
@@ -237,13 +250,20 @@ final class Mailbox {
   /** See {@link Transport.Sink#withdraw}: removes the selected at-least-once messages from the queue and releases them. */
   int withdraw(java.util.function.Predicate<Inbound> which) {
     List<Inbound> out = new ArrayList<>();
-    queue.removeIf(m -> {
-      if (m.atLeastOnce() && which.test(m)) {
-        out.add(m);
-        return true;
-      }
-      return false;
-    });
+    // Atomic for the workers: none takes a later message of the selection while an earlier one is
+    // being taken out (see takeLock).
+    takeLock.lock();
+    try {
+      queue.removeIf(m -> {
+        if (m.atLeastOnce() && which.test(m)) {
+          out.add(m);
+          return true;
+        }
+        return false;
+      });
+    } finally {
+      takeLock.unlock();
+    }
     if (!out.isEmpty()) {
       freeRoom(out.size());
       releaseAll(out);
@@ -318,20 +338,25 @@ final class Mailbox {
     if (paused) {
       return List.of();
     }
-    Inbound first = queue.poll();
-    if (first == null) {
-      return List.of();
-    }
     List<Inbound> batch;
-    if (batchSize == 1) {
-      batch = List.of(first);
-    } else {
-      batch = new ArrayList<>(Math.min(batchSize, 64));
-      batch.add(first);
-      Inbound next;
-      while (batch.size() < batchSize && (next = queue.poll()) != null) {
-        batch.add(next);
+    takeLock.lock();
+    try {
+      Inbound first = queue.poll();
+      if (first == null) {
+        return List.of();
       }
+      if (batchSize == 1) {
+        batch = List.of(first);
+      } else {
+        batch = new ArrayList<>(Math.min(batchSize, 64));
+        batch.add(first);
+        Inbound next;
+        while (batch.size() < batchSize && (next = queue.poll()) != null) {
+          batch.add(next);
+        }
+      }
+    } finally {
+      takeLock.unlock();
     }
     if (holdRoomWhileProcessing) {
       held.addAndGet(batch.size());
@@ -366,27 +391,35 @@ final class Mailbox {
    * @return true when everything finished before the deadline
    */
   boolean drain(long deadlineNanos) {
-    closed = true;
-    signal(room);
-    List<Inbound> keep = new ArrayList<>();
     List<Inbound> release = new ArrayList<>();
-    Inbound m;
-    while ((m = queue.poll()) != null) {
-      size.decrementAndGet();
-      (m.atLeastOnce() ? release : keep).add(m);
+    // One step for the workers (see takeLock): a worker either took a message before the drain began
+    // (the earliest buffered: it is handled, and the drain waits for it) or takes none of those that
+    // go back, so what goes back is always a suffix of what was buffered.
+    takeLock.lock();
+    try {
+      closed = true;
+      queue.removeIf(m -> m.atLeastOnce() && release.add(m)); // at-most-once ones stay, in order
+      size.addAndGet(-release.size());
+    } finally {
+      takeLock.unlock();
     }
+    signal(room);
     releaseAll(release);
-    for (Inbound k : keep) {
-      size.incrementAndGet();
-      queue.add(k);
-    }
     boolean finished = awaitIdle(deadlineNanos);
     // What is still buffered is given up before the interrupts: an interrupted worker must not take
     // the next buffered message and run its handler after the deadline.
-    while ((m = queue.poll()) != null) {
-      size.decrementAndGet();
-      giveUp(m);
+    List<Inbound> left = new ArrayList<>();
+    takeLock.lock();
+    try {
+      Inbound m;
+      while ((m = queue.poll()) != null) {
+        size.decrementAndGet();
+        left.add(m);
+      }
+    } finally {
+      takeLock.unlock();
     }
+    left.forEach(this::giveUp);
     if (!finished) {
       for (Thread t : workers.keySet()) {
         if (t != Thread.currentThread()) {

@@ -234,7 +234,9 @@ public interface Transport {
      * which} selects and no handler has started, and returns how many: for a consumer that stops
      * reading one of several sources while the subscription goes on (a partition of a stream handed
      * to another member), so what it fetched goes back at once instead of being handled first.
-     * Messages already taken by a worker are not affected. The default withdraws nothing.
+     * Messages already taken by a worker are not affected. Atomic for the workers: none takes a
+     * selected message while the others are withdrawn, so what goes back is the selection's
+     * unstarted tail and a source's order holds. The default withdraws nothing.
      */
     default int withdraw(java.util.function.Predicate<Inbound> which) {
       return 0;

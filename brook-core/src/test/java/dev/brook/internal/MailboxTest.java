@@ -231,6 +231,66 @@ class MailboxTest {
     assertThat(discarded).containsExactly("late-x");
   }
 
+  /**
+   * The handler running when a stop begins ends while the drain takes the buffered messages out to
+   * give them back. Before the fix the free worker polled the queue's head while the drain was
+   * polling it too: it handled m3 while m2, taken by the drain a moment earlier, went back to Redis
+   * and was handled after m3 by the replacing subscription (the reordering of a key's entries across
+   * a REPLACE of a partitioned stream). Deterministic: the handler is let go from inside the drain,
+   * right after it took m2, and the test waits (up to a second) for the worker to take another one.
+   */
+  @Test
+  void aHandlerEndingDuringTheDrainNeverTakesAMessageAfterOneThatGoesBack() throws Exception {
+    Mailbox box = mailbox(1, 100, 1, blockOn("m1"));
+    box.offer(messages.atLeastOnce("m1"));
+    awaitEntered(1);
+    for (int i = 2; i <= 5; i++) {
+      box.offer(messages.atLeastOnce("m" + i));
+    }
+    messages.whenAsked.put("m2", this::letTheHandlerGoAndGiveTheWorkerASecond);
+
+    assertThat(box.drain(System.nanoTime() + TimeUnit.SECONDS.toNanos(10))).isTrue();
+
+    assertThat(handled()).as("only the message that was running").containsExactly("m1");
+    assertThat(messages.releasedTogether).containsExactly(List.of("m2", "m3", "m4", "m5"));
+    assertThat(box.liveWorkers()).isZero();
+  }
+
+  /**
+   * A partition handed to another member withdraws its buffered messages while the subscription
+   * goes on: a worker free at that moment either takes the earliest of them (handled here, and the
+   * hand-over waits for it) or none. Before the fix it could take p3 after the withdrawal had taken
+   * p2 out, so p2 was handled after p3 by the next owner.
+   */
+  @Test
+  void aWithdrawalIsAtomicForTheWorkers() throws Exception {
+    Mailbox box = mailbox(1, 100, 1, blockOn("p1"));
+    box.offer(messages.atLeastOnce("p1"));
+    awaitEntered(1);
+    box.offer(messages.atLeastOnce("p2"));
+    box.offer(messages.atLeastOnce("p3"));
+    messages.whenAsked.put("p3", this::letTheHandlerGoAndGiveTheWorkerASecond);
+
+    assertThat(box.withdraw(m -> ((TestInbound) m).name().startsWith("p"))).isEqualTo(2);
+
+    soon().until(() -> box.liveWorkers() == 0);
+    assertThat(handled()).containsExactly("p1");
+    assertThat(messages.releasedTogether).containsExactly(List.of("p2", "p3"));
+    box.offer(messages.atLeastOnce("q1"));
+    awaitHandled(2);
+    assertThat(handled()).as("the mailbox goes on").containsExactly("p1", "q1");
+  }
+
+  /** Opens the gate for the blocked handler, then waits up to a second for its worker to start another message. */
+  private void letTheHandlerGoAndGiveTheWorkerASecond() {
+    gate.countDown();
+    try {
+      entered.tryAcquire(1, 1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   @Test
   void aHandlerInterruptedAtTheDeadlineNeverTakesAnotherBufferedMessage() throws Exception {
     // Before the fix the drain interrupted first and emptied the buffer after: a worker returning at

@@ -19,32 +19,37 @@ final class TestInbound implements Inbound {
   private final List<String> log;
   /** The batches given to {@link #releaseAll}, on whichever message it was called. */
   final List<List<String>> releasedTogether;
+  /** Run (once) when the mailbox asks this message whether it is at-least-once: a test's way into a drain or withdraw. */
+  private final Map<String, Runnable> whenAsked;
 
-  private TestInbound(String name, Frame frame, boolean atLeastOnce, List<String> log, List<List<String>> releasedTogether) {
+  private TestInbound(String name, Frame frame, boolean atLeastOnce, Factory factory) {
     this.name = name;
     this.frame = frame;
     this.atLeastOnce = atLeastOnce;
-    this.log = log;
-    this.releasedTogether = releasedTogether;
+    this.log = factory.log;
+    this.releasedTogether = factory.releasedTogether;
+    this.whenAsked = factory.whenAsked;
   }
 
   /** Messages that log to one shared list. */
   static final class Factory {
     final List<String> log = new CopyOnWriteArrayList<>();
     final List<List<String>> releasedTogether = new CopyOnWriteArrayList<>();
+    /** Message name → what runs the first time {@link #atLeastOnce()} is called on it. */
+    final Map<String, Runnable> whenAsked = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** At-most-once (Pub/Sub), its payload its name as text. */
     TestInbound atMostOnce(String name) {
-      return new TestInbound(name, text(name), false, log, releasedTogether);
+      return new TestInbound(name, text(name), false, this);
     }
 
     /** At-least-once (a reliable List or a Stream group): given back on stop. */
     TestInbound atLeastOnce(String name) {
-      return new TestInbound(name, text(name), true, log, releasedTogether);
+      return new TestInbound(name, text(name), true, this);
     }
 
     TestInbound withFrame(String name, Frame frame) {
-      return new TestInbound(name, frame, false, log, releasedTogether);
+      return new TestInbound(name, frame, false, this);
     }
   }
 
@@ -78,6 +83,10 @@ final class TestInbound implements Inbound {
 
   @Override
   public boolean atLeastOnce() {
+    Runnable hook = whenAsked.remove(name);
+    if (hook != null) {
+      hook.run();
+    }
     return atLeastOnce;
   }
 

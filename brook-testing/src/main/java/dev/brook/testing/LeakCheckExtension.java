@@ -26,9 +26,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *       event loops and timer of a broker, consume loops, handler workers, stop threads, the {@code brook-cleaner}
  *       that lives while any broker is open) to end;</li>
  *   <li><b>Redis connections</b>: when the test class has a private server ({@link WithRedisServer},
- *       {@link RedisServerExtension}) or cluster ({@link WithRedisCluster}), the clients of the server or of every
- *       node ({@code CLIENT LIST}, without the server's own {@value RedisServer#CLIENT_NAME} connection and
- *       replication links) to be back to as many as before the test;</li>
+ *       {@link RedisServerExtension}), cluster ({@link WithRedisCluster}) or Sentinel setup
+ *       ({@link WithRedisSentinel}: its primary, replica and sentinels), the clients of the server or of every
+ *       node ({@code CLIENT LIST}, without the server's own {@value RedisServer#CLIENT_NAME} connection,
+ *       replication links and the sentinels' own links) to be back to as many as before the test;</li>
  *   <li><b>open in-memory brokers</b>: every {@link TestRedisBroker} made during the test to be closed.</li>
  * </ul>
  * and fails the test with an {@link AssertionError} naming what is left: the threads with the top of their stacks,
@@ -119,6 +120,12 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
             RedisClusterExtension.ensureHealthy(c, context);
             servers.addAll(c.nodes());
         });
+        // And a Sentinel setup's primary, replica and sentinels (a broker on redis-sentinel:// talks to all of them).
+        RedisSentinelExtension.healthySetup(context).ifPresent(s -> {
+            servers.add(s.primary());
+            servers.add(s.replica());
+            servers.addAll(s.sentinels());
+        });
         context.getStore(NAMESPACE).put(TEST_KEY, snapshot(servers.isEmpty() ? null : servers));
     }
 
@@ -201,7 +208,8 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
                 return null;
             }
             for (String line : list.split("\r?\n")) {
-                if (line.isBlank() || line.contains(" name=" + RedisServer.CLIENT_NAME + " ") || replication(line)) {
+                if (line.isBlank() || line.contains(" name=" + RedisServer.CLIENT_NAME + " ") || replication(line)
+                        || sentinelLink(line)) {
                     continue;
                 }
                 int start = line.startsWith("id=") ? 3 : -1;
@@ -210,6 +218,14 @@ public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCall
             }
         }
         return clients;
+    }
+
+    /**
+     * A sentinel's own link (named {@code sentinel-<id>-cmd} or {@code -pubsub}) to a monitored server or another
+     * sentinel: they come and go with the sentinels' view (a failover), not with a test.
+     */
+    private static boolean sentinelLink(String clientLine) {
+        return clientLine.contains(" name=sentinel-");
     }
 
     /** A replica's link to its master, as the master ({@code S}) or the replica ({@code M}) lists it. */

@@ -1,6 +1,7 @@
 package dev.brook.testing;
 
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -97,11 +98,40 @@ public final class RedisSentinelExtension
         return resource(extensionContext).setup();
     }
 
-    private Resource resource(ExtensionContext context) {
+    /**
+     * For {@link LeakCheckExtension}, which runs before this extension's {@code beforeEach}: the class's setup when
+     * it was started, made whole first (a fresh one when a previous test killed a node), so the clients it counts
+     * are those of the setup the test will use.
+     */
+    static Optional<RedisSentinel> healthySetup(ExtensionContext context) {
+        ExtensionContext classContext = classContext(context);
+        Resource resource = classContext.getStore(NAMESPACE).get(KEY, Resource.class);
+        if (resource == null) {
+            return Optional.empty();
+        }
+        try {
+            RedisSentinel setup = resource.setup();
+            if (setup != null && !setup.isRunning()) {
+                LOG.debug("{} lost a node in a previous test; starting a fresh setup", setup);
+                resource.renew(null);
+                setup = resource.setup();
+            }
+            return Optional.ofNullable(setup);
+        } catch (IllegalStateException notStarted) {
+            return Optional.empty(); // this extension's beforeEach fails the test with the reason
+        }
+    }
+
+    private static ExtensionContext classContext(ExtensionContext context) {
         ExtensionContext classContext = context;
         while (classContext.getTestMethod().isPresent() && classContext.getParent().isPresent()) {
             classContext = classContext.getParent().get();
         }
+        return classContext;
+    }
+
+    private Resource resource(ExtensionContext context) {
+        ExtensionContext classContext = classContext(context);
         String owner = classContext.getTestClass().map(Class::getName).orElse(classContext.getDisplayName());
         return classContext.getStore(NAMESPACE).computeIfAbsent(KEY, key -> {
             Resource r = new Resource(owner);
@@ -126,12 +156,17 @@ public final class RedisSentinelExtension
         private final String owner;
         private RedisSentinel setup;
         private RuntimeException failure;
+        /** What started the current setup: a renewal without a starter uses it again. */
+        private java.util.function.Function<String, RedisSentinel> starter;
 
         Resource(String owner) {
             this.owner = owner;
         }
 
-        synchronized void renew(java.util.function.Function<String, RedisSentinel> starter) {
+        synchronized void renew(java.util.function.Function<String, RedisSentinel> with) {
+            if (with != null) {
+                starter = with;
+            }
             close();
             try {
                 setup = starter.apply(owner);

@@ -60,6 +60,17 @@ class LeakCheckExtensionTest {
   }
 
   @Test
+  void aConnectionLeftOpenToASentinelIsARedisConnectionLeak() {
+    Map<String, TestExecutionResult> results = run(LeakCheckSamples.LeavesASentinelConnectionOpen.class);
+
+    assertThat(results.get("leaves").getThrowable().orElseThrow())
+        .hasMessageContaining("left 1 Redis connection(s) behind")
+        .hasMessageContaining("name=rawsentinel ")
+        .hasMessageNotContaining("thread(s)");
+    assertThat(results.get("closes").getStatus()).isEqualTo(TestExecutionResult.Status.SUCCESSFUL);
+  }
+
+  @Test
   void anOpenTestRedisBrokerIsALeakEvenWithoutThreadsOrConnections() {
     Map<String, TestExecutionResult> results = run(LeakCheckSamples.LeavesATestBrokerOpen.class);
 

@@ -70,6 +70,28 @@ final class LeakCheckSamples {
     }
   }
 
+  @WithRedisSentinel
+  @CheckLeaks
+  static class LeavesASentinelConnectionOpen {
+    @Test
+    void leaves(RedisSentinel sentinel) {
+      RedisClient client = RedisClient.create(sentinel.sentinels().get(1).url());
+      StatefulRedisConnection<String, String> connection = client.connect();
+      LEFT.add(client::shutdown);
+      connection.sync().clientSetname("rawsentinel");
+    }
+
+    @Test
+    void closes(RedisSentinel sentinel) {
+      RedisClient client = RedisClient.create(sentinel.sentinels().get(1).url());
+      try {
+        client.connect().sync().clientSetname("closed");
+      } finally {
+        client.shutdown();
+      }
+    }
+  }
+
   @CheckLeaks
   static class LeavesATestBrokerOpen {
     @Test
