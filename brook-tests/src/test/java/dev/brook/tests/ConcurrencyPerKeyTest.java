@@ -6,8 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.brook.redis.ListDestination;
 import dev.brook.redis.RedisBroker;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -170,25 +168,8 @@ class ConcurrencyPerKeyTest extends RedisTestBase {
   void aKilledConsumersSlotsComeBack() throws Exception {
     String name = "crash-per-key";
     int n = 30;
-    Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), CrashConsumer.class.getName(), redis.url(), "list-per-key", name)
-        .redirectErrorStream(true).start();
+    Process child = CrashConsumer.launch(redis.url(), "list-per-key", name);
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream()));
-      String line;
-      while ((line = out.readLine()) != null && !line.equals("ready")) {
-        // skip log lines until the child is consuming
-      }
-      assertThat(line).as("child started").isEqualTo("ready");
-      Thread.ofVirtual().name("crash-child-output").start(() -> {
-        try {
-          while (out.readLine() != null) {
-            // discard: a full pipe would block the child
-          }
-        } catch (java.io.IOException ended) {
-          // the child was killed
-        }
-      });
       RedisBroker publisher = broker();
       for (int i = 0; i < n; i++) {
         publisher.publish("m" + i, list(name), Map.of("tenant", "acme"));

@@ -38,5 +38,36 @@ public final class CrashConsumer {
     Thread.currentThread().join(); // until killed
   }
 
+  /**
+   * Starts this consumer in a child JVM and returns once it consumes ("ready"); what it prints
+   * afterwards is read and discarded on a virtual thread, since a full pipe would block its logging
+   * threads, Lettuce's I/O thread among them, and with it the acknowledgements the tests count on.
+   * The caller kills the process.
+   */
+  static Process launch(String url, String kind, String name) throws java.io.IOException {
+    Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+        "-cp", System.getProperty("java.class.path"), CrashConsumer.class.getName(), url, kind, name)
+        .redirectErrorStream(true).start();
+    java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream()));
+    String line;
+    while ((line = out.readLine()) != null && !line.equals("ready")) {
+      // skip log lines until the child is consuming
+    }
+    if (line == null) {
+      child.destroyForcibly();
+      throw new IllegalStateException("The crash consumer (" + kind + " " + name + ") ended before it was ready.");
+    }
+    Thread.ofVirtual().name("crash-child-output").start(() -> {
+      try {
+        while (out.readLine() != null) {
+          // discard
+        }
+      } catch (java.io.IOException ended) {
+        // the child was killed
+      }
+    });
+    return child;
+  }
+
   private CrashConsumer() {}
 }

@@ -88,20 +88,14 @@ public final class KeySlots {
    * head; looks again at the key's earliest lease expiry while some wait. Returns ms until the next
    * key is due, -1 when none waits.
    */
-  static final Script PROMOTE = new Script(NOW + """
+  static final Script PROMOTE = new Script(NOW + KeyLimiter.TO_HEAD + """
       local max, lease, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
       local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 20)
       for _, k in ipairs(due) do
         local sk, wk = prefix .. 'slots:' .. k, prefix .. 'wait:' .. k
         redis.call('ZREMRANGEBYSCORE', sk, '-inf', now)
         local free = max - redis.call('ZCARD', sk)
-        if free > 0 then
-          local items = redis.call('LRANGE', wk, 0, free - 1)
-          if #items > 0 then
-            redis.call('LTRIM', wk, #items, -1)
-            for j = #items, 1, -1 do redis.call('LPUSH', KEYS[1], items[j]) end
-          end
-        end
+        if free > 0 then toHead(wk, KEYS[1], free) end
         if redis.call('LLEN', wk) > 0 then
           local first = redis.call('ZRANGE', sk, 0, 0, 'WITHSCORES')
           redis.call('ZADD', KEYS[2], first[2] and tonumber(first[2]) or (now + lease), k)
@@ -139,8 +133,8 @@ public final class KeySlots {
 
   public KeySlots(String listName, int max, long leaseMillis) {
     this.max = max;
-    this.maxBytes = ascii(max);
-    this.lease = ascii(leaseMillis);
+    this.maxBytes = KeyLimiter.ascii(max);
+    this.lease = KeyLimiter.ascii(leaseMillis);
     this.prefix = ("{" + Keys.tag(listName) + "}:").getBytes(StandardCharsets.UTF_8);
     this.slotwait = slotwaitKey(listName).getBytes(StandardCharsets.UTF_8);
   }
@@ -148,10 +142,6 @@ public final class KeySlots {
   /** {@code {name}:slotwait}: the keys with parked messages, by when to look at them again. */
   public static String slotwaitKey(String listName) {
     return Keys.derived(listName, "slotwait");
-  }
-
-  private static byte[] ascii(long v) {
-    return Long.toString(v).getBytes(StandardCharsets.US_ASCII);
   }
 
   /**
@@ -183,12 +173,8 @@ public final class KeySlots {
       args.add(raws.get(i));
       args.add(members.get(i));
     }
-    List<Long> r = ADMIT.call(redis, ScriptOutputType.MULTI, new byte[][] {processingKey, slotwait}, args.toArray(new byte[0][]));
-    boolean[] out = new boolean[r.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = r.get(i) == 1L;
-    }
-    return out;
+    return KeyLimiter.admitted(ADMIT.call(redis, ScriptOutputType.MULTI, new byte[][] {processingKey, slotwait},
+        args.toArray(new byte[0][])));
   }
 
   /** Moves parked messages of keys with free (or expired) slots back to the queue head; ms until the next key is due, or -1. */
