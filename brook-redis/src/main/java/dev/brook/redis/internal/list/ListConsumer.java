@@ -199,7 +199,7 @@ final class ListConsumer extends ConsumeLoop {
     this.promotion = new dev.brook.redis.internal.Delayed.Promotion(context.timing(), (long) (blockSeconds * 1e9));
     this.wake = new dev.brook.redis.internal.Delayed.Wake(shards, local, list.name(), subscriptionId, promotion, connections);
     this.settler = list.isAtMostOnce() ? null
-        : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
+        : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::abandoned,
             context.timing());
     if (settler != null) {
       // Woken when a settlement stops counting as outstanding, not only when it is confirmed (the
@@ -760,7 +760,22 @@ final class ListConsumer extends ConsumeLoop {
     return sent;
   }
 
-  /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */
+  /**
+   * A batch failed after the stop: what it settled stays in Redis (recovered from the processing
+   * list by the others), and the slots it would have released stay held, for the stop's release.
+   */
+  private void abandoned(List<Op> batch) {
+    if (keySlots == null) {
+      confirmed(batch);
+      return;
+    }
+    for (Op op : batch) {
+      inFlight.remove(op.message());
+    }
+    wake();
+  }
+
+  /** Redis confirmed a batch. */
   private void confirmed(List<Op> batch) {
     boolean retried = false;
     for (Op op : batch) {
