@@ -22,4 +22,5 @@ module dev.brook.redis {
   exports dev.brook.redis.internal.shard to dev.brook.testing;
   exports dev.brook.redis.internal.list to dev.brook.testing;
   exports dev.brook.redis.internal.stream to dev.brook.testing;
+  exports dev.brook.redis.internal.jobs to dev.brook.testing;
 }

@@ -1,14 +1,11 @@
 package dev.brook.redis;
 
 import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.DeadLetterStore;
+import dev.brook.redis.internal.DeadLetterStore.Stored;
+import dev.brook.redis.internal.JobSupport;
 import dev.brook.redis.internal.Envelope;
-import dev.brook.redis.internal.Script;
 import dev.brook.spi.Frame;
-import io.lettuce.core.Limit;
-import io.lettuce.core.Range;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.StreamMessage;
-import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -62,59 +59,30 @@ public final class DeadLetters {
     }
   }
 
-  private static final String DATA_FIELD = "__data__";
-
-  /** KEYS[1] dlq list, KEYS[2] queue; ARGV[1] stored value, ARGV[2] value to push: 1 when it was still there. */
-  private static final Script LIST_REPLAY = new Script("""
-      if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
-        redis.call('RPUSH', KEYS[2], ARGV[2])
-        return 1
-      end
-      return 0
-      """);
-
-  /** KEYS[1] dlq stream, KEYS[2] stream; ARGV[1] dlq entry id, ARGV[2] envelope: 1 when it was still there. */
-  private static final Script STREAM_REPLAY = new Script("""
-      if redis.call('XDEL', KEYS[1], ARGV[1]) == 1 then
-        redis.call('XADD', KEYS[2], '*', 'DATA', ARGV[2])
-        return 1
-      end
-      return 0
-      """.replace("DATA", DATA_FIELD));
-
   private static final java.util.Set<String> DEAD_HEADERS = java.util.Set.of(DeadLetter.ERROR, DeadLetter.DELIVERIES,
       DeadLetter.ORIGINAL, DeadLetter.ORIGINAL_ID, DeadLetter.GROUP);
 
-  private final RedisClusterCommands<byte[], byte[]> redis;
-  private final String destination;
+  private final DeadLetterStore store;
   private final boolean stream;
-  private final byte[] queue;
-  private final byte[] dlq;
+  private final String destination;
 
-  DeadLetters(RedisClusterCommands<byte[], byte[]> redis, dev.brook.Destination destination) {
-    this.redis = redis;
+  DeadLetters(JobSupport transport, dev.brook.Destination destination) {
     if (destination instanceof ListDestination l) {
-      this.stream = false;
-      this.queue = bytes(l.name());
-      this.dlq = bytes(l.deadLetterKey() != null ? l.deadLetterKey() : dev.brook.redis.internal.Keys.derived(l.name(), "dlq"));
+      this.store = transport.deadLetters(destination, false, l.name(),
+          l.deadLetterKey() != null ? l.deadLetterKey() : dev.brook.redis.internal.Keys.derived(l.name(), "dlq"));
     } else if (destination instanceof StreamDestination s) {
-      this.stream = true;
-      this.queue = bytes(s.name());
-      this.dlq = bytes(s.deadLetterKey());
+      this.store = transport.deadLetters(destination, true, s.name(), s.deadLetterKey());
     } else {
       throw new IllegalArgumentException("Only lists and streams have dead letters, not " + destination
           + ". Use Redis.list(name) or Redis.stream(name).");
     }
+    this.stream = destination instanceof StreamDestination;
     this.destination = destination.toString();
-  }
-
-  private static byte[] bytes(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   /** How many dead letters wait. */
   public long count() {
-    return stream ? redis.xlen(dlq) : redis.llen(dlq);
+    return store.count();
   }
 
   /** The first {@code max} dead letters, oldest first. */
@@ -123,14 +91,8 @@ public final class DeadLetters {
       throw new IllegalArgumentException("max must be at least 1, was " + max + ".");
     }
     List<Entry> out = new ArrayList<>();
-    if (stream) {
-      for (StreamMessage<byte[], byte[]> m : redis.xrange(dlq, Range.create("-", "+"), Limit.from(max))) {
-        out.add(entry(m.getId(), value(m)));
-      }
-    } else {
-      for (byte[] raw : redis.lrange(dlq, 0, max - 1)) {
-        out.add(entry(listId(raw), raw));
-      }
+    for (Stored d : store.read(max)) {
+      out.add(entry(id(d), d.raw()));
     }
     return out;
   }
@@ -140,13 +102,8 @@ public final class DeadLetters {
     return list(Integer.MAX_VALUE);
   }
 
-  private static byte[] value(StreamMessage<byte[], byte[]> m) {
-    for (Map.Entry<byte[], byte[]> f : m.getBody().entrySet()) {
-      if (new String(f.getKey(), StandardCharsets.UTF_8).equals(DATA_FIELD)) {
-        return f.getValue();
-      }
-    }
-    return new byte[0];
+  private static String id(Stored d) {
+    return d.streamId() != null ? d.streamId() : listId(d.raw());
   }
 
   private static Entry entry(String id, byte[] raw) {
@@ -171,12 +128,12 @@ public final class DeadLetters {
   public boolean replay(String id) {
     Objects.requireNonNull(id, "id");
     if (stream) {
-      List<StreamMessage<byte[], byte[]>> found = redis.xrange(dlq, Range.create(id, id));
-      return !found.isEmpty() && replayStream(id, value(found.getFirst()));
+      Stored d = store.find(id);
+      return d != null && store.replay(d, revived(d.raw()));
     }
-    for (byte[] raw : redis.lrange(dlq, 0, -1)) {
-      if (listId(raw).equals(id)) {
-        return replayList(raw);
+    for (Stored d : store.read(Integer.MAX_VALUE)) {
+      if (listId(d.raw()).equals(id)) {
+        return store.replay(d, revived(d.raw()));
       }
     }
     return false;
@@ -186,18 +143,9 @@ public final class DeadLetters {
   public int replay(Predicate<Map<String, String>> headers) {
     Objects.requireNonNull(headers, "headers");
     int n = 0;
-    if (stream) {
-      for (StreamMessage<byte[], byte[]> m : redis.xrange(dlq, Range.create("-", "+"))) {
-        byte[] raw = value(m);
-        if (headers.test(Envelope.decode(raw).headers()) && replayStream(m.getId(), raw)) {
-          n++;
-        }
-      }
-    } else {
-      for (byte[] raw : redis.lrange(dlq, 0, -1)) {
-        if (headers.test(Envelope.decode(raw).headers()) && replayList(raw)) {
-          n++;
-        }
+    for (Stored d : store.read(Integer.MAX_VALUE)) {
+      if (headers.test(Envelope.decode(d.raw()).headers()) && store.replay(d, revived(d.raw()))) {
+        n++;
       }
     }
     return n;
@@ -211,18 +159,8 @@ public final class DeadLetters {
   /** Deletes every dead letter; returns how many there were. */
   public long purge() {
     long n = count();
-    redis.del(dlq);
+    store.purge();
     return n;
-  }
-
-  private boolean replayList(byte[] raw) {
-    Long done = LIST_REPLAY.call(redis, ScriptOutputType.INTEGER, new byte[][] {dlq, queue}, raw, revived(raw));
-    return done != null && done == 1L;
-  }
-
-  private boolean replayStream(String id, byte[] raw) {
-    Long done = STREAM_REPLAY.call(redis, ScriptOutputType.INTEGER, new byte[][] {dlq, queue}, bytes(id), revived(raw));
-    return done != null && done == 1L;
   }
 
   /** The original envelope: the dead letter's headers without the dead-letter ones. */

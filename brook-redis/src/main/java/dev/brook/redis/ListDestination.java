@@ -5,7 +5,9 @@ import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
 import dev.brook.redis.internal.jobs.JobOptions;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * A Redis List used as a queue: publishers RPUSH, consumers take from the left (FIFO); each item
@@ -252,15 +254,60 @@ public final class ListDestination implements RedisDestination {
    * moves it from the processing list to {@code {name}:wait:<key>} and records when its key's next
    * token is due in {@code {name}:waiting}; consumers move due ones back to the head of the queue.
    * Messages without the header are not limited by key. Applies after {@link #rateLimit}, if any.
-   * Reliable lists only. See docs/jobs.md, "Rate limits".
+   * Reliable lists only; not with {@link #concurrencyPerKey}. See docs/jobs.md, "Rate limits".
    */
   public ListDestination rateLimitPerKey(String header, int messages, Duration per) {
-    return withJobs(jobs.withKeyRate(header, messages, per));
+    return withJobs(jobs.withKeyRate(header, null, messages, per));
   }
 
-  /** The header {@link #rateLimitPerKey} reads the key from, null when there is no per-key limit. */
+  /**
+   * {@link #rateLimitPerKey(String, int, Duration)} with the key computed from the message's
+   * headers: {@code key} gets the headers (read-only) and returns the key, or null for a message
+   * not limited by key. It runs on the consumer's loop thread for every message read, so it must be
+   * fast and must not block; an exception it throws is logged (at most 10 WARN lines a minute) and
+   * the message is treated as having no key.
+   */
+  public ListDestination rateLimitPerKey(Function<Map<String, String>, String> key, int messages, Duration per) {
+    return withJobs(jobs.withKeyRate(null, Objects.requireNonNull(key, "key"), messages, per));
+  }
+
+  /**
+   * At most {@code max} messages whose header {@code header} holds the same value in flight at
+   * once, across every consumer of this list in every process (BullMQ Pro's group concurrency).
+   * Each running message holds a slot, a member of the sorted set {@code {name}:slots:<key>}
+   * scored by its lease expiry; the consumer's heartbeat renews its slots' leases and the
+   * settlement of the message (ack, nack, reject, give-back) releases its slot in the same script,
+   * so a crashed consumer's slots free themselves after the heartbeat TTL. A message whose key has
+   * no free slot is parked like an over-limit message of {@link #rateLimitPerKey} ({@code
+   * {name}:wait:<key>}, atomically, never in two lists) and the settlement that frees a slot moves
+   * the key's next parked message back to the head of the queue. Messages without the header are
+   * not limited by key. Reliable lists only; not with {@link #rateLimitPerKey} (combine with
+   * {@link #rateLimit} instead). Order among one key's messages is not kept once any is parked. See
+   * docs/jobs.md, "Concurrency per key".
+   */
+  public ListDestination concurrencyPerKey(String header, int max) {
+    return withJobs(jobs.withKeyConcurrency(header, null, max));
+  }
+
+  /**
+   * {@link #concurrencyPerKey(String, int)} with the key computed from the headers (see {@link
+   * #rateLimitPerKey(Function, int, Duration)} for what the function may do).
+   */
+  public ListDestination concurrencyPerKey(Function<Map<String, String>, String> key, int max) {
+    return withJobs(jobs.withKeyConcurrency(null, Objects.requireNonNull(key, "key"), max));
+  }
+
+  /** The header {@link #rateLimitPerKey} or {@link #concurrencyPerKey} reads the key from; null when none or a function. */
   public String rateLimitKeyHeader() {
     return jobs.keyHeader();
+  }
+
+  /**
+   * How {@link #rateLimitPerKey} or {@link #concurrencyPerKey} finds a message's key from its
+   * headers (reading the header, or the function given); null when there is no per-key limit.
+   */
+  public Function<Map<String, String>, String> perKey() {
+    return jobs.keyOf();
   }
 
   /** The messages per {@link #rateLimitPerKeyPeriod()} of {@link #rateLimitPerKey}, 0 when none. */
@@ -270,7 +317,12 @@ public final class ListDestination implements RedisDestination {
 
   /** The period of {@link #rateLimitPerKey}, null when none. */
   public Duration rateLimitPerKeyPeriod() {
-    return jobs.keyHeader() == null ? null : Duration.ofMillis(jobs.keyPerMillis());
+    return jobs.keyRate() == 0 ? null : Duration.ofMillis(jobs.keyPerMillis());
+  }
+
+  /** The messages of one key allowed in flight at once by {@link #concurrencyPerKey}, 0 when none. */
+  public int concurrencyPerKeyCount() {
+    return jobs.keyConcurrency();
   }
 
   /**

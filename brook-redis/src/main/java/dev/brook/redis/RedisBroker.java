@@ -149,8 +149,10 @@ public final class RedisBroker extends BrokerBase {
    * ERROR). Runs until {@link ScheduleHandle#cancel()} or {@link #close()}, which leaves no timer
    * behind. Connects to Redis if the broker has not yet; it need not be started.
    *
+   * <p>On a test broker ({@code TestRedisBroker}) the schedule runs on the in-memory Redis' manual
+   * clock: ticks fire when {@code advance(...)} reaches them (see docs/testing.md).
+   *
    * @throws IllegalArgumentException when this broker already runs a schedule of this name
-   * @throws UnsupportedOperationException on a test broker (see docs/testing.md)
    */
   public ScheduleHandle schedule(String name, Schedule schedule, java.util.function.Supplier<?> payload,
       dev.brook.Destination destination) {
@@ -161,10 +163,9 @@ public final class RedisBroker extends BrokerBase {
     if (isClosed()) {
       throw new IllegalStateException("Cannot schedule '" + name + "': broker " + url + " is closed.");
     }
-    dev.brook.redis.internal.RedisTransport t = redisTransport("schedule '" + name + "'");
-    t.connect();
+    dev.brook.redis.internal.JobSupport t = jobSupport("schedule '" + name + "'");
     dev.brook.redis.internal.jobs.ScheduleRunner runner = new dev.brook.redis.internal.jobs.ScheduleRunner(name, schedule,
-        payload, destination, this::publish, t.connections(), System::currentTimeMillis, r -> schedules.remove(r.name(), r));
+        payload, destination, this::publish, t.scheduleHost(), r -> schedules.remove(r.name(), r));
     if (schedules.putIfAbsent(name, runner) != null) {
       throw new IllegalArgumentException("This broker already runs a schedule named '" + name + "'; cancel it first "
           + "(broker.schedules()) or choose another name.");
@@ -182,26 +183,27 @@ public final class RedisBroker extends BrokerBase {
    * The dead letters of a List or Stream (their {@code {name}:dlq}), to list, replay and purge; see
    * {@link DeadLetters}. Connects to Redis if the broker has not yet.
    *
+   * On a test broker, the dead letters of its in-memory Redis.
+   *
    * @throws IllegalArgumentException when the destination is neither a list nor a stream
-   * @throws UnsupportedOperationException on a test broker (see docs/testing.md)
    */
   public DeadLetters deadLetters(dev.brook.Destination destination) {
     Objects.requireNonNull(destination, "destination");
     if (isClosed()) {
       throw new IllegalStateException("Cannot read dead letters of " + destination + ": broker " + url + " is closed.");
     }
-    dev.brook.redis.internal.RedisTransport t = redisTransport("dead letters of " + destination);
-    t.connect();
-    return new DeadLetters(t.connections().syncCommands(), destination);
+    return new DeadLetters(jobSupport("dead letters of " + destination), destination);
   }
 
-  private dev.brook.redis.internal.RedisTransport redisTransport(String what) {
+  /** The transport's dead letters and schedules: Redis (connected first), or a test broker's in-memory Redis. */
+  private dev.brook.redis.internal.JobSupport jobSupport(String what) {
     dev.brook.spi.Transport t = dev.brook.spi.Brokers.transport(this);
-    if (t instanceof dev.brook.redis.internal.RedisTransport rt) {
-      return rt;
+    if (t instanceof dev.brook.redis.internal.JobSupport jobs) {
+      t.connect();
+      return jobs;
     }
     throw new UnsupportedOperationException("The transport " + t.describe() + " cannot run " + what
-        + "; use a RedisBroker on a real Redis (a test broker does not model it yet).");
+        + "; use a RedisBroker on Redis or on TestRedisBroker's in-memory Redis.");
   }
 
   @Override

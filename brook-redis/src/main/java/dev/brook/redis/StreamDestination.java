@@ -239,6 +239,7 @@ public final class StreamDestination implements RedisDestination {
    * Without a group every reader reads every partition.
    *
    * @param n 1 to {@value #MAX_PARTITIONS}
+   * @throws IllegalArgumentException with {@link #rateLimit} set (see there)
    */
   public StreamDestination partitions(int n) {
     if (n < 1 || n > MAX_PARTITIONS) {
@@ -246,6 +247,9 @@ public final class StreamDestination implements RedisDestination {
           + " (stream " + name + ").");
     }
     checkPartitionable(name, n);
+    if (n > 1 && jobs.rateLimited()) {
+      throw partitionedRateLimit(name, n);
+    }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
         declare, noAck, pollInterval, durability, n, leaseTime, jobs);
   }
@@ -421,9 +425,22 @@ public final class StreamDestination implements RedisDestination {
    * and reads no more messages than it got tokens, giving back those it did not use; without a
    * token it waits until the next one is due, holding no message. Redeliveries count like new
    * messages. See docs/jobs.md, "Rate limits".
+   *
+   * @throws IllegalArgumentException on a partitioned stream ({@link #partitions(int)}): its
+   *     partitions live in different hash slots, where no one bucket can be shared atomically
    */
   public StreamDestination rateLimit(int messages, Duration per) {
+    if (partitions > 1) {
+      throw partitionedRateLimit(name, partitions);
+    }
     return withJobs(jobs.withRate(messages, per));
+  }
+
+  private static IllegalArgumentException partitionedRateLimit(String name, int n) {
+    return new IllegalArgumentException("Stream '" + name + "' has " + n + " partitions, and rateLimit cannot be shared "
+        + "across them: each partition {" + name + ":i} is in its own hash slot, and a token bucket is one key taken "
+        + "from atomically in one slot; a bucket per partition would let " + n + " times the limit through. Rate-limit "
+        + "the work where it is one queue (a list, or a stream without partitions), or leave the stream unlimited.");
   }
 
   /**

@@ -378,6 +378,9 @@ public final class TestRedisBroker implements AutoCloseable {
     }
     closed = true;
     OPEN.remove(this);
+    if (memory != null) {
+      memory.closeJobs();
+    }
     try {
       restore.close();
     } catch (Exception e) {

@@ -13,15 +13,18 @@ import java.time.Duration;
  * A consumer process for the crash tests: handles messages slowly (recording each in the Redis set
  * {@code handled:child}) so that it always holds some, until the test kills it with SIGKILL.
  *
- * <p>Arguments: redis URL, {@code list} or {@code stream}, destination name.
+ * <p>Arguments: redis URL, {@code list}, {@code list-per-key} or {@code stream}, destination name.
  */
 public final class CrashConsumer {
 
   public static void main(String[] args) throws Exception {
     String url = args[0];
-    Destination destination = args[1].equals("list")
-        ? list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1))
-        : stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0");
+    Destination destination = switch (args[1]) {
+      case "list" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1));
+      // ConcurrencyPerKeyTest: the slots this process holds must free themselves once it is killed
+      case "list-per-key" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1)).concurrencyPerKey("tenant", 2);
+      default -> stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0");
+    };
     RedisClient client = RedisClient.create(url);
     RedisCommands<String, String> record = client.connect().sync();
     RedisBroker broker = RedisBroker.create(url);
@@ -33,6 +36,37 @@ public final class CrashConsumer {
     broker.start();
     System.out.println("ready");
     Thread.currentThread().join(); // until killed
+  }
+
+  /**
+   * Starts this consumer in a child JVM and returns once it consumes ("ready"); what it prints
+   * afterwards is read and discarded on a virtual thread, since a full pipe would block its logging
+   * threads, Lettuce's I/O thread among them, and with it the acknowledgements the tests count on.
+   * The caller kills the process.
+   */
+  static Process launch(String url, String kind, String name) throws java.io.IOException {
+    Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+        "-cp", System.getProperty("java.class.path"), CrashConsumer.class.getName(), url, kind, name)
+        .redirectErrorStream(true).start();
+    java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream()));
+    String line;
+    while ((line = out.readLine()) != null && !line.equals("ready")) {
+      // skip log lines until the child is consuming
+    }
+    if (line == null) {
+      child.destroyForcibly();
+      throw new IllegalStateException("The crash consumer (" + kind + " " + name + ") ended before it was ready.");
+    }
+    Thread.ofVirtual().name("crash-child-output").start(() -> {
+      try {
+        while (out.readLine() != null) {
+          // discard
+        }
+      } catch (java.io.IOException ended) {
+        // the child was killed
+      }
+    });
+    return child;
   }
 
   private CrashConsumer() {}

@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.brook.Destination;
 import dev.brook.redis.RedisBroker;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -36,28 +34,8 @@ class CrashTest extends RedisTestBase {
     if (kind.equals("stream")) {
       redis.command("XGROUP", "CREATE", name, "g", "0", "MKSTREAM");
     }
-    Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
-        "-cp", System.getProperty("java.class.path"), CrashConsumer.class.getName(), redis.url(), kind, name)
-        .redirectErrorStream(true).start();
+    Process child = CrashConsumer.launch(redis.url(), kind, name);
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream()));
-      String line;
-      while ((line = out.readLine()) != null && !line.equals("ready")) {
-        // skip log lines until the child is consuming
-      }
-      assertThat(line).as("child started").isEqualTo("ready");
-      // Keep reading what the child prints: a full pipe would block its logging threads, Lettuce's I/O
-      // thread among them, and with it the acknowledgements this test counts on.
-      Thread.ofVirtual().name("crash-child-output").start(() -> {
-        try {
-          while (out.readLine() != null) {
-            // discard
-          }
-        } catch (java.io.IOException ended) {
-          // the child was killed
-        }
-      });
-
       RedisBroker publisher = broker();
       List<String> all = IntStream.range(0, n).mapToObj(i -> "m" + i).toList();
       Destination target = kind.equals("list") ? list(name) : stream(name);

@@ -70,4 +70,39 @@ class JobsOnClusterTest {
     tick.cancel();
     assertThat(cluster.masterFor("{cjobs}:rate").port()).isEqualTo(cluster.masterFor("cjobs").port());
   }
+
+  /** concurrencyPerKey's scripts (admit, settle with release, renew, promote) touch only keys of the list's slot. */
+  @Test
+  void concurrencyPerKeyRunsInOneSlot() {
+    java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> running = new java.util.concurrent.ConcurrentHashMap<>();
+    java.util.concurrent.atomic.AtomicInteger max = new java.util.concurrent.atomic.AtomicInteger();
+    List<String> handled = Collections.synchronizedList(new ArrayList<>());
+    for (int c = 0; c < 2; c++) {
+      RedisBroker b = broker();
+      b.subscriber(list("cslots").heartbeat(Duration.ofSeconds(1)).concurrencyPerKey("tenant", 2)).concurrency(4)
+          .handle(String.class, (s, ctx) -> {
+            int now = running.computeIfAbsent(ctx.header("tenant"), k -> new java.util.concurrent.atomic.AtomicInteger())
+                .incrementAndGet();
+            max.accumulateAndGet(now, Math::max);
+            try {
+              Thread.sleep(s.startsWith("slow") ? 1500 : 20); // longer than the lease: renewed on the cluster
+            } finally {
+              running.get(ctx.header("tenant")).decrementAndGet();
+            }
+            handled.add(s);
+            return null;
+          });
+      b.start();
+    }
+    RedisBroker publisher = broker();
+    publisher.publish("slow-a", list("cslots"), Map.of("tenant", "acme"));
+    publisher.publish("slow-b", list("cslots"), Map.of("tenant", "acme"));
+    for (int i = 0; i < 20; i++) {
+      publisher.publish("job" + i, list("cslots"), Map.of("tenant", "acme"));
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> handled.size() == 22);
+    assertThat(handled).doesNotHaveDuplicates();
+    assertThat(max.get()).isEqualTo(2);
+    assertThat(cluster.masterFor("{cslots}:slotwait").port()).isEqualTo(cluster.masterFor("cslots").port());
+  }
 }

@@ -105,4 +105,17 @@ class RateLimitTest extends RedisTestBase {
     }
     return 0;
   }
+
+  /** A partitioned stream's partitions are in different slots: one shared bucket is impossible, so both orders refuse. */
+  @Test
+  void aPartitionedStreamRefusesASharedRateLimit() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> stream("parts").partitions(4).rateLimit(10, Duration.ofSeconds(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("4 partitions").hasMessageContaining("4 times the limit")
+        .hasMessageContaining("a list, or a stream without partitions");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> stream("parts").rateLimit(10, Duration.ofSeconds(1)).partitions(4))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("4 partitions");
+    // one partition is one stream: allowed
+    assertThat(stream("parts").partitions(1).rateLimit(10, Duration.ofSeconds(1)).rateLimitCount()).isEqualTo(10);
+  }
 }

@@ -72,6 +72,9 @@ public final class MemoryRedis {
   /** In the order pump and clockMoved visit them. */
   private final List<Model> models = new ArrayList<>();
   private long nowMillis;
+  private final long wallBase = System.currentTimeMillis();
+  /** Schedules' last ticks by name: the in-memory {@code {brook:schedule:<name>}:last} keys. */
+  private final Map<String, Long> scheduleTicks = new java.util.HashMap<>();
   private int inFlight;
   private final List<Throwable> failures = new ArrayList<>();
   private final Set<String> replyChannels = new HashSet<>();
@@ -116,6 +119,31 @@ public final class MemoryRedis {
   /** Under the lock: the manual clock, in milliseconds from 0. */
   public long now() {
     return nowMillis;
+  }
+
+  /**
+   * Epoch milliseconds on the manual clock: the real time when this in-memory Redis was made plus
+   * how far {@link #advance} moved it (what schedules see, so their ticks carry plausible dates).
+   */
+  public long wallClock() {
+    return lockedGet(() -> wallBase + nowMillis);
+  }
+
+  /** A schedule's last tick fired or skipped ({@code {brook:schedule:<name>}:last}), or null. */
+  public Long scheduleLast(String name) {
+    return lockedGet(() -> scheduleTicks.get(name));
+  }
+
+  /** The schedule claim: records the tick when it is later than the last one; whether it was. */
+  public boolean claimTick(String name, long tick) {
+    return lockedGet(() -> {
+      Long last = scheduleTicks.get(name);
+      if (last != null && last >= tick) {
+        return false;
+      }
+      scheduleTicks.put(name, tick);
+      return true;
+    });
   }
 
   /** Moves the clock; each model then does what became due, and waiting messages go to consumers with room. */

@@ -32,7 +32,7 @@ import java.util.concurrent.CompletableFuture;
  * timeouts, lost replies) are described where they are handled: {@link RedisConnections}, {@link
  * RedisProducer} and the consumers.
  */
-public final class RedisTransport implements Transport, Backlogs {
+public final class RedisTransport implements Transport, Backlogs, JobSupport {
 
   private final RedisConnections connections;
   /** Names of this broker's List and Stream consumers in Redis; released by close. */
@@ -74,6 +74,18 @@ public final class RedisTransport implements Transport, Backlogs {
   }
 
   /** The connection lifecycle. */
+  /** Dead letters in Redis, on the command connection. */
+  @Override
+  public DeadLetterStore deadLetters(dev.brook.Destination destination, boolean stream, String queue, String deadLetterKey) {
+    return new RedisDeadLetterStore(connections().syncCommands(), stream, queue, deadLetterKey);
+  }
+
+  /** Schedules claim their ticks in Redis and wake on the broker's timer. */
+  @Override
+  public dev.brook.redis.internal.jobs.ScheduleRunner.Host scheduleHost() {
+    return dev.brook.redis.internal.jobs.ScheduleRunner.redis(connections());
+  }
+
   public RedisConnections connections() {
     return connections;
   }

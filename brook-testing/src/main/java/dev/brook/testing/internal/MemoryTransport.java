@@ -6,6 +6,7 @@ import dev.brook.redis.internal.MemoryRedis;
 import dev.brook.redis.internal.RedisDescriptions;
 import dev.brook.redis.internal.RedisDestinations;
 import dev.brook.redis.internal.RedisKinds;
+import dev.brook.redis.internal.jobs.ScheduleRunner;
 import dev.brook.redis.internal.list.ListModel;
 import dev.brook.redis.internal.pubsub.PubSubModel;
 import dev.brook.redis.internal.shard.ShardChannelModel;
@@ -36,7 +37,7 @@ import java.util.function.BooleanSupplier;
  * <p>Thread-safe. Time moves only with {@link #advance(Duration)}. One in-memory Redis per instance,
  * unless made {@linkplain #MemoryTransport(MemoryTransport) sharing} another's.
  */
-public final class MemoryTransport implements Transport, dev.brook.redis.internal.Backlogs {
+public final class MemoryTransport implements Transport, dev.brook.redis.internal.Backlogs, dev.brook.redis.internal.JobSupport {
 
   private final MemoryRedis redis;
   private final PubSubModel pubSub;
@@ -46,6 +47,11 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
   /** Every kind the in-memory Redis models, in one place. */
   private final RedisKinds kinds;
   private volatile BooleanSupplier waitForHandlers = () -> false;
+  /** The schedules running on this in-memory Redis (shared with the transports sharing it), checked when the clock moves. */
+  private final java.util.Set<ScheduleRunner> allSchedules;
+  /** Those started through this transport: cancelled when its test broker closes. */
+  private final java.util.Set<ScheduleRunner> mySchedules = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile boolean jobsClosed;
 
   /** A transport on a new in-memory Redis of its own. */
   public MemoryTransport() {
@@ -55,6 +61,7 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
     this.lists = redis.add(ListModel::new);
     this.streams = redis.add(StreamModel::new);
     this.kinds = new RedisKinds(List.of(pubSub.channels(), pubSub.patterns(), shardChannels, lists, streams));
+    this.allSchedules = new java.util.concurrent.CopyOnWriteArraySet<>();
   }
 
   /**
@@ -68,6 +75,7 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
     this.lists = shared.lists;
     this.streams = shared.streams;
     this.kinds = shared.kinds;
+    this.allSchedules = shared.allSchedules;
   }
 
   // ---- the Transport SPI -------------------------------------------------------------------
@@ -106,6 +114,71 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
       return streams.backlog(stream, subscriptionId);
     }
     return new dev.brook.redis.Backlog(subscriptionId, destination.key(), -1, -1, -1, -1, -1, -1);
+  }
+
+  /** {@code RedisBroker.deadLetters} on the in-memory Redis: the models' dead-letter list or stream. */
+  @Override
+  public dev.brook.redis.internal.DeadLetterStore deadLetters(Destination destination, boolean stream, String queue,
+      String deadLetterKey) {
+    return stream ? streams.deadLetters(queue, deadLetterKey) : lists.deadLetters(queue, deadLetterKey);
+  }
+
+  /**
+   * {@code RedisBroker.schedule} on the in-memory Redis: ticks are claimed in the model (once across
+   * the brokers sharing it), on the manual clock; no timer: {@link #advance} looks at every tick it
+   * passes, and registering looks once (a tick reached within the last second fires, as on Redis).
+   */
+  @Override
+  public ScheduleRunner.Host scheduleHost() {
+    return new ScheduleRunner.Host() {
+      @Override
+      public Long last(String name) {
+        return redis.scheduleLast(name);
+      }
+
+      @Override
+      public boolean claim(String name, long tick) {
+        return redis.claimTick(name, tick);
+      }
+
+      @Override
+      public java.util.concurrent.ScheduledExecutorService timer() {
+        return null;
+      }
+
+      @Override
+      public boolean isClosed() {
+        return jobsClosed;
+      }
+
+      @Override
+      public long now() {
+        return redis.wallClock();
+      }
+
+      @Override
+      public void started(ScheduleRunner runner) {
+        if (jobsClosed) {
+          throw new IllegalStateException("The test broker is closed: " + runner.name() + " cannot start on it.");
+        }
+        mySchedules.add(runner);
+        allSchedules.add(runner);
+      }
+
+      @Override
+      public void cancelled(ScheduleRunner runner) {
+        mySchedules.remove(runner);
+        allSchedules.remove(runner);
+      }
+    };
+  }
+
+  /** The test broker closes: the schedules started through it stop (the broker then forgets them). */
+  public void closeJobs() {
+    jobsClosed = true;
+    for (ScheduleRunner r : List.copyOf(mySchedules)) {
+      r.cancel();
+    }
   }
 
   /** A stream group's lag in the model, as on Redis. */
@@ -349,7 +422,13 @@ public final class MemoryTransport implements Transport, dev.brook.redis.interna
    * and reliable list consumers whose heartbeat period passed take back abandoned processing lists.
    */
   public void advance(Duration duration) {
+    long from = redis.wallClock();
     redis.advance(duration);
+    long to = redis.wallClock();
+    // Outside the model's lock: a tick's publish is synchronous and waits for the handlers it reaches.
+    for (ScheduleRunner r : allSchedules) {
+      r.checkThrough(from, to);
+    }
   }
 
   /**

@@ -38,6 +38,17 @@ public final class KeyLimiter {
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       """;
 
+  /** {@code toHead(waiting list, queue, n)}: the first n parked messages of a key to the queue head, in order. */
+  static final String TO_HEAD = """
+      local function toHead(wk, queue, n)
+        local items = redis.call('LRANGE', wk, 0, n - 1)
+        if #items > 0 then
+          redis.call('LTRIM', wk, #items, -1)
+          for j = #items, 1, -1 do redis.call('LPUSH', queue, items[j]) end
+        end
+      end
+      """;
+
   /** KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, then (key, raw) pairs: 1 admitted / 0 parked each. */
   static final Script ADMIT = new Script(REFILL + """
       local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -66,18 +77,14 @@ public final class KeyLimiter {
    * to the queue head (as many as the key has tokens, at least one; the tokens stay for the read to
    * take). Returns ms until the next key is due, -1 when none waits.
    */
-  static final Script PROMOTE = new Script(REFILL + """
+  static final Script PROMOTE = new Script(REFILL + TO_HEAD + """
       local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
       local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 20)
       for _, k in ipairs(due) do
         local wk = prefix .. 'wait:' .. k
         local tokens = refill(prefix .. 'rate:' .. k, rate, per, now)
         local n = math.max(1, math.floor(tokens))
-        local items = redis.call('LRANGE', wk, 0, n - 1)
-        if #items > 0 then
-          redis.call('LTRIM', wk, #items, -1)
-          for j = #items, 1, -1 do redis.call('LPUSH', KEYS[1], items[j]) end
-        end
+        toHead(wk, KEYS[1], n)
         if redis.call('LLEN', wk) > 0 then
           redis.call('ZADD', KEYS[2], now + math.ceil(per / rate), k)
         else
@@ -101,7 +108,7 @@ public final class KeyLimiter {
     this.waiting = Keys.derived(listName, "waiting").getBytes(StandardCharsets.UTF_8);
   }
 
-  private static byte[] ascii(long v) {
+  static byte[] ascii(long v) {
     return Long.toString(v).getBytes(StandardCharsets.US_ASCII);
   }
 
@@ -115,10 +122,14 @@ public final class KeyLimiter {
       args.add(keys.get(i));
       args.add(raws.get(i));
     }
-    List<Long> r = ADMIT.call(redis, ScriptOutputType.MULTI, new byte[][] {processingKey, waiting}, args.toArray(new byte[0][]));
-    boolean[] out = new boolean[r.size()];
+    return admitted(ADMIT.call(redis, ScriptOutputType.MULTI, new byte[][] {processingKey, waiting}, args.toArray(new byte[0][])));
+  }
+
+  /** An admit script's answer, 1 (runs now) or 0 (parked) per message, as flags. */
+  static boolean[] admitted(List<Long> answer) {
+    boolean[] out = new boolean[answer.size()];
     for (int i = 0; i < out.length; i++) {
-      out[i] = r.get(i) == 1L;
+      out[i] = answer.get(i) == 1L;
     }
     return out;
   }

@@ -19,7 +19,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,10 +57,8 @@ public final class ScheduleRunner implements ScheduleHandle {
   private final Supplier<?> payload;
   private final Destination destination;
   private final Publish publish;
-  private final RedisConnections connections;
-  private final LongSupplier clock;
+  private final Host host;
   private final Consumer<ScheduleRunner> onCancel;
-  private final byte[] key;
   private final AtomicLong fired = new AtomicLong();
   private final WarnLimit warnings = WarnLimit.perMinute(10);
   private volatile boolean cancelled;
@@ -72,17 +69,78 @@ public final class ScheduleRunner implements ScheduleHandle {
     void publish(Object payload, Destination destination, Map<String, String> headers);
   }
 
+  /**
+   * Where a schedule keeps its last tick and what drives it: Redis and the broker's timer ({@link
+   * #redis}), or the test broker's in-memory Redis and manual clock, which has no timer and calls
+   * {@link #checkNow()} when its clock moves.
+   */
+  public interface Host {
+    /** The latest tick fired or skipped, or null when the schedule was never seen. */
+    Long last(String name);
+
+    /** Records the tick when it is later than the last one: whether this caller won it. */
+    boolean claim(String name, long tick);
+
+    /** The timer that wakes the schedule at its ticks, or null when the host calls {@link #checkNow()}. */
+    java.util.concurrent.ScheduledExecutorService timer();
+
+    boolean isClosed();
+
+    /** Epoch milliseconds. */
+    long now();
+
+    /** The runner started (the in-memory host keeps it to check it when its clock moves). */
+    default void started(ScheduleRunner runner) {}
+
+    default void cancelled(ScheduleRunner runner) {}
+  }
+
+  /** Redis ({@link #CLAIM} on {@code {brook:schedule:<name>}:last}), the broker's timer and the system clock. */
+  public static Host redis(RedisConnections connections) {
+    return new Host() {
+      @Override
+      public Long last(String name) {
+        byte[] stored = connections.syncCommands().get(key(name));
+        return stored == null ? null : Long.parseLong(new String(stored, StandardCharsets.US_ASCII));
+      }
+
+      @Override
+      public boolean claim(String name, long tick) {
+        Long won = CLAIM.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {key(name)},
+            Long.toString(tick).getBytes(StandardCharsets.US_ASCII));
+        return won != null && won == 1L;
+      }
+
+      @Override
+      public java.util.concurrent.ScheduledExecutorService timer() {
+        return connections.timer();
+      }
+
+      @Override
+      public boolean isClosed() {
+        return connections.isClosed();
+      }
+
+      @Override
+      public long now() {
+        return System.currentTimeMillis();
+      }
+
+      private byte[] key(String name) {
+        return lastKey(name).getBytes(StandardCharsets.UTF_8);
+      }
+    };
+  }
+
   public ScheduleRunner(String name, Schedule schedule, Supplier<?> payload, Destination destination, Publish publish,
-      RedisConnections connections, LongSupplier clock, Consumer<ScheduleRunner> onCancel) {
+      Host host, Consumer<ScheduleRunner> onCancel) {
     this.name = name;
     this.schedule = schedule;
     this.payload = payload;
     this.destination = destination;
     this.publish = publish;
-    this.connections = connections;
-    this.clock = clock;
+    this.host = host;
     this.onCancel = onCancel;
-    this.key = lastKey(name).getBytes(StandardCharsets.UTF_8);
   }
 
   /** {@code {brook:schedule:<name>}:last}. */
@@ -92,14 +150,57 @@ public final class ScheduleRunner implements ScheduleHandle {
 
   /** Looks at once (catching up per the policy), then at every tick. */
   public void start() {
+    host.started(this);
+    if (host.timer() == null) {
+      checkNow();
+      return;
+    }
     arm(0);
+  }
+
+  /**
+   * Hosts without a timer (the in-memory clock): looks at the ticks now, on the caller's thread, as
+   * a timer wake-up would (catching up per the policy, each tick fired once across replicas).
+   */
+  public void checkNow() {
+    checkAt(host.now());
+  }
+
+  /**
+   * Hosts without a timer whose clock jumped from {@code from} to {@code to} (the test broker's
+   * {@code advance}): looks at every tick in between at its own time, as the timer would have woken
+   * at each, so a jump over ticks fires them on time rather than as missed ones. At most {@value
+   * #MAX_CATCH_UP} ticks this way; the rest are looked at once at {@code to}, by the policy.
+   */
+  public void checkThrough(long from, long to) {
+    int n = 0;
+    for (long t = schedule.nextTick(from); t <= to && !cancelled; t = schedule.nextTick(t)) {
+      if (++n > MAX_CATCH_UP) {
+        break;
+      }
+      checkAt(t);
+    }
+    checkAt(to);
+  }
+
+  private void checkAt(long now) {
+    if (cancelled) {
+      return;
+    }
+    try {
+      check(now);
+    } catch (RuntimeException e) {
+      if (!cancelled && !host.isClosed()) {
+        LOG.warn("Schedule '{}' could not check its tick: {}. It looks again when the clock moves.", name, e.toString());
+      }
+    }
   }
 
   private synchronized void arm(long delayMillis) {
     if (cancelled) {
       return;
     }
-    next = connections.timer().schedule(() -> {
+    next = host.timer().schedule(() -> {
       try {
         Thread.ofVirtual().name("brook-schedule:" + name).start(this::tick);
       } catch (RuntimeException e) {
@@ -113,9 +214,9 @@ public final class ScheduleRunner implements ScheduleHandle {
       return;
     }
     try {
-      check();
+      check(host.now());
     } catch (RuntimeException e) {
-      if (cancelled || connections.isClosed()) {
+      if (cancelled || host.isClosed()) {
         return;
       }
       long suppressed = warnings.acquire();
@@ -123,9 +224,9 @@ public final class ScheduleRunner implements ScheduleHandle {
         LOG.warn("Schedule '{}' could not check its tick: {}. It looks again at the next tick.", name, e.toString());
       }
     }
-    long now = clock.getAsLong();
+    long now = host.now();
     long nextTick = schedule.nextTick(now);
-    if (nextTick == Long.MAX_VALUE || connections.isClosed()) {
+    if (nextTick == Long.MAX_VALUE || host.isClosed()) {
       return;
     }
     try {
@@ -135,13 +236,12 @@ public final class ScheduleRunner implements ScheduleHandle {
     }
   }
 
-  private void check() {
-    long now = clock.getAsLong();
+  private void check(long now) {
     long latest = schedule.lastTick(now);
     if (latest == Long.MIN_VALUE) {
       return;
     }
-    byte[] stored = connections.syncCommands().get(key);
+    Long stored = host.last(name);
     boolean onTime = now - latest <= ON_TIME_MILLIS;
     List<Long> due = new ArrayList<>();
     if (stored == null) {
@@ -149,7 +249,7 @@ public final class ScheduleRunner implements ScheduleHandle {
         due.add(latest);
       }
     } else {
-      long last = Long.parseLong(new String(stored, StandardCharsets.US_ASCII));
+      long last = stored;
       if (latest <= last) {
         return;
       }
@@ -192,9 +292,7 @@ public final class ScheduleRunner implements ScheduleHandle {
   }
 
   private boolean claim(long tick) {
-    Long won = CLAIM.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {key},
-        Long.toString(tick).getBytes(StandardCharsets.US_ASCII));
-    return won != null && won == 1L;
+    return host.claim(name, tick);
   }
 
   private void fire(long tick) {
@@ -203,7 +301,7 @@ public final class ScheduleRunner implements ScheduleHandle {
       publish.publish(value, destination, Map.of("x-schedule", name, "x-schedule-tick", Instant.ofEpochMilli(tick).toString()));
       fired.incrementAndGet();
     } catch (RuntimeException e) {
-      if (cancelled || connections.isClosed()) {
+      if (cancelled || host.isClosed()) {
         return;
       }
       // The tick is claimed: it is not fired again by another replica. Say so.
@@ -240,6 +338,7 @@ public final class ScheduleRunner implements ScheduleHandle {
     if (f != null) {
       f.cancel(false);
     }
+    host.cancelled(this);
     onCancel.accept(this);
   }
 

@@ -34,8 +34,12 @@ final class Heartbeat {
   private final Object lock = new Object();
   private boolean beating;
   private ScheduledFuture<?> schedule;
+  /** Runs with each renewal (the consumer's key slots), or null. Must not block. */
+  private final Runnable alsoRenew;
 
-  Heartbeat(RedisConnections connections, Timing timing, ListDestination list, String consumerName, byte[] key) {
+  Heartbeat(RedisConnections connections, Timing timing, ListDestination list, String consumerName, byte[] key,
+      Runnable alsoRenew) {
+    this.alsoRenew = alsoRenew;
     this.connections = connections;
     this.timing = timing;
     this.list = list;
@@ -66,6 +70,9 @@ final class Heartbeat {
         }
         connections.commands().set(key, value(), SetArgs.Builder.px(list.heartbeatTtl().toMillis()))
             .whenComplete((ok, e) -> beaten(e));
+        if (alsoRenew != null) {
+          alsoRenew.run();
+        }
       }
     } catch (RuntimeException e) {
       beaten(e);

@@ -133,9 +133,19 @@ final class ListConsumer extends ConsumeLoop {
   private final Long idempotentTtl;
   /** {@code rateLimit}: the shared token bucket, or null. */
   private final dev.brook.redis.internal.jobs.RateLimiter limiter;
-  /** {@code rateLimitPerKey}: per-key buckets and waiting lists, or null; the header holding the key. */
+  /** {@code rateLimitPerKey}: per-key buckets and waiting lists, or null. */
   private final dev.brook.redis.internal.jobs.KeyLimiter keyLimiter;
-  private final String keyHeader;
+  /** {@code concurrencyPerKey}: per-key leased slots and waiting lists, or null. */
+  private final dev.brook.redis.internal.jobs.KeySlots keySlots;
+  /** How a message's key is found (a header or the user's function); null without a per-key limit. */
+  private final java.util.function.Function<Map<String, String>, String> keyOf;
+  /** {@code concurrencyPerKey}: the messages holding a slot, until their settlement is confirmed. */
+  private final Set<ListInbound> holding = ConcurrentHashMap.newKeySet();
+  /** Slot members are {@code <instance>:<n>}: unique per run, so a restart under the same name never takes over stale slots. */
+  private final String slotInstance = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+  private long slotSeq;
+  private final WarnLimit keyWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
+  private final byte[] slotwaitKey;
   private static final String MESSAGE_ID = "message_id";
   /**
    * When to look at the delayed set next ({@link dev.brook.redis.internal.Delayed}): at once, then
@@ -176,9 +186,12 @@ final class ListConsumer extends ConsumeLoop {
     this.limiter = list.rateLimitCount() > 0
         ? new dev.brook.redis.internal.jobs.RateLimiter(list.name(), list.rateLimitCount(), list.rateLimitPeriod().toMillis())
         : null;
-    this.keyHeader = list.isAtMostOnce() ? null : list.rateLimitKeyHeader();
-    this.keyLimiter = keyHeader == null ? null
+    this.keyOf = list.isAtMostOnce() ? null : list.perKey();
+    this.keyLimiter = keyOf == null || list.rateLimitPerKeyCount() == 0 ? null
         : new dev.brook.redis.internal.jobs.KeyLimiter(list.name(), list.rateLimitPerKeyCount(), list.rateLimitPerKeyPeriod().toMillis());
+    this.keySlots = keyOf == null || list.concurrencyPerKeyCount() == 0 ? null
+        : new dev.brook.redis.internal.jobs.KeySlots(list.name(), list.concurrencyPerKeyCount(), list.heartbeatTtl().toMillis());
+    this.slotwaitKey = bytes(dev.brook.redis.internal.jobs.KeySlots.slotwaitKey(list.name()));
     this.delayedKey = bytes(dev.brook.redis.internal.Delayed.key(list.name()));
     this.deadKey = bytes(list.deadLetterKey() != null ? list.deadLetterKey() : Keys.derived(list.name(), "dlq"));
     this.blockSeconds = list.pollIntervalTime() != null ? Math.max(0.01, list.pollIntervalTime().toMillis() / 1000.0)
@@ -186,7 +199,7 @@ final class ListConsumer extends ConsumeLoop {
     this.promotion = new dev.brook.redis.internal.Delayed.Promotion(context.timing(), (long) (blockSeconds * 1e9));
     this.wake = new dev.brook.redis.internal.Delayed.Wake(shards, local, list.name(), subscriptionId, promotion, connections);
     this.settler = list.isAtMostOnce() ? null
-        : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::confirmed,
+        : new Settler<>("settlements of " + list.key(), MAX_SETTLE_BATCH, this::send, this::confirmed, this::abandoned,
             context.timing());
     if (settler != null) {
       // Woken when a settlement stops counting as outstanding, not only when it is confirmed (the
@@ -196,7 +209,25 @@ final class ListConsumer extends ConsumeLoop {
     }
     this.settlementsFull = () -> settler.outstanding() >= capacity;
     this.heartbeat = list.isAtMostOnce() ? null
-        : new Heartbeat(connections, context.timing(), list, consumerName, bytes(heartbeatPrefix + consumerName));
+        : new Heartbeat(connections, context.timing(), list, consumerName, bytes(heartbeatPrefix + consumerName),
+            keySlots == null ? null : this::renewSlots);
+  }
+
+  /** On the heartbeat's timer: the leases of the slots held move forward with the heartbeat. */
+  private void renewSlots() {
+    List<byte[]> pairs = new ArrayList<>();
+    for (ListInbound m : holding) {
+      pairs.add(m.slotKey);
+      pairs.add(m.slotMember);
+    }
+    if (!pairs.isEmpty()) {
+      keySlots.renew(connections.commands(), pairs).whenComplete((ok, e) -> {
+        if (e != null) {
+          connections.failed(e);
+          LOG.debug("Could not renew the key slots of {} on {}", consumerName, list.key(), e);
+        }
+      });
+    }
   }
 
   String listName() {
@@ -224,6 +255,10 @@ final class ListConsumer extends ConsumeLoop {
       throw new dev.brook.BrookException("pollInterval " + poll + " of " + list.key() + " must be shorter than half the "
           + "broker's commandTimeout (" + context.options().commandTimeout() + "), or Redis' answer to a blocked read "
           + "would time out. Shorten pollInterval or raise commandTimeout.");
+    }
+    if (!reliable() && list.perKey() != null) {
+      throw new dev.brook.BrookException(list.key() + " is at-most-once but sets rateLimitPerKey or concurrencyPerKey: "
+          + "a per-key limit parks messages in Redis, which needs a reliable list. Drop atMostOnce() or the per-key limit.");
     }
     if (reliable()) {
       context.consumerNames().claim(list.key(), consumerName, subscriptionId);
@@ -334,6 +369,7 @@ final class ListConsumer extends ConsumeLoop {
         giveBack();
       } finally {
         settler.close();
+        releaseSlots();
         // Gone now: whatever our processing list still holds is recovered by the others at once.
         heartbeat.stop(true);
       }
@@ -378,10 +414,10 @@ final class ListConsumer extends ConsumeLoop {
     }
     double block = promote();
     int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
-    if (keyLimiter != null) {
-      // Parked messages whose key has a token again go back to the head first; the read then waits
-      // no longer than until the next key is due, so no thread or poll is needed for them.
-      long nextDue = keyLimiter.promote(redis, queueKey);
+    if (keyLimiter != null || keySlots != null) {
+      // Parked messages whose key has a token (a free slot) again go back to the head first; the read
+      // then waits no longer than until the next key is due, so no thread or poll is needed for them.
+      long nextDue = keyLimiter != null ? keyLimiter.promote(redis, queueKey) : keySlots.promote(redis, queueKey);
       if (nextDue >= 0) {
         block = Math.max(0.01, Math.min(block, nextDue / 1000.0));
       }
@@ -483,7 +519,7 @@ final class ListConsumer extends ConsumeLoop {
         return;
       }
     }
-    if (keyLimiter != null) {
+    if (keyOf != null) {
       messages = admitByKey(messages);
       if (messages.isEmpty()) {
         return;
@@ -500,29 +536,41 @@ final class ListConsumer extends ConsumeLoop {
   }
 
   /**
-   * Per-key rate limits: messages whose key has no token left are parked in their key's waiting
-   * list (moved there from the processing list by the same script) instead of being delivered.
+   * Per-key limits: messages whose key has no token left ({@code rateLimitPerKey}) or no free slot
+   * ({@code concurrencyPerKey}) are parked in their key's waiting list (moved there from the
+   * processing list by the same script) instead of being delivered.
    */
   private List<ListInbound> admitByKey(List<ListInbound> messages) {
     List<ListInbound> keyed = new ArrayList<>();
     List<byte[]> keys = new ArrayList<>();
     List<byte[]> raws = new ArrayList<>();
+    List<byte[]> members = keySlots == null ? null : new ArrayList<>();
     for (ListInbound m : messages) {
-      String k = m.frame().headers().get(keyHeader);
+      String k = keyOf(m);
       if (k != null) {
         keyed.add(m);
         keys.add(bytes(k));
         raws.add(m.raw());
+        if (members != null) {
+          members.add(bytes(slotInstance + ":" + (++slotSeq)));
+        }
       }
     }
     if (keyed.isEmpty()) {
       return messages;
     }
-    boolean[] admitted = keyLimiter.admit(redis, processingKey, keys, raws);
+    boolean[] admitted = keySlots != null ? keySlots.admit(redis, processingKey, keys, raws, members)
+        : keyLimiter.admit(redis, processingKey, keys, raws);
     java.util.Set<ListInbound> parked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     for (int i = 0; i < keyed.size(); i++) {
       if (!admitted[i]) {
         parked.add(keyed.get(i));
+      } else if (keySlots != null) {
+        ListInbound m = keyed.get(i);
+        m.slotKey = keys.get(i);
+        m.slotMember = members.get(i);
+        m.slotSpec = keySlots.releaseSpec(m.slotKey, m.slotMember);
+        holding.add(m);
       }
     }
     if (parked.isEmpty()) {
@@ -535,6 +583,45 @@ final class ListConsumer extends ConsumeLoop {
       }
     }
     return keep;
+  }
+
+  /** The message's key for a per-key limit; null (not limited by key) when it has none or the user's function failed. */
+  private String keyOf(ListInbound m) {
+    if (m.unreadable() != null) {
+      return null;
+    }
+    try {
+      return keyOf.apply(java.util.Collections.unmodifiableMap(m.frame().headers()));
+    } catch (RuntimeException e) {
+      long suppressed = keyWarnings.acquire();
+      if (suppressed >= 0) {
+        LOG.warn("The per-key function of {} failed ({}); the message is not limited by key.{}", list.key(),
+            dev.brook.internal.LogText.escape(e.toString()),
+            suppressed > 0 ? " " + suppressed + " more failures in the last minute were logged at DEBUG only." : "");
+      } else {
+        LOG.debug("The per-key function of {} failed", list.key(), e);
+      }
+      return null;
+    }
+  }
+
+  /** At the stop: the slots still held (given back, or held by a handler that ignored the interrupt) are released. */
+  private void releaseSlots() {
+    if (keySlots == null || holding.isEmpty()) {
+      return;
+    }
+    List<byte[]> pairs = new ArrayList<>();
+    for (ListInbound m : holding) {
+      pairs.add(m.slotKey);
+      pairs.add(m.slotMember);
+    }
+    try {
+      keySlots.releaseAll(connections.syncCommands(), queueKey, pairs);
+      holding.clear();
+    } catch (RuntimeException e) {
+      LOG.warn("Could not release {} key slot(s) of {}: {}. They free themselves when their lease ends (the heartbeat "
+          + "TTL, {}).", pairs.size() / 2, list.key(), e.toString(), list.heartbeatTtl());
+    }
   }
 
   /**
@@ -653,23 +740,49 @@ final class ListConsumer extends ConsumeLoop {
     byte[][] args = new byte[batch.size() * 3][];
     int i = 0;
     for (Op op : batch) {
-      args[i++] = new byte[] {op.kind()};
+      byte[] slot = op.message() != null ? op.message().slotSpec : null;
+      if (slot == null) {
+        args[i++] = new byte[] {op.kind()};
+      } else {
+        byte[] kind = new byte[slot.length + 1];
+        kind[0] = op.kind();
+        System.arraycopy(slot, 0, kind, 1, slot.length);
+        args[i++] = kind;
+      }
       args[i++] = op.value();
       args[i++] = op.replacement() != null ? op.replacement() : EMPTY;
     }
     CompletionStage<?> sent = ListScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
-        new byte[][] {processingKey, queueKey, deadKey, delayedKey, doneKey}, args).whenComplete((ok, e) -> connections.failed(e));
+        new byte[][] {processingKey, queueKey, deadKey, delayedKey, doneKey, slotwaitKey}, args).whenComplete((ok, e) -> connections.failed(e));
     // On a cluster, a failover of the list's master cancels it at once (the settler retries on the new master)
     // rather than letting it wait out commandTimeout while the loop waits for its settlements.
     connections.trackPublish(processingKey, sent.toCompletableFuture());
     return sent;
   }
 
-  /** Redis confirmed a batch (or it was abandoned after the stop: then what it settled stays in Redis). */
+  /**
+   * A batch failed after the stop: what it settled stays in Redis (recovered from the processing
+   * list by the others), and the slots it would have released stay held, for the stop's release.
+   */
+  private void abandoned(List<Op> batch) {
+    if (keySlots == null) {
+      confirmed(batch);
+      return;
+    }
+    for (Op op : batch) {
+      inFlight.remove(op.message());
+    }
+    wake();
+  }
+
+  /** Redis confirmed a batch. */
   private void confirmed(List<Op> batch) {
     boolean retried = false;
     for (Op op : batch) {
       inFlight.remove(op.message());
+      if (keySlots != null) {
+        holding.remove(op.message());
+      }
       retried |= op.kind() == Op.RETRY;
     }
     if (retried) {

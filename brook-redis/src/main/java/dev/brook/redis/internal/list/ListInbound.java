@@ -17,6 +17,14 @@ final class ListInbound implements Inbound {
   private final byte[] raw;
   private Frame frame;
   private long deliveryCount;
+  /**
+   * {@code concurrencyPerKey}: the slot this message holds ({@code <max>\n<member>\n<key>}, appended
+   * to its settlement so the script releases it), and its key and member for renewals; null when it
+   * holds none. Set by the loop thread before the message is handed out.
+   */
+  byte[] slotSpec;
+  byte[] slotKey;
+  byte[] slotMember;
 
   ListInbound(ListConsumer owner, byte[] raw) {
     this.owner = owner;

@@ -138,6 +138,59 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
     });
   }
 
+  /**
+   * A list's dead letters ({@code RedisBroker.deadLetters} on the test broker): the list {@code
+   * dlq}; a replay moves one (LREM) to the tail of {@code queue} (RPUSH) under the lock, as the Lua
+   * script does on Redis, and hands it to a consumer with room.
+   */
+  public dev.brook.redis.internal.DeadLetterStore deadLetters(String queue, String dlq) {
+    return new dev.brook.redis.internal.DeadLetterStore() {
+      @Override
+      public long count() {
+        return length(dlq);
+      }
+
+      @Override
+      public List<Stored> read(int max) {
+        List<Stored> out = new ArrayList<>();
+        for (byte[] raw : items(dlq)) {
+          if (out.size() >= max) {
+            break;
+          }
+          out.add(new Stored(null, raw));
+        }
+        return out;
+      }
+
+      @Override
+      public Stored find(String streamId) {
+        return null;
+      }
+
+      @Override
+      public boolean replay(Stored dead, byte[] revived) {
+        return redis.lockedGet(() -> {
+          LinkedList<byte[]> items = lists.get(dlq);
+          if (items == null || !removeSame(items, dead.raw())) {
+            return false;
+          }
+          if (items.isEmpty()) {
+            lists.remove(dlq);
+          }
+          redis.checkType(queue, ListModel.this);
+          key(queue).addLast(revived);
+          dispatch(queue);
+          return true;
+        });
+      }
+
+      @Override
+      public void purge() {
+        delete(dlq);
+      }
+    };
+  }
+
   /** The items of a list key (a queue, a processing list or a dead letter), head first, as raw values. */
   public List<byte[]> items(String key) {
     return redis.lockedGet(() -> List.copyOf(lists.getOrDefault(key, new LinkedList<>())));

@@ -148,6 +148,73 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
     });
   }
 
+  /**
+   * A stream's dead letters ({@code RedisBroker.deadLetters} on the test broker): the stream {@code
+   * dlq}; a replay deletes the entry (XDEL) and adds the revived envelope to {@code stream} (XADD),
+   * under the lock as the Lua script does on Redis, and the stream's readers and groups get it.
+   */
+  public dev.brook.redis.internal.DeadLetterStore deadLetters(String stream, String dlq) {
+    return new dev.brook.redis.internal.DeadLetterStore() {
+      @Override
+      public long count() {
+        return redis.lockedGet(() -> {
+          MemoryStream s = streams.get(dlq);
+          return s == null ? 0L : (long) s.entries.size();
+        });
+      }
+
+      @Override
+      public List<Stored> read(int max) {
+        return redis.lockedGet(() -> {
+          List<Stored> out = new java.util.ArrayList<>();
+          MemoryStream s = streams.get(dlq);
+          if (s != null) {
+            for (Map.Entry<MemoryStream.Id, byte[]> e : s.entries.entrySet()) {
+              if (out.size() >= max) {
+                break;
+              }
+              out.add(new Stored(e.getKey().toString(), e.getValue()));
+            }
+          }
+          return out;
+        });
+      }
+
+      @Override
+      public Stored find(String streamId) {
+        return redis.lockedGet(() -> {
+          MemoryStream s = streams.get(dlq);
+          if (s != null) {
+            for (Map.Entry<MemoryStream.Id, byte[]> e : s.entries.entrySet()) {
+              if (e.getKey().toString().equals(streamId)) {
+                return new Stored(streamId, e.getValue());
+              }
+            }
+          }
+          return null;
+        });
+      }
+
+      @Override
+      public boolean replay(Stored dead, byte[] revived) {
+        return redis.lockedGet(() -> {
+          MemoryStream s = streams.get(dlq);
+          if (s == null || !s.entries.entrySet().removeIf(e -> e.getKey().toString().equals(dead.streamId()))) {
+            return false;
+          }
+          redis.checkType(stream, StreamModel.this);
+          stream(stream).add(revived, 0);
+          return true;
+        });
+      }
+
+      @Override
+      public void purge() {
+        delete(dlq);
+      }
+    };
+  }
+
   /** Entries of a stream (or dead-letter stream) by id, decoded. */
   public Map<String, Frame> entries(String name) {
     return redis.lockedGet(() -> {
