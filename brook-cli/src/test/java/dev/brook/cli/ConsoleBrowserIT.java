@@ -4,8 +4,10 @@ import static dev.brook.cli.Processes.brook;
 import static dev.brook.redis.Redis.list;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.brook.PublishOptions;
 import dev.brook.cli.Processes.Child;
 import dev.brook.redis.RedisBroker;
+import dev.brook.redis.Schedule;
 import dev.brook.testing.RedisServer;
 import dev.brook.testing.WithRedisServer;
 import java.nio.file.Files;
@@ -94,6 +96,38 @@ class ConsoleBrowserIT {
       a.awaitLine(l -> l.equals("handled poison-1"), WAIT);
       page.await(row + ".querySelector('.dl-count').textContent.startsWith('0')", WAIT);
       page.await("document.querySelectorAll('.letter').length === 0", WAIT);
+    }
+  }
+
+  @Test
+  void aDelayedJobShowsAndPromoteNowDeliversIt(RedisServer redis, @TempDir Path tmp) throws Exception {
+    try (Child a = service(redis, "orders-delayed", tmp.resolve("fixed"));
+        Child console = new Child(brook("console", "--url", redis.url(), "--port", "0"));
+        Chromium page = new Chromium(tmp.resolve("chromium"));
+        RedisBroker publisher = RedisBroker.builder().url(redis.url()).announce(false).build()) {
+      publisher.publish("monthly-report-11", list("console-jobs"),
+          java.util.Map.of("correlation_id", "report-11"), PublishOptions.delay(Duration.ofHours(1)));
+      publisher.publish("later-2", list("console-jobs"), PublishOptions.delay(Duration.ofHours(3)));
+      var nightly = publisher.schedule("nightly-report", Schedule.every(Duration.ofMillis(500)), () -> "tick",
+          dev.brook.redis.Redis.channel("reports"));
+      try {
+        page.navigate(console(console));
+        String row = "document.querySelector('#destinations tr[data-destination=\"console-jobs\"]')";
+        page.await(row + " && " + row + ".querySelector('.dj-count').textContent.startsWith('2')", WAIT);
+        page.await("document.querySelector('#schedules tr[data-schedule=\"nightly-report\"]')", WAIT);
+        page.eval(row + ".querySelector('button.show-dj').click()");
+        page.await("document.querySelectorAll('#dj-list .job').length === 2", WAIT);
+        assertThat(page.eval("document.querySelector('#dj-list .job .payload').textContent").asText()).contains("monthly");
+        page.screenshot(DOCS.resolve("console-delayed.png"));
+
+        page.eval("document.querySelector('#dj-list .job button.promote').click()");
+        a.awaitLine(l -> l.equals("handled monthly-report-11"), WAIT); // in the service's JVM
+        page.await("document.querySelectorAll('#dj-list .job').length === 1", WAIT);
+        page.await(row + ".querySelector('.dj-count').textContent.startsWith('1')", WAIT);
+        assertThat(page.eval("document.querySelector('#dj-list .job .payload').textContent").asText()).isEqualTo("later-2");
+      } finally {
+        nightly.cancel();
+      }
     }
   }
 

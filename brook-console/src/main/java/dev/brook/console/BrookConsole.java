@@ -7,17 +7,21 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import dev.brook.redis.DeadLetters;
+import dev.brook.redis.Redis;
+import dev.brook.redis.RedisBroker;
 import dev.brook.redis.internal.Announcer;
 import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.Delayed;
 import dev.brook.redis.internal.Envelope;
+import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.RedisTransport;
 import dev.brook.spi.Frame;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanIterator;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.ScoredValue;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLDecoder;
@@ -54,23 +58,34 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  private final RedisClient client;
-  private final StatefulRedisConnection<byte[], byte[]> connection;
-  private final RedisCommands<byte[], byte[]> redis;
-  private final DeadLetters deadLetters;
+  private static final String DATA = "__data__";
+
+  /** The broker whose connection the console uses: its own (closed with it) or the caller's. */
+  private final RedisBroker broker;
+  private final boolean ownsBroker;
+  /** The broker's command connection; on a cluster Lettuce routes each key and SCANs every master. */
+  private final RedisClusterCommands<byte[], byte[]> redis;
   private final boolean readOnly;
   private final String token;
 
   private BrookConsole(Builder b) {
-    this.client = RedisClient.create(b.url);
+    this.ownsBroker = b.broker == null;
+    this.broker = ownsBroker
+        ? RedisBroker.builder().url(b.url).clientName("brook-console").announce(false).accessLog(false).build()
+        : b.broker;
     try {
-      this.connection = client.connect(ByteArrayCodec.INSTANCE);
+      if (!(dev.brook.spi.Brokers.transport(broker) instanceof RedisTransport transport)) {
+        throw new IllegalArgumentException("The Brook console needs a RedisBroker on a real Redis, not " + broker
+            + " (a test broker keeps nothing in Redis to show).");
+      }
+      transport.connect();
+      this.redis = transport.connections().syncCommands();
     } catch (RuntimeException e) {
-      client.shutdown();
+      if (ownsBroker) {
+        broker.close();
+      }
       throw e;
     }
-    this.redis = connection.sync();
-    this.deadLetters = new DeadLetters(redis);
     this.readOnly = b.readOnly;
     this.token = b.token;
   }
@@ -87,14 +102,31 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   /** Options of a {@link BrookConsole}. */
   public static final class Builder {
     private String url = "redis://127.0.0.1:6379";
+    private RedisBroker broker;
     private boolean readOnly;
     private String token;
 
     private Builder() {}
 
-    /** The Redis to show, {@code redis://[user:password@]host:port/db} (one node). */
+    /**
+     * The Redis to show, as {@link RedisBroker} takes it: {@code redis://[user:password@]host:port/db},
+     * {@code redis-cluster://host:port[,host:port…]} or {@code redis-sentinel://host:port[,…]/db#master}.
+     * The console opens a broker of its own on it (not announced, no subscription) and closes it with
+     * {@link #close()}.
+     */
     public Builder url(String url) {
       this.url = java.util.Objects.requireNonNull(url, "url");
+      this.broker = null;
+      return this;
+    }
+
+    /**
+     * Show the Redis of this broker, through its command connection, instead of opening one: for a
+     * console embedded in a service (the Spring Boot starter does this). The broker stays the
+     * caller's: {@link #close()} leaves it open, and it must outlive the console.
+     */
+    public Builder broker(RedisBroker broker) {
+      this.broker = java.util.Objects.requireNonNull(broker, "broker");
       return this;
     }
 
@@ -113,7 +145,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       return this;
     }
 
-    /** Connects to Redis. @throws io.lettuce.core.RedisConnectionException when it cannot */
+    /** Connects to Redis. @throws dev.brook.BrookException when it cannot */
     public BrookConsole build() {
       return new BrookConsole(this);
     }
@@ -154,6 +186,8 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
             case "overview" -> send(ex, 200, overview());
             case "brokers" -> send(ex, 200, brokers());
             case "deadletters" -> send(ex, 200, deadLetterView(need(q, "kind"), need(q, "destination")));
+            case "delayed" -> send(ex, 200, delayedView(need(q, "kind"), need(q, "destination")));
+            case "schedules" -> send(ex, 200, schedules());
             default -> send(ex, 404, error("No such view: " + api));
           }
           return;
@@ -202,17 +236,18 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   private ObjectNode action(String api, JsonNode body) {
     ObjectNode out = JSON.createObjectNode();
     switch (api) {
-      case "replay" -> out.put("replayed", deadLetters.replay(need(body, "kind"), need(body, "destination"),
+      case "replay" -> out.put("replayed", replay(deadLetters(need(body, "kind"), need(body, "destination")),
           opt(body, "id"), opt(body, "header"), opt(body, "value")));
-      case "delete" -> out.put("deleted", deadLetters.delete(need(body, "kind"), need(body, "destination"), need(body, "id")));
-      case "purge" -> out.put("purged", deadLetters.purge(need(body, "kind"), need(body, "destination")));
+      case "delete" -> out.put("deleted", deadLetters(need(body, "kind"), need(body, "destination")).delete(need(body, "id")));
+      case "purge" -> out.put("purged", deadLetters(need(body, "kind"), need(body, "destination")).purge());
       case "pause", "resume" -> out.put("brokers", control(api, need(body, "subscription")));
+      case "promote" -> out.put("promoted", promote(need(body, "kind"), need(body, "destination"), need(body, "id")));
       case "publish" -> {
         publish(need(body, "kind"), need(body, "destination"), need(body, "payload"), body.get("headers"));
         out.put("published", true);
       }
       default -> throw new IllegalArgumentException("No such action: " + api
-          + " (replay, delete, purge, pause, resume, publish).");
+          + " (replay, delete, purge, pause, resume, promote, publish).");
     }
     return out;
   }
@@ -254,7 +289,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     byte[] envelope = Envelope.encode(headers, bytes);
     switch (kind) {
       case "list" -> redis.rpush(bytes(destination), envelope);
-      case "stream" -> redis.xadd(bytes(destination), Map.of(bytes(DeadLetters.DATA), envelope));
+      case "stream" -> redis.xadd(bytes(destination), Map.of(bytes(DATA), envelope));
       case "channel" -> redis.publish(bytes(destination), envelope);
       default -> throw new IllegalArgumentException("Cannot publish to kind '" + kind + "' (list, stream, channel).");
     }
@@ -315,6 +350,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         }
       }
     }
+    out.set("schedules", schedules().get("schedules"));
     ArrayNode da = out.putArray("destinations");
     for (ObjectNode d : dests.values()) {
       try {
@@ -333,7 +369,8 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     byte[] key = bytes(name);
     if (kind.equals("stream")) {
       d.put("length", redis.xlen(key));
-      d.put("deadLetters", deadLetters.count(kind, name));
+      d.put("deadLetters", deadLetters(kind, name).count());
+      d.put("delayed", redis.zcard(bytes(Delayed.key(name))));
       ArrayNode groups = d.putArray("groups");
       if (redis.exists(key) == 0) {
         return;
@@ -358,9 +395,10 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       }
     } else if (kind.equals("list")) {
       d.put("length", redis.llen(key));
-      d.put("deadLetters", deadLetters.count(kind, name));
+      d.put("deadLetters", deadLetters(kind, name).count());
+      d.put("delayed", redis.zcard(bytes(Delayed.key(name))));
       ArrayNode processing = d.putArray("processing");
-      String prefix = dev.brook.redis.internal.Keys.derived(name, "processing:");
+      String prefix = Keys.derived(name, "processing:");
       ScanIterator<byte[]> it = ScanIterator.scan(redis, ScanArgs.Builder.matches(glob(prefix) + "*").limit(500));
       while (it.hasNext()) {
         byte[] k = it.next();
@@ -398,34 +436,149 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     return o instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(o);
   }
 
+  /** The dead letters of a list or stream, through Brook's public API. */
+  private DeadLetters deadLetters(String kind, String destination) {
+    return switch (kind) {
+      case "list" -> broker.deadLetters(Redis.list(destination));
+      case "stream" -> broker.deadLetters(Redis.stream(destination));
+      default -> throw new IllegalArgumentException("Only lists and streams have dead letters, not kind '" + kind + "'.");
+    };
+  }
+
+  /** The one with this id, or all (those whose header {@code header} equals {@code value}, when given). */
+  private static int replay(DeadLetters dead, String id, String header, String value) {
+    if (id != null) {
+      return dead.replay(id) ? 1 : 0;
+    }
+    if (header == null || header.isEmpty()) {
+      return dead.replayAll();
+    }
+    return dead.replay(h -> java.util.Objects.equals(h.get(header), value));
+  }
+
   private ObjectNode deadLetterView(String kind, String destination) {
+    DeadLetters dead = deadLetters(kind, destination);
     ObjectNode out = JSON.createObjectNode();
     out.put("kind", kind);
     out.put("destination", destination);
-    out.put("key", DeadLetters.key(destination));
-    out.put("count", deadLetters.count(kind, destination));
+    out.put("key", Keys.derived(destination, "dlq"));
+    out.put("count", dead.count());
     ArrayNode arr = out.putArray("deadLetters");
-    for (DeadLetters.Entry e : deadLetters.list(kind, destination, 200)) {
-      ObjectNode n = message(e.frame());
+    for (DeadLetters.Entry e : dead.list(200)) {
+      ObjectNode n = message(e.headers(), e.payload());
       n.put("id", e.id());
-      n.put("error", e.frame().headers().getOrDefault(DeadLetter.ERROR, ""));
-      String deliveries = e.frame().headers().get(DeadLetter.DELIVERIES);
-      if (deliveries != null) {
-        n.put("attempts", deliveries);
+      n.put("error", e.error());
+      if (e.headers().containsKey(DeadLetter.DELIVERIES)) {
+        n.put("attempts", e.attempts());
       }
       arr.add(n);
     }
     return out;
   }
 
+  /**
+   * The first 200 delayed jobs of a list or stream ({@code {name}:delayed}), earliest first: due
+   * time, decoded envelope, and an id ({@code <due ms>-<hex of the member's prefix>}) for promote.
+   */
+  private ObjectNode delayedView(String kind, String destination) {
+    kindChar(kind);
+    byte[] key = bytes(Delayed.key(destination));
+    ObjectNode out = JSON.createObjectNode();
+    out.put("kind", kind);
+    out.put("destination", destination);
+    out.put("key", Delayed.key(destination));
+    out.put("count", redis.zcard(key));
+    out.put("now", System.currentTimeMillis());
+    ArrayNode arr = out.putArray("delayed");
+    for (ScoredValue<byte[]> m : redis.zrangeWithScores(key, 0, 199)) {
+      byte[] member = m.getValue();
+      if (member.length < Delayed.PREFIX) {
+        continue; // not written by Brook
+      }
+      long due = (long) m.getScore();
+      ObjectNode n = message(Envelope.decode(Delayed.value(member)));
+      n.put("id", due + "-" + HexFormat.of().formatHex(member, 0, Delayed.PREFIX));
+      n.put("dueAt", due);
+      String deliveries = n.path("headers").path("x-deliveries").asText(null);
+      if (deliveries != null) {
+        n.put("attempts", deliveries); // a nacked list job waiting for its retry
+      }
+      arr.add(n);
+    }
+    return out;
+  }
+
+  /** Moves one delayed job to its destination now (one script, so it is promoted once). */
+  private boolean promote(String kind, String destination, String id) {
+    char k = kindChar(kind);
+    int dash = id.indexOf('-');
+    long due;
+    byte[] prefix;
+    try {
+      due = Long.parseLong(id.substring(0, Math.max(0, dash)));
+      prefix = HexFormat.of().parseHex(id.substring(dash + 1));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("Not a delayed job id: '" + id + "' (expected <due ms>-<32 hex digits>, "
+          + "as api/delayed lists them).");
+    }
+    if (prefix.length != Delayed.PREFIX) {
+      throw new IllegalArgumentException("Not a delayed job id: '" + id + "' (expected <due ms>-<32 hex digits>).");
+    }
+    // A stream promoted here is not trimmed (maxLen 0): the console does not know the stream's maxLen;
+    // its consumers trim at their next promotion or publish.
+    return Delayed.promoteNow(redis, destination, k, 0, due, prefix);
+  }
+
+  private static char kindChar(String kind) {
+    return switch (kind) {
+      case "list" -> 'l';
+      case "stream" -> 's';
+      default -> throw new IllegalArgumentException("Only lists and streams have delayed jobs, not kind '" + kind + "'.");
+    };
+  }
+
+  /** The schedules that ever ticked on this Redis ({@code {brook:schedule:<name>}:last}): name, last tick. */
+  private ObjectNode schedules() {
+    ObjectNode out = JSON.createObjectNode();
+    ArrayNode arr = out.putArray("schedules");
+    String prefix = "{brook:schedule:";
+    String suffix = "}:last";
+    Map<String, ObjectNode> byName = new TreeMap<>();
+    ScanIterator<byte[]> it = ScanIterator.scan(redis, ScanArgs.Builder.matches(glob(prefix) + "*" + glob(suffix)).limit(500));
+    while (it.hasNext()) {
+      byte[] k = it.next();
+      String key = new String(k, StandardCharsets.UTF_8);
+      if (!key.startsWith(prefix) || !key.endsWith(suffix)) {
+        continue;
+      }
+      ObjectNode n = JSON.createObjectNode();
+      n.put("name", key.substring(prefix.length(), key.length() - suffix.length()));
+      n.put("key", key);
+      byte[] v = redis.get(k);
+      try {
+        long tick = Long.parseLong(new String(v == null ? new byte[0] : v, StandardCharsets.UTF_8).strip());
+        n.put("lastTick", tick);
+        n.put("lastTickIso", java.time.Instant.ofEpochMilli(tick).toString());
+      } catch (NumberFormatException e) {
+        n.putNull("lastTick");
+      }
+      byName.put(n.get("name").asText(), n);
+    }
+    byName.values().forEach(arr::add);
+    return out;
+  }
+
   /** The decoded envelope: headers, correlation id, payload as pretty JSON, text or hex. */
   static ObjectNode message(Frame f) {
+    return message(f.headers(), f.payload());
+  }
+
+  static ObjectNode message(Map<String, String> headers, byte[] p) {
     ObjectNode n = JSON.createObjectNode();
     ObjectNode h = n.putObject("headers");
-    f.headers().forEach(h::put);
-    String cid = f.headers().get("correlation_id");
-    n.put("correlationId", cid != null ? cid : f.headers().getOrDefault("correlation-id", ""));
-    byte[] p = f.payload();
+    new TreeMap<>(headers).forEach(h::put);
+    String cid = headers.get("correlation_id");
+    n.put("correlationId", cid != null ? cid : headers.getOrDefault("correlation-id", ""));
     String text = utf8(p);
     if (text != null) {
       try {
@@ -524,13 +677,11 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Closes the Redis connection and client. */
+  /** Closes the console's own broker (its connection and threads); a broker given to the builder stays open. */
   @Override
   public void close() {
-    try {
-      connection.close();
-    } finally {
-      client.shutdown();
+    if (ownsBroker) {
+      broker.close();
     }
   }
 }
