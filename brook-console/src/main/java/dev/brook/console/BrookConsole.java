@@ -43,7 +43,9 @@ import java.util.TreeMap;
  * lag and pending entries with idle times; a list's length and processing lists) and dead letters
  * with their decoded envelopes. Actions (POST): replay one or all dead letters (optionally those
  * whose header matches), delete one, purge; pause and resume a subscription on every broker that
- * announces it (the broker obeys within a second); publish a message (its JSON syntax checked).
+ * announces it (the broker obeys within a second); promote a delayed job now; publish a message
+ * (its JSON syntax checked, and its payload against the JSON schema of the destination's messages
+ * when an {@link Builder#asyncApi AsyncAPI document} describes it).
  *
  * <p>Security: with {@link Builder#readOnly(boolean) readOnly} every action answers 403. With a
  * {@link Builder#token token} every action needs {@code Authorization: Bearer <token>}; without
@@ -67,8 +69,10 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   private final RedisClusterCommands<byte[], byte[]> redis;
   private final boolean readOnly;
   private final String token;
+  private final Documented documented;
 
   private BrookConsole(Builder b) {
+    Documented docs = Documented.parse(b.asyncApi); // before connecting: a bad document fails fast
     this.ownsBroker = b.broker == null;
     this.broker = ownsBroker
         ? RedisBroker.builder().url(b.url).clientName("brook-console").announce(false).accessLog(false).build()
@@ -88,6 +92,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     }
     this.readOnly = b.readOnly;
     this.token = b.token;
+    this.documented = docs;
   }
 
   /** A console for this Redis ({@code redis://…}) with every default: actions allowed, no token. */
@@ -105,8 +110,22 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     private RedisBroker broker;
     private boolean readOnly;
     private String token;
+    private final List<String> asyncApi = new java.util.ArrayList<>();
 
     private Builder() {}
+
+    /**
+     * An AsyncAPI 3 document (JSON, as {@code brook docs gen} or {@code AsyncApi.of(app).toJson()}
+     * writes it) describing some destinations: a payload published from the console to one of them
+     * must match one of its messages' JSON schemas, or the publish answers 400 naming the failing
+     * fields. Call once per service; destinations no document describes are checked for JSON syntax only.
+     *
+     * @throws IllegalArgumentException from {@link #build()} when it is not an AsyncAPI 3 JSON document
+     */
+    public Builder asyncApi(String json) {
+      this.asyncApi.add(java.util.Objects.requireNonNull(json, "json"));
+      return this;
+    }
 
     /**
      * The Redis to show, as {@link RedisBroker} takes it: {@code redis://[user:password@]host:port/db},
@@ -281,8 +300,11 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         throw new IllegalArgumentException("The payload looks like JSON but does not parse: " + e.getMessage());
       }
     }
+    documented.check(kind, destination, payload);
+    boolean json = trimmed.startsWith("{") || trimmed.startsWith("[")
+        || documented.messages(kind, destination).stream().anyMatch(m -> m.contentType().contains("json"));
     Map<String, String> headers = new LinkedHashMap<>();
-    headers.put("content-type", trimmed.startsWith("{") || trimmed.startsWith("[") ? "application/json" : "text/plain");
+    headers.put("content-type", json ? "application/json" : "text/plain");
     if (headerNode != null) {
       headerNode.fields().forEachRemaining(e -> headers.put(e.getKey(), e.getValue().asText()));
     }
@@ -353,6 +375,11 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     out.set("schedules", schedules().get("schedules"));
     ArrayNode da = out.putArray("destinations");
     for (ObjectNode d : dests.values()) {
+      List<Documented.Message> messages = documented.messages(d.path("kind").asText(), d.path("name").asText());
+      if (!messages.isEmpty()) {
+        ArrayNode names = d.putArray("messages");
+        messages.forEach(m -> names.add(m.name()));
+      }
       try {
         backlog(d);
       } catch (RuntimeException e) {

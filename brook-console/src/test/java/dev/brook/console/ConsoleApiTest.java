@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.brook.PublishOptions;
+import dev.brook.asyncapi.AsyncApi;
 import dev.brook.Subscription;
 import dev.brook.redis.Schedule;
 import dev.brook.redis.RedisBroker;
@@ -294,6 +295,66 @@ class ConsoleApiTest {
     HttpResponse<String> bad = post(base, "publish", Map.of("kind", "list", "destination", "jobs", "payload", "{\"id\": "), null);
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(bad.body()).contains("does not parse");
+  }
+
+  /** A payload type the AsyncAPI document describes: {@code quantity} is a primitive, so required. */
+  record Order(String id, int quantity, Size size) {}
+
+  enum Size { SMALL, LARGE }
+
+  @Test
+  void publishChecksThePayloadAgainstTheAsyncApiSchema() throws Exception {
+    List<Order> orders = new CopyOnWriteArrayList<>();
+    RedisBroker shop = RedisBroker.builder().url(server.url()).appName("shop").build();
+    toClose.push(shop);
+    shop.subscriber(list("orders")).id("orders").handle(Order.class, (o, ctx) -> {
+      orders.add(o);
+      return null;
+    });
+    shop.start();
+    String document = AsyncApi.of(shop).toJson();
+    URI base = serve(BrookConsole.builder().asyncApi(document));
+    await().atMost(WAIT).until(() -> destination(base, "list", "orders") != null);
+    assertThat(destination(base, "list", "orders").get("messages").get(0).asText()).isEqualTo("Order");
+
+    HttpResponse<String> valid = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-1\", \"quantity\": 2, \"size\": \"LARGE\"}"), null);
+    assertThat(valid.statusCode()).as(valid.body()).isEqualTo(200);
+    await().atMost(WAIT).until(() -> orders.contains(new Order("o-1", 2, Size.LARGE)));
+
+    HttpResponse<String> wrongType = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-2\", \"quantity\": \"two\"}"), null);
+    assertThat(wrongType.statusCode()).as(wrongType.body()).isEqualTo(400);
+    assertThat(JSON.readTree(wrongType.body()).get("error").asText())
+        .contains("AsyncAPI schema of message Order", "list 'orders'", "field 'quantity'");
+
+    HttpResponse<String> missing = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-3\"}"), null);
+    assertThat(missing.statusCode()).as(missing.body()).isEqualTo(400);
+    assertThat(JSON.readTree(missing.body()).get("error").asText()).contains("field 'quantity'", "required");
+
+    HttpResponse<String> badEnum = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-4\", \"quantity\": 1, \"size\": \"HUGE\"}"), null);
+    assertThat(badEnum.statusCode()).as(badEnum.body()).isEqualTo(400);
+    assertThat(JSON.readTree(badEnum.body()).get("error").asText()).contains("field 'size'");
+
+    HttpResponse<String> text = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "not json"), null);
+    assertThat(text.statusCode()).as(text.body()).isEqualTo(400);
+    assertThat(JSON.readTree(text.body()).get("error").asText()).contains("not JSON", "message Order");
+
+    // A destination the document does not describe: syntax only, as before.
+    HttpResponse<String> other = post(base, "publish", Map.of("kind", "list", "destination", "jobs",
+        "payload", "{\"anything\": true}"), null);
+    assertThat(other.statusCode()).as(other.body()).isEqualTo(200);
+    assertThat(orders).containsExactly(new Order("o-1", 2, Size.LARGE));
+  }
+
+  @Test
+  void aDocumentThatIsNotAsyncApiIsRefusedAtBuild() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> BrookConsole.builder().url(server.url())
+        .asyncApi("{\"openapi\": \"3.1.0\"}").build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Not an AsyncAPI 3 document");
   }
 
   @Test
