@@ -170,75 +170,105 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     }
   }
 
+  /**
+   * One HTTP request to the console, for a server other than the JDK's (the Spring Boot starter
+   * mounts the console with it): {@code contextPath} is where the console is mounted ({@code
+   * /brook/console}), {@code path} the request's whole path, {@code rawQuery} its query string (or
+   * null), {@code authorization} its {@code Authorization} header (or null), {@code loopback}
+   * whether it arrived on a loopback address of this host, {@code body} the request body.
+   */
+  public record Request(String method, String contextPath, String path, String rawQuery, String authorization,
+      boolean loopback, byte[] body) {}
+
+  /** The console's answer to a {@link Request}: status, headers to set, body (empty for none). */
+  public record Response(int status, Map<String, String> headers, byte[] body) {}
+
   @Override
   public void handle(HttpExchange ex) throws IOException {
     try (ex) {
-      String path = ex.getRequestURI().getPath();
-      String context = ex.getHttpContext().getPath();
-      String rel = path.substring(Math.min(path.length(), context.endsWith("/") ? context.length() - 1 : context.length()));
-      if (rel.isEmpty() || rel.equals("/")) {
-        if (rel.isEmpty()) {
-          ex.getResponseHeaders().set("Location", path + "/");
-          ex.sendResponseHeaders(302, -1);
-          return;
-        }
-        asset(ex, "console.html", "text/html; charset=utf-8");
-        return;
-      }
-      if (rel.equals("/console.js")) {
-        asset(ex, "console.js", "text/javascript; charset=utf-8");
-        return;
-      }
-      if (rel.equals("/console.css")) {
-        asset(ex, "console.css", "text/css; charset=utf-8");
-        return;
-      }
-      if (!rel.startsWith("/api/")) {
-        send(ex, 404, error("No such page: " + rel));
-        return;
-      }
-      String api = rel.substring(5);
-      Map<String, String> q = query(ex.getRequestURI().getRawQuery());
-      try {
-        if ("GET".equals(ex.getRequestMethod())) {
-          switch (api) {
-            case "overview" -> send(ex, 200, overview());
-            case "brokers" -> send(ex, 200, brokers());
-            case "deadletters" -> send(ex, 200, deadLetterView(need(q, "kind"), need(q, "destination")));
-            case "delayed" -> send(ex, 200, delayedView(need(q, "kind"), need(q, "destination")));
-            case "schedules" -> send(ex, 200, schedules());
-            default -> send(ex, 404, error("No such view: " + api));
-          }
-          return;
-        }
-        if (!"POST".equals(ex.getRequestMethod())) {
-          send(ex, 405, error("Use GET for views and POST for actions."));
-          return;
-        }
-        String refusal = refusal(ex);
-        if (refusal != null) {
-          send(ex, 403, error(refusal));
-          return;
-        }
-        JsonNode body = JSON.readTree(ex.getRequestBody().readAllBytes());
-        if (body == null || body.isMissingNode()) {
-          body = JSON.createObjectNode();
-        }
-        send(ex, 200, action(api, body));
-      } catch (IllegalArgumentException e) {
-        send(ex, 400, error(e.getMessage()));
-      } catch (RuntimeException e) {
-        send(ex, 500, error(e.toString()));
+      byte[] body = "POST".equals(ex.getRequestMethod()) ? ex.getRequestBody().readAllBytes() : new byte[0];
+      Response r = respond(new Request(ex.getRequestMethod(), ex.getHttpContext().getPath(), ex.getRequestURI().getPath(),
+          ex.getRequestURI().getRawQuery(), ex.getRequestHeaders().getFirst("Authorization"),
+          ex.getLocalAddress().getAddress().isLoopbackAddress(), body));
+      r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+      ex.sendResponseHeaders(r.status(), r.body().length == 0 ? -1 : r.body().length);
+      if (r.body().length > 0) {
+        ex.getResponseBody().write(r.body());
       }
     }
   }
 
+  /**
+   * Answers one request: the page and its assets, a view (GET) or an action (POST). The JDK handler
+   * and the Spring Boot endpoint both come here, so they answer alike. Thread-safe.
+   */
+  public Response respond(Request request) {
+    String path = request.path();
+    String context = request.contextPath();
+    String rel = path.substring(Math.min(path.length(), context.endsWith("/") ? context.length() - 1 : context.length()));
+    if (rel.isEmpty()) {
+      return new Response(302, Map.of("Location", path + "/"), new byte[0]);
+    }
+    switch (rel) {
+      case "/" -> {
+        return asset("console.html", "text/html; charset=utf-8");
+      }
+      case "/console.js" -> {
+        return asset("console.js", "text/javascript; charset=utf-8");
+      }
+      case "/console.css" -> {
+        return asset("console.css", "text/css; charset=utf-8");
+      }
+      default -> {
+        // an API call, below
+      }
+    }
+    if (!rel.startsWith("/api/")) {
+      return json(404, error("No such page: " + rel));
+    }
+    String api = rel.substring(5);
+    Map<String, String> q = query(request.rawQuery());
+    try {
+      if ("GET".equals(request.method())) {
+        return switch (api) {
+          case "overview" -> json(200, overview());
+          case "brokers" -> json(200, brokers());
+          case "deadletters" -> json(200, deadLetterView(need(q, "kind"), need(q, "destination")));
+          case "delayed" -> json(200, delayedView(need(q, "kind"), need(q, "destination")));
+          case "schedules" -> json(200, schedules());
+          default -> json(404, error("No such view: " + api));
+        };
+      }
+      if (!"POST".equals(request.method())) {
+        return json(405, error("Use GET for views and POST for actions."));
+      }
+      String refusal = refusal(request);
+      if (refusal != null) {
+        return json(403, error(refusal));
+      }
+      JsonNode body;
+      try {
+        body = request.body() == null || request.body().length == 0 ? null : JSON.readTree(request.body());
+      } catch (IOException e) {
+        throw new IllegalArgumentException("The request body is not JSON: " + e.getMessage());
+      }
+      if (body == null || body.isMissingNode()) {
+        body = JSON.createObjectNode();
+      }
+      return json(200, action(api, body));
+    } catch (IllegalArgumentException e) {
+      return json(400, error(e.getMessage()));
+    } catch (RuntimeException e) {
+      return json(500, error(e.toString()));
+    }
+  }
+
   /** Why this action is refused, or null. */
-  private String refusal(HttpExchange ex) {
+  private String refusal(Request request) {
     if (readOnly) {
       return "This console is read-only (--read-only): actions are refused.";
     }
-    String auth = ex.getRequestHeaders().getFirst("Authorization");
+    String auth = request.authorization();
     if (token != null) {
       String given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7) : "";
       if (!MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
@@ -246,7 +276,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       }
       return null;
     }
-    if (!ex.getLocalAddress().getAddress().isLoopbackAddress()) {
+    if (!request.loopback()) {
       return "This console listens beyond loopback without a token, so it refuses actions: start it with --token.";
     }
     return null;
@@ -636,27 +666,25 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     }
   }
 
-  private void asset(HttpExchange ex, String name, String type) throws IOException {
+  private static Response asset(String name, String type) {
     try (InputStream in = BrookConsole.class.getResourceAsStream(name)) {
       if (in == null) {
-        send(ex, 500, error("The console's " + name + " is missing from the jar."));
-        return;
+        return json(500, error("The console's " + name + " is missing from the jar."));
       }
-      byte[] body = in.readAllBytes();
-      ex.getResponseHeaders().set("Content-Type", type);
-      ex.getResponseHeaders().set("Cache-Control", "no-store");
-      ex.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'");
-      ex.sendResponseHeaders(200, body.length);
-      ex.getResponseBody().write(body);
+      return new Response(200, Map.of("Content-Type", type, "Cache-Control", "no-store",
+          "Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'"), in.readAllBytes());
+    } catch (IOException e) {
+      return json(500, error("Cannot read the console's " + name + ": " + e));
     }
   }
 
-  private static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
-    byte[] bytes = JSON.writeValueAsBytes(body);
-    ex.getResponseHeaders().set("Content-Type", "application/json");
-    ex.getResponseHeaders().set("Cache-Control", "no-store");
-    ex.sendResponseHeaders(status, bytes.length);
-    ex.getResponseBody().write(bytes);
+  private static Response json(int status, JsonNode body) {
+    try {
+      return new Response(status, Map.of("Content-Type", "application/json", "Cache-Control", "no-store"),
+          JSON.writeValueAsBytes(body));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static ObjectNode error(String message) {
