@@ -23,7 +23,7 @@ final class ConsoleCommand implements Callable<Integer> {
   CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--url", paramLabel = "URL", defaultValue = "redis://127.0.0.1:6379",
-      description = "The Redis to show. Default: ${DEFAULT-VALUE}.")
+      description = "The Redis to show: redis://, rediss://, redis-cluster:// or redis-sentinel://. Default: ${DEFAULT-VALUE}.")
   String url;
 
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "The port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
