@@ -83,7 +83,9 @@ function backlog(d) {
 function renderDestinations(o) {
   const body = $('destinations').tBodies[0];
   body.replaceChildren(...o.destinations.map((d) => el('tr', { 'data-destination': d.name, 'data-kind': d.kind },
-    el('td', {}, d.kind), el('td', {}, d.name), el('td', {}, d.length == null ? '' : d.length),
+    el('td', {}, d.kind),
+    el('td', {}, d.name, d.messages ? el('div', { class: 'small documented' }, 'AsyncAPI: ' + d.messages.join(', ')) : ''),
+    el('td', {}, d.length == null ? '' : d.length),
     el('td', {}, rate(d, 'received', o.now)), el('td', {}, rate(d, 'handled', o.now)), el('td', {}, d.failed),
     el('td', { class: 'dl-count' }, d.deadLetters == null ? '' : d.deadLetters,
       d.deadLetters == null ? '' : el('button', { class: 'show-dl', onclick: () => openDeadLetters(d.kind, d.name) }, 'Show')),

@@ -26,8 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
@@ -48,19 +46,11 @@ class BrookConsoleAutoConfigurationTest {
 
   private WebApplicationContextRunner web;
 
-  @Configuration(proxyBeanMethods = false)
-  static class OrdersConfig {
-    @Bean
-    Orders orders() {
-      return new Orders();
-    }
-  }
-
   @BeforeEach
   void setUp(RedisServer redis) {
     web = new WebApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(BrookAutoConfiguration.class, BrookConsoleAutoConfiguration.class))
-        .withUserConfiguration(OrdersConfig.class)
+        .withUserConfiguration(BrookAsyncApiAutoConfigurationTest.OrdersConfig.class)
         .withPropertyValues("brook.redis.url=" + redis.url());
   }
 
