@@ -65,8 +65,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   /** The broker whose connection the console uses: its own (closed with it) or the caller's. */
   private final RedisBroker broker;
   private final boolean ownsBroker;
-  /** The broker's command connection; on a cluster Lettuce routes each key and SCANs every master. */
-  private final RedisClusterCommands<byte[], byte[]> redis;
+  private final RedisTransport transport;
   private final boolean readOnly;
   private final String token;
   private final Documented documented;
@@ -82,8 +81,10 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         throw new IllegalArgumentException("The Brook console needs a RedisBroker on a real Redis, not " + broker
             + " (a test broker keeps nothing in Redis to show).");
       }
-      transport.connect();
-      this.redis = transport.connections().syncCommands();
+      this.transport = transport;
+      if (ownsBroker) {
+        transport.connect(); // brook console: an unreachable Redis fails at start
+      }
     } catch (RuntimeException e) {
       if (ownsBroker) {
         broker.close();
@@ -93,6 +94,16 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     this.readOnly = b.readOnly;
     this.token = b.token;
     this.documented = docs;
+  }
+
+  /**
+   * The broker's command connection, connecting first if it never did (an embedding application's
+   * broker may connect after the console is built). On a cluster Lettuce routes each command by
+   * its key and SCANs every master.
+   */
+  private RedisClusterCommands<byte[], byte[]> redis() {
+    transport.connect();
+    return transport.connections().syncCommands();
   }
 
   /** A console for this Redis ({@code redis://…}) with every default: actions allowed, no token. */
@@ -141,8 +152,9 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
 
     /**
      * Show the Redis of this broker, through its command connection, instead of opening one: for a
-     * console embedded in a service (the Spring Boot starter does this). The broker stays the
-     * caller's: {@link #close()} leaves it open, and it must outlive the console.
+     * console embedded in a service (the Spring Boot starter does this). The console connects it,
+     * if it has not connected yet, at its first request, so building the console needs no Redis.
+     * The broker stays the caller's: {@link #close()} leaves it open, and it must outlive the console.
      */
     public Builder broker(RedisBroker broker) {
       this.broker = java.util.Objects.requireNonNull(broker, "broker");
@@ -164,7 +176,13 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       return this;
     }
 
-    /** Connects to Redis. @throws dev.brook.BrookException when it cannot */
+    /**
+     * Builds the console; with {@link #url} it opens its broker and connects, with {@link #broker} it
+     * connects at the first request.
+     *
+     * @throws dev.brook.BrookException when the URL's Redis cannot be reached
+     * @throws IllegalArgumentException when an {@link #asyncApi} document is not AsyncAPI 3 JSON
+     */
     public BrookConsole build() {
       return new BrookConsole(this);
     }
@@ -308,8 +326,8 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       for (JsonNode s : b.path("subscriptions")) {
         if (subscription.equals(s.path("id").asText())) {
           byte[] key = bytes(Announcer.controlKey(b.path("id").asText()));
-          redis.rpush(key, bytes(verb + " " + subscription));
-          redis.pexpire(key, Announcer.TTL_MS * 2); // a dead broker's commands go away with it
+          redis().rpush(key, bytes(verb + " " + subscription));
+          redis().pexpire(key, Announcer.TTL_MS * 2); // a dead broker's commands go away with it
           n++;
         }
       }
@@ -340,9 +358,9 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     }
     byte[] envelope = Envelope.encode(headers, bytes);
     switch (kind) {
-      case "list" -> redis.rpush(bytes(destination), envelope);
-      case "stream" -> redis.xadd(bytes(destination), Map.of(bytes(DATA), envelope));
-      case "channel" -> redis.publish(bytes(destination), envelope);
+      case "list" -> redis().rpush(bytes(destination), envelope);
+      case "stream" -> redis().xadd(bytes(destination), Map.of(bytes(DATA), envelope));
+      case "channel" -> redis().publish(bytes(destination), envelope);
       default -> throw new IllegalArgumentException("Cannot publish to kind '" + kind + "' (list, stream, channel).");
     }
   }
@@ -351,10 +369,10 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   private List<JsonNode> announcements() {
     long now = System.currentTimeMillis();
     byte[] index = bytes(Announcer.INDEX);
-    redis.zremrangebyscore(index, Range.create(Double.NEGATIVE_INFINITY, (double) now));
+    redis().zremrangebyscore(index, Range.create(Double.NEGATIVE_INFINITY, (double) now));
     List<JsonNode> out = new java.util.ArrayList<>();
-    for (byte[] id : redis.zrangebyscore(index, Range.create((double) now, Double.POSITIVE_INFINITY))) {
-      byte[] value = redis.get(bytes(Announcer.key(new String(id, StandardCharsets.UTF_8))));
+    for (byte[] id : redis().zrangebyscore(index, Range.create((double) now, Double.POSITIVE_INFINITY))) {
+      byte[] value = redis().get(bytes(Announcer.key(new String(id, StandardCharsets.UTF_8))));
       if (value == null) {
         continue; // killed: its key expired before its index entry
       }
@@ -425,23 +443,23 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     String name = d.path("name").asText();
     byte[] key = bytes(name);
     if (kind.equals("stream")) {
-      d.put("length", redis.xlen(key));
+      d.put("length", redis().xlen(key));
       d.put("deadLetters", deadLetters(kind, name).count());
-      d.put("delayed", redis.zcard(bytes(Delayed.key(name))));
+      d.put("delayed", redis().zcard(bytes(Delayed.key(name))));
       ArrayNode groups = d.putArray("groups");
-      if (redis.exists(key) == 0) {
+      if (redis().exists(key) == 0) {
         return;
       }
-      for (Object g : redis.xinfoGroups(key)) {
+      for (Object g : redis().xinfoGroups(key)) {
         ObjectNode gn = flat(g);
         groups.add(gn);
         String group = gn.path("name").asText();
         ArrayNode consumers = gn.putArray("consumers");
-        for (Object c : redis.xinfoConsumers(key, bytes(group))) {
+        for (Object c : redis().xinfoConsumers(key, bytes(group))) {
           consumers.add(flat(c));
         }
         ArrayNode pending = gn.putArray("pendingEntries");
-        for (var p : redis.xpending(key, bytes(group),
+        for (var p : redis().xpending(key, bytes(group),
             Range.create("-", "+"), io.lettuce.core.Limit.from(20))) {
           ObjectNode pn = pending.addObject();
           pn.put("id", p.getId());
@@ -451,17 +469,17 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         }
       }
     } else if (kind.equals("list")) {
-      d.put("length", redis.llen(key));
+      d.put("length", redis().llen(key));
       d.put("deadLetters", deadLetters(kind, name).count());
-      d.put("delayed", redis.zcard(bytes(Delayed.key(name))));
+      d.put("delayed", redis().zcard(bytes(Delayed.key(name))));
       ArrayNode processing = d.putArray("processing");
       String prefix = Keys.derived(name, "processing:");
-      ScanIterator<byte[]> it = ScanIterator.scan(redis, ScanArgs.Builder.matches(glob(prefix) + "*").limit(500));
+      ScanIterator<byte[]> it = ScanIterator.scan(redis(), ScanArgs.Builder.matches(glob(prefix) + "*").limit(500));
       while (it.hasNext()) {
         byte[] k = it.next();
         ObjectNode pn = processing.addObject();
         pn.put("consumer", new String(k, StandardCharsets.UTF_8).substring(prefix.length()));
-        pn.put("length", redis.llen(k));
+        pn.put("length", redis().llen(k));
       }
     }
   }
@@ -544,10 +562,10 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     out.put("kind", kind);
     out.put("destination", destination);
     out.put("key", Delayed.key(destination));
-    out.put("count", redis.zcard(key));
+    out.put("count", redis().zcard(key));
     out.put("now", System.currentTimeMillis());
     ArrayNode arr = out.putArray("delayed");
-    for (ScoredValue<byte[]> m : redis.zrangeWithScores(key, 0, 199)) {
+    for (ScoredValue<byte[]> m : redis().zrangeWithScores(key, 0, 199)) {
       byte[] member = m.getValue();
       if (member.length < Delayed.PREFIX) {
         continue; // not written by Brook
@@ -583,7 +601,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     }
     // A stream promoted here is not trimmed (maxLen 0): the console does not know the stream's maxLen;
     // its consumers trim at their next promotion or publish.
-    return Delayed.promoteNow(redis, destination, k, 0, due, prefix);
+    return Delayed.promoteNow(redis(), destination, k, 0, due, prefix);
   }
 
   private static char kindChar(String kind) {
@@ -601,7 +619,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     String prefix = "{brook:schedule:";
     String suffix = "}:last";
     Map<String, ObjectNode> byName = new TreeMap<>();
-    ScanIterator<byte[]> it = ScanIterator.scan(redis, ScanArgs.Builder.matches(glob(prefix) + "*" + glob(suffix)).limit(500));
+    ScanIterator<byte[]> it = ScanIterator.scan(redis(), ScanArgs.Builder.matches(glob(prefix) + "*" + glob(suffix)).limit(500));
     while (it.hasNext()) {
       byte[] k = it.next();
       String key = new String(k, StandardCharsets.UTF_8);
@@ -611,7 +629,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       ObjectNode n = JSON.createObjectNode();
       n.put("name", key.substring(prefix.length(), key.length() - suffix.length()));
       n.put("key", key);
-      byte[] v = redis.get(k);
+      byte[] v = redis().get(k);
       try {
         long tick = Long.parseLong(new String(v == null ? new byte[0] : v, StandardCharsets.UTF_8).strip());
         n.put("lastTick", tick);
