@@ -599,9 +599,19 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     if (prefix.length != Delayed.PREFIX) {
       throw new IllegalArgumentException("Not a delayed job id: '" + id + "' (expected <due ms>-<32 hex digits>).");
     }
-    // A stream promoted here is not trimmed (maxLen 0): the console does not know the stream's maxLen;
-    // its consumers trim at their next promotion or publish.
-    return Delayed.promoteNow(redis(), destination, k, 0, due, prefix);
+    // A stream is trimmed as its consumers trim when they promote: to the largest maxLen a live
+    // broker announces for it (none announced: not trimmed).
+    long maxLen = 0;
+    if (k == 's') {
+      for (JsonNode b : announcements()) {
+        for (JsonNode sub : b.path("subscriptions")) {
+          if ("stream".equals(sub.path("kind").asText()) && destination.equals(sub.path("destination").asText())) {
+            maxLen = Math.max(maxLen, sub.path("maxLen").asLong(0));
+          }
+        }
+      }
+    }
+    return Delayed.promoteNow(redis(), destination, k, maxLen, due, prefix);
   }
 
   private static char kindChar(String kind) {

@@ -265,6 +265,10 @@ class ConsoleApiTest {
         "id", first.get("id").asText()), null);
     assertThat(JSON.readTree(again.body()).get("promoted").asBoolean()).isFalse();
 
+    // A stream's brokers announce its maxLen, which promote now trims to (MAXLEN ~, as their promotion).
+    broker.subscriber(stream("capped").group("g").maxLen(1000)).id("capped").handle(String.class, (e, ctx) -> null);
+    await().atMost(WAIT).until(() -> get(base, "api/brokers").get("brokers").get(0).get("subscriptions")
+        .findValues("maxLen").stream().anyMatch(n -> n.asLong() == 1000));
     String eventId = get(base, "api/delayed?kind=stream&destination=events").get("delayed").get(0).get("id").asText();
     assertThat(JSON.readTree(post(base, "promote", Map.of("kind", "stream", "destination", "events", "id", eventId),
         null).body()).get("promoted").asBoolean()).isTrue();
