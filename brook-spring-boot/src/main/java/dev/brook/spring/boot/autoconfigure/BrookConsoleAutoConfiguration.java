@@ -7,10 +7,10 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.io.Resource;
@@ -26,14 +26,15 @@ import org.springframework.web.servlet.function.ServerResponse;
  * path and {@code brook.console.enabled=true}: the page at {@code brook.console.path} (default
  * {@code /brook/console}) and its JSON API below it. The routes hand each request to {@link
  * BrookConsole#respond}, the same code the JDK handler and {@code brook console} run, through the
- * application's {@link RedisBroker} (its command connection; the console closes nothing of it).
+ * application's {@link RedisBroker} (its command connection; the console closes nothing of it; with
+ * several brokers, the primary one, else no console).
  * {@code brook.console.read-only} and {@code brook.console.token} are the console's read-only mode
  * and bearer token; without a token an action is refused unless it arrives on a loopback address.
  */
 @AutoConfiguration(after = BrookAutoConfiguration.class)
 @ConditionalOnClass({BrookConsole.class, RouterFunction.class})
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
-@ConditionalOnBean(RedisBroker.class)
+@ConditionalOnSingleCandidate(RedisBroker.class)
 @ConditionalOnBooleanProperty(name = "brook.console.enabled")
 public class BrookConsoleAutoConfiguration {
 
