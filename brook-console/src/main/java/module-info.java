@@ -6,6 +6,7 @@ module dev.brook.console {
   requires transitive dev.brook.redis;
   requires transitive jdk.httpserver;
   requires com.fasterxml.jackson.databind;
+  requires com.networknt.schema;
 
   exports dev.brook.console;
 }

@@ -17,6 +17,8 @@ module dev.brook.spring.boot {
 
   requires static dev.brook.micrometer;
   requires static dev.brook.asyncapi;
+  requires static dev.brook.console;
+  requires static jakarta.servlet;
   requires static dev.brook.testing;
   requires static spring.boot.health;
   requires static spring.webmvc;

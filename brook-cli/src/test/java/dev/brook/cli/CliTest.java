@@ -57,6 +57,19 @@ class CliTest {
   }
 
   @Test
+  void console_refusesAMissingOrForeignAsyncApiDocument_beforeConnecting(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    // Port 1: nothing listens, so reaching Redis would be another error; the document is checked first.
+    Run missing = brook("console", "--url", "redis://127.0.0.1:1", "--port", "0", "--asyncapi", tmp.resolve("none.json").toString());
+    assertThat(missing.code()).isNotZero();
+    assertThat(missing.err()).contains("No AsyncAPI file", "none.json");
+    java.nio.file.Path openApi = java.nio.file.Files.writeString(tmp.resolve("openapi.json"), "{\"openapi\": \"3.1.0\"}");
+    Run foreign = brook("console", "--url", "redis://127.0.0.1:1", "--port", "0", "--asyncapi", openApi.toString());
+    assertThat(foreign.code()).isNotZero();
+    assertThat(foreign.err()).contains("AsyncAPI").doesNotContain("127.0.0.1:1");
+  }
+
+  @Test
   void wrongCommandLine_isOneLineOnStderr_andExitCode2() {
     Run unknown = brook("publish", "--channel", "orders", "--bogus", "{}");
     assertThat(unknown.code()).isEqualTo(2);

@@ -4,8 +4,10 @@ import static dev.brook.cli.Processes.brook;
 import static dev.brook.redis.Redis.list;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.brook.PublishOptions;
 import dev.brook.cli.Processes.Child;
 import dev.brook.redis.RedisBroker;
+import dev.brook.redis.Schedule;
 import dev.brook.testing.RedisServer;
 import dev.brook.testing.WithRedisServer;
 import java.nio.file.Files;
@@ -24,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * and two services ({@code brook run}) each in its own JVM on a private redis-server. Both brokers
  * appear; killing one (SIGKILL by PID) removes it; a poison message dead-lettered by the handler
  * shows with its error; clicking Replay gets it handled once the handler is fixed; a read-only
- * console refuses a click on Pause; with a token, an action without it is refused and with it done.
+ * console refuses a click on Pause; with a token, an action without it is refused and with it done; a
+ * delayed job shows and Promote now gets it handled in the service's JVM; with {@code --asyncapi}
+ * the publish form's payload is checked against the destination's schema.
  * Every wait is for a condition in the page or a line of a child; screenshots go to
  * {@code docs/console-*.png}.
  */
@@ -94,6 +98,60 @@ class ConsoleBrowserIT {
       a.awaitLine(l -> l.equals("handled poison-1"), WAIT);
       page.await(row + ".querySelector('.dl-count').textContent.startsWith('0')", WAIT);
       page.await("document.querySelectorAll('.letter').length === 0", WAIT);
+    }
+  }
+
+  @Test
+  void aDelayedJobShowsAndPromoteNowDeliversIt(RedisServer redis, @TempDir Path tmp) throws Exception {
+    // An AsyncAPI document for a list the console publishes to: its payload must have an integer id.
+    Path doc = Files.writeString(tmp.resolve("asyncapi.json"), """
+        {"asyncapi": "3.0.0", "info": {"title": "orders", "version": "1"},
+         "channels": {"list.console-orders": {"address": "console-orders", "bindings": {"redis": {"kind": "list"}},
+           "messages": {"Order": {"$ref": "#/components/messages/Order"}}}},
+         "components": {"messages": {"Order": {"name": "Order", "contentType": "application/json",
+             "payload": {"$ref": "#/components/schemas/Order"}}},
+           "schemas": {"Order": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}}}}
+        """);
+    try (Child a = service(redis, "orders-delayed", tmp.resolve("fixed"));
+        Child console = new Child(brook("console", "--url", redis.url(), "--port", "0", "--asyncapi", doc.toString()));
+        Chromium page = new Chromium(tmp.resolve("chromium"));
+        RedisBroker publisher = RedisBroker.builder().url(redis.url()).announce(false).build()) {
+      publisher.publish("monthly-report-11", list("console-jobs"),
+          java.util.Map.of("correlation_id", "report-11"), PublishOptions.delay(Duration.ofHours(1)));
+      publisher.publish("later-2", list("console-jobs"), PublishOptions.delay(Duration.ofHours(3)));
+      var nightly = publisher.schedule("nightly-report", Schedule.every(Duration.ofMillis(500)), () -> "tick",
+          dev.brook.redis.Redis.channel("reports"));
+      try {
+        page.navigate(console(console));
+        String row = "document.querySelector('#destinations tr[data-destination=\"console-jobs\"]')";
+        page.await(row + " && " + row + ".querySelector('.dj-count').textContent.startsWith('2')", WAIT);
+        page.await("document.querySelector('#schedules tr[data-schedule=\"nightly-report\"]')", WAIT);
+        page.eval(row + ".querySelector('button.show-dj').click()");
+        page.await("document.querySelectorAll('#dj-list .job').length === 2", WAIT);
+        assertThat(page.eval("document.querySelector('#dj-list .job .payload').textContent").asText()).contains("monthly");
+        page.screenshot(DOCS.resolve("console-delayed.png"));
+
+        page.eval("document.querySelector('#dj-list .job button.promote').click()");
+        a.awaitLine(l -> l.equals("handled monthly-report-11"), WAIT); // in the service's JVM
+        page.await("document.querySelectorAll('#dj-list .job').length === 1", WAIT);
+        page.await(row + ".querySelector('.dj-count').textContent.startsWith('1')", WAIT);
+        assertThat(page.eval("document.querySelector('#dj-list .job .payload').textContent").asText()).isEqualTo("later-2");
+
+        // The publish form: a payload the AsyncAPI schema refuses names the field; a valid one goes.
+        page.eval("document.getElementById('pub-kind').value = 'list';"
+            + "document.getElementById('pub-destination').value = 'console-orders';"
+            + "document.getElementById('pub-payload').value = '{\"id\": \"seven\"}';"
+            + "document.querySelector('#publish button').click()");
+        page.await("document.body.dataset.lastAction === 'refused'", WAIT);
+        assertThat(page.eval("document.getElementById('message').textContent").asText())
+            .contains("400", "message Order", "field 'id'");
+        page.eval("document.getElementById('pub-payload').value = '{\"id\": 7}';"
+            + "document.querySelector('#publish button').click()");
+        page.await("document.body.dataset.lastAction === 'ok'", WAIT);
+        assertThat((Long) redis.command("LLEN", "console-orders")).isEqualTo(1);
+      } finally {
+        nightly.cancel();
+      }
     }
   }
 

@@ -7,17 +7,21 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import dev.brook.redis.DeadLetters;
+import dev.brook.redis.Redis;
+import dev.brook.redis.RedisBroker;
 import dev.brook.redis.internal.Announcer;
 import dev.brook.redis.internal.DeadLetter;
+import dev.brook.redis.internal.Delayed;
 import dev.brook.redis.internal.Envelope;
+import dev.brook.redis.internal.Keys;
+import dev.brook.redis.internal.RedisTransport;
 import dev.brook.spi.Frame;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanIterator;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.ScoredValue;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLDecoder;
@@ -39,7 +43,9 @@ import java.util.TreeMap;
  * lag and pending entries with idle times; a list's length and processing lists) and dead letters
  * with their decoded envelopes. Actions (POST): replay one or all dead letters (optionally those
  * whose header matches), delete one, purge; pause and resume a subscription on every broker that
- * announces it (the broker obeys within a second); publish a message (its JSON syntax checked).
+ * announces it (the broker obeys within a second); promote a delayed job now; publish a message
+ * (its JSON syntax checked, and its payload against the JSON schema of the destination's messages
+ * when an {@link Builder#asyncApi AsyncAPI document} describes it).
  *
  * <p>Security: with {@link Builder#readOnly(boolean) readOnly} every action answers 403. With a
  * {@link Builder#token token} every action needs {@code Authorization: Bearer <token>}; without
@@ -54,25 +60,50 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  private final RedisClient client;
-  private final StatefulRedisConnection<byte[], byte[]> connection;
-  private final RedisCommands<byte[], byte[]> redis;
-  private final DeadLetters deadLetters;
+  private static final String DATA = "__data__";
+
+  /** The broker whose connection the console uses: its own (closed with it) or the caller's. */
+  private final RedisBroker broker;
+  private final boolean ownsBroker;
+  private final RedisTransport transport;
   private final boolean readOnly;
   private final String token;
+  private final Documented documented;
 
   private BrookConsole(Builder b) {
-    this.client = RedisClient.create(b.url);
+    Documented docs = Documented.parse(b.asyncApi); // before connecting: a bad document fails fast
+    this.ownsBroker = b.broker == null;
+    this.broker = ownsBroker
+        ? RedisBroker.builder().url(b.url).clientName("brook-console").announce(false).accessLog(false).build()
+        : b.broker;
     try {
-      this.connection = client.connect(ByteArrayCodec.INSTANCE);
+      if (!(dev.brook.spi.Brokers.transport(broker) instanceof RedisTransport transport)) {
+        throw new IllegalArgumentException("The Brook console needs a RedisBroker on a real Redis, not " + broker
+            + " (a test broker keeps nothing in Redis to show).");
+      }
+      this.transport = transport;
+      if (ownsBroker) {
+        transport.connect(); // brook console: an unreachable Redis fails at start
+      }
     } catch (RuntimeException e) {
-      client.shutdown();
+      if (ownsBroker) {
+        broker.close();
+      }
       throw e;
     }
-    this.redis = connection.sync();
-    this.deadLetters = new DeadLetters(redis);
     this.readOnly = b.readOnly;
     this.token = b.token;
+    this.documented = docs;
+  }
+
+  /**
+   * The broker's command connection, connecting first if it never did (an embedding application's
+   * broker may connect after the console is built). On a cluster Lettuce routes each command by
+   * its key and SCANs every master.
+   */
+  private RedisClusterCommands<byte[], byte[]> redis() {
+    transport.connect();
+    return transport.connections().syncCommands();
   }
 
   /** A console for this Redis ({@code redis://…}) with every default: actions allowed, no token. */
@@ -87,14 +118,46 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   /** Options of a {@link BrookConsole}. */
   public static final class Builder {
     private String url = "redis://127.0.0.1:6379";
+    private RedisBroker broker;
     private boolean readOnly;
     private String token;
+    private final List<String> asyncApi = new java.util.ArrayList<>();
 
     private Builder() {}
 
-    /** The Redis to show, {@code redis://[user:password@]host:port/db} (one node). */
+    /**
+     * An AsyncAPI 3 document (JSON, as {@code brook docs gen} or {@code AsyncApi.of(app).toJson()}
+     * writes it) describing some destinations: a payload published from the console to one of them
+     * must match one of its messages' JSON schemas, or the publish answers 400 naming the failing
+     * fields. Call once per service; destinations no document describes are checked for JSON syntax only.
+     *
+     * @throws IllegalArgumentException from {@link #build()} when it is not an AsyncAPI 3 JSON document
+     */
+    public Builder asyncApi(String json) {
+      this.asyncApi.add(java.util.Objects.requireNonNull(json, "json"));
+      return this;
+    }
+
+    /**
+     * The Redis to show, as {@link RedisBroker} takes it: {@code redis://[user:password@]host:port/db},
+     * {@code redis-cluster://host:port[,host:port…]} or {@code redis-sentinel://host:port[,…]/db#master}.
+     * The console opens a broker of its own on it (not announced, no subscription) and closes it with
+     * {@link #close()}.
+     */
     public Builder url(String url) {
       this.url = java.util.Objects.requireNonNull(url, "url");
+      this.broker = null;
+      return this;
+    }
+
+    /**
+     * Show the Redis of this broker, through its command connection, instead of opening one: for a
+     * console embedded in a service (the Spring Boot starter does this). The console connects it,
+     * if it has not connected yet, at its first request, so building the console needs no Redis.
+     * The broker stays the caller's: {@link #close()} leaves it open, and it must outlive the console.
+     */
+    public Builder broker(RedisBroker broker) {
+      this.broker = java.util.Objects.requireNonNull(broker, "broker");
       return this;
     }
 
@@ -113,79 +176,117 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       return this;
     }
 
-    /** Connects to Redis. @throws io.lettuce.core.RedisConnectionException when it cannot */
+    /**
+     * Builds the console; with {@link #url} it opens its broker and connects, with {@link #broker} it
+     * connects at the first request.
+     *
+     * @throws dev.brook.BrookException when the URL's Redis cannot be reached
+     * @throws IllegalArgumentException when an {@link #asyncApi} document is not AsyncAPI 3 JSON
+     */
     public BrookConsole build() {
       return new BrookConsole(this);
     }
   }
 
+  /**
+   * One HTTP request to the console, for a server other than the JDK's (the Spring Boot starter
+   * mounts the console with it): {@code contextPath} is where the console is mounted ({@code
+   * /brook/console}), {@code path} the request's whole path, {@code rawQuery} its query string (or
+   * null), {@code authorization} its {@code Authorization} header (or null), {@code loopback}
+   * whether it arrived on a loopback address of this host, {@code body} the request body.
+   */
+  public record Request(String method, String contextPath, String path, String rawQuery, String authorization,
+      boolean loopback, byte[] body) {}
+
+  /** The console's answer to a {@link Request}: status, headers to set, body (empty for none). */
+  public record Response(int status, Map<String, String> headers, byte[] body) {}
+
   @Override
   public void handle(HttpExchange ex) throws IOException {
     try (ex) {
-      String path = ex.getRequestURI().getPath();
-      String context = ex.getHttpContext().getPath();
-      String rel = path.substring(Math.min(path.length(), context.endsWith("/") ? context.length() - 1 : context.length()));
-      if (rel.isEmpty() || rel.equals("/")) {
-        if (rel.isEmpty()) {
-          ex.getResponseHeaders().set("Location", path + "/");
-          ex.sendResponseHeaders(302, -1);
-          return;
-        }
-        asset(ex, "console.html", "text/html; charset=utf-8");
-        return;
-      }
-      if (rel.equals("/console.js")) {
-        asset(ex, "console.js", "text/javascript; charset=utf-8");
-        return;
-      }
-      if (rel.equals("/console.css")) {
-        asset(ex, "console.css", "text/css; charset=utf-8");
-        return;
-      }
-      if (!rel.startsWith("/api/")) {
-        send(ex, 404, error("No such page: " + rel));
-        return;
-      }
-      String api = rel.substring(5);
-      Map<String, String> q = query(ex.getRequestURI().getRawQuery());
-      try {
-        if ("GET".equals(ex.getRequestMethod())) {
-          switch (api) {
-            case "overview" -> send(ex, 200, overview());
-            case "brokers" -> send(ex, 200, brokers());
-            case "deadletters" -> send(ex, 200, deadLetterView(need(q, "kind"), need(q, "destination")));
-            default -> send(ex, 404, error("No such view: " + api));
-          }
-          return;
-        }
-        if (!"POST".equals(ex.getRequestMethod())) {
-          send(ex, 405, error("Use GET for views and POST for actions."));
-          return;
-        }
-        String refusal = refusal(ex);
-        if (refusal != null) {
-          send(ex, 403, error(refusal));
-          return;
-        }
-        JsonNode body = JSON.readTree(ex.getRequestBody().readAllBytes());
-        if (body == null || body.isMissingNode()) {
-          body = JSON.createObjectNode();
-        }
-        send(ex, 200, action(api, body));
-      } catch (IllegalArgumentException e) {
-        send(ex, 400, error(e.getMessage()));
-      } catch (RuntimeException e) {
-        send(ex, 500, error(e.toString()));
+      byte[] body = "POST".equals(ex.getRequestMethod()) ? ex.getRequestBody().readAllBytes() : new byte[0];
+      Response r = respond(new Request(ex.getRequestMethod(), ex.getHttpContext().getPath(), ex.getRequestURI().getPath(),
+          ex.getRequestURI().getRawQuery(), ex.getRequestHeaders().getFirst("Authorization"),
+          ex.getLocalAddress().getAddress().isLoopbackAddress(), body));
+      r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+      ex.sendResponseHeaders(r.status(), r.body().length == 0 ? -1 : r.body().length);
+      if (r.body().length > 0) {
+        ex.getResponseBody().write(r.body());
       }
     }
   }
 
+  /**
+   * Answers one request: the page and its assets, a view (GET) or an action (POST). The JDK handler
+   * and the Spring Boot endpoint both come here, so they answer alike. Thread-safe.
+   */
+  public Response respond(Request request) {
+    String path = request.path();
+    String context = request.contextPath();
+    String rel = path.substring(Math.min(path.length(), context.endsWith("/") ? context.length() - 1 : context.length()));
+    if (rel.isEmpty()) {
+      return new Response(302, Map.of("Location", path + "/"), new byte[0]);
+    }
+    switch (rel) {
+      case "/" -> {
+        return asset("console.html", "text/html; charset=utf-8");
+      }
+      case "/console.js" -> {
+        return asset("console.js", "text/javascript; charset=utf-8");
+      }
+      case "/console.css" -> {
+        return asset("console.css", "text/css; charset=utf-8");
+      }
+      default -> {
+        // an API call, below
+      }
+    }
+    if (!rel.startsWith("/api/")) {
+      return json(404, error("No such page: " + rel));
+    }
+    String api = rel.substring(5);
+    Map<String, String> q = query(request.rawQuery());
+    try {
+      if ("GET".equals(request.method())) {
+        return switch (api) {
+          case "overview" -> json(200, overview());
+          case "brokers" -> json(200, brokers());
+          case "deadletters" -> json(200, deadLetterView(need(q, "kind"), need(q, "destination")));
+          case "delayed" -> json(200, delayedView(need(q, "kind"), need(q, "destination")));
+          case "schedules" -> json(200, schedules());
+          default -> json(404, error("No such view: " + api));
+        };
+      }
+      if (!"POST".equals(request.method())) {
+        return json(405, error("Use GET for views and POST for actions."));
+      }
+      String refusal = refusal(request);
+      if (refusal != null) {
+        return json(403, error(refusal));
+      }
+      JsonNode body;
+      try {
+        body = request.body() == null || request.body().length == 0 ? null : JSON.readTree(request.body());
+      } catch (IOException e) {
+        throw new IllegalArgumentException("The request body is not JSON: " + e.getMessage());
+      }
+      if (body == null || body.isMissingNode()) {
+        body = JSON.createObjectNode();
+      }
+      return json(200, action(api, body));
+    } catch (IllegalArgumentException e) {
+      return json(400, error(e.getMessage()));
+    } catch (RuntimeException e) {
+      return json(500, error(e.toString()));
+    }
+  }
+
   /** Why this action is refused, or null. */
-  private String refusal(HttpExchange ex) {
+  private String refusal(Request request) {
     if (readOnly) {
       return "This console is read-only (--read-only): actions are refused.";
     }
-    String auth = ex.getRequestHeaders().getFirst("Authorization");
+    String auth = request.authorization();
     if (token != null) {
       String given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7) : "";
       if (!MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
@@ -193,7 +294,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       }
       return null;
     }
-    if (!ex.getLocalAddress().getAddress().isLoopbackAddress()) {
+    if (!request.loopback()) {
       return "This console listens beyond loopback without a token, so it refuses actions: start it with --token.";
     }
     return null;
@@ -202,17 +303,18 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   private ObjectNode action(String api, JsonNode body) {
     ObjectNode out = JSON.createObjectNode();
     switch (api) {
-      case "replay" -> out.put("replayed", deadLetters.replay(need(body, "kind"), need(body, "destination"),
+      case "replay" -> out.put("replayed", replay(deadLetters(need(body, "kind"), need(body, "destination")),
           opt(body, "id"), opt(body, "header"), opt(body, "value")));
-      case "delete" -> out.put("deleted", deadLetters.delete(need(body, "kind"), need(body, "destination"), need(body, "id")));
-      case "purge" -> out.put("purged", deadLetters.purge(need(body, "kind"), need(body, "destination")));
+      case "delete" -> out.put("deleted", deadLetters(need(body, "kind"), need(body, "destination")).delete(need(body, "id")));
+      case "purge" -> out.put("purged", deadLetters(need(body, "kind"), need(body, "destination")).purge());
       case "pause", "resume" -> out.put("brokers", control(api, need(body, "subscription")));
+      case "promote" -> out.put("promoted", promote(need(body, "kind"), need(body, "destination"), need(body, "id")));
       case "publish" -> {
         publish(need(body, "kind"), need(body, "destination"), need(body, "payload"), body.get("headers"));
         out.put("published", true);
       }
       default -> throw new IllegalArgumentException("No such action: " + api
-          + " (replay, delete, purge, pause, resume, publish).");
+          + " (replay, delete, purge, pause, resume, promote, publish).");
     }
     return out;
   }
@@ -224,8 +326,8 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       for (JsonNode s : b.path("subscriptions")) {
         if (subscription.equals(s.path("id").asText())) {
           byte[] key = bytes(Announcer.controlKey(b.path("id").asText()));
-          redis.rpush(key, bytes(verb + " " + subscription));
-          redis.pexpire(key, Announcer.TTL_MS * 2); // a dead broker's commands go away with it
+          redis().rpush(key, bytes(verb + " " + subscription));
+          redis().pexpire(key, Announcer.TTL_MS * 2); // a dead broker's commands go away with it
           n++;
         }
       }
@@ -246,16 +348,19 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         throw new IllegalArgumentException("The payload looks like JSON but does not parse: " + e.getMessage());
       }
     }
+    documented.check(kind, destination, payload);
+    boolean json = trimmed.startsWith("{") || trimmed.startsWith("[")
+        || documented.messages(kind, destination).stream().anyMatch(m -> m.contentType().contains("json"));
     Map<String, String> headers = new LinkedHashMap<>();
-    headers.put("content-type", trimmed.startsWith("{") || trimmed.startsWith("[") ? "application/json" : "text/plain");
+    headers.put("content-type", json ? "application/json" : "text/plain");
     if (headerNode != null) {
       headerNode.fields().forEachRemaining(e -> headers.put(e.getKey(), e.getValue().asText()));
     }
     byte[] envelope = Envelope.encode(headers, bytes);
     switch (kind) {
-      case "list" -> redis.rpush(bytes(destination), envelope);
-      case "stream" -> redis.xadd(bytes(destination), Map.of(bytes(DeadLetters.DATA), envelope));
-      case "channel" -> redis.publish(bytes(destination), envelope);
+      case "list" -> redis().rpush(bytes(destination), envelope);
+      case "stream" -> redis().xadd(bytes(destination), Map.of(bytes(DATA), envelope));
+      case "channel" -> redis().publish(bytes(destination), envelope);
       default -> throw new IllegalArgumentException("Cannot publish to kind '" + kind + "' (list, stream, channel).");
     }
   }
@@ -264,10 +369,10 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
   private List<JsonNode> announcements() {
     long now = System.currentTimeMillis();
     byte[] index = bytes(Announcer.INDEX);
-    redis.zremrangebyscore(index, Range.create(Double.NEGATIVE_INFINITY, (double) now));
+    redis().zremrangebyscore(index, Range.create(Double.NEGATIVE_INFINITY, (double) now));
     List<JsonNode> out = new java.util.ArrayList<>();
-    for (byte[] id : redis.zrangebyscore(index, Range.create((double) now, Double.POSITIVE_INFINITY))) {
-      byte[] value = redis.get(bytes(Announcer.key(new String(id, StandardCharsets.UTF_8))));
+    for (byte[] id : redis().zrangebyscore(index, Range.create((double) now, Double.POSITIVE_INFINITY))) {
+      byte[] value = redis().get(bytes(Announcer.key(new String(id, StandardCharsets.UTF_8))));
       if (value == null) {
         continue; // killed: its key expired before its index entry
       }
@@ -315,8 +420,14 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         }
       }
     }
+    out.set("schedules", schedules().get("schedules"));
     ArrayNode da = out.putArray("destinations");
     for (ObjectNode d : dests.values()) {
+      List<Documented.Message> messages = documented.messages(d.path("kind").asText(), d.path("name").asText());
+      if (!messages.isEmpty()) {
+        ArrayNode names = d.putArray("messages");
+        messages.forEach(m -> names.add(m.name()));
+      }
       try {
         backlog(d);
       } catch (RuntimeException e) {
@@ -332,22 +443,23 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     String name = d.path("name").asText();
     byte[] key = bytes(name);
     if (kind.equals("stream")) {
-      d.put("length", redis.xlen(key));
-      d.put("deadLetters", deadLetters.count(kind, name));
+      d.put("length", redis().xlen(key));
+      d.put("deadLetters", deadLetters(kind, name).count());
+      d.put("delayed", redis().zcard(bytes(Delayed.key(name))));
       ArrayNode groups = d.putArray("groups");
-      if (redis.exists(key) == 0) {
+      if (redis().exists(key) == 0) {
         return;
       }
-      for (Object g : redis.xinfoGroups(key)) {
+      for (Object g : redis().xinfoGroups(key)) {
         ObjectNode gn = flat(g);
         groups.add(gn);
         String group = gn.path("name").asText();
         ArrayNode consumers = gn.putArray("consumers");
-        for (Object c : redis.xinfoConsumers(key, bytes(group))) {
+        for (Object c : redis().xinfoConsumers(key, bytes(group))) {
           consumers.add(flat(c));
         }
         ArrayNode pending = gn.putArray("pendingEntries");
-        for (var p : redis.xpending(key, bytes(group),
+        for (var p : redis().xpending(key, bytes(group),
             Range.create("-", "+"), io.lettuce.core.Limit.from(20))) {
           ObjectNode pn = pending.addObject();
           pn.put("id", p.getId());
@@ -357,16 +469,17 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         }
       }
     } else if (kind.equals("list")) {
-      d.put("length", redis.llen(key));
-      d.put("deadLetters", deadLetters.count(kind, name));
+      d.put("length", redis().llen(key));
+      d.put("deadLetters", deadLetters(kind, name).count());
+      d.put("delayed", redis().zcard(bytes(Delayed.key(name))));
       ArrayNode processing = d.putArray("processing");
-      String prefix = dev.brook.redis.internal.Keys.derived(name, "processing:");
-      ScanIterator<byte[]> it = ScanIterator.scan(redis, ScanArgs.Builder.matches(glob(prefix) + "*").limit(500));
+      String prefix = Keys.derived(name, "processing:");
+      ScanIterator<byte[]> it = ScanIterator.scan(redis(), ScanArgs.Builder.matches(glob(prefix) + "*").limit(500));
       while (it.hasNext()) {
         byte[] k = it.next();
         ObjectNode pn = processing.addObject();
         pn.put("consumer", new String(k, StandardCharsets.UTF_8).substring(prefix.length()));
-        pn.put("length", redis.llen(k));
+        pn.put("length", redis().llen(k));
       }
     }
   }
@@ -398,34 +511,159 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     return o instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(o);
   }
 
+  /** The dead letters of a list or stream, through Brook's public API. */
+  private DeadLetters deadLetters(String kind, String destination) {
+    return switch (kind) {
+      case "list" -> broker.deadLetters(Redis.list(destination));
+      case "stream" -> broker.deadLetters(Redis.stream(destination));
+      default -> throw new IllegalArgumentException("Only lists and streams have dead letters, not kind '" + kind + "'.");
+    };
+  }
+
+  /** The one with this id, or all (those whose header {@code header} equals {@code value}, when given). */
+  private static int replay(DeadLetters dead, String id, String header, String value) {
+    if (id != null) {
+      return dead.replay(id) ? 1 : 0;
+    }
+    if (header == null || header.isEmpty()) {
+      return dead.replayAll();
+    }
+    return dead.replay(h -> java.util.Objects.equals(h.get(header), value));
+  }
+
   private ObjectNode deadLetterView(String kind, String destination) {
+    DeadLetters dead = deadLetters(kind, destination);
     ObjectNode out = JSON.createObjectNode();
     out.put("kind", kind);
     out.put("destination", destination);
-    out.put("key", DeadLetters.key(destination));
-    out.put("count", deadLetters.count(kind, destination));
+    out.put("key", Keys.derived(destination, "dlq"));
+    out.put("count", dead.count());
     ArrayNode arr = out.putArray("deadLetters");
-    for (DeadLetters.Entry e : deadLetters.list(kind, destination, 200)) {
-      ObjectNode n = message(e.frame());
+    for (DeadLetters.Entry e : dead.list(200)) {
+      ObjectNode n = message(e.headers(), e.payload());
       n.put("id", e.id());
-      n.put("error", e.frame().headers().getOrDefault(DeadLetter.ERROR, ""));
-      String deliveries = e.frame().headers().get(DeadLetter.DELIVERIES);
-      if (deliveries != null) {
-        n.put("attempts", deliveries);
+      n.put("error", e.error());
+      if (e.headers().containsKey(DeadLetter.DELIVERIES)) {
+        n.put("attempts", e.attempts());
       }
       arr.add(n);
     }
     return out;
   }
 
+  /**
+   * The first 200 delayed jobs of a list or stream ({@code {name}:delayed}), earliest first: due
+   * time, decoded envelope, and an id ({@code <due ms>-<hex of the member's prefix>}) for promote.
+   */
+  private ObjectNode delayedView(String kind, String destination) {
+    kindChar(kind);
+    byte[] key = bytes(Delayed.key(destination));
+    ObjectNode out = JSON.createObjectNode();
+    out.put("kind", kind);
+    out.put("destination", destination);
+    out.put("key", Delayed.key(destination));
+    out.put("count", redis().zcard(key));
+    out.put("now", System.currentTimeMillis());
+    ArrayNode arr = out.putArray("delayed");
+    for (ScoredValue<byte[]> m : redis().zrangeWithScores(key, 0, 199)) {
+      byte[] member = m.getValue();
+      if (member.length < Delayed.PREFIX) {
+        continue; // not written by Brook
+      }
+      long due = (long) m.getScore();
+      ObjectNode n = message(Envelope.decode(Delayed.value(member)));
+      n.put("id", due + "-" + HexFormat.of().formatHex(member, 0, Delayed.PREFIX));
+      n.put("dueAt", due);
+      String deliveries = n.path("headers").path("x-deliveries").asText(null);
+      if (deliveries != null) {
+        n.put("attempts", deliveries); // a nacked list job waiting for its retry
+      }
+      arr.add(n);
+    }
+    return out;
+  }
+
+  /** Moves one delayed job to its destination now (one script, so it is promoted once). */
+  private boolean promote(String kind, String destination, String id) {
+    char k = kindChar(kind);
+    int dash = id.indexOf('-');
+    long due;
+    byte[] prefix;
+    try {
+      due = Long.parseLong(id.substring(0, Math.max(0, dash)));
+      prefix = HexFormat.of().parseHex(id.substring(dash + 1));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("Not a delayed job id: '" + id + "' (expected <due ms>-<32 hex digits>, "
+          + "as api/delayed lists them).");
+    }
+    if (prefix.length != Delayed.PREFIX) {
+      throw new IllegalArgumentException("Not a delayed job id: '" + id + "' (expected <due ms>-<32 hex digits>).");
+    }
+    // A stream is trimmed as its consumers trim when they promote: to the largest maxLen a live
+    // broker announces for it (none announced: not trimmed).
+    long maxLen = 0;
+    if (k == 's') {
+      for (JsonNode b : announcements()) {
+        for (JsonNode sub : b.path("subscriptions")) {
+          if ("stream".equals(sub.path("kind").asText()) && destination.equals(sub.path("destination").asText())) {
+            maxLen = Math.max(maxLen, sub.path("maxLen").asLong(0));
+          }
+        }
+      }
+    }
+    return Delayed.promoteNow(redis(), destination, k, maxLen, due, prefix);
+  }
+
+  private static char kindChar(String kind) {
+    return switch (kind) {
+      case "list" -> 'l';
+      case "stream" -> 's';
+      default -> throw new IllegalArgumentException("Only lists and streams have delayed jobs, not kind '" + kind + "'.");
+    };
+  }
+
+  /** The schedules that ever ticked on this Redis ({@code {brook:schedule:<name>}:last}): name, last tick. */
+  private ObjectNode schedules() {
+    ObjectNode out = JSON.createObjectNode();
+    ArrayNode arr = out.putArray("schedules");
+    String prefix = "{brook:schedule:";
+    String suffix = "}:last";
+    Map<String, ObjectNode> byName = new TreeMap<>();
+    ScanIterator<byte[]> it = ScanIterator.scan(redis(), ScanArgs.Builder.matches(glob(prefix) + "*" + glob(suffix)).limit(500));
+    while (it.hasNext()) {
+      byte[] k = it.next();
+      String key = new String(k, StandardCharsets.UTF_8);
+      if (!key.startsWith(prefix) || !key.endsWith(suffix)) {
+        continue;
+      }
+      ObjectNode n = JSON.createObjectNode();
+      n.put("name", key.substring(prefix.length(), key.length() - suffix.length()));
+      n.put("key", key);
+      byte[] v = redis().get(k);
+      try {
+        long tick = Long.parseLong(new String(v == null ? new byte[0] : v, StandardCharsets.UTF_8).strip());
+        n.put("lastTick", tick);
+        n.put("lastTickIso", java.time.Instant.ofEpochMilli(tick).toString());
+      } catch (NumberFormatException e) {
+        n.putNull("lastTick");
+      }
+      byName.put(n.get("name").asText(), n);
+    }
+    byName.values().forEach(arr::add);
+    return out;
+  }
+
   /** The decoded envelope: headers, correlation id, payload as pretty JSON, text or hex. */
   static ObjectNode message(Frame f) {
+    return message(f.headers(), f.payload());
+  }
+
+  static ObjectNode message(Map<String, String> headers, byte[] p) {
     ObjectNode n = JSON.createObjectNode();
     ObjectNode h = n.putObject("headers");
-    f.headers().forEach(h::put);
-    String cid = f.headers().get("correlation_id");
-    n.put("correlationId", cid != null ? cid : f.headers().getOrDefault("correlation-id", ""));
-    byte[] p = f.payload();
+    new TreeMap<>(headers).forEach(h::put);
+    String cid = headers.get("correlation_id");
+    n.put("correlationId", cid != null ? cid : headers.getOrDefault("correlation-id", ""));
     String text = utf8(p);
     if (text != null) {
       try {
@@ -456,27 +694,25 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     }
   }
 
-  private void asset(HttpExchange ex, String name, String type) throws IOException {
+  private static Response asset(String name, String type) {
     try (InputStream in = BrookConsole.class.getResourceAsStream(name)) {
       if (in == null) {
-        send(ex, 500, error("The console's " + name + " is missing from the jar."));
-        return;
+        return json(500, error("The console's " + name + " is missing from the jar."));
       }
-      byte[] body = in.readAllBytes();
-      ex.getResponseHeaders().set("Content-Type", type);
-      ex.getResponseHeaders().set("Cache-Control", "no-store");
-      ex.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'");
-      ex.sendResponseHeaders(200, body.length);
-      ex.getResponseBody().write(body);
+      return new Response(200, Map.of("Content-Type", type, "Cache-Control", "no-store",
+          "Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'"), in.readAllBytes());
+    } catch (IOException e) {
+      return json(500, error("Cannot read the console's " + name + ": " + e));
     }
   }
 
-  private static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
-    byte[] bytes = JSON.writeValueAsBytes(body);
-    ex.getResponseHeaders().set("Content-Type", "application/json");
-    ex.getResponseHeaders().set("Cache-Control", "no-store");
-    ex.sendResponseHeaders(status, bytes.length);
-    ex.getResponseBody().write(bytes);
+  private static Response json(int status, JsonNode body) {
+    try {
+      return new Response(status, Map.of("Content-Type", "application/json", "Cache-Control", "no-store"),
+          JSON.writeValueAsBytes(body));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static ObjectNode error(String message) {
@@ -524,13 +760,11 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Closes the Redis connection and client. */
+  /** Closes the console's own broker (its connection and threads); a broker given to the builder stays open. */
   @Override
   public void close() {
-    try {
-      connection.close();
-    } finally {
-      client.shutdown();
+    if (ownsBroker) {
+      broker.close();
     }
   }
 }

@@ -3,6 +3,7 @@
 const api = (p) => 'api/' + p;
 let previous = null;       // the last overview, for rates
 let openDl = null;         // {kind, name} of the open dead-letter panel
+let openDj = null;         // {kind, name} of the open delayed-jobs panel
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs, ...kids) => {
@@ -82,10 +83,14 @@ function backlog(d) {
 function renderDestinations(o) {
   const body = $('destinations').tBodies[0];
   body.replaceChildren(...o.destinations.map((d) => el('tr', { 'data-destination': d.name, 'data-kind': d.kind },
-    el('td', {}, d.kind), el('td', {}, d.name), el('td', {}, d.length == null ? '' : d.length),
+    el('td', {}, d.kind),
+    el('td', {}, d.name, d.messages ? el('div', { class: 'small documented' }, 'AsyncAPI: ' + d.messages.join(', ')) : ''),
+    el('td', {}, d.length == null ? '' : d.length),
     el('td', {}, rate(d, 'received', o.now)), el('td', {}, rate(d, 'handled', o.now)), el('td', {}, d.failed),
     el('td', { class: 'dl-count' }, d.deadLetters == null ? '' : d.deadLetters,
       d.deadLetters == null ? '' : el('button', { class: 'show-dl', onclick: () => openDeadLetters(d.kind, d.name) }, 'Show')),
+    el('td', { class: 'dj-count' }, d.delayed == null ? '' : d.delayed,
+      d.delayed == null ? '' : el('button', { class: 'show-dj', onclick: () => openDelayed(d.kind, d.name) }, 'Show')),
     el('td', {}, backlog(d)))));
 }
 
@@ -110,6 +115,37 @@ async function refreshDeadLetters() {
     el('button', { class: 'delete danger', onclick: () => act('delete', { kind: openDl.kind, destination: openDl.name, id: m.id }) }, 'Delete'))));
 }
 
+function openDelayed(kind, name) {
+  openDj = { kind, name };
+  $('delayed').hidden = false;
+  $('dj-name').textContent = kind + ':' + name;
+  refreshDelayed();
+}
+
+function inTime(ms) {
+  const s = Math.round(ms / 1000);
+  return s <= 0 ? 'due now' : 'in ' + (s < 120 ? s + ' s' : Math.round(s / 60) + ' min');
+}
+
+async function refreshDelayed() {
+  if (!openDj) return;
+  const r = await fetch(api('delayed?kind=' + encodeURIComponent(openDj.kind) + '&destination=' + encodeURIComponent(openDj.name)));
+  const j = await r.json();
+  $('dj-count').textContent = '(' + j.count + ')';
+  $('dj-list').replaceChildren(...j.delayed.map((m) => el('div', { class: 'letter job', 'data-id': m.id },
+    el('div', { class: 'due' }, 'due ' + new Date(m.dueAt).toLocaleString() + ' (' + inTime(m.dueAt - j.now) + ')'),
+    el('div', { class: 'small' }, (m.attempts ? 'attempts ' + m.attempts + ', ' : '') + (m.correlationId ? 'correlation id ' + m.correlationId + ', ' : '') + m.format),
+    el('pre', { class: 'payload' }, m.payload),
+    el('pre', { class: 'headers small' }, JSON.stringify(m.headers, null, 1)),
+    el('button', { class: 'promote', onclick: () => act('promote', { kind: openDj.kind, destination: openDj.name, id: m.id }) }, 'Promote now'))));
+}
+
+function renderSchedules(schedules) {
+  $('schedules').tBodies[0].replaceChildren(...(schedules || []).map((s) => el('tr', { 'data-schedule': s.name },
+    el('td', {}, s.name), el('td', {}, s.lastTick == null ? '?' : new Date(s.lastTick).toLocaleString()))));
+  $('schedule-count').textContent = '(' + (schedules || []).length + ')';
+}
+
 async function refresh() {
   try {
     const r = await fetch(api('overview'));
@@ -118,10 +154,12 @@ async function refresh() {
     $('token-box').hidden = !o.tokenRequired;
     renderBrokers(o.brokers);
     renderDestinations(o);
+    renderSchedules(o.schedules);
     previous = o;
     $('status').textContent = 'updated ' + new Date(o.now).toLocaleTimeString();
     document.body.dataset.loaded = 'true';
     await refreshDeadLetters();
+    await refreshDelayed();
   } catch (e) {
     $('status').textContent = 'cannot reach the console: ' + e;
   }
@@ -131,6 +169,7 @@ document.addEventListener('DOMContentLoaded', () => {
   const m = location.hash.match(/token=([^&]+)/);
   if (m) sessionStorage.setItem('brook-token', decodeURIComponent(m[1]));
   $('token').addEventListener('change', () => sessionStorage.setItem('brook-token', $('token').value));
+  $('dj-close').addEventListener('click', () => { openDj = null; $('delayed').hidden = true; });
   $('dl-close').addEventListener('click', () => { openDl = null; $('dead-letters').hidden = true; });
   $('dl-replay-all').addEventListener('click', () => act('replay', { kind: openDl.kind, destination: openDl.name,
     header: $('dl-header').value || null, value: $('dl-value').value || null }));
@@ -142,6 +181,8 @@ document.addEventListener('DOMContentLoaded', () => {
   // #open=kind:name opens a dead-letter panel (a link to share, and for the browser tests).
   const open = location.hash.match(/open=([a-z]+):([^&]+)/);
   if (open) openDeadLetters(open[1], decodeURIComponent(open[2]));
+  const delayed = location.hash.match(/delayed=([a-z]+):([^&]+)/);
+  if (delayed) openDelayed(delayed[1], decodeURIComponent(delayed[2]));
   refresh();
   setInterval(refresh, 1000);
 });

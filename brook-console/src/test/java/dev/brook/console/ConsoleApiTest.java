@@ -8,7 +8,10 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.brook.PublishOptions;
+import dev.brook.asyncapi.AsyncApi;
 import dev.brook.Subscription;
+import dev.brook.redis.Schedule;
 import dev.brook.redis.RedisBroker;
 import dev.brook.testing.RedisServer;
 import java.net.InetAddress;
@@ -176,13 +179,15 @@ class ConsoleApiTest {
     assertThat(letters.get(0).get("headers").get("tenant").asText()).isEqualTo("a");
 
     broken.set(false); // the handler is fixed
-    HttpResponse<String> one = post(base, "replay", Map.of("kind", "list", "destination", "jobs", "id", "0"), null);
+    HttpResponse<String> one = post(base, "replay", Map.of("kind", "list", "destination", "jobs",
+        "id", letters.get(0).get("id").asText()), null);
     assertThat(one.statusCode()).as(one.body()).isEqualTo(200);
     assertThat(JSON.readTree(one.body()).get("replayed").asInt()).isEqualTo(1);
     await().atMost(WAIT).until(() -> handled.contains("poison-1"));
 
     broken.set(true);
-    HttpResponse<String> del = post(base, "delete", Map.of("kind", "list", "destination", "jobs", "id", "0"), null);
+    String second = get(base, "api/deadletters?kind=list&destination=jobs").get("deadLetters").get(0).get("id").asText();
+    HttpResponse<String> del = post(base, "delete", Map.of("kind", "list", "destination", "jobs", "id", second), null);
     assertThat(JSON.readTree(del.body()).get("deleted").asBoolean()).isTrue();
     assertThat(get(base, "api/deadletters?kind=list&destination=jobs").get("count").asLong()).isEqualTo(1);
 
@@ -228,6 +233,64 @@ class ConsoleApiTest {
   }
 
   @Test
+  void delayedJobsShowAndPromoteNow_schedulesAreListed() throws Exception {
+    URI base = serve(BrookConsole.builder());
+    long before = System.currentTimeMillis();
+    broker.publish("later-1", list("jobs"), Map.of("tenant", "a"), PublishOptions.delay(Duration.ofHours(1)));
+    broker.publish("later-2", list("jobs"), PublishOptions.delay(Duration.ofHours(2)));
+    broker.publish("later-event", stream("events"), PublishOptions.delay(Duration.ofHours(1)));
+    assertThat(destination(base, "list", "jobs").get("delayed").asLong()).isEqualTo(2);
+    assertThat(destination(base, "stream", "events").get("delayed").asLong()).isEqualTo(1);
+
+    JsonNode view = get(base, "api/delayed?kind=list&destination=jobs");
+    assertThat(view.get("count").asLong()).isEqualTo(2);
+    JsonNode first = view.get("delayed").get(0);
+    assertThat(first.get("payload").asText()).isEqualTo("later-1");
+    assertThat(first.get("headers").get("tenant").asText()).isEqualTo("a");
+    // A delay counts from the server's clock: the same machine here, so within a minute of ours.
+    assertThat(first.get("dueAt").asLong()).isBetween(before + 3_540_000, System.currentTimeMillis() + 3_660_000);
+    assertThat(view.get("delayed").get(1).get("payload").asText()).isEqualTo("later-2");
+
+    HttpResponse<String> promoted = post(base, "promote", Map.of("kind", "list", "destination", "jobs",
+        "id", first.get("id").asText()), null);
+    assertThat(promoted.statusCode()).as(promoted.body()).isEqualTo(200);
+    assertThat(JSON.readTree(promoted.body()).get("promoted").asBoolean()).isTrue();
+    await().atMost(WAIT).until(() -> handled.contains("later-1"));
+    assertThat(handled).doesNotContain("later-2");
+    JsonNode after = get(base, "api/delayed?kind=list&destination=jobs");
+    assertThat(after.get("count").asLong()).isEqualTo(1);
+    assertThat(after.get("delayed").get(0).get("payload").asText()).isEqualTo("later-2");
+    // Promoted once: a second click finds it gone.
+    HttpResponse<String> again = post(base, "promote", Map.of("kind", "list", "destination", "jobs",
+        "id", first.get("id").asText()), null);
+    assertThat(JSON.readTree(again.body()).get("promoted").asBoolean()).isFalse();
+
+    // A stream's brokers announce its maxLen, which promote now trims to (MAXLEN ~, as their promotion).
+    broker.subscriber(stream("capped").group("g").maxLen(1000)).id("capped").handle(String.class, (e, ctx) -> null);
+    await().atMost(WAIT).until(() -> get(base, "api/brokers").get("brokers").get(0).get("subscriptions")
+        .findValues("maxLen").stream().anyMatch(n -> n.asLong() == 1000));
+    String eventId = get(base, "api/delayed?kind=stream&destination=events").get("delayed").get(0).get("id").asText();
+    assertThat(JSON.readTree(post(base, "promote", Map.of("kind", "stream", "destination", "events", "id", eventId),
+        null).body()).get("promoted").asBoolean()).isTrue();
+    assertThat((Long) server.command("XLEN", "events")).isEqualTo(1);
+    assertThat(get(base, "api/delayed?kind=stream&destination=events").get("count").asLong()).isZero();
+
+    HttpResponse<String> badId = post(base, "promote", Map.of("kind", "list", "destination", "jobs", "id", "x"), null);
+    assertThat(badId.statusCode()).isEqualTo(400);
+    assertThat(badId.body()).contains("Not a delayed job id");
+
+    var nightly = broker.schedule("nightly", Schedule.every(Duration.ofMillis(200)), () -> "tick", list("ticks"));
+    try {
+      await().atMost(WAIT).until(() -> get(base, "api/overview").get("schedules").size() == 1);
+      JsonNode schedule = get(base, "api/schedules").get("schedules").get(0);
+      assertThat(schedule.get("name").asText()).isEqualTo("nightly");
+      assertThat(schedule.get("lastTick").asLong()).isBetween(before - 1000, System.currentTimeMillis() + 1000);
+    } finally {
+      nightly.cancel();
+    }
+  }
+
+  @Test
   void publishChecksJsonSyntax() throws Exception {
     URI base = serve(BrookConsole.builder());
     HttpResponse<String> ok = post(base, "publish", Map.of("kind", "list", "destination", "jobs", "payload", "from-console"), null);
@@ -238,11 +301,71 @@ class ConsoleApiTest {
     assertThat(bad.body()).contains("does not parse");
   }
 
+  /** A payload type the AsyncAPI document describes: {@code quantity} is a primitive, so required. */
+  record Order(String id, int quantity, Size size) {}
+
+  enum Size { SMALL, LARGE }
+
+  @Test
+  void publishChecksThePayloadAgainstTheAsyncApiSchema() throws Exception {
+    List<Order> orders = new CopyOnWriteArrayList<>();
+    RedisBroker shop = RedisBroker.builder().url(server.url()).appName("shop").build();
+    toClose.push(shop);
+    shop.subscriber(list("orders")).id("orders").handle(Order.class, (o, ctx) -> {
+      orders.add(o);
+      return null;
+    });
+    shop.start();
+    String document = AsyncApi.of(shop).toJson();
+    URI base = serve(BrookConsole.builder().asyncApi(document));
+    await().atMost(WAIT).until(() -> destination(base, "list", "orders") != null);
+    assertThat(destination(base, "list", "orders").get("messages").get(0).asText()).isEqualTo("Order");
+
+    HttpResponse<String> valid = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-1\", \"quantity\": 2, \"size\": \"LARGE\"}"), null);
+    assertThat(valid.statusCode()).as(valid.body()).isEqualTo(200);
+    await().atMost(WAIT).until(() -> orders.contains(new Order("o-1", 2, Size.LARGE)));
+
+    HttpResponse<String> wrongType = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-2\", \"quantity\": \"two\"}"), null);
+    assertThat(wrongType.statusCode()).as(wrongType.body()).isEqualTo(400);
+    assertThat(JSON.readTree(wrongType.body()).get("error").asText())
+        .contains("AsyncAPI schema of message Order", "list 'orders'", "field 'quantity'");
+
+    HttpResponse<String> missing = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-3\"}"), null);
+    assertThat(missing.statusCode()).as(missing.body()).isEqualTo(400);
+    assertThat(JSON.readTree(missing.body()).get("error").asText()).contains("field 'quantity'", "required");
+
+    HttpResponse<String> badEnum = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "{\"id\": \"o-4\", \"quantity\": 1, \"size\": \"HUGE\"}"), null);
+    assertThat(badEnum.statusCode()).as(badEnum.body()).isEqualTo(400);
+    assertThat(JSON.readTree(badEnum.body()).get("error").asText()).contains("field 'size'");
+
+    HttpResponse<String> text = post(base, "publish", Map.of("kind", "list", "destination", "orders",
+        "payload", "not json"), null);
+    assertThat(text.statusCode()).as(text.body()).isEqualTo(400);
+    assertThat(JSON.readTree(text.body()).get("error").asText()).contains("not JSON", "message Order");
+
+    // A destination the document does not describe: syntax only, as before.
+    HttpResponse<String> other = post(base, "publish", Map.of("kind", "list", "destination", "jobs",
+        "payload", "{\"anything\": true}"), null);
+    assertThat(other.statusCode()).as(other.body()).isEqualTo(200);
+    assertThat(orders).containsExactly(new Order("o-1", 2, Size.LARGE));
+  }
+
+  @Test
+  void aDocumentThatIsNotAsyncApiIsRefusedAtBuild() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> BrookConsole.builder().url(server.url())
+        .asyncApi("{\"openapi\": \"3.1.0\"}").build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Not an AsyncAPI 3 document");
+  }
+
   @Test
   void readOnlyRefusesEveryAction() throws Exception {
     URI base = serve(BrookConsole.builder().readOnly(true));
     assertThat(get(base, "api/overview").get("readOnly").asBoolean()).isTrue();
-    for (String action : List.of("replay", "delete", "purge", "pause", "resume", "publish")) {
+    for (String action : List.of("replay", "delete", "purge", "pause", "resume", "promote", "publish")) {
       HttpResponse<String> r = post(base, action, Map.of("kind", "list", "destination", "jobs", "id", "0",
           "subscription", "jobs-worker", "payload", "x"), null);
       assertThat(r.statusCode()).as(action).isEqualTo(403);

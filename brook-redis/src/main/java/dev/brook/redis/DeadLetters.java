@@ -18,7 +18,7 @@ import java.util.function.Predicate;
 /**
  * The dead letters of one List or Stream, as a workflow: {@link #list}, {@link #replay(String)}
  * (one), {@link #replay(Predicate)} (those whose headers match), {@link #replayAll()}, {@link
- * #purge()}. Obtained from {@link RedisBroker#deadLetters(dev.brook.Destination)}; each call is a
+ * #delete(String)} (one), {@link #purge()}. Obtained from {@link RedisBroker#deadLetters(dev.brook.Destination)}; each call is a
  * few commands on the broker's command connection. Thread-safe.
  *
  * <p>A List's dead letters are the list {@code {jobs}:dlq}, a Stream's the stream {@code
@@ -154,6 +154,20 @@ public final class DeadLetters {
   /** Replays every dead letter, oldest first; returns how many. */
   public int replayAll() {
     return replay(h -> true);
+  }
+
+  /** Deletes the dead letter with this id without replaying it; false when there is none. */
+  public boolean delete(String id) {
+    Objects.requireNonNull(id, "id");
+    if (stream) {
+      return redis.xdel(dlq, id) == 1L;
+    }
+    for (byte[] raw : redis.lrange(dlq, 0, -1)) {
+      if (listId(raw).equals(id)) {
+        return redis.lrem(dlq, 1, raw) == 1L;
+      }
+    }
+    return false;
   }
 
   /** Deletes every dead letter; returns how many there were. */

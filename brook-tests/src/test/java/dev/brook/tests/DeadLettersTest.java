@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** {@code broker.deadLetters(destination)}: list (error, attempts), replay one / matching / all, purge; lists and streams. */
+/** {@code broker.deadLetters(destination)}: list (error, attempts), replay one / matching / all, delete one, purge; lists and streams. */
 class DeadLettersTest extends RedisTestBase {
 
   @Test
@@ -37,15 +37,15 @@ class DeadLettersTest extends RedisTestBase {
     });
     b.start();
     RedisBroker publisher = broker();
-    for (int i = 0; i < 4; i++) {
-      publisher.publish("p" + i, plain, Map.of("message_id", "id" + i, "tenant", i % 2 == 0 ? "acme" : "other"));
+    for (int i = 0; i < 5; i++) {
+      publisher.publish("p" + i, plain, Map.of("message_id", "id" + i, "tenant", i % 2 == 0 && i < 4 ? "acme" : "other"));
     }
     DeadLetters dead = b.deadLetters(plain);
-    await().atMost(Duration.ofSeconds(10)).until(() -> dead.count() == 4);
+    await().atMost(Duration.ofSeconds(10)).until(() -> dead.count() == 5);
     failing.stop();
     List<DeadLetters.Entry> entries = dead.list();
     assertThat(entries).extracting(DeadLetters.Entry::payloadText)
-        .containsExactly("p0", "p1", "p2", "p3");
+        .containsExactly("p0", "p1", "p2", "p3", "p4");
     assertThat(entries).allSatisfy(e -> {
       assertThat(e.error()).contains("boom");
       assertThat(e.attempts()).isEqualTo(1);
@@ -61,7 +61,11 @@ class DeadLettersTest extends RedisTestBase {
     assertThat(dead.replay(id1)).isFalse();
     // replay those of a tenant
     assertThat(dead.replay(h -> "acme".equals(h.get("tenant")))).isEqualTo(2);
-    assertThat(dead.count()).isEqualTo(1);
+    assertThat(dead.count()).isEqualTo(2);
+    // delete one, by id, without replaying it
+    assertThat(dead.delete(entries.get(3).id())).isTrue();
+    assertThat(dead.delete(entries.get(3).id())).isFalse();
+    assertThat(dead.list()).extracting(DeadLetters.Entry::payloadText).containsExactly("p4");
 
     // the replayed ones come back without the dead-letter headers, and a healthy handler takes them
     List<Map<String, String>> headers = Collections.synchronizedList(new ArrayList<>());

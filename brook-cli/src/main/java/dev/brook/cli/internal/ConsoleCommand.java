@@ -16,14 +16,14 @@ import picocli.CommandLine.Option;
     description = {"Serve the Brook console: the brokers on a Redis, their destinations and dead letters, with replay, "
         + "purge, pause/resume and publish.",
         "Actions need --token when --host is not a loopback address."},
-    footer = {"", "Example:", "  brook console --url redis://127.0.0.1:6379 --port 8080"})
+    footer = {"", "Example:", "  brook console --url redis://127.0.0.1:6379 --port 8080 --asyncapi asyncapi.json"})
 final class ConsoleCommand implements Callable<Integer> {
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--url", paramLabel = "URL", defaultValue = "redis://127.0.0.1:6379",
-      description = "The Redis to show. Default: ${DEFAULT-VALUE}.")
+      description = "The Redis to show: redis://, rediss://, redis-cluster:// or redis-sentinel://. Default: ${DEFAULT-VALUE}.")
   String url;
 
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "The port; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
@@ -39,6 +39,11 @@ final class ConsoleCommand implements Callable<Integer> {
   @Option(names = "--token", paramLabel = "TOKEN", description = "Require 'Authorization: Bearer TOKEN' for every action.")
   String token;
 
+  @Option(names = "--asyncapi", paramLabel = "FILE",
+      description = "An AsyncAPI 3 document (.json, .yaml, as 'brook docs gen' writes it); repeatable. A payload "
+          + "published from the console to a destination it describes must match its message schema.")
+  java.util.List<java.nio.file.Path> asyncApi = new java.util.ArrayList<>();
+
   @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "WARN", description = "Brook's and Lettuce's log level. Default: ${DEFAULT-VALUE}.")
   LogLevels.LogLevel logLevel;
 
@@ -46,7 +51,16 @@ final class ConsoleCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     LogLevels.apply(logLevel);
     boolean loopback = InetAddress.getByName(host).isLoopbackAddress();
-    try (BrookConsole console = BrookConsole.builder().url(url).readOnly(readOnly).token(token).build()) {
+    BrookConsole.Builder options = BrookConsole.builder().url(url).readOnly(readOnly).token(token);
+    for (java.nio.file.Path file : asyncApi) {
+      if (!java.nio.file.Files.isRegularFile(file)) {
+        throw new IllegalArgumentException("No AsyncAPI file " + file + " (--asyncapi); write one with 'brook docs gen'.");
+      }
+      String text = java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
+      options.asyncApi(dev.brook.asyncapi.internal.Documents.toJson(
+          dev.brook.asyncapi.internal.Documents.parse(text, file.toString())));
+    }
+    try (BrookConsole console = options.build()) {
       HttpServer server;
       try {
         server = HttpServer.create(new InetSocketAddress(host, port), 0);

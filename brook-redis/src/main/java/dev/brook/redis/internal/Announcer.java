@@ -228,6 +228,9 @@ public final class Announcer {
       n.put("kind", kind(d));
       if (d instanceof StreamDestination stream) {
         n.put("group", stream.groupName());
+        if (stream.maxLength() > 0) {
+          n.put("maxLen", stream.maxLength()); // the console trims as the consumers do when it promotes a job
+        }
       }
       Subscription.State state = s.state();
       n.put("state", state.name());

@@ -96,28 +96,67 @@ public final class Delayed {
       return 1""");
 
   /**
+   * The one move of a delayed member to its destination, shared by {@link #PROMOTE} and {@link
+   * #PROMOTE_ONE}: the value after the member's prefix, RPUSHed to a list ({@code kind} 'l') or
+   * XADDed to a stream (with MAXLEN ~ {@code max} when positive). KEYS[2] is the destination.
+   */
+  private static final String MOVE = """
+      local function move(member, kind, max)
+        local v = string.sub(member, 17)
+        if kind == 'l' then redis.call('RPUSH', KEYS[2], v)
+        elseif max > 0 then redis.call('XADD', KEYS[2], 'MAXLEN', '~', max, '*', '__data__', v)
+        else redis.call('XADD', KEYS[2], '*', '__data__', v) end
+      end
+      """;
+
+  /**
    * KEYS: delayed set, destination. ARGV: kind ('l', 's'), limit, stream maxlen, [due ms, member]...:
    * moves up to the limit of due members to the destination in due order, removes them; answers
    * {moved, ms until the next due member or -1}. Pairs after ARGV[3] are first added to the set (a
    * retry: the settlement that put it there is the caller's).
    */
-  public static final Script PROMOTE = new Script("""
+  public static final Script PROMOTE = new Script(MOVE + """
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
       local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-      local max = tonumber(ARGV[3])
-      for i = 1, #due do
-        local v = string.sub(due[i], 17)
-        if ARGV[1] == 'l' then redis.call('RPUSH', KEYS[2], v)
-        elseif max > 0 then redis.call('XADD', KEYS[2], 'MAXLEN', '~', max, '*', '__data__', v)
-        else redis.call('XADD', KEYS[2], '*', '__data__', v) end
-      end
+      for i = 1, #due do move(due[i], ARGV[1], tonumber(ARGV[3])) end
       if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
       local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
       if #nxt == 0 then return {#due, -1} end
       local wait = tonumber(nxt[2]) - now
       if wait < 0 then wait = 0 end
       return {#due, wait}""");
+
+  /**
+   * KEYS: delayed set, destination. ARGV: kind ('l', 's'), stream maxlen, due ms, member prefix (16
+   * bytes): moves the member with that due time and prefix to the destination now, due or not (the
+   * console's "promote now"), and removes it, in one step; answers 1, or 0 when it is gone (promoted
+   * or moved meanwhile).
+   */
+  public static final Script PROMOTE_ONE = new Script(MOVE + """
+      local same = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[3], ARGV[3])
+      for i = 1, #same do
+        if string.sub(same[i], 1, 16) == ARGV[4] then
+          move(same[i], ARGV[1], tonumber(ARGV[2]))
+          redis.call('ZREM', KEYS[1], same[i])
+          return 1
+        end
+      end
+      return 0""");
+
+  /**
+   * Runs {@link #PROMOTE_ONE}: the delayed member of {@code name} due at {@code dueMillis} whose
+   * member starts with {@code prefix} goes to the destination now. False when it is no longer there.
+   */
+  public static boolean promoteNow(io.lettuce.core.cluster.api.sync.RedisClusterCommands<byte[], byte[]> redis,
+      String name, char kind, long maxLen, long dueMillis, byte[] prefix) {
+    if (prefix.length != PREFIX) {
+      throw new IllegalArgumentException("A delayed member's prefix has " + PREFIX + " bytes, not " + prefix.length + ".");
+    }
+    Long moved = PROMOTE_ONE.call(redis, ScriptOutputType.INTEGER, new byte[][] {bytes(key(name)), bytes(name)},
+        bytes(String.valueOf(kind)), bytes(Long.toString(Math.max(0, maxLen))), bytes(Long.toString(dueMillis)), prefix);
+    return moved != null && moved == 1L;
+  }
 
   /**
    * Wakes a consumer when a delayed publish becomes the earliest member of the set: the publish

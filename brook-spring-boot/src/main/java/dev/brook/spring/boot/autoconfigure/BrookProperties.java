@@ -34,6 +34,8 @@ public class BrookProperties {
 
   private final AsyncApi asyncapi = new AsyncApi();
 
+  private final Console console = new Console();
+
   private final Toggle metrics = new Toggle();
 
   private final Toggle observation = new Toggle();
@@ -76,6 +78,10 @@ public class BrookProperties {
 
   public AsyncApi getAsyncapi() {
     return asyncapi;
+  }
+
+  public Console getConsole() {
+    return console;
   }
 
   /** Brook's Micrometer meters, when brook-micrometer is present and the context has a MeterRegistry. */
@@ -126,6 +132,15 @@ public class BrookProperties {
     if (path == null || !path.startsWith("/") || path.endsWith("/")) {
       throw new IllegalArgumentException("brook.asyncapi.path must start with '/' and not end with one, e.g. /asyncapi, was '"
           + path + "'.");
+    }
+    String consolePath = console.path;
+    if (consolePath == null || !consolePath.startsWith("/") || consolePath.endsWith("/")) {
+      throw new IllegalArgumentException("brook.console.path must start with '/' and not end with one, e.g. /brook/console, "
+          + "was '" + consolePath + "'.");
+    }
+    if (console.token != null && console.token.isBlank()) {
+      throw new IllegalArgumentException("brook.console.token must not be blank; leave it out for none (then actions "
+          + "are refused unless the request arrives on a loopback address).");
     }
   }
 
@@ -228,6 +243,75 @@ public class BrookProperties {
 
     public void setVersion(String version) {
       this.version = version;
+    }
+  }
+
+  /**
+   * The Brook console (see docs/console.md), mounted in the Spring MVC application when {@code
+   * brook-console} is on the class path and {@code brook.console.enabled=true}. Off by default: it
+   * shows every payload on the Redis and can act on it.
+   */
+  public static class Console {
+
+    /** Whether to mount the Brook console. */
+    private boolean enabled = false;
+
+    /** Where: the page at {path}/, the JSON API at {path}/api/. */
+    private String path = "/brook/console";
+
+    /** Refuse every action (403); the views stay. */
+    private boolean readOnly = false;
+
+    /**
+     * Require "Authorization: Bearer <token>" on every action. Without one, an action is refused
+     * unless it arrives on a loopback address.
+     */
+    private String token;
+
+    /**
+     * AsyncAPI 3 documents (JSON) as Spring resource locations, e.g. classpath:asyncapi.json: a payload
+     * published from the console to a destination they describe must match its message schema.
+     */
+    private java.util.List<String> asyncapi = new java.util.ArrayList<>();
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    public String getPath() {
+      return path;
+    }
+
+    public void setPath(String path) {
+      this.path = path;
+    }
+
+    public boolean isReadOnly() {
+      return readOnly;
+    }
+
+    public void setReadOnly(boolean readOnly) {
+      this.readOnly = readOnly;
+    }
+
+    public String getToken() {
+      return token;
+    }
+
+    public void setToken(String token) {
+      this.token = token;
+    }
+
+    public java.util.List<String> getAsyncapi() {
+      return asyncapi;
+    }
+
+    public void setAsyncapi(java.util.List<String> asyncapi) {
+      this.asyncapi = asyncapi;
     }
   }
 }
