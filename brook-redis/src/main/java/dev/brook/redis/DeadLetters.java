@@ -160,11 +160,12 @@ public final class DeadLetters {
   public boolean delete(String id) {
     Objects.requireNonNull(id, "id");
     if (stream) {
-      return redis.xdel(dlq, id) == 1L;
+      Stored d = store.find(id);
+      return d != null && store.delete(d);
     }
-    for (byte[] raw : redis.lrange(dlq, 0, -1)) {
-      if (listId(raw).equals(id)) {
-        return redis.lrem(dlq, 1, raw) == 1L;
+    for (Stored d : store.read(Integer.MAX_VALUE)) {
+      if (listId(d.raw()).equals(id)) {
+        return store.delete(d);
       }
     }
     return false;

@@ -26,6 +26,9 @@ public interface DeadLetterStore {
    */
   boolean replay(Stored dead, byte[] revived);
 
+  /** Deletes this one dead letter without replaying it; false when it was gone already. */
+  boolean delete(Stored dead);
+
   /** Deletes every dead letter. */
   void purge();
 }

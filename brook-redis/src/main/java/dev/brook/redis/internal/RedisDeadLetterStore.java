@@ -94,6 +94,11 @@ public final class RedisDeadLetterStore implements DeadLetterStore {
   }
 
   @Override
+  public boolean delete(Stored dead) {
+    return stream ? redis.xdel(dlq, dead.streamId()) == 1L : redis.lrem(dlq, 1, dead.raw()) == 1L;
+  }
+
+  @Override
   public void purge() {
     redis.del(dlq);
   }

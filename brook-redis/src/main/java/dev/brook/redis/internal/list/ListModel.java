@@ -185,8 +185,22 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
       }
 
       @Override
+      public boolean delete(Stored dead) {
+        return redis.lockedGet(() -> {
+          LinkedList<byte[]> items = lists.get(dlq);
+          if (items == null || !removeSame(items, dead.raw())) {
+            return false;
+          }
+          if (items.isEmpty()) {
+            lists.remove(dlq);
+          }
+          return true;
+        });
+      }
+
+      @Override
       public void purge() {
-        delete(dlq);
+        ListModel.this.delete(dlq);
       }
     };
   }

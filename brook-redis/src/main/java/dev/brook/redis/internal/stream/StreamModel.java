@@ -209,8 +209,16 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
       }
 
       @Override
+      public boolean delete(Stored dead) {
+        return redis.lockedGet(() -> {
+          MemoryStream s = streams.get(dlq);
+          return s != null && s.entries.entrySet().removeIf(e -> e.getKey().toString().equals(dead.streamId()));
+        });
+      }
+
+      @Override
       public void purge() {
-        delete(dlq);
+        StreamModel.this.delete(dlq);
       }
     };
   }
