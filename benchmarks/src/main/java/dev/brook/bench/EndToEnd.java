@@ -197,6 +197,8 @@ public final class EndToEnd {
       consumer.start();
       producer.start();
       long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+      long switches0 = Harness.voluntarySwitches();
+      long cpu0 = Harness.processCpuNanos();
       for (int i = 0; i < n; i++) {
         long at = t0 + i * interval;
         long wait;
@@ -208,6 +210,7 @@ public final class EndToEnd {
         producer.publishAsync(p, target, Map.of());
       }
       long lost = received.awaitAllOrQuiet();
+      Harness.paced("brook", scenario, n, switches0, cpu0);
       Harness.latency("brook", scenario, histogram.getValueAtPercentile(50) / 1e3, histogram.getValueAtPercentile(99) / 1e3,
           histogram.getValueAtPercentile(99.9) / 1e3, histogram.getMaxValue() / 1e3, lost);
     }
