@@ -294,7 +294,7 @@ public final class LettuceLoop {
   }
 
   /** One client with its own resources; closing it closes every connection it opened. */
-  private static final class Client implements AutoCloseable {
+  static final class Client implements AutoCloseable {
     private final ClientResources resources = DefaultClientResources.create();
     private final RedisClient client;
 
@@ -326,7 +326,7 @@ public final class LettuceLoop {
   }
 
   /** Pipelined sending: flushes every 100 messages and keeps at most about 2 x {@link #WINDOW} unanswered. */
-  private static final class Pipeline {
+  static final class Pipeline {
     private final StatefulRedisConnection<String, byte[]> connection;
     private int unflushed;
     private int sinceMark;
