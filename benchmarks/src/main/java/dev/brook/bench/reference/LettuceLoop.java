@@ -300,6 +300,10 @@ public final class LettuceLoop {
 
     Client(String url) {
       client = RedisClient.create(resources, url);
+      if (Boolean.getBoolean("brook.bench.resp2")) {
+        // Issue 21: Lettuce decodes a RESP3 push twice; RESP2 Pub/Sub messages once.
+        client.setOptions(io.lettuce.core.ClientOptions.builder().protocolVersion(io.lettuce.core.protocol.ProtocolVersion.RESP2).build());
+      }
     }
 
     StatefulRedisConnection<String, byte[]> connect() {
