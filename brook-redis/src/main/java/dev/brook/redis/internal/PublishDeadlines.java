@@ -121,8 +121,10 @@ final class PublishDeadlines {
 
   /** Fails the unanswered commands older than the timeout; on the timer. */
   void sweep() {
-    if (!removing.compareAndSet(false, true)) {
-      return; // a publisher is trimming right now; the next tick comes soon
+    // Wait for a publisher that is trimming (a few peeks and polls): skipping the tick instead could,
+    // under many busy publishers, skip several in a row and stretch the bound.
+    while (!removing.compareAndSet(false, true)) {
+      Thread.onSpinWait();
     }
     try {
       long now = System.nanoTime();

@@ -66,6 +66,29 @@ class PublishDeadlinesTest {
   }
 
   @Test
+  void manyPublishingThreadsNeitherHideALatePublishFromTheSweepNorFailAnAnsweredOne() throws Exception {
+    PublishDeadlines deadlines = new PublishDeadlines(Duration.ofMillis(300), () -> timer);
+    PublishDeadlines.Tracked<Long> unanswered = deadlines.track(publish());
+    List<PublishDeadlines.Tracked<Long>> answered = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<Thread> threads = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      threads.add(Thread.ofPlatform().start(() -> {
+        for (int i = 0; i < 20_000; i++) {
+          PublishDeadlines.Tracked<Long> c = deadlines.track(publish());
+          c.complete(1L); // answered at once: publishers trim the head as they go, racing the sweep
+          answered.add(c);
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    await().atMost(Duration.ofSeconds(5)).until(unanswered::isCompletedExceptionally);
+    assertThat(answered).hasSize(80_000).allMatch(c -> !c.isCompletedExceptionally());
+    await().atMost(Duration.ofSeconds(5)).until(() -> deadlines.inFlight() == 0);
+  }
+
+  @Test
   void lettuceGivesATrackedPublishNoTimerOfItsOwnAndEveryOtherCommandTheTimeout() {
     var source = PublishDeadlines.source(Duration.ofSeconds(3));
     assertThat(source.getTimeout(new PublishDeadlines.Tracked<>(publish()))).isZero();
