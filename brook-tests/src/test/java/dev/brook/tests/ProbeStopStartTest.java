@@ -1,0 +1,123 @@
+package dev.brook.tests;
+
+import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.stream;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.brook.Destination;
+import dev.brook.Subscription;
+import dev.brook.redis.RedisBroker;
+import dev.brook.redis.StreamDestination;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Probe: stop()/start() at seeded random moments while producers publish, then a close during
+ * load and a new broker that finishes the rest. Per-key (per-producer) order, each entry once,
+ * nothing dead-lettered.
+ */
+class ProbeStopStartTest extends RedisTestBase {
+
+  private static final int KEYS = 8;
+  private static final int PER_KEY = 400;
+
+  /** Handled payloads per key, in handling order. */
+  private final Map<String, List<Integer>> handled = new ConcurrentHashMap<>();
+
+  private Object record(String s) {
+    int dash = s.indexOf('-');
+    handled.computeIfAbsent(s.substring(0, dash), k -> new CopyOnWriteArrayList<>()).add(Integer.parseInt(s.substring(dash + 1)));
+    return null;
+  }
+
+  private void run(Destination dest, Consumer<String[]> publish, java.util.function.Function<RedisBroker, Subscription> subscribe)
+      throws Exception {
+    RedisBroker broker = broker(b -> b.gracefulTimeout(Duration.ofSeconds(20)));
+    Subscription sub = subscribe.apply(broker);
+    broker.start();
+    AtomicBoolean failed = new AtomicBoolean();
+    List<Thread> producers = new ArrayList<>();
+    for (int k = 0; k < KEYS; k++) {
+      String key = "k" + k;
+      producers.add(Thread.ofPlatform().start(() -> {
+        try {
+          for (int n = 0; n < PER_KEY; n++) {
+            publish.accept(new String[] {key + "-" + n, key});
+            if (n % 50 == 0) {
+              Thread.sleep(5);
+            }
+          }
+        } catch (Exception e) {
+          failed.set(true);
+        }
+      }));
+    }
+    Random random = new Random(424242);
+    for (int i = 0; i < 6; i++) {
+      Thread.sleep(20 + random.nextInt(80));
+      sub.stop();
+      Thread.sleep(random.nextInt(50));
+      sub.start();
+    }
+    Thread.sleep(random.nextInt(50));
+    broker.close(); // close during load
+    for (Thread t : producers) {
+      t.join();
+    }
+    assertThat(failed).isFalse();
+    RedisBroker next = broker();
+    subscribe.apply(next);
+    next.start();
+    await().atMost(Duration.ofSeconds(60)).until(() -> handled.values().stream().mapToInt(List::size).sum() >= KEYS * PER_KEY);
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+        .until(() -> handled.values().stream().mapToInt(List::size).sum() == KEYS * PER_KEY);
+    for (int k = 0; k < KEYS; k++) {
+      List<Integer> seen = handled.get("k" + k);
+      List<Integer> expected = java.util.stream.IntStream.range(0, PER_KEY).boxed().toList();
+      assertThat(seen).as("key k%d handled once each, in publish order", k).containsExactlyElementsOf(expected);
+    }
+  }
+
+  @Test
+  void partitionedStream() throws Exception {
+    StreamDestination dest = stream("pss").partitions(4).group("g").leaseTime(Duration.ofSeconds(1)).consumer("m")
+        .startFrom(StreamDestination.BEGINNING);
+    run(dest, p -> publisher().publish(p[0], dest, p[1]),
+        b -> b.subscriber(dest).id("w").handle(String.class, (s, ctx) -> record(s)));
+    assertThat(redis.command("EXISTS", dest.deadLetterKey())).isEqualTo(0L);
+  }
+
+  @Test
+  void streamGroupConcurrencyOne() throws Exception {
+    StreamDestination dest = stream("sss").group("g").startFrom(StreamDestination.BEGINNING);
+    run(dest, p -> publisher().publish(p[0], dest),
+        b -> b.subscriber(dest).id("w").concurrency(1).handle(String.class, (s, ctx) -> record(s)));
+    assertThat(redis.command("EXISTS", dest.deadLetterKey())).isEqualTo(0L);
+  }
+
+  @Test
+  void reliableListConcurrencyOne() throws Exception {
+    var dest = list("lss");
+    run(dest, p -> publisher().publish(p[0], dest),
+        b -> b.subscriber(dest).id("w").concurrency(1).handle(String.class, (s, ctx) -> record(s)));
+    assertThat(redis.command("EXISTS", "{lss}:dlq")).isEqualTo(0L);
+  }
+
+  private RedisBroker publisher;
+
+  private synchronized RedisBroker publisher() {
+    if (publisher == null) {
+      publisher = broker();
+    }
+    return publisher;
+  }
+}
