@@ -185,7 +185,8 @@ public final class RedisBroker extends BrokerBase {
    *
    * On a test broker, the dead letters of its in-memory Redis.
    *
-   * @throws IllegalArgumentException when the destination is neither a list nor a stream
+   * @throws IllegalArgumentException when the destination is neither a list nor a stream, or is a
+   *     partitioned stream (each partition has its own: pass {@code stream.partition(i)})
    */
   public DeadLetters deadLetters(dev.brook.Destination destination) {
     Objects.requireNonNull(destination, "destination");

@@ -4,6 +4,7 @@ import static dev.brook.redis.Redis.list;
 import static dev.brook.redis.Redis.shardChannel;
 import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
@@ -124,6 +125,14 @@ class ProbePoisonTest extends RedisTestBase {
       assertThat(((List<?>) redis.command("XPENDING", parts.partitionKey(0), "g")).get(0)).isEqualTo(0L);
       assertThat(redis.command("LLEN", "pk")).isEqualTo(0L);
     });
+
+    // A partitioned stream's dead letters are per partition: asking for the whole stream's used to
+    // read {pp}:dlq, never written, and showed an empty workflow while nine letters waited.
+    assertThatThrownBy(() -> broker.deadLetters(parts)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("partitions").hasMessageContaining("deadLetters(stream.partition(i))");
+    assertThat(broker.deadLetters(parts.partition(0)).count()).isEqualTo(bad);
+    assertThat(broker.deadLetters(parts.partition(0)).list(100)).allMatch(e -> !e.error().isEmpty());
+    assertThat(broker.deadLetters(list("pk")).count()).isEqualTo(bad);
 
     // No hot loop: Redis commands per second while everything is idle stay those of the
     // consumers' blocking reads, lease renewals and heartbeats.
