@@ -24,9 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * A JShell-style loop (12 times by default, to stay under 10 s; measured at 30 too), create, subscribe on every destination kind, schedule,
- * delayed publish, durable publish, an embedded and a standalone console, start, close; after each
- * close nothing of it is left in Redis (clients, Pub/Sub, sharded Pub/Sub, announcement, leases,
+ * A JShell-style loop (12 times by default, to stay under 10 s; measured at 30 too): create,
+ * subscribe on every destination kind, schedule, delayed publish, durable publish, an embedded and
+ * a standalone console, start, close; after each close nothing of it is left in Redis (clients, Pub/Sub, sharded Pub/Sub, announcement, leases,
  * members, control lists), and after the loop nothing in the process (threads, file descriptors).
  */
 class ProbeCycleTest extends RedisTestBase {

@@ -108,4 +108,39 @@ class ProbeRaceTest extends RedisTestBase {
     StreamDestination dest = stream("rp").partitions(4).group("g").startFrom(StreamDestination.BEGINNING).leaseTime(Duration.ofSeconds(1)).consumer("c");
     race(dest, (p, i) -> p.publish("m" + i, dest, "k" + (i % 16)), true);
   }
+
+  @Test
+  void rejectUnderRacingRegistrationsLetsExactlyOneWin() throws Exception {
+    RedisBroker broker = broker(b -> b.duplicatePolicy(dev.brook.DuplicatePolicy.REJECT));
+    broker.start();
+    for (Destination dest : List.<Destination>of(shardChannel("rj-sh"), stream("rj-p").partitions(2).group("g"),
+        dev.brook.redis.Redis.list("rj-l"))) {
+      String id = "rj-" + dest.hashCode();
+      CyclicBarrier go = new CyclicBarrier(THREADS);
+      AtomicInteger won = new AtomicInteger();
+      List<Throwable> failures = new CopyOnWriteArrayList<>();
+      List<Thread> threads = new ArrayList<>();
+      for (int i = 0; i < THREADS; i++) {
+        threads.add(Thread.ofPlatform().start(() -> {
+          try {
+            go.await();
+            broker.subscriber(dest).id(id).handle(String.class, (p, ctx) -> null);
+            won.incrementAndGet();
+          } catch (dev.brook.DuplicateSubscriptionException e) {
+            // expected for all but one
+          } catch (Throwable t) {
+            failures.add(t);
+          }
+        }));
+      }
+      for (Thread t : threads) {
+        t.join(TimeUnit.SECONDS.toMillis(60));
+      }
+      assertThat(failures).isEmpty();
+      assertThat(won.get()).as("registrations of %s that won", dest).isEqualTo(1);
+      assertThat(broker.subscription(id).state()).isEqualTo(Subscription.State.RUNNING);
+    }
+    assertThat(broker.subscriptions()).hasSize(3);
+    assertThat(redis.command("PUBSUB", "SHARDNUMSUB", "rj-sh")).isEqualTo(List.of("rj-sh", 1L));
+  }
 }
