@@ -120,4 +120,52 @@ class ProbeStopStartTest extends RedisTestBase {
     }
     return publisher;
   }
+
+  @Test
+  void perKeyJobListNeverExceedsItsLimitAndHandlesEachOnce() throws Exception {
+    var dest = list("jss").concurrencyPerKey("k", 1);
+    Map<String, java.util.concurrent.atomic.AtomicInteger> active = new ConcurrentHashMap<>();
+    java.util.concurrent.atomic.AtomicInteger maxPerKey = new java.util.concurrent.atomic.AtomicInteger();
+    Map<String, java.util.concurrent.atomic.AtomicInteger> counts = new ConcurrentHashMap<>();
+    java.util.function.Function<RedisBroker, Subscription> subscribe = b -> b.subscriber(dest).id("w").concurrency(4)
+        .handle(String.class, (s, ctx) -> {
+          String key = s.substring(0, s.indexOf('-'));
+          var a = active.computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger());
+          maxPerKey.accumulateAndGet(a.incrementAndGet(), Math::max);
+          try {
+            Thread.sleep(1);
+            counts.computeIfAbsent(s, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+            return null;
+          } finally {
+            a.decrementAndGet();
+          }
+        });
+    RedisBroker broker = broker(b -> b.gracefulTimeout(Duration.ofSeconds(20)));
+    Subscription sub = subscribe.apply(broker);
+    broker.start();
+    int total = KEYS * 80;
+    Thread producer = Thread.ofPlatform().start(() -> {
+      for (int n = 0; n < 80; n++) {
+        for (int k = 0; k < KEYS; k++) {
+          publisher().publish("k" + k + "-" + n, dest, Map.of("k", "k" + k));
+        }
+      }
+    });
+    Random random = new Random(99);
+    for (int i = 0; i < 5; i++) {
+      Thread.sleep(30 + random.nextInt(80));
+      sub.stop();
+      sub.start();
+    }
+    broker.close();
+    producer.join();
+    RedisBroker next = broker();
+    subscribe.apply(next);
+    next.start();
+    await().atMost(Duration.ofSeconds(60)).until(() -> counts.size() == total);
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> counts.size() == total);
+    assertThat(counts.values()).as("each once").allMatch(c -> c.get() == 1);
+    assertThat(maxPerKey.get()).as("handlers of one key at once").isEqualTo(1);
+    assertThat(redis.command("LLEN", "jss")).isEqualTo(0L);
+  }
 }
