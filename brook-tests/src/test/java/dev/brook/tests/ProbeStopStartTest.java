@@ -183,4 +183,40 @@ class ProbeStopStartTest extends RedisTestBase {
     }
     return held;
   }
+
+  @Test
+  void aPartitionedStreamsStopsLeaveNoLeaseBehind() throws Exception {
+    StreamDestination dest = stream("lss-p").partitions(4).group("g").leaseTime(Duration.ofSeconds(10)).consumer("m")
+        .startFrom(StreamDestination.BEGINNING);
+    Map<String, java.util.concurrent.atomic.AtomicInteger> counts = new ConcurrentHashMap<>();
+    RedisBroker broker = broker(b -> b.gracefulTimeout(Duration.ofSeconds(20)));
+    Subscription sub = broker.subscriber(dest).id("w").handle(String.class, (s, ctx) -> {
+      counts.computeIfAbsent(s, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+      return null;
+    });
+    broker.start();
+    AtomicBoolean producing = new AtomicBoolean(true);
+    java.util.concurrent.atomic.AtomicInteger published = new java.util.concurrent.atomic.AtomicInteger();
+    Thread producer = Thread.ofPlatform().start(() -> {
+      while (producing.get()) {
+        int n = published.getAndIncrement();
+        publisher().publish("p" + n, dest, "k" + (n % 32));
+      }
+    });
+    Random random = new Random(7);
+    try {
+      for (int i = 0; i < 20; i++) {
+        Thread.sleep(5 + random.nextInt(40));
+        sub.stop();
+        assertThat((List<?>) redis.command("KEYS", "*lease*")).as("leases held after stop %d", i).isEmpty();
+        sub.start();
+      }
+    } finally {
+      producing.set(false);
+      producer.join();
+    }
+    int total = published.get();
+    await().atMost(Duration.ofSeconds(30)).until(() -> counts.size() == total);
+    assertThat(counts.values()).as("each once").allMatch(c -> c.get() == 1);
+  }
 }
