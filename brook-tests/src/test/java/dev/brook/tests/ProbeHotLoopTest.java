@@ -42,7 +42,7 @@ class ProbeHotLoopTest extends RedisTestBase {
     long t0 = System.nanoTime();
     Thread.sleep(2000);
     double seconds = (System.nanoTime() - t0) / 1e9;
-    long calls = totalCalls();
+    long calls = ProbePoisonTest.totalCalls(redis);
     int retried = attempts.get() - before;
     System.out.printf("PROBE hot loop %s: %.1f commands/s, %d attempts in %.1f s%n", dest, calls / seconds, retried, seconds);
     publishGood.run();
@@ -50,16 +50,6 @@ class ProbeHotLoopTest extends RedisTestBase {
     assertThat(sub.state()).isEqualTo(Subscription.State.RUNNING);
     assertThat(calls / seconds).as("commands/s while the poison sits").isLessThan(300);
     assertThat(retried).as("attempts in 2 s").isLessThan(20);
-  }
-
-  private long totalCalls() {
-    long n = 0;
-    for (String line : ((String) redis.command("INFO", "commandstats")).split("\r?\n")) {
-      if (line.startsWith("cmdstat_") && !line.startsWith("cmdstat_info") && !line.startsWith("cmdstat_config")) {
-        n += Long.parseLong(line.substring(line.indexOf("calls=") + 6, line.indexOf(',')));
-      }
-    }
-    return n;
   }
 
   @Test

@@ -13,9 +13,6 @@ import dev.brook.redis.StreamDestination;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
@@ -43,23 +40,8 @@ class ProbeRaceTest extends RedisTestBase {
         publish.accept(producer, published.getAndIncrement());
       }
     });
-    CyclicBarrier go = new CyclicBarrier(THREADS);
-    List<Throwable> failures = new CopyOnWriteArrayList<>();
-    List<Thread> threads = new ArrayList<>();
-    for (int i = 0; i < THREADS; i++) {
-      threads.add(Thread.ofPlatform().start(() -> {
-        try {
-          go.await();
-          broker.subscriber(dest).id("racer").handle(String.class, tally);
-        } catch (Throwable t) {
-          failures.add(t);
-        }
-      }));
-    }
-    for (Thread t : threads) {
-      t.join(TimeUnit.SECONDS.toMillis(60));
-      assertThat(t.isAlive()).isFalse();
-    }
+    List<Throwable> failures = RegistrationStressTest.race(THREADS,
+        i -> broker.subscriber(dest).id("racer").handle(String.class, tally));
     publishing.set(false);
     publisher.join();
     assertThat(failures).isEmpty();
@@ -116,26 +98,15 @@ class ProbeRaceTest extends RedisTestBase {
     for (Destination dest : List.<Destination>of(shardChannel("rj-sh"), stream("rj-p").partitions(2).group("g"),
         dev.brook.redis.Redis.list("rj-l"))) {
       String id = "rj-" + dest.hashCode();
-      CyclicBarrier go = new CyclicBarrier(THREADS);
       AtomicInteger won = new AtomicInteger();
-      List<Throwable> failures = new CopyOnWriteArrayList<>();
-      List<Thread> threads = new ArrayList<>();
-      for (int i = 0; i < THREADS; i++) {
-        threads.add(Thread.ofPlatform().start(() -> {
-          try {
-            go.await();
-            broker.subscriber(dest).id(id).handle(String.class, (p, ctx) -> null);
-            won.incrementAndGet();
-          } catch (dev.brook.DuplicateSubscriptionException e) {
-            // expected for all but one
-          } catch (Throwable t) {
-            failures.add(t);
-          }
-        }));
-      }
-      for (Thread t : threads) {
-        t.join(TimeUnit.SECONDS.toMillis(60));
-      }
+      List<Throwable> failures = RegistrationStressTest.race(THREADS, i -> {
+        try {
+          broker.subscriber(dest).id(id).handle(String.class, (p, ctx) -> null);
+          won.incrementAndGet();
+        } catch (dev.brook.DuplicateSubscriptionException e) {
+          // expected for all but one
+        }
+      });
       assertThat(failures).isEmpty();
       assertThat(won.get()).as("registrations of %s that won", dest).isEqualTo(1);
       assertThat(broker.subscription(id).state()).isEqualTo(Subscription.State.RUNNING);
