@@ -111,9 +111,21 @@ class DefaultSubscription implements Subscription {
     Mailbox box = new Mailbox(this, "brook-sub:" + id, concurrency, mailboxCapacity(), batchSize(),
         this::process, this::discard);
     configure(box);
-    Transport.Consumer c = engine.transport().consumer(destination, id, box.sink());
-    pipeline.stopping(false);
-    c.start();
+    // A handler of this id the last stop left running (it ignored the interrupt) must end before
+    // this mailbox runs any: two handlers of one id never run at once.
+    Mailbox before = engine.registry().takeLeftRunning(id);
+    box.follow(before);
+    Transport.Consumer c;
+    try {
+      c = engine.transport().consumer(destination, id, box.sink());
+      pipeline.stopping(false);
+      c.start();
+    } catch (RuntimeException | Error e) {
+      if (before != null) {
+        engine.registry().leftRunning(id, before); // the next start must still wait for it
+      }
+      throw e;
+    }
     mailbox = box;
     consumer = c;
     stoppedByBroker = false;
@@ -170,6 +182,7 @@ class DefaultSubscription implements Subscription {
         c.afterDrain();
       } finally {
         if (!drained) {
+          engine.registry().leftRunning(id, box);
           LOG.warn("Subscription '{}' did not finish its handlers within the graceful timeout of {}; "
               + "they were interrupted and their messages given back{}.", id, engine.gracefulTimeout(),
               destination.atLeastOnce() ? "" : " (at-most-once: " + counters.dropped.sum() + " message(s) dropped so far)");

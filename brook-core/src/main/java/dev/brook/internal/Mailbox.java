@@ -75,6 +75,13 @@ final class Mailbox {
   private volatile boolean paused;
   /** Workers the drain interrupted at the graceful deadline; their messages go back to Redis. */
   private final Set<Thread> interruptedByStop = ConcurrentHashMap.newKeySet();
+  /**
+   * The previous mailbox of this id while a handler it left behind still runs (one that ignored the
+   * drain's interrupt): this mailbox's workers take nothing until it has ended, so a replacement (or
+   * a restart) never runs a handler beside it — two handlers of one id never run at once, even when
+   * one ignores interrupts. Messages wait in the buffer meanwhile; a drain gives them back as usual.
+   */
+  private volatile Mailbox predecessor;
   /** The mailbox whose worker the current thread is, or null: how a handler's thread is recognised. */
   private static final ThreadLocal<Mailbox> CURRENT = new ThreadLocal<>();
   /** Who this mailbox works for (the subscription); compared by identity. */
@@ -302,6 +309,13 @@ final class Mailbox {
     workers.put(self, busy);
     CURRENT.set(this);
     try {
+      Mailbox before = predecessor;
+      if (before != null) {
+        if (!before.awaitNoWorkers()) {
+          return; // interrupted by this mailbox's own drain: take nothing, the drain gives it all back
+        }
+        predecessor = null;
+      }
       while (true) {
         List<Inbound> batch = take();
         if (batch.isEmpty()) {
@@ -480,6 +494,43 @@ final class Mailbox {
       return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Makes this (new, not yet used) mailbox wait for {@code previous}'s handlers still running, if
+   * any; see {@link #predecessor}.
+   */
+  void follow(Mailbox previous) {
+    if (previous != null) {
+      predecessor = previous.leftRunning();
+    }
+  }
+
+  /**
+   * This mailbox if a worker still runs (a handler that outlived the drain), else the one it
+   * follows if that one's still does, else null: what a later mailbox of the id must wait for.
+   */
+  Mailbox leftRunning() {
+    if (running.get() > 0) {
+      return this;
+    }
+    Mailbox p = predecessor;
+    return p == null ? null : p.leftRunning();
+  }
+
+  /** Waits, without deadline, until no worker runs; false when the waiting thread is interrupted. */
+  private boolean awaitNoWorkers() {
+    lock.lock();
+    try {
+      while (running.get() > 0) {
+        idle.await(50, TimeUnit.MILLISECONDS);
+      }
+      return true;
+    } catch (InterruptedException e) {
       return false;
     } finally {
       lock.unlock();

@@ -42,6 +42,12 @@ final class Registry {
   /** The lifecycle lock of each id some thread is changing now; an entry lives while it is in use. */
   private final ConcurrentHashMap<String, Slot> slots = new ConcurrentHashMap<>();
   private final Collection<Subscription> view = Collections.unmodifiableCollection(registry.values());
+  /**
+   * Per id, the mailbox of the last stop whose drain left a handler running (it ignored the
+   * interrupt): the id's next start waits for it (see {@code Mailbox.predecessor}). Taken by that
+   * start; cleared with the registry.
+   */
+  private final ConcurrentHashMap<String, Mailbox> leftRunning = new ConcurrentHashMap<>();
 
   /**
    * @param lock the engine's lock (see the class comment)
@@ -240,8 +246,22 @@ final class Registry {
     return new ArrayList<>(registry.values());
   }
 
+  /** Called under the id's lifecycle lock by a stop whose drain left {@code box}'s handlers running. */
+  void leftRunning(String id, Mailbox box) {
+    Mailbox m = box.leftRunning();
+    if (m != null) {
+      leftRunning.put(id, m);
+    }
+  }
+
+  /** Called under the id's lifecycle lock by a start: the mailbox whose handlers it must wait for, or null. */
+  Mailbox takeLeftRunning(String id) {
+    return leftRunning.remove(id);
+  }
+
   /** Forgets every subscription; the broker's close, after closing them. */
   void clear() {
+    leftRunning.clear();
     registry.clear();
   }
 }

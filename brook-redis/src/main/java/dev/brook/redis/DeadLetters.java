@@ -22,7 +22,8 @@ import java.util.function.Predicate;
  * few commands on the broker's command connection. Thread-safe.
  *
  * <p>A List's dead letters are the list {@code {jobs}:dlq}, a Stream's the stream {@code
- * {events}:dlq}; each holds the original envelope plus {@code x-error} (the last error), {@code
+ * {events}:dlq} (a partitioned stream's, one per partition: {@code {events:i}:dlq}, read with
+ * {@code deadLetters(stream.partition(i))}); each holds the original envelope plus {@code x-error} (the last error), {@code
  * x-delivery-count} (the attempts) and {@code x-original} (and for streams {@code x-original-id},
  * {@code x-group}). A replay removes the dead letter and publishes the original headers and payload
  * again, without those headers, in one Lua script (the dead-letter key shares the destination's
@@ -71,6 +72,13 @@ public final class DeadLetters {
       this.store = transport.deadLetters(destination, false, l.name(),
           l.deadLetterKey() != null ? l.deadLetterKey() : dev.brook.redis.internal.Keys.derived(l.name(), "dlq"));
     } else if (destination instanceof StreamDestination s) {
+      if (s.partitionCount() > 1) {
+        // Each partition dead-letters into its own {name:i}:dlq (one script with its XACK, one slot);
+        // {name}:dlq is never written, so reading it would show an empty, misleading workflow.
+        throw new IllegalArgumentException("Stream " + s.name() + " has " + s.partitionCount() + " partitions, each with "
+            + "its own dead letters ({" + s.name() + ":i}:dlq): use broker.deadLetters(stream.partition(i)) for i in 0.."
+            + (s.partitionCount() - 1) + ".");
+      }
       this.store = transport.deadLetters(destination, true, s.name(), s.deadLetterKey());
     } else {
       throw new IllegalArgumentException("Only lists and streams have dead letters, not " + destination

@@ -146,7 +146,7 @@ public final class RedisBroker extends BrokerBase {
    *
    * <p>Runs on the broker's timer thread, which only starts a short virtual thread per tick (the
    * supplier and the publish run there); a tick is not fired again when its publish fails (logged at
-   * ERROR). Runs until {@link ScheduleHandle#cancel()} or {@link #close()}, which leaves no timer
+   * ERROR, 10 lines a minute at most). Runs until {@link ScheduleHandle#cancel()} or {@link #close()}, which leaves no timer
    * behind. Connects to Redis if the broker has not yet; it need not be started.
    *
    * <p>On a test broker ({@code TestRedisBroker}) the schedule runs on the in-memory Redis' manual
@@ -185,7 +185,8 @@ public final class RedisBroker extends BrokerBase {
    *
    * On a test broker, the dead letters of its in-memory Redis.
    *
-   * @throws IllegalArgumentException when the destination is neither a list nor a stream
+   * @throws IllegalArgumentException when the destination is neither a list nor a stream, or is a
+   *     partitioned stream (each partition has its own: pass {@code stream.partition(i)})
    */
   public DeadLetters deadLetters(dev.brook.Destination destination) {
     Objects.requireNonNull(destination, "destination");

@@ -67,7 +67,7 @@ class RegistrationStressTest extends RedisTestBase {
   }
 
   /** Runs the task on n threads that start together; returns their failures. */
-  private static List<Throwable> race(int n, java.util.function.IntConsumer task) throws Exception {
+  static List<Throwable> race(int n, java.util.function.IntConsumer task) throws Exception {
     CyclicBarrier go = new CyclicBarrier(n);
     List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
     List<Thread> threads = new ArrayList<>();

@@ -61,6 +61,11 @@ public final class ScheduleRunner implements ScheduleHandle {
   private final Consumer<ScheduleRunner> onCancel;
   private final AtomicLong fired = new AtomicLong();
   private final WarnLimit warnings = WarnLimit.perMinute(10);
+  /**
+   * Failed fires: a supplier or destination that fails every tick of a fast schedule would
+   * otherwise log an ERROR with a stack trace per tick; 10 lines a minute, then a count.
+   */
+  private final WarnLimit fireErrors = WarnLimit.perMinute(10);
   private volatile boolean cancelled;
   private ScheduledFuture<?> next;
 
@@ -304,9 +309,16 @@ public final class ScheduleRunner implements ScheduleHandle {
       if (cancelled || host.isClosed()) {
         return;
       }
-      // The tick is claimed: it is not fired again by another replica. Say so.
-      LOG.error("Schedule '{}' failed to fire its tick {} to {}: {}. The tick is lost; the schedule goes on.", name,
-          Instant.ofEpochMilli(tick), destination, e.toString(), e);
+      // The tick is claimed: it is not fired again by another replica. Say so (rate-limited; the
+      // suppressed ones at DEBUG, counted in the next line).
+      long suppressed = fireErrors.acquire();
+      if (suppressed < 0) {
+        LOG.debug("Schedule '{}' failed to fire its tick {} to {}: {}", name, Instant.ofEpochMilli(tick), destination, e.toString(), e);
+        return;
+      }
+      LOG.error("Schedule '{}' failed to fire its tick {} to {}: {}. The tick is lost; the schedule goes on.{}", name,
+          Instant.ofEpochMilli(tick), destination, e.toString(),
+          suppressed > 0 ? " " + suppressed + " more failed ticks in the last minute were logged at DEBUG only." : "", e);
     }
   }
 

@@ -141,6 +141,13 @@ final class ListConsumer extends ConsumeLoop {
   private final java.util.function.Function<Map<String, String>, String> keyOf;
   /** {@code concurrencyPerKey}: the messages holding a slot, until their settlement is confirmed. */
   private final Set<ListInbound> holding = ConcurrentHashMap.newKeySet();
+  /**
+   * Key and member pairs of admissions whose reply never came: the script may have taken the slots
+   * (the stop closes the loop's connection to end a blocking read, and an admission in flight on it
+   * loses its reply). Released with {@link #holding} at the stop, so the next consumer of those keys
+   * does not wait out their leases (the heartbeat TTL). Releasing a slot never taken is harmless.
+   */
+  private final List<byte[]> maybeHolding = java.util.Collections.synchronizedList(new ArrayList<>());
   /** Slot members are {@code <instance>:<n>}: unique per run, so a restart under the same name never takes over stale slots. */
   private final String slotInstance = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
   private long slotSeq;
@@ -559,8 +566,19 @@ final class ListConsumer extends ConsumeLoop {
     if (keyed.isEmpty()) {
       return messages;
     }
-    boolean[] admitted = keySlots != null ? keySlots.admit(redis, processingKey, keys, raws, members)
-        : keyLimiter.admit(redis, processingKey, keys, raws);
+    boolean[] admitted;
+    try {
+      admitted = keySlots != null ? keySlots.admit(redis, processingKey, keys, raws, members)
+          : keyLimiter.admit(redis, processingKey, keys, raws);
+    } catch (RuntimeException e) {
+      if (keySlots != null) {
+        for (int i = 0; i < keyed.size(); i++) {
+          maybeHolding.add(keys.get(i));
+          maybeHolding.add(members.get(i));
+        }
+      }
+      throw e;
+    }
     java.util.Set<ListInbound> parked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     for (int i = 0; i < keyed.size(); i++) {
       if (!admitted[i]) {
@@ -607,7 +625,7 @@ final class ListConsumer extends ConsumeLoop {
 
   /** At the stop: the slots still held (given back, or held by a handler that ignored the interrupt) are released. */
   private void releaseSlots() {
-    if (keySlots == null || holding.isEmpty()) {
+    if (keySlots == null || holding.isEmpty() && maybeHolding.isEmpty()) {
       return;
     }
     List<byte[]> pairs = new ArrayList<>();
@@ -615,9 +633,13 @@ final class ListConsumer extends ConsumeLoop {
       pairs.add(m.slotKey);
       pairs.add(m.slotMember);
     }
+    synchronized (maybeHolding) {
+      pairs.addAll(maybeHolding);
+    }
     try {
       keySlots.releaseAll(connections.syncCommands(), queueKey, pairs);
       holding.clear();
+      maybeHolding.clear();
     } catch (RuntimeException e) {
       LOG.warn("Could not release {} key slot(s) of {}: {}. They free themselves when their lease ends (the heartbeat "
           + "TTL, {}).", pairs.size() / 2, list.key(), e.toString(), list.heartbeatTtl());
