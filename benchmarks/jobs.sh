@@ -63,7 +63,7 @@ for s in $SCENARIOS; do
     drain-c1) args=(drain "$N" 1) ;;
     drain-c50) args=(drain "$N" 50) ;;
     retry-c50) args=(retry "$RETRY_N" 50 "$BACKOFF") ;;
-    promote) args=(promote "$PROMOTE_N" 50 5000) ;;
+    promote) args=(promote "$PROMOTE_N" 50 8000) ;;   # due 8 s after the start: after the publishing
     delayed) args=(delayed "$RATE" "$SECS" 500 3000 50) ;;
     *) echo "Unknown scenario $s; use drain-c1 drain-c50 retry-c50 promote delayed" >&2; exit 2 ;;
   esac

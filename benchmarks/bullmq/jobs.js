@@ -125,19 +125,28 @@ async function promote(n, concurrency, dueMs) {
   const ids = new Ids(n);
   const before = await snapshot(redis);
   const cpu0 = process.cpuUsage();
-  const worker = new Worker(name, async (job) => ids.done(job.data.id), { connection: connect(url), concurrency });
+  let duePerf = Infinity;
+  let early = 0; // processed more than 1 ms before the due time: a bug
+  const worker = new Worker(
+    name,
+    async (job) => {
+      if (performance.now() < duePerf - 1) early++;
+      ids.done(job.data.id);
+    },
+    { connection: connect(url), concurrency },
+  );
   await worker.waitUntilReady();
+  const t0 = performance.now();
   const due = nowMs() + dueMs;
-  const duePerf = performance.now() + dueMs;
+  duePerf = t0 + dueMs;
   for (let i = 0; i < n; i += 1000) {
     const chunk = [];
     for (let j = i; j < Math.min(n, i + 1000); j++) {
-      chunk.push({ name: 'job', data: { id: j }, opts: { delay: Math.max(0, Math.round(due - Date.now())) } });
+      chunk.push({ name: 'job', data: { id: j }, opts: { delay: Math.max(0, Math.ceil(due - Date.now())) } });
     }
     await queue.addBulk(chunk);
   }
   const published = performance.now();
-  if (ids.handled > 0) throw new Error(`${ids.handled} jobs ran before their due time`);
   await ids.await((dueMs / 1000 + 120) * 1000);
   const seconds = (ids.last - Math.max(duePerf, published)) / 1e3;
   await settle(queue);
@@ -146,7 +155,7 @@ async function promote(n, concurrency, dueMs) {
   await sleep(500);
   await worker.close();
   await queue.close();
-  result('promote', n, `unit=jobs/s rate=${(n / seconds).toFixed(0)} late_publish=${published > duePerf ? 1 : 0}`, before, after, cpu, ids);
+  result('promote', n, `unit=jobs/s rate=${(n / seconds).toFixed(0)} publish_ms=${Math.round(published - t0)} late_publish=${published > duePerf ? 1 : 0} early=${early}`, before, after, cpu, ids);
   redis.disconnect();
 }
 

@@ -207,14 +207,19 @@ public final class Jobs {
     Server before = Server.snapshot(redis);
     long cpu0 = Harness.processCpuNanos();
     try (RedisBroker producer = RedisBroker.create(url); RedisBroker consumer = RedisBroker.create(url)) {
+      long dueNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(dueMs);
+      PublishOptions at = PublishOptions.at(Instant.now().plusMillis(dueMs));
+      AtomicLong early = new AtomicLong(); // handled more than 1 ms before the due time: a bug
       Subscription sub = consumer.subscriber(source).concurrency(concurrency).handle(byte[].class, (byte[] p, MessageContext ctx) -> {
+        if (System.nanoTime() - dueNanos < -1_000_000) {
+          early.incrementAndGet();
+        }
         ids.done(Integer.parseInt(new String(p, StandardCharsets.US_ASCII)));
         return null;
       });
       consumer.start();
       producer.start();
-      long dueNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(dueMs);
-      PublishOptions at = PublishOptions.at(Instant.now().plusMillis(dueMs));
+      long t0 = System.nanoTime();
       ArrayDeque<CompletableFuture<PublishResult>> inFlight = new ArrayDeque<>();
       for (int i = 0; i < n; i++) {
         if (inFlight.size() == 1_000) {
@@ -224,9 +229,6 @@ public final class Jobs {
       }
       inFlight.forEach(CompletableFuture::join);
       long published = System.nanoTime();
-      if (ids.handled() > 0) {
-        throw new IllegalStateException(ids.handled() + " jobs ran before their due time");
-      }
       ids.await(Duration.ofSeconds(dueMs / 1000 + 120));
       long start = Math.max(dueNanos, published);
       double seconds = (ids.lastNanos() - start) / 1e9;
@@ -235,7 +237,8 @@ public final class Jobs {
       long cpu = Harness.processCpuNanos() - cpu0;
       ids.quiet();
       sub.close();
-      result("promote", n, String.format(Locale.ROOT, "unit=jobs/s rate=%.0f late_publish=%d", n / seconds, published > dueNanos ? 1 : 0),
+      result("promote", n, String.format(Locale.ROOT, "unit=jobs/s rate=%.0f publish_ms=%d late_publish=%d early=%d", n / seconds,
+          (published - t0) / 1_000_000, published > dueNanos ? 1 : 0, early.get()),
           before, after, cpu, ids);
     }
   }

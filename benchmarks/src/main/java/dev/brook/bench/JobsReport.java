@@ -47,7 +47,8 @@ public final class JobsReport {
       if (b == null || q == null || !"jobs/s".equals(b.get("unit"))) {
         return;
       }
-      System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |%n", scenario, b.get("jobs"), rate(b), rate(q),
+      String flag = "1".equals(b.get("late_publish")) || "1".equals(q.get("late_publish")) ? " (publishing outlasted the due time: not comparable)" : "";
+      System.out.printf(Locale.ROOT, "| %s%s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |%n", scenario, flag, b.get("jobs"), rate(b), rate(q),
           ratio(b, q, "rate"), both(b, q, "redis_cpu_us"), both(b, q, "cmds"), b.get("client_cpu_us"), q.get("client_cpu_us"),
           lostDup(b), lostDup(q));
     });
@@ -84,7 +85,8 @@ public final class JobsReport {
   }
 
   private static String lostDup(Map<String, String> r) {
-    return r.get("lost") + " / " + r.get("dup");
+    String early = r.getOrDefault("early", "0");
+    return r.get("lost") + " / " + r.get("dup") + ("0".equals(early) ? "" : " (" + early + " before due)");
   }
 
   private JobsReport() {}
