@@ -164,7 +164,7 @@ async function promote(n, concurrency, dueMs) {
     case 'drain':
       return drain(a[0], a[1], 0, `drain-c${a[1]}`);
     case 'retry':
-      return drain(a[0], a[1], a[2], `retry-c${a[1]}`);
+      return drain(a[0], a[1], a[2], `retry-c${a[1]}-${a[2]}ms`);
     case 'delayed':
       return delayed(a[0], a[1], a[2], a[3], a[4]);
     case 'promote':

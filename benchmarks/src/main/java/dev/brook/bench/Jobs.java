@@ -40,8 +40,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@code drain n c}: n jobs queued first ({@code publishBatch}, 1,000 per call), then one
  *       subscription at {@code concurrency(c)} drains them with a no-op handler; jobs/s from its
  *       start to the last handler call.
- *   <li>{@code retry n c backoffMs}: the same, but each job's first attempt throws and its second
- *       succeeds, with {@code retry(Backoff.fixed(backoffMs))}: completed jobs/s.
+ *   <li>{@code retry n c backoffMs} (scenario {@code retry-c<c>-<backoffMs>ms}): the same, but each
+ *       job's first attempt throws and its second succeeds, with {@code
+ *       retry(Backoff.fixed(backoffMs))}: completed jobs/s.
  *   <li>{@code delayed rate seconds minMs maxMs c}: {@code rate} jobs/s for {@code seconds}, each
  *       published with {@code PublishOptions.delay(d)}, d from minMs to maxMs (the same
  *       pseudo-random sequence as the BullMQ side); lateness = handler entry − (scheduled send
@@ -72,7 +73,7 @@ public final class Jobs {
       RedisCommands<String, String> redis = conn.sync();
       switch (scenario) {
         case "drain" -> drain(url, redis, a[0], a[1], 0, "drain-c" + a[1]);
-        case "retry" -> drain(url, redis, a[0], a[1], a[2], "retry-c" + a[1]);
+        case "retry" -> drain(url, redis, a[0], a[1], a[2], "retry-c" + a[1] + "-" + a[2] + "ms");
         case "delayed" -> delayed(url, redis, a[0], a[1], a[2], a[3], a[4]);
         case "promote" -> promote(url, redis, a[0], a[1], a[2]);
         default -> throw new IllegalArgumentException("Unknown scenario " + scenario + "; use drain, retry, delayed or promote.");
