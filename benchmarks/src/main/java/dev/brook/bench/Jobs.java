@@ -90,8 +90,7 @@ public final class Jobs {
     ListDestination source = list(name).consumer("bench");
     Ids ids = new Ids(n);
     AtomicIntegerArray attempts = new AtomicIntegerArray(n);
-    Server before = Server.snapshot(redis);
-    long cpu0 = Harness.processCpuNanos();
+    Start start = Start.now(redis);
     try (RedisBroker producer = RedisBroker.create(url); RedisBroker consumer = RedisBroker.create(url)) {
       producer.start();
       List<byte[]> chunk = new ArrayList<>(1_000);
@@ -118,12 +117,7 @@ public final class Jobs {
       consumer.start();
       ids.await(Duration.ofSeconds(300));
       double seconds = (ids.lastNanos() - t0) / 1e9;
-      settle(redis, name, source.processingKey());
-      Server after = Server.snapshot(redis);
-      long cpu = Harness.processCpuNanos() - cpu0;
-      ids.quiet();
-      sub.close();
-      result(scenario, n, String.format(Locale.ROOT, "unit=jobs/s rate=%.0f", n / seconds), before, after, cpu, ids);
+      start.finish(redis, scenario, source, sub, ids, String.format(Locale.ROOT, "unit=jobs/s rate=%.0f", n / seconds));
     }
   }
 
@@ -137,8 +131,7 @@ public final class Jobs {
     double[] lateness = new double[n]; // ms; written once per id by the handler
     int warmup = n / 10;
     long interval = TimeUnit.SECONDS.toNanos(1) / rate;
-    Server before = Server.snapshot(redis);
-    long cpu0 = Harness.processCpuNanos();
+    Start start = Start.now(redis);
     try (RedisBroker producer = RedisBroker.create(url); RedisBroker consumer = RedisBroker.create(url)) {
       // Times are this JVM's monotonic clock in µs from t0; a job carries its due time in it.
       long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
@@ -170,11 +163,6 @@ public final class Jobs {
       }
       inFlight.forEach(CompletableFuture::join);
       ids.await(Duration.ofSeconds(seconds + maxMs / 1000 + 60));
-      settle(redis, name, source.processingKey());
-      Server after = Server.snapshot(redis);
-      long cpu = Harness.processCpuNanos() - cpu0;
-      ids.quiet();
-      sub.close();
       String dump = System.getProperty("jobs.dump");
       if (dump != null) { // one line per job: id, due (ms after the start), lateness (ms); for looking into a run
         StringBuilder sb = new StringBuilder();
@@ -195,8 +183,7 @@ public final class Jobs {
           }
         }
       }
-      result("delayed", n, percentiles(Arrays.copyOf(measured, k)) + String.format(Locale.ROOT, " max_all=%.1f", maxAll), before, after,
-          cpu, ids);
+      start.finish(redis, "delayed", source, sub, ids, percentiles(Arrays.copyOf(measured, k)) + String.format(Locale.ROOT, " max_all=%.1f", maxAll));
     }
   }
 
@@ -205,8 +192,7 @@ public final class Jobs {
     String name = "jobs-promote";
     ListDestination source = list(name).consumer("bench");
     Ids ids = new Ids(n);
-    Server before = Server.snapshot(redis);
-    long cpu0 = Harness.processCpuNanos();
+    Start start = Start.now(redis);
     try (RedisBroker producer = RedisBroker.create(url); RedisBroker consumer = RedisBroker.create(url)) {
       long dueNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(dueMs);
       PublishOptions at = PublishOptions.at(Instant.now().plusMillis(dueMs));
@@ -231,16 +217,10 @@ public final class Jobs {
       inFlight.forEach(CompletableFuture::join);
       long published = System.nanoTime();
       ids.await(Duration.ofSeconds(dueMs / 1000 + 120));
-      long start = Math.max(dueNanos, published);
-      double seconds = (ids.lastNanos() - start) / 1e9;
-      settle(redis, name, source.processingKey());
-      Server after = Server.snapshot(redis);
-      long cpu = Harness.processCpuNanos() - cpu0;
-      ids.quiet();
-      sub.close();
-      result("promote", n, String.format(Locale.ROOT, "unit=jobs/s rate=%.0f publish_ms=%d late_publish=%d early=%d", n / seconds,
-          (published - t0) / 1_000_000, published > dueNanos ? 1 : 0, early.get()),
-          before, after, cpu, ids);
+      double seconds = (ids.lastNanos() - Math.max(dueNanos, published)) / 1e9;
+      start.finish(redis, "promote", source, sub, ids, String.format(Locale.ROOT,
+          "unit=jobs/s rate=%.0f publish_ms=%d late_publish=%d early=%d", n / seconds, (published - t0) / 1_000_000,
+          published > dueNanos ? 1 : 0, early.get()));
     }
   }
 
@@ -258,11 +238,30 @@ public final class Jobs {
     }
   }
 
-  private static void result(String scenario, int n, String figures, Server before, Server after, long cpuNanos, Ids ids) {
-    System.out.printf(Locale.ROOT, "RESULT impl=brook scenario=%s jobs=%d %s redis_cpu_us=%.2f cmds=%.2f client_cpu_us=%.2f lost=%d dup=%d%n",
-        scenario, n, figures, (after.cpuSeconds - before.cpuSeconds) * 1e6 / n, (double) (after.calls - before.calls) / n,
-        cpuNanos / 1e3 / n, ids.lost(), ids.duplicated());
-    System.out.println("COMMANDS impl=brook scenario=" + scenario + " per_job " + Server.perJob(before, after, n));
+  /** Redis' and this process's counters when a scenario begins, before its first publish. */
+  private record Start(Server server, long cpuNanos) {
+
+    static Start now(RedisCommands<String, String> redis) {
+      return new Start(Server.snapshot(redis), Harness.processCpuNanos());
+    }
+
+    /**
+     * Once every job is settled in Redis: the counters' deltas, then half a second more with the
+     * worker running (a late duplicate is counted too), then the {@code RESULT} line.
+     */
+    void finish(RedisCommands<String, String> redis, String scenario, ListDestination source, Subscription sub, Ids ids, String figures)
+        throws InterruptedException {
+      settle(redis, source.name(), source.processingKey());
+      Server after = Server.snapshot(redis);
+      long cpu = Harness.processCpuNanos() - cpuNanos;
+      Thread.sleep(500);
+      sub.close();
+      int n = ids.size();
+      System.out.printf(Locale.ROOT, "RESULT impl=brook scenario=%s jobs=%d %s redis_cpu_us=%.2f cmds=%.2f client_cpu_us=%.2f lost=%d dup=%d%n",
+          scenario, n, figures, (after.cpuSeconds - server.cpuSeconds) * 1e6 / n, (double) (after.calls - server.calls) / n, cpu / 1e3 / n,
+          ids.lost(), ids.duplicated());
+      System.out.println("COMMANDS impl=brook scenario=" + scenario + " per_job " + Server.perJob(server, after, n));
+    }
   }
 
   static String percentiles(double[] ms) {
@@ -311,9 +310,8 @@ public final class Jobs {
       }
     }
 
-    /** Half a second with the worker still running: a duplicate delivered late is counted too. */
-    void quiet() throws InterruptedException {
-      Thread.sleep(500);
+    int size() {
+      return counts.length();
     }
 
     long lost() {
