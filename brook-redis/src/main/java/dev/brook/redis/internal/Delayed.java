@@ -263,13 +263,39 @@ public final class Delayed {
       this.blocked = blocked;
     }
 
-    /** After a promotion (loop thread): subscribes once the delayed set was seen in use. */
+    /** The wake-up at the next due time, replaced by each promotion; cancelled by {@link #stop}. */
+    private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>> dueTimer =
+        new java.util.concurrent.atomic.AtomicReference<>();
+
+    /**
+     * After a promotion (loop thread): subscribes once the delayed set was seen in use, and wakes
+     * the read at the next due time. The read is bounded by that time too, but Redis ends a timed
+     * out blocking read only when its event loop turns: at once while other clients send commands,
+     * yet up to 1/hz late on an idle server (100 ms at the default hz 10; measured by
+     * benchmarks/jobs.sh, docs/benchmarks.md), so our own timer ends it instead.
+     */
     public void promoted(List<Long> answer) {
       if (answer.get(0) > 0 || answer.get(1) >= 0) {
         wanted = true;
       }
       if (wanted && consumer == null && running && shards != null) {
         subscribe();
+      }
+      long wait = answer.get(1);
+      java.util.concurrent.ScheduledFuture<?> next = null;
+      if (running && blocked != null && wait > 0 && wait < promotion.idleNanos / 1_000_000L) {
+        try {
+          next = connections.timer().schedule(this::seen, wait, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (RuntimeException closed) {
+          // the broker is closing: nothing left to wake
+        }
+      }
+      java.util.concurrent.ScheduledFuture<?> previous = dueTimer.getAndSet(next);
+      if (previous != null) {
+        previous.cancel(false);
+      }
+      if (!running && next != null) { // stop() ran meanwhile and may have missed it
+        next.cancel(false);
       }
     }
 
@@ -321,6 +347,10 @@ public final class Delayed {
     /** Unsubscribes; idempotent. */
     public synchronized void stop() {
       running = false;
+      java.util.concurrent.ScheduledFuture<?> timer = dueTimer.getAndSet(null);
+      if (timer != null) {
+        timer.cancel(false);
+      }
       if (local != null) {
         local.remove(destinationName, this);
       }
