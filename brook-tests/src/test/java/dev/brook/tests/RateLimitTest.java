@@ -54,17 +54,15 @@ class RateLimitTest extends RedisTestBase {
     // 100 at once (the burst), then 200 at 100/s: 2 s; the brokers' start adds a little.
     assertThat(seconds).isBetween(1.8, 3.2);
     assertThat(seen).hasSize(n);
-    // Any one-second window after the burst holds at most 100 (+10 % for the window's edges).
+    // What a token bucket guarantees: by any moment, at most its 100 (full at the start) plus 100 per
+    // second since. A handler runs only after its token was taken, so this holds for the handlers'
+    // times however the machine's load bunches them; a sliding one-second window of handler times
+    // does not (a stall lets the bucket refill, and a full bucket plus a second's refill is 200).
     List<Long> times = new ArrayList<>(handledAt);
     Collections.sort(times);
-    long burstEnd = times.get(99);
-    for (int i = 100; i < times.size(); i++) {
-      long from = times.get(i);
-      if (from < burstEnd) {
-        continue;
-      }
-      long inWindow = times.stream().filter(t -> t >= from && t < from + 1_000_000_000L).count();
-      assertThat(inWindow).as("messages in the second from #%d", i).isLessThanOrEqualTo(110);
+    for (int i = 0; i < times.size(); i++) {
+      double elapsed = (times.get(i) - start) / 1e9;
+      assertThat(i + 1).as("handled by %.3f s", elapsed).isLessThanOrEqualTo((int) (100 + 100 * elapsed * 1.05) + 1);
     }
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
         assertThat((Long) redis.command("HLEN", "{" + name + "}:rate")).isEqualTo(2L));
