@@ -418,6 +418,25 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
         for (String f : List.of("received", "handled", "failed", "rejected")) {
           d.put(f, d.path(f).asLong() + s.path(f).asLong());
         }
+        // A partitioned stream keeps its entries, pending entries, dead letters and delayed jobs in
+        // one plain stream per partition, {name:i}: each is listed too, so that its backlog shows
+        // and every action (replay, promote, publish) works on it as on any stream.
+        int partitions = s.path("partitions").asInt(0);
+        if (partitions > 1) {
+          d.put("partitions", partitions);
+          for (int i = 0; i < partitions; i++) {
+            String key = "{" + name + ":" + i + "}";
+            ObjectNode p = dests.computeIfAbsent(kind + ":" + key, k -> {
+              ObjectNode n = JSON.createObjectNode();
+              n.put("kind", kind);
+              n.put("name", key);
+              n.putArray("subscriptions");
+              return n;
+            });
+            p.put("partitionOf", name);
+            p.put("partition", i);
+          }
+        }
       }
     }
     out.set("schedules", schedules().get("schedules"));
@@ -442,7 +461,22 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
     String kind = d.path("kind").asText();
     String name = d.path("name").asText();
     byte[] key = bytes(name);
-    if (kind.equals("stream")) {
+    if (kind.equals("stream") && d.path("partitions").asInt(0) > 1) {
+      // The plain name holds nothing: the sums of its partitions, each listed on its own.
+      long length = 0;
+      long dead = 0;
+      long delayed = 0;
+      for (int i = 0; i < d.path("partitions").asInt(); i++) {
+        String partition = "{" + name + ":" + i + "}";
+        length += redis().xlen(bytes(partition));
+        dead += deadLetters(kind, partition).count();
+        delayed += redis().zcard(bytes(Delayed.key(partition)));
+      }
+      d.put("length", length);
+      d.put("deadLetters", dead);
+      d.put("delayed", delayed);
+      d.putArray("groups");
+    } else if (kind.equals("stream")) {
       d.put("length", redis().xlen(key));
       d.put("deadLetters", deadLetters(kind, name).count());
       d.put("delayed", redis().zcard(bytes(Delayed.key(name))));

@@ -168,6 +168,38 @@ class ConsoleApiTest {
   }
 
   @Test
+  void aPartitionedStreamShowsEachPartitionAndTheirSums() throws Exception {
+    URI base = serve(BrookConsole.builder());
+    broker.subscriber(stream("orders").partitions(3).group("billing").maxDeliveries(1)).id("orders-billing")
+        .handle(String.class, (o, ctx) -> {
+          if (o.startsWith("poison")) {
+            throw new IllegalStateException("cannot bill " + o);
+          }
+          return null;
+        });
+    for (int i = 0; i < 6; i++) {
+      broker.publish("poison-" + i, stream("orders").partitions(3), "key-" + i);
+    }
+    await().atMost(WAIT).untilAsserted(() -> {
+      JsonNode all = destination(base, "stream", "orders");
+      assertThat(all).isNotNull();
+      assertThat(all.get("partitions").asInt()).isEqualTo(3);
+      assertThat(all.get("deadLetters").asLong()).isEqualTo(6);
+    });
+    long perPartition = 0;
+    for (int i = 0; i < 3; i++) {
+      JsonNode p = destination(base, "stream", "{orders:" + i + "}");
+      assertThat(p).as("partition %d", i).isNotNull();
+      assertThat(p.get("partitionOf").asText()).isEqualTo("orders");
+      perPartition += p.get("deadLetters").asLong();
+      // Each partition's dead letters are readable on their own, like any stream's.
+      assertThat(get(base, "api/deadletters?kind=stream&destination=" + java.net.URLEncoder.encode("{orders:" + i + "}",
+          java.nio.charset.StandardCharsets.UTF_8)).get("count").asLong()).isEqualTo(p.get("deadLetters").asLong());
+    }
+    assertThat(perPartition).isEqualTo(6);
+  }
+
+  @Test
   void replayDeleteAndPurgeDeadLetters() throws Exception {
     URI base = serve(BrookConsole.builder());
     broker.publish("poison-1", list("jobs"), Map.of("tenant", "a"));

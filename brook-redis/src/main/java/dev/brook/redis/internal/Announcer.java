@@ -231,6 +231,9 @@ public final class Announcer {
         if (stream.maxLength() > 0) {
           n.put("maxLen", stream.maxLength()); // the console trims as the consumers do when it promotes a job
         }
+        if (stream.partitionCount() > 1) {
+          n.put("partitions", stream.partitionCount()); // the console reads each partition's stream {name:i}
+        }
       }
       Subscription.State state = s.state();
       n.put("state", state.name());
