@@ -1,0 +1,326 @@
+package dev.brook.tests;
+
+import static dev.brook.redis.Redis.list;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.brook.Backoff;
+import dev.brook.PublishOptions;
+import dev.brook.Subscription;
+import dev.brook.redis.RedisBroker;
+import dev.brook.redis.Schedule;
+import dev.brook.redis.ScheduleHandle;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Probes of the job-queue features at their worst moments: stops while messages are parked by a
+ * per-key limit, per-key header values made of Redis' special characters, a retry waiting in the
+ * delayed set across a new registration of the subscription, idempotent consumers with retries,
+ * schedules across broker close/start cycles, idle command counts with tiny rate-limit periods.
+ * Exact counts: nothing lost, nothing handled twice, nothing left in Redis but what should stay.
+ */
+class JobsProbeTest extends RedisTestBase {
+
+  /** A header value that is a glob pattern, has hash-tag braces, spaces, a newline and non-ASCII. */
+  static final String NASTY = "{x}* a?[b]\n\\ é☃";
+
+  /** Counts the completed runs of each message and the most running at once per key. */
+  static final class Runs {
+    final Map<String, AtomicInteger> done = new ConcurrentHashMap<>();
+    final Map<String, AtomicInteger> now = new ConcurrentHashMap<>();
+    final Map<String, AtomicInteger> max = new ConcurrentHashMap<>();
+
+    void run(String key, String message, long millis) throws InterruptedException {
+      int n = now.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+      max.computeIfAbsent(key, k -> new AtomicInteger()).accumulateAndGet(n, Math::max);
+      try {
+        Thread.sleep(millis);
+        done.computeIfAbsent(message, k -> new AtomicInteger()).incrementAndGet();
+      } finally {
+        now.get(key).decrementAndGet();
+      }
+    }
+
+    int completed() {
+      return done.size();
+    }
+
+    List<String> twice() {
+      return done.entrySet().stream().filter(e -> e.getValue().get() > 1).map(Map.Entry::getKey).toList();
+    }
+
+    int max(String key) {
+      AtomicInteger m = max.get(key);
+      return m == null ? 0 : m.get();
+    }
+  }
+
+  private long llen(String key) {
+    return (Long) redis.command("LLEN", key);
+  }
+
+  private List<?> keys(String pattern) {
+    return (List<?>) redis.command("KEYS", pattern);
+  }
+
+  /** Sum of the lengths of every processing list of {@code name}. */
+  private long processing(String name) {
+    long n = 0;
+    for (Object k : keys("{" + name + "}:processing:*")) {
+      n += llen(k.toString());
+    }
+    return n;
+  }
+
+  @Test
+  void concurrencyPerKey_stopWhileParked_keepsThemInRedis_andAStartHandlesEachOnce() {
+    String name = "cpk-stop";
+    Runs runs = new Runs();
+    RedisBroker b = broker();
+    b.subscriber(list(name).concurrencyPerKey("tenant", 1)).concurrency(4).handle(String.class, (s, ctx) -> {
+      runs.run(ctx.header("tenant"), s, 150);
+      return null;
+    });
+    b.start();
+    RedisBroker publisher = broker();
+    for (int i = 0; i < 8; i++) {
+      publisher.publish("n" + i, list(name), Map.of("tenant", NASTY));
+    }
+    for (int i = 0; i < 4; i++) {
+      publisher.publish("o" + i, list(name), Map.of("tenant", "other"));
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> runs.done.keySet().stream().filter(k -> k.startsWith("n")).count() >= 2);
+    b.stop();
+    // Stopped: what is not done is in Redis, in the queue or parked in the key's waiting list, once.
+    long notDone = 12 - runs.completed();
+    long waiting = llen("{" + name + "}:wait:" + NASTY) + llen("{" + name + "}:wait:other");
+    assertThat(llen(name) + waiting + processing(name)).isEqualTo(notDone);
+    assertThat(keys("{" + name + "}:slots:*")).as("the stop released its slots").isEmpty();
+
+    b.start();
+    await().atMost(Duration.ofSeconds(20)).until(() -> runs.completed() == 12);
+    assertThat(runs.twice()).isEmpty();
+    assertThat(runs.max(NASTY)).isEqualTo(1);
+    assertThat(runs.max("other")).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> keys("{" + name + "}:slots:*").isEmpty());
+    assertThat(keys("{" + name + "}:wait:*")).isEmpty();
+    assertThat((Long) redis.command("ZCARD", "{" + name + "}:slotwait")).isZero();
+    assertThat(llen(name)).isZero();
+  }
+
+  @Test
+  void rateLimitPerKey_stopWhileParked_keepsThemInRedis_andAStartHandlesEachOnce() {
+    String name = "rpk-stop";
+    Runs runs = new Runs();
+    RedisBroker b = broker();
+    b.subscriber(list(name).rateLimitPerKey("tenant", 2, Duration.ofMillis(500))).concurrency(4)
+        .handle(String.class, (s, ctx) -> {
+          runs.run(ctx.header("tenant"), s, 1);
+          return null;
+        });
+    b.start();
+    RedisBroker publisher = broker();
+    for (int i = 0; i < 10; i++) {
+      publisher.publish("n" + i, list(name), Map.of("tenant", NASTY));
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> runs.completed() >= 2);
+    b.stop();
+    long notDone = 10 - runs.completed();
+    assertThat(notDone).isPositive();
+    assertThat(llen(name) + llen("{" + name + "}:wait:" + NASTY) + processing(name)).isEqualTo(notDone);
+
+    b.start();
+    await().atMost(Duration.ofSeconds(20)).until(() -> runs.completed() == 10);
+    assertThat(runs.twice()).isEmpty();
+    await().atMost(Duration.ofSeconds(5)).until(() -> keys("{" + name + "}:wait:*").isEmpty()
+        && (Long) redis.command("ZCARD", "{" + name + "}:waiting") == 0L);
+    assertThat(llen(name)).isZero();
+    // The per-key bucket stays until it expires, with the nasty key as is.
+    assertThat((Long) redis.command("EXISTS", "{" + name + "}:rate:" + NASTY)).isOne();
+    assertThat((Long) redis.command("PTTL", "{" + name + "}:rate:" + NASTY)).isBetween(1L, 2000L);
+  }
+
+  @Test
+  void tinyRatePeriods_doNotHotLoopWhileIdle() throws Exception {
+    RedisBroker b = broker();
+    b.subscriber(list("idle-a").rateLimit(1, Duration.ofMillis(1))).handle(String.class, (s, ctx) -> null);
+    b.subscriber(list("idle-b").rateLimitPerKey("tenant", 1, Duration.ofMillis(1))).handle(String.class, (s, ctx) -> null);
+    b.subscriber(list("idle-c").concurrencyPerKey("tenant", 1)).handle(String.class, (s, ctx) -> null);
+    List<String> got = Collections.synchronizedList(new ArrayList<>());
+    b.subscriber(list("idle-d").rateLimitPerKey("tenant", 1, Duration.ofMillis(1))).handle(String.class, (s, ctx) -> {
+      got.add(s);
+      return null;
+    });
+    b.start();
+    // parked once, then woken: the key's waiting state must not leave a spinning read behind
+    b.publishBatch(List.of("a", "b", "c"), list("idle-d"));
+    for (String s : List.of("d", "e", "f")) {
+      b.publish(s, list("idle-d"), Map.of("tenant", NASTY));
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> got.size() == 6);
+    Thread.sleep(300);
+    redis.command("CONFIG", "RESETSTAT");
+    Thread.sleep(2000);
+    String stats = (String) redis.command("INFO", "commandstats");
+    long total = 0;
+    for (String line : stats.split("\r?\n")) {
+      if (line.startsWith("cmdstat_") && !line.startsWith("cmdstat_info") && !line.startsWith("cmdstat_config")) {
+        String v = line.substring(line.indexOf("calls=") + 6);
+        total += Long.parseLong(v.substring(0, v.indexOf(',')));
+      }
+    }
+    // Four idle consumers blocking up to 2 s each, plus heartbeats: a few dozen commands, not thousands.
+    assertThat(total).as("commands in 2 idle seconds:\n" + stats).isLessThan(100);
+  }
+
+  @Test
+  void aRetryWaitingInTheDelayedSet_isHandledOnceByTheNextRegistration() {
+    String name = "retry-replace";
+    AtomicInteger attempts = new AtomicInteger();
+    List<String> done = Collections.synchronizedList(new ArrayList<>());
+    RedisBroker b = broker();
+    Subscription first = b.subscriber(list(name).deadLetter()).id("worker").retry(Backoff.fixed(Duration.ofMillis(700)))
+        .handle(String.class, (s, ctx) -> {
+          attempts.incrementAndGet();
+          throw new IllegalStateException("first attempt fails");
+        });
+    b.start();
+    b.publish("job", list(name));
+    await().atMost(Duration.ofSeconds(5)).until(() -> (Long) redis.command("ZCARD", "{" + name + "}:delayed") == 1L);
+    first.close();
+    b.subscriber(list(name).deadLetter()).id("worker").retry(Backoff.fixed(Duration.ofMillis(700)))
+        .handle(String.class, (s, ctx) -> {
+          attempts.incrementAndGet();
+          done.add(s + "@" + ctx.deliveryCount());
+          return null;
+        }).start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> done.size() == 1);
+    await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(3)).until(() -> done.size() == 1);
+    assertThat(done).containsExactly("job@2");
+    assertThat(attempts).hasValue(2);
+    assertThat((Long) redis.command("ZCARD", "{" + name + "}:delayed")).isZero();
+    assertThat(llen("{" + name + "}:dlq")).isZero();
+    assertThat(processing(name)).isZero();
+  }
+
+  @Test
+  void idempotentWithRetry_runsUntilDone_thenSkipsTheId() {
+    String name = "idem-retry";
+    AtomicInteger calls = new AtomicInteger();
+    List<String> completed = Collections.synchronizedList(new ArrayList<>());
+    RedisBroker b = broker();
+    b.subscriber(list(name).idempotent(Duration.ofMinutes(1))).retry(Backoff.fixed(Duration.ofMillis(100)))
+        .handle(String.class, (s, ctx) -> {
+          if (calls.incrementAndGet() <= 2) {
+            throw new IllegalStateException("fails twice");
+          }
+          completed.add(s + "@" + ctx.deliveryCount());
+          return null;
+        });
+    b.start();
+    b.publish("pay", list(name), Map.of("message_id", "p-1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> completed.size() == 1);
+    assertThat(completed).containsExactly("pay@3");
+    await().atMost(Duration.ofSeconds(5)).until(() -> redis.command("ZSCORE", "{" + name + "}:done", "p-1") != null);
+    // the same id again, and again after a retry of another id: skipped without the handler
+    b.publish("pay again", list(name), Map.of("message_id", "p-1"));
+    b.publish("other", list(name), Map.of("message_id", "p-2"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> completed.size() == 2);
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3))
+        .until(() -> completed.size() == 2 && llen(name) == 0 && processing(name) == 0);
+    assertThat(completed).containsExactly("pay@3", "other@1");
+    assertThat(calls).hasValue(4);
+  }
+
+  @Test
+  void aScheduleAcrossBrokerCloseAndStartCycles_firesNoTickTwice_andNothingAfterTheLastClose() {
+    String name = "cycling";
+    List<String> ticks = Collections.synchronizedList(new ArrayList<>());
+    RedisBroker consumer = broker();
+    consumer.subscriber(list(name)).handle(String.class, (s, ctx) -> {
+      ticks.add(ctx.header("x-schedule-tick"));
+      return null;
+    });
+    consumer.start();
+    RedisBroker steady = null;
+    for (int cycle = 0; cycle < 4; cycle++) {
+      RedisBroker a = broker();
+      RedisBroker c = broker();
+      a.schedule(name, Schedule.every(Duration.ofMillis(100)), () -> "t", list(name));
+      c.schedule(name, Schedule.every(Duration.ofMillis(100)), () -> "t", list(name));
+      int before = ticks.size();
+      await().atMost(Duration.ofSeconds(5)).until(() -> ticks.size() >= before + 3);
+      a.close();
+      c.close();
+    }
+    int last = ticks.size();
+    await().during(Duration.ofMillis(600)).atMost(Duration.ofSeconds(3)).until(() -> ticks.size() <= last + 2);
+    int settled = ticks.size(); // a tick claimed just before the close may land once
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> ticks.size() == settled);
+    Set<String> distinct = ConcurrentHashMap.newKeySet();
+    List<String> twice = ticks.stream().filter(t -> !distinct.add(t)).toList();
+    assertThat(twice).as("ticks fired twice").isEmpty();
+    assertThat(ticks).hasSizeGreaterThanOrEqualTo(12);
+  }
+
+  @Test
+  void aDelayedJobPromotedByThreeBrokers_whileOneCloses_arrivesOnce() {
+    String name = "promote3";
+    Map<String, AtomicInteger> got = new ConcurrentHashMap<>();
+    List<RedisBroker> brokers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      RedisBroker b = broker();
+      b.subscriber(list(name)).concurrency(4).handle(String.class, (s, ctx) -> {
+        got.computeIfAbsent(s, k -> new AtomicInteger()).incrementAndGet();
+        return null;
+      });
+      b.start();
+      brokers.add(b);
+    }
+    RedisBroker publisher = broker();
+    int n = 300;
+    for (int i = 0; i < n; i++) {
+      publisher.publish("d" + i, list(name), PublishOptions.delay(Duration.ofMillis(200 + (i % 30) * 20)));
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> got.size() > 20);
+    brokers.get(0).close();
+    await().atMost(Duration.ofSeconds(15)).until(() -> got.size() == n);
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> got.size() == n);
+    assertThat(got.values().stream().filter(c -> c.get() > 1).count()).isZero();
+    assertThat((Long) redis.command("ZCARD", "{" + name + "}:delayed")).isZero();
+  }
+
+  @Test
+  void aStreamRetryLongerThanMinIdle_isNotTakenEarlyByAnotherConsumer() {
+    String name = "sretry";
+    List<Long> attempts = Collections.synchronizedList(new ArrayList<>());
+    List<String> who = Collections.synchronizedList(new ArrayList<>());
+    for (int c = 0; c < 2; c++) {
+      String me = "c" + c;
+      RedisBroker b = broker();
+      b.subscriber(dev.brook.redis.Redis.stream(name).group("g").consumer(me).minIdle(Duration.ofMillis(400)))
+          .retry(Backoff.fixed(Duration.ofMillis(2500)))
+          .handle(String.class, (s, ctx) -> {
+            attempts.add(System.nanoTime());
+            who.add(me + "@" + ctx.deliveryCount());
+            if (attempts.size() == 1) {
+              throw new IllegalStateException("first attempt fails");
+            }
+            return null;
+          });
+      b.start();
+    }
+    broker().publish("job", dev.brook.redis.Redis.stream(name));
+    await().atMost(Duration.ofSeconds(10)).until(() -> attempts.size() == 2);
+    long gapMillis = (attempts.get(1) - attempts.get(0)) / 1_000_000;
+    assertThat(gapMillis).as("retry after the back-off, not after minIdle: " + who).isGreaterThanOrEqualTo(2400);
+  }
+}
