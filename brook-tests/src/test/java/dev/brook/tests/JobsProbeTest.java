@@ -323,4 +323,36 @@ class JobsProbeTest extends RedisTestBase {
     long gapMillis = (attempts.get(1) - attempts.get(0)) / 1_000_000;
     assertThat(gapMillis).as("retry after the back-off, not after minIdle: " + who).isGreaterThanOrEqualTo(2400);
   }
+
+  /**
+   * Two lists given one hash tag to share a cluster node ({@code {shared}a}, {@code {shared}b}, as
+   * docs/cluster.md suggests) are still two queues: a delayed job, a retry, an idempotent id and
+   * the processing list of one never reach the other.
+   */
+  @Test
+  void twoListsSharingAHashTag_keepTheirJobsApart() {
+    Map<String, List<String>> got = new ConcurrentHashMap<>();
+    RedisBroker b = broker();
+    for (String name : List.of("{shared}a", "{shared}b")) {
+      b.subscriber(list(name).idempotent(Duration.ofMinutes(1))).concurrency(4).handle(String.class, (s, ctx) -> {
+        got.computeIfAbsent(name, k -> Collections.synchronizedList(new ArrayList<>())).add(s);
+        Thread.sleep(5);
+        return null;
+      });
+    }
+    b.start();
+    for (int i = 0; i < 20; i++) {
+      b.publish("{shared}a:" + i, list("{shared}a"), PublishOptions.delay(Duration.ofMillis(150)));
+      b.publish("{shared}b:" + i, list("{shared}b"), PublishOptions.delay(Duration.ofMillis(150)));
+    }
+    b.publish("{shared}a:id", list("{shared}a"), Map.of("message_id", "same"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> got.getOrDefault("{shared}a", List.of()).size() == 21);
+    b.publish("{shared}b:id", list("{shared}b"), Map.of("message_id", "same"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> got.getOrDefault("{shared}b", List.of()).size() == 21);
+    for (String name : List.of("{shared}a", "{shared}b")) {
+      assertThat(got.get(name)).as("handled by " + name).allMatch(s -> s.startsWith(name + ":"));
+    }
+    b.stop();
+    assertThat(llen("{shared}a") + llen("{shared}b")).isZero();
+  }
 }
