@@ -355,4 +355,27 @@ class JobsProbeTest extends RedisTestBase {
     b.stop();
     assertThat(llen("{shared}a") + llen("{shared}b")).isZero();
   }
+
+  /** close() leaves no thread of a schedule behind, also while a tick is in flight, and cancels its schedules. */
+  @Test
+  void closeEndsATickInFlight_andCancelsTheSchedules() throws Exception {
+    RedisBroker b = broker();
+    java.util.concurrent.CountDownLatch inSupplier = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicReference<Thread> tick = new java.util.concurrent.atomic.AtomicReference<>();
+    ScheduleHandle h = b.schedule("slow-tick", Schedule.every(Duration.ofMillis(200)), () -> {
+      tick.set(Thread.currentThread());
+      inSupplier.countDown();
+      try {
+        Thread.sleep(1500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return "x";
+    }, list("slow-tick"));
+    assertThat(inSupplier.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    b.close();
+    assertThat(tick.get().isAlive()).as("the tick's thread outlived close()").isFalse();
+    assertThat(h.isCancelled()).isTrue();
+    assertThat(b.schedules()).isEmpty();
+  }
 }
