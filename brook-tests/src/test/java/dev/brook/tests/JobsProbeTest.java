@@ -378,4 +378,90 @@ class JobsProbeTest extends RedisTestBase {
     assertThat(h.isCancelled()).isTrue();
     assertThat(b.schedules()).isEmpty();
   }
+
+  /**
+   * Handlers that end right around their timeout, many times over: the watchdog and the handler
+   * race, and whoever wins, the next message starts without an interrupt, each message is
+   * acknowledged exactly once (handled() counts it), and nothing is left in Redis.
+   */
+  @Test
+  void aTimeoutRacingTheHandlersReturn_leavesNoInterruptAndSettlesEachOnce() {
+    String name = "timeout-race";
+    int n = 150;
+    AtomicInteger flagged = new AtomicInteger();
+    Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    java.util.Random random = new java.util.Random(7);
+    long[] sleeps = new long[n];
+    for (int i = 0; i < n; i++) {
+      sleeps[i] = 18 + random.nextInt(5); // around the 20 ms timeout
+    }
+    RedisBroker b = broker();
+    Subscription sub = b.subscriber(list(name).deadLetter().maxDeliveries(1000)).concurrency(4)
+        .timeout(Duration.ofMillis(20)).retry(Backoff.fixed(Duration.ofMillis(1)))
+        .handle(Integer.class, (i, ctx) -> {
+          if (Thread.currentThread().isInterrupted()) {
+            flagged.incrementAndGet();
+          }
+          int call = calls.computeIfAbsent("m" + i, k -> new AtomicInteger()).incrementAndGet();
+          long until = System.nanoTime() + (call > 3 ? 1 : sleeps[i]) * 1_000_000L; // the 4th run is quick
+          while (System.nanoTime() < until) {
+            if (Thread.interrupted()) {
+              throw new InterruptedException();
+            }
+            Thread.onSpinWait();
+          }
+          return null;
+        });
+    b.start();
+    for (int i = 0; i < n; i++) {
+      b.publish(i, list(name));
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> sub.metrics().handled() >= n);
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+        .until(() -> sub.metrics().handled() == n && llen(name) == 0 && processing(name) == 0
+            && (Long) redis.command("ZCARD", "{" + name + "}:delayed") == 0L);
+    assertThat(flagged).as("handlers that started with an interrupt left over").hasValue(0);
+    assertThat(calls).hasSize(n);
+    assertThat(llen("{" + name + "}:dlq")).isZero();
+  }
+
+  /** Replays racing the consumer that dead-letters: each message dead once, replayed once, handled once more; none lost or doubled. */
+  @Test
+  void deadLetterReplaysRacingTheConsumer_loseAndDoubleNothing() throws Exception {
+    String name = "dlq-race";
+    int n = 200;
+    Map<Integer, AtomicInteger> calls = new ConcurrentHashMap<>();
+    Set<Integer> ok = ConcurrentHashMap.newKeySet();
+    AtomicInteger okTwice = new AtomicInteger();
+    RedisBroker b = broker();
+    b.subscriber(list(name).deadLetter()).concurrency(8).handle(Integer.class, (i, ctx) -> {
+      if (calls.computeIfAbsent(i, k -> new AtomicInteger()).incrementAndGet() == 1) {
+        throw new IllegalStateException("first run fails: dead letter");
+      }
+      if (!ok.add(i)) {
+        okTwice.incrementAndGet();
+      }
+      return null;
+    });
+    b.start();
+    dev.brook.redis.DeadLetters dead = broker().deadLetters(list(name));
+    AtomicInteger replayed = new AtomicInteger();
+    Thread replayer = Thread.ofPlatform().start(() -> {
+      while (!Thread.currentThread().isInterrupted() && ok.size() < n) {
+        replayed.addAndGet(dead.replayAll());
+      }
+    });
+    closeLater(replayer::interrupt);
+    RedisBroker publisher = broker();
+    for (int i = 0; i < n; i++) {
+      publisher.publish(i, list(name));
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> ok.size() == n);
+    replayer.join(5000);
+    assertThat(okTwice).hasValue(0);
+    assertThat(replayed).hasValue(n);
+    assertThat(calls.values()).allMatch(c -> c.get() == 2);
+    assertThat(dead.count()).isZero();
+    await().atMost(Duration.ofSeconds(5)).until(() -> llen(name) == 0 && processing(name) == 0);
+  }
 }
