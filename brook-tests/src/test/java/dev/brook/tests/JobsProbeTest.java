@@ -464,4 +464,29 @@ class JobsProbeTest extends RedisTestBase {
     assertThat(dead.count()).isZero();
     await().atMost(Duration.ofSeconds(5)).until(() -> llen(name) == 0 && processing(name) == 0);
   }
+
+  /**
+   * docs/jobs.md: a delay of zero or an instant in the past publishes at once, unless older due jobs
+   * still wait in the delayed set; then it queues behind them.
+   */
+  @Test
+  void aZeroDelayOrPastInstant_queuesBehindDueJobsStillWaiting() throws Exception {
+    String name = "behind";
+    RedisBroker publisher = broker();
+    for (int i = 0; i < 5; i++) {
+      publisher.publish("due" + i, list(name), PublishOptions.delay(Duration.ofMillis(50)));
+    }
+    Thread.sleep(200); // due, but nobody consumes: they wait in the delayed set
+    publisher.publish("zero", list(name), PublishOptions.delay(Duration.ZERO));
+    publisher.publish("past", list(name), PublishOptions.at(java.time.Instant.now().minusSeconds(60)));
+    List<String> got = Collections.synchronizedList(new ArrayList<>());
+    RedisBroker b = broker();
+    b.subscriber(list(name)).concurrency(1).handle(String.class, (s, ctx) -> {
+      got.add(s);
+      return null;
+    });
+    b.start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> got.size() == 7);
+    assertThat(got).containsExactly("due0", "due1", "due2", "due3", "due4", "zero", "past");
+  }
 }
