@@ -489,4 +489,76 @@ class JobsProbeTest extends RedisTestBase {
     await().atMost(Duration.ofSeconds(5)).until(() -> got.size() == 7);
     assertThat(got).containsExactly("due0", "due1", "due2", "due3", "due4", "zero", "past");
   }
+
+  /**
+   * A consumer process killed (SIGKILL) while its entries wait 30 s for their retry: nothing keeps
+   * them from going idle any more, so another consumer takes them after minIdle, each once.
+   */
+  @Test
+  void aKilledConsumersStreamRetries_areTakenByTheOthersAfterMinIdle() throws Exception {
+    String name = "crash-stream-retry";
+    int n = 20;
+    Process child = CrashConsumer.launch(redis.url(), "stream-retry", name);
+    try {
+      RedisBroker publisher = broker();
+      for (int i = 0; i < n; i++) {
+        publisher.publish("m" + i, dev.brook.redis.Redis.stream(name));
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> (Long) redis.command("SCARD", "failed:child") == n);
+      child.toHandle().destroyForcibly();
+      assertThat(child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      Runs runs = new Runs();
+      RedisBroker survivor = broker();
+      survivor.subscriber(dev.brook.redis.Redis.stream(name).group("g").consumer("survivor").minIdle(Duration.ofMillis(500)))
+          .concurrency(4).handle(String.class, (s, ctx) -> {
+            runs.run("all", s, 1);
+            return null;
+          });
+      survivor.start();
+      await().atMost(Duration.ofSeconds(10)).until(() -> runs.completed() == n);
+      await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3)).until(() -> runs.completed() == n);
+      assertThat(runs.twice()).isEmpty();
+      assertThat((Long) redis.command("SCARD", "handled:child")).isZero();
+    } finally {
+      child.toHandle().destroyForcibly();
+    }
+  }
+
+  /** A consumer process killed while a per-key rate limit parks most of one key's messages: the others handle all. */
+  @Test
+  void aKilledConsumersParkedMessages_stayInRedisForTheOthers() throws Exception {
+    String name = "crash-rate-per-key";
+    int n = 30;
+    Process child = CrashConsumer.launch(redis.url(), "list-rate-per-key", name);
+    try {
+      RedisBroker publisher = broker();
+      for (int i = 0; i < n; i++) {
+        publisher.publish("m" + i, list(name), Map.of("tenant", NASTY));
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> (Long) redis.command("SCARD", "handled:child") >= 3);
+      child.toHandle().destroyForcibly();
+      assertThat(child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      @SuppressWarnings("unchecked")
+      Set<String> byChild = new java.util.HashSet<>((List<String>) redis.command("SMEMBERS", "handled:child"));
+      assertThat(llen("{" + name + "}:wait:" + NASTY)).as("parked in Redis when the child died").isPositive();
+      Runs runs = new Runs();
+      RedisBroker survivor = broker();
+      survivor.subscriber(list(name).consumer("survivor").heartbeat(Duration.ofSeconds(1))
+          .rateLimitPerKey("tenant", 20, Duration.ofSeconds(1))).concurrency(4).handle(String.class, (s, ctx) -> {
+            runs.run(NASTY, s, 1);
+            return null;
+          });
+      survivor.start();
+      await().atMost(Duration.ofSeconds(15)).until(() -> {
+        Set<String> all = new java.util.HashSet<>(byChild);
+        all.addAll(runs.done.keySet());
+        return all.size() == n;
+      });
+      assertThat(runs.twice()).isEmpty();
+      await().atMost(Duration.ofSeconds(5)).until(() -> llen(name) == 0 && processing(name) == 0
+          && keys("{" + name + "}:wait:*").isEmpty());
+    } finally {
+      child.toHandle().destroyForcibly();
+    }
+  }
 }
