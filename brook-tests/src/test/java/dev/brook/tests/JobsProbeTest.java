@@ -561,4 +561,72 @@ class JobsProbeTest extends RedisTestBase {
       child.toHandle().destroyForcibly();
     }
   }
+
+  /** A REPLACE of a concurrencyPerKey subscription while it holds slots and others are parked: each once, never two of the key at once. */
+  @Test
+  void replacingAConcurrencyPerKeySubscription_whileParked_handlesEachOnce() {
+    String name = "cpk-replace";
+    Runs runs = new Runs();
+    RedisBroker b = broker();
+    for (int round = 0; round < 3; round++) {
+      b.subscriber(list(name).concurrencyPerKey("tenant", 1)).id("tasks").concurrency(4).handle(String.class, (s, ctx) -> {
+        runs.run(ctx.header("tenant"), s, 60);
+        return null;
+      });
+      if (round == 0) {
+        b.start();
+        for (int i = 0; i < 12; i++) {
+          b.publish("k" + i, list(name), Map.of("tenant", NASTY));
+        }
+      }
+      int before = runs.completed();
+      await().atMost(Duration.ofSeconds(10)).until(() -> runs.completed() >= before + 2);
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> runs.completed() == 12);
+    assertThat(runs.twice()).isEmpty();
+    assertThat(runs.max(NASTY)).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> keys("{" + name + "}:slots:*").isEmpty()
+        && keys("{" + name + "}:wait:*").isEmpty() && llen(name) == 0);
+  }
+
+  /**
+   * Redis SIGKILLed and restarted from its AOF while a concurrencyPerKey list holds slots, parks
+   * messages and has retries waiting in the delayed set: everything comes back, never more than n
+   * of a key at once, and nothing of the per-key state is left in Redis at the end.
+   */
+  @Test
+  void aRedisRestartFromTheAof_withSlotsParkedAndRetries_losesNothing() throws Exception {
+    try (dev.brook.testing.RedisServer aof = dev.brook.testing.RedisServer.builder().appendOnly(true).start();
+        RedisBroker b = RedisBroker.builder().url(aof.url()).commandTimeout(Duration.ofSeconds(3)).build()) {
+      String name = "aof-cpk";
+      Runs runs = new Runs();
+      Set<String> failedOnce = ConcurrentHashMap.newKeySet();
+      b.subscriber(list(name).concurrencyPerKey("tenant", 2)).concurrency(6).retry(Backoff.fixed(Duration.ofMillis(300)))
+          .handle(String.class, (s, ctx) -> {
+            if (failedOnce.add(s)) {
+              throw new IllegalStateException("first attempt fails");
+            }
+            runs.run(ctx.header("tenant"), s, 30);
+            return null;
+          });
+      b.start();
+      List<String> tenants = List.of(NASTY, "beta", "gamma");
+      for (int i = 0; i < 60; i++) {
+        b.publish("m" + i, list(name), Map.of("tenant", tenants.get(i % 3)));
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> runs.completed() >= 15);
+      aof.kill();
+      aof.restart();
+      await().atMost(Duration.ofSeconds(40)).until(() -> runs.completed() == 60);
+      for (String t : tenants) {
+        assertThat(runs.max(t)).as("running at once for " + t).isLessThanOrEqualTo(2);
+      }
+      await().atMost(Duration.ofSeconds(15)).until(() -> ((List<?>) aof.command("KEYS", "{" + name + "}:slots:*")).isEmpty()
+          && ((List<?>) aof.command("KEYS", "{" + name + "}:wait:*")).isEmpty()
+          && (Long) aof.command("ZCARD", "{" + name + "}:delayed") == 0L
+          && (Long) aof.command("LLEN", name) == 0L);
+      System.out.printf("AOF restart with concurrencyPerKey: 60 handled, %d twice (an acknowledgement lost with the kill)%n",
+          runs.twice().size());
+    }
+  }
 }
