@@ -629,4 +629,33 @@ class JobsProbeTest extends RedisTestBase {
           runs.twice().size());
     }
   }
+
+  /** purge() racing a consumer that dead-letters: what it says it deleted plus what is left is every dead letter. */
+  @Test
+  void purgeRacingTheConsumer_countsWhatItDeletes() throws Exception {
+    String name = "purge-race";
+    int n = 3000;
+    RedisBroker b = broker();
+    Subscription sub = b.subscriber(list(name).deadLetter()).concurrency(16).handle(Integer.class, (i, ctx) -> {
+      throw new IllegalStateException("always dead");
+    });
+    b.start();
+    dev.brook.redis.DeadLetters dead = broker().deadLetters(list(name));
+    java.util.concurrent.atomic.AtomicLong purged = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicBoolean purging = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread purger = Thread.ofPlatform().start(() -> {
+      while (purging.get()) {
+        purged.addAndGet(dead.purge());
+      }
+    });
+    closeLater(() -> purging.set(false));
+    RedisBroker publisher = broker();
+    for (int i = 0; i < n; i++) {
+      publisher.publishAsync(i, list(name), Map.of());
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> sub.metrics().failed() >= n && llen(name) == 0 && processing(name) == 0);
+    purging.set(false);
+    purger.join(5000);
+    assertThat(purged.get() + dead.count()).isEqualTo(n);
+  }
 }
