@@ -177,6 +177,7 @@ class JobsProbeTest extends RedisTestBase {
         total += Long.parseLong(v.substring(0, v.indexOf(',')));
       }
     }
+    System.out.printf("Idle, 2 s, four consumers with rate limits of 1 per ms and per-key limits: %d commands (those inside scripts included)%n", total);
     // Four idle consumers blocking up to 2 s each, plus heartbeats: a few dozen commands, not thousands.
     assertThat(total).as("commands in 2 idle seconds:\n" + stats).isLessThan(100);
   }
