@@ -659,4 +659,26 @@ class JobsProbeTest extends RedisTestBase {
     purger.join(5000);
     assertThat(purged.get() + dead.count()).isEqualTo(n);
   }
+
+  /** Schedule names with braces (a hash tag in them) are still two schedules: each fires its own ticks. */
+  @Test
+  void schedulesWhoseNamesShareATag_fireEachTheirOwnTicks() {
+    List<String> a = Collections.synchronizedList(new ArrayList<>());
+    List<String> c = Collections.synchronizedList(new ArrayList<>());
+    RedisBroker consumer = broker();
+    consumer.subscriber(list("tick-a")).handle(String.class, (s, ctx) -> a.add(ctx.header("x-schedule-tick")));
+    consumer.subscriber(list("tick-c")).handle(String.class, (s, ctx) -> c.add(ctx.header("x-schedule-tick")));
+    consumer.start();
+    RedisBroker b = broker();
+    b.schedule("a{t} *", Schedule.every(Duration.ofMillis(100)), () -> "a", list("tick-a"));
+    b.schedule("c{t} *", Schedule.every(Duration.ofMillis(100)), () -> "c", list("tick-c"));
+    // Same period, same ticks: each schedule fires every one of them (one shared last tick would
+    // split the ticks between the two, leaving none in common).
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      Set<String> common = new java.util.HashSet<>(List.copyOf(a));
+      common.retainAll(List.copyOf(c));
+      return common.size() >= 5;
+    });
+    assertThat((Long) redis.command("EXISTS", "{brook:schedule:a{t} *}:last", "{brook:schedule:c{t} *}:last")).isEqualTo(2L);
+  }
 }

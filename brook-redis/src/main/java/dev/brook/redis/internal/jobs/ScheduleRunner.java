@@ -155,9 +155,14 @@ public final class ScheduleRunner implements ScheduleHandle {
     this.onCancel = onCancel;
   }
 
-  /** {@code {brook:schedule:<name>}:last}. */
+  /**
+   * {@code {brook:schedule:<name>}:last}, whatever the name holds: not {@link Keys#derived}, which
+   * would cut a name with braces down to its tag ({@code a{t}} and {@code b{t}} sharing one last
+   * tick, each then skipping the other's ticks). The key is only ever used alone, so its slot
+   * does not matter; the console finds it by this prefix and suffix.
+   */
   public static String lastKey(String name) {
-    return Keys.derived("brook:schedule:" + name, "last");
+    return "{brook:schedule:" + name + "}:last";
   }
 
   /** Looks at once (catching up per the policy), then at every tick. */
