@@ -681,4 +681,40 @@ class JobsProbeTest extends RedisTestBase {
     });
     assertThat((Long) redis.command("EXISTS", "{brook:schedule:a{t} *}:last", "{brook:schedule:c{t} *}:last")).isEqualTo(2L);
   }
+
+  /**
+   * A stream group subscription replaced while entries wait for a long retry, on an idempotent
+   * stream: the replacement (same consumer name) delivers them at once (the wait was in the old
+   * one's memory, docs/jobs.md), each once, and a completed id published again is skipped.
+   */
+  @Test
+  void aStreamSubscriptionReplacedWhileRetriesWait_deliversEachOnce_andIdempotentSkips() {
+    String name = "sreplace";
+    Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
+    List<String> completed = Collections.synchronizedList(new ArrayList<>());
+    RedisBroker b = broker();
+    dev.brook.redis.StreamDestination d = dev.brook.redis.Redis.stream(name).group("g").consumer("c")
+        .idempotent(Duration.ofMinutes(1));
+    b.subscriber(d).id("w").retry(Backoff.fixed(Duration.ofMinutes(5))).handle(String.class, (s, ctx) -> {
+      attempts.computeIfAbsent(s, k -> new AtomicInteger()).incrementAndGet();
+      throw new IllegalStateException("the old one fails everything");
+    });
+    b.start();
+    for (int i = 0; i < 10; i++) {
+      b.publish("e" + i, dev.brook.redis.Redis.stream(name), Map.of("message_id", "id" + i));
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 10);
+    b.subscriber(d).id("w").retry(Backoff.fixed(Duration.ofMinutes(5))).handle(String.class, (s, ctx) -> {
+      attempts.computeIfAbsent(s, k -> new AtomicInteger()).incrementAndGet();
+      completed.add(s + "@" + ctx.deliveryCount());
+      return null;
+    }).start();
+    await().atMost(Duration.ofSeconds(5)).until(() -> completed.size() == 10);
+    assertThat(completed).allMatch(s -> s.endsWith("@2"));
+    b.publish("e0 again", dev.brook.redis.Redis.stream(name), Map.of("message_id", "id0"));
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3)).until(() -> completed.size() == 10);
+    assertThat(attempts).hasSize(10).doesNotContainKey("e0 again");
+    assertThat(attempts.values()).allMatch(c -> c.get() == 2);
+    await().atMost(Duration.ofSeconds(5)).until(() -> ((List<?>) redis.command("XPENDING", name, "g")).get(0).equals(0L));
+  }
 }
