@@ -717,4 +717,29 @@ class JobsProbeTest extends RedisTestBase {
     assertThat(attempts.values()).allMatch(c -> c.get() == 2);
     await().atMost(Duration.ofSeconds(5)).until(() -> ((List<?>) redis.command("XPENDING", name, "g")).get(0).equals(0L));
   }
+
+  /**
+   * A list message just under maxMessageSize whose handler fails with a long error: the retry
+   * Brook re-encodes (x-deliveries, x-last-error) must still be delivered, not dead-lettered as too
+   * large.
+   */
+  @Test
+  void aRetryOfAMessageNearMaxMessageSize_isStillDelivered() {
+    String name = "near-max";
+    List<String> completed = Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger calls = new AtomicInteger();
+    RedisBroker b = broker(o -> o.maxMessageSize(4096));
+    b.subscriber(list(name).deadLetter()).retry(Backoff.fixed(Duration.ofMillis(10))).handle(String.class, (s, ctx) -> {
+      if (calls.incrementAndGet() == 1) {
+        throw new IllegalStateException("x".repeat(2000));
+      }
+      completed.add(s.substring(0, 3) + "@" + ctx.deliveryCount());
+      return null;
+    });
+    b.start();
+    b.publish("big" + "y".repeat(3900), list(name));
+    await().atMost(Duration.ofSeconds(5)).until(() -> completed.size() == 1 || llen("{" + name + "}:dlq") > 0);
+    assertThat(llen("{" + name + "}:dlq")).as("dead-lettered as too large").isZero();
+    assertThat(completed).containsExactly("big@2");
+  }
 }
