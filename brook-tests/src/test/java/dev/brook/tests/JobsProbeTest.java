@@ -741,5 +741,22 @@ class JobsProbeTest extends RedisTestBase {
     await().atMost(Duration.ofSeconds(5)).until(() -> completed.size() == 1 || llen("{" + name + "}:dlq") > 0);
     assertThat(llen("{" + name + "}:dlq")).as("dead-lettered as too large").isZero();
     assertThat(completed).containsExactly("big@2");
+
+    // Exactly maxMessageSize: not even the delivery count fits; a dead letter that says why, at once.
+    String exact = null;
+    for (int n = 4096; exact == null; n--) {
+      try {
+        String candidate = "max" + "z".repeat(n);
+        b.publish(candidate, list(name));
+        exact = candidate;
+      } catch (dev.brook.BrookException tooLarge) {
+        // one byte less
+      }
+    }
+    calls.set(0);
+    await().atMost(Duration.ofSeconds(5)).until(() -> llen("{" + name + "}:dlq") == 1);
+    assertThat(completed).hasSize(1);
+    assertThat(String.valueOf(((List<?>) redis.command("LRANGE", "{" + name + "}:dlq", "0", "0")).get(0)))
+        .contains("cannot be retried").contains("maxMessageSize of 4096");
   }
 }

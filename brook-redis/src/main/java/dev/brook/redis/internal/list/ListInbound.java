@@ -54,18 +54,9 @@ final class ListInbound implements Inbound {
     return frame;
   }
 
-  /**
-   * Room above maxMessageSize for the headers Brook itself adds to a retried item ({@code
-   * x-deliveries}, and {@code x-last-error}, at most 1,000 chars: 3,000 bytes of UTF-8) with their
-   * envelope lengths: a message the publisher could send must stay readable after its failures,
-   * not become "too large" and a dead letter because of Brook's own bookkeeping.
-   */
-  static final int RETRY_HEADROOM = 3_200;
-
   @Override
   public String unreadable() {
-    return raw.length <= (long) owner.maxMessageSize() + RETRY_HEADROOM ? null
-        : Envelope.tooLarge(raw.length, owner.maxMessageSize());
+    return Envelope.tooLarge(raw.length, owner.maxMessageSize());
   }
 
   /** What a dead letter keeps: the unwrapped message, or the raw value of one too large to unwrap. */
