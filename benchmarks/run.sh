@@ -105,6 +105,9 @@ for s in $SCENARIOS; do
   native "$s" "$n"
   run dev.brook.bench.EndToEnd "$s" "$n"
   run dev.brook.bench.reference.LettuceLoop "$s" "$n"
+  # Issue 21's experiment: the Lettuce loop with a blocking-socket subscriber on a virtual thread
+  # (RawSocketPubSub): what replacing Lettuce on the hot read path would buy. Not a Brook figure.
+  case $s in pubsub|latency-1k|latency-10k) run dev.brook.bench.reference.RawSocketPubSub "$s" "$n" ;; esac
   # Spring with one listener thread per container instead of its default new thread per message:
   # the faster of the two, so Brook is compared with Spring at its best.
   JAVA_OPTS_SPRING=-Dbrook.bench.spring.executor=single run dev.brook.bench.reference.SpringDataRedis "$s" "$n"

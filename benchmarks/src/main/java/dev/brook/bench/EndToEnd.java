@@ -67,6 +67,7 @@ public final class EndToEnd {
           Harness.throughput("brook", scenario, "rt/s", n, size, runs, 2_000, (c, s, r) -> requestReply(url, c, s, r));
       case "latency-1k" -> latency(url, scenario, n, size, 1_000);
       case "latency-10k" -> latency(url, scenario, n, size, 10_000);
+      case "consume" -> consume(url, n);
       default -> throw new IllegalArgumentException("Unknown scenario " + scenario
           + "; use pubsub, list-batch, stream-group, ping-pong, request-reply, latency-1k or latency-10k.");
     }
@@ -197,6 +198,8 @@ public final class EndToEnd {
       consumer.start();
       producer.start();
       long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+      long switches0 = Harness.voluntarySwitches();
+      long cpu0 = Harness.processCpuNanos();
       for (int i = 0; i < n; i++) {
         long at = t0 + i * interval;
         long wait;
@@ -208,8 +211,44 @@ public final class EndToEnd {
         producer.publishAsync(p, target, Map.of());
       }
       long lost = received.awaitAllOrQuiet();
+      Harness.paced("brook", scenario, n, switches0, cpu0);
       Harness.latency("brook", scenario, histogram.getValueAtPercentile(50) / 1e3, histogram.getValueAtPercentile(99) / 1e3,
           histogram.getValueAtPercentile(99.9) / 1e3, histogram.getMaxValue() / 1e3, lost);
+    }
+  }
+
+  /**
+   * The read path alone (issue 21's experiment, see {@code RawSocketPubSub#consume}): a channel
+   * subscriber on {@code bench-consume}, {@code READY} once subscribed, then this process's CPU per
+   * message while another process publishes (values that are no envelope: payloads as they are).
+   */
+  private static void consume(String url, int n) throws Exception {
+    AtomicLong count = new AtomicLong();
+    CountDownLatch first = new CountDownLatch(1);
+    CountDownLatch all = new CountDownLatch(1);
+    try (RedisBroker consumer = RedisBroker.create(url)) {
+      consumer.subscriber(channel("bench-consume")).handle(byte[].class, (byte[] p, MessageContext ctx) -> {
+        long c = count.incrementAndGet();
+        if (c == 1) {
+          first.countDown();
+        } else if (c == n) {
+          all.countDown();
+        }
+        return null;
+      });
+      consumer.start();
+      System.out.println("READY");
+      first.await();
+      long cpu0 = Harness.processCpuNanos();
+      long switches0 = Harness.voluntarySwitches();
+      long t0 = System.nanoTime();
+      if (!all.await(120, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("only " + count.get() + " of " + n + " messages arrived");
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      System.out.printf(java.util.Locale.ROOT, "CONSUME impl=brook n=%d msgs/s=%.0f cpu_us=%.2f switches=%.3f%n", n,
+          (n - 1) / seconds, (Harness.processCpuNanos() - cpu0) / 1e3 / (n - 1),
+          (double) (Harness.voluntarySwitches() - switches0) / (n - 1));
     }
   }
 

@@ -25,7 +25,11 @@ import java.util.function.ToDoubleFunction;
 public final class Harness {
 
   /** One measured run of a throughput scenario. */
-  public record Run(double rate, double cpuMicrosPerMessage, long lost) {}
+  public record Run(double rate, double cpuMicrosPerMessage, long lost, double switchesPerMessage) {
+    public Run(double rate, double cpuMicrosPerMessage, long lost) {
+      this(rate, cpuMicrosPerMessage, lost, Double.NaN);
+    }
+  }
 
   /** Runs a scenario once with {@code n} messages; {@code run} 0 is the warm-up. */
   @FunctionalInterface
@@ -44,8 +48,10 @@ public final class Harness {
     for (int run = 0; run <= runs; run++) {
       int count = run == 0 ? Math.min(n, warmup) : n;
       Run r = s.run(count, size, run);
-      System.out.printf(Locale.ROOT, "%s %s run %d: %d x %d bytes: %.0f %s, %.2f us CPU/msg%s%s%n", impl, scenario, run, count, size,
-          r.rate(), unit, r.cpuMicrosPerMessage(), r.lost() > 0 ? ", LOST " + r.lost() : "", run == 0 ? " (warm-up, discarded)" : "");
+      System.out.printf(Locale.ROOT, "%s %s run %d: %d x %d bytes: %.0f %s, %.2f us CPU/msg%s%s%s%n", impl, scenario, run, count, size,
+          r.rate(), unit, r.cpuMicrosPerMessage(),
+          Double.isNaN(r.switchesPerMessage()) ? "" : String.format(Locale.ROOT, ", %.2f voluntary context switches/msg", r.switchesPerMessage()),
+          r.lost() > 0 ? ", LOST " + r.lost() : "", run == 0 ? " (warm-up, discarded)" : "");
       if (run > 0) {
         measured.add(r);
       }
@@ -61,6 +67,16 @@ public final class Harness {
   public static void latency(String impl, String scenario, double p50, double p99, double p999, double max, long lost) {
     System.out.printf(Locale.ROOT, "RESULT impl=%s scenario=%s unit=us p50=%.0f p99=%.0f p999=%.0f max=%.0f lost=%d runs=1%n", impl,
         scenario, p50, p99, p999, max, lost);
+  }
+
+  /**
+   * Prints a paced scenario's voluntary context switches and CPU per message (the pacing producer's
+   * own sleep is one switch per message in every implementation).
+   */
+  public static void paced(String impl, String scenario, int n, long switches0, long cpu0) {
+    long switches = voluntarySwitches();
+    System.out.printf(Locale.ROOT, "%s %s: %.2f voluntary context switches/msg, %.2f us CPU/msg%n", impl, scenario,
+        switches0 < 0 || switches < 0 ? Double.NaN : (double) (switches - switches0) / n, (processCpuNanos() - cpu0) / 1e3 / n);
   }
 
   /** CPU time of this whole process so far, in nanoseconds (all threads, including GC and JIT). */
@@ -80,12 +96,58 @@ public final class Harness {
    * how many of the {@code n} never arrived (0 for the reliable paths).
    */
   public static Run measure(int n, Body body) throws Exception {
+    mark("start");
+    long switches0 = voluntarySwitches();
     long cpu0 = processCpuNanos();
     long t0 = System.nanoTime();
     long lost = body.run();
     double seconds = (System.nanoTime() - t0) / 1e9;
     double cpuMicros = (processCpuNanos() - cpu0) / 1e3;
-    return new Run(n / seconds, cpuMicros / n, lost);
+    long switches1 = voluntarySwitches();
+    mark("end");
+    return new Run(n / seconds, cpuMicros / n, lost, switches0 < 0 ? Double.NaN : (double) (switches1 - switches0) / n);
+  }
+
+  /**
+   * With {@code -Dbrook.bench.marks=true}: prints the wall-clock time a measured run starts and
+   * ends, so a JFR recording of the whole process can be cut to the measured part.
+   */
+  private static void mark(String what) {
+    if (Boolean.getBoolean("brook.bench.marks")) {
+      System.out.println("MARK " + what + " " + java.time.LocalTime.now(java.time.ZoneOffset.UTC));
+    }
+  }
+
+  /**
+   * Voluntary context switches of this process's live threads so far (the sum of {@code
+   * voluntary_ctxt_switches} in {@code /proc/self/task/<tid>/status}), or -1 where there is no such
+   * file. Each is a thread that went to sleep waiting for something, so per message it counts the
+   * wake-ups a path costs — a figure that, unlike throughput, hardly moves with the load of a shared
+   * machine. Threads that ended in between are missed (virtual threads are not OS threads; their
+   * carriers, the event loops and the JVM's threads live through a run).
+   */
+  public static long voluntarySwitches() {
+    java.nio.file.Path tasks = java.nio.file.Path.of("/proc/self/task");
+    if (!java.nio.file.Files.isDirectory(tasks)) {
+      return -1;
+    }
+    long sum = 0;
+    try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.list(tasks)) {
+      for (java.nio.file.Path task : (Iterable<java.nio.file.Path>) all::iterator) {
+        try {
+          for (String line : java.nio.file.Files.readAllLines(task.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+              sum += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+          }
+        } catch (java.io.IOException | RuntimeException e) {
+          // the thread ended while we looked: its switches are lost, as documented
+        }
+      }
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+    return sum;
   }
 
   /** The timed part of a run; returns the messages lost. */

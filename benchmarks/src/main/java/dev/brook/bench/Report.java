@@ -99,7 +99,7 @@ public final class Report {
       md.append("\n| latency (publish → handler entry, µs) | impl | p50 | p99 | p99.9 | max | lost | target p99 | met |\n");
       md.append("|---|---|---|---|---|---|---|---|---|\n");
       for (String s : latency) {
-        for (var impl : List.of("native", "brook", "lettuce", "spring")) {
+        for (var impl : List.of("native", "brook", "lettuce", "spring", "raw-socket")) {
           Map<String, String> r = byScenario.get(s).get(impl);
           if (r == null) {
             continue;
@@ -122,6 +122,17 @@ public final class Report {
         double p99 = num(brook, "p99") / num(nat, "p99");
         md.append(String.format(Locale.ROOT, "| %s | %.1f | %s | %.1f | %s |%n", s, p50, p50 <= 3 ? "yes" : "no", p99, p99 <= 2 ? "yes" : "no"));
       }
+    }
+    // Issue 21's experiment: the Lettuce loop with its subscriber replaced by a blocking socket.
+    Map<String, Map<String, String>> pubsub = byScenario.get("pubsub");
+    if (pubsub != null && pubsub.get("raw-socket") != null) {
+      Map<String, String> raw = pubsub.get("raw-socket");
+      Map<String, String> lettuce = pubsub.get("lettuce");
+      Map<String, String> nat = pubsub.get("native");
+      md.append("\n| experiment (pubsub, Lettuce publisher) | subscriber | msgs/s | CPU µs/msg | ÷ native | ÷ Lettuce loop |\n");
+      md.append("|---|---|---|---|---|---|\n");
+      md.append(String.format(Locale.ROOT, "| pubsub | blocking socket, virtual thread | %s | %s | %s | %s |%n", cell(raw), cpu(raw),
+          ratio(num(raw, "median"), nat), ratio(num(raw, "median"), lettuce)));
     }
     return md.toString();
   }

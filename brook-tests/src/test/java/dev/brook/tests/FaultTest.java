@@ -154,20 +154,7 @@ class FaultTest extends RedisTestBase {
     redis.command("DEL", "down");
     killAndAwaitTheBrokerNoticing();
 
-    long t0 = System.nanoTime();
-    BrookException failure = null;
-    try {
-      broker.publish("lost?", list("down"));
-    } catch (BrookException e) {
-      failure = e;
-    }
-    Duration waited = Duration.ofNanos(System.nanoTime() - t0);
-    assertThat(failure).isNotNull();
-    assertThat(failure).hasMessage("Could not publish to list:down: " + redis.url() + " did not answer within the "
-        + "commandTimeout of 1 s; the connection is down and Brook keeps reconnecting. The message was not stored unless "
-        + "Redis took it just before the connection dropped. Check that Redis is running there and publish it again; "
-        + "RedisBroker.builder().commandTimeout(...) sets how long a publish waits.");
-    assertThat(waited).isBetween(Duration.ofMillis(900), Duration.ofSeconds(4));
+    Duration waited = assertPublishTimesOutAfterOneSecond(broker, list("down"));
     System.out.printf("FAULT publish-while-down: failed after %d ms (commandTimeout 1 s)%n", waited.toMillis());
 
     // Async publishes fail the same way; none is sent later, when Redis is back.
@@ -183,6 +170,41 @@ class FaultTest extends RedisTestBase {
     await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
         .until(() -> publishes(broker, list("probe")));
     assertThat(redis.command("LLEN", "down")).isEqualTo(0L);
+  }
+
+  /**
+   * A channel publish has no Lettuce timer of its own (issue 21): its commandTimeout is kept by one
+   * sweep per broker, and it must fail the same way and as soon (timeout plus a tick of at most 100 ms).
+   */
+  @Test
+  void publishToAChannelWhileRedisIsDown_failsAfterTheCommandTimeoutLikeEveryOtherPublish() throws Exception {
+    RedisBroker broker = broker(b -> b.commandTimeout(Duration.ofSeconds(1)));
+    broker.publish("warm", channel("down.ch"));
+    killAndAwaitTheBrokerNoticing();
+
+    assertPublishTimesOutAfterOneSecond(broker, channel("down.ch"));
+    redis.restart();
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        .until(() -> publishes(broker, channel("down.ch")));
+  }
+
+  /** Publishes to {@code target} while Redis is down (commandTimeout 1 s): fails after the timeout, in words. */
+  private Duration assertPublishTimesOutAfterOneSecond(RedisBroker broker, Destination target) {
+    long t0 = System.nanoTime();
+    BrookException failure = null;
+    try {
+      broker.publish("lost?", target);
+    } catch (BrookException e) {
+      failure = e;
+    }
+    Duration waited = Duration.ofNanos(System.nanoTime() - t0);
+    assertThat(failure).isNotNull();
+    assertThat(failure).hasMessage("Could not publish to " + target.key() + ": " + redis.url() + " did not answer within the "
+        + "commandTimeout of 1 s; the connection is down and Brook keeps reconnecting. The message was not stored unless "
+        + "Redis took it just before the connection dropped. Check that Redis is running there and publish it again; "
+        + "RedisBroker.builder().commandTimeout(...) sets how long a publish waits.");
+    assertThat(waited).isBetween(Duration.ofMillis(900), Duration.ofSeconds(4));
+    return waited;
   }
 
   /** SIGKILLs Redis and waits for the broker's one WARN saying it lost the connection. */

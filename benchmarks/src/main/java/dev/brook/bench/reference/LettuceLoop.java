@@ -294,12 +294,16 @@ public final class LettuceLoop {
   }
 
   /** One client with its own resources; closing it closes every connection it opened. */
-  private static final class Client implements AutoCloseable {
+  static final class Client implements AutoCloseable {
     private final ClientResources resources = DefaultClientResources.create();
     private final RedisClient client;
 
     Client(String url) {
       client = RedisClient.create(resources, url);
+      if (Boolean.getBoolean("brook.bench.resp2")) {
+        // Issue 21: Lettuce decodes a RESP3 push twice; RESP2 Pub/Sub messages once.
+        client.setOptions(io.lettuce.core.ClientOptions.builder().protocolVersion(io.lettuce.core.protocol.ProtocolVersion.RESP2).build());
+      }
     }
 
     StatefulRedisConnection<String, byte[]> connect() {
@@ -326,7 +330,7 @@ public final class LettuceLoop {
   }
 
   /** Pipelined sending: flushes every 100 messages and keeps at most about 2 x {@link #WINDOW} unanswered. */
-  private static final class Pipeline {
+  static final class Pipeline {
     private final StatefulRedisConnection<String, byte[]> connection;
     private int unflushed;
     private int sinceMark;

@@ -163,6 +163,8 @@ final class Reference {
       byte[] payload = Harness.payload(Math.max(size, Long.BYTES));
       long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(10);
       recordFrom = t0 + (n / 10) * interval;
+      long switches0 = Harness.voluntarySwitches();
+      long cpu0 = Harness.processCpuNanos();
       for (int i = 0; i < n; i++) {
         long due = t0 + i * interval;
         for (long wait; (wait = due - System.nanoTime()) > 0; ) {
@@ -173,6 +175,7 @@ final class Reference {
         publish.call(message);
       }
       long lost = delivery.awaitLost(QUIET);
+      Harness.paced(impl, scenario, n, switches0, cpu0);
       Harness.latency(impl, scenario, micros(histogram.getValueAtPercentile(50)), micros(histogram.getValueAtPercentile(99)),
           micros(histogram.getValueAtPercentile(99.9)), micros(histogram.getMaxValue()), lost);
     }

@@ -129,7 +129,7 @@ final class LettuceClient {
           .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
           .requestQueueSize(options.requestQueueSize())
           .socketOptions(SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build())
-          .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()));
+          .timeoutOptions(timeouts(options.commandTimeout()));
       SslOptions ssl = options.caCertificate() == null ? null
           : SslOptions.builder().jdkSslProvider().trustManager(options.caCertificate().toFile()).build();
       if (client instanceof RedisClusterClient cluster) {
@@ -138,7 +138,7 @@ final class LettuceClient {
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
             .requestQueueSize(options.requestQueueSize())
             .socketOptions(SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build())
-            .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
+            .timeoutOptions(timeouts(options.commandTimeout()))
             .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
                 .enablePeriodicRefresh(TOPOLOGY_REFRESH_PERIOD)
                 .enableAllAdaptiveRefreshTriggers()
@@ -161,6 +161,14 @@ final class LettuceClient {
       throw e;
     }
     return created;
+  }
+
+  /**
+   * Every command times out after {@code timeout}, by Lettuce's timer, except the publishes that
+   * {@link PublishDeadlines} times out without a timer per command.
+   */
+  private static TimeoutOptions timeouts(Duration timeout) {
+    return TimeoutOptions.builder().timeoutCommands(true).timeoutSource(PublishDeadlines.source(timeout)).build();
   }
 
   private static ClientResources newResources(AddressResolverGroup<?> resolver, Set<Thread> threads) {

@@ -126,6 +126,8 @@ public final class RedisConnections {
   private final java.util.Set<MasterWatch> masterWatches = ConcurrentHashMap.newKeySet();
   /** Cluster: the subscription to Lettuce's topology events; disposed by close. */
   private volatile reactor.core.Disposable topologyEvents;
+  /** The commandTimeout of tracked publishes (see {@link PublishDeadlines}); its sweep runs on {@link #timer()}. */
+  private final PublishDeadlines publishDeadlines;
   /** {@link #timer()}: created at first use, shut down by close. */
   private ScheduledThreadPoolExecutor timer;
   private boolean timerStopped;
@@ -144,6 +146,7 @@ public final class RedisConnections {
     this.clusterSeeds = clusterSeeds;
     this.masked = maskedUrl;
     this.options = options;
+    this.publishDeadlines = new PublishDeadlines(options.commandTimeout(), this::timer);
     this.connectTimeout = options.connectTimeout();
     this.commandTimeout = options.commandTimeout();
     for (RedisURI u : clusterSeeds == null ? List.of(uri) : clusterSeeds) {
@@ -567,6 +570,11 @@ public final class RedisConnections {
    */
   public StatefulConnection<byte[], byte[]> commandConnection() {
     return connection;
+  }
+
+  /** The deadlines of publishes sent without a Lettuce timer each ({@link RedisProducer#tracked}). */
+  PublishDeadlines publishDeadlines() {
+    return publishDeadlines;
   }
 
   /**

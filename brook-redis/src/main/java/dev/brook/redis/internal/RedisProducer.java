@@ -307,6 +307,15 @@ public final class RedisProducer {
     return value;
   }
 
+  /**
+   * {@code command} ready to dispatch on the command connection, its {@code commandTimeout} kept by
+   * one periodic sweep instead of a Lettuce timer per command ({@link PublishDeadlines}): for the
+   * publish of a single message, which is sent once per message. Call right before dispatching.
+   */
+  public <T> AsyncCommand<byte[], byte[], T> tracked(RedisCommand<byte[], byte[], T> command) {
+    return connections.publishDeadlines().track(command);
+  }
+
   /** Completes when Redis has the message, or fails with a BrookException that says why and what to do. */
   public CompletableFuture<Void> published(Destination destination, CompletionStage<?> sent) {
     CompletableFuture<?> f = sent.toCompletableFuture();

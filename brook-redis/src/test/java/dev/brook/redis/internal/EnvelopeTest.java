@@ -183,6 +183,27 @@ class EnvelopeTest {
       }
     }
 
+    /** The ASCII fast path covers the first 64 keys and values; mixed text and more headers must not confuse it. */
+    @Test
+    void encoderMatchesStringGetBytesWithManyHeadersOfMixedText() {
+      Random random = new Random(11);
+      for (int round = 0; round < 200; round++) {
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        int count = 1 + random.nextInt(70);
+        for (int i = 0; i < count; i++) {
+          String key = "k" + i + (random.nextInt(4) == 0 ? "é" : "");
+          String value = switch (random.nextInt(4)) {
+            case 0 -> "";
+            case 1 -> "v" + random.nextLong();
+            case 2 -> "東" + i;
+            default -> "x" + (char) (0xD800 + random.nextInt(0x800)); // a lone surrogate: written as '?'
+          };
+          headers.put(key, value);
+        }
+        assertThat(Envelope.encode(headers, utf8("p"))).isEqualTo(reference(headers, utf8("p")));
+      }
+    }
+
     @Test
     void repeatedKeyInAnEnvelopeKeepsTheLastValue() {
       byte[] once = Envelope.encode(ordered("a", "1", "b", "2"), utf8("p"));

@@ -47,16 +47,14 @@ public final class ChannelKind implements RedisKind<ChannelDestination> {
   @Override
   public CompletableFuture<Void> send(ChannelDestination channel, Frame frame) {
     byte[] value = producer.encode(channel, frame);
-    if (cluster) {
-      AsyncCommand<byte[], byte[], ?> publish = publish(channel, value);
-      try {
-        producer.connection().dispatch(publish);
-      } catch (RuntimeException refused) {
-        publish.completeExceptionally(refused);
-      }
-      return producer.published(channel, publish);
+    // Hand-built and tracked: no Lettuce timer per publish (RedisProducer#tracked).
+    AsyncCommand<byte[], byte[], ?> publish = producer.tracked(publishCommand(channel, value));
+    try {
+      producer.connection().dispatch(publish);
+    } catch (RuntimeException refused) {
+      publish.completeExceptionally(refused);
     }
-    return producer.published(channel, producer.commands().publish(channel.nameBytes(), value));
+    return producer.published(channel, publish);
   }
 
   /** A PUBLISH of one message, for a pipeline. */
@@ -67,6 +65,10 @@ public final class ChannelKind implements RedisKind<ChannelDestination> {
 
   /** A PUBLISH; on a cluster without a key, so that it goes to the default node (see above). */
   private AsyncCommand<byte[], byte[], ?> publish(ChannelDestination channel, byte[] value) {
+    return new AsyncCommand<>(publishCommand(channel, value));
+  }
+
+  private Command<byte[], byte[], Long> publishCommand(ChannelDestination channel, byte[] value) {
     CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE);
     if (cluster) {
       args.add(channel.nameBytes());
@@ -74,6 +76,6 @@ public final class ChannelKind implements RedisKind<ChannelDestination> {
       args.addKey(channel.nameBytes());
     }
     args.addValue(value);
-    return new AsyncCommand<>(new Command<>(CommandType.PUBLISH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args));
+    return new Command<>(CommandType.PUBLISH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args);
   }
 }

@@ -353,10 +353,30 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     return channels.size() + patterns.size();
   }
 
+  /** A channel's name as bytes and as text: {@link #lastChannel}. */
+  private record ChannelName(byte[] bytes, String name) {}
+
+  /**
+   * The channel of the last message, so that a busy channel's name is not decoded into a new String
+   * for every message (issue 21: the hub's share of a Pub/Sub message's allocation). Written on the
+   * I/O thread; an immutable pair, checked byte by byte before use, so a stale one is only a miss.
+   */
+  private ChannelName lastChannel = new ChannelName(new byte[0], "");
+
+  private String channelName(byte[] channel) {
+    ChannelName last = lastChannel;
+    if (java.util.Arrays.equals(last.bytes(), channel)) {
+      return last.name();
+    }
+    String name = new String(channel, StandardCharsets.UTF_8);
+    lastChannel = new ChannelName(channel, name);
+    return name;
+  }
+
   @Override
   public void message(byte[] channel, byte[] message) {
     count();
-    String name = new String(channel, StandardCharsets.UTF_8);
+    String name = channelName(channel);
     Route route = channels.get(name);
     if (route != null) {
       for (Transport.Sink sink : route.sinks) {
@@ -378,7 +398,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     }
     count();
     if (route != null) {
-      String name = new String(channel, StandardCharsets.UTF_8);
+      String name = channelName(channel);
       for (Transport.Sink sink : route.sinks) {
         sink.accept(new PubSubInbound(name, message, route.pattern, maxMessageSize));
       }

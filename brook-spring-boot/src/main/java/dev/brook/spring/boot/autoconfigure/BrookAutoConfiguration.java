@@ -64,6 +64,11 @@ public class BrookAutoConfiguration {
     if (redis.getCommandTimeout() != null) {
       builder.commandTimeout(redis.getCommandTimeout());
     }
+    String appName = properties.getAppName() != null && !properties.getAppName().isBlank() ? properties.getAppName()
+        : env.getProperty("spring.application.name");
+    if (appName != null && !appName.isBlank()) {
+      builder.appName(appName); // the console lists the service under the name Spring knows it by
+    }
     ObjectMapper m = mapper.getIfUnique();
     if (m != null) {
       builder.objectMapper(m);

@@ -26,6 +26,13 @@ public class BrookProperties {
    */
   private Duration gracefulTimeout;
 
+  /**
+   * The application name the broker announces itself with to the Brook console. Default:
+   * spring.application.name, else the client name. (A BrookBrokerCustomizer must not set it too: the
+   * builder takes it once.)
+   */
+  private String appName;
+
   /** What registering a subscription id that is already live does: REPLACE (default) or REJECT. */
   private DuplicatePolicy duplicatePolicy = DuplicatePolicy.REPLACE;
 
@@ -39,6 +46,14 @@ public class BrookProperties {
   private final Toggle metrics = new Toggle();
 
   private final Toggle observation = new Toggle();
+
+  public String getAppName() {
+    return appName;
+  }
+
+  public void setAppName(String appName) {
+    this.appName = appName;
+  }
 
   public boolean isEnabled() {
     return enabled;

@@ -87,6 +87,21 @@ class BrookAutoConfigurationTest {
   }
 
   @Test
+  void theBrokerAnnouncesItselfUnderSpringApplicationNameOrBrookAppName() {
+    runner.withPropertyValues("spring.application.name=billing").run(ctx -> {
+      RedisBroker broker = ctx.getBean(RedisBroker.class);
+      String id = broker.instanceId().orElseThrow();
+      await().atMost(WAIT).untilAsserted(() -> assertThat((String) redis.command("GET", "brook:broker:{" + id + "}"))
+          .contains("\"app\":\"billing\""));
+    });
+    runner.withPropertyValues("spring.application.name=billing", "brook.app-name=billing-eu").run(ctx -> {
+      String id = ctx.getBean(RedisBroker.class).instanceId().orElseThrow();
+      await().atMost(WAIT).untilAsserted(() -> assertThat((String) redis.command("GET", "brook:broker:{" + id + "}"))
+          .contains("\"app\":\"billing-eu\""));
+    });
+  }
+
+  @Test
   void withoutRedisBrokerOnTheClassPathNothingIsConfigured() {
     runner.withClassLoader(new FilteredClassLoader(RedisBroker.class)).withUserConfiguration(OrdersConfig.class)
         .run(ctx -> assertThat(ctx).hasNotFailed().doesNotHaveBean(Broker.class).doesNotHaveBean(BrookLifecycle.class)
