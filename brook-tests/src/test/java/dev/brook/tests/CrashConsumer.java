@@ -13,7 +13,8 @@ import java.time.Duration;
  * A consumer process for the crash tests: handles messages slowly (recording each in the Redis set
  * {@code handled:child}) so that it always holds some, until the test kills it with SIGKILL.
  *
- * <p>Arguments: redis URL, {@code list}, {@code list-per-key} or {@code stream}, destination name.
+ * <p>Arguments: redis URL, {@code list}, {@code list-per-key}, {@code list-rate-per-key}, {@code stream} or
+ * {@code stream-retry}, destination name.
  */
 public final class CrashConsumer {
 
@@ -23,12 +24,26 @@ public final class CrashConsumer {
       case "list" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1));
       // ConcurrencyPerKeyTest: the slots this process holds must free themselves once it is killed
       case "list-per-key" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1)).concurrencyPerKey("tenant", 2);
+      // JobsProbeTest: messages parked by a per-key rate limit stay in Redis when this process is killed
+      case "list-rate-per-key" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1))
+          .rateLimitPerKey("tenant", 5, Duration.ofSeconds(1));
       default -> stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0");
     };
     RedisClient client = RedisClient.create(url);
     RedisCommands<String, String> record = client.connect().sync();
     RedisBroker broker = RedisBroker.create(url);
-    broker.subscriber(destination).concurrency(8).handle(String.class, (s, ctx) -> {
+    dev.brook.SubscriberBuilder builder = broker.subscriber(destination).concurrency(8);
+    boolean failFirst = args[1].equals("stream-retry");
+    if (failFirst) {
+      // JobsProbeTest: every entry's first attempt fails and waits 30 s for its retry; once this
+      // process is killed nothing keeps the entries from going idle, and the others take them.
+      builder = builder.retry(dev.brook.Backoff.fixed(Duration.ofSeconds(30)));
+    }
+    builder.handle(String.class, (s, ctx) -> {
+      if (failFirst && ctx.deliveryCount() == 1) {
+        record.sadd("failed:child", s);
+        throw new IllegalStateException("first attempt fails");
+      }
       Thread.sleep(100); // slow on purpose: messages are in flight when the kill comes
       record.sadd("handled:child", s);
       return null;

@@ -29,6 +29,6 @@ public interface DeadLetterStore {
   /** Deletes this one dead letter without replaying it; false when it was gone already. */
   boolean delete(Stored dead);
 
-  /** Deletes every dead letter. */
-  void purge();
+  /** Deletes every dead letter; how many it deleted, counted in the same atomic step (a count taken before would miss one added meanwhile). */
+  long purge();
 }

@@ -81,8 +81,10 @@ public final class Delayed {
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local due = tonumber(ARGV[2])
         if mode == 'd' then due = now + due end
-        -- Already due, but older due members wait: queue behind them, keeping the order.
-        if due > now or #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', due, 'LIMIT', 0, 1) > 0 then
+        -- Already due, but due members still wait (scores up to now, not only up to this due time:
+        -- an instant long past would otherwise sort ahead of them): queue behind them at now.
+        if due <= now and #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1) > 0 then due = now + 0.5 end
+        if due > now then
           redis.call('ZADD', KEYS[2], due, v)
           -- The new earliest: consumers blocked in a read wake to bound it by its due time.
           if redis.call('ZRANGE', KEYS[2], 0, 0)[1] == v then redis.call('SPUBLISH', KEYS[2], due) end
@@ -380,9 +382,11 @@ public final class Delayed {
     if (options.at() != null) {
       mode = "a";
       ms = options.at().toEpochMilli();
-    } else if (options.delay() != null && options.delay().toMillis() > 0) {
+    } else if (options.delay() != null) {
+      // A delay of zero (or less) too: it publishes at once only when no due job still waits in the
+      // delayed set, which the script decides; as "now" it would pass them.
       mode = "d";
-      ms = options.delay().toMillis();
+      ms = Math.max(0, options.delay().toMillis());
     } else {
       mode = "n";
       ms = 0;

@@ -98,8 +98,18 @@ public final class RedisDeadLetterStore implements DeadLetterStore {
     return stream ? redis.xdel(dlq, dead.streamId()) == 1L : redis.lrem(dlq, 1, dead.raw()) == 1L;
   }
 
+  /** KEYS[1] the dead letters: their count and their deletion in one step. */
+  private static final Script PURGE = new Script("""
+      local t = redis.call('TYPE', KEYS[1])['ok']
+      local n = 0
+      if t == 'list' then n = redis.call('LLEN', KEYS[1]) elseif t == 'stream' then n = redis.call('XLEN', KEYS[1]) end
+      redis.call('DEL', KEYS[1])
+      return n
+      """);
+
   @Override
-  public void purge() {
-    redis.del(dlq);
+  public long purge() {
+    Long n = PURGE.call(redis, ScriptOutputType.INTEGER, new byte[][] {dlq});
+    return n == null ? 0 : n;
   }
 }

@@ -83,8 +83,12 @@ public final class RedisTransport implements Transport, Backlogs, JobSupport {
   /** Schedules claim their ticks in Redis and wake on the broker's timer. */
   @Override
   public dev.brook.redis.internal.jobs.ScheduleRunner.Host scheduleHost() {
-    return dev.brook.redis.internal.jobs.ScheduleRunner.redis(connections());
+    return dev.brook.redis.internal.jobs.ScheduleRunner.redis(connections(), schedules);
   }
+
+  /** The schedules running on this transport: closed (and their tick in flight waited for) before the connections. */
+  private final java.util.Set<dev.brook.redis.internal.jobs.ScheduleRunner> schedules =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public RedisConnections connections() {
     return connections;
@@ -317,6 +321,9 @@ public final class RedisTransport implements Transport, Backlogs, JobSupport {
   @Override
   public void close() {
     try {
+      for (dev.brook.redis.internal.jobs.ScheduleRunner r : java.util.List.copyOf(schedules)) {
+        r.close();
+      }
       Announcer a = announcer;
       if (a != null) {
         a.close();

@@ -104,7 +104,7 @@ public final class KeyLimiter {
   public KeyLimiter(String listName, int rate, long perMillis) {
     this.rate = ascii(rate);
     this.per = ascii(perMillis);
-    this.prefix = ("{" + Keys.tag(listName) + "}:").getBytes(StandardCharsets.UTF_8);
+    this.prefix = Keys.derived(listName, "").getBytes(StandardCharsets.UTF_8); // the list's own prefix, as every derived key
     this.waiting = Keys.derived(listName, "waiting").getBytes(StandardCharsets.UTF_8);
   }
 

@@ -135,7 +135,7 @@ public final class KeySlots {
     this.max = max;
     this.maxBytes = KeyLimiter.ascii(max);
     this.lease = KeyLimiter.ascii(leaseMillis);
-    this.prefix = ("{" + Keys.tag(listName) + "}:").getBytes(StandardCharsets.UTF_8);
+    this.prefix = Keys.derived(listName, "").getBytes(StandardCharsets.UTF_8); // the list's own prefix, as every derived key
     this.slotwait = slotwaitKey(listName).getBytes(StandardCharsets.UTF_8);
   }
 

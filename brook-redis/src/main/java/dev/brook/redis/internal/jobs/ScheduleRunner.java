@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Missed ticks (those between the stored last tick and now) follow the schedule's {@link
  * MissedTicks}. A schedule never seen before fires only a tick reached on time.
  *
- * <p>Lifecycle: {@link #cancel()} cancels the timer task; closing the broker shuts the timer down,
- * and a tick thread in flight ends when it finds the timer gone.
+ * <p>Lifecycle: {@link #cancel()} cancels the timer task; closing the broker {@link #close()}s every
+ * schedule it runs before its connections close: cancelled, and a tick thread in flight waited for.
  */
 public final class ScheduleRunner implements ScheduleHandle {
 
@@ -68,6 +68,8 @@ public final class ScheduleRunner implements ScheduleHandle {
   private final WarnLimit fireErrors = WarnLimit.perMinute(10);
   private volatile boolean cancelled;
   private ScheduledFuture<?> next;
+  /** The latest tick thread started (it may have ended), for {@link #close()}. */
+  private volatile Thread ticking;
 
   /** How a tick publishes: the broker's own publish (codec, middlewares). */
   public interface Publish {
@@ -101,8 +103,18 @@ public final class ScheduleRunner implements ScheduleHandle {
   }
 
   /** Redis ({@link #CLAIM} on {@code {brook:schedule:<name>}:last}), the broker's timer and the system clock. */
-  public static Host redis(RedisConnections connections) {
+  public static Host redis(RedisConnections connections, java.util.Set<ScheduleRunner> live) {
     return new Host() {
+      @Override
+      public void started(ScheduleRunner runner) {
+        live.add(runner);
+      }
+
+      @Override
+      public void cancelled(ScheduleRunner runner) {
+        live.remove(runner);
+      }
+
       @Override
       public Long last(String name) {
         byte[] stored = connections.syncCommands().get(key(name));
@@ -148,9 +160,14 @@ public final class ScheduleRunner implements ScheduleHandle {
     this.onCancel = onCancel;
   }
 
-  /** {@code {brook:schedule:<name>}:last}. */
+  /**
+   * {@code {brook:schedule:<name>}:last}, whatever the name holds: not {@link Keys#derived}, which
+   * would cut a name with braces down to its tag ({@code a{t}} and {@code b{t}} sharing one last
+   * tick, each then skipping the other's ticks). The key is only ever used alone, so its slot
+   * does not matter; the console finds it by this prefix and suffix.
+   */
   public static String lastKey(String name) {
-    return Keys.derived("brook:schedule:" + name, "last");
+    return "{brook:schedule:" + name + "}:last";
   }
 
   /** Looks at once (catching up per the policy), then at every tick. */
@@ -207,11 +224,45 @@ public final class ScheduleRunner implements ScheduleHandle {
     }
     next = host.timer().schedule(() -> {
       try {
-        Thread.ofVirtual().name("brook-schedule:" + name).start(this::tick);
+        // Under the lock that cancel() takes: once cancelled, no tick thread starts, and close()
+        // knows the last one to wait for.
+        synchronized (this) {
+          if (cancelled) {
+            return;
+          }
+          Thread t = Thread.ofVirtual().name("brook-schedule:" + name).unstarted(this::tick);
+          ticking = t;
+          t.start();
+        }
       } catch (RuntimeException e) {
         LOG.warn("Schedule '{}' could not start its tick: {}", name, e.toString());
       }
     }, Math.max(0, delayMillis), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The broker closes: cancels the schedule, then lets a tick in flight end (up to a second; it
+   * normally takes a few Redis round trips) before interrupting it, so that no thread of the
+   * schedule outlives the close and the tick's publish still finds the connections open. Called
+   * before the connections close.
+   */
+  public void close() {
+    cancel();
+    Thread t = ticking;
+    if (t == null || t == Thread.currentThread()) {
+      return;
+    }
+    try {
+      if (!t.join(java.time.Duration.ofSeconds(1))) {
+        t.interrupt();
+        if (!t.join(java.time.Duration.ofSeconds(1))) {
+          LOG.warn("The tick of schedule '{}' did not end within 2 s of the broker's close (its supplier ignores the "
+              + "interrupt); it publishes nothing.", name);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void tick() {

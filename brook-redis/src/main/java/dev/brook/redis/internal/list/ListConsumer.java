@@ -862,7 +862,13 @@ final class ListConsumer extends ConsumeLoop {
       deadLetter(m, ListDeliveries.exhausted(delivery, list.maxDeliveryCount(), reason), delivery);
       return;
     }
-    byte[] again = m.unreadable() != null ? m.raw() : ListDeliveries.requeued(m.frame(), delivery, reason);
+    byte[] again = m.unreadable() != null ? m.raw()
+        : ListDeliveries.requeuedWithin(m.frame(), delivery, reason, maxMessageSize());
+    if (again == null) {
+      deadLetter(m, "cannot be retried: with its delivery count it would exceed the maxMessageSize of "
+          + maxMessageSize() + " bytes (raise RedisBroker.builder().maxMessageSize(...)); last error: " + reason, delivery);
+      return;
+    }
     long ms = delay != null ? Math.max(0, delay.toMillis()) : ListDeliveries.backoffMillis(delivery);
     byte[] member = dev.brook.redis.internal.Delayed.member(again);
     byte[] prefix = bytes(ms + ":");

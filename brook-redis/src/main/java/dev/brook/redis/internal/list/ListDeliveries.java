@@ -54,6 +54,31 @@ public final class ListDeliveries {
     return Envelope.encode(headers, frame.payload());
   }
 
+  /**
+   * {@link #requeued(Frame, long, String)}, but no larger than {@code maxSize} when the frame itself
+   * fits: Brook's own headers must not turn a readable message into one "too large" to read at its
+   * next delivery (a dead letter for no fault of the message). The error is shortened (by at least
+   * the excess: each char is at least one byte), then left out; null when even the delivery count
+   * alone does not fit, which the caller dead-letters with the reason.
+   */
+  public static byte[] requeuedWithin(Frame frame, long deliveries, String lastError, int maxSize) {
+    byte[] again = requeued(frame, deliveries, lastError);
+    if (again.length <= maxSize) {
+      return again;
+    }
+    String error = lastError != null && lastError.length() > 1000 ? lastError.substring(0, 1000) : lastError;
+    if (error != null && error.length() > again.length - maxSize) {
+      again = requeued(frame, deliveries, error.substring(0, error.length() - (again.length - maxSize)));
+      if (again.length <= maxSize) {
+        return again;
+      }
+    }
+    Map<String, String> headers = new LinkedHashMap<>(frame.headers());
+    headers.remove(LAST_ERROR_HEADER);
+    again = requeued(new Frame(headers, frame.payload()), deliveries, null);
+    return again.length <= maxSize ? again : null;
+  }
+
   /** The frame a dead letter keeps: without the running count (it carries {@code x-delivery-count}). */
   public static Frame withoutCount(Frame frame) {
     if (frame.header(ListDestination.DELIVERIES_HEADER) == null) {

@@ -199,8 +199,12 @@ public final class ListModel implements RedisKind<ListDestination>, MemoryRedis.
       }
 
       @Override
-      public void purge() {
-        ListModel.this.delete(dlq);
+      public long purge() {
+        return redis.lockedGet(() -> {
+          long n = length(dlq);
+          ListModel.this.delete(dlq);
+          return n;
+        });
       }
     };
   }

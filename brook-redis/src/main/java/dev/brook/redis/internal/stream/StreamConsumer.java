@@ -123,6 +123,14 @@ final class StreamConsumer extends ConsumeLoop {
   private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
   /** Nacked entries waiting for their retry. */
   private final StreamRetries retries;
+  /**
+   * On {@code brook-timer} while the consumer runs (groups that settle): every {@code
+   * claimEveryMillis} (at most half of minIdle) the entries waiting in {@link #retries} have their
+   * idle time reset in Redis ({@link StreamScripts#TOUCH}), so another consumer's takeover does not
+   * take one before its back-off passed. Null when stopped.
+   */
+  private java.util.concurrent.ScheduledFuture<?> touching;
+  private final Object touchLock = new Object();
   /** More settlements than MAX_UNCONFIRMED wait for Redis: the loop waits (one instance, no allocation per round). */
   private final java.util.function.BooleanSupplier tooManyUnconfirmed;
   /** True until the own pending entries found at start were read (those are expected, not orphans). */
@@ -303,6 +311,12 @@ final class StreamConsumer extends ConsumeLoop {
       wake.start(connections.blockedClient(connection, key));
       startLoop("brook-stream:" + stream.name());
       started = true;
+      if (settles()) {
+        synchronized (touchLock) {
+          touching = connections.timer().scheduleAtFixedRate(this::touchRetries, claimEveryMillis, claimEveryMillis,
+              TimeUnit.MILLISECONDS);
+        }
+      }
     } catch (RedisCommandExecutionException e) {
       throw startFailure(e);
     } finally {
@@ -356,6 +370,12 @@ final class StreamConsumer extends ConsumeLoop {
 
   @Override
   public void stop() {
+    synchronized (touchLock) {
+      if (touching != null) {
+        touching.cancel(false);
+        touching = null;
+      }
+    }
     stopLoop();
     connections.unwatch(masterWatch);
     wake.stop();
@@ -956,6 +976,40 @@ final class StreamConsumer extends ConsumeLoop {
       retries.schedule(entry.id(), entry.deliveryCount());
     }
     inFlight.remove(entry.id());
+  }
+
+  /**
+   * On the timer: resets the idle time of the entries waiting for their back-off (see {@link
+   * #touching}). Asynchronous, must not block or throw; a failure is retried at the next beat, and
+   * an entry that went idle meanwhile is at worst taken over early, as before.
+   */
+  private void touchRetries() {
+    try {
+      List<String> waiting = retries.waiting();
+      for (int from = 0; from < waiting.size(); from += 1000) {
+        List<String> part = waiting.subList(from, Math.min(waiting.size(), from + 1000));
+        byte[][] args = new byte[2 + part.size()][];
+        args[0] = group;
+        args[1] = bytes(consumerName);
+        for (int i = 0; i < part.size(); i++) {
+          args[2 + i] = bytes(part.get(i));
+        }
+        synchronized (touchLock) {
+          if (touching == null) {
+            return; // stopped: a replacement under our name claims them itself
+          }
+          StreamScripts.TOUCH.call(connections.commands(), ScriptOutputType.INTEGER, new byte[][] {key}, args)
+              .whenComplete((n, e) -> {
+                if (e != null) {
+                  connections.failed(e);
+                  LOG.debug("Could not keep the retries of {} on {} from going idle", consumerName, stream.key(), e);
+                }
+              });
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("Could not keep the retries of {} on {} from going idle", consumerName, stream.key(), e);
+    }
   }
 
   /** Given back unstarted (or interrupted by a stop): the attempt is undone; it stays pending. */

@@ -217,8 +217,13 @@ public final class StreamModel implements RedisKind<StreamDestination>, MemoryRe
       }
 
       @Override
-      public void purge() {
-        StreamModel.this.delete(dlq);
+      public long purge() {
+        return redis.lockedGet(() -> {
+          MemoryStream s = streams.get(dlq);
+          long n = s == null ? 0L : (long) s.entries.size();
+          StreamModel.this.delete(dlq);
+          return n;
+        });
       }
     };
   }

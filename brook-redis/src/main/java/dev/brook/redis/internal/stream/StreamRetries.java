@@ -38,6 +38,11 @@ final class StreamRetries {
     due.put(id, timing.nanoTime() + Math.max(0, delay.toNanos()));
   }
 
+  /** The ids waiting now (any thread): their idle time is kept fresh in Redis while they wait. */
+  List<String> waiting() {
+    return new ArrayList<>(due.keySet());
+  }
+
   boolean contains(String id) {
     return due.containsKey(id);
   }

@@ -107,6 +107,32 @@ final class StreamScripts {
       return #acks
       """);
 
+  /**
+   * Keeps nacked entries waiting for their back-off from looking idle: each id (ARGV after group
+   * and consumer) still pending for this consumer is claimed again by it with {@code JUSTID}, which
+   * resets its idle time without counting an attempt. Without it, another consumer's takeover
+   * ({@code XPENDING IDLE minIdle}) would take an entry whose back-off is longer than {@code
+   * minIdle} before that back-off passed. Entries another consumer owns are left alone. Returns how
+   * many were touched.
+   */
+  static final Script TOUCH = new Script("""
+      local key, group, me = KEYS[1], ARGV[1], ARGV[2]
+      local args, n = {'XCLAIM', key, group, me, 0}, 0
+      for i = 3, #ARGV do
+        local p = redis.call('XPENDING', key, group, ARGV[i], ARGV[i], 1)[1]
+        if p and p[2] == me then
+          args[#args + 1] = ARGV[i]
+          n = n + 1
+        end
+      end
+      if n > 0 then
+        -- JUSTID: the attempt is not counted; only the idle time starts again
+        args[#args + 1] = 'JUSTID'
+        redis.call(unpack(args))
+      end
+      return n
+      """);
+
   /** Idempotent consumers: which of these message ids (ARGV) the done set KEYS[1] holds unexpired; 1/0 each. */
   static final Script DONE = new Script("""
       local t = redis.call('TIME')
