@@ -407,13 +407,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       for (JsonNode s : b.path("subscriptions")) {
         String kind = s.path("kind").asText();
         String name = s.path("destination").asText();
-        ObjectNode d = dests.computeIfAbsent(kind + ":" + name, k -> {
-          ObjectNode n = JSON.createObjectNode();
-          n.put("kind", kind);
-          n.put("name", name);
-          n.putArray("subscriptions");
-          return n;
-        });
+        ObjectNode d = destinationNode(dests, kind, name);
         ((ArrayNode) d.get("subscriptions")).add(s.path("id").asText() + "@" + b.path("app").asText());
         for (String f : List.of("received", "handled", "failed", "rejected")) {
           d.put(f, d.path(f).asLong() + s.path(f).asLong());
@@ -426,13 +420,7 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
           d.put("partitions", partitions);
           for (int i = 0; i < partitions; i++) {
             String key = "{" + name + ":" + i + "}";
-            ObjectNode p = dests.computeIfAbsent(kind + ":" + key, k -> {
-              ObjectNode n = JSON.createObjectNode();
-              n.put("kind", kind);
-              n.put("name", key);
-              n.putArray("subscriptions");
-              return n;
-            });
+            ObjectNode p = destinationNode(dests, kind, key);
             p.put("partitionOf", name);
             p.put("partition", i);
           }
@@ -455,6 +443,17 @@ public final class BrookConsole implements HttpHandler, AutoCloseable {
       da.add(d);
     }
     return out;
+  }
+
+  /** The overview's entry of a destination, created empty at first sight. */
+  private static ObjectNode destinationNode(Map<String, ObjectNode> dests, String kind, String name) {
+    return dests.computeIfAbsent(kind + ":" + name, k -> {
+      ObjectNode n = JSON.createObjectNode();
+      n.put("kind", kind);
+      n.put("name", name);
+      n.putArray("subscriptions");
+      return n;
+    });
   }
 
   private void backlog(ObjectNode d) {
