@@ -262,7 +262,8 @@ public final class RedisSentinel implements AutoCloseable {
     /**
      * Starts the {@link #replica()} again when it is not running (the former primary, after a failover) as a
      * replica of the current primary on its old port, and waits until it is in sync and every sentinel sees it
-     * as a healthy replica, so the setup can fail over once more. No-op when it is running.
+     * as a healthy replica, so the setup can fail over once more. No-op when it is running. Returns the node
+     * started; should the sentinels fail over once more meanwhile (rare), it is then the {@link #primary()}.
      */
     public RedisServer rejoin() {
         synchronized (lock) {
@@ -273,9 +274,10 @@ public final class RedisSentinel implements AutoCloseable {
             }
             int port = old.port();
             old.close();
-            replica = startReplica(port);
+            RedisServer started = startReplica(port);
+            replica = started;
             awaitSettled();
-            return replica;
+            return started;
         }
     }
 
@@ -366,13 +368,26 @@ public final class RedisSentinel implements AutoCloseable {
     private void awaitSettled() {
         RedisServer p = primary;
         RedisServer r = replica;
-        await(SETTLE_TIMEOUT, () -> "up".equals(infoField(r, "replication", "master_link_status")),
-                () -> "the replica on port " + r.port() + " did not sync with the primary on port " + p.port() + " within "
-                        + SETTLE_TIMEOUT.toSeconds() + " s (see " + r.logFile() + ")");
-        await(SETTLE_TIMEOUT, () -> sentinelsName(p.port()) && sentinels.stream().allMatch(s -> knowsEveryone(s, r.port())),
+        // Usually the sentinels settle on p. Rarely (seen once in CI, right after a rejoin) they fail over
+        // once more, to r: then the setup is as whole as before, with the roles swapped, and is taken as it is.
+        await(SETTLE_TIMEOUT, () -> settledOn(p, r) || settledOn(r, p),
                 () -> "the sentinels of " + masterName + " did not agree within " + SETTLE_TIMEOUT.toSeconds()
-                        + " s on primary " + p.port() + " with replica " + r.port() + " and 3 sentinels; they name "
-                        + masterAddresses() + " (logs: " + sentinels.stream().map(RedisServer::logFile).toList() + ")");
+                        + " s on primary " + p.port() + " with replica " + r.port() + " (or the other way round) and 3"
+                        + " sentinels; they name " + masterAddresses() + ", the replica's link is "
+                        + infoField(r, "replication", "master_link_status") + " (logs: " + r.logFile() + ", "
+                        + sentinels.stream().map(RedisServer::logFile).toList() + ")");
+        if (!settledOn(p, r)) {
+            LOG.warn("The sentinels of {} failed over again, to {}: it is the primary now, {} its replica", masterName,
+                    r.port(), p.port());
+            primary = r;
+            replica = p;
+        }
+    }
+
+    /** Whether {@code r} replicates {@code p} with its link up, and every sentinel names {@code p} and sees {@code r}. */
+    private boolean settledOn(RedisServer p, RedisServer r) {
+        return "up".equals(infoField(r, "replication", "master_link_status")) && "master".equals(role(p))
+                && sentinelsName(p.port()) && sentinels.stream().allMatch(s -> knowsEveryone(s, r.port()));
     }
 
     /** Whether every running sentinel gives {@code port} as the primary's address. */
