@@ -127,7 +127,7 @@ final class ListConsumer extends ConsumeLoop {
   /** Reliable mode: renewed while the consumer runs, deleted after its drain; null in at-most-once mode. */
   private final Heartbeat heartbeat;
   private long nextRecoveryNanos;
-  /** {@code {jobs}:done}: ids completed by an idempotent subscription (see {@link ListScripts#DONE}). */
+  /** {@code {jobs}:done}: ids completed by an idempotent subscription (see {@link dev.brook.redis.internal.jobs.Idempotency}). */
   private final byte[] doneKey;
   /** {@code idempotent(ttl)} in ms, or null. */
   private final Long idempotentTtl;
@@ -651,26 +651,12 @@ final class ListConsumer extends ConsumeLoop {
    * (a plain ack: their id stays recorded) without reaching the handler. One script call per read.
    */
   private List<ListInbound> skipDone(List<ListInbound> messages) {
-    List<ListInbound> withId = new ArrayList<>();
-    List<byte[]> ids = new ArrayList<>();
-    for (ListInbound m : messages) {
-      String id = m.frame().headers().get(MESSAGE_ID);
-      if (id != null) {
-        withId.add(m);
-        ids.add(bytes(id));
-      }
-    }
-    if (ids.isEmpty()) {
+    java.util.Set<ListInbound> skip = dev.brook.redis.internal.jobs.Idempotency.completed(redis, doneKey, messages,
+        ListInbound::frame);
+    if (skip.isEmpty()) {
       return messages;
     }
-    List<Long> done = ListScripts.DONE.call(redis, ScriptOutputType.MULTI, new byte[][] {doneKey}, ids.toArray(new byte[0][]));
     List<ListInbound> keep = new ArrayList<>(messages.size());
-    java.util.Set<ListInbound> skip = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    for (int i = 0; i < withId.size(); i++) {
-      if (done.get(i) == 1L) {
-        skip.add(withId.get(i));
-      }
-    }
     for (ListInbound m : messages) {
       if (skip.contains(m)) {
         inFlight.add(m);

@@ -98,20 +98,6 @@ final class ListScripts {
       if now then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now) end
       return 1""");
 
-  /**
-   * Idempotent consumers: which of these message ids were completed within their window. KEYS[1]
-   * the done set ({@code {jobs}:done}, id → expiry in ms on Redis' clock); ARGV the ids. Returns
-   * 1/0 per id.
-   */
-  static final Script DONE = new Script("""
-      local t = redis.call('TIME')
-      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      local out = {}
-      for i = 1, #ARGV do
-        local e = redis.call('ZSCORE', KEYS[1], ARGV[i])
-        out[i] = (e and tonumber(e) > now) and 1 or 0
-      end
-      return out""");
 
   /**
    * The stop's give-back: the processing list back to the queue head, in the order it holds (the

@@ -920,24 +920,10 @@ final class StreamConsumer extends ConsumeLoop {
    * acknowledged without reaching the handler. One script call per read.
    */
   private List<StreamInbound> skipDone(List<StreamInbound> batch) {
-    List<StreamInbound> withId = new ArrayList<>();
-    List<byte[]> ids = new ArrayList<>();
-    for (StreamInbound e : batch) {
-      String id = e.frame().headers().get("message_id");
-      if (id != null) {
-        withId.add(e);
-        ids.add(bytes(id));
-      }
-    }
-    if (ids.isEmpty()) {
+    java.util.Set<StreamInbound> skip = dev.brook.redis.internal.jobs.Idempotency.completed(redis, doneKey, batch,
+        StreamInbound::frame);
+    if (skip.isEmpty()) {
       return batch;
-    }
-    List<Long> done = StreamScripts.DONE.call(redis, ScriptOutputType.MULTI, new byte[][] {doneKey}, ids.toArray(new byte[0][]));
-    java.util.Set<StreamInbound> skip = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    for (int i = 0; i < withId.size(); i++) {
-      if (done.get(i) == 1L) {
-        skip.add(withId.get(i));
-      }
     }
     List<StreamInbound> keep = new ArrayList<>(batch.size());
     for (StreamInbound e : batch) {

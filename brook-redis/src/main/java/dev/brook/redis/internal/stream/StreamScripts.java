@@ -133,15 +133,4 @@ final class StreamScripts {
       return n
       """);
 
-  /** Idempotent consumers: which of these message ids (ARGV) the done set KEYS[1] holds unexpired; 1/0 each. */
-  static final Script DONE = new Script("""
-      local t = redis.call('TIME')
-      local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-      local out = {}
-      for i = 1, #ARGV do
-        local e = redis.call('ZSCORE', KEYS[1], ARGV[i])
-        out[i] = (e and tonumber(e) > now) and 1 or 0
-      end
-      return out
-      """);
 }
