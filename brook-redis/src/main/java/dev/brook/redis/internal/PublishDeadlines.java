@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
- * The {@code commandTimeout} of the hot publish path (one PUBLISH per message) without a timer per
- * command. Lettuce's {@code TimeoutOptions} schedule a Netty timer entry for every command and cancel
+ * The {@code commandTimeout} of the hot publish paths (one PUBLISH, RPUSH or XADD per message, and
+ * the hand-built commands of batches and pipelines) without a timer per command. Lettuce's {@code TimeoutOptions} schedule a Netty timer entry for every command and cancel
  * it at the reply: in JFR profiles of pipelined Pub/Sub that was about 4 % of all CPU samples and 40
  * bytes per message (issue 21). A {@link Tracked} command gets no such entry ({@link #source}
  * returns 0 for it); instead it joins this queue in the order it is sent, and one sweep every
@@ -33,9 +33,14 @@ import java.util.function.Supplier;
  */
 final class PublishDeadlines {
 
-  /** A command whose timeout this class keeps rather than a Lettuce timer. */
+  /**
+   * A command whose timeout this class keeps rather than a Lettuce timer, from {@link #start} on.
+   * One that is dispatched without having been started keeps Lettuce's timer ({@link #source}), so
+   * a path that forgets to start it loses nothing but the saving.
+   */
   static final class Tracked<T> extends AsyncCommand<byte[], byte[], T> {
-    final long sentAt = System.nanoTime();
+    volatile long sentAt;
+    volatile boolean started;
 
     Tracked(RedisCommand<byte[], byte[], T> command) {
       super(command);
@@ -51,7 +56,7 @@ final class PublishDeadlines {
     return new TimeoutOptions.TimeoutSource() {
       @Override
       public long getTimeout(RedisCommand<?, ?, ?> command) {
-        return command instanceof Tracked<?> ? 0 : nanos;
+        return command instanceof Tracked<?> t && t.started ? 0 : nanos;
       }
 
       @Override
@@ -90,6 +95,23 @@ final class PublishDeadlines {
    */
   <T> Tracked<T> track(RedisCommand<byte[], byte[], T> command) {
     Tracked<T> tracked = new Tracked<>(command);
+    start(tracked);
+    return tracked;
+  }
+
+  /**
+   * {@code command} wrapped for tracking, its clock not yet started: for commands built before they
+   * are sent (a batch goes out in several writes, each after the previous one was answered, and a
+   * command's timeout counts from its own write, as Lettuce's does). {@link #start} it right before
+   * dispatching it.
+   */
+  static <T> Tracked<T> prepare(RedisCommand<byte[], byte[], T> command) {
+    return new Tracked<>(command);
+  }
+
+  /** Starts {@code tracked}'s clock and queues it for the sweep; right before it is dispatched. */
+  void start(Tracked<?> tracked) {
+    tracked.sentAt = System.nanoTime();
     if (!sweeping.get() && sweeping.compareAndSet(false, true)) {
       long tick = tick().toNanos();
       try {
@@ -99,9 +121,9 @@ final class PublishDeadlines {
         throw closed;
       }
     }
+    tracked.started = true;
     inFlight.add(tracked);
     dropAnswered();
-    return tracked;
   }
 
   /** Removes answered commands at the head, unless another thread is removing now (it will). */

@@ -83,6 +83,12 @@ public final class RedisProducer {
     }
     List<? extends RedisCommand<byte[], byte[], ?>> write = commands.subList(from, to);
     try {
+      PublishDeadlines deadlines = connections.publishDeadlines();
+      for (RedisCommand<byte[], byte[], ?> c : write) {
+        if (c instanceof PublishDeadlines.Tracked<?> tracked) {
+          deadlines.start(tracked); // its timeout counts from its own write, not from the batch's first
+        }
+      }
       connection.dispatch(write);
     } catch (RuntimeException e) {
       for (RedisCommand<byte[], byte[], ?> c : commands.subList(from, commands.size())) {
@@ -314,6 +320,29 @@ public final class RedisProducer {
    */
   public <T> AsyncCommand<byte[], byte[], T> tracked(RedisCommand<byte[], byte[], T> command) {
     return connections.publishDeadlines().track(command);
+  }
+
+  /**
+   * {@code command} for a batch or a pipeline sent by {@link #dispatch}: its {@code commandTimeout}
+   * is kept by the sweep from the moment its own write goes out ({@link PublishDeadlines#prepare}),
+   * with no Lettuce timer per command.
+   */
+  public <T> AsyncCommand<byte[], byte[], T> prepared(RedisCommand<byte[], byte[], T> command) {
+    return PublishDeadlines.prepare(command);
+  }
+
+  /**
+   * Sends one hand-built publish command on the command connection, {@link #tracked}; a command the
+   * connection refuses completes with the refusal. The returned future is the command itself.
+   */
+  public <T> CompletableFuture<T> send(RedisCommand<byte[], byte[], T> command) {
+    AsyncCommand<byte[], byte[], T> sent = tracked(command);
+    try {
+      connection().dispatch(sent);
+    } catch (RuntimeException refused) {
+      sent.completeExceptionally(refused);
+    }
+    return sent;
   }
 
   /** Completes when Redis has the message, or fails with a BrookException that says why and what to do. */

@@ -91,9 +91,36 @@ class PublishDeadlinesTest {
   @Test
   void lettuceGivesATrackedPublishNoTimerOfItsOwnAndEveryOtherCommandTheTimeout() {
     var source = PublishDeadlines.source(Duration.ofSeconds(3));
-    assertThat(source.getTimeout(new PublishDeadlines.Tracked<>(publish()))).isZero();
+    PublishDeadlines deadlines = new PublishDeadlines(Duration.ofSeconds(3), () -> timer);
+    assertThat(source.getTimeout(deadlines.track(publish()))).isZero();
     assertThat(source.getTimeUnit().toMillis(source.getTimeout(publish()))).isEqualTo(3_000);
     assertThat(source.getTimeUnit().toMillis(source.getTimeout(new io.lettuce.core.protocol.AsyncCommand<>(publish()))))
         .isEqualTo(3_000);
+  }
+  @Test
+  void aPreparedCommandKeepsLettucesTimerUntilItsWriteStartsOurs() {
+    PublishDeadlines deadlines = new PublishDeadlines(Duration.ofMillis(200), () -> timer);
+    io.lettuce.core.TimeoutOptions.TimeoutSource source = PublishDeadlines.source(Duration.ofMillis(200));
+    PublishDeadlines.Tracked<Long> prepared = PublishDeadlines.prepare(publish());
+    // Dispatched by a path that never starts it, it still times out: Lettuce's timer applies.
+    assertThat(source.getTimeout(prepared)).isEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+    assertThat(deadlines.inFlight()).isZero();
+    deadlines.start(prepared);
+    assertThat(source.getTimeout(prepared)).isZero();
+    assertThat(deadlines.inFlight()).isEqualTo(1);
+  }
+
+  @Test
+  void aPreparedCommandsTimeoutCountsFromItsOwnWrite_notFromWhenTheBatchWasBuilt() throws Exception {
+    PublishDeadlines deadlines = new PublishDeadlines(Duration.ofSeconds(1), () -> timer);
+    PublishDeadlines.Tracked<Long> later = PublishDeadlines.prepare(publish());
+    Thread.sleep(1_500); // built long before its write goes out (a batch's later chunk waits for the earlier ones)
+    long t0 = System.nanoTime();
+    deadlines.start(later);
+    await().pollDelay(Duration.ZERO).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !later.isDone());
+    await().atMost(Duration.ofSeconds(5)).until(later::isDone);
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isGreaterThanOrEqualTo(990L);
+    assertThat(later).failsWithin(Duration.ZERO).withThrowableOfType(ExecutionException.class)
+        .havingCause().isInstanceOf(RedisCommandTimeoutException.class);
   }
 }

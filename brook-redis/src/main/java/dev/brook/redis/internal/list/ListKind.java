@@ -54,8 +54,7 @@ public final class ListKind implements RedisKind<ListDestination> {
     if (durability != null) {
       return producer.sendDurable(new RedisProducer.DurableWrite(list, key(list), List.of(command(list, frame)), durability));
     }
-    byte[] value = producer.encode(list, frame);
-    return producer.published(list, producer.commands().rpush(key(list), value));
+    return producer.published(list, producer.send(rpush(list, frame)));
   }
 
   /** A delayed or deduplicated publish: one script ({@link dev.brook.redis.internal.Delayed}); no WAIT. */
@@ -76,9 +75,13 @@ public final class ListKind implements RedisKind<ListDestination> {
   /** An RPUSH of one message, for a pipeline. */
   @Override
   public AsyncCommand<byte[], byte[], ?> command(ListDestination list, Frame frame) {
+    return producer.prepared(rpush(list, frame));
+  }
+
+  private Command<byte[], byte[], Long> rpush(ListDestination list, Frame frame) {
     CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key(list))
         .addValue(producer.encode(list, frame));
-    return new AsyncCommand<>(new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args));
+    return new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args);
   }
 
   /** One RPUSH of all the messages, for a pipeline. */
@@ -88,7 +91,7 @@ public final class ListKind implements RedisKind<ListDestination> {
     for (Frame frame : frames) {
       args.addValue(producer.encode(list, frame));
     }
-    return List.of(new AsyncCommand<>(new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args)));
+    return List.of(producer.prepared(new Command<>(CommandType.RPUSH, new IntegerOutput<>(ByteArrayCodec.INSTANCE), args)));
   }
 
   /** One RPUSH for the whole batch. */

@@ -48,13 +48,7 @@ public final class ChannelKind implements RedisKind<ChannelDestination> {
   public CompletableFuture<Void> send(ChannelDestination channel, Frame frame) {
     byte[] value = producer.encode(channel, frame);
     // Hand-built and tracked: no Lettuce timer per publish (RedisProducer#tracked).
-    AsyncCommand<byte[], byte[], ?> publish = producer.tracked(publishCommand(channel, value));
-    try {
-      producer.connection().dispatch(publish);
-    } catch (RuntimeException refused) {
-      publish.completeExceptionally(refused);
-    }
-    return producer.published(channel, publish);
+    return producer.published(channel, producer.send(publishCommand(channel, value)));
   }
 
   /** A PUBLISH of one message, for a pipeline. */
@@ -65,7 +59,7 @@ public final class ChannelKind implements RedisKind<ChannelDestination> {
 
   /** A PUBLISH; on a cluster without a key, so that it goes to the default node (see above). */
   private AsyncCommand<byte[], byte[], ?> publish(ChannelDestination channel, byte[] value) {
-    return new AsyncCommand<>(publishCommand(channel, value));
+    return producer.prepared(publishCommand(channel, value));
   }
 
   private Command<byte[], byte[], Long> publishCommand(ChannelDestination channel, byte[] value) {

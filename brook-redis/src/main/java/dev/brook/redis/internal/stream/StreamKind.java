@@ -7,7 +7,6 @@ import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.RedisProducer;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Transport;
-import io.lettuce.core.XAddArgs;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.protocol.AsyncCommand;
@@ -18,7 +17,6 @@ import io.lettuce.core.protocol.RedisCommand;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -65,12 +63,7 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     if (durability != null) {
       return allOf(producer.sendDurable(durableWrites(stream, List.of(frame), durability)));
     }
-    byte[] value = producer.encode(stream, frame);
-    XAddArgs args = new XAddArgs();
-    if (stream.maxLength() > 0) {
-      args.maxlen(stream.maxLength()).approximateTrimming();
-    }
-    return producer.published(stream, producer.commands().xadd(key(stream, frame), args, Map.of(StreamInbound.DATA_FIELD, value)));
+    return producer.published(stream, producer.send(xadd(stream, frame, key(stream, frame))));
   }
 
   /** A delayed or deduplicated publish: one script ({@link dev.brook.redis.internal.Delayed}); no WAIT. */
@@ -144,12 +137,16 @@ public final class StreamKind implements RedisKind<StreamDestination> {
   }
 
   private AsyncCommand<byte[], byte[], ?> command(StreamDestination stream, Frame frame, byte[] key) {
+    return producer.prepared(xadd(stream, frame, key));
+  }
+
+  private Command<byte[], byte[], String> xadd(StreamDestination stream, Frame frame, byte[] key) {
     CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key);
     if (stream.maxLength() > 0) {
       args.add("MAXLEN").add("~").add(stream.maxLength());
     }
     args.add("*").add(StreamInbound.DATA_FIELD).addValue(producer.encode(stream, frame));
-    return new AsyncCommand<>(new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args));
+    return new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args);
   }
 
   /** The stream's key, or for a partitioned stream the key of the message's partition ({@link Partitions}). */
