@@ -8,7 +8,7 @@ import dev.brook.redis.internal.RedisProducer;
 import dev.brook.spi.Frame;
 import dev.brook.spi.Transport;
 import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.output.VoidOutput;
 import io.lettuce.core.protocol.AsyncCommand;
 import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
@@ -140,13 +140,14 @@ public final class StreamKind implements RedisKind<StreamDestination> {
     return producer.prepared(xadd(stream, frame, key));
   }
 
-  private Command<byte[], byte[], String> xadd(StreamDestination stream, Frame frame, byte[] key) {
+  /** Its reply, the new entry's id, is not decoded: no publish reports it (a String per message saved). */
+  private Command<byte[], byte[], Void> xadd(StreamDestination stream, Frame frame, byte[] key) {
     CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(key);
     if (stream.maxLength() > 0) {
       args.add("MAXLEN").add("~").add(stream.maxLength());
     }
     args.add("*").add(StreamInbound.DATA_FIELD).addValue(producer.encode(stream, frame));
-    return new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args);
+    return new Command<>(CommandType.XADD, new VoidOutput<>(ByteArrayCodec.INSTANCE), args);
   }
 
   /** The stream's key, or for a partitioned stream the key of the message's partition ({@link Partitions}). */
