@@ -8,7 +8,9 @@
 #   benchmarks/jobs.sh [jobs, default 50000]
 # Env: BENCH_SKIP_BUILD=1 reuses the last build; JOBS_SCENARIOS="drain-c1 delayed" runs a subset;
 #      JOBS_RETRY_N (20000), JOBS_PROMOTE_N (20000), JOBS_RATE (500), JOBS_SECONDS (20);
-#      BENCH_OUT=dir (default benchmarks/target/jobs) gets results.txt, report.md, jobs.log.
+#      BENCH_OUT=dir (default benchmarks/target/jobs) gets results.txt, report.md, jobs.log;
+#      JOBS_IMPLS="brook" runs one side only (default "brook bullmq"); JOBS_JAVA_OPTS="-XX:+UseZGC"
+#      passes JVM options to Brook's JVM (the collector decides the delayed jobs' worst lateness).
 # About 3.5 minutes on 2 loaded cores; BullMQ's drain at concurrency 1 is the longest part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,10 +20,12 @@ PROMOTE_N=${JOBS_PROMOTE_N:-20000}
 RATE=${JOBS_RATE:-500}
 SECS=${JOBS_SECONDS:-20}
 SCENARIOS=${JOBS_SCENARIOS:-drain-c1 drain-c50 retry-0ms retry-10ms promote delayed}
+IMPLS=${JOBS_IMPLS:-brook bullmq}
+read -r -a JAVA_OPTS <<< "${JOBS_JAVA_OPTS:-}"
 OUT=${BENCH_OUT:-benchmarks/target/jobs}
 if [ -z "${JAVA_HOME:-}" ] && [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64; fi
 [ -n "${BENCH_SKIP_BUILD:-}" ] || ./mvnw -q -o -pl benchmarks -am package -DskipTests
-[ -d benchmarks/bullmq/node_modules ] || (cd benchmarks/bullmq && npm ci --no-audit --no-fund)
+case " $IMPLS " in *" bullmq "*) [ -d benchmarks/bullmq/node_modules ] || (cd benchmarks/bullmq && npm ci --no-audit --no-fund) ;; esac
 mkdir -p "$OUT"
 RESULTS="$OUT/results.txt"
 LOG="$OUT/jobs.log"
@@ -38,10 +42,10 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 {
   echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r), $("$JAVA" -version 2>&1 | head -1), node $(node --version)," \
-    "bullmq $(node -p "require('./benchmarks/bullmq/node_modules/bullmq/package.json').version")," \
-    "ioredis $(node -p "require('./benchmarks/bullmq/node_modules/ioredis/package.json').version")," \
+    "bullmq $(node -p "require('./benchmarks/bullmq/node_modules/bullmq/package.json').version" 2>/dev/null || echo -)," \
+    "ioredis $(node -p "require('./benchmarks/bullmq/node_modules/ioredis/package.json').version" 2>/dev/null || echo -)," \
     "redis $(redis-server --version | cut -d' ' -f3 | cut -d= -f2) (hz $(redis-cli -p "$PORT" config get hz | tail -1))"
-  echo "# benchmarks/jobs.sh $N; retry $RETRY_N jobs; promote $PROMOTE_N; delayed $RATE/s for $SECS s; scenarios: $SCENARIOS"
+  echo "# benchmarks/jobs.sh $N; retry $RETRY_N jobs; promote $PROMOTE_N; delayed $RATE/s for $SECS s; scenarios: $SCENARIOS; impls: $IMPLS; Brook JVM options: ${JOBS_JAVA_OPTS:-none}"
 } | tee -a "$RESULTS"
 
 # One implementation on one scenario: the RESULT/COMMANDS/WARN lines to the results, the rest
@@ -51,7 +55,7 @@ run() { # impl, scenario, arguments
   echo "# load $(load) before $impl $s" >> "$RESULTS"
   echo "== $impl $s $*" >> "$LOG"
   if [ "$impl" = brook ]; then
-    "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.brook.bench.Jobs "$URL" "$@" >> "$LOG" 2>&1 || echo "FAILED brook $s" >> "$LOG"
+    "$JAVA" --enable-native-access=ALL-UNNAMED ${JAVA_OPTS[@]+"${JAVA_OPTS[@]}"} -cp "$CP" dev.brook.bench.Jobs "$URL" "$@" >> "$LOG" 2>&1 || echo "FAILED brook $s" >> "$LOG"
   else
     node benchmarks/bullmq/jobs.js "$URL" "$@" >> "$LOG" 2>&1 || echo "FAILED bullmq $s" >> "$LOG"
   fi
@@ -67,8 +71,9 @@ for s in $SCENARIOS; do
     delayed) args=(delayed "$RATE" "$SECS" 500 3000 50) ;;
     *) echo "Unknown scenario $s; use drain-c1 drain-c50 retry-<n>ms promote delayed" >&2; exit 2 ;;
   esac
-  run brook "$s" "${args[@]}"
-  run bullmq "$s" "${args[@]}"
+  for impl in $IMPLS; do
+    run "$impl" "$s" "${args[@]}"
+  done
 done
 echo "# $(date -u +%FT%TZ) done, load $(load)" >> "$RESULTS"
 
