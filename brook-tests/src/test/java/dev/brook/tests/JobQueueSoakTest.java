@@ -1,12 +1,13 @@
 package dev.brook.tests;
 
 import static dev.brook.redis.Redis.list;
+import static dev.brook.redis.Redis.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.brook.Backoff;
+import dev.brook.Destination;
 import dev.brook.PublishOptions;
-import dev.brook.redis.ListDestination;
 import dev.brook.redis.RedisBroker;
 import dev.brook.testing.RedisServer;
 import java.time.Duration;
@@ -17,24 +18,30 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * 100,000 jobs with random delays (0–3 s) on a reliable List consumed by three brokers with
+ * 100,000 jobs with random delays (0–3 s) on a reliable List, and on a Stream with a consumer group,
+ * consumed by three brokers with
  * {@code retry(Backoff.fixed(50 ms))} and {@code maxDeliveries(3)}: 10 % fail once, 1 % always.
  * Exact counts: every job completes once except the always-failing ones, which run 3 times and are
  * dead-lettered once; a job failing once runs exactly twice, any other exactly once; afterwards
- * Redis holds nothing but the dead letters. Run with {@code -Psoak -Dtest=JobQueueSoakTest}.
+ * Redis holds nothing but the dead letters (and, for the stream, the stream itself, with nothing
+ * pending in its group). Run with {@code -Psoak -Dtest=JobQueueSoakTest}.
  */
 class JobQueueSoakTest {
 
   private static final int JOBS = 100_000;
 
-  @Test
+  @ParameterizedTest
+  @ValueSource(strings = {"list", "stream"})
   @Tag("soak")
-  void hundredThousandDelayedJobsWithRetries() throws Exception {
+  void hundredThousandDelayedJobsWithRetries(String kind) throws Exception {
+    boolean isList = kind.equals("list");
+    String dlq = "{soak}:dlq";
     try (RedisServer redis = RedisServer.start()) {
-      ListDestination jobs = list("soak").deadLetter().maxDeliveries(3);
+      Destination jobs = isList ? list("soak").deadLetter().maxDeliveries(3) : stream("soak").group("g").maxDeliveries(3);
       AtomicIntegerArray runs = new AtomicIntegerArray(JOBS);
       AtomicIntegerArray completed = new AtomicIntegerArray(JOBS);
       List<RedisBroker> brokers = new ArrayList<>();
@@ -43,7 +50,9 @@ class JobQueueSoakTest {
         for (int b = 0; b < 3; b++) {
           RedisBroker broker = RedisBroker.create(redis.url());
           brokers.add(broker);
-          broker.subscriber(list("soak").deadLetter().maxDeliveries(3).consumer("c" + b)).concurrency(16)
+          Destination mine = isList ? list("soak").deadLetter().maxDeliveries(3).consumer("c" + b)
+              : stream("soak").group("g").maxDeliveries(3).consumer("c" + b);
+          broker.subscriber(mine).concurrency(16)
               .retry(Backoff.fixed(Duration.ofMillis(50))).handle(Integer.class, (i, ctx) -> {
                 int run = runs.incrementAndGet(i);
                 if (i % 100 == 0 || (i % 10 == 1 && run == 1)) {
@@ -64,7 +73,7 @@ class JobQueueSoakTest {
         }
         CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).join();
         await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(200))
-            .until(() -> (Long) redis.command("LLEN", "{soak}:dlq") == JOBS / 100 && completedCount(completed) == JOBS - JOBS / 100);
+            .until(() -> deadLetters(redis, isList, dlq) == JOBS / 100 && completedCount(completed) == JOBS - JOBS / 100);
         Thread.sleep(500); // a second run of anything would show now
       } finally {
         for (RedisBroker b : brokers) {
@@ -77,12 +86,21 @@ class JobQueueSoakTest {
         assertThat(runs.get(i)).as("runs of job %d", i).isEqualTo(expectedRuns);
         assertThat(completed.get(i)).as("completions of job %d", i).isEqualTo(i % 100 == 0 ? 0 : 1);
       }
-      assertThat(redis.command("LLEN", "{soak}:dlq")).isEqualTo((long) (JOBS / 100));
+      assertThat(deadLetters(redis, isList, dlq)).isEqualTo(JOBS / 100);
       @SuppressWarnings("unchecked")
       List<Object> keys = (List<Object>) redis.command("KEYS", "*");
-      assertThat(keys.stream().map(String::valueOf).toList()).containsExactly("{soak}:dlq");
-      System.out.println("JobQueueSoakTest: " + JOBS + " jobs in " + ms + " ms");
+      if (isList) {
+        assertThat(keys.stream().map(String::valueOf).toList()).containsExactly(dlq);
+      } else {
+        assertThat(keys.stream().map(String::valueOf).toList()).containsExactlyInAnyOrder(dlq, "soak");
+        assertThat((List<?>) redis.command("XPENDING", "soak", "g")).first().isEqualTo(0L);
+      }
+      System.out.println("JobQueueSoakTest " + kind + ": " + JOBS + " jobs in " + ms + " ms");
     }
+  }
+
+  private static long deadLetters(RedisServer redis, boolean isList, String key) {
+    return (Long) redis.command(isList ? "LLEN" : "XLEN", key);
   }
 
   private static int completedCount(AtomicIntegerArray completed) {
