@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Connect: {@code HELLO 3 [AUTH user password] SETNAME clientName}, as Lettuce names the
  * transport's other connections; the connect timeout bounds the TCP connect, the command timeout the
- * TLS and HELLO handshakes. The first connect runs on the caller of {@link #start} and fails it; later
- * ones run on the reader thread.
+ * TLS and HELLO handshakes. Every connect runs on the reader thread; the first one's failure fails
+ * {@link #start}.
  *
  * <p>Writes: callers write their (P)(UN)SUBSCRIBE under {@code writeLock} into a buffer, and the
  * last of the callers waiting for the lock flushes, so subscriptions started together leave as one
@@ -190,26 +190,29 @@ final class SocketPubSub implements PubSubConnection {
   }
 
   /**
-   * Connects (on this thread, failing it) and starts the reader thread.
+   * Starts the reader thread and waits until it has connected (bounded by the connect timeout plus
+   * twice the command timeout); fails when that first connect fails. The connect runs on the reader
+   * thread, not the caller's: a blocking connect on a virtual thread (a start's) would create the
+   * JDK's I/O pollers, descriptors that live as long as the JVM.
    *
    * @param transportEvents the transport's bookkeeping of connection losses
    * @throws Unsupported when the server does not speak RESP3 ({@code HELLO} unknown): use Lettuce
    */
   void start(RedisConnections.Events transportEvents) {
     this.transport = transportEvents;
-    RespReader in;
-    try {
-      in = publish(open());
-    } catch (Unsupported | BrookException e) {
-      throw e;
-    } catch (IOException | RuntimeException e) {
-      if (closed) {
-        throw closed();
+    CompletableFuture<RespReader> first = new CompletableFuture<>();
+    Thread t = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(() -> {
+      RespReader in;
+      try {
+        in = publish(open());
+      } catch (Throwable e) {
+        first.completeExceptionally(e);
+        return;
       }
-      throw new BrookException("No Redis at " + settings.masked() + " for the Pub/Sub connection (" + reason(e) + "). "
-          + "Start redis-server there or pass another URL.", e);
-    }
-    Thread t = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(() -> run(in));
+      if (first.complete(in)) {
+        run(in);
+      } // else the caller gave up waiting and closes this
+    });
     writeLock.lock();
     try {
       if (closed) {
@@ -219,6 +222,28 @@ final class SocketPubSub implements PubSubConnection {
       t.start();
     } finally {
       writeLock.unlock();
+    }
+    Duration bound = settings.connectTimeout().plus(settings.commandTimeout().multipliedBy(2));
+    try {
+      first.get(bound.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof Unsupported || cause instanceof BrookException) {
+        throw (RuntimeException) cause;
+      }
+      if (closed) {
+        throw closed();
+      }
+      throw new BrookException("No Redis at " + settings.masked() + " for the Pub/Sub connection (" + reason(cause)
+          + "). Start redis-server there or pass another URL.", cause);
+    } catch (java.util.concurrent.TimeoutException e) {
+      first.completeExceptionally(e);
+      throw new BrookException("No Redis at " + settings.masked() + " for the Pub/Sub connection (no connection within "
+          + bound.toMillis() + " ms: connectTimeout plus twice commandTimeout). Check that Redis answers there.", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      first.completeExceptionally(e);
+      throw new BrookException("Interrupted while connecting the Pub/Sub connection to " + settings.masked() + ".", e);
     }
   }
 
@@ -242,8 +267,11 @@ final class SocketPubSub implements PubSubConnection {
 
   // ---- connecting --------------------------------------------------------------------------------
 
+  /** A socket connected and past HELLO, with the reader that read HELLO's reply (and will read on). */
+  private record Opened(Socket socket, RespReader in) {}
+
   /** A connected socket after HELLO, not yet published for writers. */
-  private Socket open() throws IOException {
+  private Opened open() throws IOException {
     Socket s = new Socket();
     writeLock.lock();
     try {
@@ -277,16 +305,17 @@ final class SocketPubSub implements PubSubConnection {
         ssl.startHandshake();
         c = ssl;
       }
-      hello(c);
+      RespReader in = new RespReader(c.getInputStream(), BUFFER);
+      hello(c, in);
       c.setSoTimeout(0); // a subscribed connection may hear nothing for hours
-      return c;
+      return new Opened(c, in);
     } catch (IOException | RuntimeException e) {
       closeQuietly(s);
       throw e;
     }
   }
 
-  private void hello(Socket c) throws IOException {
+  private void hello(Socket c, RespReader r) throws IOException {
     OutputStream o = c.getOutputStream();
     List<byte[]> args = new ArrayList<>(List.of(bytes("HELLO"), bytes("3")));
     if (settings.password() != null) {
@@ -298,7 +327,6 @@ final class SocketPubSub implements PubSubConnection {
     args.add(bytes(settings.clientName()));
     writeCommand(o, args.toArray(byte[][]::new));
     o.flush();
-    RespReader r = new RespReader(c.getInputStream(), 4096);
     int type = r.read();
     if (type == '-') {
       String error = r.line();
@@ -372,8 +400,9 @@ final class SocketPubSub implements PubSubConnection {
    * Makes a connected socket the current one: subscribes again to every channel and pattern (one
    * pipeline), chains the waiting subscribes to their resubscription, and lets writers in.
    */
-  private RespReader publish(Socket s) throws IOException {
-    RespReader in = new RespReader(s.getInputStream(), BUFFER);
+  private RespReader publish(Opened opened) throws IOException {
+    Socket s = opened.socket();
+    RespReader in = opened.in();
     OutputStream o = new BufferedOutputStream(s.getOutputStream(), BUFFER);
     writeLock.lock();
     try {
