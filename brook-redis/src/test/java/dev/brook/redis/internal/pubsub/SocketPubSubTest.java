@@ -200,6 +200,15 @@ class SocketPubSubTest {
     return r;
   }
 
+  /** Subscribes {@code channel}, confirms it on the fake's next connection and waits for that; the connection. */
+  private static Conn subscribed(FakeRedis fake, SocketPubSub r, String channel) throws Exception {
+    CompletableFuture<Void> subscribed = r.subscribe(channel.getBytes(StandardCharsets.UTF_8));
+    Conn c = fake.next();
+    c.confirmSubscribe();
+    subscribed.get(5, TimeUnit.SECONDS);
+    return c;
+  }
+
   private static long readerThreads() {
     return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(SocketPubSub.THREAD_NAME)).count();
   }
@@ -208,11 +217,7 @@ class SocketPubSubTest {
   void garbageEndsTheConnectionAndTheReaderReconnectsAndSubscribesAgain() throws Exception {
     try (FakeRedis fake = new FakeRedis()) {
       Heard heard = new Heard();
-      SocketPubSub r = reader(fake.port(), heard);
-      CompletableFuture<Void> subscribed = r.subscribe("ch".getBytes(StandardCharsets.UTF_8));
-      Conn first = fake.next();
-      first.confirmSubscribe();
-      subscribed.get(5, TimeUnit.SECONDS);
+      Conn first = subscribed(fake, reader(fake.port(), heard), "ch");
       first.message("ch", "one");
       assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch=one");
 
@@ -267,11 +272,7 @@ class SocketPubSubTest {
   void aMessageOverMaxMessageSizeIsSkippedWithoutBeingHeldInMemory() throws Exception {
     try (FakeRedis fake = new FakeRedis()) {
       Heard heard = new Heard();
-      SocketPubSub r = reader(fake.port(), heard);
-      CompletableFuture<Void> subscribed = r.subscribe("big".getBytes(StandardCharsets.UTF_8));
-      Conn c = fake.next();
-      c.confirmSubscribe();
-      subscribed.get(5, TimeUnit.SECONDS);
+      Conn c = subscribed(fake, reader(fake.port(), heard), "big");
       Thread reader = Thread.getAllStackTraces().keySet().stream()
           .filter(t -> t.getName().equals(SocketPubSub.THREAD_NAME)).findFirst().orElseThrow();
       com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
