@@ -107,6 +107,8 @@ public final class RedisConnections {
   private volatile RedisClusterCommands<byte[], byte[]> sync;
   /** Connections the kinds opened (Pub/Sub, blocking consumers), with whom to tell of their losses; closed with the transport. */
   private final Map<StatefulConnection<?, ?>, Events> adopted = new ConcurrentHashMap<>();
+  /** Connections of Brook's own (not Lettuce's: the standalone Pub/Sub reader); closed with the transport. */
+  private final java.util.Set<AutoCloseable> own = ConcurrentHashMap.newKeySet();
   /** Waits for connections being opened ({@link #connectEndedByClose}); close() ends them. */
   private final java.util.Set<CompletableFuture<?>> connectWaits = ConcurrentHashMap.newKeySet();
   /** When {@link #reroute} last ended a connection that had reached a replica (System.nanoTime()). */
@@ -435,7 +437,7 @@ public final class RedisConnections {
    * Runs {@code publish} under the lock unless the transport was closed meanwhile; then closes the
    * connection just opened (close() did not see it) and throws the "closed" error.
    */
-  private void register(StatefulConnection<?, ?> opened, Runnable publish) {
+  private void register(AutoCloseable opened, Runnable publish) {
     boolean late;
     lock.lock();
     try {
@@ -449,7 +451,7 @@ public final class RedisConnections {
     if (late) {
       try {
         opened.close();
-      } catch (RuntimeException e) {
+      } catch (Exception e) {
         LOG.debug("Closing a connection to {} opened during close failed", masked, e);
       }
       throw closedError();
@@ -684,6 +686,57 @@ public final class RedisConnections {
    */
   public void adopt(StatefulConnection<?, ?> opened, Events events) {
     register(opened, () -> adopted.put(opened, events));
+  }
+
+  /**
+   * Takes a connection of Brook's own (not a Lettuce one) into the transport's care: {@link #close()}
+   * closes it. Returns what its owner tells of its losses, so that they are counted ({@link #losses()})
+   * and logged (one WARN, one INFO when back) and show in {@link #reconnecting()} as Lettuce's are.
+   * Throws the "closed" error, after closing it, when the transport was closed meanwhile.
+   */
+  public Events adoptOwn(AutoCloseable opened) {
+    register(opened, () -> own.add(opened));
+    return ownEvents;
+  }
+
+  /** Forgets a connection of {@link #adoptOwn}, which its owner closes. */
+  public void disown(AutoCloseable opened) {
+    own.remove(opened);
+  }
+
+  private final Events ownEvents = new Events() {
+    @Override
+    public void disconnected() {
+      if (closed) {
+        return;
+      }
+      losses.increment();
+      if (!disconnectLogged) {
+        disconnectLogged = true;
+        LOG.warn("Lost the connection to {}; reconnecting in the background.", masked);
+      }
+    }
+
+    @Override
+    public void reconnected() {
+      if (disconnectLogged && !closed) {
+        disconnectLogged = false;
+        LOG.info("Reconnected to {}; channels and patterns are subscribed again.", masked);
+      }
+    }
+  };
+
+  /**
+   * The single node's URI when Brook may read Pub/Sub on a socket of its own: a {@code redis://} or
+   * {@code rediss://} URL to one host and port, with a client of Brook's own (a client the user passed
+   * may carry TLS or other settings Brook cannot read); null for a cluster, Sentinel, a Unix socket or
+   * STARTTLS, which keep Lettuce's Pub/Sub connection.
+   */
+  public RedisURI standaloneUri() {
+    if (isCluster() || sentinel() || uri.getSocket() != null || uri.isStartTls() || options.redisClient() != null) {
+      return null;
+    }
+    return uri;
   }
 
   /**
@@ -1002,6 +1055,8 @@ public final class RedisConnections {
     try {
       connections.addAll(adopted.keySet());
       adopted.clear();
+      connections.addAll(own);
+      own.clear();
       if (connection != null) {
         connections.add(connection);
       }

@@ -5,12 +5,12 @@ import dev.brook.spi.Transport;
 import dev.brook.redis.PatternDestination;
 import dev.brook.redis.internal.RedisConnections;
 import dev.brook.redis.internal.Timing;
-import io.lettuce.core.LettuceFutures;
-import io.lettuce.core.RedisFuture;
-import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,15 +25,16 @@ import org.slf4j.LoggerFactory;
  * sink and UNSUBSCRIBE when it loses its last, so 10,000 subscriptions cost one connection and
  * closing one never disturbs another on the same channel.
  *
- * <p>Threads: messages arrive on a Lettuce I/O thread and are only handed to the sinks (which
- * buffer them). {@code lock} serializes route changes with sending their SUBSCRIBE/UNSUBSCRIBE so
+ * <p>Threads: messages arrive on the connection's reading thread ({@code brook-pubsub-reader} on a
+ * standalone Redis, see {@link SocketPubSub}; a Lettuce I/O thread otherwise, {@link LettucePubSub})
+ * and are only handed to the sinks (which buffer them). {@code lock} serializes route changes with sending their SUBSCRIBE/UNSUBSCRIBE so
  * the server's state follows the routes; the confirmation is awaited after the lock is released,
  * so subscriptions started concurrently share round trips (10,000 subscribe in one pipeline, not
  * 10,000 round trips). Delivery reads the routes without locking. After a
- * reconnect Lettuce subscribes again to every channel and pattern it was subscribed to.
+ * reconnect the connection subscribes again to every channel and pattern it was subscribed to.
  *
  * <p>Losses: the transport tells the hub when its connection drops and when it is back ({@link
- * #disconnected}, {@link #reconnected}, on an I/O thread; times read from the transport's {@link
+ * #disconnected}, {@link #reconnected}, on the reading thread; times read from the transport's {@link
  * Timing}). Each loss is a gap in every channel and
  * pattern; the hub counts it, measures it, estimates the messages published meanwhile from the rate
  * received just before, and logs one WARN per gap when the connection is back (see {@link
@@ -41,13 +42,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>On a Redis Cluster a {@link PubSubProbe} also checks that the connection still hears what is
  * published and, when it does not, ends it ({@link #endDeafConnection}) so that Lettuce reconnects
- * it elsewhere.
+ * it elsewhere; a cluster's connection is always Lettuce's.
  */
-final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements RedisConnections.Events {
+final class PubSubHub implements PubSubConnection.Listener {
 
   private static final Logger LOG = LoggerFactory.getLogger("dev.brook.redis.PubSub");
 
-  private final StatefulRedisPubSubConnection<byte[], byte[]> connection;
+  private final PubSubConnection connection;
   /** Brook's check that the connection still hears (cluster only), or null. */
   private volatile PubSubProbe probe;
   private final String server;
@@ -77,7 +78,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
   private long downtimeNanos;
   private long estimatedLost;
 
-  PubSubHub(StatefulRedisPubSubConnection<byte[], byte[]> connection, String server, int maxMessageSize, Timing timing,
+  PubSubHub(PubSubConnection connection, String server, int maxMessageSize, Timing timing,
       java.util.function.Supplier<RuntimeException> closedError) {
     this.connection = connection;
     this.closedError = closedError;
@@ -86,7 +87,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     this.timing = timing;
     this.bucketStart = timing.nanoTime();
     this.previousBucketStart = bucketStart;
-    connection.addListener(this);
+    connection.listen(this);
   }
 
   /** The connection dropped: a gap begins. */
@@ -109,7 +110,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     }
   }
 
-  /** The connection is back (Lettuce subscribes every channel and pattern again): the gap ends. */
+  /** The connection is back (it subscribes every channel and pattern again): the gap ends. */
   @Override
   public void reconnected() {
     PubSubProbe p = probe;
@@ -184,7 +185,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     final PatternDestination pattern;
     final CopyOnWriteArrayList<Transport.Sink> sinks = new CopyOnWriteArrayList<>();
     /** The SUBSCRIBE or PSUBSCRIBE sent when the route was made; done once Redis confirmed it. */
-    RedisFuture<Void> subscribed;
+    CompletableFuture<Void> subscribed;
 
     Route(String name, PatternDestination pattern) {
       this.name = name.getBytes(StandardCharsets.UTF_8);
@@ -232,8 +233,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
       if (route == null) {
         route = new Route(name, pattern);
         try {
-          route.subscribed = pattern != null ? connection.async().psubscribe(route.name)
-              : connection.async().subscribe(route.name);
+          route.subscribed = pattern != null ? connection.psubscribe(route.name) : connection.subscribe(route.name);
         } catch (RuntimeException e) {
           throw subscribeFailure(command, name, e);
         }
@@ -272,14 +272,29 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
         + ". Check that Redis is reachable; the subscription was not started.", e);
   }
 
-  /** Waits for a (P)(UN)SUBSCRIBE as {@code sync()} would: at most the connection's command timeout. */
-  private void await(RedisFuture<Void> command) {
-    LettuceFutures.awaitOrCancel(command, connection.getTimeout().toNanos(), TimeUnit.NANOSECONDS);
+  /** Waits for a (P)(UN)SUBSCRIBE's confirmation as {@code sync()} would: at most the command timeout, then cancels it. */
+  private void await(CompletableFuture<Void> command) {
+    Duration timeout = connection.timeout();
+    try {
+      command.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      command.cancel(true);
+      throw new BrookException("Redis did not confirm it within the command timeout of " + timeout.toMillis() + " ms", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      throw cause instanceof RuntimeException r ? r : new BrookException(String.valueOf(cause), cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      command.cancel(true);
+      throw new BrookException("Interrupted while waiting for Redis to confirm it", e);
+    } catch (java.util.concurrent.CancellationException e) {
+      throw new BrookException("cancelled", e);
+    }
   }
 
   private void remove(String name, boolean isPattern, Transport.Sink sink) {
     ConcurrentHashMap<String, Route> routes = isPattern ? patterns : channels;
-    RedisFuture<Void> unsubscribed;
+    CompletableFuture<Void> unsubscribed;
     lock.lock();
     try {
       Route route = routes.get(name);
@@ -288,7 +303,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
       }
       routes.remove(name);
       try {
-        unsubscribed = isPattern ? connection.async().punsubscribe(route.name) : connection.async().unsubscribe(route.name);
+        unsubscribed = isPattern ? connection.punsubscribe(route.name) : connection.unsubscribe(route.name);
       } catch (RuntimeException e) {
         unsubscribeFailed(name, isPattern, e);
         return;
@@ -315,7 +330,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
   /** Starts Brook's probe of this connection (cluster only): subscribes its channel, then probes every second. */
   void startProbe(RedisConnections connections) {
     PubSubProbe p = new PubSubProbe(this, connections, timing);
-    await(connection.async().psubscribe(p.pattern().getBytes(StandardCharsets.UTF_8)));
+    await(connection.psubscribe(p.pattern().getBytes(StandardCharsets.UTF_8)));
     probe = p;
     p.start();
   }
@@ -343,7 +358,7 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     } finally {
       gapLock.unlock();
     }
-    StatefulRedisPubSubConnection<byte[], byte[]> c = connection;
+    StatefulRedisPubSubConnection<byte[], byte[]> c = ((LettucePubSub) connection).lettuce(); // cluster: always Lettuce's
     return c.async().clientId()
         .thenCompose(id -> c.async().clientKill(io.lettuce.core.KillArgs.Builder.id(id).skipme(false)));
   }
@@ -381,6 +396,19 @@ final class PubSubHub extends RedisPubSubAdapter<byte[], byte[]> implements Redi
     if (route != null) {
       for (Transport.Sink sink : route.sinks) {
         sink.accept(new PubSubInbound(name, message, null, maxMessageSize));
+      }
+    }
+  }
+
+  @Override
+  public void oversized(byte[] pattern, byte[] channel, long size) {
+    Route route = pattern == null ? channels.get(channelName(channel))
+        : patterns.get(new String(pattern, StandardCharsets.UTF_8));
+    count();
+    if (route != null) {
+      String name = channelName(channel);
+      for (Transport.Sink sink : route.sinks) {
+        sink.accept(new PubSubInbound(name, PubSubInbound.SKIPPED, route.pattern, maxMessageSize, size));
       }
     }
   }

@@ -1,0 +1,339 @@
+package dev.brook.redis.internal.pubsub;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.brook.redis.internal.RedisConnections;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Brook's own Pub/Sub reader against a fake server that speaks just enough RESP3 (HELLO, SUBSCRIBE)
+ * and then sends what a real Redis never would: garbage, absurd lengths, a value far over
+ * maxMessageSize. Each must end in a reconnect with the subscription back, never in a dead or
+ * hot-looping reader, and an oversized value must not be held in memory.
+ */
+class SocketPubSubTest {
+
+  private static final int MAX = 1024;
+
+  private final List<AutoCloseable> closeLater = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (AutoCloseable c : closeLater) {
+      c.close();
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> readerThreads() == 0);
+  }
+
+  /** A server that accepts connections one after the other and hands each to the test. */
+  private static final class FakeRedis implements AutoCloseable {
+    final ServerSocket server;
+    final BlockingQueue<Conn> accepted = new LinkedBlockingQueue<>();
+    final AtomicInteger connections = new AtomicInteger();
+    final Thread acceptor;
+
+    FakeRedis() throws IOException {
+      server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+      acceptor = Thread.ofPlatform().daemon(true).name("fake-redis").start(() -> {
+        try {
+          while (true) {
+            Socket s = server.accept();
+            connections.incrementAndGet();
+            Conn c = new Conn(s);
+            List<String> hello = c.command();
+            if (!hello.get(0).equals("HELLO")) {
+              throw new IOException("expected HELLO, got " + hello);
+            }
+            c.send("%1\r\n$6\r\nserver\r\n$5\r\nredis\r\n");
+            accepted.add(c);
+          }
+        } catch (IOException closed) {
+          // the test is over
+        }
+      });
+    }
+
+    int port() {
+      return server.getLocalPort();
+    }
+
+    Conn next() throws InterruptedException {
+      Conn c = accepted.poll(10, TimeUnit.SECONDS);
+      assertThat(c).as("a connection from the reader").isNotNull();
+      return c;
+    }
+
+    @Override
+    public void close() throws Exception {
+      server.close();
+      for (Conn c : accepted) {
+        c.socket.close();
+      }
+    }
+  }
+
+  private static final class Conn {
+    final Socket socket;
+    final InputStream in;
+    final OutputStream out;
+
+    Conn(Socket socket) throws IOException {
+      this.socket = socket;
+      this.in = socket.getInputStream();
+      this.out = socket.getOutputStream();
+    }
+
+    /** One command: an array of bulk strings. */
+    List<String> command() throws IOException {
+      String header = line();
+      if (!header.startsWith("*")) {
+        throw new IOException("expected an array, got " + header);
+      }
+      int n = Integer.parseInt(header.substring(1));
+      List<String> args = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        int len = Integer.parseInt(line().substring(1));
+        args.add(new String(in.readNBytes(len), StandardCharsets.UTF_8));
+        in.readNBytes(2);
+      }
+      return args;
+    }
+
+    private String line() throws IOException {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      for (int c; (c = in.read()) != '\r'; ) {
+        if (c < 0) {
+          throw new IOException("closed");
+        }
+        b.write(c);
+      }
+      in.read();
+      return b.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Reads a SUBSCRIBE and confirms it. */
+    String confirmSubscribe() throws IOException {
+      List<String> cmd = command();
+      assertThat(cmd.get(0)).isEqualTo("SUBSCRIBE");
+      send(">3\r\n$9\r\nsubscribe\r\n" + bulk(cmd.get(1)) + ":1\r\n");
+      return cmd.get(1);
+    }
+
+    void message(String channel, String payload) throws IOException {
+      send(">3\r\n$7\r\nmessage\r\n" + bulk(channel) + bulk(payload));
+    }
+
+    void send(String text) throws IOException {
+      out.write(text.getBytes(StandardCharsets.UTF_8));
+      out.flush();
+    }
+
+    static String bulk(String s) {
+      return "$" + s.getBytes(StandardCharsets.UTF_8).length + "\r\n" + s + "\r\n";
+    }
+  }
+
+  private static final class Heard implements PubSubConnection.Listener {
+    final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
+    final List<Long> oversized = new CopyOnWriteArrayList<>();
+    final AtomicInteger disconnects = new AtomicInteger();
+    final AtomicInteger reconnects = new AtomicInteger();
+
+    @Override
+    public void message(byte[] channel, byte[] message) {
+      messages.add(new String(channel, StandardCharsets.UTF_8) + "=" + new String(message, StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void message(byte[] pattern, byte[] channel, byte[] message) {
+      messages.add(new String(pattern, StandardCharsets.UTF_8) + ":" + new String(channel, StandardCharsets.UTF_8) + "="
+          + new String(message, StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void oversized(byte[] pattern, byte[] channel, long size) {
+      oversized.add(size);
+    }
+
+    @Override
+    public void disconnected() {
+      disconnects.incrementAndGet();
+    }
+
+    @Override
+    public void reconnected() {
+      reconnects.incrementAndGet();
+    }
+  }
+
+  private SocketPubSub reader(int port, Heard heard) {
+    SocketPubSub.Settings settings = new SocketPubSub.Settings("127.0.0.1", port, false, "FULL", null, null, null,
+        "socket-test", Duration.ofSeconds(2), Duration.ofSeconds(2), MAX, "redis://127.0.0.1:" + port);
+    SocketPubSub r = new SocketPubSub(settings, () -> null);
+    r.listen(heard);
+    closeLater.add(r);
+    r.start(new RedisConnections.Events() {
+      @Override
+      public void reconnected() {}
+    });
+    return r;
+  }
+
+  /** Subscribes {@code channel}, confirms it on the fake's next connection and waits for that; the connection. */
+  private static Conn subscribed(FakeRedis fake, SocketPubSub r, String channel) throws Exception {
+    CompletableFuture<Void> subscribed = r.subscribe(channel.getBytes(StandardCharsets.UTF_8));
+    Conn c = fake.next();
+    c.confirmSubscribe();
+    subscribed.get(5, TimeUnit.SECONDS);
+    return c;
+  }
+
+  private static long readerThreads() {
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(SocketPubSub.THREAD_NAME)).count();
+  }
+
+  @Test
+  void garbageEndsTheConnectionAndTheReaderReconnectsAndSubscribesAgain() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      Conn first = subscribed(fake, reader(fake.port(), heard), "ch");
+      first.message("ch", "one");
+      assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch=one");
+
+      for (String garbage : List.of("GET / HTTP/1.1\r\n\r\n", ">3\r\n$99999999999\r\n", ">-5\r\n", "$3\r\nabc\r\n",
+          ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nabcd\r\n", "\u0000\u0001\u0002", ">9999999999\r\n",
+          "|1\r\n" + "*1\r\n".repeat(40) + ":1\r\n")) {
+        Conn c = first != null ? first : fake.next();
+        if (c != first) {
+          assertThat(c.confirmSubscribe()).isEqualTo("ch"); // subscribed again by itself
+        }
+        first = null;
+        int before = heard.disconnects.get();
+        c.send(garbage);
+        await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == before + 1);
+      }
+      Conn last = fake.next();
+      assertThat(last.confirmSubscribe()).isEqualTo("ch");
+      await().atMost(Duration.ofSeconds(5)).until(() -> heard.reconnects.get() == 8);
+      last.message("ch", "after");
+      assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch=after");
+      assertThat(readerThreads()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aServerThatAnswersOnlyGarbageIsRetriedWithBackOffNotInAHotLoop() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = reader(fake.port(), heard);
+      r.subscribe("ch".getBytes(StandardCharsets.UTF_8));
+      Thread garbler = Thread.ofPlatform().daemon(true).start(() -> {
+        try {
+          while (true) {
+            fake.next().send("\u00ff\u00fe garbage\r\n");
+          }
+        } catch (Throwable done) {
+          // closed
+        }
+      });
+      int start = fake.connections.get();
+      Thread.sleep(2_000);
+      int inTwoSeconds = fake.connections.get() - start;
+      // back-off 10, 20, 40 ... 1000 ms: about 9 connects in the first 2 s; a hot loop would make thousands
+      assertThat(inTwoSeconds).isBetween(3, 15);
+      r.close();
+      garbler.interrupt();
+      await().atMost(Duration.ofSeconds(3)).until(() -> readerThreads() == 0);
+    }
+  }
+
+  @Test
+  void aMessageOverMaxMessageSizeIsSkippedWithoutBeingHeldInMemory() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      Conn c = subscribed(fake, reader(fake.port(), heard), "big");
+      Thread reader = Thread.getAllStackTraces().keySet().stream()
+          .filter(t -> t.getName().equals(SocketPubSub.THREAD_NAME)).findFirst().orElseThrow();
+      com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+      long allocatedBefore = threads.getThreadAllocatedBytes(reader.threadId());
+
+      int size = 64 * 1024 * 1024;
+      c.send(">3\r\n$7\r\nmessage\r\n$3\r\nbig\r\n$" + size + "\r\n");
+      byte[] chunk = new byte[1 << 20];
+      for (int i = 0; i < size / chunk.length; i++) {
+        c.out.write(chunk);
+      }
+      c.send("\r\n");
+      c.message("big", "small");
+      assertThat(heard.messages.poll(10, TimeUnit.SECONDS)).isEqualTo("big=small");
+      assertThat(heard.oversized).containsExactly((long) size);
+      long allocated = threads.getThreadAllocatedBytes(reader.threadId()) - allocatedBefore;
+      assertThat(allocated).as("bytes the reader allocated while skipping %d", size).isLessThan(1 << 20);
+      assertThat(heard.disconnects.get()).isZero();
+    }
+  }
+
+  @Test
+  void closeDuringTheReconnectLoopEndsTheThreadAndFailsWhatWaits() throws Exception {
+    FakeRedis fake = new FakeRedis();
+    Heard heard = new Heard();
+    SocketPubSub r = reader(fake.port(), heard);
+    Conn c = fake.next();
+    fake.close(); // nothing listens any more: the reader retries with back-off
+    c.socket.close();
+    await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == 1);
+    CompletableFuture<Void> waiting = r.subscribe("later".getBytes(StandardCharsets.UTF_8));
+    Thread.sleep(300); // well into the back-off
+    long t0 = System.nanoTime();
+    r.close();
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+    assertThat(readerThreads()).isZero();
+    assertThatThrownBy(() -> waiting.get(1, TimeUnit.SECONDS)).hasMessageContaining("closed");
+    assertThat(r.subscribe("after".getBytes(StandardCharsets.UTF_8))).isCompletedExceptionally();
+  }
+
+  @Test
+  void aConfirmationNobodyAskedForIsAProtocolErrorAndTheSubscriptionsComeBack() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = reader(fake.port(), heard);
+      CompletableFuture<Void> a = r.subscribe("a".getBytes(StandardCharsets.UTF_8));
+      CompletableFuture<Void> b = r.psubscribe("p*".getBytes(StandardCharsets.UTF_8));
+      Conn c = fake.next();
+      c.confirmSubscribe();
+      List<String> p = c.command();
+      assertThat(p).containsExactly("PSUBSCRIBE", "p*");
+      c.send(">3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n");
+      a.get(5, TimeUnit.SECONDS);
+      b.get(5, TimeUnit.SECONDS);
+      c.send(">4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npx\r\n$1\r\n1\r\n");
+      assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("p*:px=1");
+      c.send(">3\r\n$9\r\nsubscribe\r\n$5\r\nother\r\n:3\r\n"); // never asked for
+      Conn again = fake.next();
+      assertThat(again.confirmSubscribe()).isEqualTo("a");
+      assertThat(again.command()).containsExactly("PSUBSCRIBE", "p*");
+      assertThat(heard.disconnects.get()).isEqualTo(1);
+    }
+  }
+}
