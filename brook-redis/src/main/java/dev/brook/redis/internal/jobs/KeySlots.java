@@ -72,10 +72,12 @@ public final class KeySlots {
           redis.call('PEXPIRE', sk, lease * 2)
           out[#out + 1] = 1
         else
-          redis.call('LREM', KEYS[1], 1, raw)
-          redis.call('RPUSH', prefix .. 'wait:' .. k, raw)
-          local first = redis.call('ZRANGE', sk, 0, 0, 'WITHSCORES')
-          redis.call('ZADD', KEYS[2], 'LT', tonumber(first[2]), k)
+          -- not parked when no longer ours (recovered by another consumer meanwhile): the other has it
+          if redis.call('LREM', KEYS[1], 1, raw) > 0 then
+            redis.call('RPUSH', prefix .. 'wait:' .. k, raw)
+            local first = redis.call('ZRANGE', sk, 0, 0, 'WITHSCORES')
+            redis.call('ZADD', KEYS[2], 'LT', tonumber(first[2]), k)
+          end
           out[#out + 1] = 0
         end
       end
