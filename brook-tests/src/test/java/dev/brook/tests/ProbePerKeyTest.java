@@ -79,30 +79,43 @@ class ProbePerKeyTest extends RedisTestBase {
 
   @Test
   void closeWhileAdmitting_losesNothingAndLeavesNoSlot() throws Exception {
+    closeWhileAdmitting("cad", list("cad").concurrencyPerKey("tenant", 2));
+  }
+
+  @Test
+  void closeWhileAdmittingByRate_losesNothingAndLeavesOnlyBuckets() throws Exception {
+    closeWhileAdmitting("cadr", list("cadr").rateLimitPerKey("tenant", 200, Duration.ofSeconds(1)));
+  }
+
+  /** Brokers started and closed at seeded random moments while 2,000 keyed messages wait; a last one finishes. */
+  private void closeWhileAdmitting(String name, ListDestination d) throws Exception {
     int n = 2_000;
     RedisBroker publisher = broker();
+    List<java.util.concurrent.CompletableFuture<Void>> sent = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      publisher.publishAsync("m" + i, list("cad"), Map.of("tenant", "t" + (i % 4))).join();
+      sent.add(publisher.publishAsync("m" + i, list(name), Map.of("tenant", "t" + (i % 4))));
     }
+    sent.forEach(java.util.concurrent.CompletableFuture::join);
     Random random = new Random(0xAD717);
     for (int cycle = 0; cycle < 12; cycle++) {
       RedisBroker b = broker(o -> o.gracefulTimeout(Duration.ofSeconds(5)));
-      b.subscriber(list("cad").concurrencyPerKey("tenant", 2)).concurrency(16).handle(String.class, this::record);
+      b.subscriber(d).concurrency(16).handle(String.class, this::record);
       b.start();
       Thread.sleep(random.nextInt(40));
       b.close();
     }
     // no slot outlives its consumer: the last one finishes without waiting out a lease (10 s)
-    assertThat(keys("cad")).noneMatch(k -> k.contains(":slots:"));
+    assertThat(keys(name)).noneMatch(k -> k.contains(":slots:"));
     long start = System.nanoTime();
     RedisBroker last = broker();
-    last.subscriber(list("cad").concurrencyPerKey("tenant", 2)).concurrency(16).handle(String.class, this::record);
+    last.subscriber(d).concurrency(16).handle(String.class, this::record);
     last.start();
     await().atMost(Duration.ofSeconds(30)).until(() -> handled.size() == n);
     assertThat((System.nanoTime() - start) / 1e9).isLessThan(8);
+    await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).until(() -> handled.size() == n);
     assertThat(handled.values()).as("each once").allMatch(c -> c.get() == 1);
     last.close();
-    assertThat(keys("cad")).isEmpty();
+    assertThat(keys(name)).allMatch(k -> k.startsWith("{" + name + "}:rate:"));
   }
 
   // ---- hostile keys ----------------------------------------------------------------------------
@@ -305,22 +318,28 @@ class ProbePerKeyTest extends RedisTestBase {
         .sum();
   }
 
-  @Test
-  void manyDelayedJobsDueInOneMillisecond_onThreeConsumers_eachOnce() throws Exception {
-    int n = 3_000;
+  /** Three consumers of the list, and n jobs published to it due at one instant, in ms from now; returns it. */
+  private Instant dueTogetherOnThreeConsumers(String name, int n, long inMillis) {
     for (int c = 0; c < 3; c++) {
       RedisBroker b = broker();
-      b.subscriber(list("same")).concurrency(8).handle(String.class, this::record);
+      b.subscriber(list(name)).concurrency(8).handle(String.class, this::record);
       b.start();
     }
     RedisBroker publisher = broker();
-    Instant due = Instant.now().plusMillis(1_500);
+    Instant due = Instant.now().plusMillis(inMillis);
     List<java.util.concurrent.CompletableFuture<?>> sent = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      sent.add(publisher.publishAsync("d" + i, list("same"), Map.of(), PublishOptions.at(due)));
+      sent.add(publisher.publishAsync(name + i, list(name), Map.of(), PublishOptions.at(due)));
     }
     sent.forEach(java.util.concurrent.CompletableFuture::join);
     assertThat(Instant.now()).as("published before they are due").isBefore(due);
+    return due;
+  }
+
+  @Test
+  void manyDelayedJobsDueInOneMillisecond_onThreeConsumers_eachOnce() throws Exception {
+    int n = 3_000;
+    dueTogetherOnThreeConsumers("same", n, 1_500);
     await().atMost(Duration.ofSeconds(20)).until(() -> handled.size() == n);
     await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> handled.size() == n);
     assertThat(handled.values()).allMatch(c -> c.get() == 1);
@@ -330,18 +349,7 @@ class ProbePerKeyTest extends RedisTestBase {
   @Test
   void promoteNowRacingThreeConsumersAtTheDueMillisecond_eachOnce() throws Exception {
     int n = 600;
-    for (int c = 0; c < 3; c++) {
-      RedisBroker b = broker();
-      b.subscriber(list("pone")).concurrency(8).handle(String.class, this::record);
-      b.start();
-    }
-    RedisBroker publisher = broker();
-    Instant due = Instant.now().plusMillis(1_000);
-    List<java.util.concurrent.CompletableFuture<?>> sent = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      sent.add(publisher.publishAsync("p" + i, list("pone"), Map.of(), PublishOptions.at(due)));
-    }
-    sent.forEach(java.util.concurrent.CompletableFuture::join);
+    Instant due = dueTogetherOnThreeConsumers("pone", n, 1_000);
     var sync = raw().sync();
     List<io.lettuce.core.ScoredValue<byte[]>> members = sync.zrangeWithScores(utf8("{pone}:delayed"), 0, -1);
     assertThat(members).hasSize(n);
