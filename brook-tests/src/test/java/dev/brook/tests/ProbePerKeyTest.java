@@ -118,6 +118,30 @@ class ProbePerKeyTest extends RedisTestBase {
     assertThat(keys(name)).allMatch(k -> k.startsWith("{" + name + "}:rate:"));
   }
 
+  /**
+   * An admission of a message another consumer recovered meanwhile (it is gone from this one's
+   * processing list) parks no copy of it: before, the script pushed it to the waiting list anyway,
+   * and the message was in Redis twice.
+   */
+  @Test
+  void anAdmissionOfAMessageNoLongerInTheProcessingList_parksNoCopy() {
+    var sync = raw().sync();
+    byte[] processing = utf8("{gone}:processing:c1");
+    sync.rpush(processing, utf8("x"), utf8("z"));
+    var limiter = new dev.brook.redis.internal.jobs.KeyLimiter("gone", 1, 60_000);
+    assertThat(limiter.admit(sync, processing, List.of(utf8("k")), List.of(utf8("x")))).containsExactly(true);
+    assertThat(limiter.admit(sync, processing, List.of(utf8("k")), List.of(utf8("y")))).containsExactly(false);
+    assertThat(sync.llen(utf8("{gone}:wait:k"))).as("no copy of y parked").isZero();
+    assertThat(limiter.admit(sync, processing, List.of(utf8("k")), List.of(utf8("z")))).containsExactly(false);
+    assertThat(sync.lrange(utf8("{gone}:wait:k"), 0, -1)).hasSize(1); // z, which was ours, is parked
+
+    var slots = new dev.brook.redis.internal.jobs.KeySlots("gone", 1, 10_000);
+    assertThat(slots.admit(sync, processing, List.of(utf8("s")), List.of(utf8("x")), List.of(utf8("m1")))).containsExactly(true);
+    assertThat(slots.admit(sync, processing, List.of(utf8("s")), List.of(utf8("y")), List.of(utf8("m2")))).containsExactly(false);
+    assertThat(sync.exists(utf8("{gone}:wait:s"))).as("no copy of y parked").isZero();
+    assertThat(sync.zcard(utf8("{gone}:slotwait"))).isZero();
+  }
+
   // ---- hostile keys ----------------------------------------------------------------------------
 
   @Test
