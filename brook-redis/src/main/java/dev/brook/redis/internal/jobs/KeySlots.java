@@ -73,11 +73,11 @@ public final class KeySlots {
           out[#out + 1] = 1
         else
           -- not parked when no longer ours (recovered by another consumer meanwhile): the other has it
-          if redis.call('LREM', KEYS[1], 1, raw) > 0 then
-            redis.call('RPUSH', prefix .. 'wait:' .. k, raw)
-            local first = redis.call('ZRANGE', sk, 0, 0, 'WITHSCORES')
-            redis.call('ZADD', KEYS[2], 'LT', tonumber(first[2]), k)
-          end
+          if redis.call('LREM', KEYS[1], 1, raw) > 0 then redis.call('RPUSH', prefix .. 'wait:' .. k, raw) end
+          -- looked at again when the first lease ends either way: that drops the slots nobody renews (a
+          -- release lost with a Redis restart) rather than leaving the key to its expiry
+          local first = redis.call('ZRANGE', sk, 0, 0, 'WITHSCORES')
+          redis.call('ZADD', KEYS[2], 'LT', tonumber(first[2]), k)
           out[#out + 1] = 0
         end
       end
