@@ -136,7 +136,7 @@ public final class DeadLetters {
   public boolean replay(String id) {
     Objects.requireNonNull(id, "id");
     if (stream) {
-      Stored d = store.find(id);
+      Stored d = findStream(id);
       return d != null && store.replay(d, revived(d.raw()));
     }
     for (Stored d : store.read(Integer.MAX_VALUE)) {
@@ -168,7 +168,7 @@ public final class DeadLetters {
   public boolean delete(String id) {
     Objects.requireNonNull(id, "id");
     if (stream) {
-      Stored d = store.find(id);
+      Stored d = findStream(id);
       return d != null && store.delete(d);
     }
     for (Stored d : store.read(Integer.MAX_VALUE)) {
@@ -177,6 +177,26 @@ public final class DeadLetters {
       }
     }
     return false;
+  }
+
+  /**
+   * A stream dead letter by its entry id; null when there is none, also for an id that is not a
+   * stream id at all (a list's {@code sha1:} id, a typo from the console): Redis would answer that
+   * with an error, and "not found" is what the caller can act on.
+   */
+  private Stored findStream(String id) {
+    int dash = id.indexOf('-');
+    try {
+      for (String part : dash < 0 ? new String[] {id} : new String[] {id.substring(0, dash), id.substring(dash + 1)}) {
+        if (part.isEmpty() || part.charAt(0) == '+') {
+          return null;
+        }
+        Long.parseUnsignedLong(part); // two unsigned 64-bit numbers, as Redis reads them
+      }
+    } catch (NumberFormatException notAStreamId) {
+      return null;
+    }
+    return store.find(id);
   }
 
   /** Deletes every dead letter; returns how many there were. */

@@ -13,7 +13,8 @@ import java.time.Duration;
  * A consumer process for the crash tests: handles messages slowly (recording each in the Redis set
  * {@code handled:child}) so that it always holds some, until the test kills it with SIGKILL.
  *
- * <p>Arguments: redis URL, {@code list}, {@code list-per-key}, {@code list-rate-per-key}, {@code stream} or
+ * <p>Arguments: redis URL, {@code list}, {@code list-per-key}, {@code list-rate-per-key},
+ * {@code list-per-key-burst}, {@code list-rate-per-key-burst}, {@code stream} or
  * {@code stream-retry}, destination name.
  */
 public final class CrashConsumer {
@@ -27,6 +28,11 @@ public final class CrashConsumer {
       // JobsProbeTest: messages parked by a per-key rate limit stay in Redis when this process is killed
       case "list-rate-per-key" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1))
           .rateLimitPerKey("tenant", 5, Duration.ofSeconds(1));
+      // PerKeyBurstTest: the same limits as the test's own consumers (PerKeyBurstTest.SLOTS, RATE)
+      case "list-per-key-burst" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1))
+          .concurrencyPerKey("tenant", PerKeyBurstTest.SLOTS);
+      case "list-rate-per-key-burst" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1))
+          .rateLimitPerKey("tenant", PerKeyBurstTest.RATE, Duration.ofSeconds(1));
       default -> stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0");
     };
     RedisClient client = RedisClient.create(url);

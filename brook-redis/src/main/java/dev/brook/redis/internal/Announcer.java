@@ -146,12 +146,18 @@ public final class Announcer {
    * started when commands arrive and ended when none are left; {@link #close()} waits for it.
    */
   private void obey(List<byte[]> commands) {
-    for (byte[] raw : commands) {
-      control.add(new String(raw, StandardCharsets.UTF_8));
-    }
     synchronized (this) {
-      if (closed || (controlThread != null && controlThread.isAlive())) {
-        return; // the running one takes them; after close, nothing runs
+      if (closed) {
+        return; // after close, nothing runs
+      }
+      // Added under the lock: the control thread, finding the queue empty, clears it and ends under
+      // this lock too; added outside it, a command could land between its empty poll and the clear
+      // and be dropped, with no thread left to run it.
+      for (byte[] raw : commands) {
+        control.add(new String(raw, StandardCharsets.UTF_8));
+      }
+      if (controlThread != null && controlThread.isAlive()) {
+        return; // the running one takes them
       }
       controlThread = Thread.ofVirtual().name("brook-control").start(this::runControl);
     }

@@ -131,12 +131,13 @@ public final class Delayed {
 
   /**
    * KEYS: delayed set, destination. ARGV: kind ('l', 's'), stream maxlen, due ms, member prefix (16
-   * bytes): moves the member with that due time and prefix to the destination now, due or not (the
+   * bytes): moves the member with that due time (in whole ms: its score may be half a ms more) and prefix to the destination now, due or not (the
    * console's "promote now"), and removes it, in one step; answers 1, or 0 when it is gone (promoted
    * or moved meanwhile).
    */
   public static final Script PROMOTE_ONE = new Script(MOVE + """
-      local same = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[3], ARGV[3])
+      -- the due time in whole ms: a job queued behind due ones has a score of that ms + 0.5 (see PUBLISH)
+      local same = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[3], '(' .. string.format('%.0f', tonumber(ARGV[3]) + 1))
       for i = 1, #same do
         if string.sub(same[i], 1, 16) == ARGV[4] then
           move(same[i], ARGV[1], tonumber(ARGV[2]))

@@ -17,12 +17,17 @@ import java.util.List;
  *
  * <p>{@link #admit}: after a read, for the messages that carry a key, takes a token of their key or
  * parks them (LREM from the processing list + RPUSH to the waiting list, one script: at-least-once
- * holds, the message is always in exactly one list). {@link #promote}: before a read, moves the
- * waiting messages of due keys back to the head of the queue, as many as their key has tokens for
- * (at least one), and says when the next key is due, so the read blocks no longer than that.
+ * holds, the message is always in exactly one list). A key with parked messages admits nothing
+ * ahead of them. {@link #promote}: before a read, takes tokens for the first parked messages of due
+ * keys and moves them straight into the processing list of the consumer that runs it, which
+ * delivers them (no second admission, so no other message can take their token meanwhile), and
+ * says when the next key is due, so the read blocks no longer than that. At a stop, admitted
+ * messages given back return to the head of their key's waiting list when it has parked messages
+ * ({@link #parkBack}).
  *
- * <p>Order within a key is kept among parked messages; a new message of a key that finds a token
- * may pass its parked elders. Loop thread of one consumer only.
+ * <p>So a key's messages are dispatched in queue order once any is parked, also across a stop (not
+ * across a crash: a dead consumer's processing list goes back to the queue head and its messages
+ * queue behind the parked ones). Loop thread of one consumer only.
  */
 public final class KeyLimiter {
 
@@ -49,21 +54,27 @@ public final class KeyLimiter {
       end
       """;
 
-  /** KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, then (key, raw) pairs: 1 admitted / 0 parked each. */
+  /**
+   * KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, then (key, raw) pairs: 1
+   * admitted / 0 parked each. A key that has parked messages admits none ahead of them (they leave
+   * only by {@link #PROMOTE}, in order). A message no longer in the processing list (recovered by
+   * another consumer meanwhile) is not parked: the other has it.
+   */
   static final Script ADMIT = new Script(REFILL + """
       local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
       local out = {}
       for i = 4, #ARGV, 2 do
         local k, raw = ARGV[i], ARGV[i + 1]
-        local bk = prefix .. 'rate:' .. k
+        local bk, wk = prefix .. 'rate:' .. k, prefix .. 'wait:' .. k
         local tokens, ts = refill(bk, rate, per, now)
-        if tokens >= 1 then
+        if tokens >= 1 and redis.call('LLEN', wk) == 0 then
           tokens = tokens - 1
           out[#out + 1] = 1
         else
-          redis.call('LREM', KEYS[1], 1, raw)
-          redis.call('RPUSH', prefix .. 'wait:' .. k, raw)
-          redis.call('ZADD', KEYS[2], 'LT', now + math.ceil((1 - tokens) * per / rate), k)
+          if redis.call('LREM', KEYS[1], 1, raw) > 0 then
+            redis.call('RPUSH', wk, raw)
+            redis.call('ZADD', KEYS[2], 'LT', now + math.max(0, math.ceil((1 - tokens) * per / rate)), k)
+          end
           out[#out + 1] = 0
         end
         redis.call('HSET', bk, 'tokens', tostring(tokens), 'ts', tostring(ts))
@@ -73,27 +84,69 @@ public final class KeyLimiter {
       """);
 
   /**
-   * KEYS[1] queue, KEYS[2] waiting set; ARGV rate, per, key prefix. Moves due keys' waiting messages
-   * to the queue head (as many as the key has tokens, at least one; the tokens stay for the read to
-   * take). Returns ms until the next key is due, -1 when none waits.
+   * KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, room. For the due keys,
+   * takes a token for each of the first parked messages it has tokens for (up to the room) and moves
+   * them, in order, to the processing list of the consumer running it, which delivers them as
+   * admitted: a token is never taken by another message between the wake-up and the admission, so
+   * parked messages never go back behind younger ones. Returns {ms until the next key is due or -1,
+   * the messages moved...}.
    */
-  static final Script PROMOTE = new Script(REFILL + TO_HEAD + """
-      local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+  static final Script PROMOTE = new Script(REFILL + """
+      local rate, per, prefix, room = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+      local items = {}
       local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 20)
       for _, k in ipairs(due) do
-        local wk = prefix .. 'wait:' .. k
-        local tokens = refill(prefix .. 'rate:' .. k, rate, per, now)
-        local n = math.max(1, math.floor(tokens))
-        toHead(wk, KEYS[1], n)
+        local bk, wk = prefix .. 'rate:' .. k, prefix .. 'wait:' .. k
+        local tokens, ts = refill(bk, rate, per, now)
+        local n = math.min(math.floor(tokens), room - #items)
+        if n > 0 then
+          local got = redis.call('LRANGE', wk, 0, n - 1)
+          if #got > 0 then
+            redis.call('LTRIM', wk, #got, -1)
+            redis.call('RPUSH', KEYS[1], unpack(got))
+            for _, v in ipairs(got) do items[#items + 1] = v end
+            tokens = tokens - #got
+            redis.call('HSET', bk, 'tokens', tostring(tokens), 'ts', tostring(ts))
+            redis.call('PEXPIRE', bk, per * 2 + 1000)
+          end
+        end
         if redis.call('LLEN', wk) > 0 then
-          redis.call('ZADD', KEYS[2], now + math.ceil(per / rate), k)
+          redis.call('ZADD', KEYS[2], now + math.max(0, math.ceil((1 - tokens) * per / rate)), k)
         else
           redis.call('ZREM', KEYS[2], k)
         end
       end
       local next = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-      if #next == 0 then return -1 end
-      return math.max(0, tonumber(next[2]) - now)
+      local wait = -1
+      if #next > 0 then wait = math.max(0, tonumber(next[2]) - now) end
+      table.insert(items, 1, wait)
+      return items
+      """);
+
+  /**
+   * The stop's give-back for admitted messages: KEYS[1] processing list; ARGV key prefix, then (raw,
+   * key) pairs. Those whose key has parked messages go back to the head of the key's waiting list,
+   * in the order the processing list holds them (they are older than every parked message of their
+   * key: a key admits none ahead of its parked ones); the rest stay for the give-back to the queue.
+   * Returns how many it moved.
+   */
+  static final Script PARK_BACK = new Script("""
+      local prefix = ARGV[1]
+      local keyOf, parked = {}, {}
+      for i = 2, #ARGV, 2 do
+        keyOf[ARGV[i]] = ARGV[i + 1]
+        if parked[ARGV[i + 1]] == nil then parked[ARGV[i + 1]] = redis.call('LLEN', prefix .. 'wait:' .. ARGV[i + 1]) > 0 end
+      end
+      local items = redis.call('LRANGE', KEYS[1], 0, -1)
+      local n = 0
+      for i = #items, 1, -1 do
+        local k = keyOf[items[i]]
+        if k ~= nil and parked[k] and redis.call('LREM', KEYS[1], -1, items[i]) > 0 then
+          redis.call('LPUSH', prefix .. 'wait:' .. k, items[i])
+          n = n + 1
+        end
+      end
+      return n
       """);
 
   private final byte[] rate;
@@ -134,9 +187,38 @@ public final class KeyLimiter {
     return out;
   }
 
-  /** Moves due parked messages back to the queue head; ms until the next key is due, or -1. */
-  public long promote(RedisClusterCommands<byte[], byte[]> redis, byte[] queueKey) {
-    Long next = PROMOTE.call(redis, ScriptOutputType.INTEGER, new byte[][] {queueKey, waiting}, rate, per, prefix);
-    return next == null ? -1 : next;
+  /** What {@link #promote} moved into the consumer's processing list (admitted: their tokens are taken), and when to look again. */
+  public record Promoted(long nextDue, List<byte[]> items) {}
+
+  /**
+   * Takes tokens for due parked messages (up to {@code room}) and moves them into the processing
+   * list, in order; they are delivered without another admission. {@code nextDue}: ms until the
+   * next key is due, or -1.
+   */
+  public Promoted promote(RedisClusterCommands<byte[], byte[]> redis, byte[] processingKey, int room) {
+    List<Object> answer = PROMOTE.call(redis, ScriptOutputType.MULTI, new byte[][] {processingKey, waiting}, rate, per,
+        prefix, ascii(room));
+    List<byte[]> items = new ArrayList<>(answer.size() - 1);
+    for (int i = 1; i < answer.size(); i++) {
+      items.add((byte[]) answer.get(i));
+    }
+    return new Promoted((Long) answer.get(0), items);
+  }
+
+  /**
+   * At the stop: of these (raw, key) pairs (admitted messages given back), those whose key has
+   * parked messages go back to the head of its waiting list, ahead of them; returns how many.
+   */
+  public long parkBack(RedisClusterCommands<byte[], byte[]> redis, byte[] processingKey, List<byte[]> rawsAndKeys) {
+    if (rawsAndKeys.isEmpty()) {
+      return 0;
+    }
+    byte[][] args = new byte[1 + rawsAndKeys.size()][];
+    args[0] = prefix;
+    for (int i = 0; i < rawsAndKeys.size(); i++) {
+      args[1 + i] = rawsAndKeys.get(i);
+    }
+    Long n = PARK_BACK.call(redis, ScriptOutputType.INTEGER, new byte[][] {processingKey}, args);
+    return n == null ? 0 : n;
   }
 }

@@ -72,8 +72,10 @@ public final class KeySlots {
           redis.call('PEXPIRE', sk, lease * 2)
           out[#out + 1] = 1
         else
-          redis.call('LREM', KEYS[1], 1, raw)
-          redis.call('RPUSH', prefix .. 'wait:' .. k, raw)
+          -- not parked when no longer ours (recovered by another consumer meanwhile): the other has it
+          if redis.call('LREM', KEYS[1], 1, raw) > 0 then redis.call('RPUSH', prefix .. 'wait:' .. k, raw) end
+          -- looked at again when the first lease ends either way: that drops the slots nobody renews (a
+          -- release lost with a Redis restart) rather than leaving the key to its expiry
           local first = redis.call('ZRANGE', sk, 0, 0, 'WITHSCORES')
           redis.call('ZADD', KEYS[2], 'LT', tonumber(first[2]), k)
           out[#out + 1] = 0

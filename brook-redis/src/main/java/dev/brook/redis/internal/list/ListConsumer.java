@@ -421,26 +421,46 @@ final class ListConsumer extends ConsumeLoop {
     }
     double block = promote();
     int room = Math.max(1, Math.min(MAX_FETCH, sink.room()));
-    if (keyLimiter != null || keySlots != null) {
-      // Parked messages whose key has a token (a free slot) again go back to the head first; the read
-      // then waits no longer than until the next key is due, so no thread or poll is needed for them.
-      long nextDue = keyLimiter != null ? keyLimiter.promote(redis, queueKey) : keySlots.promote(redis, queueKey);
-      if (nextDue >= 0) {
-        block = Math.max(0.01, Math.min(block, nextDue / 1000.0));
-      }
-    }
-    if (limiter == null) {
-      deliverAll(fetch(room, block));
-      return;
-    }
     // Tokens first, then read at most that many: nothing is read that may not run now.
-    long granted = limiter.take(redis, room);
-    if (granted < 0) {
-      sleepWhileRunning(-granted);
-      return;
+    int granted = room;
+    if (limiter != null) {
+      long got = limiter.take(redis, room);
+      if (got < 0) {
+        sleepWhileRunning(-got);
+        return;
+      }
+      granted = (int) got;
     }
-    List<byte[]> values = fetch((int) granted, block);
-    limiter.refund(redis, (int) granted - values.size());
+    long nextDue = -1;
+    if (keyLimiter != null) {
+      // Parked messages whose key has tokens again come straight to this consumer, their tokens taken
+      // in the same script (no other message can take them first and send them back to the end).
+      // On the command connection, as the admission: the stop closes the loop's own connection to end a
+      // read, and a promotion or admission whose reply it cut off would leave messages with their token
+      // taken in the processing list, unknown to this consumer, to go back to the queue head behind
+      // nothing, ahead of older parked ones.
+      dev.brook.redis.internal.jobs.KeyLimiter.Promoted p = keyLimiter.promote(connections.syncCommands(), processingKey,
+          granted);
+      nextDue = p.nextDue();
+      if (!p.items().isEmpty()) {
+        if (limiter != null) {
+          limiter.refund(redis, granted - p.items().size());
+        }
+        deliverAll(p.items(), true);
+        return;
+      }
+    } else if (keySlots != null) {
+      // Parked messages whose key has a free slot again (its leases ran out) go back to the head first.
+      nextDue = keySlots.promote(redis, queueKey);
+    }
+    if (nextDue >= 0) {
+      // The read waits no longer than until the next key is due, so no thread or poll is needed for them.
+      block = Math.max(0.01, Math.min(block, nextDue / 1000.0));
+    }
+    List<byte[]> values = fetch(granted, block);
+    if (limiter != null) {
+      limiter.refund(redis, granted - values.size());
+    }
     deliverAll(values);
   }
 
@@ -513,12 +533,22 @@ final class ListConsumer extends ConsumeLoop {
   }
 
   private void deliverAll(List<byte[]> values) {
+    deliverAll(values, false);
+  }
+
+  /** @param promoted moved from a waiting list by {@code rateLimitPerKey}'s promotion, their tokens taken: no admission */
+  private void deliverAll(List<byte[]> values, boolean promoted) {
     if (values == null || values.isEmpty()) {
       return;
     }
     List<ListInbound> messages = new ArrayList<>(values.size());
     for (byte[] v : values) {
-      messages.add(new ListInbound(this, v));
+      ListInbound m = new ListInbound(this, v);
+      if (promoted) {
+        String k = keyOf(m);
+        m.rateKey = k == null ? null : bytes(k);
+      }
+      messages.add(m);
     }
     if (idempotentTtl != null) {
       messages = skipDone(messages);
@@ -526,7 +556,7 @@ final class ListConsumer extends ConsumeLoop {
         return;
       }
     }
-    if (keyOf != null) {
+    if (keyOf != null && !promoted) {
       messages = admitByKey(messages);
       if (messages.isEmpty()) {
         return;
@@ -569,7 +599,7 @@ final class ListConsumer extends ConsumeLoop {
     boolean[] admitted;
     try {
       admitted = keySlots != null ? keySlots.admit(redis, processingKey, keys, raws, members)
-          : keyLimiter.admit(redis, processingKey, keys, raws);
+          : keyLimiter.admit(connections.syncCommands(), processingKey, keys, raws); // not cut off by a stop: see round()
     } catch (RuntimeException e) {
       if (keySlots != null) {
         for (int i = 0; i < keyed.size(); i++) {
@@ -583,7 +613,9 @@ final class ListConsumer extends ConsumeLoop {
     for (int i = 0; i < keyed.size(); i++) {
       if (!admitted[i]) {
         parked.add(keyed.get(i));
-      } else if (keySlots != null) {
+      } else if (keySlots == null) {
+        keyed.get(i).rateKey = keys.get(i);
+      } else {
         ListInbound m = keyed.get(i);
         m.slotKey = keys.get(i);
         m.slotMember = members.get(i);
@@ -968,9 +1000,21 @@ final class ListConsumer extends ConsumeLoop {
       args[i++] = k;
     }
     try {
+      long parkedBack = 0;
+      if (keyLimiter != null) {
+        // a rate-limited key with parked messages: its given-back ones go ahead of them, not to the queue
+        List<byte[]> rawsAndKeys = new ArrayList<>();
+        for (ListInbound m : back) {
+          if (m.rateKey != null) {
+            rawsAndKeys.add(m.raw());
+            rawsAndKeys.add(m.rateKey);
+          }
+        }
+        parkedBack = keyLimiter.parkBack(connections.syncCommands(), processingKey, rawsAndKeys);
+      }
       Long moved = ListScripts.GIVE_BACK.call(connections.syncCommands(), ScriptOutputType.INTEGER, new byte[][] {processingKey, queueKey}, args);
       back.forEach(inFlight::remove);
-      long orphans = (moved == null ? 0 : moved) - back.size();
+      long orphans = (moved == null ? 0 : moved) + parkedBack - back.size();
       if (orphans > 0) {
         LOG.info("Gave {} item(s) back to {} that Redis had moved for a read the stop cut off.", orphans, list.key());
       }

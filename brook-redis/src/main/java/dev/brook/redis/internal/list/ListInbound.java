@@ -25,6 +25,12 @@ final class ListInbound implements Inbound {
   byte[] slotSpec;
   byte[] slotKey;
   byte[] slotMember;
+  /**
+   * {@code rateLimitPerKey}: the key whose token this message took (admitted or promoted), so that a
+   * stop gives it back ahead of its key's parked messages; null otherwise. Loop thread, before the
+   * message is handed out.
+   */
+  byte[] rateKey;
 
   ListInbound(ListConsumer owner, byte[] raw) {
     this.owner = owner;
