@@ -13,8 +13,8 @@ import java.time.Duration;
  * A consumer process for the crash tests: handles messages slowly (recording each in the Redis set
  * {@code handled:child}) so that it always holds some, until the test kills it with SIGKILL.
  *
- * <p>Arguments: redis URL, {@code list}, {@code list-per-key}, {@code list-rate-per-key}, {@code stream} or
- * {@code stream-retry}, destination name.
+ * <p>Arguments: redis URL, {@code list}, {@code list-per-key}, {@code list-rate-per-key}, {@code stream},
+ * {@code stream-per-key} or {@code stream-retry}, destination name.
  */
 public final class CrashConsumer {
 
@@ -27,6 +27,9 @@ public final class CrashConsumer {
       // JobsProbeTest: messages parked by a per-key rate limit stay in Redis when this process is killed
       case "list-rate-per-key" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1))
           .rateLimitPerKey("tenant", 5, Duration.ofSeconds(1));
+      // StreamPerKeyTest: slots held and entries parked by this process come back once it is killed
+      case "stream-per-key" -> stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0")
+          .concurrencyPerKey("tenant", 2);
       default -> stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0");
     };
     RedisClient client = RedisClient.create(url);

@@ -23,6 +23,10 @@ import java.util.List;
  *
  * <p>Order within a key is kept among parked messages; a new message of a key that finds a token
  * may pass its parked elders. Loop thread of one consumer only.
+ *
+ * <p>The scripts are written once over a parking's functions ({@link #LIST_PARKING} for lists; a
+ * Stream group's, which parks an entry by claiming it to a parking consumer of the group, in {@code
+ * internal.stream.StreamParking}): the token logic is the same for both kinds.
  */
 public final class KeyLimiter {
 
@@ -49,94 +53,175 @@ public final class KeyLimiter {
       end
       """;
 
-  /** KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, then (key, raw) pairs: 1 admitted / 0 parked each. */
-  static final Script ADMIT = new Script(REFILL + """
+  /**
+   * How a List parks and wakes messages, the functions the shared admit/promote/release scripts
+   * call (a Stream group parks differently, see {@code StreamParking}): {@code park(prefix, k, raw)}
+   * moves the message from the processing list (KEYS[1] of an admission) to the key's waiting list;
+   * {@code parked(prefix, k)} counts what waits; {@code wake(prefix, k, n)} moves the first n back to
+   * the queue head (KEYS[1] of a promotion) and returns how many still wait; {@code wakeOne} moves
+   * the next one back when a slot was released.
+   */
+  public static final String LIST_PARKING = TO_HEAD + """
+      local function park(prefix, k, raw)
+        redis.call('LREM', KEYS[1], 1, raw)
+        redis.call('RPUSH', prefix .. 'wait:' .. k, raw)
+        return true
+      end
+      local function parked(prefix, k)
+        return redis.call('LLEN', prefix .. 'wait:' .. k)
+      end
+      local function wake(prefix, k, n)
+        local wk = prefix .. 'wait:' .. k
+        toHead(wk, KEYS[1], n)
+        return redis.call('LLEN', wk)
+      end
+      local function wakeOne(prefix, queue, slotwait, k, now)
+        local wk = prefix .. 'wait:' .. k
+        redis.call('LMOVE', wk, queue, 'LEFT', 'LEFT')
+        if redis.call('LLEN', wk) == 0 then redis.call('ZREM', slotwait, k) end
+      end
+      """;
+
+  /**
+   * After a parking's functions: KEYS[1] processing list (or stream), KEYS[2] waiting set; ARGV
+   * rate, per, key prefix, two values for the parking (a Stream's group and consumer), then (key,
+   * item) pairs: 1 admitted, 0 parked, 2 gone (not ours any more: neither runs nor is parked) each.
+   */
+  public static final String ADMIT_BODY = REFILL + """
       local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
       local out = {}
-      for i = 4, #ARGV, 2 do
-        local k, raw = ARGV[i], ARGV[i + 1]
+      for i = 6, #ARGV, 2 do
+        local k, item = ARGV[i], ARGV[i + 1]
         local bk = prefix .. 'rate:' .. k
         local tokens, ts = refill(bk, rate, per, now)
         if tokens >= 1 then
           tokens = tokens - 1
           out[#out + 1] = 1
-        else
-          redis.call('LREM', KEYS[1], 1, raw)
-          redis.call('RPUSH', prefix .. 'wait:' .. k, raw)
+        elseif park(prefix, k, item) then
           redis.call('ZADD', KEYS[2], 'LT', now + math.ceil((1 - tokens) * per / rate), k)
           out[#out + 1] = 0
+        else
+          out[#out + 1] = 2
         end
         redis.call('HSET', bk, 'tokens', tostring(tokens), 'ts', tostring(ts))
         redis.call('PEXPIRE', bk, per * 2 + 1000)
       end
       return out
-      """);
+      """;
 
   /**
-   * KEYS[1] queue, KEYS[2] waiting set; ARGV rate, per, key prefix. Moves due keys' waiting messages
-   * to the queue head (as many as the key has tokens, at least one; the tokens stay for the read to
-   * take). Returns ms until the next key is due, -1 when none waits.
+   * After a parking's functions: KEYS[1] queue (or stream), KEYS[2] waiting set; ARGV rate, per, key
+   * prefix, the parking's two values. Wakes due keys' parked messages (as many as the key has tokens,
+   * at least one; the tokens stay for the admission to take). A {@code wake} that returns -1 did not
+   * look at the key (no room): it stays due. Leaves {@code nextDue}: ms until the next key is due,
+   * -1 when none waits.
    */
-  static final Script PROMOTE = new Script(REFILL + TO_HEAD + """
+  public static final String PROMOTE_BODY = REFILL + """
       local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
       local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 20)
       for _, k in ipairs(due) do
-        local wk = prefix .. 'wait:' .. k
         local tokens = refill(prefix .. 'rate:' .. k, rate, per, now)
-        local n = math.max(1, math.floor(tokens))
-        toHead(wk, KEYS[1], n)
-        if redis.call('LLEN', wk) > 0 then
+        local left = wake(prefix, k, math.max(1, math.floor(tokens)))
+        if left > 0 then
           redis.call('ZADD', KEYS[2], now + math.ceil(per / rate), k)
-        else
+        elseif left == 0 then
           redis.call('ZREM', KEYS[2], k)
         end
       end
-      local next = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-      if #next == 0 then return -1 end
-      return math.max(0, tonumber(next[2]) - now)
-      """);
+      local nextDue = -1
+      local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+      if #first > 0 then nextDue = math.max(0, tonumber(first[2]) - now) end
+      """;
+
+  /** The List's scripts: promotion answers {@code {nextDue}}. */
+  private static final Script LIST_ADMIT = new Script(LIST_PARKING + ADMIT_BODY);
+  private static final Script LIST_PROMOTE = new Script(LIST_PARKING + PROMOTE_BODY + "return {nextDue}\n");
+
+  static final byte[] EMPTY = new byte[0];
 
   private final byte[] rate;
   private final byte[] per;
   private final byte[] prefix;
   private final byte[] waiting;
+  private final Script admit;
+  private final Script promote;
 
+  /** A List's per-key rate limit: keys under the list's own prefix {@code {name}:}. */
   public KeyLimiter(String listName, int rate, long perMillis) {
-    this.rate = ascii(rate);
-    this.per = ascii(perMillis);
-    this.prefix = Keys.derived(listName, "").getBytes(StandardCharsets.UTF_8); // the list's own prefix, as every derived key
-    this.waiting = Keys.derived(listName, "waiting").getBytes(StandardCharsets.UTF_8);
+    this(Keys.derived(listName, ""), rate, perMillis, LIST_ADMIT, LIST_PROMOTE);
   }
 
-  static byte[] ascii(long v) {
+  /**
+   * @param prefix every key's prefix ({@code <prefix>rate:<key>}, {@code <prefix>waiting}), with the hash tag of the queue
+   * @param admit {@link #ADMIT_BODY} after a parking's functions
+   * @param promote {@link #PROMOTE_BODY} after a parking's functions, answering {@code {nextDue, ...}}
+   */
+  public KeyLimiter(String prefix, int rate, long perMillis, Script admit, Script promote) {
+    this.rate = ascii(rate);
+    this.per = ascii(perMillis);
+    this.prefix = prefix.getBytes(StandardCharsets.UTF_8);
+    this.waiting = (prefix + "waiting").getBytes(StandardCharsets.UTF_8);
+    this.admit = admit;
+    this.promote = promote;
+  }
+
+  /** {@code <prefix>waiting}: the keys with parked messages, by when their next token is due. */
+  public byte[] waitingKey() {
+    return waiting;
+  }
+
+  public static byte[] ascii(long v) {
     return Long.toString(v).getBytes(StandardCharsets.US_ASCII);
   }
 
-  /** For each (key, raw) pair: whether it may run now (true) or was parked (false). */
+  /** For each (key, raw) pair of a List: whether it may run now (true) or was parked (false). */
   public boolean[] admit(RedisClusterCommands<byte[], byte[]> redis, byte[] processingKey, List<byte[]> keys, List<byte[]> raws) {
-    List<byte[]> args = new ArrayList<>(3 + keys.size() * 2);
+    int[] out = admit(redis, processingKey, EMPTY, EMPTY, keys, raws);
+    boolean[] admitted = new boolean[out.length];
+    for (int i = 0; i < out.length; i++) {
+      admitted[i] = out[i] == 1;
+    }
+    return admitted;
+  }
+
+  /** For each (key, item) pair: 1 runs now, 0 parked, 2 gone (see {@link #ADMIT_BODY}). */
+  public int[] admit(RedisClusterCommands<byte[], byte[]> redis, byte[] key1, byte[] ctx1, byte[] ctx2, List<byte[]> keys,
+      List<byte[]> items) {
+    List<byte[]> args = new ArrayList<>(5 + keys.size() * 2);
     args.add(rate);
     args.add(per);
     args.add(prefix);
+    args.add(ctx1);
+    args.add(ctx2);
     for (int i = 0; i < keys.size(); i++) {
       args.add(keys.get(i));
-      args.add(raws.get(i));
+      args.add(items.get(i));
     }
-    return admitted(ADMIT.call(redis, ScriptOutputType.MULTI, new byte[][] {processingKey, waiting}, args.toArray(new byte[0][])));
+    return codes(admit.call(redis, ScriptOutputType.MULTI, new byte[][] {key1, waiting}, args.toArray(new byte[0][])));
   }
 
-  /** An admit script's answer, 1 (runs now) or 0 (parked) per message, as flags. */
-  static boolean[] admitted(List<Long> answer) {
-    boolean[] out = new boolean[answer.size()];
+  /** An admit script's answer, a code per message. */
+  static int[] codes(List<Long> answer) {
+    int[] out = new int[answer.size()];
     for (int i = 0; i < out.length; i++) {
-      out[i] = answer.get(i) == 1L;
+      out[i] = answer.get(i).intValue();
     }
     return out;
   }
 
   /** Moves due parked messages back to the queue head; ms until the next key is due, or -1. */
   public long promote(RedisClusterCommands<byte[], byte[]> redis, byte[] queueKey) {
-    Long next = PROMOTE.call(redis, ScriptOutputType.INTEGER, new byte[][] {queueKey, waiting}, rate, per, prefix);
-    return next == null ? -1 : next;
+    return nextDue(promote(redis, queueKey, EMPTY, EMPTY, 0));
+  }
+
+  /** The promotion's answer: {@code {nextDue, what the parking's wake returns...}}. */
+  public List<Object> promote(RedisClusterCommands<byte[], byte[]> redis, byte[] key1, byte[] ctx1, byte[] ctx2, int room) {
+    return promote.call(redis, ScriptOutputType.MULTI, new byte[][] {key1, waiting}, rate, per, prefix, ctx1, ctx2,
+        ascii(room));
+  }
+
+  /** The first value of a promotion's answer: ms until the next key is due, or -1. */
+  public static long nextDue(List<Object> answer) {
+    return answer == null || answer.isEmpty() ? -1 : (Long) answer.get(0);
   }
 }
