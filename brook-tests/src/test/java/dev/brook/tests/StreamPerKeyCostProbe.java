@@ -41,11 +41,19 @@ class StreamPerKeyCostProbe extends RedisTestBase {
       done.incrementAndGet();
       return null;
     });
+    redis.command("CONFIG", "RESETSTAT");
     long start = System.nanoTime();
     b.start();
     await().atMost(Duration.ofMinutes(2)).until(() -> done.get() >= N);
     double seconds = (System.nanoTime() - start) / 1e9;
     System.out.printf("stream group, concurrencyPerKey cost, %s: %d entries in %.2f s = %.0f entries/s%n", label, N,
         seconds, N / seconds);
+    if (System.getProperty("brook.probe.stats") != null) {
+      for (String line : String.valueOf(redis.command("INFO", "commandstats")).split("\n")) {
+        if (line.contains("calls=")) {
+          System.out.println("  " + line.trim());
+        }
+      }
+    }
   }
 }

@@ -699,11 +699,11 @@ final class StreamConsumer extends ConsumeLoop {
       nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
       room = room();
     }
-    List<String> woken = keyOf == null ? List.of() : promoteParked(room);
-    List<String> due = woken.isEmpty() ? retries.takeDue(room) : List.of();
-    if (!woken.isEmpty()) {
-      claim(woken, 0, false); // the next attempt, admitted again by its key
-    } else if (!due.isEmpty()) {
+    if (keyOf != null && promoteParked(room)) {
+      return; // parked entries whose key has room again went first
+    }
+    List<String> due = retries.takeDue(room);
+    if (!due.isEmpty()) {
       claim(due, 0, false);
     } else if (!ownPendingDone) {
       List<PendingMessage> mine = redis.xpending(key, me, ownCursor == null ? Range.create("-", "+")
@@ -922,23 +922,26 @@ final class StreamConsumer extends ConsumeLoop {
   private static final byte[] RELEASE_OP = {'s'};
 
   /**
-   * Claims parked entries of due keys to this consumer (at most {@code room}), keeping their count:
-   * the caller claims them as their next attempt, and the admission decides again whether they run.
-   * Notes when the next key is due, for the read's block time.
+   * Claims parked entries of due keys to this consumer as their next attempt (at most {@code
+   * room}) and delivers them through the admission, which decides again whether they run. Notes
+   * when the next key is due, for the read's block time. Whether it delivered any.
    */
-  private List<String> promoteParked(int room) {
+  private boolean promoteParked(int room) {
     byte[] me = bytes(consumerName);
     List<Object> answer = keyLimiter != null ? keyLimiter.promote(redis, key, group, me, room)
         : keySlots.promote(redis, key, group, me, room);
     parkedDue = dev.brook.redis.internal.jobs.KeyLimiter.nextDue(answer);
     if (answer.size() <= 1) {
-      return List.of();
+      return false;
     }
-    List<String> ids = new ArrayList<>(answer.size() - 1);
+    List<StreamInbound> woken = new ArrayList<>(answer.size() - 1);
     for (int i = 1; i < answer.size(); i++) {
-      ids.add(new String((byte[]) answer.get(i), StandardCharsets.UTF_8));
+      List<?> e = (List<?>) answer.get(i);
+      woken.add(new StreamInbound(this, new String((byte[]) e.get(0), StandardCharsets.UTF_8), fields((List<?>) e.get(2)),
+          (Long) e.get(1)));
     }
-    return ids;
+    deliver(woken);
+    return true;
   }
 
   /**

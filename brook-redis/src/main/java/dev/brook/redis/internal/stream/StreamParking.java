@@ -16,8 +16,8 @@ import java.nio.charset.StandardCharsets;
  * group's pending list (the other groups of the stream never see it), and the attempt it was read
  * for is undone (a parked entry never counts as a delivery). Its key goes into the waiting set
  * ({@code <prefix>waiting} or {@code <prefix>slotwait}) scored by when to look again. A promotion
- * claims due keys' parked entries ({@code XCLAIM … JUSTID}, in id order) to the consumer that runs
- * it and answers their ids, which that consumer then claims as the next attempt and admits again.
+ * claims due keys' parked entries (in id order) to the consumer that runs it as their next attempt
+ * and answers them ({@code {id, attempt, fields}}), which that consumer admits again.
  * The release of a slot (in the settlement script) marks the key due now and says so, so that the
  * settling consumer promotes at once. Every key lives under {@link #prefix}, in the stream's slot.
  */
@@ -45,10 +45,10 @@ final class StreamParking {
 
   /**
    * The parking's functions; the script defines {@code group} and {@code me} before them. KEYS[1]
-   * is the stream. {@code claimed} collects the ids a promotion took, {@code room} bounds them,
+   * is the stream. {@code claimed} collects the entries a promotion took, {@code room} bounds them,
    * {@code woke} says a release made a key due.
    */
-  static final String FUNCTIONS = JUST_IDS + """
+  static final String FUNCTIONS = """
       local claimed, woke, room = {}, false, tonumber(ARGV[6]) or 0
       local function park(prefix, k, id)
         local p = redis.call('XPENDING', KEYS[1], group, id, id, 1)[1]
@@ -75,13 +75,21 @@ final class StreamParking {
         for _ = 1, 10 do
           local p = parkedIds(k, n)
           if #p == 0 then break end
+          local args, counts = {'XCLAIM', KEYS[1], group, me, 0}, {}
           local ids = {}
-          for _, e in ipairs(p) do ids[#ids + 1] = e[1] end
+          for _, e in ipairs(p) do
+            ids[#ids + 1] = e[1]
+            args[#args + 1] = e[1]
+            counts[e[1]] = e[4] + 1
+          end
           local got = {}
-          for _, id in ipairs(justIds(KEYS[1], group, me, ids)) do
-            got[id] = true
-            claimed[#claimed + 1] = id
-            n = n - 1
+          -- counted: the next attempt (a parked entry's count is below maxDeliveries: parking undid it)
+          for _, e in ipairs(redis.call(unpack(args))) do
+            if e then
+              got[e[1]] = true
+              claimed[#claimed + 1] = {e[1], counts[e[1]], e[2]}
+              n = n - 1
+            end
           end
           for _, id in ipairs(ids) do
             if not got[id] then redis.call('XACK', KEYS[1], group, id) end
