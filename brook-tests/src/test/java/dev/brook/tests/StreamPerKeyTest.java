@@ -192,6 +192,34 @@ class StreamPerKeyTest extends RedisTestBase {
   }
 
   @Test
+  void aStopWhileParkedKeepsThemInRedisAndARestartHandlesEachOnce() {
+    Map<String, Long> attempts = new ConcurrentHashMap<>();
+    Set<String> twice = ConcurrentHashMap.newKeySet();
+    RedisBroker b = broker();
+    b.subscriber(stream("prestart").group("g").startFrom("0").maxDeliveries(1)
+        .rateLimitPerKey("tenant", 4, Duration.ofSeconds(1))).concurrency(4).handle(String.class, (s, ctx) -> {
+          if (attempts.put(s, ctx.deliveryCount()) != null) {
+            twice.add(s);
+          }
+          return null;
+        });
+    b.start();
+    for (int i = 0; i < 12; i++) {
+      b.publish("m" + i, stream("prestart"), Map.of("tenant", "acme"));
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() >= 4 && parkingConsumers("prestart", "g"));
+    b.stop();
+    assertThat(pending("prestart", "g")).as("what is not done stays pending (parked or given back)")
+        .isEqualTo(12 - attempts.size());
+    b.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> attempts.size() == 12 && pending("prestart", "g") == 0);
+    assertThat(twice).isEmpty();
+    assertThat(attempts.values()).as("maxDeliveries(1): parked, stopped, restarted, still attempt 1").allMatch(n -> n == 1L);
+    assertThat((Long) redis.command("XLEN", "{prestart}:dlq")).isZero();
+    assertThat(parkingConsumers("prestart", "g")).isFalse();
+  }
+
+  @Test
   void aKilledConsumersSlotsAndParkedEntriesComeBack() throws Exception {
     String name = "pcrash";
     int n = 30;
