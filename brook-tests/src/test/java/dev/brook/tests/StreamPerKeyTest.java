@@ -191,6 +191,38 @@ class StreamPerKeyTest extends RedisTestBase {
     assertThat(parkingConsumers("pstop", "g")).isFalse();
   }
 
+  /**
+   * rateLimitPerKey: once an entry of a key is parked, no younger entry of the key runs ahead of it,
+   * even one that finds a token (here the bucket is refilled by hand while the parked ones are held
+   * back; without the rule e4 ran second).
+   */
+  @Test
+  void aKeyWithParkedEntriesRunsNoYoungerOneAheadOfThem() {
+    List<String> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    RedisBroker b = broker();
+    b.subscriber(stream("porder").group("g").startFrom("0").rateLimitPerKey("tenant", 1, Duration.ofSeconds(2)))
+        .concurrency(1).handle(String.class, (s, ctx) -> {
+          order.add(s);
+          return null;
+        });
+    b.start();
+    for (int i = 1; i <= 3; i++) {
+      b.publish("e" + i, stream("porder"), Map.of("tenant", "acme"));
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> order.size() == 1
+        && ((List<?>) redis.command("XPENDING", "porder", "g", "-", "+", "10", "brook-parked:acme")).size() == 2);
+    // hold the parked ones back (their key due far later) and give the key a token now
+    redis.command("ZADD", "{porder}:perkey:g:waiting", "XX", "99999999999999", "acme");
+    redis.command("HSET", "{porder}:perkey:g:rate:acme", "tokens", "1", "ts", "0");
+    b.publish("e4", stream("porder"), Map.of("tenant", "acme"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> order.size() >= 2);
+    assertThat(order.get(1)).as("the oldest parked entry runs next, not the younger e4").isEqualTo("e2");
+    redis.command("ZADD", "{porder}:perkey:g:waiting", "XX", "0", "acme"); // no-op with the rule: e4's parking made the key due
+    await().atMost(Duration.ofSeconds(10)).until(() -> order.size() == 4);
+    assertThat(order).containsExactly("e1", "e2", "e3", "e4");
+    await().atMost(Duration.ofSeconds(3)).until(() -> pending("porder", "g") == 0 && !parkingConsumers("porder", "g"));
+  }
+
   @Test
   void aStopWhileParkedKeepsThemInRedisAndARestartHandlesEachOnce() {
     Map<String, Long> attempts = new ConcurrentHashMap<>();

@@ -32,10 +32,12 @@ import java.util.List;
  * <p>A Stream group's per-key rate limit uses other scripts: {@link #ADMIT_BODY} and {@link
  * #PROMOTE_BODY}, written over a parking's functions (a Stream group's, in {@code
  * internal.stream.StreamParking}, parks an entry by claiming it to a parking consumer of the group)
- * and passed to {@link #KeyLimiter(String, int, long, Script, Script)}. They keep order only among
- * parked entries: a new entry of a key that finds a token may pass its parked elders, and a woken
- * entry is admitted again (docs/jobs.md says so). The List's scripts ({@link #ADMIT}, {@link
- * #PROMOTE}, {@link #PARK_BACK}) are its own.
+ * and passed to {@link #KeyLimiter(String, int, long, Script, Script)}. The same ordering rule holds
+ * there by entry id (no entry runs while an older one of its key is parked; parked entries are
+ * woken in id order, so an entry given back at a stop or taken over after a crash needs no
+ * PARK_BACK), but a woken entry is admitted again rather than given its token by the promotion:
+ * another consumer's younger entry admitted in between may take that token (docs/jobs.md). The
+ * List's scripts ({@link #ADMIT}, {@link #PROMOTE}, {@link #PARK_BACK}) are its own.
  */
 public final class KeyLimiter {
 
@@ -192,7 +194,9 @@ public final class KeyLimiter {
    * A Stream group's admission, after its parking's functions: KEYS[1] stream, KEYS[2] waiting set;
    * ARGV rate, per, key prefix, two values for the parking (the group and consumer), then (key,
    * item) pairs: 1 admitted, 0 parked, 2 gone (not ours any more: neither runs nor is parked) each.
-   * A new entry that finds a token runs even when older entries of its key are parked.
+   * An entry runs only when its key has a token and no older entry of the key is parked ({@code
+   * parkedBefore(prefix, k, item)} of the parking): a key's entries run in id order once one is
+   * parked, and woken entries (the oldest parked) are admitted before younger ones.
    */
   public static final String ADMIT_BODY = REFILL + """
       local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -201,7 +205,7 @@ public final class KeyLimiter {
         local k, item = ARGV[i], ARGV[i + 1]
         local bk = prefix .. 'rate:' .. k
         local tokens, ts = refill(bk, rate, per, now)
-        if tokens >= 1 then
+        if tokens >= 1 and not parkedBefore(prefix, k, item) then
           tokens = tokens - 1
           out[#out + 1] = 1
         elseif park(prefix, k, item) then

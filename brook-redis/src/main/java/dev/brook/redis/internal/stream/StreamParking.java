@@ -17,7 +17,9 @@ import java.nio.charset.StandardCharsets;
  * for is undone (a parked entry never counts as a delivery). Its key goes into the waiting set
  * ({@code <prefix>waiting} or {@code <prefix>slotwait}) scored by when to look again. A promotion
  * claims due keys' parked entries (in id order) to the consumer that runs it as their next attempt
- * and answers them ({@code {id, attempt, fields}}), which that consumer admits again.
+ * and answers them ({@code {id, attempt, fields}}), which that consumer admits again. With {@code
+ * rateLimitPerKey} an entry whose key has an older entry parked is parked too ({@code
+ * parkedBefore}), so a key's entries run in id order once one is parked.
  * The release of a slot (in the settlement script) marks the key due now and says so, so that the
  * settling consumer promotes at once. Every key lives under {@link #prefix}, in the stream's slot.
  */
@@ -65,6 +67,12 @@ final class StreamParking {
       end
       local function parked(prefix, k)
         return #parkedIds(k, 1)
+      end
+      -- whether an entry of key k older than this id is parked (rateLimitPerKey's admission): a key's
+      -- entries then run in id order, the parked ones first (XPENDING lists them by id)
+      local function parkedBefore(prefix, k, id)
+        local p = redis.pcall('XPENDING', KEYS[1], group, '-', id, 1, 'brook-parked:' .. k)
+        return not p.err and #p > 0
       end
       local function wake(prefix, k, n)
         n = math.min(n, room - #claimed)
