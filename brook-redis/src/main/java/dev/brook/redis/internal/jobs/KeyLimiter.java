@@ -29,15 +29,15 @@ import java.util.List;
  * across a crash: a dead consumer's processing list goes back to the queue head and its messages
  * queue behind the parked ones). Loop thread of one consumer only.
  *
- * <p>A Stream group's per-key rate limit uses other scripts: {@link #ADMIT_BODY} and {@link
- * #PROMOTE_BODY}, written over a parking's functions (a Stream group's, in {@code
- * internal.stream.StreamParking}, parks an entry by claiming it to a parking consumer of the group)
- * and passed to {@link #KeyLimiter(String, int, long, Script, Script)}. The same ordering rule holds
+ * <p>The admission is {@link #ADMIT_BODY} written over a parking's functions, the List's ({@link
+ * #LIST_PARKING}) or a Stream group's ({@code internal.stream.StreamParking}, which parks an entry
+ * by claiming it to a parking consumer of the group). A Stream group's promotion is {@link
+ * #PROMOTE_BODY} (passed with its admission to {@link #KeyLimiter(String, int, long, Script,
+ * Script)}); the List's is its own {@link #PROMOTE}. The same ordering rule holds
  * there by entry id (no entry runs while an older one of its key is parked; parked entries are
  * woken in id order, so an entry given back at a stop or taken over after a crash needs no
  * PARK_BACK), but a woken entry is admitted again rather than given its token by the promotion:
- * another consumer's younger entry admitted in between may take that token (docs/jobs.md). The
- * List's scripts ({@link #ADMIT}, {@link #PROMOTE}, {@link #PARK_BACK}) are its own.
+ * another consumer's younger entry admitted in between may take that token (docs/jobs.md).
  */
 public final class KeyLimiter {
 
@@ -65,36 +65,7 @@ public final class KeyLimiter {
       """;
 
   /**
-   * KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, then (key, raw) pairs: 1
-   * admitted / 0 parked each. A key that has parked messages admits none ahead of them (they leave
-   * only by {@link #PROMOTE}, in order). A message no longer in the processing list (recovered by
-   * another consumer meanwhile) is not parked: the other has it.
-   */
-  static final Script ADMIT = new Script(REFILL + """
-      local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-      local out = {}
-      for i = 4, #ARGV, 2 do
-        local k, raw = ARGV[i], ARGV[i + 1]
-        local bk, wk = prefix .. 'rate:' .. k, prefix .. 'wait:' .. k
-        local tokens, ts = refill(bk, rate, per, now)
-        if tokens >= 1 and redis.call('LLEN', wk) == 0 then
-          tokens = tokens - 1
-          out[#out + 1] = 1
-        else
-          if redis.call('LREM', KEYS[1], 1, raw) > 0 then
-            redis.call('RPUSH', wk, raw)
-            redis.call('ZADD', KEYS[2], 'LT', now + math.max(0, math.ceil((1 - tokens) * per / rate)), k)
-          end
-          out[#out + 1] = 0
-        end
-        redis.call('HSET', bk, 'tokens', tostring(tokens), 'ts', tostring(ts))
-        redis.call('PEXPIRE', bk, per * 2 + 1000)
-      end
-      return out
-      """);
-
-  /**
-   * KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, room. For the due keys,
+   * A List's promotion: KEYS[1] processing list, KEYS[2] waiting set; ARGV rate, per, key prefix, room. For the due keys,
    * takes a token for each of the first parked messages it has tokens for (up to the room) and moves
    * them, in order, to the processing list of the consumer running it, which delivers them as
    * admitted: a token is never taken by another message between the wake-up and the admission, so
@@ -160,11 +131,13 @@ public final class KeyLimiter {
       """);
 
   /**
-   * How a List parks and wakes messages for {@link KeySlots} ({@code concurrencyPerKey}), the
-   * functions its admit/promote/release scripts call (a Stream group parks differently, see {@code
-   * StreamParking}): {@code park(prefix, k, raw)} moves the message from the processing list (KEYS[1]
-   * of an admission) to the key's waiting list, or answers false and moves nothing when it is no
-   * longer there (recovered by another consumer meanwhile: the other has it); {@code parked(prefix,
+   * How a List parks and wakes messages, the functions the admission ({@link #ADMIT_BODY}) and
+   * {@link KeySlots}' admit/promote/release scripts call (a Stream group parks differently, see
+   * {@code StreamParking}): {@code parkedBefore(prefix, k, raw)} says whether the key has parked
+   * messages (all older than one just read); {@code park(prefix, k, raw)} moves the message from the
+   * processing list (KEYS[1] of an admission) to the key's waiting list, or answers false and moves
+   * nothing when it is no longer there (recovered by another consumer meanwhile: the other has it);
+   * {@code parked(prefix,
    * k)} counts what waits; {@code wake(prefix, k, n)} moves the first n back to the queue head
    * (KEYS[1] of a promotion) and returns how many still wait; {@code wakeOne} moves the next one
    * back when a slot was released.
@@ -177,6 +150,9 @@ public final class KeyLimiter {
       end
       local function parked(prefix, k)
         return redis.call('LLEN', prefix .. 'wait:' .. k)
+      end
+      local function parkedBefore(prefix, k, raw)
+        return redis.call('LLEN', prefix .. 'wait:' .. k) > 0
       end
       local function wake(prefix, k, n)
         local wk = prefix .. 'wait:' .. k
@@ -191,12 +167,14 @@ public final class KeyLimiter {
       """;
 
   /**
-   * A Stream group's admission, after its parking's functions: KEYS[1] stream, KEYS[2] waiting set;
-   * ARGV rate, per, key prefix, two values for the parking (the group and consumer), then (key,
-   * item) pairs: 1 admitted, 0 parked, 2 gone (not ours any more: neither runs nor is parked) each.
-   * An entry runs only when its key has a token and no older entry of the key is parked ({@code
-   * parkedBefore(prefix, k, item)} of the parking): a key's entries run in id order once one is
-   * parked, and woken entries (the oldest parked) are admitted before younger ones.
+   * The admission, after a parking's functions: KEYS[1] processing list (or stream), KEYS[2] waiting
+   * set; ARGV rate, per, key prefix, two values for the parking (a Stream's group and consumer), then
+   * (key, item) pairs: 1 admitted, 0 parked, 2 gone (not ours any more: neither runs nor is parked)
+   * each. A message runs only when its key has a token and no older message of the key is parked
+   * ({@code parkedBefore(prefix, k, item)} of the parking): a key's messages run in order once one
+   * is parked (a List's leave the waiting list only by {@link #PROMOTE}; a Stream's woken entries,
+   * the oldest parked, are admitted before younger ones). A message parked while its key has a
+   * token makes the key due now.
    */
   public static final String ADMIT_BODY = REFILL + """
       local rate, per, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -250,18 +228,20 @@ public final class KeyLimiter {
   private final byte[] per;
   private final byte[] prefix;
   private final byte[] waiting;
-  /** A Stream group's scripts ({@link #ADMIT_BODY}, {@link #PROMOTE_BODY}); null for a List, which uses its own. */
+  /** {@link #ADMIT_BODY} after the parking's functions; a Stream group's {@link #PROMOTE_BODY}, null for a List (it has its own). */
   private final Script admit;
   private final Script promote;
 
-  /** A List's per-key rate limit: keys under the list's own prefix {@code {name}:}; {@link #ADMIT}, {@link #PROMOTE}, {@link #PARK_BACK}. */
+  private static final Script LIST_ADMIT = new Script(LIST_PARKING + ADMIT_BODY);
+
+  /** A List's per-key rate limit: keys under the list's own prefix {@code {name}:}; {@link #PROMOTE}, {@link #PARK_BACK}. */
   public KeyLimiter(String listName, int rate, long perMillis) {
-    this(Keys.derived(listName, ""), rate, perMillis, null, null);
+    this(Keys.derived(listName, ""), rate, perMillis, LIST_ADMIT, null);
   }
 
   /**
    * @param prefix every key's prefix ({@code <prefix>rate:<key>}, {@code <prefix>waiting}), with the hash tag of the queue
-   * @param admit {@link #ADMIT_BODY} after a parking's functions (null: a List's)
+   * @param admit {@link #ADMIT_BODY} after a parking's functions
    * @param promote {@link #PROMOTE_BODY} after a parking's functions, answering {@code {nextDue, ...}} (null: a List's)
    */
   public KeyLimiter(String prefix, int rate, long perMillis, Script admit, Script promote) {
@@ -284,15 +264,7 @@ public final class KeyLimiter {
 
   /** For each (key, raw) pair of a List: whether it may run now (true) or was parked, or is no longer ours (false). */
   public boolean[] admit(RedisClusterCommands<byte[], byte[]> redis, byte[] processingKey, List<byte[]> keys, List<byte[]> raws) {
-    List<byte[]> args = new ArrayList<>(3 + keys.size() * 2);
-    args.add(rate);
-    args.add(per);
-    args.add(prefix);
-    for (int i = 0; i < keys.size(); i++) {
-      args.add(keys.get(i));
-      args.add(raws.get(i));
-    }
-    int[] out = codes(ADMIT.call(redis, ScriptOutputType.MULTI, new byte[][] {processingKey, waiting}, args.toArray(new byte[0][])));
+    int[] out = admit(redis, processingKey, EMPTY, EMPTY, keys, raws);
     boolean[] admitted = new boolean[out.length];
     for (int i = 0; i < out.length; i++) {
       admitted[i] = out[i] == 1;
@@ -300,7 +272,7 @@ public final class KeyLimiter {
     return admitted;
   }
 
-  /** A Stream group's admission: for each (key, item) pair, 1 runs now, 0 parked, 2 gone (see {@link #ADMIT_BODY}). */
+  /** For each (key, item) pair: 1 runs now, 0 parked, 2 gone (see {@link #ADMIT_BODY}). */
   public int[] admit(RedisClusterCommands<byte[], byte[]> redis, byte[] key1, byte[] ctx1, byte[] ctx2, List<byte[]> keys,
       List<byte[]> items) {
     List<byte[]> args = new ArrayList<>(5 + keys.size() * 2);
@@ -313,7 +285,7 @@ public final class KeyLimiter {
       args.add(keys.get(i));
       args.add(items.get(i));
     }
-    return codes(streamScript(admit).call(redis, ScriptOutputType.MULTI, new byte[][] {key1, waiting},
+    return codes(admit.call(redis, ScriptOutputType.MULTI, new byte[][] {key1, waiting},
         args.toArray(new byte[0][])));
   }
 
@@ -363,7 +335,7 @@ public final class KeyLimiter {
 
   /** A Stream group's promotion: {@code {nextDue, what the parking's wake returns...}} (see {@link #PROMOTE_BODY}). */
   public List<Object> promote(RedisClusterCommands<byte[], byte[]> redis, byte[] key1, byte[] ctx1, byte[] ctx2, int room) {
-    return streamScript(promote).call(redis, ScriptOutputType.MULTI, new byte[][] {key1, waiting}, rate, per, prefix, ctx1,
+    return streamPromote(promote).call(redis, ScriptOutputType.MULTI, new byte[][] {key1, waiting}, rate, per, prefix, ctx1,
         ctx2, ascii(room));
   }
 
@@ -372,9 +344,9 @@ public final class KeyLimiter {
     return answer == null || answer.isEmpty() ? -1 : (Long) answer.get(0);
   }
 
-  private static Script streamScript(Script s) {
+  private static Script streamPromote(Script s) {
     if (s == null) {
-      throw new IllegalStateException("A List's KeyLimiter has no parking scripts: use admit/promote of a List");
+      throw new IllegalStateException("A List's KeyLimiter promotes with promote(redis, processingKey, room), not a Stream group's PROMOTE_BODY");
     }
     return s;
   }
