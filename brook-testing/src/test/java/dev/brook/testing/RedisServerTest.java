@@ -218,6 +218,21 @@ class RedisServerTest {
     }
 
     @Test
+    void certificatesMadeWithKeytoolWhereOpensslIsMissingServeTls(@TempDir Path dir) throws IOException {
+        TlsCertificates certs = TlsCertificates.generateWithKeytool(dir);
+        assertThat(Files.readString(certs.privateKey())).startsWith("-----BEGIN PRIVATE KEY-----");
+        try (RedisServer tls = RedisServer.builder().embedded().tls(certs).start()) {
+            assertThat(tls.command("SET", "k", "over tls")).isEqualTo("OK");
+            assertThat(tls.command("GET", "k")).isEqualTo("over tls");
+        }
+        // Made again in the same directory (a test's retry): the stores are replaced, not appended to.
+        TlsCertificates again = TlsCertificates.generateWithKeytool(dir);
+        try (RedisServer tls = RedisServer.builder().tls(again).start()) {
+            assertThat(tls.command("PING")).isEqualTo("PONG");
+        }
+    }
+
+    @Test
     void embeddedBinaryIsExtractedAgainWhenItsFilesVanish() throws IOException {
         Path first = RedisBinaries.embeddedBinary();
         Files.delete(first.resolveSibling("redis-cli"));
