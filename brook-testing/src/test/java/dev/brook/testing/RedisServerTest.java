@@ -256,8 +256,7 @@ class RedisServerTest {
 
     @Test
     void theModeEmbeddedIgnoresPathAndPathIgnoresTheEmbeddedBinary(@TempDir Path dir) throws IOException {
-        Path script = Files.writeString(dir.resolve("redis-server"), "#!/bin/sh\nexit 1\n");
-        assertThat(script.toFile().setExecutable(true)).isTrue();
+        Path script = fakeRedisServer(dir);
         RedisBinaries.DefaultBinary embedded =
                 RedisBinaries.defaultBinary(RedisBinaries.Mode.EMBEDDED, List.of(dir.toString()), List.of());
         assertThat(embedded).isEqualTo(new RedisBinaries.DefaultBinary(RedisBinaries.embeddedBinary(),
@@ -309,11 +308,17 @@ class RedisServerTest {
 
     @Test
     void anExecutableRedisServerOnPathIsPreferredToTheEmbeddedOne(@TempDir Path dir) throws IOException {
-        Path script = Files.writeString(dir.resolve("redis-server"), "#!/bin/sh\nexit 1\n");
-        assertThat(script.toFile().setExecutable(true)).isTrue();
+        Path script = fakeRedisServer(dir);
         RedisBinaries.DefaultBinary chosen =
                 RedisBinaries.defaultBinary(RedisBinaries.Mode.AUTO, List.of(dir.toString()), List.of());
         assertThat(chosen).isEqualTo(new RedisBinaries.DefaultBinary(script.toAbsolutePath(), RedisServer.SOURCE_PATH));
+    }
+
+    /** An executable named redis-server in {@code dir} that is not Redis. */
+    private static Path fakeRedisServer(Path dir) throws IOException {
+        Path script = Files.writeString(dir.resolve("redis-server"), "#!/bin/sh\nexit 1\n");
+        assertThat(script.toFile().setExecutable(true)).isTrue();
+        return script;
     }
 
     @Test
