@@ -178,6 +178,13 @@ final class SocketPubSub implements PubSubConnection {
   private final CountDownLatch closing = new CountDownLatch(1);
   private Thread reader;
   private long lastProblemLog;
+  /**
+   * The last resubscribe the latest {@link #publish} sent, or null when it sent none; on the reader
+   * thread. A reconnect is announced when Redis has answered it, not when the socket opened: a server
+   * that ends every connection right after HELLO is one loss (one gap, one WARN), not one per try.
+   */
+  private Pending lastResubscribe;
+  private boolean reconnectUnannounced;
 
   SocketPubSub(Settings settings, Supplier<RuntimeException> closedError) {
     this.settings = settings;
@@ -421,6 +428,7 @@ final class SocketPubSub implements PubSubConnection {
         }
       }
       waiting.clear();
+      lastResubscribe = null;
       try {
         resubscribe(o, Kind.SUBSCRIBE, channels, waiters);
         resubscribe(o, Kind.PSUBSCRIBE, patterns, waiters);
@@ -451,7 +459,9 @@ final class SocketPubSub implements PubSubConnection {
           }
         }));
       }
-      pending.add(new Pending(kind, n.bytes(), f));
+      Pending p = new Pending(kind, n.bytes(), f);
+      pending.add(p);
+      lastResubscribe = p;
       writeCommand(o, kind.command, n.bytes());
     }
   }
@@ -600,6 +610,7 @@ final class SocketPubSub implements PubSubConnection {
 
   /** The socket is gone: writers wait for the next one; what was sent and not confirmed moves there. */
   private void lost() {
+    reconnectUnannounced = false; // a reconnect not yet announced is part of the same gap
     Socket s;
     List<Pending> cut = new ArrayList<>();
     writeLock.lock();
@@ -648,24 +659,46 @@ final class SocketPubSub implements PubSubConnection {
       attempt++;
       try {
         RespReader in = publish(open());
-        try {
-          transport.reconnected();
-          Listener l = listener;
-          if (l != null) {
-            l.reconnected();
-          }
-        } catch (RuntimeException e) {
-          LOG.warn("Reporting the reconnect of the Pub/Sub connection to {} failed", settings.masked(), e);
+        reconnectUnannounced = true;
+        if (lastResubscribe == null) {
+          announceReconnected(); // nothing to subscribe again
         }
         return in;
       } catch (IOException | RuntimeException e) {
         if (closed) {
           return null;
         }
-        LOG.debug("Reconnecting the Pub/Sub connection to {} failed (attempt {})", settings.masked(), attempt, e);
+        if (e instanceof RuntimeException) {
+          // The server refused HELLO (a password changed, a user disabled): say why, or the reader
+          // retries in silence for ever.
+          problem("Reconnecting the Pub/Sub connection to {} failed: {}; retrying with back-off.", e.getMessage());
+        } else {
+          LOG.debug("Reconnecting the Pub/Sub connection to {} failed (attempt {})", settings.masked(), attempt, e);
+        }
       }
     }
     return null;
+  }
+
+  /** The resubscribes after a reconnect are answered: the gap ends. */
+  private void announceReconnected() {
+    reconnectUnannounced = false;
+    try {
+      transport.reconnected();
+      Listener l = listener;
+      if (l != null) {
+        l.reconnected();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("Reporting the reconnect of the Pub/Sub connection to {} failed", settings.masked(), e);
+    }
+  }
+
+  /** Called with each command Redis answered: the last resubscribe's answer announces the reconnect. */
+  private void answered(Pending p) {
+    if (reconnectUnannounced && p == lastResubscribe) {
+      announceReconnected();
+    }
   }
 
   /** Waits {@code delay}; true when close() ended the wait. */
@@ -790,6 +823,7 @@ final class SocketPubSub implements PubSubConnection {
     if (p.future() != null) {
       p.future().complete(null);
     }
+    answered(p);
   }
 
   private void error(String text) throws IOException {
@@ -800,9 +834,31 @@ final class SocketPubSub implements PubSubConnection {
     BrookException e = new BrookException("Redis answered " + p.kind() + " " + LogText.escape(new String(p.name(),
         StandardCharsets.UTF_8)) + " with " + LogText.escape(text));
     if (p.future() != null) {
+      if (p.kind().subscribes) {
+        forget(p);
+      }
       p.future().completeExceptionally(e);
     } else {
       problem("Subscribing again after a reconnect to {} failed: {}", e.getMessage());
+    }
+    answered(p);
+  }
+
+  /**
+   * A subscribe Redis refused (an ACL without the channel) is not subscribed: it leaves the set, so
+   * that no reconnect subscribes it again, unless a later command of that name decides otherwise.
+   */
+  private void forget(Pending refused) {
+    writeLock.lock();
+    try {
+      for (Pending later : pending) {
+        if (later.kind().pattern == refused.kind().pattern && Arrays.equals(later.name(), refused.name())) {
+          return;
+        }
+      }
+      (refused.kind().pattern ? patterns : channels).remove(new Name(refused.name()));
+    } finally {
+      writeLock.unlock();
     }
   }
 
@@ -834,14 +890,15 @@ final class SocketPubSub implements PubSubConnection {
       waiting.clear();
       channels.clear();
       patterns.clear();
+      // Under the lock: a reader's lost() (also under it) must not move them to waiting after it was emptied.
+      for (Pending x; (x = pending.poll()) != null; ) {
+        cut.add(x);
+      }
     } finally {
       writeLock.unlock();
     }
     closeQuietly(s);
     closeQuietly(p);
-    for (Pending x; (x = pending.poll()) != null; ) {
-      cut.add(x);
-    }
     RuntimeException error = closed();
     for (Pending x : cut) {
       if (x.future() != null) {
