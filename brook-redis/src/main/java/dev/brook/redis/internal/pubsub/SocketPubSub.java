@@ -185,6 +185,14 @@ final class SocketPubSub implements PubSubConnection {
    */
   private Pending lastResubscribe;
   private boolean reconnectUnannounced;
+  /**
+   * When the write in progress began (System.nanoTime()), 0 when none: a blocking socket has no write
+   * timeout, so {@link #watchWrites} ends a connection whose server has not taken a write within the
+   * command timeout (it stopped reading, or the network black-holes it), which frees the writer.
+   */
+  private volatile long writingSince;
+  private volatile long lastStallLog;
+  private volatile java.util.concurrent.ScheduledFuture<?> watch;
 
   SocketPubSub(Settings settings, Supplier<RuntimeException> closedError) {
     this.settings = settings;
@@ -206,6 +214,14 @@ final class SocketPubSub implements PubSubConnection {
    * @throws Unsupported when the server does not speak RESP3 ({@code HELLO} unknown): use Lettuce
    */
   void start(RedisConnections.Events transportEvents) {
+    start(transportEvents, null);
+  }
+
+  /**
+   * {@link #start(RedisConnections.Events)}, with {@code timer} checking every quarter of the command
+   * timeout that no write is stuck ({@link #watchWrites}); null for no such check.
+   */
+  void start(RedisConnections.Events transportEvents, java.util.concurrent.ScheduledExecutorService timer) {
     this.transport = transportEvents;
     CompletableFuture<RespReader> first = new CompletableFuture<>();
     Thread t = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(() -> {
@@ -227,6 +243,10 @@ final class SocketPubSub implements PubSubConnection {
       }
       reader = t;
       t.start();
+      if (timer != null) {
+        long every = Math.max(TimeUnit.MILLISECONDS.toNanos(100), settings.commandTimeout().toNanos() / 4);
+        watch = timer.scheduleWithFixedDelay(this::watchWrites, every, every, TimeUnit.NANOSECONDS);
+      }
     } finally {
       writeLock.unlock();
     }
@@ -429,15 +449,18 @@ final class SocketPubSub implements PubSubConnection {
       }
       waiting.clear();
       lastResubscribe = null;
+      socket = s; // before writing: a stuck write is ended by closing it
+      writingSince = System.nanoTime();
       try {
         resubscribe(o, Kind.SUBSCRIBE, channels, waiters);
         resubscribe(o, Kind.PSUBSCRIBE, patterns, waiters);
         o.flush();
       } catch (IOException e) {
         closeQuietly(s); // the reader's first read fails: a loss like any other
+      } finally {
+        writingSince = 0;
       }
       out = o;
-      socket = s;
     } finally {
       writeLock.unlock();
     }
@@ -513,6 +536,7 @@ final class SocketPubSub implements PubSubConnection {
         return f;
       }
       pending.add(new Pending(kind, name, f));
+      writingSince = System.nanoTime();
       try {
         writeCommand(o, kind.command, name);
         if (!writeLock.hasQueuedThreads()) {
@@ -522,6 +546,8 @@ final class SocketPubSub implements PubSubConnection {
         // The reader sees the loss too and moves what is pending to the next connection.
         LOG.debug("Writing {} to {} failed", kind, settings.masked(), e);
         closeQuietly(socket);
+      } finally {
+        writingSince = 0;
       }
     } finally {
       writeLock.unlock();
@@ -678,6 +704,26 @@ final class SocketPubSub implements PubSubConnection {
       }
     }
     return null;
+  }
+
+  /**
+   * On the transport's timer: a write that has not completed within the command timeout means the
+   * server does not read (or the network drops everything); closing the socket ends the write, and
+   * the reader reconnects as after any loss. Without it a (P)(UN)SUBSCRIBE would block its caller,
+   * and the hub's lock with it, until the kernel gives up on the connection (many minutes).
+   */
+  private void watchWrites() {
+    long since = writingSince;
+    if (since == 0 || closed || System.nanoTime() - since <= settings.commandTimeout().toNanos()) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (lastStallLog == 0 || now - lastStallLog > LOG_EVERY_NANOS) {
+      lastStallLog = now;
+      LOG.warn("Redis at {} has not read the Pub/Sub connection's commands for more than the command timeout of {} ms; "
+          + "reconnecting.", settings.masked(), settings.commandTimeout().toMillis());
+    }
+    closeQuietly(socket);
   }
 
   /** The resubscribes after a reconnect are answered: the gap ends. */
@@ -880,6 +926,9 @@ final class SocketPubSub implements PubSubConnection {
     closeQuietly(plain);
     writeLock.lock();
     try {
+      if (watch != null) {
+        watch.cancel(false); // under the lock: start() schedules it under the lock
+      }
       out = null;
       s = socket;
       p = plain;

@@ -476,4 +476,38 @@ class SocketPubSubProbeTest {
       await().atMost(Duration.ofSeconds(2)).until(() -> heard.reconnects.get() == 1);
     }
   }
+  /**
+   * A server that answers HELLO and then stops reading (a frozen peer, a network that black-holes
+   * the connection): subscribes fill the socket's buffers. The interface promises that commands never
+   * block on Redis; the caller (the hub, under its lock) must get its future back and time out on it.
+   */
+  @Test
+  void subscribesToAServerThatStopsReadingNeverBlockTheCaller() throws Exception {
+    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    try (Server server = Server.redisLike(ready)) {
+      SocketPubSub r = reader(server.port(), false, Duration.ofSeconds(1), new Heard());
+      java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+      closeLater.add(timer::shutdownNow);
+      r.start(NO_EVENTS, timer);
+      ready.take(); // and never read from again (nor the next connections)
+      String padding = "x".repeat(1000);
+      int total = 30_000; // 30 MB of SUBSCRIBE: more than the socket buffers hold
+      AtomicInteger returned = new AtomicInteger();
+      Thread caller = Thread.ofPlatform().daemon(true).start(() -> {
+        for (int i = 0; i < total; i++) {
+          r.subscribe(utf8(padding + i));
+          returned.incrementAndGet();
+        }
+      });
+      try {
+        await().atMost(Duration.ofSeconds(10)).until(() -> returned.get() == total);
+      } finally {
+        System.out.printf("PUBSUB-PROBE a server that stops reading: %d of %d subscribe() calls returned%n",
+            returned.get(), total);
+        r.close();
+        caller.join(5_000);
+      }
+      assertThat(caller.isAlive()).as("the caller after close").isFalse();
+    }
+  }
 }
