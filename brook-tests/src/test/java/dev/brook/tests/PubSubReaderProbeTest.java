@@ -398,4 +398,26 @@ class PubSubReaderProbeTest extends RedisTestBase {
       assertThat(Threads.brookThreads()).isEqualTo(threadsBefore);
     });
   }
+  @Test
+  void aSubscribeThatTimedOutWhileRedisWasDownLeavesNoSubscriptionOnceRedisIsBack() {
+    RedisBroker broker = broker(b -> b.commandTimeout(Duration.ofMillis(500)));
+    Calls<String> keep = new Calls<>();
+    broker.subscriber(channel("st.keep")).handle(String.class, keep);
+    broker.start();
+    redis.kill();
+    try {
+      assertThat(org.assertj.core.api.Assertions.catchThrowable(
+          () -> broker.subscriber(channel("st.late")).handle(String.class, new Calls<>())))
+          .as("a start while Redis is down").isNotNull();
+    } finally {
+      redis.restart();
+    }
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+      redis.command("PUBLISH", "st.keep", "back");
+      return keep.count() > 0;
+    });
+    // The failed start's channel: not subscribed by anyone, so not on the server either.
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).untilAsserted(() ->
+        assertThat((List<Object>) redis.command("PUBSUB", "CHANNELS", "st.*")).containsExactly("st.keep"));
+  }
 }
