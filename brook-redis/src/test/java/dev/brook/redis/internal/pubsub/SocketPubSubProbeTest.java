@@ -171,7 +171,7 @@ class SocketPubSubProbeTest {
   }
 
   /** What the reader told its listener. */
-  static final class Heard implements PubSubConnection.Listener {
+  static class Heard implements PubSubConnection.Listener {
     final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
     final AtomicInteger disconnects = new AtomicInteger();
     final AtomicInteger reconnects = new AtomicInteger();
@@ -508,6 +508,69 @@ class SocketPubSubProbeTest {
         caller.join(5_000);
       }
       assertThat(caller.isAlive()).as("the caller after close").isFalse();
+    }
+  }
+  @Test
+  void closeDuringTenThousandSubscribesCompletesEveryFuture() throws Exception {
+    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    try (Server server = Server.redisLike(ready)) {
+      SocketPubSub r = reader(server.port(), false, Duration.ofSeconds(2), new Heard());
+      r.start(NO_EVENTS);
+      Peer p = ready.take();
+      Thread confirmer = Thread.ofPlatform().daemon(true).start(() -> {
+        try {
+          while (true) {
+            p.confirm(); // one by one, slowly enough that close comes in the middle
+          }
+        } catch (IOException closed) {
+          // the reader closed
+        }
+      });
+      List<CompletableFuture<Void>> all = new ArrayList<>();
+      for (int i = 0; i < 10_000; i++) {
+        all.add(i % 2 == 0 ? r.subscribe(utf8("c" + i)) : r.psubscribe(utf8("p" + i + "*")));
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> all.stream().filter(CompletableFuture::isDone).count() > 100);
+      r.close();
+      assertThat(all).allMatch(CompletableFuture::isDone);
+      long failed = all.stream().filter(CompletableFuture::isCompletedExceptionally).count();
+      System.out.printf("PUBSUB-PROBE close during 10,000 subscribes: %d confirmed, %d failed as closed%n",
+          all.size() - failed, failed);
+      assertThat(failed).isPositive();
+      assertThat(readerThreads()).isZero();
+      assertThat(p.closedByReader(Duration.ofSeconds(2))).isTrue();
+      confirmer.join(2_000);
+    }
+  }
+
+  @Test
+  void closeFromTheReaderThreadItselfEndsIt() throws Exception {
+    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    try (Server server = Server.redisLike(ready)) {
+      AtomicReference<SocketPubSub> self = new AtomicReference<>();
+      CompletableFuture<Void> closedInside = new CompletableFuture<>();
+      Heard heard = new Heard() {
+        @Override
+        public void message(byte[] channel, byte[] message) {
+          self.get().close();
+          closedInside.complete(null);
+        }
+      };
+      SocketPubSub r = reader(server.port(), false, Duration.ofSeconds(2), heard);
+      self.set(r);
+      r.start(NO_EVENTS);
+      CompletableFuture<Void> a = r.subscribe(utf8("a"));
+      Peer p = ready.take();
+      p.confirm();
+      a.get(5, TimeUnit.SECONDS);
+      CompletableFuture<Void> b = r.subscribe(utf8("b")); // never confirmed
+      p.command();
+      p.send(">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$3\r\nbye\r\n");
+      closedInside.get(5, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(2)).until(() -> readerThreads() == 0);
+      assertThat(b).isCompletedExceptionally();
+      assertThat(p.closedByReader(Duration.ofSeconds(2))).isTrue();
+      assertThat(heard.disconnects.get()).isZero();
     }
   }
 }
