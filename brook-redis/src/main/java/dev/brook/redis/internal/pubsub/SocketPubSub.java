@@ -723,7 +723,10 @@ final class SocketPubSub implements PubSubConnection {
       LOG.warn("Redis at {} has not read the Pub/Sub connection's commands for more than the command timeout of {} ms; "
           + "reconnecting.", settings.masked(), settings.commandTimeout().toMillis());
     }
-    closeQuietly(socket);
+    // The TCP socket, not its TLS layer: closing an SSLSocket sends close_notify, which would wait
+    // behind the stuck write on this, the transport's timer thread.
+    Socket p = plain;
+    closeQuietly(p != null ? p : socket);
   }
 
   /** The resubscribes after a reconnect are answered: the gap ends. */
@@ -922,8 +925,8 @@ final class SocketPubSub implements PubSubConnection {
     // First, without the lock: a writer blocked on a server that does not read is ended by this.
     closed = true;
     closing.countDown();
+    closeQuietly(plain); // the TCP socket first: a TLS layer's close would wait behind a stuck write
     closeQuietly(socket);
-    closeQuietly(plain);
     writeLock.lock();
     try {
       if (watch != null) {
