@@ -176,6 +176,8 @@ final class SocketPubSub implements PubSubConnection {
   private volatile boolean closed;
   private final java.util.concurrent.atomic.AtomicBoolean closeOnce = new java.util.concurrent.atomic.AtomicBoolean();
   private final CountDownLatch closing = new CountDownLatch(1);
+  /** Counted down when the first close() has released everything: a concurrent second one waits for it. */
+  private final CountDownLatch released = new CountDownLatch(1);
   private Thread reader;
   private long lastProblemLog;
   /**
@@ -915,13 +917,34 @@ final class SocketPubSub implements PubSubConnection {
 
   @Override
   public void close() {
+    if (!closeOnce.compareAndSet(false, true)) {
+      awaitReleased();
+      return;
+    }
+    try {
+      release();
+    } finally {
+      released.countDown();
+    }
+  }
+
+  /** A second close() returns when the first has released everything, as the first does (not on the reader: it joins that). */
+  private void awaitReleased() {
+    if (Thread.currentThread() == reader) {
+      return;
+    }
+    try {
+      released.await(3, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void release() {
     Thread t;
     Socket s;
     Socket p;
     List<Pending> cut = new ArrayList<>();
-    if (!closeOnce.compareAndSet(false, true)) {
-      return;
-    }
     // First, without the lock: a writer blocked on a server that does not read is ended by this.
     closed = true;
     closing.countDown();
