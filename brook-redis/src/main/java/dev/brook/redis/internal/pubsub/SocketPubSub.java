@@ -188,9 +188,10 @@ final class SocketPubSub implements PubSubConnection {
   private Pending lastResubscribe;
   private boolean reconnectUnannounced;
   /**
-   * When the write in progress began (System.nanoTime()), 0 when none: a blocking socket has no write
-   * timeout, so {@link #watchWrites} ends a connection whose server has not taken a write within the
-   * command timeout (it stopped reading, or the network black-holes it), which frees the writer.
+   * When the socket write in progress began (System.nanoTime()), 0 when none ({@link Watched}): a
+   * blocking socket has no write timeout, so {@link #watchWrites} ends a connection whose server has
+   * not taken a chunk of at most 64 KiB within the command timeout (it stopped reading, or the network
+   * black-holes it), which frees the writer. Per chunk, so a long pipeline on a slow link is progress.
    */
   private volatile long writingSince;
   private volatile long lastStallLog;
@@ -432,7 +433,7 @@ final class SocketPubSub implements PubSubConnection {
   private RespReader publish(Opened opened) throws IOException {
     Socket s = opened.socket();
     RespReader in = opened.in();
-    OutputStream o = new BufferedOutputStream(s.getOutputStream(), BUFFER);
+    OutputStream o = new BufferedOutputStream(new Watched(s.getOutputStream()), BUFFER);
     writeLock.lock();
     try {
       if (closed) {
@@ -452,15 +453,12 @@ final class SocketPubSub implements PubSubConnection {
       waiting.clear();
       lastResubscribe = null;
       socket = s; // before writing: a stuck write is ended by closing it
-      writingSince = System.nanoTime();
       try {
         resubscribe(o, Kind.SUBSCRIBE, channels, waiters);
         resubscribe(o, Kind.PSUBSCRIBE, patterns, waiters);
         o.flush();
       } catch (IOException e) {
         closeQuietly(s); // the reader's first read fails: a loss like any other
-      } finally {
-        writingSince = 0;
       }
       out = o;
     } finally {
@@ -538,7 +536,6 @@ final class SocketPubSub implements PubSubConnection {
         return f;
       }
       pending.add(new Pending(kind, name, f));
-      writingSince = System.nanoTime();
       try {
         writeCommand(o, kind.command, name);
         if (!writeLock.hasQueuedThreads()) {
@@ -548,8 +545,6 @@ final class SocketPubSub implements PubSubConnection {
         // The reader sees the loss too and moves what is pending to the next connection.
         LOG.debug("Writing {} to {} failed", kind, settings.masked(), e);
         closeQuietly(socket);
-      } finally {
-        writingSince = 0;
       }
     } finally {
       writeLock.unlock();
@@ -729,6 +724,38 @@ final class SocketPubSub implements PubSubConnection {
     // behind the stuck write on this, the transport's timer thread.
     Socket p = plain;
     closeQuietly(p != null ? p : socket);
+  }
+
+  /** The socket's output, timing each write for {@link #watchWrites}. */
+  private final class Watched extends java.io.FilterOutputStream {
+    Watched(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      writingSince = System.nanoTime();
+      try {
+        out.write(b, off, len);
+      } finally {
+        writingSince = 0;
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      writingSince = System.nanoTime();
+      try {
+        out.flush();
+      } finally {
+        writingSince = 0;
+      }
+    }
   }
 
   /** The resubscribes after a reconnect are answered: the gap ends. */
