@@ -44,9 +44,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Which binary.</b> Unless {@link Builder#binary(Path)} or {@link Builder#embedded()} says otherwise:
  * {@code redis-server} from the {@code PATH} entries, then {@code /usr/bin/redis-server} and
- * {@code /usr/local/bin/redis-server} ({@link #source()} = {@value #SOURCE_PATH}); else the linux-amd64
- * binary shipped in the {@code embedded-redis} jar, extracted once per JVM to a temporary executable file
- * that is deleted on JVM exit ({@link #source()} = {@value #SOURCE_EMBEDDED}).
+ * {@code /usr/local/bin/redis-server} ({@link #source()} = {@value #SOURCE_PATH}); else the statically linked
+ * Redis 7.0.9 shipped in the {@code com.github.lansheng228:embedded-redis} jar (linux and macOS, amd64 and arm64,
+ * built with TLS), extracted once per JVM with its {@code redis-cli} into a temporary directory that is deleted on
+ * JVM exit ({@link #source()} = {@value #SOURCE_EMBEDDED}). The system property {@code brook.redis.binary} (else
+ * the environment variable {@code BROOK_REDIS_BINARY}) changes this default: {@code embedded} always uses the
+ * embedded binary (what a machine with only a JDK runs), {@code path} never does, {@code auto} is the default.
  *
  * <pre>{@code
  * try (RedisServer redis = RedisServer.start()) {
@@ -62,7 +65,7 @@ public final class RedisServer implements AutoCloseable {
     public static final String HOST = "127.0.0.1";
     /** {@link #source()} of a binary found on {@code PATH} (or in /usr/bin, /usr/local/bin). */
     public static final String SOURCE_PATH = "PATH";
-    /** {@link #source()} of the binary extracted from the {@code embedded-redis} jar. */
+    /** {@link #source()} of the Redis 7.0.9 binary extracted from the {@code embedded-redis} jar. */
     public static final String SOURCE_EMBEDDED = "embedded";
     /** {@link #source()} of a binary given with {@link Builder#binary(Path)}. */
     public static final String SOURCE_EXPLICIT = "explicit";
@@ -185,7 +188,7 @@ public final class RedisServer implements AutoCloseable {
          * Speak TLS only ({@code --port 0 --tls-port PORT}, clients not asked for certificates), with this
          * server certificate; {@link RedisServer#url()} becomes {@code rediss://127.0.0.1:PORT} and
          * {@link RedisServer#command(String...)} connects over TLS trusting the certificates' CA. The
-         * redis-server binary must be built with TLS (Debian's is; the embedded one is not).
+         * redis-server binary must be built with TLS (Debian's and the embedded one are).
          */
         public Builder tls(TlsCertificates certificates) {
             this.tls = Objects.requireNonNull(certificates, "certificates");
@@ -208,7 +211,10 @@ public final class RedisServer implements AutoCloseable {
             return this;
         }
 
-        /** Use the binary shipped in the embedded-redis jar even if one is on PATH. Overrides {@link #binary(Path)}. */
+        /**
+         * Use the Redis 7.0.9 binary shipped in the embedded-redis jar even if one is on PATH (and whatever
+         * {@code brook.redis.binary} says). Overrides {@link #binary(Path)}.
+         */
         public Builder embedded() {
             this.embedded = true;
             this.binary = null;
@@ -265,7 +271,8 @@ public final class RedisServer implements AutoCloseable {
         /**
          * Launches the server and waits until it answers {@code PING}.
          *
-         * @throws IllegalStateException if no binary is available, the requested port is taken, or the
+         * @throws IllegalStateException if no binary is available, {@code brook.redis.binary} has an unknown value,
+         *                               the requested port is taken, or the
          *                               server does not come up within 10 s (message has the log tail)
          */
         public RedisServer start() {
@@ -278,8 +285,7 @@ public final class RedisServer implements AutoCloseable {
                 bin = RedisBinaries.embeddedBinary();
                 src = SOURCE_EMBEDDED;
             } else {
-                RedisBinaries.DefaultBinary chosen =
-                        RedisBinaries.defaultBinary(RedisBinaries.pathEntries(), RedisBinaries.FALLBACK_LOCATIONS);
+                RedisBinaries.DefaultBinary chosen = RedisBinaries.defaultBinary();
                 bin = chosen.path();
                 src = chosen.source();
             }

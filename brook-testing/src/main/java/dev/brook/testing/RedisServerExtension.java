@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  *       not run concurrently with each other.</li>
  *   <li>If no redis-server can be started the class FAILS (never skips) with a message naming what was tried
  *       and how to fix it. By default the binary on PATH is tried first and, if it cannot be started, the
- *       embedded one.</li>
+ *       embedded Redis 7.0.9 ({@code brook.redis.binary=embedded} or {@code =path} uses only that one).</li>
  * </ul>
  *
  * <pre>{@code
@@ -150,7 +150,8 @@ public final class RedisServerExtension
     RedisServer startServer(String owner) {
         RedisServer.Builder builder = RedisServer.builder();
         configurer.accept(builder);
-        Optional<Path> onPath = builder.usesDefaultBinary() ? RedisBinaries.findOnPath() : Optional.empty();
+        Optional<Path> onPath =
+                builder.usesDefaultBinary() ? RedisBinaries.pathBinaryWithEmbeddedFallback() : Optional.empty();
         try {
             return builder.start();
         } catch (RuntimeException first) {
@@ -168,17 +169,24 @@ public final class RedisServerExtension
             } catch (RuntimeException second) {
                 second.addSuppressed(first);
                 throw failure(owner, "  1. " + onPath.get() + " (found on PATH): " + first.getMessage()
-                        + "\n  2. the embedded binary " + RedisBinaries.EMBEDDED_RESOURCE + " from embedded-redis: "
+                        + "\n  2. the embedded binary " + RedisBinaries.embeddedResource("redis-server")
+                        + " from embedded-redis: "
                         + second.getMessage(), second);
             }
         }
     }
 
     private static String describe(RedisServer.Builder builder) {
-        return builder.usesDefaultBinary()
-                ? "redis-server on PATH (" + RedisBinaries.pathEntries() + ", " + RedisBinaries.FALLBACK_LOCATIONS
-                        + ") or else the embedded binary " + RedisBinaries.EMBEDDED_RESOURCE
-                : "the configured binary";
+        if (!builder.usesDefaultBinary()) {
+            return "the configured binary";
+        }
+        String path = "redis-server on PATH (" + RedisBinaries.pathEntries() + ", " + RedisBinaries.FALLBACK_LOCATIONS + ")";
+        String embedded = "the embedded binary " + RedisBinaries.embeddedResource("redis-server");
+        return switch (RedisBinaries.Mode.current()) {
+            case AUTO -> path + " or else " + embedded;
+            case EMBEDDED -> embedded + " (" + RedisBinaries.MODE_PROPERTY + " is embedded)";
+            case PATH -> path + " only (" + RedisBinaries.MODE_PROPERTY + " is path)";
+        };
     }
 
     private static IllegalStateException failure(String owner, String attempts, Throwable cause) {

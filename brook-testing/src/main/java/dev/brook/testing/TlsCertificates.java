@@ -20,7 +20,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * A throwaway certificate authority and a server certificate it signed, for a TLS {@link
  * RedisServer} in tests ({@link RedisServer.Builder#tls(TlsCertificates)}). Made with the {@code
- * openssl} command line tool: EC P-256 keys, valid for two days, the server certificate naming
+ * openssl} command line tool, or - where it is missing, as on a machine with only a JDK - with the
+ * JDK's {@code keytool}: EC P-256 keys, valid for two days, the server certificate naming
  * {@code 127.0.0.1} and {@code localhost}, so clients can verify the peer fully.
  *
  * <pre>{@code
@@ -36,7 +37,7 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public record TlsCertificates(Path caCertificate, Path certificate, Path privateKey) {
 
-  /** What to do when {@code openssl} is missing. */
+  /** What to do when {@code openssl} fails (when it is missing, the JDK's keytool is used instead). */
   public static final String OPENSSL_HINT = "Fix: install OpenSSL so that openssl is on PATH "
       + "(Debian/Ubuntu: apt-get install openssl).";
 
@@ -49,10 +50,13 @@ public record TlsCertificates(Path caCertificate, Path certificate, Path private
   /**
    * Makes a CA and a server certificate for {@code 127.0.0.1} in {@code directory}.
    *
-   * @throws IllegalStateException when {@code openssl} is not on the PATH or fails, naming the fix
-   *     and the tool's output
+   * @throws IllegalStateException when {@code openssl} (or, without it, {@code keytool}) fails, naming
+   *     the fix and the tool's output
    */
   public static TlsCertificates generate(Path directory) {
+    if (!opensslRuns()) {
+      return generateWithKeytool(directory);
+    }
     try {
       Files.createDirectories(directory);
       Path caKey = directory.resolve("ca.key");
@@ -98,6 +102,88 @@ public record TlsCertificates(Path caCertificate, Path certificate, Path private
     }
   }
 
+  private static boolean opensslRuns() {
+    try {
+      Process p = new ProcessBuilder("openssl", "version").redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * The same CA and server certificate made with the JDK's {@code keytool} (which needs no OpenSSL): key pairs in
+   * PKCS#12 stores, the server's private key written out as an unencrypted PKCS#8 PEM file, as redis-server reads it.
+   */
+  static TlsCertificates generateWithKeytool(Path directory) {
+    Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
+    String pass = "brook-test";
+    try {
+      Files.createDirectories(directory);
+      Path caStore = directory.resolve("ca.p12");
+      Path store = directory.resolve("redis.p12");
+      Path ca = directory.resolve("ca.crt");
+      Path csr = directory.resolve("redis.csr");
+      Path cert = directory.resolve("redis.crt");
+      Path key = directory.resolve("redis.key");
+      for (Path stale : List.of(caStore, store)) {
+        Files.deleteIfExists(stale);
+      }
+      List<String> ec = List.of("-keyalg", "EC", "-groupname", "secp256r1", "-validity", "2", "-storetype", "PKCS12",
+          "-storepass", pass, "-keypass", pass);
+      run(directory, keytool, concat(List.of("-genkeypair", "-alias", "ca", "-dname", "CN=Brook test CA",
+          "-ext", "bc:c", "-keystore", caStore.toString()), ec));
+      run(directory, keytool, concat(List.of("-genkeypair", "-alias", "redis", "-dname", "CN=127.0.0.1",
+          "-keystore", store.toString()), ec));
+      run(directory, keytool, List.of("-certreq", "-alias", "redis", "-keystore", store.toString(),
+          "-storepass", pass, "-file", csr.toString()));
+      run(directory, keytool, List.of("-gencert", "-alias", "ca", "-keystore", caStore.toString(),
+          "-storepass", pass, "-infile", csr.toString(), "-outfile", cert.toString(), "-rfc", "-validity", "2",
+          "-ext", "bc=ca:false", "-ext", "ku=digitalSignature,keyEncipherment", "-ext", "eku=serverAuth,clientAuth",
+          "-ext", "san=ip:127.0.0.1,dns:localhost"));
+      run(directory, keytool, List.of("-exportcert", "-alias", "ca", "-keystore", caStore.toString(),
+          "-storepass", pass, "-rfc", "-file", ca.toString()));
+      KeyStore keys = KeyStore.getInstance("PKCS12");
+      try (InputStream in = Files.newInputStream(store)) {
+        keys.load(in, pass.toCharArray());
+      }
+      byte[] pkcs8 = keys.getKey("redis", pass.toCharArray()).getEncoded();
+      Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n"
+          + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(pkcs8)
+          + "\n-----END PRIVATE KEY-----\n", StandardCharsets.US_ASCII);
+      return new TlsCertificates(ca, cert, key);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write test certificates to " + directory, e);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("Cannot read the key keytool made in " + directory + ": " + e, e);
+    }
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
+  private static void run(Path directory, Path keytool, List<String> args) {
+    List<String> command = new ArrayList<>();
+    command.add(keytool.toString());
+    command.addAll(args);
+    Process p;
+    try {
+      p = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      throw new IllegalStateException("Cannot run " + keytool + " to make test certificates (" + e.getMessage()
+          + "). " + OPENSSL_HINT, e);
+    }
+    finish(p, "keytool " + String.join(" ", args), "keytool " + args.getFirst());
+  }
+
   private static void openssl(Path directory, String... args) {
     List<String> command = new ArrayList<>();
     command.add("openssl");
@@ -109,15 +195,19 @@ public record TlsCertificates(Path caCertificate, Path certificate, Path private
       throw new IllegalStateException("Cannot run openssl to make test certificates (" + e.getMessage() + "). "
           + OPENSSL_HINT, e);
     }
+    finish(p, "openssl " + String.join(" ", args), "openssl " + args[0]);
+  }
+
+  private static void finish(Process p, String commandLine, String shortName) {
     try {
       p.getOutputStream().close();
       byte[] out = p.getInputStream().readAllBytes();
       if (!p.waitFor(30, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new IllegalStateException("openssl " + args[0] + " did not finish within 30 s.");
+        throw new IllegalStateException(shortName + " did not finish within 30 s.");
       }
       if (p.exitValue() != 0) {
-        throw new IllegalStateException("openssl " + String.join(" ", args) + " failed with exit code " + p.exitValue()
+        throw new IllegalStateException(commandLine + " failed with exit code " + p.exitValue()
             + ":\n" + new String(out, StandardCharsets.UTF_8) + OPENSSL_HINT);
       }
     } catch (IOException e) {
@@ -125,7 +215,7 @@ public record TlsCertificates(Path caCertificate, Path certificate, Path private
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       p.destroyForcibly();
-      throw new IllegalStateException("Interrupted while running openssl", e);
+      throw new IllegalStateException("Interrupted while running " + shortName, e);
     }
   }
 }

@@ -110,6 +110,41 @@ class RedisServerExtensionTest {
         }
     }
 
+    @Test
+    @Order(9)
+    void brookRedisBinaryEmbeddedMakesTheDefaultServerTheEmbeddedRedis7() {
+        String before = System.getProperty(RedisBinaries.MODE_PROPERTY);
+        System.setProperty(RedisBinaries.MODE_PROPERTY, "embedded");
+        try (RedisServer server = new RedisServerExtension().startServer("SomeTest")) {
+            assertThat(server.source()).isEqualTo(RedisServer.SOURCE_EMBEDDED);
+            assertThat((String) server.command("INFO", "server")).contains("redis_version:7.0.9");
+        } finally {
+            restore(before);
+        }
+    }
+
+    @Test
+    @Order(10)
+    void anUnknownBrookRedisBinaryFailsNamingTheChoices() {
+        String before = System.getProperty(RedisBinaries.MODE_PROPERTY);
+        System.setProperty(RedisBinaries.MODE_PROPERTY, "redis7");
+        try {
+            assertThatThrownBy(() -> new RedisServerExtension().startServer("SomeTest"))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("brook.redis.binary is 'redis7'; use embedded");
+        } finally {
+            restore(before);
+        }
+    }
+
+    private static void restore(String property) {
+        if (property == null) {
+            System.clearProperty(RedisBinaries.MODE_PROPERTY);
+        } else {
+            System.setProperty(RedisBinaries.MODE_PROPERTY, property);
+        }
+    }
+
     @Nested
     class NestedClass {
 

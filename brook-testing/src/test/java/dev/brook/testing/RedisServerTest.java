@@ -182,14 +182,25 @@ class RedisServerTest {
     }
 
     @Test
-    void embeddedBinaryStartsAndIsRedis62() {
+    void embeddedBinaryIsRedis709WithRedisCliBesideIt() throws Exception {
         try (RedisServer redis = RedisServer.builder().embedded().start()) {
             assertThat(redis.source()).isEqualTo(RedisServer.SOURCE_EMBEDDED);
             assertThat(redis.binary()).isExecutable();
+            assertThat(redis.binary().getFileName()).hasToString("redis-server");
             String info = (String) redis.command("INFO", "server");
-            // The jar's resource is named 6.2.6, but the binary inside reports 6.2.11.
-            assertThat(info).containsPattern("redis_version:6\\.2\\.\\d+");
+            assertThat(info).contains("redis_version:7.0.9");
             assertThat(info).contains("process_id:" + redis.pid());
+            // Redis 7 commands the suite relies on: sharded Pub/Sub.
+            assertThat(redis.command("SPUBLISH", "shard-channel", "m")).isEqualTo(0L);
+
+            // RedisCluster.reshardWithRedisCli looks for redis-cli next to redis-server.
+            Path cli = redis.binary().resolveSibling("redis-cli");
+            assertThat(cli).isExecutable();
+            Process ping = new ProcessBuilder(cli.toString(), "-p", Integer.toString(redis.port()), "PING")
+                    .redirectErrorStream(true).start();
+            assertThat(new String(ping.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip())
+                    .isEqualTo("PONG");
+            assertThat(ping.waitFor()).isZero();
 
             try (RedisServer second = RedisServer.builder().embedded().start()) {
                 assertThat(second.binary()).as("extracted once per JVM").isEqualTo(redis.binary());
@@ -198,9 +209,43 @@ class RedisServerTest {
     }
 
     @Test
+    void embeddedBinarySpeaksTls(@TempDir Path dir) {
+        TlsCertificates certs = TlsCertificates.generate(dir);
+        try (RedisServer tls = RedisServer.builder().embedded().tls(certs).start()) {
+            assertThat(tls.command("SET", "k", "over tls")).isEqualTo("OK");
+            assertThat(tls.command("GET", "k")).isEqualTo("over tls");
+        }
+    }
+
+    @Test
+    void certificatesMadeWithKeytoolWhereOpensslIsMissingServeTls(@TempDir Path dir) throws IOException {
+        TlsCertificates certs = TlsCertificates.generateWithKeytool(dir);
+        assertThat(Files.readString(certs.privateKey())).startsWith("-----BEGIN PRIVATE KEY-----");
+        try (RedisServer tls = RedisServer.builder().embedded().tls(certs).start()) {
+            assertThat(tls.command("SET", "k", "over tls")).isEqualTo("OK");
+            assertThat(tls.command("GET", "k")).isEqualTo("over tls");
+        }
+        // Made again in the same directory (a test's retry): the stores are replaced, not appended to.
+        TlsCertificates again = TlsCertificates.generateWithKeytool(dir);
+        try (RedisServer tls = RedisServer.builder().tls(again).start()) {
+            assertThat(tls.command("PING")).isEqualTo("PONG");
+        }
+    }
+
+    @Test
+    void embeddedBinaryIsExtractedAgainWhenItsFilesVanish() throws IOException {
+        Path first = RedisBinaries.embeddedBinary();
+        Files.delete(first.resolveSibling("redis-cli"));
+        Path second = RedisBinaries.embeddedBinary();
+        assertThat(second.resolveSibling("redis-cli")).isExecutable();
+        assertThat(second).isExecutable();
+    }
+
+    @Test
     void defaultBinaryComesFromPathWhenOneIsInstalled() {
         try (RedisServer redis = RedisServer.start()) {
-            if (RedisBinaries.findOnPath().isPresent()) {
+            RedisBinaries.Mode mode = RedisBinaries.Mode.current();
+            if (mode != RedisBinaries.Mode.EMBEDDED && RedisBinaries.findOnPath().isPresent()) {
                 assertThat(redis.source()).isEqualTo(RedisServer.SOURCE_PATH);
                 assertThat(redis.binary()).isEqualTo(RedisBinaries.findOnPath().get());
             } else {
@@ -210,10 +255,50 @@ class RedisServerTest {
     }
 
     @Test
+    void theModeEmbeddedIgnoresPathAndPathIgnoresTheEmbeddedBinary(@TempDir Path dir) throws IOException {
+        Path script = fakeRedisServer(dir);
+        RedisBinaries.DefaultBinary embedded =
+                RedisBinaries.defaultBinary(RedisBinaries.Mode.EMBEDDED, List.of(dir.toString()), List.of());
+        assertThat(embedded).isEqualTo(new RedisBinaries.DefaultBinary(RedisBinaries.embeddedBinary(),
+                RedisServer.SOURCE_EMBEDDED));
+        assertThat(RedisBinaries.defaultBinary(RedisBinaries.Mode.PATH, List.of(dir.toString()), List.of()))
+                .isEqualTo(new RedisBinaries.DefaultBinary(script.toAbsolutePath(), RedisServer.SOURCE_PATH));
+        assertThatThrownBy(() -> RedisBinaries.defaultBinary(RedisBinaries.Mode.PATH,
+                List.of(dir.resolve("missing").toString()), List.of()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("brook.redis.binary/BROOK_REDIS_BINARY is path")
+                .hasMessageContaining("apt-get install redis-server");
+    }
+
+    @Test
+    void modeSettingsAreParsedAndAnUnknownOneNamesTheChoices() {
+        assertThat(RedisBinaries.Mode.parse("p", null)).isEqualTo(RedisBinaries.Mode.AUTO);
+        assertThat(RedisBinaries.Mode.parse("p", " ")).isEqualTo(RedisBinaries.Mode.AUTO);
+        assertThat(RedisBinaries.Mode.parse("p", "auto")).isEqualTo(RedisBinaries.Mode.AUTO);
+        assertThat(RedisBinaries.Mode.parse("p", " Embedded ")).isEqualTo(RedisBinaries.Mode.EMBEDDED);
+        assertThat(RedisBinaries.Mode.parse("p", "PATH")).isEqualTo(RedisBinaries.Mode.PATH);
+        assertThatThrownBy(() -> RedisBinaries.Mode.parse("brook.redis.binary", "/usr/bin/redis-server"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("brook.redis.binary is '/usr/bin/redis-server'")
+                .hasMessageContaining("embedded")
+                .hasMessageContaining("path");
+    }
+
+    @Test
+    void platformsOfTheEmbeddedJar() {
+        assertThat(RedisBinaries.platform("Linux", "amd64")).contains("linux-amd64");
+        assertThat(RedisBinaries.platform("Linux", "aarch64")).contains("linux-arm64");
+        assertThat(RedisBinaries.platform("Mac OS X", "x86_64")).contains("darwin-amd64");
+        assertThat(RedisBinaries.platform("Mac OS X", "aarch64")).contains("darwin-arm64");
+        assertThat(RedisBinaries.platform("Windows 11", "amd64")).isEmpty();
+        assertThat(RedisBinaries.platform("Linux", "riscv64")).isEmpty();
+    }
+
+    @Test
     void withoutRedisServerOnPathOrInTheUsualPlacesTheEmbeddedBinaryIsUsed(@TempDir Path dir) throws IOException {
         Files.createDirectories(dir.resolve("bin"));
         Files.createFile(dir.resolve("bin/redis-server")); // not executable: not a candidate
-        RedisBinaries.DefaultBinary chosen = RedisBinaries.defaultBinary(
+        RedisBinaries.DefaultBinary chosen = RedisBinaries.defaultBinary(RedisBinaries.Mode.AUTO,
                 List.of(dir.resolve("bin").toString(), dir.resolve("missing").toString()), List.of());
         assertThat(chosen.source()).isEqualTo(RedisServer.SOURCE_EMBEDDED);
         try (RedisServer redis = RedisServer.builder().binary(chosen.path()).start()) {
@@ -223,10 +308,17 @@ class RedisServerTest {
 
     @Test
     void anExecutableRedisServerOnPathIsPreferredToTheEmbeddedOne(@TempDir Path dir) throws IOException {
+        Path script = fakeRedisServer(dir);
+        RedisBinaries.DefaultBinary chosen =
+                RedisBinaries.defaultBinary(RedisBinaries.Mode.AUTO, List.of(dir.toString()), List.of());
+        assertThat(chosen).isEqualTo(new RedisBinaries.DefaultBinary(script.toAbsolutePath(), RedisServer.SOURCE_PATH));
+    }
+
+    /** An executable named redis-server in {@code dir} that is not Redis. */
+    private static Path fakeRedisServer(Path dir) throws IOException {
         Path script = Files.writeString(dir.resolve("redis-server"), "#!/bin/sh\nexit 1\n");
         assertThat(script.toFile().setExecutable(true)).isTrue();
-        RedisBinaries.DefaultBinary chosen = RedisBinaries.defaultBinary(List.of(dir.toString()), List.of());
-        assertThat(chosen).isEqualTo(new RedisBinaries.DefaultBinary(script.toAbsolutePath(), RedisServer.SOURCE_PATH));
+        return script;
     }
 
     @Test

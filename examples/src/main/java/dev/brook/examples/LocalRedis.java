@@ -5,7 +5,7 @@ import dev.brook.testing.RedisServer;
 /**
  * The Redis an example talks to: the URL given with {@code --url} or {@code BROOK_REDIS_URL}, or
  * else a private {@code redis-server} started for the run (the system binary when one is on the
- * PATH, else the one shipped in the embedded-redis artifact) and stopped on close.
+ * PATH, else the Redis 7.0.9 shipped in the embedded-redis artifact) and stopped on close.
  */
 final class LocalRedis implements AutoCloseable {
 

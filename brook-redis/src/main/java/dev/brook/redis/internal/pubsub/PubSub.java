@@ -96,7 +96,7 @@ public final class PubSub {
     PubSubHub created = hub(socket, connections);
     RedisConnections.Events losses = connections.adoptOwn(socket); // closes it and throws when the transport closed meanwhile
     try {
-      socket.start(losses);
+      socket.start(losses, connections.timer());
     } catch (RuntimeException | Error e) {
       connections.disown(socket);
       socket.close();

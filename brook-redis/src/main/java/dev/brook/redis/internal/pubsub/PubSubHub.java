@@ -251,8 +251,17 @@ final class PubSubHub implements PubSubConnection.Listener {
       lock.lock();
       try {
         route.sinks.remove(sink);
-        if (route.sinks.isEmpty()) {
-          routes.remove(name, route);
+        if (route.sinks.isEmpty() && routes.remove(name, route)) {
+          // A SUBSCRIBE that timed out is still sent (it waits for the reconnect) or confirmed late, and
+          // the connection subscribes it again after every reconnect: undo it, or the server keeps a
+          // subscription no route reads. Not waited for: the start has failed either way.
+          try {
+            CompletableFuture<Void> undo = pattern != null ? connection.punsubscribe(route.name)
+                : connection.unsubscribe(route.name);
+            undo.exceptionally(ignored -> null);
+          } catch (RuntimeException ignored) {
+            // closed: nothing is subscribed any more
+          }
         }
       } finally {
         lock.unlock();

@@ -176,8 +176,26 @@ final class SocketPubSub implements PubSubConnection {
   private volatile boolean closed;
   private final java.util.concurrent.atomic.AtomicBoolean closeOnce = new java.util.concurrent.atomic.AtomicBoolean();
   private final CountDownLatch closing = new CountDownLatch(1);
+  /** Counted down when the first close() has released everything: a concurrent second one waits for it. */
+  private final CountDownLatch released = new CountDownLatch(1);
   private Thread reader;
   private long lastProblemLog;
+  /**
+   * The last resubscribe the latest {@link #publish} sent, or null when it sent none; on the reader
+   * thread. A reconnect is announced when Redis has answered it, not when the socket opened: a server
+   * that ends every connection right after HELLO is one loss (one gap, one WARN), not one per try.
+   */
+  private Pending lastResubscribe;
+  private boolean reconnectUnannounced;
+  /**
+   * When the socket write in progress began (System.nanoTime()), 0 when none ({@link Watched}): a
+   * blocking socket has no write timeout, so {@link #watchWrites} ends a connection whose server has
+   * not taken a chunk of at most 64 KiB within the command timeout (it stopped reading, or the network
+   * black-holes it), which frees the writer. Per chunk, so a long pipeline on a slow link is progress.
+   */
+  private volatile long writingSince;
+  private volatile long lastStallLog;
+  private volatile java.util.concurrent.ScheduledFuture<?> watch;
 
   SocketPubSub(Settings settings, Supplier<RuntimeException> closedError) {
     this.settings = settings;
@@ -199,6 +217,14 @@ final class SocketPubSub implements PubSubConnection {
    * @throws Unsupported when the server does not speak RESP3 ({@code HELLO} unknown): use Lettuce
    */
   void start(RedisConnections.Events transportEvents) {
+    start(transportEvents, null);
+  }
+
+  /**
+   * {@link #start(RedisConnections.Events)}, with {@code timer} checking every quarter of the command
+   * timeout that no write is stuck ({@link #watchWrites}); null for no such check.
+   */
+  void start(RedisConnections.Events transportEvents, java.util.concurrent.ScheduledExecutorService timer) {
     this.transport = transportEvents;
     CompletableFuture<RespReader> first = new CompletableFuture<>();
     Thread t = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(() -> {
@@ -220,6 +246,10 @@ final class SocketPubSub implements PubSubConnection {
       }
       reader = t;
       t.start();
+      if (timer != null) {
+        long every = Math.max(TimeUnit.MILLISECONDS.toNanos(100), settings.commandTimeout().toNanos() / 4);
+        watch = timer.scheduleWithFixedDelay(this::watchWrites, every, every, TimeUnit.NANOSECONDS);
+      }
     } finally {
       writeLock.unlock();
     }
@@ -403,7 +433,7 @@ final class SocketPubSub implements PubSubConnection {
   private RespReader publish(Opened opened) throws IOException {
     Socket s = opened.socket();
     RespReader in = opened.in();
-    OutputStream o = new BufferedOutputStream(s.getOutputStream(), BUFFER);
+    OutputStream o = new BufferedOutputStream(new Watched(s.getOutputStream()), BUFFER);
     writeLock.lock();
     try {
       if (closed) {
@@ -421,6 +451,8 @@ final class SocketPubSub implements PubSubConnection {
         }
       }
       waiting.clear();
+      lastResubscribe = null;
+      socket = s; // before writing: a stuck write is ended by closing it
       try {
         resubscribe(o, Kind.SUBSCRIBE, channels, waiters);
         resubscribe(o, Kind.PSUBSCRIBE, patterns, waiters);
@@ -429,7 +461,6 @@ final class SocketPubSub implements PubSubConnection {
         closeQuietly(s); // the reader's first read fails: a loss like any other
       }
       out = o;
-      socket = s;
     } finally {
       writeLock.unlock();
     }
@@ -451,7 +482,9 @@ final class SocketPubSub implements PubSubConnection {
           }
         }));
       }
-      pending.add(new Pending(kind, n.bytes(), f));
+      Pending p = new Pending(kind, n.bytes(), f);
+      pending.add(p);
+      lastResubscribe = p;
       writeCommand(o, kind.command, n.bytes());
     }
   }
@@ -600,6 +633,7 @@ final class SocketPubSub implements PubSubConnection {
 
   /** The socket is gone: writers wait for the next one; what was sent and not confirmed moves there. */
   private void lost() {
+    reconnectUnannounced = false; // a reconnect not yet announced is part of the same gap
     Socket s;
     List<Pending> cut = new ArrayList<>();
     writeLock.lock();
@@ -648,24 +682,101 @@ final class SocketPubSub implements PubSubConnection {
       attempt++;
       try {
         RespReader in = publish(open());
-        try {
-          transport.reconnected();
-          Listener l = listener;
-          if (l != null) {
-            l.reconnected();
-          }
-        } catch (RuntimeException e) {
-          LOG.warn("Reporting the reconnect of the Pub/Sub connection to {} failed", settings.masked(), e);
+        reconnectUnannounced = true;
+        if (lastResubscribe == null) {
+          announceReconnected(); // nothing to subscribe again
         }
         return in;
       } catch (IOException | RuntimeException e) {
         if (closed) {
           return null;
         }
-        LOG.debug("Reconnecting the Pub/Sub connection to {} failed (attempt {})", settings.masked(), attempt, e);
+        if (e instanceof RuntimeException) {
+          // The server refused HELLO (a password changed, a user disabled): say why, or the reader
+          // retries in silence for ever.
+          problem("Reconnecting the Pub/Sub connection to {} failed: {}; retrying with back-off.", e.getMessage());
+        } else {
+          LOG.debug("Reconnecting the Pub/Sub connection to {} failed (attempt {})", settings.masked(), attempt, e);
+        }
       }
     }
     return null;
+  }
+
+  /**
+   * On the transport's timer: a write that has not completed within the command timeout means the
+   * server does not read (or the network drops everything); closing the socket ends the write, and
+   * the reader reconnects as after any loss. Without it a (P)(UN)SUBSCRIBE would block its caller,
+   * and the hub's lock with it, until the kernel gives up on the connection (many minutes).
+   */
+  private void watchWrites() {
+    long since = writingSince;
+    if (since == 0 || closed || System.nanoTime() - since <= settings.commandTimeout().toNanos()) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (lastStallLog == 0 || now - lastStallLog > LOG_EVERY_NANOS) {
+      lastStallLog = now;
+      LOG.warn("Redis at {} has not read the Pub/Sub connection's commands for more than the command timeout of {} ms; "
+          + "reconnecting.", settings.masked(), settings.commandTimeout().toMillis());
+    }
+    // The TCP socket, not its TLS layer: closing an SSLSocket sends close_notify, which would wait
+    // behind the stuck write on this, the transport's timer thread.
+    Socket p = plain;
+    closeQuietly(p != null ? p : socket);
+  }
+
+  /** The socket's output, timing each write for {@link #watchWrites}. */
+  private final class Watched extends java.io.FilterOutputStream {
+    Watched(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      writingSince = System.nanoTime();
+      try {
+        out.write(b, off, len);
+      } finally {
+        writingSince = 0;
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      writingSince = System.nanoTime();
+      try {
+        out.flush();
+      } finally {
+        writingSince = 0;
+      }
+    }
+  }
+
+  /** The resubscribes after a reconnect are answered: the gap ends. */
+  private void announceReconnected() {
+    reconnectUnannounced = false;
+    try {
+      transport.reconnected();
+      Listener l = listener;
+      if (l != null) {
+        l.reconnected();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("Reporting the reconnect of the Pub/Sub connection to {} failed", settings.masked(), e);
+    }
+  }
+
+  /** Called with each command Redis answered: the last resubscribe's answer announces the reconnect. */
+  private void answered(Pending p) {
+    if (reconnectUnannounced && p == lastResubscribe) {
+      announceReconnected();
+    }
   }
 
   /** Waits {@code delay}; true when close() ended the wait. */
@@ -790,6 +901,7 @@ final class SocketPubSub implements PubSubConnection {
     if (p.future() != null) {
       p.future().complete(null);
     }
+    answered(p);
   }
 
   private void error(String text) throws IOException {
@@ -800,9 +912,31 @@ final class SocketPubSub implements PubSubConnection {
     BrookException e = new BrookException("Redis answered " + p.kind() + " " + LogText.escape(new String(p.name(),
         StandardCharsets.UTF_8)) + " with " + LogText.escape(text));
     if (p.future() != null) {
+      if (p.kind().subscribes) {
+        forget(p);
+      }
       p.future().completeExceptionally(e);
     } else {
       problem("Subscribing again after a reconnect to {} failed: {}", e.getMessage());
+    }
+    answered(p);
+  }
+
+  /**
+   * A subscribe Redis refused (an ACL without the channel) is not subscribed: it leaves the set, so
+   * that no reconnect subscribes it again, unless a later command of that name decides otherwise.
+   */
+  private void forget(Pending refused) {
+    writeLock.lock();
+    try {
+      for (Pending later : pending) {
+        if (later.kind().pattern == refused.kind().pattern && Arrays.equals(later.name(), refused.name())) {
+          return;
+        }
+      }
+      (refused.kind().pattern ? patterns : channels).remove(new Name(refused.name()));
+    } finally {
+      writeLock.unlock();
     }
   }
 
@@ -810,20 +944,44 @@ final class SocketPubSub implements PubSubConnection {
 
   @Override
   public void close() {
+    if (!closeOnce.compareAndSet(false, true)) {
+      awaitReleased();
+      return;
+    }
+    try {
+      release();
+    } finally {
+      released.countDown();
+    }
+  }
+
+  /** A second close() returns when the first has released everything, as the first does (not on the reader: it joins that). */
+  private void awaitReleased() {
+    if (Thread.currentThread() == reader) {
+      return;
+    }
+    try {
+      released.await(3, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void release() {
     Thread t;
     Socket s;
     Socket p;
     List<Pending> cut = new ArrayList<>();
-    if (!closeOnce.compareAndSet(false, true)) {
-      return;
-    }
     // First, without the lock: a writer blocked on a server that does not read is ended by this.
     closed = true;
     closing.countDown();
+    closeQuietly(plain); // the TCP socket first: a TLS layer's close would wait behind a stuck write
     closeQuietly(socket);
-    closeQuietly(plain);
     writeLock.lock();
     try {
+      if (watch != null) {
+        watch.cancel(false); // under the lock: start() schedules it under the lock
+      }
       out = null;
       s = socket;
       p = plain;
@@ -834,14 +992,15 @@ final class SocketPubSub implements PubSubConnection {
       waiting.clear();
       channels.clear();
       patterns.clear();
+      // Under the lock: a reader's lost() (also under it) must not move them to waiting after it was emptied.
+      for (Pending x; (x = pending.poll()) != null; ) {
+        cut.add(x);
+      }
     } finally {
       writeLock.unlock();
     }
     closeQuietly(s);
     closeQuietly(p);
-    for (Pending x; (x = pending.poll()) != null; ) {
-      cut.add(x);
-    }
     RuntimeException error = closed();
     for (Pending x : cut) {
       if (x.future() != null) {
