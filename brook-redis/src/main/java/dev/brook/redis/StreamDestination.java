@@ -5,7 +5,9 @@ import dev.brook.redis.internal.Durability;
 import dev.brook.redis.internal.Keys;
 import dev.brook.redis.internal.jobs.JobOptions;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * A Redis Stream. Publishing is XADD with the envelope in the field {@code __data__} (optionally
@@ -121,6 +123,11 @@ public final class StreamDestination implements RedisDestination {
   /** The consumer's name within the group; default {@link Redis#defaultConsumerName()}. */
   public StreamDestination consumer(String consumer) {
     Objects.requireNonNull(consumer, "consumer");
+    if (consumer.startsWith("brook-parked:")) {
+      throw new IllegalArgumentException("Consumer name '" + consumer + "' of stream " + name + " is taken: names "
+          + "starting with 'brook-parked:' are the group's parking consumers of rateLimitPerKey and concurrencyPerKey. "
+          + "Choose another name.");
+    }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
         declare, noAck, pollInterval, durability, partitions, leaseTime, jobs);
   }
@@ -239,7 +246,8 @@ public final class StreamDestination implements RedisDestination {
    * Without a group every reader reads every partition.
    *
    * @param n 1 to {@value #MAX_PARTITIONS}
-   * @throws IllegalArgumentException with {@link #rateLimit} set (see there)
+   * @throws IllegalArgumentException with {@link #rateLimit}, {@link #rateLimitPerKey} or {@link
+   *     #concurrencyPerKey} set (see there)
    */
   public StreamDestination partitions(int n) {
     if (n < 1 || n > MAX_PARTITIONS) {
@@ -249,6 +257,9 @@ public final class StreamDestination implements RedisDestination {
     checkPartitionable(name, n);
     if (n > 1 && jobs.rateLimited()) {
       throw partitionedRateLimit(name, n);
+    }
+    if (n > 1 && jobs.perKey()) {
+      throw partitionedPerKey(name, n);
     }
     return new StreamDestination(name, group, consumer, startFrom, minIdle, maxDeliveries, deleteOnAck, maxLen,
         declare, noAck, pollInterval, durability, n, leaseTime, jobs);
@@ -441,6 +452,108 @@ public final class StreamDestination implements RedisDestination {
         + "across them: each partition {" + name + ":i} is in its own hash slot, and a token bucket is one key taken "
         + "from atomically in one slot; a bucket per partition would let " + n + " times the limit through. Rate-limit "
         + "the work where it is one queue (a list, or a stream without partitions), or leave the stream unlimited.");
+  }
+
+  /**
+   * A rate limit per key, so one tenant cannot starve the others: at most {@code messages} per
+   * {@code per} for the entries whose header {@code header} holds the same value, shared by every
+   * consumer of the group in every process (a token bucket {@code {name}:perkey:<group>:rate:<key>};
+   * each group has its own limits). An entry over its key's limit does not wait in the consumer nor
+   * block the entries behind it: one Lua script moves it to the group's parking consumer {@code
+   * brook-parked:<key>} ({@code XCLAIM … JUSTID}: it keeps its id and stays pending in this group
+   * only, and the attempt is undone, so parking never counts as a delivery) and records when its
+   * key's next token is due ({@code {name}:perkey:<group>:waiting}); the group's consumers claim it
+   * back when due. Brook never takes parked entries over for being idle. Entries without the header
+   * are not limited by key. Order within a key is not kept once entries are parked. Applies after
+   * {@link #rateLimit}, if any. A group that acknowledges only (not {@link #noAck()}, refused at
+   * start); not on a partitioned stream; not with {@link #concurrencyPerKey}. See docs/jobs.md,
+   * "Per-key limits on streams".
+   *
+   * @throws IllegalArgumentException on a partitioned stream, or combined with {@link #concurrencyPerKey}
+   */
+  public StreamDestination rateLimitPerKey(String header, int messages, Duration per) {
+    return withPerKey(jobs.withKeyRate(header, null, messages, per));
+  }
+
+  /**
+   * {@link #rateLimitPerKey(String, int, Duration)} with the key computed from the message's
+   * headers: {@code key} gets the headers (read-only) and returns the key, or null for a message
+   * not limited by key. It runs on the consumer's loop thread for every entry read, so it must be
+   * fast and must not block; an exception it throws is logged (at most 10 WARN lines a minute) and
+   * the entry is treated as having no key.
+   */
+  public StreamDestination rateLimitPerKey(Function<Map<String, String>, String> key, int messages, Duration per) {
+    return withPerKey(jobs.withKeyRate(null, Objects.requireNonNull(key, "key"), messages, per));
+  }
+
+  /**
+   * At most {@code max} entries whose header {@code header} holds the same value in flight at once,
+   * across every consumer of the group in every process (BullMQ Pro's group concurrency). Each
+   * running entry holds a slot, a member of {@code {name}:perkey:<group>:slots:<key>} scored by its
+   * lease expiry ({@link #minIdle}, renewed while it runs, so a crashed consumer's slots free
+   * themselves when its entries are taken over); the settlement of the entry (ack, reject, dead
+   * letter, give-back) releases its slot in the same script, and a nacked entry keeps its slot until
+   * its last attempt is settled. An entry whose key has no free slot is parked as with {@link
+   * #rateLimitPerKey} and the release that frees a slot makes the key due at once. Entries without
+   * the header are not limited by key. Order within a key is not kept once entries are parked. A
+   * group that acknowledges only; not on a partitioned stream; not with {@link #rateLimitPerKey}
+   * (combine with {@link #rateLimit} instead). See docs/jobs.md, "Per-key limits on streams".
+   *
+   * @throws IllegalArgumentException on a partitioned stream, or combined with {@link #rateLimitPerKey}
+   */
+  public StreamDestination concurrencyPerKey(String header, int max) {
+    return withPerKey(jobs.withKeyConcurrency(header, null, max));
+  }
+
+  /**
+   * {@link #concurrencyPerKey(String, int)} with the key computed from the headers (see {@link
+   * #rateLimitPerKey(Function, int, Duration)} for what the function may do).
+   */
+  public StreamDestination concurrencyPerKey(Function<Map<String, String>, String> key, int max) {
+    return withPerKey(jobs.withKeyConcurrency(null, Objects.requireNonNull(key, "key"), max));
+  }
+
+  private StreamDestination withPerKey(JobOptions jobs) {
+    if (partitions > 1) {
+      throw partitionedPerKey(name, partitions);
+    }
+    return withJobs(jobs);
+  }
+
+  private static IllegalArgumentException partitionedPerKey(String name, int n) {
+    return new IllegalArgumentException("Stream '" + name + "' has " + n + " partitions, and rateLimitPerKey and "
+        + "concurrencyPerKey cannot be shared across them: each partition {" + name + ":i} is in its own hash slot, "
+        + "and a key's bucket or slots must be taken from atomically in one slot; per-partition limits would let up to "
+        + n + " times the limit through. Use a stream without partitions (or a list) for per-key limits, or publish "
+        + "with the tenant as the partition key: one partition's group member runs one key's messages in order.");
+  }
+
+  /** The header {@link #rateLimitPerKey} or {@link #concurrencyPerKey} reads the key from; null when none or a function. */
+  public String rateLimitKeyHeader() {
+    return jobs.keyHeader();
+  }
+
+  /**
+   * How {@link #rateLimitPerKey} or {@link #concurrencyPerKey} finds a message's key from its
+   * headers (the header's value, or the function given); null when neither is set.
+   */
+  public Function<Map<String, String>, String> perKey() {
+    return jobs.keyOf();
+  }
+
+  /** The messages per {@link #rateLimitPerKeyPeriod()} of {@link #rateLimitPerKey}, 0 when none. */
+  public int rateLimitPerKeyCount() {
+    return jobs.keyRate();
+  }
+
+  /** The period of {@link #rateLimitPerKey}, null when none. */
+  public Duration rateLimitPerKeyPeriod() {
+    return jobs.keyRate() == 0 ? null : Duration.ofMillis(jobs.keyPerMillis());
+  }
+
+  /** The entries of one key allowed in flight at once by {@link #concurrencyPerKey}, 0 when none. */
+  public int concurrencyPerKeyCount() {
+    return jobs.keyConcurrency();
   }
 
   /**

@@ -14,8 +14,8 @@ import java.time.Duration;
  * {@code handled:child}) so that it always holds some, until the test kills it with SIGKILL.
  *
  * <p>Arguments: redis URL, {@code list}, {@code list-per-key}, {@code list-rate-per-key},
- * {@code list-per-key-burst}, {@code list-rate-per-key-burst}, {@code stream} or
- * {@code stream-retry}, destination name.
+ * {@code list-per-key-burst}, {@code list-rate-per-key-burst}, {@code stream}, {@code stream-per-key}
+ * or {@code stream-retry}, destination name.
  */
 public final class CrashConsumer {
 
@@ -33,6 +33,9 @@ public final class CrashConsumer {
           .concurrencyPerKey("tenant", PerKeyBurstTest.SLOTS);
       case "list-rate-per-key-burst" -> list(args[2]).consumer("doomed").heartbeat(Duration.ofSeconds(1))
           .rateLimitPerKey("tenant", PerKeyBurstTest.RATE, Duration.ofSeconds(1));
+      // StreamPerKeyTest: slots held and entries parked by this process come back once it is killed
+      case "stream-per-key" -> stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0")
+          .concurrencyPerKey("tenant", 2);
       default -> stream(args[2]).group("g").consumer("doomed").minIdle(Duration.ofMillis(500)).startFrom("0");
     };
     RedisClient client = RedisClient.create(url);

@@ -145,6 +145,16 @@ class JobsMemoryTest {
       }
       // documented: the in-memory model does not limit; the limits are tested on Redis
       assertThat(got).hasSize(5);
+      List<String> fromStream = Collections.synchronizedList(new ArrayList<>());
+      broker.subscriber(dev.brook.redis.Redis.stream("limited-s").group("g").concurrencyPerKey("tenant", 1))
+          .handle(String.class, (s, ctx) -> {
+            fromStream.add(s);
+            return null;
+          });
+      for (int i = 0; i < 5; i++) {
+        broker.publish("m" + i, dev.brook.redis.Redis.stream("limited-s"), Map.of("tenant", "acme"));
+      }
+      assertThat(fromStream).hasSize(5);
     }
   }
 }

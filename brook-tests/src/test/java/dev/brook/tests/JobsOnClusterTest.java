@@ -107,4 +107,37 @@ class JobsOnClusterTest {
     assertThat(max.get()).isEqualTo(2);
     assertThat(cluster.masterFor("{cslots}:slotwait").port()).isEqualTo(cluster.masterFor("cslots").port());
   }
+
+  @Test
+  void concurrencyPerKeyOnAStreamGroupRunsInOneSlot() {
+    java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger max = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.Set<Long> attempts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    List<String> handled = Collections.synchronizedList(new ArrayList<>());
+    for (int c = 0; c < 2; c++) {
+      RedisBroker b = broker();
+      b.subscriber(dev.brook.redis.Redis.stream("cpark").group("g").startFrom("0").minIdle(Duration.ofSeconds(1))
+          .concurrencyPerKey("tenant", 2)).concurrency(4).handle(String.class, (s, ctx) -> {
+            max.accumulateAndGet(running.incrementAndGet(), Math::max);
+            attempts.add(ctx.deliveryCount());
+            try {
+              Thread.sleep(20);
+            } finally {
+              running.decrementAndGet();
+            }
+            handled.add(s);
+            return null;
+          });
+      b.start();
+    }
+    RedisBroker publisher = broker();
+    for (int i = 0; i < 20; i++) {
+      publisher.publish("job" + i, dev.brook.redis.Redis.stream("cpark"), Map.of("tenant", "acme"));
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> handled.size() == 20);
+    assertThat(handled).doesNotHaveDuplicates();
+    assertThat(max.get()).isEqualTo(2);
+    assertThat(attempts).containsExactly(1L);
+    assertThat(cluster.masterFor("{cpark}:perkey:g:slotwait").port()).isEqualTo(cluster.masterFor("cpark").port());
+  }
 }

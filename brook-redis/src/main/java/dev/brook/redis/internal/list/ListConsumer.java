@@ -138,7 +138,7 @@ final class ListConsumer extends ConsumeLoop {
   /** {@code concurrencyPerKey}: per-key leased slots and waiting lists, or null. */
   private final dev.brook.redis.internal.jobs.KeySlots keySlots;
   /** How a message's key is found (a header or the user's function); null without a per-key limit. */
-  private final java.util.function.Function<Map<String, String>, String> keyOf;
+  private final dev.brook.redis.internal.jobs.KeyFunction keyOf;
   /** {@code concurrencyPerKey}: the messages holding a slot, until their settlement is confirmed. */
   private final Set<ListInbound> holding = ConcurrentHashMap.newKeySet();
   /**
@@ -151,7 +151,6 @@ final class ListConsumer extends ConsumeLoop {
   /** Slot members are {@code <instance>:<n>}: unique per run, so a restart under the same name never takes over stale slots. */
   private final String slotInstance = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
   private long slotSeq;
-  private final WarnLimit keyWarnings = WarnLimit.perMinute(WarnLimit.DECODE_WARNINGS_PER_MINUTE);
   private final byte[] slotwaitKey;
   private static final String MESSAGE_ID = "message_id";
   /**
@@ -193,7 +192,8 @@ final class ListConsumer extends ConsumeLoop {
     this.limiter = list.rateLimitCount() > 0
         ? new dev.brook.redis.internal.jobs.RateLimiter(list.name(), list.rateLimitCount(), list.rateLimitPeriod().toMillis())
         : null;
-    this.keyOf = list.isAtMostOnce() ? null : list.perKey();
+    this.keyOf = list.isAtMostOnce() || list.perKey() == null ? null
+        : new dev.brook.redis.internal.jobs.KeyFunction(list.perKey(), LOG, list.key());
     this.keyLimiter = keyOf == null || list.rateLimitPerKeyCount() == 0 ? null
         : new dev.brook.redis.internal.jobs.KeyLimiter(list.name(), list.rateLimitPerKeyCount(), list.rateLimitPerKeyPeriod().toMillis());
     this.keySlots = keyOf == null || list.concurrencyPerKeyCount() == 0 ? null
@@ -637,22 +637,7 @@ final class ListConsumer extends ConsumeLoop {
 
   /** The message's key for a per-key limit; null (not limited by key) when it has none or the user's function failed. */
   private String keyOf(ListInbound m) {
-    if (m.unreadable() != null) {
-      return null;
-    }
-    try {
-      return keyOf.apply(java.util.Collections.unmodifiableMap(m.frame().headers()));
-    } catch (RuntimeException e) {
-      long suppressed = keyWarnings.acquire();
-      if (suppressed >= 0) {
-        LOG.warn("The per-key function of {} failed ({}); the message is not limited by key.{}", list.key(),
-            dev.brook.internal.LogText.escape(e.toString()),
-            suppressed > 0 ? " " + suppressed + " more failures in the last minute were logged at DEBUG only." : "");
-      } else {
-        LOG.debug("The per-key function of {} failed", list.key(), e);
-      }
-      return null;
-    }
+    return m.unreadable() != null ? null : keyOf.of(m.frame().headers());
   }
 
   /** At the stop: the slots still held (given back, or held by a handler that ignored the interrupt) are released. */

@@ -32,7 +32,8 @@ final class ListScripts {
    * message's slot is released in the same call (KEYS[6] the list's slotwait set), whether or not
    * the value was still in the processing list, since the slot is this consumer's either way.
    */
-  static final Script SETTLE = new Script(dev.brook.redis.internal.jobs.KeySlots.RELEASE_LUA + """
+  static final Script SETTLE = new Script(dev.brook.redis.internal.jobs.KeyLimiter.LIST_PARKING
+      + dev.brook.redis.internal.jobs.KeySlots.RELEASE_LUA + """
       local p = KEYS[1]
       local want, acks, now = {}, 0, nil
       for i = 1, #ARGV, 3 do
@@ -40,15 +41,11 @@ final class ListScripts {
         if #op > 1 then
           local spec = string.sub(op, 2)
           op = string.sub(op, 1, 1)
-          local a = string.find(spec, '\\n', 1, true)
-          local b = string.find(spec, '\\n', a + 1, true)
           if not now then
             local t = redis.call('TIME')
             now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           end
-          local prefix = string.sub(KEYS[6], 1, #KEYS[6] - 8)
-          release(prefix, KEYS[2], KEYS[6], string.sub(spec, b + 1), string.sub(spec, a + 1, b - 1),
-            tonumber(string.sub(spec, 1, a - 1)), now)
+          releaseSpec(KEYS[2], KEYS[6], spec, now)
         end
         if op == 'A' or op == 'I' then
           want[ARGV[i + 1]] = (want[ARGV[i + 1]] or 0) + 1

@@ -171,6 +171,28 @@ final class StreamConsumer extends ConsumeLoop {
   /** Hears of a new earliest delayed message and ends the blocking read for it. */
   private final dev.brook.redis.internal.Delayed.Wake wake;
 
+  // Per-key limits (group subscriptions that settle; see StreamParking).
+  /** How a message's key is found; null without a per-key limit. */
+  private final dev.brook.redis.internal.jobs.KeyFunction keyOf;
+  /** {@code rateLimitPerKey}: per-key buckets, parked entries woken when a token is due; or null. */
+  private final dev.brook.redis.internal.jobs.KeyLimiter keyLimiter;
+  /** {@code concurrencyPerKey}: per-key leased slots, parked entries woken by a release; or null. */
+  private final dev.brook.redis.internal.jobs.KeySlots keySlots;
+  /** {@code concurrencyPerKey}: entry ids holding a slot (running, or nacked and waiting), until their settlement is confirmed. */
+  private final Map<String, Slot> held = new ConcurrentHashMap<>();
+  /** Key and member pairs of admissions whose reply never came: released at the stop, as {@link #held}. */
+  private final List<byte[]> maybeHolding = java.util.Collections.synchronizedList(new ArrayList<>());
+  /** Slot members are {@code <instance>:<n>}: unique per run. */
+  private final String slotInstance = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
+  private long slotSeq;
+  /** Loop thread: ms until the next parked key is due (from the last promotion), -1 when none waits. */
+  private long parkedDue = -1;
+  /** A settlement released a slot that a parked entry may take: the loop promotes without blocking long. */
+  private volatile boolean parkedWoken;
+
+  /** The slot an entry holds, and what its settlement sends to release it. */
+  private record Slot(byte[] key, byte[] member, byte[] spec) {}
+
   /** A consumer with no wake-up for delayed messages (it still promotes them before each read). */
   StreamConsumer(RedisContext context, StreamDestination stream, String subscriptionId, Transport.Sink sink) {
     this(context, stream, subscriptionId, sink, null, null, null);
@@ -224,6 +246,18 @@ final class StreamConsumer extends ConsumeLoop {
       settler.afterDone(this::wake);
     }
     this.tooManyUnconfirmed = () -> settler.outstanding() >= MAX_UNCONFIRMED;
+    this.keyOf = stream.perKey() == null || !settles() ? null
+        : new dev.brook.redis.internal.jobs.KeyFunction(stream.perKey(), LOG, stream.key());
+    String prefix = group == null ? null : StreamParking.prefix(stream.name(), stream.groupName());
+    this.keyLimiter = keyOf == null || stream.rateLimitPerKeyCount() == 0 ? null
+        : new dev.brook.redis.internal.jobs.KeyLimiter(prefix, stream.rateLimitPerKeyCount(),
+            stream.rateLimitPerKeyPeriod().toMillis(), StreamParking.RATE_ADMIT, StreamParking.RATE_PROMOTE);
+    // A slot's lease: renewed every claimEveryMillis while held; a crashed consumer's slots free
+    // themselves when its entries may be taken over (minIdle).
+    this.keySlots = keyOf == null || stream.concurrencyPerKeyCount() == 0 ? null
+        : new dev.brook.redis.internal.jobs.KeySlots(prefix, stream.concurrencyPerKeyCount(),
+            Math.max(stream.minIdleTime().toMillis(), 3 * claimEveryMillis), StreamParking.SLOTS_ADMIT,
+            StreamParking.SLOTS_PROMOTE, StreamParking.SLOTS_RELEASE_ALL);
   }
 
   String streamName() {
@@ -278,6 +312,11 @@ final class StreamConsumer extends ConsumeLoop {
   @Override
   @SuppressWarnings("unchecked") // one StreamOffset through Lettuce's generic varargs
   public void start() {
+    if (stream.perKey() != null && !settles()) {
+      throw new dev.brook.BrookException(stream.key() + " sets rateLimitPerKey or concurrencyPerKey without a group that "
+          + "acknowledges (" + (group == null ? "no group" : "noAck()") + "): a per-key limit parks entries in the "
+          + "group's pending list. Add group(...) and drop noAck(), or drop the per-key limit.");
+    }
     if (grouped()) {
       context.consumerNames().claim(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
     }
@@ -301,6 +340,9 @@ final class StreamConsumer extends ConsumeLoop {
           reportMissingGroup(); // the loop's reads fail with NOGROUP and back off until an operator creates it
         }
         nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
+        if (settles()) {
+          recoverParked();
+        }
       } else {
         lastId = initialReadId();
         if (!StreamDestination.LATEST.equals(stream.startId())) {
@@ -456,6 +498,7 @@ final class StreamConsumer extends ConsumeLoop {
         }
       } finally {
         settler.close();
+        releaseSlots();
         context.consumerNames().release(stream.name() + "/" + stream.groupName(), consumerName, subscriptionId);
       }
     }
@@ -656,6 +699,9 @@ final class StreamConsumer extends ConsumeLoop {
       nextClaimNanos = timing.nanoTime() + TimeUnit.MILLISECONDS.toNanos(claimEveryMillis);
       room = room();
     }
+    if (keyOf != null && promoteParked(room)) {
+      return; // parked entries whose key has room again went first
+    }
     List<String> due = retries.takeDue(room);
     if (!due.isEmpty()) {
       claim(due, 0, false);
@@ -729,7 +775,14 @@ final class StreamConsumer extends ConsumeLoop {
 
   /** How long a new-entry read may block: shorter while entries are out (one may be nacked) or a retry is due. */
   private long blockFor() {
-    return promotion.blockMillis(retries.blockMillis(inFlight.isEmpty() ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS)));
+    long block = inFlight.isEmpty() && parkedDue < 0 ? blockMillis : Math.min(blockMillis, BUSY_BLOCK_MILLIS);
+    if (parkedDue >= 0) {
+      // Parked entries wait: read no longer than until their key is due. While any wait, at most
+      // BUSY_BLOCK_MILLIS: a release by another process's consumer marks its key due at once.
+      block = parkedWoken ? 1 : Math.max(1, Math.min(block, parkedDue));
+      parkedWoken = false;
+    }
+    return promotion.blockMillis(retries.blockMillis(block));
   }
 
   /**
@@ -744,7 +797,9 @@ final class StreamConsumer extends ConsumeLoop {
     List<String> ids = new ArrayList<>(idle.size());
     for (PendingMessage p : idle) {
       // Ours in flight or waiting for a retry: held, not idle. Claiming them would count an attempt.
-      if (!inFlight.contains(p.getId()) && !retries.contains(p.getId())) {
+      // Parked for a per-key limit: waiting for their key, not idle (the CLAIM script checks too).
+      if (!inFlight.contains(p.getId()) && !retries.contains(p.getId())
+          && !String.valueOf(p.getConsumer()).startsWith(StreamParking.PARKED)) {
         ids.add(p.getId());
       }
     }
@@ -808,6 +863,9 @@ final class StreamConsumer extends ConsumeLoop {
     if (idempotentTtl != null && !batch.isEmpty()) {
       batch = skipDone(batch);
     }
+    if (keyOf != null && !batch.isEmpty()) {
+      batch = admitByKey(batch);
+    }
     if (batch.isEmpty()) {
       return;
     }
@@ -856,6 +914,198 @@ final class StreamConsumer extends ConsumeLoop {
     }
     failedOverTo = node;
     f.cancel(false);
+  }
+
+  // ---- per-key limits (see StreamParking) ---------------------------------------------------
+
+  /** The settlement op that releases a slot ({@link StreamScripts#SETTLE}). */
+  private static final byte[] RELEASE_OP = {'s'};
+
+  /**
+   * Claims parked entries of due keys to this consumer as their next attempt (at most {@code
+   * room}) and delivers them through the admission, which decides again whether they run. Notes
+   * when the next key is due, for the read's block time. Whether it delivered any.
+   */
+  private boolean promoteParked(int room) {
+    byte[] me = bytes(consumerName);
+    List<Object> answer = keyLimiter != null ? keyLimiter.promote(redis, key, group, me, room)
+        : keySlots.promote(redis, key, group, me, room);
+    parkedDue = dev.brook.redis.internal.jobs.KeyLimiter.nextDue(answer);
+    if (answer.size() <= 1) {
+      return false;
+    }
+    List<StreamInbound> woken = new ArrayList<>(answer.size() - 1);
+    for (int i = 1; i < answer.size(); i++) {
+      List<?> e = (List<?>) answer.get(i);
+      woken.add(new StreamInbound(this, new String((byte[]) e.get(0), StandardCharsets.UTF_8), fields((List<?>) e.get(2)),
+          (Long) e.get(1)));
+    }
+    deliver(woken);
+    return true;
+  }
+
+  /**
+   * Per-key limits: entries whose key has no token left ({@code rateLimitPerKey}) or no free slot
+   * ({@code concurrencyPerKey}) are parked (claimed to the key's parking consumer, their attempt
+   * undone, by the same script) instead of being delivered. A nacked entry claimed for its retry
+   * keeps the slot it holds.
+   */
+  private List<StreamInbound> admitByKey(List<StreamInbound> batch) {
+    List<StreamInbound> keyed = new ArrayList<>();
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> ids = new ArrayList<>();
+    List<byte[]> members = keySlots == null ? null : new ArrayList<>();
+    for (StreamInbound e : batch) {
+      if (keySlots != null && held.containsKey(e.id())) {
+        continue;
+      }
+      String k = e.unreadable() != null ? null : keyOf.of(e.frame().headers());
+      if (k != null) {
+        keyed.add(e);
+        keys.add(bytes(k));
+        ids.add(bytes(e.id()));
+        if (members != null) {
+          members.add(bytes(slotInstance + ":" + (++slotSeq)));
+        }
+      }
+    }
+    if (keyed.isEmpty()) {
+      return batch;
+    }
+    byte[] me = bytes(consumerName);
+    int[] codes;
+    try {
+      codes = keySlots != null ? keySlots.admit(redis, key, group, me, keys, ids, members)
+          : keyLimiter.admit(redis, key, group, me, keys, ids);
+    } catch (RuntimeException e) {
+      if (keySlots != null) {
+        for (int i = 0; i < keyed.size(); i++) {
+          maybeHolding.add(keys.get(i));
+          maybeHolding.add(members.get(i));
+        }
+      }
+      throw e; // a rescan delivers what is still pending for us
+    }
+    java.util.Set<StreamInbound> out = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (int i = 0; i < keyed.size(); i++) {
+      StreamInbound e = keyed.get(i);
+      if (codes[i] != 1) {
+        out.add(e); // parked (0), or no longer ours (2: acknowledged, deleted or taken meanwhile)
+        lastErrors.remove(e.id());
+      } else if (keySlots != null) {
+        held.put(e.id(), new Slot(keys.get(i), members.get(i), keySlots.releaseSpec(keys.get(i), members.get(i))));
+      }
+    }
+    if (out.isEmpty()) {
+      return batch;
+    }
+    List<StreamInbound> keep = new ArrayList<>(batch.size() - out.size());
+    for (StreamInbound e : batch) {
+      if (!out.contains(e)) {
+        keep.add(e);
+      }
+    }
+    return keep;
+  }
+
+  /** On the settler's I/O thread: a settlement made a parked entry's key due; the loop reads briefly and promotes. */
+  private void parkedWoken() {
+    parkedWoken = true;
+    unblock();
+  }
+
+  /** On the touch timer: the leases of the slots held move forward. */
+  private void renewSlots() {
+    List<byte[]> pairs = new ArrayList<>();
+    for (Slot slot : held.values()) {
+      pairs.add(slot.key());
+      pairs.add(slot.member());
+    }
+    if (!pairs.isEmpty()) {
+      keySlots.renew(connections.commands(), pairs).whenComplete((ok, e) -> {
+        if (e != null) {
+          connections.failed(e);
+          LOG.debug("Could not renew the key slots of {} on {}", consumerName, stream.key(), e);
+        }
+      });
+    }
+  }
+
+  /**
+   * At the stop, after the last settlement: the slots still held (nacked entries waiting for their
+   * retry, given back, or held by a handler that ignored the interrupt) are released; whoever
+   * delivers those entries next admits them again.
+   */
+  private void releaseSlots() {
+    if (keySlots == null || held.isEmpty() && maybeHolding.isEmpty()) {
+      return;
+    }
+    List<byte[]> pairs = new ArrayList<>();
+    for (Slot slot : held.values()) {
+      pairs.add(slot.key());
+      pairs.add(slot.member());
+    }
+    synchronized (maybeHolding) {
+      pairs.addAll(maybeHolding);
+    }
+    try {
+      keySlots.releaseAll(connections.syncCommands(), key, group, bytes(consumerName), pairs);
+      held.clear();
+      maybeHolding.clear();
+    } catch (RuntimeException e) {
+      LOG.warn("Could not release {} key slot(s) of {}: {}. They free themselves when their lease ends ({}).",
+          pairs.size() / 2, stream.key(), e.toString(), stream.minIdleTime());
+    }
+  }
+
+  /**
+   * At start: parking consumers of the group that hold entries. With a per-key limit their keys are
+   * looked at at once (the waiting set lost them, or the limit changed kind); without one (the limit
+   * was removed) their entries are claimed back to this consumer, keeping their count, and delivered
+   * with its own pending entries. One XINFO CONSUMERS.
+   */
+  private void recoverParked() {
+    List<Object> consumers;
+    try {
+      consumers = redis.xinfoConsumers(key, group);
+    } catch (RedisCommandExecutionException e) {
+      return; // no stream or no group yet: nothing parked
+    }
+    for (Object c : consumers) {
+      byte[] name = null;
+      long pending = 0;
+      List<Object> fields = new ArrayList<>();
+      if (c instanceof Map<?, ?> map) { // RESP3
+        map.forEach((f, v) -> {
+          fields.add(f);
+          fields.add(v);
+        });
+      } else if (c instanceof List<?> flat) { // RESP2: name, value, name, value...
+        fields.addAll(flat);
+      }
+      for (int i = 0; i + 1 < fields.size(); i += 2) {
+        String f = text(fields.get(i));
+        if ("name".equals(f) && fields.get(i + 1) instanceof byte[] b) {
+          name = b;
+        } else if ("pending".equals(f) && fields.get(i + 1) instanceof Long n) {
+          pending = n;
+        }
+      }
+      if (pending == 0 || !StreamParking.isParking(name)) {
+        continue;
+      }
+      byte[] k = java.util.Arrays.copyOfRange(name, StreamParking.PARKED_BYTES.length, name.length);
+      if (keyOf != null) {
+        redis.zadd(keyLimiter != null ? keyLimiter.waitingKey() : keySlots.slotwaitKey(),
+            io.lettuce.core.ZAddArgs.Builder.nx(), 0, k);
+        continue;
+      }
+      long back = StreamScripts.UNPARK_ALL.call(redis, ScriptOutputType.INTEGER, new byte[][] {key}, group, name,
+          bytes(consumerName));
+      LOG.warn("Claimed {} entr{} of {} parked for key '{}' back to '{}': this subscription has no per-key limit "
+          + "(removed?), so nothing else would wake them.", back, back == 1 ? "y" : "ies", stream.key(),
+          dev.brook.internal.LogText.escape(new String(k, StandardCharsets.UTF_8)), consumerName);
+    }
   }
 
   // ---- no group -----------------------------------------------------------------------------
@@ -970,6 +1220,9 @@ final class StreamConsumer extends ConsumeLoop {
    * an entry that went idle meanwhile is at worst taken over early, as before.
    */
   private void touchRetries() {
+    if (keySlots != null) {
+      renewSlots();
+    }
     try {
       List<String> waiting = retries.waiting();
       for (int from = 0; from < waiting.size(); from += 1000) {
@@ -1045,6 +1298,11 @@ final class StreamConsumer extends ConsumeLoop {
     args.add(bytes(stream.deletesOnAck() ? "1" : "0"));
     args.add(bytes(Long.toString(stream.minIdleTime().toMillis())));
     for (Settlement s : batch) {
+      Slot slot = keySlots == null ? null : held.get(s.id());
+      if (slot != null) {
+        args.add(RELEASE_OP);
+        args.add(slot.spec());
+      }
       args.add(new byte[] {(byte) s.op()});
       args.add(bytes(s.id()));
       switch (s.op()) {
@@ -1053,8 +1311,15 @@ final class StreamConsumer extends ConsumeLoop {
         default -> { }
       }
     }
-    CompletionStage<?> sent = StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
-        new byte[][] {key, bytes(stream.deadLetterKey()), doneKey}, args.toArray(new byte[0][])).whenComplete((ok, e) -> connections.failed(e));
+    CompletionStage<Long> sent = StreamScripts.SETTLE.call(connections.commands(), ScriptOutputType.INTEGER,
+        new byte[][] {key, bytes(stream.deadLetterKey()), doneKey, keySlots != null ? keySlots.slotwaitKey() : doneKey},
+        args.toArray(new byte[0][]));
+    sent = sent.whenComplete((answer, e) -> {
+      connections.failed(e);
+      if (answer != null && answer < 0) {
+        parkedWoken(); // a released slot may run a parked entry now
+      }
+    });
     // On a cluster, a failover of the stream's master cancels it at once (the settler retries on the new master).
     connections.trackPublish(key, sent.toCompletableFuture());
     return sent;
@@ -1064,6 +1329,9 @@ final class StreamConsumer extends ConsumeLoop {
   private void confirmed(List<Settlement> batch) {
     for (Settlement s : batch) {
       inFlight.remove(s.id());
+      if (keySlots != null) {
+        held.remove(s.id());
+      }
     }
     wake();
   }

@@ -11,7 +11,8 @@ final class StreamScripts {
    * Claims pending entries: this consumer's own (min idle 0: only if it still owns them) or any
    * consumer's idle at least min idle. Returns per entry {id, attempt, fields, over}: over = 1 when
    * it already had maxDeliveries attempts (not claimed: it goes to the dead letter), else it was
-   * claimed (XCLAIM counts the attempt). Entries deleted from the stream are acknowledged.
+   * claimed (XCLAIM counts the attempt). Entries deleted from the stream are acknowledged. Entries
+   * parked for a per-key limit ({@link StreamParking}) are never taken for being idle.
    */
   static final Script CLAIM = new Script("""
       local key, group, me = KEYS[1], ARGV[1], ARGV[2]
@@ -20,7 +21,8 @@ final class StreamScripts {
       for i = 5, #ARGV do
         local id = ARGV[i]
         local p = redis.call('XPENDING', key, group, id, id, 1)[1]
-        if p and ((minIdle == 0 and p[2] == me) or (minIdle > 0 and p[3] >= minIdle)) then
+        if p and ((minIdle == 0 and p[2] == me)
+            or (minIdle > 0 and p[3] >= minIdle and string.sub(p[2], 1, 13) ~= 'brook-parked:')) then
           if p[4] >= max then
             local e = redis.call('XRANGE', key, id, id)[1]
             if e then
@@ -57,9 +59,12 @@ final class StreamScripts {
    * set KEYS[3] until Redis' now + ttl (idempotent consumers; expired ids are pruned here), {@code d id value} dead-letters (XADD to KEYS[2] only if XACK still found it
    * pending, so a batch sent twice writes one dead letter), {@code r id n} gives back an entry
    * delivered as attempt n, if this consumer still owns it at that count: the counter goes back to
-   * n-1 and it is made idle, so any consumer may take it.
+   * n-1 and it is made idle, so any consumer may take it. {@code s spec} releases a per-key slot
+   * ({@link dev.brook.redis.internal.jobs.KeySlots#releaseSpec}; KEYS[4] the group's slotwait set)
+   * and, when a parked entry of its key may run now, marks the key due: the answer is then -1.
    */
-  static final Script SETTLE = new Script("""
+  static final Script SETTLE = new Script("local group, me = ARGV[1], ARGV[2]\n" + StreamParking.FUNCTIONS
+      + dev.brook.redis.internal.jobs.KeySlots.RELEASE_LUA + """
       local key, group, me = KEYS[1], ARGV[1], ARGV[2]
       local del, idle = ARGV[3] == '1', ARGV[4]
       local acks, now = {}, nil
@@ -87,6 +92,13 @@ final class StreamScripts {
             redis.call('XDEL', key, id)
           end
           i = i + 3
+        elseif op == 's' then
+          if not now then
+            local t = redis.call('TIME')
+            now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          end
+          releaseSpec(key, KEYS[4], id, now)
+          i = i + 2
         else
           local p = redis.call('XPENDING', key, group, id, id, 1)[1]
           local count = tonumber(ARGV[i + 2])
@@ -104,6 +116,7 @@ final class StreamScripts {
         end
       end
       if now then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+      if woke then return -1 end
       return #acks
       """);
 
@@ -133,4 +146,32 @@ final class StreamScripts {
       return n
       """);
 
+  /**
+   * Claims every entry of a parking consumer (ARGV group, parking consumer, this consumer) to this
+   * consumer, keeping their counts ({@code JUSTID}), and deletes the parking consumer once it holds
+   * nothing. Entries deleted from the stream leave the pending list on the way. Returns how many.
+   */
+  static final Script UNPARK_ALL = new Script(StreamParking.JUST_IDS + """
+      local key, group, parker, me = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+      local n = 0
+      for _ = 1, 1000 do
+        local p = redis.call('XPENDING', key, group, '-', '+', 100, parker)
+        if #p == 0 then
+          redis.call('XGROUP', 'DELCONSUMER', key, group, parker)
+          break
+        end
+        local ids = {}
+        for _, e in ipairs(p) do ids[#ids + 1] = e[1] end
+        local got = justIds(key, group, me, ids)
+        n = n + #got
+        if #got < #ids then
+          local back = {}
+          for _, id in ipairs(got) do back[id] = true end
+          for _, id in ipairs(ids) do
+            if not back[id] then redis.call('XACK', key, group, id) end
+          end
+        end
+      end
+      return n
+      """);
 }
