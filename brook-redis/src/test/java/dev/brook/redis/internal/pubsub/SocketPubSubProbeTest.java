@@ -49,75 +49,6 @@ class SocketPubSubProbeTest {
     return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(SocketPubSub.THREAD_NAME)).count();
   }
 
-  /** One accepted connection of a {@link Server}, with helpers to read commands and write RESP3. */
-  static final class Peer {
-    final Socket socket;
-    final InputStream in;
-    final OutputStream out;
-
-    Peer(Socket socket) throws IOException {
-      this.socket = socket;
-      socket.setTcpNoDelay(true);
-      this.in = socket.getInputStream();
-      this.out = socket.getOutputStream();
-    }
-
-    List<String> command() throws IOException {
-      String header = line();
-      List<String> args = new ArrayList<>();
-      for (int i = Integer.parseInt(header.substring(1)); i > 0; i--) {
-        int len = Integer.parseInt(line().substring(1));
-        args.add(new String(in.readNBytes(len), StandardCharsets.UTF_8));
-        in.readNBytes(2);
-      }
-      return args;
-    }
-
-    private String line() throws IOException {
-      ByteArrayOutputStream b = new ByteArrayOutputStream();
-      for (int c; (c = in.read()) != '\r'; ) {
-        if (c < 0) {
-          throw new IOException("closed by the reader");
-        }
-        b.write(c);
-      }
-      in.read();
-      return b.toString(StandardCharsets.UTF_8);
-    }
-
-    void send(String resp) throws IOException {
-      out.write(resp.getBytes(StandardCharsets.UTF_8));
-      out.flush();
-    }
-
-    /** Reads a (P)SUBSCRIBE and confirms it; its name. */
-    String confirm() throws IOException {
-      List<String> cmd = command();
-      String kind = cmd.get(0).toLowerCase(java.util.Locale.ROOT);
-      send(">3\r\n" + bulk(kind) + bulk(cmd.get(1)) + ":1\r\n");
-      return cmd.get(0) + " " + cmd.get(1);
-    }
-
-    /** Whether the reader closed its end: a read returns end of stream within {@code wait}. */
-    boolean closedByReader(Duration wait) throws IOException {
-      socket.setSoTimeout((int) wait.toMillis());
-      try {
-        while (true) {
-          if (in.read() < 0) {
-            return true;
-          }
-        }
-      } catch (java.net.SocketTimeoutException e) {
-        return false;
-      } catch (IOException reset) {
-        return true;
-      }
-    }
-  }
-
-  static String bulk(String s) {
-    return "$" + s.getBytes(StandardCharsets.UTF_8).length + "\r\n" + s + "\r\n";
-  }
 
   /**
    * A server that hands each accepted connection to {@code script} (on its own thread): the script
@@ -126,14 +57,14 @@ class SocketPubSubProbeTest {
   static final class Server implements AutoCloseable {
     final ServerSocket server;
     final AtomicInteger accepted = new AtomicInteger();
-    final BlockingQueue<Peer> peers = new LinkedBlockingQueue<>();
+    final BlockingQueue<RespPeer> peers = new LinkedBlockingQueue<>();
 
-    Server(Consumer<Peer> script) throws IOException {
+    Server(Consumer<RespPeer> script) throws IOException {
       server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
       Thread.ofPlatform().daemon(true).name("probe-server").start(() -> {
         try {
           while (true) {
-            Peer p = new Peer(server.accept());
+            RespPeer p = new RespPeer(server.accept());
             accepted.incrementAndGet();
             peers.add(p);
             Thread.ofPlatform().daemon(true).name("probe-peer").start(() -> script.accept(p));
@@ -145,7 +76,7 @@ class SocketPubSubProbeTest {
     }
 
     /** A server that answers HELLO and hands the connection to the test. */
-    static Server redisLike(BlockingQueue<Peer> ready) throws IOException {
+    static Server redisLike(BlockingQueue<RespPeer> ready) throws IOException {
       return new Server(p -> {
         try {
           p.command();
@@ -164,7 +95,7 @@ class SocketPubSubProbeTest {
     @Override
     public void close() throws IOException {
       server.close();
-      for (Peer p : peers) {
+      for (RespPeer p : peers) {
         p.socket.close();
       }
     }
@@ -246,7 +177,7 @@ class SocketPubSubProbeTest {
     try (Server silent = new Server(p -> {})) { // accepts, never says a word: no TLS ServerHello, no HELLO reply
       SocketPubSub r = reader(silent.port(), tls, Duration.ofSeconds(20), new Heard());
       CompletableFuture<Throwable> started = startAside(r);
-      Peer peer = silent.peers.poll(5, TimeUnit.SECONDS);
+      RespPeer peer = silent.peers.poll(5, TimeUnit.SECONDS);
       assertThat(peer).isNotNull();
       Thread.sleep(200); // the reader is blocked in its read of the handshake
       long t0 = System.nanoTime();
@@ -272,7 +203,7 @@ class SocketPubSubProbeTest {
 
   @org.junit.jupiter.api.RepeatedTest(5) // the second close used to return at once: seen about one run in three
   void twoConcurrentClosesDuringABackOffBothReturnWithTheReaderEnded() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     Server server = Server.redisLike(ready);
     Heard heard = new Heard();
     SocketPubSub r = started(server, heard);
@@ -309,13 +240,13 @@ class SocketPubSubProbeTest {
 
   @Test
   void framesWrittenOneByteAtATimeAreReadWhole() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = Server.redisLike(ready)) {
       Heard heard = new Heard();
       SocketPubSub r = started(server, heard);
       CompletableFuture<Void> sub = r.subscribe(utf8("ch"));
       CompletableFuture<Void> psub = r.psubscribe(utf8("p*"));
-      Peer p = ready.take();
+      RespPeer p = ready.take();
       p.command();
       p.command();
       String all = ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
@@ -342,12 +273,12 @@ class SocketPubSubProbeTest {
 
   @Test
   void eachValueASubscribedConnectionNeverGetsEndsInOneReconnectAndTheReaderLives() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = Server.redisLike(ready)) {
       Heard heard = new Heard();
       SocketPubSub r = started(server, heard);
       CompletableFuture<Void> sub = r.subscribe(utf8("ch"));
-      Peer p = ready.take();
+      RespPeer p = ready.take();
       p.confirm();
       sub.get(5, TimeUnit.SECONDS);
       List<String> hostile = List.of("_\r\n", ",1.5\r\n", "(123456789012345678901234567890\r\n", "%1\r\n+a\r\n+b\r\n",
@@ -372,13 +303,13 @@ class SocketPubSubProbeTest {
 
   @Test
   void anErrorReplyToSubscribeFailsItsFutureKeepsTheConnectionAndIsNotSubscribedAgainAfterAReconnect() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = Server.redisLike(ready)) {
       Heard heard = new Heard();
       SocketPubSub r = started(server, heard);
       CompletableFuture<Void> ok = r.subscribe(utf8("ok"));
       CompletableFuture<Void> denied = r.subscribe(utf8("denied"));
-      Peer p = ready.take();
+      RespPeer p = ready.take();
       p.confirm();
       assertThat(p.command()).containsExactly("SUBSCRIBE", "denied");
       p.send("-NOPERM No permissions to access a channel\r\n");
@@ -390,7 +321,7 @@ class SocketPubSubProbeTest {
       assertThat(heard.disconnects.get()).isZero();
 
       p.socket.close(); // a loss: the reader subscribes again to what it is subscribed to
-      Peer again = ready.poll(5, TimeUnit.SECONDS);
+      RespPeer again = ready.poll(5, TimeUnit.SECONDS);
       assertThat(again).isNotNull();
       assertThat(again.confirm()).isEqualTo("SUBSCRIBE ok");
       // Nothing else: the denied channel was never subscribed and nobody waits for it.
@@ -402,12 +333,12 @@ class SocketPubSubProbeTest {
 
   @Test
   void aSubscribeWhileDisconnectedCompletesWithTheReconnectAndAnUnsubscribeAtOnce() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = Server.redisLike(ready)) {
       Heard heard = new Heard();
       SocketPubSub r = started(server, heard);
       CompletableFuture<Void> a = r.subscribe(utf8("a"));
-      Peer p = ready.take();
+      RespPeer p = ready.take();
       p.confirm();
       a.get(5, TimeUnit.SECONDS);
       // The next connection answers HELLO only after the test says so: the reader is down meanwhile.
@@ -425,7 +356,7 @@ class SocketPubSubProbeTest {
       reopened.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()));
       try (reopened) {
         Socket s = reopened.accept();
-        Peer q = new Peer(s);
+        RespPeer q = new RespPeer(s);
         q.command();
         q.send("%0\r\n");
         assertThat(q.confirm()).isEqualTo("SUBSCRIBE late"); // once, not twice; not "a"
@@ -441,7 +372,7 @@ class SocketPubSubProbeTest {
   @Test
   void aServerThatClosesRightAfterHelloIsRetriedWithBoundedBackOff() throws Exception {
     AtomicReference<Boolean> closeAfterHello = new AtomicReference<>(false);
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = new Server(p -> {
       try {
         p.command();
@@ -458,7 +389,7 @@ class SocketPubSubProbeTest {
       Heard heard = new Heard();
       SocketPubSub r = started(server, heard);
       CompletableFuture<Void> sub = r.subscribe(utf8("a"));
-      Peer p = ready.take();
+      RespPeer p = ready.take();
       p.confirm();
       sub.get(5, TimeUnit.SECONDS);
       closeAfterHello.set(true);
@@ -471,7 +402,7 @@ class SocketPubSubProbeTest {
       // Never subscribed again: one loss that has not ended, not one gap per try.
       assertThat(heard.reconnects.get()).isZero();
       closeAfterHello.set(false);
-      Peer back = ready.poll(5, TimeUnit.SECONDS);
+      RespPeer back = ready.poll(5, TimeUnit.SECONDS);
       assertThat(back).isNotNull();
       assertThat(back.confirm()).isEqualTo("SUBSCRIBE a");
       await().atMost(Duration.ofSeconds(2)).until(() -> heard.reconnects.get() == 1);
@@ -484,7 +415,7 @@ class SocketPubSubProbeTest {
    */
   @Test
   void subscribesToAServerThatStopsReadingNeverBlockTheCaller() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = Server.redisLike(ready)) {
       SocketPubSub r = reader(server.port(), false, Duration.ofSeconds(1), new Heard());
       java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
@@ -513,10 +444,10 @@ class SocketPubSubProbeTest {
   }
   @Test
   void closeDuringTenThousandSubscribesCompletesEveryFuture() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = Server.redisLike(ready)) {
       SocketPubSub r = started(server, new Heard());
-      Peer p = ready.take();
+      RespPeer p = ready.take();
       Thread confirmer = Thread.ofPlatform().daemon(true).start(() -> {
         try {
           while (true) {
@@ -545,7 +476,7 @@ class SocketPubSubProbeTest {
 
   @Test
   void closeFromTheReaderThreadItselfEndsIt() throws Exception {
-    BlockingQueue<Peer> ready = new LinkedBlockingQueue<>();
+    BlockingQueue<RespPeer> ready = new LinkedBlockingQueue<>();
     try (Server server = Server.redisLike(ready)) {
       AtomicReference<SocketPubSub> self = new AtomicReference<>();
       CompletableFuture<Void> closedInside = new CompletableFuture<>();
@@ -560,7 +491,7 @@ class SocketPubSubProbeTest {
       self.set(r);
       r.start(NO_EVENTS);
       CompletableFuture<Void> a = r.subscribe(utf8("a"));
-      Peer p = ready.take();
+      RespPeer p = ready.take();
       p.confirm();
       a.get(5, TimeUnit.SECONDS);
       CompletableFuture<Void> b = r.subscribe(utf8("b")); // never confirmed

@@ -49,7 +49,7 @@ class SocketPubSubTest {
   /** A server that accepts connections one after the other and hands each to the test. */
   private static final class FakeRedis implements AutoCloseable {
     final ServerSocket server;
-    final BlockingQueue<Conn> accepted = new LinkedBlockingQueue<>();
+    final BlockingQueue<RespPeer> accepted = new LinkedBlockingQueue<>();
     final AtomicInteger connections = new AtomicInteger();
     final Thread acceptor;
 
@@ -60,7 +60,7 @@ class SocketPubSubTest {
           while (true) {
             Socket s = server.accept();
             connections.incrementAndGet();
-            Conn c = new Conn(s);
+            RespPeer c = new RespPeer(s);
             List<String> hello = c.command();
             if (!hello.get(0).equals("HELLO")) {
               throw new IOException("expected HELLO, got " + hello);
@@ -78,8 +78,8 @@ class SocketPubSubTest {
       return server.getLocalPort();
     }
 
-    Conn next() throws InterruptedException {
-      Conn c = accepted.poll(10, TimeUnit.SECONDS);
+    RespPeer next() throws InterruptedException {
+      RespPeer c = accepted.poll(10, TimeUnit.SECONDS);
       assertThat(c).as("a connection from the reader").isNotNull();
       return c;
     }
@@ -87,72 +87,12 @@ class SocketPubSubTest {
     @Override
     public void close() throws Exception {
       server.close();
-      for (Conn c : accepted) {
+      for (RespPeer c : accepted) {
         c.socket.close();
       }
     }
   }
 
-  private static final class Conn {
-    final Socket socket;
-    final InputStream in;
-    final OutputStream out;
-
-    Conn(Socket socket) throws IOException {
-      this.socket = socket;
-      this.in = socket.getInputStream();
-      this.out = socket.getOutputStream();
-    }
-
-    /** One command: an array of bulk strings. */
-    List<String> command() throws IOException {
-      String header = line();
-      if (!header.startsWith("*")) {
-        throw new IOException("expected an array, got " + header);
-      }
-      int n = Integer.parseInt(header.substring(1));
-      List<String> args = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        int len = Integer.parseInt(line().substring(1));
-        args.add(new String(in.readNBytes(len), StandardCharsets.UTF_8));
-        in.readNBytes(2);
-      }
-      return args;
-    }
-
-    private String line() throws IOException {
-      ByteArrayOutputStream b = new ByteArrayOutputStream();
-      for (int c; (c = in.read()) != '\r'; ) {
-        if (c < 0) {
-          throw new IOException("closed");
-        }
-        b.write(c);
-      }
-      in.read();
-      return b.toString(StandardCharsets.UTF_8);
-    }
-
-    /** Reads a SUBSCRIBE and confirms it. */
-    String confirmSubscribe() throws IOException {
-      List<String> cmd = command();
-      assertThat(cmd.get(0)).isEqualTo("SUBSCRIBE");
-      send(">3\r\n$9\r\nsubscribe\r\n" + bulk(cmd.get(1)) + ":1\r\n");
-      return cmd.get(1);
-    }
-
-    void message(String channel, String payload) throws IOException {
-      send(">3\r\n$7\r\nmessage\r\n" + bulk(channel) + bulk(payload));
-    }
-
-    void send(String text) throws IOException {
-      out.write(text.getBytes(StandardCharsets.UTF_8));
-      out.flush();
-    }
-
-    static String bulk(String s) {
-      return "$" + s.getBytes(StandardCharsets.UTF_8).length + "\r\n" + s + "\r\n";
-    }
-  }
 
   private static final class Heard implements PubSubConnection.Listener {
     final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
@@ -201,9 +141,9 @@ class SocketPubSubTest {
   }
 
   /** Subscribes {@code channel}, confirms it on the fake's next connection and waits for that; the connection. */
-  private static Conn subscribed(FakeRedis fake, SocketPubSub r, String channel) throws Exception {
+  private static RespPeer subscribed(FakeRedis fake, SocketPubSub r, String channel) throws Exception {
     CompletableFuture<Void> subscribed = r.subscribe(channel.getBytes(StandardCharsets.UTF_8));
-    Conn c = fake.next();
+    RespPeer c = fake.next();
     c.confirmSubscribe();
     subscribed.get(5, TimeUnit.SECONDS);
     return c;
@@ -217,14 +157,14 @@ class SocketPubSubTest {
   void garbageEndsTheConnectionAndTheReaderReconnectsAndSubscribesAgain() throws Exception {
     try (FakeRedis fake = new FakeRedis()) {
       Heard heard = new Heard();
-      Conn first = subscribed(fake, reader(fake.port(), heard), "ch");
+      RespPeer first = subscribed(fake, reader(fake.port(), heard), "ch");
       first.message("ch", "one");
       assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch=one");
 
       for (String garbage : List.of("GET / HTTP/1.1\r\n\r\n", ">3\r\n$99999999999\r\n", ">-5\r\n", "$3\r\nabc\r\n",
           ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nabcd\r\n", "\u0000\u0001\u0002", ">9999999999\r\n",
           "|1\r\n" + "*1\r\n".repeat(40) + ":1\r\n")) {
-        Conn c = first != null ? first : fake.next();
+        RespPeer c = first != null ? first : fake.next();
         if (c != first) {
           assertThat(c.confirmSubscribe()).isEqualTo("ch"); // subscribed again by itself
         }
@@ -233,7 +173,7 @@ class SocketPubSubTest {
         c.send(garbage);
         await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == before + 1);
       }
-      Conn last = fake.next();
+      RespPeer last = fake.next();
       assertThat(last.confirmSubscribe()).isEqualTo("ch");
       await().atMost(Duration.ofSeconds(5)).until(() -> heard.reconnects.get() == 8);
       last.message("ch", "after");
@@ -272,7 +212,7 @@ class SocketPubSubTest {
   void aMessageOverMaxMessageSizeIsSkippedWithoutBeingHeldInMemory() throws Exception {
     try (FakeRedis fake = new FakeRedis()) {
       Heard heard = new Heard();
-      Conn c = subscribed(fake, reader(fake.port(), heard), "big");
+      RespPeer c = subscribed(fake, reader(fake.port(), heard), "big");
       Thread reader = Thread.getAllStackTraces().keySet().stream()
           .filter(t -> t.getName().equals(SocketPubSub.THREAD_NAME)).findFirst().orElseThrow();
       com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -299,7 +239,7 @@ class SocketPubSubTest {
     FakeRedis fake = new FakeRedis();
     Heard heard = new Heard();
     SocketPubSub r = reader(fake.port(), heard);
-    Conn c = fake.next();
+    RespPeer c = fake.next();
     fake.close(); // nothing listens any more: the reader retries with back-off
     c.socket.close();
     await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == 1);
@@ -320,7 +260,7 @@ class SocketPubSubTest {
       SocketPubSub r = reader(fake.port(), heard);
       CompletableFuture<Void> a = r.subscribe("a".getBytes(StandardCharsets.UTF_8));
       CompletableFuture<Void> b = r.psubscribe("p*".getBytes(StandardCharsets.UTF_8));
-      Conn c = fake.next();
+      RespPeer c = fake.next();
       c.confirmSubscribe();
       List<String> p = c.command();
       assertThat(p).containsExactly("PSUBSCRIBE", "p*");
@@ -330,7 +270,7 @@ class SocketPubSubTest {
       c.send(">4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npx\r\n$1\r\n1\r\n");
       assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("p*:px=1");
       c.send(">3\r\n$9\r\nsubscribe\r\n$5\r\nother\r\n:3\r\n"); // never asked for
-      Conn again = fake.next();
+      RespPeer again = fake.next();
       assertThat(again.confirmSubscribe()).isEqualTo("a");
       assertThat(again.command()).containsExactly("PSUBSCRIBE", "p*");
       assertThat(heard.disconnects.get()).isEqualTo(1);
