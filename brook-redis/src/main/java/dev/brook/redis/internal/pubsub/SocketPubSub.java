@@ -69,6 +69,12 @@ import org.slf4j.LoggerFactory;
  * when their channel's subscription on the new connection is confirmed; unsubscribes complete at
  * once (the new connection never has them).
  *
+ * <p>Silence: with the transport's timer, a connection that read nothing for an idle interval (the
+ * larger of 10 s and the command timeout) is asked with a {@code PING} ({@code +PONG}, confirmed in
+ * order through {@code pending}); no byte within the command timeout after it closes the TCP socket,
+ * a loss like any other ({@link #watchIdle}). Without it a network that drops an idle connection in
+ * silence leaves the reader deaf until TCP keepalive notices, hours later.
+ *
  * <p>Messages over {@code maxMessageSize} are skipped as they are read, never held in memory (the
  * listener hears only their size); the reader's own memory is its 64 KiB buffer.
  *

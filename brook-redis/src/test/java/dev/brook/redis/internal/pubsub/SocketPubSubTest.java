@@ -128,15 +128,21 @@ class SocketPubSubTest {
   }
 
   private SocketPubSub reader(int port, Heard heard) {
+    return reader(port, heard, Duration.ofSeconds(2), null);
+  }
+
+  /** A reader with command timeout {@code timeout}; with the transport's {@code timer} when not null, idle interval {@link #IDLE}. */
+  private SocketPubSub reader(int port, Heard heard, Duration timeout, java.util.concurrent.ScheduledExecutorService timer) {
     SocketPubSub.Settings settings = new SocketPubSub.Settings("127.0.0.1", port, false, "FULL", null, null, null,
-        "socket-test", Duration.ofSeconds(2), Duration.ofSeconds(2), MAX, "redis://127.0.0.1:" + port);
+        "socket-test", Duration.ofSeconds(2), timeout, MAX, "redis://127.0.0.1:" + port);
     SocketPubSub r = new SocketPubSub(settings, () -> null);
+    r.idleInterval(IDLE);
     r.listen(heard);
     closeLater.add(r);
     r.start(new RedisConnections.Events() {
       @Override
       public void reconnected() {}
-    });
+    }, timer);
     return r;
   }
 
@@ -291,17 +297,7 @@ class SocketPubSubTest {
   }
 
   private SocketPubSub idleReader(int port, Heard heard, java.util.concurrent.ScheduledExecutorService timer) {
-    SocketPubSub.Settings settings = new SocketPubSub.Settings("127.0.0.1", port, false, "FULL", null, null, null,
-        "socket-test", Duration.ofSeconds(2), TIMEOUT, MAX, "redis://127.0.0.1:" + port);
-    SocketPubSub r = new SocketPubSub(settings, () -> null);
-    r.idleInterval(IDLE);
-    r.listen(heard);
-    closeLater.add(r);
-    r.start(new RedisConnections.Events() {
-      @Override
-      public void reconnected() {}
-    }, timer);
-    return r;
+    return reader(port, heard, TIMEOUT, timer);
   }
 
   /** Reads the peer's commands on a thread of its own, answering PING with {@code +PONG} when {@code answer}. */
