@@ -210,6 +210,11 @@ final class SocketPubSub implements PubSubConnection {
    */
   private volatile long lastRead = System.nanoTime();
   /**
+   * Whether the reader waits in a socket read. Only then is a silence the server's: a reader busy
+   * in the listener (a sink that waits) reads nothing either, while the bytes wait in the kernel.
+   */
+  private volatile boolean inRead;
+  /**
    * After this long with nothing read, {@link #watchIdle} asks the server with a {@code PING}: the
    * larger of 10 s and the command timeout. A silent drop of an idle connection (a NAT or firewall
    * forgetting it, a host gone without a reset) is otherwise noticed by TCP keepalive after hours;
@@ -796,8 +801,8 @@ final class SocketPubSub implements PubSubConnection {
    * when no writer holds the lock (else the next tick asks): the timer never waits behind a writer.
    */
   private void watchIdle() {
-    if (closed || out == null) {
-      askedAt = 0;
+    if (closed || out == null || !inRead) {
+      askedAt = 0; // a busy reader is asked again once it waits
       return;
     }
     long now = System.nanoTime();
@@ -856,9 +861,18 @@ final class SocketPubSub implements PubSubConnection {
       super(in);
     }
 
+    // The silence counts from when the reader began to wait, not from the last bytes: time in the
+    // listener is not the server's.
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-      int n = in.read(b, off, len);
+      lastRead = System.nanoTime();
+      inRead = true;
+      int n;
+      try {
+        n = in.read(b, off, len);
+      } finally {
+        inRead = false;
+      }
       if (n > 0) {
         lastRead = System.nanoTime();
       }
@@ -867,11 +881,8 @@ final class SocketPubSub implements PubSubConnection {
 
     @Override
     public int read() throws IOException {
-      int c = in.read();
-      if (c >= 0) {
-        lastRead = System.nanoTime();
-      }
-      return c;
+      byte[] one = new byte[1];
+      return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
     }
   }
 

@@ -99,9 +99,18 @@ class SocketPubSubTest {
     final List<Long> oversized = new CopyOnWriteArrayList<>();
     final AtomicInteger disconnects = new AtomicInteger();
     final AtomicInteger reconnects = new AtomicInteger();
+    /** How long message() holds the reader, as a sink that waits would. */
+    volatile Duration hold = Duration.ZERO;
 
     @Override
     public void message(byte[] channel, byte[] message) {
+      if (!hold.isZero()) {
+        try {
+          Thread.sleep(hold);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       messages.add(new String(channel, StandardCharsets.UTF_8) + "=" + new String(message, StandardCharsets.UTF_8));
     }
 
@@ -420,6 +429,25 @@ class SocketPubSubTest {
       await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == 1);
       assertThat(fake.next().confirmSubscribe()).isEqualTo("ch");
       await().atMost(Duration.ofSeconds(5)).until(() -> heard.reconnects.get() == 1);
+    }
+  }
+
+  @Test
+  void aReaderBusyInTheListenerIsNotTakenForASilentServer() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = idleReader(fake.port(), heard, timer());
+      RespPeer c = subscribed(fake, r, "ch");
+      List<String> got = new CopyOnWriteArrayList<>();
+      commands(c, got, true);
+      heard.hold = IDLE.plus(TIMEOUT).multipliedBy(3);
+      c.message("ch", "slow");
+      assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch=slow");
+      heard.hold = Duration.ZERO;
+      await().during(IDLE.plus(TIMEOUT).multipliedBy(2)).atMost(Duration.ofSeconds(5))
+          .until(() -> heard.disconnects.get() == 0);
+      assertThat(got).as("asked once waiting again, and answered").contains("PING");
+      assertThat(fake.connections.get()).isEqualTo(1);
     }
   }
 }
