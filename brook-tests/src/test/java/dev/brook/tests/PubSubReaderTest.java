@@ -83,6 +83,36 @@ class PubSubReaderTest extends RedisTestBase {
     await().atMost(Duration.ofSeconds(5)).until(() -> readers() == before);
   }
 
+  /**
+   * The idle check's PING, shortened to 300 ms (internal property), on a real Redis: a subscribed
+   * RESP3 connection answers it ({@code +PONG}), so an idle reader keeps its connection, and Redis
+   * shows the PING as the reader's last command.
+   */
+  @Test
+  void anIdleReaderPingsAndARealRedisAnswersWithoutAReconnect() {
+    // Read when the reader is built (at start): set around the whole test, cleared for the others.
+    System.setProperty("brook.internal.pubsubIdlePingMillis", "300");
+    try {
+      RedisBroker broker = broker(b -> b.clientName("reader-ping").commandTimeout(Duration.ofMillis(800)));
+      Calls<String> onChannel = new Calls<>();
+      broker.subscriber(channel("i.ch")).handle(String.class, onChannel);
+      broker.start();
+      await().atMost(Duration.ofSeconds(5)).until(() -> clientLines("reader-ping").stream()
+          .anyMatch(l -> l.contains(" sub=1 ") && l.contains(" cmd=ping ")));
+      await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+          .until(() -> broker.pubSubMetrics().disconnects() == 0);
+      List<String> reader = clientLines("reader-ping").stream().filter(l -> l.contains(" sub=1 ")).toList();
+      assertThat(reader).hasSize(1);
+      assertThat(reader.get(0)).contains(" cmd=ping ").endsWith(" resp=3");
+      broker.publish("after", channel("i.ch"));
+      assertThat(onChannel.awaitOne().payload()).isEqualTo("after");
+      assertThat(broker.pubSubMetrics().disconnects()).isZero();
+      broker.close();
+    } finally {
+      System.clearProperty("brook.internal.pubsubIdlePingMillis");
+    }
+  }
+
   @Test
   void aRedisRestartIsOneGapAndTheSubscriptionsComeBack() {
     RedisBroker broker = broker();

@@ -69,6 +69,12 @@ import org.slf4j.LoggerFactory;
  * when their channel's subscription on the new connection is confirmed; unsubscribes complete at
  * once (the new connection never has them).
  *
+ * <p>Silence: with the transport's timer, a connection that read nothing for an idle interval (the
+ * larger of 10 s and the command timeout) is asked with a {@code PING} ({@code +PONG}, confirmed in
+ * order through {@code pending}); no byte within the command timeout after it closes the TCP socket,
+ * a loss like any other ({@link #watchIdle}). Without it a network that drops an idle connection in
+ * silence leaves the reader deaf until TCP keepalive notices, hours later.
+ *
  * <p>Messages over {@code maxMessageSize} are skipped as they are read, never held in memory (the
  * listener hears only their size); the reader's own memory is its 64 KiB buffer.
  *
@@ -110,7 +116,9 @@ final class SocketPubSub implements PubSubConnection {
     SUBSCRIBE("SUBSCRIBE", "subscribe", false, true),
     UNSUBSCRIBE("UNSUBSCRIBE", "unsubscribe", false, false),
     PSUBSCRIBE("PSUBSCRIBE", "psubscribe", true, true),
-    PUNSUBSCRIBE("PUNSUBSCRIBE", "punsubscribe", true, false);
+    PUNSUBSCRIBE("PUNSUBSCRIBE", "punsubscribe", true, false),
+    /** The idle check's question ({@link #watchIdle}): answered {@code +PONG}, never a push. */
+    PING("PING", null, false, false);
 
     final byte[] command;
     final byte[] push;
@@ -119,7 +127,7 @@ final class SocketPubSub implements PubSubConnection {
 
     Kind(String command, String push, boolean pattern, boolean subscribes) {
       this.command = command.getBytes(StandardCharsets.US_ASCII);
-      this.push = push.getBytes(StandardCharsets.US_ASCII);
+      this.push = push == null ? null : push.getBytes(StandardCharsets.US_ASCII);
       this.pattern = pattern;
       this.subscribes = subscribes;
     }
@@ -196,10 +204,52 @@ final class SocketPubSub implements PubSubConnection {
   private volatile long writingSince;
   private volatile long lastStallLog;
   private volatile java.util.concurrent.ScheduledFuture<?> watch;
+  /**
+   * When the reader last got bytes from the socket (System.nanoTime(), set per socket read, not per
+   * message): anything read, a message or a confirmation, shows the connection alive.
+   */
+  private volatile long lastRead = System.nanoTime();
+  /**
+   * Whether the reader waits in a socket read. Only then is a silence the server's: a reader busy
+   * in the listener (a sink that waits) reads nothing either, while the bytes wait in the kernel.
+   */
+  private volatile boolean inRead;
+  /**
+   * After this long with nothing read, {@link #watchIdle} asks the server with a {@code PING}: the
+   * larger of 10 s and the command timeout. A silent drop of an idle connection (a NAT or firewall
+   * forgetting it, a host gone without a reset) is otherwise noticed by TCP keepalive after hours;
+   * 10 s bounds the deaf time at about 10 s plus the command timeout, for one 14-byte command per idle
+   * interval, and never more often than a command could be answered.
+   */
+  private volatile long idleNanos;
+  // On the timer thread only (watchIdle):
+  /** When the outstanding question was asked (0 when none), and {@link #lastRead} then. */
+  private long askedAt;
+  private long readWhenAsked;
+  private long lastSilenceLog;
+  private static final long IDLE_MIN_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final byte[] PONG = "PONG".getBytes(StandardCharsets.US_ASCII);
+  /** Internal: milliseconds for the idle interval instead of the default, for tests only. */
+  static final String IDLE_PROPERTY = "brook.internal.pubsubIdlePingMillis";
 
   SocketPubSub(Settings settings, Supplier<RuntimeException> closedError) {
     this.settings = settings;
     this.closedError = closedError;
+    long idle = Math.max(IDLE_MIN_NANOS, settings.commandTimeout().toNanos());
+    String override = System.getProperty(IDLE_PROPERTY);
+    if (override != null) {
+      try {
+        idle = TimeUnit.MILLISECONDS.toNanos(Math.max(1, Long.parseLong(override.trim())));
+      } catch (NumberFormatException e) {
+        LOG.warn("Ignoring {}={}: not a number of milliseconds", IDLE_PROPERTY, LogText.escape(override));
+      }
+    }
+    this.idleNanos = idle;
+  }
+
+  /** For tests: ask the server after {@code idle} without a read instead of the default. */
+  void idleInterval(Duration idle) {
+    this.idleNanos = idle.toNanos();
   }
 
   @Override
@@ -248,7 +298,7 @@ final class SocketPubSub implements PubSubConnection {
       t.start();
       if (timer != null) {
         long every = Math.max(TimeUnit.MILLISECONDS.toNanos(100), settings.commandTimeout().toNanos() / 4);
-        watch = timer.scheduleWithFixedDelay(this::watchWrites, every, every, TimeUnit.NANOSECONDS);
+        watch = timer.scheduleWithFixedDelay(this::watch, every, every, TimeUnit.NANOSECONDS);
       }
     } finally {
       writeLock.unlock();
@@ -335,7 +385,7 @@ final class SocketPubSub implements PubSubConnection {
         ssl.startHandshake();
         c = ssl;
       }
-      RespReader in = new RespReader(c.getInputStream(), BUFFER);
+      RespReader in = new RespReader(new Alive(c.getInputStream()), BUFFER);
       hello(c, in);
       c.setSoTimeout(0); // a subscribed connection may hear nothing for hours
       return new Opened(c, in);
@@ -709,6 +759,11 @@ final class SocketPubSub implements PubSubConnection {
    * the reader reconnects as after any loss. Without it a (P)(UN)SUBSCRIBE would block its caller,
    * and the hub's lock with it, until the kernel gives up on the connection (many minutes).
    */
+  private void watch() {
+    watchWrites();
+    watchIdle();
+  }
+
   private void watchWrites() {
     long since = writingSince;
     if (since == 0 || closed || System.nanoTime() - since <= settings.commandTimeout().toNanos()) {
@@ -720,10 +775,115 @@ final class SocketPubSub implements PubSubConnection {
       LOG.warn("Redis at {} has not read the Pub/Sub connection's commands for more than the command timeout of {} ms; "
           + "reconnecting.", settings.masked(), settings.commandTimeout().toMillis());
     }
-    // The TCP socket, not its TLS layer: closing an SSLSocket sends close_notify, which would wait
-    // behind the stuck write on this, the transport's timer thread.
+    closeTcp();
+  }
+
+  /**
+   * The TCP socket, not its TLS layer: closing an SSLSocket sends close_notify, which would wait
+   * behind a stuck write on this, the transport's timer thread. The reader's read fails, and it
+   * reconnects as after any loss.
+   */
+  private void closeTcp() {
     Socket p = plain;
     closeQuietly(p != null ? p : socket);
+  }
+
+  /**
+   * On the transport's timer: after {@link #idleNanos} with nothing read the server is asked (a
+   * {@code PING}); when no byte at all arrives within the command timeout after that, the connection
+   * is dead (the network dropped it in silence) and is closed like a stuck write's. Without it an
+   * idle subscriber stays deaf until TCP keepalive notices, hours later.
+   *
+   * <p>The PING is written only when nothing waits for an answer, all that was written was answered
+   * and so taken by the server, and the 14 bytes cannot block this shared thread on a full send
+   * buffer. A confirmation still owed is itself the question: Redis answers in order, so no byte for
+   * the command timeout after the check found one owed means the same as no PONG. The PING is written
+   * when no writer holds the lock (else the next tick asks): the timer never waits behind a writer.
+   */
+  private void watchIdle() {
+    if (closed || out == null || !inRead) {
+      askedAt = 0; // a busy reader is asked again once it waits
+      return;
+    }
+    long now = System.nanoTime();
+    long read = lastRead;
+    if (askedAt != 0) {
+      if (read != readWhenAsked) {
+        askedAt = 0; // something came: alive
+      } else if (now - askedAt > settings.commandTimeout().toNanos()) {
+        askedAt = 0;
+        if (lastSilenceLog == 0 || now - lastSilenceLog > LOG_EVERY_NANOS) {
+          lastSilenceLog = now;
+          LOG.warn("Redis at {} sent nothing on the idle Pub/Sub connection for {} ms and did not answer a PING within the "
+              + "command timeout of {} ms; the connection is dead, reconnecting.", settings.masked(),
+              TimeUnit.NANOSECONDS.toMillis(now - read), settings.commandTimeout().toMillis());
+        }
+        closeTcp();
+        return;
+      } else {
+        return;
+      }
+    }
+    if (now - read < idleNanos) {
+      return;
+    }
+    if (!pending.isEmpty()) {
+      askedAt = now; // an answer is owed already
+      readWhenAsked = read;
+      return;
+    }
+    if (!writeLock.tryLock()) {
+      return;
+    }
+    try {
+      OutputStream o = out;
+      if (closed || o == null || writingSince != 0 || !pending.isEmpty()) {
+        return;
+      }
+      pending.add(new Pending(Kind.PING, null, null));
+      askedAt = now;
+      readWhenAsked = read;
+      try {
+        writeCommand(o, Kind.PING.command);
+        o.flush();
+      } catch (IOException e) {
+        LOG.debug("Writing PING to {} failed", settings.masked(), e);
+        closeTcp(); // the reader sees the loss too
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** The socket's input, noting when it last gave bytes for {@link #watchIdle}. */
+  private final class Alive extends java.io.FilterInputStream {
+    Alive(InputStream in) {
+      super(in);
+    }
+
+    // The silence counts from when the reader began to wait, not from the last bytes: time in the
+    // listener is not the server's.
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      lastRead = System.nanoTime();
+      inRead = true;
+      int n;
+      try {
+        n = in.read(b, off, len);
+      } finally {
+        inRead = false;
+      }
+      if (n > 0) {
+        lastRead = System.nanoTime();
+      }
+      return n;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
+    }
   }
 
   /** The socket's output, timing each write for {@link #watchWrites}. */
@@ -797,6 +957,7 @@ final class SocketPubSub implements PubSubConnection {
       switch (type) {
         case '>' -> push(in, in.count());
         case '-' -> error(in.line());
+        case '+' -> pong(in.line());
         case '|' -> skipRest(in, 2 * in.count()); // attributes: they describe the reply after them, which the loop reads next
         default -> throw new RespReader.ProtocolException("expected a push, got " + RespReader.describe(type));
       }
@@ -831,7 +992,7 @@ final class SocketPubSub implements PubSubConnection {
     }
     Kind kind = null;
     for (Kind k : Kind.values()) {
-      if (k.push.length == kindLength) {
+      if (k.push != null && k.push.length == kindLength) {
         kind = k;
       }
     }
@@ -896,7 +1057,7 @@ final class SocketPubSub implements PubSubConnection {
     if (p == null || p.kind() != kind || !Arrays.equals(p.name(), name)) {
       throw new RespReader.ProtocolException("a " + kind.name().toLowerCase(java.util.Locale.ROOT) + " confirmation of '"
           + (name == null ? "null" : new String(name, StandardCharsets.UTF_8)) + "' where "
-          + (p == null ? "none was expected" : p.kind() + " " + new String(p.name(), StandardCharsets.UTF_8) + " was"));
+          + (p == null ? "none was expected" : p.kind() + (p.name() == null ? "" : " " + new String(p.name(), StandardCharsets.UTF_8)) + " was"));
     }
     if (p.future() != null) {
       p.future().complete(null);
@@ -904,10 +1065,23 @@ final class SocketPubSub implements PubSubConnection {
     answered(p);
   }
 
+  /** A simple string: only a PING's answer, in its place among the confirmations. */
+  private void pong(String text) throws IOException {
+    Pending p = pending.poll();
+    if (p == null || p.kind() != Kind.PING || !text.equals("PONG")) {
+      throw new RespReader.ProtocolException("a simple string '" + text + "' where "
+          + (p == null ? "none was expected" : p.kind() + " was"));
+    }
+  }
+
   private void error(String text) throws IOException {
     Pending p = pending.poll();
     if (p == null) {
       throw new RespReader.ProtocolException("an error nothing asked for: " + text);
+    }
+    if (p.kind() == Kind.PING) {
+      problem("Redis at {} answered the idle check's PING on the Pub/Sub connection with an error: {}", text);
+      return; // an answer all the same: the connection is alive
     }
     BrookException e = new BrookException("Redis answered " + p.kind() + " " + LogText.escape(new String(p.name(),
         StandardCharsets.UTF_8)) + " with " + LogText.escape(text));

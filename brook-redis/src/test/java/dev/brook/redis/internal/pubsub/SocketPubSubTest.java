@@ -99,9 +99,18 @@ class SocketPubSubTest {
     final List<Long> oversized = new CopyOnWriteArrayList<>();
     final AtomicInteger disconnects = new AtomicInteger();
     final AtomicInteger reconnects = new AtomicInteger();
+    /** How long message() holds the reader, as a sink that waits would. */
+    volatile Duration hold = Duration.ZERO;
 
     @Override
     public void message(byte[] channel, byte[] message) {
+      if (!hold.isZero()) {
+        try {
+          Thread.sleep(hold);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       messages.add(new String(channel, StandardCharsets.UTF_8) + "=" + new String(message, StandardCharsets.UTF_8));
     }
 
@@ -128,15 +137,21 @@ class SocketPubSubTest {
   }
 
   private SocketPubSub reader(int port, Heard heard) {
+    return reader(port, heard, Duration.ofSeconds(2), null);
+  }
+
+  /** A reader with command timeout {@code timeout}; with the transport's {@code timer} when not null, idle interval {@link #IDLE}. */
+  private SocketPubSub reader(int port, Heard heard, Duration timeout, java.util.concurrent.ScheduledExecutorService timer) {
     SocketPubSub.Settings settings = new SocketPubSub.Settings("127.0.0.1", port, false, "FULL", null, null, null,
-        "socket-test", Duration.ofSeconds(2), Duration.ofSeconds(2), MAX, "redis://127.0.0.1:" + port);
+        "socket-test", Duration.ofSeconds(2), timeout, MAX, "redis://127.0.0.1:" + port);
     SocketPubSub r = new SocketPubSub(settings, () -> null);
+    r.idleInterval(IDLE);
     r.listen(heard);
     closeLater.add(r);
     r.start(new RedisConnections.Events() {
       @Override
       public void reconnected() {}
-    });
+    }, timer);
     return r;
   }
 
@@ -274,6 +289,165 @@ class SocketPubSubTest {
       assertThat(again.confirmSubscribe()).isEqualTo("a");
       assertThat(again.command()).containsExactly("PSUBSCRIBE", "p*");
       assertThat(heard.disconnects.get()).isEqualTo(1);
+    }
+  }
+
+  // ---- the idle check: PING after a silence, a dead connection closed --------------------------------
+
+  private static final Duration IDLE = Duration.ofMillis(300);
+  private static final Duration TIMEOUT = Duration.ofMillis(400); // the timer ticks every 100 ms
+
+  /** A reader with the transport's timer (idle {@link #IDLE}, command timeout {@link #TIMEOUT}); the timer. */
+  private java.util.concurrent.ScheduledThreadPoolExecutor timer() {
+    java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1);
+    timer.setRemoveOnCancelPolicy(true);
+    closeLater.add(timer::shutdownNow);
+    return timer;
+  }
+
+  private SocketPubSub idleReader(int port, Heard heard, java.util.concurrent.ScheduledExecutorService timer) {
+    return reader(port, heard, TIMEOUT, timer);
+  }
+
+  /** Reads the peer's commands on a thread of its own, answering PING with {@code +PONG} when {@code answer}. */
+  private Thread commands(RespPeer c, List<String> got, boolean answer) {
+    Thread t = Thread.ofPlatform().daemon(true).start(() -> {
+      try {
+        while (true) {
+          List<String> cmd = c.command();
+          got.add(String.join(" ", cmd));
+          if (answer && cmd.get(0).equals("PING")) {
+            c.send("+PONG\r\n");
+          }
+        }
+      } catch (IOException | RuntimeException closed) {
+        // the reader closed it, or the test is over
+      }
+    });
+    closeLater.add(t::interrupt);
+    return t;
+  }
+
+  @Test
+  void aServerThatGoesSilentIsPingedAndTheReaderReconnectsWithinIdlePlusTimeout() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = idleReader(fake.port(), heard, timer());
+      RespPeer silent = subscribed(fake, r, "ch");
+      long t0 = System.nanoTime();
+      List<String> got = new CopyOnWriteArrayList<>();
+      commands(silent, got, false); // reads, never writes
+
+      RespPeer next = fake.next();
+      long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      assertThat(got).containsExactly("PING");
+      assertThat(next.confirmSubscribe()).isEqualTo("ch");
+      await().atMost(Duration.ofSeconds(5)).until(() -> heard.reconnects.get() == 1);
+      System.out.printf("PUBSUB-IDLE: a silent server noticed and reconnected after %d ms (idle %d + timeout %d)%n", took,
+          IDLE.toMillis(), TIMEOUT.toMillis());
+      assertThat(took).isGreaterThanOrEqualTo(IDLE.toMillis() + TIMEOUT.toMillis())
+          .isLessThan(IDLE.toMillis() + TIMEOUT.toMillis() + 1500);
+      assertThat(heard.disconnects.get()).isEqualTo(1);
+      next.message("ch", "back");
+      assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch=back");
+      assertThat(readerThreads()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aServerThatAnswersPongKeepsTheConnection() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = idleReader(fake.port(), heard, timer());
+      RespPeer c = subscribed(fake, r, "ch");
+      List<String> got = new CopyOnWriteArrayList<>();
+      commands(c, got, true);
+      await().during(IDLE.plus(TIMEOUT).multipliedBy(4)).atMost(Duration.ofSeconds(10))
+          .until(() -> heard.disconnects.get() == 0);
+      assertThat(got).hasSizeGreaterThanOrEqualTo(3).allMatch("PING"::equals);
+      // A subscribe between PINGs is confirmed in its place among the PONGs.
+      CompletableFuture<Void> more = r.subscribe("ch2".getBytes(StandardCharsets.UTF_8));
+      await().atMost(Duration.ofSeconds(5)).until(() -> got.contains("SUBSCRIBE ch2"));
+      c.send(">3\r\n$9\r\nsubscribe\r\n$3\r\nch2\r\n:2\r\n");
+      more.get(5, TimeUnit.SECONDS);
+      c.message("ch2", "x");
+      assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch2=x");
+      assertThat(heard.disconnects.get()).isZero();
+      assertThat(fake.connections.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void flowingMessagesAreLivenessAndNoPingIsSent() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = idleReader(fake.port(), heard, timer());
+      RespPeer c = subscribed(fake, r, "ch");
+      List<String> got = new CopyOnWriteArrayList<>();
+      commands(c, got, true);
+      long end = System.nanoTime() + IDLE.multipliedBy(8).toNanos();
+      int sent = 0;
+      while (System.nanoTime() < end) {
+        c.message("ch", "m" + sent++);
+        Thread.sleep(IDLE.toMillis() / 6);
+      }
+      assertThat(got).as("commands the server received while messages flowed").isEmpty();
+      assertThat(heard.disconnects.get()).isZero();
+      // And once they stop, the check does ask: the assertion above could fail.
+      await().atMost(IDLE.plus(Duration.ofSeconds(2))).until(() -> got.contains("PING"));
+    }
+  }
+
+  @Test
+  void closeWhileAPingIsOutstandingReturnsPromptlyAndLeavesNothing() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      java.util.concurrent.ScheduledThreadPoolExecutor timer = timer();
+      SocketPubSub r = idleReader(fake.port(), heard, timer);
+      RespPeer c = subscribed(fake, r, "ch");
+      List<String> got = new CopyOnWriteArrayList<>();
+      commands(c, got, false);
+      await().atMost(Duration.ofSeconds(5)).until(() -> got.contains("PING"));
+      long t0 = System.nanoTime();
+      r.close();
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
+      assertThat(readerThreads()).isZero();
+      assertThat(timer.getQueue()).as("the reader's timer task").isEmpty();
+      assertThat(c.closedByReader(Duration.ofSeconds(2))).isTrue();
+      await().during(IDLE.plus(TIMEOUT).multipliedBy(2)).atMost(Duration.ofSeconds(5))
+          .until(() -> fake.connections.get() == 1 && heard.disconnects.get() == 0);
+    }
+  }
+
+  @Test
+  void aPongNothingAskedForIsAProtocolError() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = reader(fake.port(), heard);
+      RespPeer c = subscribed(fake, r, "ch");
+      c.send("+PONG\r\n");
+      await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == 1);
+      assertThat(fake.next().confirmSubscribe()).isEqualTo("ch");
+      await().atMost(Duration.ofSeconds(5)).until(() -> heard.reconnects.get() == 1);
+    }
+  }
+
+  @Test
+  void aReaderBusyInTheListenerIsNotTakenForASilentServer() throws Exception {
+    try (FakeRedis fake = new FakeRedis()) {
+      Heard heard = new Heard();
+      SocketPubSub r = idleReader(fake.port(), heard, timer());
+      RespPeer c = subscribed(fake, r, "ch");
+      List<String> got = new CopyOnWriteArrayList<>();
+      commands(c, got, true);
+      heard.hold = IDLE.plus(TIMEOUT).multipliedBy(3);
+      c.message("ch", "slow");
+      assertThat(heard.messages.poll(5, TimeUnit.SECONDS)).isEqualTo("ch=slow");
+      heard.hold = Duration.ZERO;
+      await().during(IDLE.plus(TIMEOUT).multipliedBy(2)).atMost(Duration.ofSeconds(5))
+          .until(() -> heard.disconnects.get() == 0);
+      assertThat(got).as("asked once waiting again, and answered").contains("PING");
+      assertThat(fake.connections.get()).isEqualTo(1);
     }
   }
 }
