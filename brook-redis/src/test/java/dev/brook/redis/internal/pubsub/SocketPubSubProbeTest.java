@@ -179,7 +179,8 @@ class SocketPubSubProbeTest {
       CompletableFuture<Throwable> started = startAside(r);
       RespPeer peer = silent.peers.poll(5, TimeUnit.SECONDS);
       assertThat(peer).isNotNull();
-      Thread.sleep(200); // the reader is blocked in its read of the handshake
+      // The reader wrote its first handshake bytes (TLS ClientHello or HELLO): it now waits for the answer.
+      await().atMost(Duration.ofSeconds(5)).until(() -> peer.in.available() > 0);
       long t0 = System.nanoTime();
       r.close();
       Duration took = Duration.ofNanos(System.nanoTime() - t0);
@@ -213,7 +214,7 @@ class SocketPubSubProbeTest {
     server.close(); // refused from now on: the reader backs off
     await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == 1);
     CompletableFuture<Void> waiting = r.subscribe(utf8("b"));
-    Thread.sleep(100);
+    await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(2)).until(() -> !waiting.isDone());
     java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
     List<Thread> closers = new ArrayList<>();
     AtomicInteger aliveAfterAReturn = new AtomicInteger();
@@ -349,7 +350,7 @@ class SocketPubSubProbeTest {
       CompletableFuture<Void> gone = r.unsubscribe(utf8("a"));
       CompletableFuture<Void> lateTwice = r.subscribe(utf8("late"));
       assertThat(gone).isCompleted();
-      Thread.sleep(200);
+      await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).until(() -> !late.isDone());
       assertThat(late).isNotDone();
       ServerSocket reopened = new ServerSocket();
       reopened.setReuseAddress(true);
@@ -395,7 +396,7 @@ class SocketPubSubProbeTest {
       closeAfterHello.set(true);
       p.socket.close();
       int start = server.accepted.get();
-      Thread.sleep(3_000);
+      Thread.sleep(3_000); // a measuring window: connects per 3 s
       int inThreeSeconds = server.accepted.get() - start;
       // 10, 20, 40 ... 640, 1000 ms: about 9 in 3 s
       assertThat(inThreeSeconds).isBetween(4, 14);

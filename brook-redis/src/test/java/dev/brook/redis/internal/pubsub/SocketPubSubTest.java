@@ -259,7 +259,8 @@ class SocketPubSubTest {
     c.socket.close();
     await().atMost(Duration.ofSeconds(5)).until(() -> heard.disconnects.get() == 1);
     CompletableFuture<Void> waiting = r.subscribe("later".getBytes(StandardCharsets.UTF_8));
-    Thread.sleep(300); // well into the back-off
+    // well into the back-off, still waiting
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !waiting.isDone());
     long t0 = System.nanoTime();
     r.close();
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
