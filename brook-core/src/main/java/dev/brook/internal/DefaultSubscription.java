@@ -181,8 +181,10 @@ class DefaultSubscription implements Subscription {
       try {
         c.afterDrain();
       } finally {
+        // Also when the drain succeeded: this mailbox may never have run because it was still waiting
+        // for a stubborn handler of an earlier stop (its predecessor), which the next start must wait for.
+        engine.registry().leftRunning(id, box);
         if (!drained) {
-          engine.registry().leftRunning(id, box);
           LOG.warn("Subscription '{}' did not finish its handlers within the graceful timeout of {}; "
               + "they were interrupted and their messages given back{}.", id, engine.gracefulTimeout(),
               destination.atLeastOnce() ? "" : " (at-most-once: " + counters.dropped.sum() + " message(s) dropped so far)");

@@ -102,6 +102,8 @@ class RegistrationStressTest extends RedisTestBase {
       }
     });
     List<Throwable> failures = race(50, i -> broker.subscriber(channel("race")).id("racer").handle(String.class, tally));
+    // The race can end before the winner's SUBSCRIBE is confirmed: publish until it has handled something.
+    await().atMost(Duration.ofSeconds(10)).until(() -> tally.maxActive.get() >= 1);
     publishing.set(false);
     publisher.join();
     assertThat(failures).isEmpty();
